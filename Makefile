@@ -1,0 +1,34 @@
+# cdn-contract: every target bootstraps .venv first, so a fresh machine needs only Python 3.11.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup run spec check-generated lint test clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install cdn-contract with its test tools
+
+run: spec  ## the main job: derive spec/ for both doc variants from ../shared
+
+spec: $(STAMP)  ## regenerate spec/ (both variants) from the WADLs and overlays
+	$(BIN)/cdn-contract derive
+
+check-generated: $(STAMP)  ## exit 1 if spec/ differs from what `derive` would write
+	$(BIN)/cdn-contract derive --check
+
+lint: $(STAMP)
+	$(BIN)/ruff check contract tests benchmarks
+
+test: $(STAMP)  ## lint, check spec/ is current, run the test suite
+	$(BIN)/ruff check contract tests benchmarks
+	$(BIN)/cdn-contract derive --check
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,92 @@
+"""The `cdn-contract` command line. Exit codes: 0 success, 1 the check failed (for `--check`:
+`spec/` is stale), 2 bad input (a message naming the file and line, never a traceback)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from contract import __version__
+from contract.errors import InputError
+from contract.variants import SPEC_DIR, VARIANTS
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+_VARIANT_CHOICE = click.Choice([*VARIANTS, "all"])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cdn-contract")
+def cli() -> None:
+    """The Rackspace CDN API v1.0 docs as an executable contract.
+
+    Two doc variants: 2015-08 (the WADL of 2015-08-31: `hard` defaults to false) and 2016-08,
+    the canonical one (the last WADL plus the published reference: `hard` defaults to true,
+    20 purges per minute).
+    """
+
+
+@cli.command()
+@click.option("--variant", type=_VARIANT_CHOICE, default="all", show_default=True,
+              help="Which doc variant to derive.")
+@click.option("--wadl", type=click.Path(path_type=Path, dir_okay=False),
+              help="Read this WADL instead of the variant's own in ../shared/reference "
+                   "(needs a single --variant).")
+@click.option("--overlay", type=click.Path(path_type=Path, dir_okay=False),
+              help="Apply this Overlay instead of spec/overlays/<variant>.overlay.yaml "
+                   "(needs a single --variant; the common overlay is always applied).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=SPEC_DIR,
+              show_default="spec/", help="Folder to write the documents to.")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 if the files in --out differ from what would be "
+                   "generated.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+def derive(variant: str, wadl: Path | None, overlay: Path | None, out: Path, check: bool,
+           quiet: bool) -> None:
+    """Derive the OpenAPI 3.1 documents from the WADL (and overlays) into spec/.
+
+    Writes cdn-<variant>.openapi.yaml and cdn-<variant>.discrepancies.md per variant.
+    Nothing is written unless every selected variant derives and validates.
+    """
+    from contract.spec.derive import inputs_for, render_all, stale_files, write_files
+
+    if (wadl or overlay) and variant == "all":
+        raise click.UsageError("--wadl and --overlay need a single --variant (2015-08 or "
+                               "2016-08)")
+    chosen = list(VARIANTS.values()) if variant == "all" else [VARIANTS[variant]]
+    files = render_all([inputs_for(v, wadl, overlay) for v in chosen])
+    if check:
+        stale = stale_files(files, out)
+        for path in stale:
+            click.echo(f"stale: {path} differs from what `cdn-contract derive` generates",
+                       err=True)
+        if stale:
+            click.echo("run `make spec` (or `cdn-contract derive`) and commit the result",
+                       err=True)
+            sys.exit(EXIT_FAILED)
+        if not quiet:
+            click.echo(f"up to date: {len(files)} files in {out}")
+        return
+    changed = set(write_files(files, out))
+    if not quiet:
+        for name in files:
+            state = "written" if out / name in changed else "unchanged"
+            click.echo(f"{out / name}: {state}")
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning bad input into one line and exit code 2."""
+    try:
+        cli.main(standalone_mode=False)
+    except InputError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(EXIT_BAD_INPUT)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)

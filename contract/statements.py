@@ -1,0 +1,76 @@
+"""The normative statements of `CONTRACT-NOTES.md` (S1, S2, ...), parsed from its table.
+
+Spec elements cite them in `x-statements`; `check_citations` makes sure every cited id exists
+and belongs to the variant of the document that cites it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contract.errors import InputError
+
+_ROW = re.compile(r"^\|\s*(S\d+[a-z]?)\s*\|\s*([\w-]+)\s*\|\s*([A-Z]+)\s*\|(.*)\|(.*)\|\s*$")
+
+
+@dataclass(frozen=True)
+class Statement:
+    id: str
+    variant: str  # "both", "2015-08" or "2016-08"
+    level: str  # MUST | SHOULD | INTERPRETATION
+    text: str
+    source: str
+
+    def applies_to(self, variant: str) -> bool:
+        return self.variant in {"both", variant}
+
+
+def load_statements(path: Path) -> dict[str, Statement]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputError("contract notes not found (is ../shared beside the checkout?)",
+                         path) from None
+    found: dict[str, Statement] = {}
+    for line in lines:
+        match = _ROW.match(line)
+        if match:
+            sid, variant, level, text, source = (g.strip() for g in match.groups())
+            found[sid] = Statement(sid, variant, level, text, source)
+    if not found:
+        raise InputError("no statement rows (| S1 | variant | level | ... |) found", path)
+    return found
+
+
+def citations(document: Any, pointer: str = "") -> Iterator[tuple[str, list[str]]]:
+    """Every `x-statements` list in a document, with the JSON pointer of its owner."""
+    if isinstance(document, dict):
+        cited = document.get("x-statements")
+        if isinstance(cited, list):
+            yield pointer or "/", cited
+        for key, value in document.items():
+            yield from citations(value, f"{pointer}/{_escape(str(key))}")
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            yield from citations(value, f"{pointer}/{index}")
+
+
+def check_citations(document: dict[str, Any], variant: str,
+                    statements: dict[str, Statement]) -> None:
+    for pointer, cited in citations(document):
+        for sid in cited:
+            statement = statements.get(str(sid))
+            if statement is None:
+                raise InputError(f"{pointer} cites {sid}, which CONTRACT-NOTES.md does not "
+                                 "define")
+            if not statement.applies_to(variant):
+                raise InputError(f"{pointer} cites {sid}, a {statement.variant} statement, "
+                                 f"in the {variant} document")
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")

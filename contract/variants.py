@@ -1,0 +1,77 @@
+"""The two doc variants of the contract, and where their inputs live.
+
+- 2015-08: the WADL of 2015-08-31, the docs as generated from it (`hard` defaults to false).
+- 2016-08 (canonical): the last WADL (2015-10-28) plus what only the published reference of
+  2016-08 says (rate limit, purge/invalidation rules, absolute limits), brought in by an
+  OpenAPI Overlay.
+Both also get `spec/overlays/common.overlay.yaml`: traceability and the general API rules
+that hold in both.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SPEC_DIR = PROJECT_ROOT / "spec"
+OVERLAY_DIR = SPEC_DIR / "overlays"
+COMMON_OVERLAY = OVERLAY_DIR / "common.overlay.yaml"
+
+
+def shared_dir() -> Path:
+    """`../shared` beside the checkout, or `$CDN_CONTRACT_SHARED`."""
+    configured = os.environ.get("CDN_CONTRACT_SHARED")
+    return Path(configured) if configured else PROJECT_ROOT.parent / "shared"
+
+
+def reference_dir() -> Path:
+    return shared_dir() / "reference"
+
+
+def notes_path() -> Path:
+    return shared_dir() / "CONTRACT-NOTES.md"
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    wadl: str  # relative to the reference folder
+    overlay: str  # the variant's own overlay, in spec/overlays/
+    canonical: bool
+    summary: str
+
+    @property
+    def wadl_path(self) -> Path:
+        return reference_dir() / self.wadl
+
+    @property
+    def overlay_path(self) -> Path:
+        return OVERLAY_DIR / self.overlay
+
+    @property
+    def spec_name(self) -> str:
+        return f"cdn-{self.name}.openapi.yaml"
+
+
+VARIANTS: dict[str, Variant] = {
+    "2015-08": Variant(
+        name="2015-08",
+        wadl="rackspace-cdn/2015-08-31/wadl/cdn-devguide.wadl",
+        overlay="2015-08.overlay.yaml",
+        canonical=False,
+        summary="The API as documented by the WADL of 2015-08-31 (the WADL-generated reference "
+                "page): `hard` defaults to `false`, no rate limit on purges.",
+    ),
+    "2016-08": Variant(
+        name="2016-08",
+        wadl="rackspace-cdn/2015-10-28/wadl/cdn-devguide.wadl",
+        overlay="2016-08.overlay.yaml",
+        canonical=True,
+        summary="The canonical contract: the WADL of 2015-10-28 plus the published reference of "
+                "2016-08 (`hard` defaults to `true`, 20 purge requests per minute, purge and "
+                "invalidation rules, absolute limits).",
+    ),
+}
+CANONICAL = next(v for v in VARIANTS.values() if v.canonical)
