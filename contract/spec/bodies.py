@@ -189,7 +189,9 @@ def _one_type(kinds: set[str]) -> dict[str, Any]:
 def stated_constraints(schema: dict[str, Any], param: Param) -> None:
     """Add the default (attribute, else prose) and the limits a description states in words.
     A default found in prose carries the sentence in `x-default-from`."""
-    kind = schema.get("type")
+    declared = schema.get("type")
+    kind = next((k for k in declared if k != "null"), None) if isinstance(declared, list) \
+        else declared
     if kind == "string" or kind is None:
         schema.update(prose.length_limits(param.doc))
     if kind in {"integer", "number"} and (low := prose.minimum(param.doc)) is not None:
@@ -200,7 +202,7 @@ def stated_constraints(schema: dict[str, Any], param: Param) -> None:
     if stated is None or kind is None:
         return
     try:
-        schema["default"] = xsd.literal(stated, schema)
+        schema["default"] = xsd.literal(stated, {"type": kind})
     except ValueError:
         return  # a default the type cannot hold is not a default we can state
     if sentence:

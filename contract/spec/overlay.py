@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonpath_ng import DatumInContext, Fields, Index
+from jsonpath_ng import DatumInContext, Fields
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext import parse
 
@@ -105,9 +105,7 @@ def _remove(match: DatumInContext) -> None:
     if isinstance(step, Fields) and isinstance(parent, dict):
         for field in step.fields:
             parent.pop(field, None)
-    elif isinstance(step, Index) and isinstance(parent, list):
-        del parent[step.index]
-    elif isinstance(parent, list):  # filter matches: remove by identity
+    elif isinstance(parent, list):  # an index or a filter: remove that very item
         parent[:] = [item for item in parent if item is not match.value]
 
 
