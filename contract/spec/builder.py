@@ -12,6 +12,7 @@ Traceability (`x-statements`) is not added here; the overlays in `spec/overlays/
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable
@@ -112,7 +113,7 @@ class _Builder:
                     "description": "Authentication token. Required on every request.",
                     "x-source": f"{_GENERAL_PAGES}/common-headers.rst",
                 }},
-                "schemas": {"Error": ERROR_SCHEMA},
+                "schemas": {"Error": copy.deepcopy(ERROR_SCHEMA)},
                 "responses": {"Unauthorized": {
                     "description": "Authentication failed: the `X-Auth-Token` header is "
                                    "missing or not valid.",

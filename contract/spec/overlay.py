@@ -41,7 +41,7 @@ def load_overlay(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise InputError("overlay file not found", path) from None
     try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         raise InputError(f"invalid YAML: {getattr(error, 'problem', error)}", path,

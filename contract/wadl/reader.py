@@ -18,7 +18,7 @@ from xml.parsers import expat
 from lxml import etree
 
 from contract.errors import InputError
-from contract.wadl.docbook import local_name, to_markdown
+from contract.wadl.docbook import to_markdown
 from contract.wadl.model import (
     Application,
     HiddenElement,
@@ -254,6 +254,3 @@ class _Reader:
                 found.append(HiddenElement(kind=match.group(1), name=label, line=line,
                                            note=" ".join(note.split())))
         return found
-
-
-__all__ = ["read_wadl", "local_name"]

@@ -1,0 +1,89 @@
+"""The CLI as a user runs it: a real subprocess, exit codes, messages, files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from contract.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "contract", *args], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_help_describes_the_commands():
+    result = cli("--help")
+    assert result.returncode == 0 and "derive" in result.stdout
+    derive = cli("derive", "--help")
+    assert "--check" in derive.stdout and "--variant" in derive.stdout
+
+
+def test_check_passes_on_the_committed_spec(shared_reference):
+    result = cli("derive", "--check")
+    assert result.returncode == 0, result.stderr
+    assert "up to date: 4 files" in result.stdout
+
+
+def test_derive_into_a_folder_reproduces_spec(shared_reference, tmp_path):
+    result = cli("derive", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert snapshot(tmp_path) == {k: v for k, v in snapshot(SPEC_DIR).items()
+                                  if k.startswith("cdn-")}
+
+
+def test_check_reports_a_stale_file_with_exit_1(shared_reference, tmp_path):
+    assert cli("derive", "--out", str(tmp_path)).returncode == 0
+    stale = tmp_path / VARIANTS["2016-08"].spec_name
+    stale.write_text(stale.read_text().replace("default: true", "default: false"))
+    result = cli("derive", "--check", "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert f"stale: {stale}" in result.stderr
+
+
+@pytest.mark.parametrize(("body", "needle"), [
+    ('<application xmlns="http://wadl.dev.java.net/2009/02"><resources>\n</application>',
+     ":3: malformed XML: mismatched tag"),
+    ('<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<application/>',
+     "external entity declaration 'x' refused"),
+    ('<application xmlns="http://wadl.dev.java.net/2009/02"><resources base="/">\n'
+     '<resource path="a"><method href="#missing"/></resource></resources></application>',
+     ":3: unknown method reference '#missing'"),
+])
+def test_bad_wadl_is_one_line_exit_2_and_nothing_written(shared_reference, tmp_path, body,
+                                                          needle):
+    wadl = tmp_path / "bad.wadl"
+    wadl.write_text('<?xml version="1.0"?>\n' + body)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "cdn-2016-08.openapi.yaml").write_text("previous content\n")
+    result = cli("derive", "--variant", "2016-08", "--wadl", str(wadl), "--out", str(out))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: {wadl}") and needle in result.stderr
+    assert snapshot(out) == {"cdn-2016-08.openapi.yaml": b"previous content\n"}
+
+
+def test_overlay_target_matching_nothing_is_bad_input(shared_reference, tmp_path):
+    overlay = tmp_path / "o.yaml"
+    overlay.write_text("overlay: 1.0.0\ninfo: {title: t, version: '1'}\nactions:\n"
+                       "  - target: $.paths['/nope'].get\n    update: {x-a: 1}\n")
+    result = cli("derive", "--variant", "2016-08", "--overlay", str(overlay), "--out",
+                 str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert f"error: {overlay}:4: target" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_wadl_override_needs_a_single_variant(tmp_path):
+    result = cli("derive", "--wadl", str(tmp_path / "x.wadl"))
+    assert result.returncode == 2
+    assert "need a single --variant" in result.stderr

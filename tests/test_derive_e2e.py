@@ -1,0 +1,176 @@
+"""End to end on the shared WADLs: the two variants as the docs define them (S1-S11)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from openapi_core import OpenAPI
+from openapi_core.testing import MockRequest
+from openapi_spec_validator import validate
+
+from contract.spec.derive import inputs_for, render_all, render_variant
+from contract.spec.samples import check_examples
+from contract.statements import check_citations, citations, load_statements
+from contract.variants import SPEC_DIR, VARIANTS, notes_path
+
+PURGE = "/v1.0/{project_id}/services/{service_id}/assets"
+SERVICE = "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0"
+OPERATIONS = ["getHomeDocument", "getPing", "getAllServices", "createService", "getService",
+              "patchService", "deleteService", "getCachedAsset", "deleteCachedAsset",
+              "getAssetAnalytics", "getFlavors", "getFlavorDetails"]
+
+
+@pytest.fixture(scope="module")
+def rendered(shared_reference):
+    return render_all([inputs_for(v) for v in VARIANTS.values()])
+
+
+@pytest.fixture(scope="module")
+def docs(rendered):
+    return {name: yaml.safe_load(rendered[v.spec_name]) for name, v in VARIANTS.items()}
+
+
+def purge(doc):
+    return doc["paths"][PURGE]["delete"]
+
+
+def param(operation, name):
+    return next(p for p in operation["parameters"] if p["name"] == name)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_all_twelve_operations(docs, variant):
+    found = [op["operationId"] for item in docs[variant]["paths"].values() for op in item.values()]
+    assert found == OPERATIONS
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_documents_are_valid_openapi_and_load_in_openapi_core(docs, variant):
+    validate(docs[variant])
+    OpenAPI.from_dict(docs[variant])
+    assert docs[variant]["openapi"] == "3.1.0"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_purge_operation_s1_to_s6(docs, variant):
+    operation = purge(docs[variant])
+    assert operation["operationId"] == "deleteCachedAsset"
+    assert {"S1", "S4"} <= set(operation["x-statements"])
+    assert "requestBody" not in operation  # S4: no request body
+    accepted = operation["responses"]["202"]  # S2
+    assert set(accepted["x-statements"]) == {"S2", "S4"}
+    assert "content" not in accepted  # S4: no response body
+    location = accepted["headers"]["Location"]  # S3
+    assert location["required"] is True and location["x-statements"] == ["S3"]
+    assert location["example"] == f"https://global.cdn.api.rackspacecloud.com/v1.0/services/{SERVICE}"
+    url = param(operation, "url")  # S5
+    assert (url["in"], url["required"], url["schema"]["type"]) == ("query", False, "string")
+    assert url["x-statements"] == ["S5"]
+    hard = param(operation, "hard")  # S6
+    assert (hard["in"], hard["required"], hard["schema"]["type"]) == ("query", False, "boolean")
+    assert "S6" in hard["x-statements"]
+
+
+@pytest.mark.parametrize(("variant", "default", "statement"),
+                         [("2015-08", False, "S7a"), ("2016-08", True, "S7b")])
+def test_hard_default_differs_by_variant(docs, variant, default, statement):
+    schema = param(purge(docs[variant]), "hard")["schema"]
+    assert schema["default"] is default
+    assert schema["x-statements"] == [statement]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_project_and_service_ids_s8_s9(docs, variant):
+    operation = purge(docs[variant])
+    project = param(operation, "project_id")
+    assert project["in"] == "path" and project["x-statements"] == ["S8"]
+    assert project["x-alternative-header"] == "X-Project-Id"
+    service = param(operation, "service_id")
+    assert service["schema"] == {"type": "string", "format": "uuid"}
+    assert service["x-statements"] == ["S9"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_token_required_on_every_operation_s10(docs, variant):
+    doc = docs[variant]
+    scheme = doc["components"]["securitySchemes"]["AuthToken"]
+    assert scheme == {**scheme, "type": "apiKey", "in": "header", "name": "X-Auth-Token",
+                      "x-statements": ["S10"]}
+    for item in doc["paths"].values():
+        for operation in item.values():
+            assert operation["security"] == [{"AuthToken": []}]
+            assert operation["responses"]["401"] == {"$ref": "#/components/responses/Unauthorized"}
+
+
+def test_rate_limit_s11_only_in_2016_08(docs):
+    limited = purge(docs["2016-08"])
+    assert limited["x-rate-limit"]["requests"] == 20
+    assert limited["x-rate-limit"]["period-seconds"] == 60
+    assert limited["x-rate-limit"]["x-statements"] == ["S11"]
+    too_many = limited["responses"]["429"]
+    assert too_many["headers"]["Retry-After"]["required"] is True
+    assert set(too_many["x-statements"]) == {"S11", "S24"}
+    older = purge(docs["2015-08"])
+    assert "x-rate-limit" not in older and "429" not in older["responses"]
+    assert "x-purge-semantics" not in older
+
+
+def test_later_doc_limits_only_in_2016_08(docs):
+    for variant, maximum in [("2016-08", 20), ("2015-08", None)]:
+        limit = param(docs[variant]["paths"]["/v1.0/{project_id}/services"]["get"], "limit")
+        assert limit["schema"].get("maximum") == maximum
+    body = docs["2016-08"]["paths"]["/v1.0/{project_id}/services"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert schema["properties"]["domains"]["maxItems"] == 10
+    assert schema["properties"]["caching"]["items"]["properties"]["ttl"]["maximum"] == 365 * 86400
+
+
+@pytest.mark.parametrize(("variant", "expected"), [("2015-08", False), ("2016-08", True)])
+def test_openapi_core_applies_the_variant_default(docs, variant, expected):
+    spec = OpenAPI.from_dict(docs[variant])
+    request = MockRequest("https://global.cdn.api.rackspacecloud.com",
+                          "delete", f"/v1.0/110011/services/{SERVICE}/assets",
+                          args={"url": "/images/logo.png"},
+                          headers={"X-Auth-Token": "0f6e9f63600142f0a970911583522217"})
+    result = spec.unmarshal_request(request)
+    assert result.errors == []
+    assert result.parameters.query["hard"] is expected
+    bad = MockRequest("https://global.cdn.api.rackspacecloud.com", "delete",
+                      f"/v1.0/110011/services/{SERVICE}/assets", args={"hard": "maybe"},
+                      headers={"X-Auth-Token": "t"})
+    assert spec.unmarshal_request(bad).errors  # S17: not a boolean
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_citations_exist_and_belong_to_the_variant(docs, variant):
+    statements = load_statements(notes_path())
+    check_citations(docs[variant], variant, statements)
+    cited = {sid for _, ids in citations(docs[variant]) for sid in ids}
+    own = {"2015-08": "S7a", "2016-08": "S7b"}[variant]
+    assert {"S1", "S2", "S3", "S4", "S5", "S6", own, "S8", "S9", "S10"} <= cited
+    assert ("S11" in cited) is (variant == "2016-08")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_sample_validates_or_is_recorded(rendered, docs, variant):
+    report = rendered[f"cdn-{variant}.discrepancies.md"]
+    problems = check_examples(docs[variant])
+    assert problems, "the docs' samples are known to contradict the parameter list"
+    for problem in problems:
+        assert problem.message.replace("|", "\\|") in report
+    assert "'deployed' is not of type 'object'" in report
+
+
+def test_spec_dir_is_what_derive_generates_byte_for_byte(rendered):
+    for name, text in rendered.items():
+        assert (SPEC_DIR / name).read_text(encoding="utf-8") == text, name
+    again = render_variant(inputs_for(VARIANTS["2016-08"]))
+    assert again == {k: v for k, v in rendered.items() if "2016-08" in k}
+
+
+def test_header_names_the_command_and_inputs(rendered):
+    head = rendered["cdn-2015-08.openapi.yaml"].splitlines()[:7]
+    assert head[0].startswith("# Generated by `cdn-contract derive` for variant 2015-08")
+    joined = "\n".join(head)
+    assert "../shared/reference/rackspace-cdn/2015-08-31/wadl/cdn-devguide.wadl" in joined
+    assert "spec/overlays/2015-08.overlay.yaml" in joined
