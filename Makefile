@@ -23,10 +23,10 @@ check-generated: $(STAMP)  ## exit 1 if spec/ differs from what `derive` would w
 	$(BIN)/cdn-contract derive --check
 
 lint: $(STAMP)
-	$(BIN)/ruff check contract tests benchmarks
+	$(BIN)/ruff check .
 
 test: $(STAMP)  ## lint, check spec/ is current, run the test suite
-	$(BIN)/ruff check contract tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/cdn-contract derive --check
 	$(BIN)/python -m pytest -q
 
