@@ -166,14 +166,14 @@ def _described(param: Param | None, cite: Callable[[int], str]) -> dict[str, Any
 def _leaf_type(param: Param | None, kinds: set[str], item_kinds: set[str]) -> dict[str, Any]:
     if param is not None and param.type:
         return xsd.schema_for(param.type)
-    typed = _one_type(kinds)
+    typed = one_type(kinds)
     if typed == {"type": "array"}:
-        items = _one_type(item_kinds)
+        items = one_type(item_kinds)
         return {"type": "array", "items": items} if items else typed
     return typed
 
 
-def _one_type(kinds: set[str]) -> dict[str, Any]:
+def one_type(kinds: set[str]) -> dict[str, Any]:
     """A single JSON type when the evidence agrees; nothing when there is none or it clashes."""
     kinds = set(kinds)
     if {"integer", "number"} <= kinds:

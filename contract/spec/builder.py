@@ -213,7 +213,7 @@ class _Builder:
             schema = bodies.body_schema(params, bodies.Evidence.of(v for _, v in samples),
                                         self.wide, self.cite)
         elif samples:
-            schema = bodies._one_type({bodies.json_kind(v) for _, v in samples})
+            schema = bodies.one_type({bodies.json_kind(v) for _, v in samples})
         else:
             schema = {}
         media: dict[str, Any] = {"schema": schema}
