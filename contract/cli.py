@@ -75,6 +75,39 @@ def derive(variant: str, wadl: Path | None, overlay: Path | None, out: Path, che
             click.echo(f"{out / name}: {state}")
 
 
+@cli.command()
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--variant", type=_VARIANT_CHOICE, default="all", show_default=True,
+              help="Validate under this doc variant, or under each.")
+@click.option("--format", "output", type=click.Choice(["table", "json", "junit"]),
+              default="table", show_default=True, help="Report format, on standard output.")
+def validate(files: tuple[Path, ...], variant: str, output: str) -> None:
+    """Validate recorded HTTP exchanges against the contract.
+
+    FILES are raw HTTP messages (a request file, then its response file; a `.json` file after
+    a message is that message's body, as in the docs' samples) or HAR 1.2 files. Exit 0 when
+    every exchange is valid under every selected variant, 1 on violations, 2 on bad input.
+    """
+    from contract.recorded import exchanges_from_files
+    from contract.validation import validate_exchange
+    from contract.validation.report import (
+        ExchangeResult,
+        render_json,
+        render_junit,
+        render_table,
+    )
+
+    exchanges = exchanges_from_files(files)
+    if not exchanges:
+        raise InputError("no exchanges in the given files")
+    chosen = list(VARIANTS) if variant == "all" else [variant]
+    results = [ExchangeResult(e, [validate_exchange(e, v) for v in chosen]) for e in exchanges]
+    render = {"table": render_table, "json": render_json, "junit": render_junit}[output]
+    click.echo(render(results))
+    sys.exit(EXIT_OK if all(r.valid for r in results) else EXIT_FAILED)
+
+
 def main() -> None:
     """Entry point: run the CLI, turning bad input into one line and exit code 2."""
     try:

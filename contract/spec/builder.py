@@ -285,11 +285,8 @@ class _Builder:
         for name, value in message.headers:
             if name.lower() in _HEADERS_NOT_DOCUMENTED:
                 continue
-            schema: dict[str, Any] = {"type": "string"}
-            if name.lower() == "location":
-                schema["format"] = "uri-reference"
             headers[name] = {"description": f"Shown in the docs' example: `{name}: {value}`.",
-                             "required": True, "schema": schema, "example": value,
+                             "required": True, "schema": {"type": "string"}, "example": value,
                              "x-source": self.sample_source(sample)}
         return headers
 
@@ -312,7 +309,8 @@ class _Builder:
                               f"{method.name}", source)
                 target = (message.target or "").split("{", 1)[0]
                 parts = urlsplit(target)
-                if not template.match(parts.path):
+                if not template.match(parts.path) and not _header_form_matches(
+                        template, parts.path, message.header("X-Project-Id")):
                     self.note(method.id, where, f"the example path {parts.path} does not "
                               f"match {resource.path}", source)
                 for key, _ in parse_qsl(parts.query, keep_blank_values=True):
@@ -355,6 +353,12 @@ class _Builder:
 
 
 _NOT_JSON = object()
+
+
+def _header_form_matches(template: re.Pattern[str], path: str, project: str | None) -> bool:
+    """`/v1.0/services/...` with an `X-Project-Id` header: the docs' other URI form."""
+    head, _, rest = path.lstrip("/").partition("/")
+    return bool(project) and bool(template.match(f"/{head}/{project}/{rest}"))
 
 
 def _representations(method: Method) -> list[Representation]:

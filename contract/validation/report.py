@@ -1,0 +1,81 @@
+"""Reports of validated exchanges: a table for people, JSON and JUnit XML for CI."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from xml.etree import ElementTree as ET
+
+from contract.validation.messages import Exchange
+from contract.validation.verdict import Verdict
+
+
+@dataclass
+class ExchangeResult:
+    exchange: Exchange
+    verdicts: list[Verdict]
+
+    @property
+    def valid(self) -> bool:
+        return all(v.valid for v in self.verdicts)
+
+
+def render_table(results: list[ExchangeResult]) -> str:
+    lines: list[str] = []
+    for result in results:
+        operation = next((v.operation for v in result.verdicts if v.operation), None)
+        lines.append(f"{result.exchange.name or 'exchange'}  [{operation or 'no operation'}]")
+        lines += [f"  note: {note}" for note in result.exchange.notes]
+        for verdict in result.verdicts:
+            defaults = ", ".join(f"{k}={json.dumps(v, default=str)}"
+                                 for k, v in verdict.defaults.items())
+            state = "valid" if verdict.valid else f"INVALID ({len(verdict.violations)})"
+            lines.append(f"  {verdict.variant:<8} {state}"
+                         + (f"   defaults applied: {defaults}" if defaults else ""))
+            width = max((len(v.location) for v in verdict.violations), default=0)
+            for violation in verdict.violations:
+                cited = f"[{' '.join(violation.statements)}] " if violation.statements else ""
+                lines.append(f"    {violation.location:<{width}}  {cited}{violation.message}")
+        lines.append("")
+    lines.append(summary(results))
+    return "\n".join(lines)
+
+
+def summary(results: list[ExchangeResult]) -> str:
+    variants = [v.variant for v in results[0].verdicts] if results else []
+    parts = []
+    for variant in variants:
+        ok = sum(1 for r in results for v in r.verdicts if v.variant == variant and v.valid)
+        parts.append(f"{variant}: {ok}/{len(results)} valid")
+    return f"{len(results)} exchange(s); " + "; ".join(parts)
+
+
+def render_json(results: list[ExchangeResult]) -> str:
+    return json.dumps({
+        "valid": all(r.valid for r in results),
+        "exchanges": [{"name": r.exchange.name, "notes": r.exchange.notes,
+                       "verdicts": [v.as_dict() for v in r.verdicts]} for r in results],
+    }, indent=2, default=str)
+
+
+def render_junit(results: list[ExchangeResult]) -> str:
+    root = ET.Element("testsuites", name="cdn-contract validate")
+    variants = [v.variant for v in results[0].verdicts] if results else []
+    for variant in variants:
+        suite = ET.SubElement(root, "testsuite", name=f"contract {variant}")
+        failures = 0
+        for result in results:
+            verdict = next(v for v in result.verdicts if v.variant == variant)
+            case = ET.SubElement(suite, "testcase", classname=f"contract.{variant}",
+                                 name=f"{result.exchange.name} [{verdict.operation}]")
+            if not verdict.valid:
+                failures += 1
+                text = "\n".join(f"{v.location} [{' '.join(v.statements)}] {v.message}"
+                                 for v in verdict.violations)
+                failure = ET.SubElement(case, "failure",
+                                        message=f"{len(verdict.violations)} violation(s)")
+                failure.text = text
+        suite.set("tests", str(len(results)))
+        suite.set("failures", str(failures))
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)

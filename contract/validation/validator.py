@@ -1,0 +1,288 @@
+"""Validate requests and responses against one variant of the contract.
+
+openapi-core does the validation; this module locates each error (query, header, body
+pointer), names the statement behind the spec element (`x-statements`), phrases it for a
+person, and adds the two checks openapi-core does not make: a body where the contract says
+there is none (S4), and the `X-Project-Id` form of the URI (S8), which it cannot route.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from openapi_core import Config, OpenAPI
+from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+from openapi_core.templating.responses.exceptions import ResponseNotFound
+from openapi_core.validation.request import exceptions as request_errors
+from openapi_core.validation.response import exceptions as response_errors
+
+from contract.validation.messages import (
+    HttpRequest,
+    HttpResponse,
+    OpenAPIRequest,
+    OpenAPIResponse,
+)
+from contract.variants import SPEC_DIR, VARIANTS
+
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way an exchange breaks the contract."""
+
+    location: str  # request.query.hard, response.header.Location, response.body/status, ...
+    message: str
+    statements: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"location": self.location, "message": self.message,
+                "statements": list(self.statements)}
+
+
+@dataclass
+class RequestReport:
+    operation: str | None
+    violations: list[Violation] = field(default_factory=list)
+    defaults: dict[str, Any] = field(default_factory=dict)  # query defaults the contract applied
+
+
+@dataclass(frozen=True)
+class _Operation:
+    id: str
+    template: str
+    method: str
+    spec: dict[str, Any]
+
+
+class ContractValidator:
+    """The contract of one variant, ready to validate exchanges. Build once, reuse."""
+
+    def __init__(self, variant: str, document: dict[str, Any] | None = None):
+        self.variant = variant
+        self.document = copy.deepcopy(document) if document is not None \
+            else load_document(variant)
+        # Validate paths only: the servers of the docs are not where a tested server lives.
+        self.document["servers"] = [{"url": "/"}]
+        # Structured-syntax JSON types (application/json-patch+json) are JSON too.
+        json_types = {media: json.loads for media in _media_types(self.document)
+                      if media.endswith("+json")}
+        self.openapi = OpenAPI.from_dict(
+            self.document, config=Config(extra_media_type_deserializers=json_types))
+        self._routes = [(_template_regex(template), template, method, operation)
+                        for template, item in self.document["paths"].items()
+                        for method, operation in item.items() if method in _METHODS]
+        scheme = self.document["components"]["securitySchemes"]
+        self._auth = next(iter(scheme.values()))
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def validate_request(self, request: HttpRequest) -> RequestReport:
+        path, notes = self._routable_path(request)
+        operation = self._operation(request.method, path)
+        report = RequestReport(operation.id if operation else None, list(notes))
+        result = self.openapi.unmarshal_request(OpenAPIRequest(request, path))
+        for error in result.errors:
+            if notes and isinstance(error, PathNotFound):
+                continue  # already explained: the project id is missing
+            report.violations.extend(self._request_violations(error, operation, request))
+        if operation is not None and "requestBody" not in operation.spec and request.body:
+            report.violations.append(Violation(
+                "request.body", f"{operation.id} takes no request body, got "
+                f"{len(request.body)} bytes", _cited(operation.spec)))
+        sent = {name for name, _ in request.query}
+        report.defaults = {name: value for name, value in result.parameters.query.items()
+                           if name not in sent}
+        return report
+
+    def _routable_path(self, request: HttpRequest) -> tuple[str, list[Violation]]:
+        """`/v1.0/services/...` with `X-Project-Id` is `/v1.0/{that id}/services/...` (S8)."""
+        path = request.path
+        if self._operation(request.method, path) is not None:
+            return path, []
+        match = re.match(r"^/(v[\d.]+)/(services|flavors|ping)(/.*)?$", path)
+        if match is None:
+            return path, []
+        project = request.header("X-Project-Id")
+        if project:
+            return f"/{match.group(1)}/{project}/{match.group(2)}{match.group(3) or ''}", []
+        statements = _cited(next((o for o in self._parameters("project_id")), {}))
+        return path, [Violation("request.path", f"{path} has no project id: put it in the URI "
+                                "or send the X-Project-Id header", statements)]
+
+    def _request_violations(self, error: Exception, operation: _Operation | None,
+                            request: HttpRequest) -> list[Violation]:
+        if isinstance(error, (PathNotFound, OperationNotFound)):
+            if isinstance(error, OperationNotFound):
+                return [Violation("request.method", f"{request.method.upper()} is not an "
+                                  f"operation of {request.path}")]
+            return [Violation("request.path", f"no operation of the contract matches "
+                              f"{request.method.upper()} {request.path}")]
+        if isinstance(error, request_errors.SecurityValidationError):
+            name = self._auth.get("name", "X-Auth-Token")
+            state = "missing" if request.header(name) is None else "not accepted"
+            return [Violation(f"request.header.{name}", f"the {name} header is {state}; every "
+                              "operation requires it", _cited(self._auth))]
+        if isinstance(error, request_errors.ParameterValidationError):
+            param = _find_param(operation, error.name, error.location)
+            statements = _cited(param, param.get("schema", {}))
+            where = f"request.{_location_name(error.location)}.{error.name}"
+            if isinstance(error, request_errors.MissingParameterError):
+                return [Violation(where, f"required {error.location} parameter `{error.name}` "
+                                  "is missing", statements)]
+            return [Violation(where, f"{error.location} parameter `{error.name}`: "
+                              f"{_cause_text(error)}", statements)]
+        if isinstance(error, request_errors.RequestBodyValidationError):
+            return _schema_violations("request.body", error) or [
+                Violation("request.body", _cause_text(error))]
+        return [Violation("request", str(error))]
+
+    # -- responses ---------------------------------------------------------------------------
+
+    def validate_response(self, request: HttpRequest, response: HttpResponse) -> list[Violation]:
+        path, _ = self._routable_path(request)
+        operation = self._operation(request.method, path)
+        if operation is None:
+            return []  # the request's own report says why; a response cannot be placed
+        result = self.openapi.unmarshal_response(OpenAPIRequest(request, path),
+                                                 OpenAPIResponse(response))
+        documented = operation.spec.get("responses", {})
+        spec = _response_spec(documented, response.status, self.document)
+        violations = []
+        for error in result.errors:
+            violations.extend(self._response_violations(error, operation, spec, response))
+        if spec is not None and "content" not in spec and response.body.strip():
+            violations.append(Violation("response.body", f"{response.status} is documented "
+                                        f"without a body, got {len(response.body)} bytes",
+                                        _cited(spec) or _cited(operation.spec)))
+        return violations
+
+    def _response_violations(self, error: Exception, operation: _Operation,
+                             spec: dict[str, Any] | None,
+                             response: HttpResponse) -> list[Violation]:
+        if isinstance(error, ResponseNotFound):
+            documented = operation.spec.get("responses", {})
+            success = [s for s in documented if s.startswith("2")]
+            statements = tuple(dict.fromkeys(sid for s in success
+                                             for sid in _cited(documented[s])))
+            return [Violation("response.status", f"status {response.status} is not documented "
+                              f"for {operation.id} (documented: {', '.join(documented)})",
+                              statements)]
+        if isinstance(error, response_errors.HeaderValidationError):
+            header = ((spec or {}).get("headers") or {}).get(error.name, {})
+            where = f"response.header.{error.name}"
+            if isinstance(error, response_errors.MissingHeaderError):
+                return [Violation(where, f"required header {error.name} is missing from the "
+                                  f"{response.status} response", _cited(header))]
+            return [Violation(where, f"header {error.name}: {_cause_text(error)}",
+                              _cited(header))]
+        if isinstance(error, response_errors.DataValidationError):
+            statements = _cited(spec or {})
+            found = _schema_violations("response.body", error, statements)
+            return found or [Violation("response.body", _cause_text(error), statements)]
+        return [Violation("response", str(error))]
+
+    # -- lookup ------------------------------------------------------------------------------
+
+    def _operation(self, method: str, path: str) -> _Operation | None:
+        for regex, template, verb, spec in self._routes:
+            if verb == method.lower() and regex.match(path):
+                return _Operation(spec.get("operationId", ""), template, verb, spec)
+        return None
+
+    def _parameters(self, name: str) -> list[dict[str, Any]]:
+        return [p for *_, spec in self._routes for p in spec.get("parameters", [])
+                if p.get("name") == name]
+
+
+@cache
+def load_document(variant: str, spec_dir: Path = SPEC_DIR) -> dict[str, Any]:
+    """The generated OpenAPI document of a variant (spec/cdn-<variant>.openapi.yaml)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r} (known: {', '.join(VARIANTS)})")
+    path = spec_dir / VARIANTS[variant].spec_name
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@cache
+def validator_for(variant: str) -> ContractValidator:
+    """A shared validator per variant: building one parses the whole document."""
+    return ContractValidator(variant)
+
+
+def _media_types(document: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            found.update((operation.get("requestBody") or {}).get("content", {}))
+            for response in (operation.get("responses") or {}).values():
+                found.update(response.get("content") or {})
+    return found
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "/?$")
+
+
+def _cited(*elements: dict[str, Any]) -> tuple[str, ...]:
+    ids: list[str] = []
+    for element in elements:
+        ids += [str(s) for s in (element or {}).get("x-statements", []) if str(s) not in ids]
+    return tuple(ids)
+
+
+def _find_param(operation: _Operation | None, name: str, location: str) -> dict[str, Any]:
+    if operation is None:
+        return {}
+    return next((p for p in operation.spec.get("parameters", [])
+                 if p.get("name") == name and p.get("in") == location), {})
+
+
+def _location_name(location: str) -> str:
+    return {"header": "header", "query": "query", "path": "path", "cookie": "cookie"}.get(
+        location, location)
+
+
+def _response_spec(documented: dict[str, Any], status: int,
+                   document: dict[str, Any]) -> dict[str, Any] | None:
+    spec = documented.get(str(status)) or documented.get(f"{str(status)[0]}XX") \
+        or documented.get("default")
+    if spec and "$ref" in spec:
+        name = spec["$ref"].rsplit("/", 1)[-1]
+        spec = document["components"]["responses"].get(name, {})
+    return spec
+
+
+def _cause_text(error: Exception) -> str:
+    """The most specific explanation in openapi-core's chain of causes."""
+    cause: BaseException | None = error.__cause__
+    while cause is not None:
+        if getattr(cause, "schema_errors", None):
+            return "; ".join(e.message for e in cause.schema_errors)  # type: ignore[attr-defined]
+        if type(cause).__name__ == "CastError":
+            value, kind = getattr(cause, "value", ""), getattr(cause, "type", "")
+            return f"{value!r} is not a {kind}"
+        if cause.__cause__ is None:
+            return str(cause)
+        cause = cause.__cause__
+    return str(error)
+
+
+def _schema_violations(prefix: str, error: Exception,
+                       statements: tuple[str, ...] = ()) -> list[Violation]:
+    cause = error.__cause__
+    found = []
+    for schema_error in getattr(cause, "schema_errors", None) or ():
+        pointer = "/" + "/".join(str(p) for p in schema_error.absolute_path)
+        found.append(Violation(prefix + (pointer if pointer != "/" else ""),
+                               schema_error.message, statements))
+    return found
