@@ -34,16 +34,18 @@ def exchanges_from_files(paths: Iterable[Path]) -> list[Exchange]:
                                  "it belongs to", path)
             _attach_body(current, last, path)
         else:
-            message, notes = read_raw(path)
-            if isinstance(message, HttpRequest):
-                current, last = Exchange(message, None, path.name, notes), "request"
-                exchanges.append(current)
-            else:
+            messages, notes = read_raw(path)
+            for message in messages:
+                if isinstance(message, HttpRequest):
+                    current, last = Exchange(message, None, path.name, list(notes)), "request"
+                    exchanges.append(current)
+                    continue
                 if current is None or current.response is not None:
                     raise InputError("a response file must follow its request file", path)
                 current.response = message
-                current.name += f" + {path.name}"
-                current.notes += notes
+                if current.name != path.name:
+                    current.name += f" + {path.name}"
+                    current.notes += notes
                 last = "response"
     return exchanges
 

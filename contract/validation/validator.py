@@ -93,6 +93,12 @@ class ContractValidator:
             if notes and isinstance(error, PathNotFound):
                 continue  # already explained: the project id is missing
             report.violations.extend(self._request_violations(error, operation, request))
+        token_name = self._auth.get("name", "X-Auth-Token")
+        token = request.header(token_name)
+        if operation is not None and token is not None and not token.strip():
+            report.violations.append(Violation(f"request.header.{token_name}",
+                                               f"the {token_name} header is empty",
+                                               _cited(self._auth)))
         if operation is not None and "requestBody" not in operation.spec and request.body:
             report.violations.append(Violation(
                 "request.body", f"{operation.id} takes no request body, got "

@@ -1,0 +1,126 @@
+"""The validation library on the docs' own samples, and on samples altered to break S-rules."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from contract.validation import Exchange, HttpRequest, HttpResponse, validate_exchange
+from tests.samples import sample_exchanges
+
+SERVICE = "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0"
+PURGE_URL = f"/v1.0/110011/services/{SERVICE}/assets"
+TOKEN = (("X-Auth-Token", "0f6e9f63600142f0a970911583522217"),)
+LOCATION = (("Location", f"https://global.cdn.api.rackspacecloud.com/v1.0/services/{SERVICE}"),)
+# Samples that contradict the contract, as listed in spec/cdn-<variant>.discrepancies.md.
+KNOWN_BAD = {
+    "getService": {("response.body/status", "'deployed' is not of type 'object'")},
+    "getCachedAsset": {
+        ("request.path.service_id", "path parameter `service_id`: 'serviceName' is not a 'uuid'"),
+        ("request.query.url", "required query parameter `url` is missing"),
+        ("response.body", "Failed to deserialize value with application/json mimetype: "
+                          "**** Need to get an example of response ****\n**** TODO - and "
+                          "consider the asset version across multiple providers and multiple "
+                          "cache nodes! ****")},
+    "getAssetAnalytics": {
+        ("request.path.service_id", "path parameter `service_id`: 'serviceName' is not a 'uuid'"),
+        ("response.body", "Failed to deserialize value with application/json mimetype: "
+                          "**** Need to get an example of response ****\n**** TODO ****")},
+}
+
+
+@pytest.mark.parametrize("variant", ["2015-08", "2016-08"])
+def test_every_sample_exchange_validates_except_the_recorded_discrepancies(shared_reference,
+                                                                           variant):
+    exchanges = sample_exchanges(variant)
+    assert len(exchanges) == 12
+    for operation, exchange in exchanges.items():
+        verdict = validate_exchange(exchange, variant)
+        assert verdict.operation == operation
+        found = {(v.location, v.message) for v in verdict.violations}
+        assert found == KNOWN_BAD.get(operation, set()), operation
+
+
+def purge(query: str = "?url=/images/logo.png", headers=TOKEN, body=b"") -> HttpRequest:
+    return HttpRequest("DELETE", PURGE_URL + query, headers, body)
+
+
+def violations(exchange: Exchange, variant: str = "2016-08"):
+    return [(v.location, v.statements) for v in validate_exchange(exchange, variant).violations]
+
+
+@pytest.mark.parametrize(("variant", "default"), [("2015-08", False), ("2016-08", True)])
+def test_the_purge_sample_is_valid_and_reports_the_applied_default(shared_reference, variant,
+                                                                    default):
+    exchange = sample_exchanges(variant)["deleteCachedAsset"]
+    verdict = validate_exchange(exchange, variant)
+    assert verdict.valid and verdict.defaults == {"hard": default}
+    explicit = dataclasses.replace(exchange.request, url=exchange.request.url + "&hard=false")
+    assert validate_exchange(Exchange(explicit, exchange.response), variant).defaults == {}
+
+
+def test_200_instead_of_202_names_s2(shared_reference):
+    found = validate_exchange(Exchange(purge(), HttpResponse(200, LOCATION)), "2016-08")
+    (violation,) = found.violations
+    assert violation.location == "response.status" and "S2" in violation.statements
+    assert violation.message.startswith("status 200 is not documented for deleteCachedAsset")
+
+
+def test_missing_location_names_s3(shared_reference):
+    assert violations(Exchange(purge(), HttpResponse(202))) == [
+        ("response.header.Location", ("S3",))]
+
+
+def test_a_body_on_the_202_or_on_the_request_names_s4(shared_reference):
+    assert violations(Exchange(purge(), HttpResponse(202, LOCATION, b'{"ok": true}'))) == [
+        ("response.body", ("S2", "S4"))]
+    assert violations(Exchange(purge(body=b"{}"))) == [
+        ("request.body", ("S1", "S4", "S12", "S20"))]
+
+
+@pytest.mark.parametrize("variant", ["2015-08", "2016-08"])
+def test_hard_maybe_names_s17(shared_reference, variant):
+    verdict = validate_exchange(Exchange(purge("?hard=maybe")), variant)
+    (violation,) = verdict.violations
+    assert violation.location == "request.query.hard"
+    assert violation.message == "query parameter `hard`: 'maybe' is not a boolean"
+    assert {"S6", "S17"} <= set(violation.statements)
+
+
+def test_missing_or_empty_token_names_s10(shared_reference):
+    for headers in [(), (("X-Auth-Token", ""),)]:
+        (violation,) = validate_exchange(Exchange(purge(headers=headers)), "2016-08").violations
+        assert violation.location == "request.header.X-Auth-Token"
+        assert violation.statements == ("S10",)
+
+
+def test_the_x_project_id_form_of_the_uri(shared_reference):
+    path = f"/v1.0/services/{SERVICE}/assets?url=/a.png"
+    with_header = HttpRequest("DELETE", path, (*TOKEN, ("X-Project-Id", "110011")))
+    verdict = validate_exchange(Exchange(with_header, HttpResponse(202, LOCATION)), "2016-08")
+    assert verdict.valid and verdict.operation == "deleteCachedAsset"
+    assert violations(Exchange(HttpRequest("DELETE", path, TOKEN))) == [
+        ("request.path", ("S8",))]
+
+
+def test_limits_and_the_rate_limit_only_in_2016_08(shared_reference):
+    listing = HttpRequest("GET", "/v1.0/110011/services?limit=50", TOKEN)
+    assert violations(Exchange(listing), "2016-08") == [("request.query.limit", ("S19",))]
+    assert violations(Exchange(listing), "2015-08") == []
+    too_many = HttpResponse(429, (("Retry-After", "30"), ("Content-Type", "application/json")),
+                            b'{"message": {"errors": [{"message": "slow down"}]}}')
+    assert violations(Exchange(purge(), too_many), "2016-08") == []
+    assert violations(Exchange(purge(), dataclasses.replace(too_many, headers=())),
+                      "2016-08")[0] == ("response.header.Retry-After", ("S24",))
+    assert violations(Exchange(purge(), too_many), "2015-08")[0][0] == "response.status"
+
+
+def test_error_bodies_must_follow_the_documented_shape(shared_reference):
+    wrong = HttpResponse(404, (("Content-Type", "application/json"),), b'{"error": "nope"}')
+    assert violations(Exchange(purge(), wrong)) == [("response.body", ("S18",))]
+
+
+def test_unknown_paths_and_methods(shared_reference):
+    assert violations(Exchange(HttpRequest("GET", "/v2/x", TOKEN))) == [("request.path", ())]
+    assert violations(Exchange(HttpRequest("PUT", PURGE_URL, TOKEN))) == [("request.method", ())]
