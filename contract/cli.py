@@ -108,6 +108,40 @@ def validate(files: tuple[Path, ...], variant: str, output: str) -> None:
     sys.exit(EXIT_OK if all(r.valid for r in results) else EXIT_FAILED)
 
 
+@cli.command()
+@click.option("--upstream", required=True, help="Base URL of the implementation to front, "
+              "e.g. http://127.0.0.1:9000.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--variant", type=click.Choice(list(VARIANTS)), default="2016-08",
+              show_default=True, help="The doc variant to validate against.")
+@click.option("--log", "log_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Append violations here as JSON lines (default: standard error).")
+@click.option("--strict", is_flag=True, help="Answer invalid requests 400 (not forwarded) "
+              "and replace invalid responses with a 502 listing the violations.")
+@click.option("--timeout", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
+              help="Seconds to wait for the upstream before answering 504.")
+def proxy(upstream: str, host: str, port: int, variant: str, log_path: Path | None,
+          strict: bool, timeout: float) -> None:
+    """Forward traffic to an implementation and validate every exchange.
+
+    Exchanges pass through unchanged (plus an X-Contract-Violations count header) unless
+    --strict. Upstream down: 502; upstream too slow: 504; both with a JSON error body.
+    """
+    import uvicorn
+
+    from contract.proxy import ValidatingProxy
+    from contract.proxy.log import ViolationLog
+
+    if not upstream.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{upstream!r} is not an http(s) URL", param_hint="--upstream")
+    app = ValidatingProxy(upstream, variant, strict=strict, log=ViolationLog(log_path),
+                          timeout=timeout)
+    click.echo(f"validating proxy: http://{host}:{port} -> {upstream} (variant {variant}"
+               f"{', strict' if strict else ''})", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
 def main() -> None:
     """Entry point: run the CLI, turning bad input into one line and exit code 2."""
     try:

@@ -1,0 +1,96 @@
+"""Real servers on loopback for the tests: a small upstream (ASGI, run by uvicorn in a
+thread) and the CLI's own servers (run as subprocesses)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from contract.variants import PROJECT_ROOT
+
+SERVICE = "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0"
+BROKEN_SERVICE = "00000000-0000-4000-8000-000000000000"
+LIST_BODY = b'{"links": [],\n  "id": "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0"}'
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+class Upstream:
+    """A stand-in implementation: valid answers, one broken service, one slow path."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        method, path = scope["method"], scope["path"]
+        self.seen.append((method, path))
+        status, headers, body = 404, [(b"content-type", b"application/json")], \
+            b'{"message": {"errors": [{"message": "not found"}]}}'
+        if method == "DELETE" and path.endswith(f"/services/{SERVICE}/assets"):
+            status, headers, body = 202, [
+                (b"location", f"http://upstream/v1.0/services/{SERVICE}".encode())], b""
+        elif method == "DELETE" and path.endswith(f"/services/{BROKEN_SERVICE}/assets"):
+            status, headers, body = 200, [(b"content-type", b"application/json")], b'{"ok": 1}'
+        elif method == "GET" and path.endswith("/services"):
+            status, headers, body = 200, [(b"content-type", b"application/json"),
+                                          (b"x-upstream", b"yes")], LIST_BODY
+        elif method == "GET" and path.endswith("/ping"):
+            await asyncio.sleep(2.0)
+            status, headers, body = 204, [], b""
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+@contextlib.contextmanager
+def run_upstream(app: Upstream) -> Iterator[int]:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for_port(port)
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def run_cli_server(*args: str, port: int) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen([sys.executable, "-m", "contract", *args, "--port", str(port)],
+                               cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_port(port)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
