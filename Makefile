@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup run spec check-generated lint test clean
+.PHONY: setup run spec check-generated lint test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test: $(STAMP)  ## lint, check spec/ is current, run the test suite
 	$(BIN)/ruff check .
 	$(BIN)/cdn-contract derive --check
 	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)  ## print validation throughput figures (no assertions)
+	$(BIN)/python benchmarks/validation_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
