@@ -139,7 +139,7 @@ class ContractValidator:
         if isinstance(error, request_errors.ParameterValidationError):
             param = _find_param(operation, error.name, error.location)
             statements = _cited(param, param.get("schema", {}))
-            where = f"request.{_location_name(error.location)}.{error.name}"
+            where = f"request.{error.location}.{error.name}"
             if isinstance(error, request_errors.MissingParameterError):
                 return [Violation(where, f"required {error.location} parameter `{error.name}` "
                                   "is missing", statements)]
@@ -251,11 +251,6 @@ def _find_param(operation: _Operation | None, name: str, location: str) -> dict[
         return {}
     return next((p for p in operation.spec.get("parameters", [])
                  if p.get("name") == name and p.get("in") == location), {})
-
-
-def _location_name(location: str) -> str:
-    return {"header": "header", "query": "query", "path": "path", "cookie": "cookie"}.get(
-        location, location)
 
 
 def _response_spec(documented: dict[str, Any], status: int,
