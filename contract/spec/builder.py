@@ -83,7 +83,7 @@ class _Builder:
         self._json_cache: dict[Path, Any] = {}
         self.wide = bodies.Evidence.of(
             (value for _, method in app.operations() for rep in _representations(method)
-             for value in self._json_samples(rep, method.id)), suffixes=True)
+             for _, value in self._json_samples(rep, method.id)), suffixes=True)
 
     def cite(self, line: int) -> str:
         return f"{self.wadl_label}:{line}"
@@ -186,7 +186,8 @@ class _Builder:
                 continue
             media = self.media(rep, params, method.id)
             for media_type in self.request_media_types(rep, method.id):
-                content[media_type] = media
+                # a copy each: an overlay that targets `content.*` must not update one twice
+                content[media_type] = copy.deepcopy(media)
             required = required or any(p.required for p in params)
         if not content:
             return None
@@ -207,8 +208,7 @@ class _Builder:
         return types
 
     def media(self, rep: Representation, params: list[Param], operation: str) -> dict[str, Any]:
-        samples = [(s, v) for s in rep.samples if not s.is_raw_http
-                   for v in [self._json(s, operation)] if v is not _NOT_JSON]
+        samples = self._json_samples(rep, operation)
         if params:
             schema = bodies.body_schema(params, bodies.Evidence.of(v for _, v in samples),
                                         self.wide, self.cite)
@@ -334,8 +334,9 @@ class _Builder:
             self.note(operation, "raw example", quirk, self.sample_source(sample))
         return message
 
-    def _json_samples(self, rep: Representation, operation: str) -> list[Any]:
-        return [v for s in rep.samples if not s.is_raw_http
+    def _json_samples(self, rep: Representation, operation: str) -> list[tuple[Sample, Any]]:
+        """The representation's JSON samples that parse, with their values."""
+        return [(s, v) for s in rep.samples if not s.is_raw_http
                 for v in [self._json(s, operation)] if v is not _NOT_JSON]
 
     def _json(self, sample: Sample, operation: str) -> Any:
