@@ -81,6 +81,7 @@ class ContractValidator:
                         for method, operation in item.items() if method in _METHODS]
         scheme = self.document["components"]["securitySchemes"]
         self._auth = next(iter(scheme.values()))
+        self._header_forms = _header_forms(self._routes)
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -109,19 +110,22 @@ class ContractValidator:
         return report
 
     def _routable_path(self, request: HttpRequest) -> tuple[str, list[Violation]]:
-        """`/v1.0/services/...` with `X-Project-Id` is `/v1.0/{that id}/services/...` (S8)."""
+        """The path openapi-core can route. A path parameter the spec marks with
+        `x-alternative-header` (project_id: `X-Project-Id`, S8) may be left out of the URI
+        and sent in that header instead; the header's value is put back in its place."""
         path = request.path
         if self._operation(request.method, path) is not None:
             return path, []
-        match = re.match(r"^/(v[\d.]+)/(services|flavors|ping)(/.*)?$", path)
-        if match is None:
-            return path, []
-        project = request.header("X-Project-Id")
-        if project:
-            return f"/{match.group(1)}/{project}/{match.group(2)}{match.group(3) or ''}", []
-        statements = _cited(next((o for o in self._parameters("project_id")), {}))
-        return path, [Violation("request.path", f"{path} has no project id: put it in the URI "
-                                "or send the X-Project-Id header", statements)]
+        for regex, prefix, param in self._header_forms:
+            if not regex.match(path):
+                continue
+            value = request.header(param["x-alternative-header"])
+            if value:
+                return f"{prefix}/{value}{path[len(prefix):]}", []
+            return path, [Violation("request.path", f"{path} has no {param['name']}: put it in "
+                                    f"the URI or send the {param['x-alternative-header']} "
+                                    "header", _cited(param))]
+        return path, []
 
     def _request_violations(self, error: Exception, operation: _Operation | None,
                             request: HttpRequest) -> list[Violation]:
@@ -203,9 +207,6 @@ class ContractValidator:
                 return _Operation(spec.get("operationId", ""), template, verb, spec)
         return None
 
-    def _parameters(self, name: str) -> list[dict[str, Any]]:
-        return [p for *_, spec in self._routes for p in spec.get("parameters", [])
-                if p.get("name") == name]
 
 
 @cache
@@ -221,6 +222,21 @@ def load_document(variant: str, spec_dir: Path = SPEC_DIR) -> dict[str, Any]:
 def validator_for(variant: str) -> ContractValidator:
     """A shared validator per variant: building one parses the whole document."""
     return ContractValidator(variant)
+
+
+def _header_forms(routes: list[tuple[re.Pattern[str], str, str, dict[str, Any]]]
+                  ) -> list[tuple[re.Pattern[str], str, dict[str, Any]]]:
+    """For each path parameter with an `x-alternative-header`: the regex of the template
+    without that segment, the template's prefix before it, and the parameter."""
+    forms: dict[str, tuple[re.Pattern[str], str, dict[str, Any]]] = {}
+    for _, template, _, operation in routes:
+        for param in operation.get("parameters", []):
+            segment = "/{" + param["name"] + "}"
+            if param.get("x-alternative-header") and segment in template:
+                shortened = template.replace(segment, "", 1) or "/"
+                forms.setdefault(shortened, (_template_regex(shortened),
+                                             template.split(segment, 1)[0], param))
+    return list(forms.values())
 
 
 def _media_types(document: dict[str, Any]) -> set[str]:
