@@ -142,6 +142,32 @@ def proxy(upstream: str, host: str, port: int, variant: str, log_path: Path | No
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
+@cli.command()
+@click.argument("old", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("new", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "output", type=click.Choice(["table", "markdown", "json"]),
+              default="table", show_default=True)
+@click.option("--fail-on", type=click.Choice(["breaking", "any", "none"]), default="breaking",
+              show_default=True, help="Exit 1 when a change of this kind is found (breaking: "
+              "breaking for clients or for servers).")
+def diff(old: Path, new: Path, output: str, fail_on: str) -> None:
+    """Compare two OpenAPI 3.x documents (YAML or JSON) and classify each change.
+
+    Each change is judged for clients (does a client of OLD still work against NEW?) and for
+    servers (does a server built to OLD still satisfy NEW?). A changed default is breaking.
+
+    Example: cdn-contract diff spec/cdn-2015-08.openapi.yaml spec/cdn-2016-08.openapi.yaml
+    """
+    from contract.diff import compare
+    from contract.diff.load import load_openapi
+    from contract.diff.report import render_json, render_markdown, render_table, trips
+
+    changes = compare(load_openapi(old), load_openapi(new))
+    render = {"table": render_table, "markdown": render_markdown, "json": render_json}[output]
+    click.echo(render(changes))
+    sys.exit(EXIT_FAILED if trips(changes, fail_on) else EXIT_OK)
+
+
 def main() -> None:
     """Entry point: run the CLI, turning bad input into one line and exit code 2."""
     try:
