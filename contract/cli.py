@@ -168,6 +168,38 @@ def diff(old: Path, new: Path, output: str, fail_on: str) -> None:
     sys.exit(EXIT_FAILED if trips(changes, fail_on) else EXIT_OK)
 
 
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              default=SPEC_DIR.parent / "docs", show_default="docs/")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the pages are stale.")
+@click.option("--strict", is_flag=True, help="Also exit 1 if a MUST statement lacks a "
+              "spec element, a conformance check or a test.")
+def trace(out: Path, check: bool, strict: bool) -> None:
+    """Write the traceability matrix (docs/traceability.md) and the variant diff
+    (docs/variants.md) from spec/, the code and the tests."""
+    from contract.trace.build import render_pages
+
+    pages, rows = render_pages()
+    missing = [r for r in rows if r.gaps and r.statement.level == "MUST"]
+    if strict:
+        for row in missing:
+            click.echo(f"{row.statement.id} (MUST): {', '.join(row.gaps)}", err=True)
+    elif missing:
+        click.echo(f"{len(missing)} MUST statement(s) with gaps: see docs/traceability.md",
+                   err=True)
+    stale = [out / name for name, text in pages.items()
+             if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
+    if check:
+        for path in stale:
+            click.echo(f"stale: {path}; run `make docs`", err=True)
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        for path in stale:
+            path.write_text(pages[path.name], encoding="utf-8")
+            click.echo(f"{path}: written")
+    sys.exit(EXIT_FAILED if (check and stale) or (strict and missing) else EXIT_OK)
+
+
 def main() -> None:
     """Entry point: run the CLI, turning bad input into one line and exit code 2."""
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from openapi_core import OpenAPI
@@ -77,6 +79,15 @@ def test_hard_default_differs_by_variant(docs, variant, default, statement):
     schema = param(purge(docs[variant]), "hard")["schema"]
     assert schema["default"] is default
     assert schema["x-statements"] == [statement]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_hidden_all_parameter_s25(docs, variant):
+    """S25: commented out of the WADL, yet part of the contract through the common overlay."""
+    all_param = param(purge(docs[variant]), "all")
+    assert all_param["x-statements"] == ["S25"] and all_param["required"] is False
+    assert re.fullmatch(all_param["schema"]["pattern"], "TRUE")
+    assert not re.fullmatch(all_param["schema"]["pattern"], "yes")
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

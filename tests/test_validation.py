@@ -117,6 +117,7 @@ def test_limits_and_the_rate_limit_only_in_2016_08(shared_reference):
 
 
 def test_error_bodies_must_follow_the_documented_shape(shared_reference):
+    """S16: error responses carry the documented body; this 404 (S18) does not."""
     wrong = HttpResponse(404, (("Content-Type", "application/json"),), b'{"error": "nope"}')
     assert violations(Exchange(purge(), wrong)) == [("response.body", ("S18",))]
 

@@ -1,0 +1,32 @@
+"""Gather the inputs of the trace pages from the checkout and render them."""
+
+from __future__ import annotations
+
+import yaml
+
+from contract.diff import compare
+from contract.statements import load_statements
+from contract.trace.matrix import Row, build_matrix, python_files
+from contract.trace.render import traceability, variants_page
+from contract.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS, notes_path
+
+# Where each kind of evidence lives; folders that do not exist yet simply contribute nothing.
+MOCK_DIRS = ("contract/mock", "generated/server")
+CHECK_DIRS = ("contract/conform",)
+TEST_DIRS = ("tests",)
+
+
+def render_pages() -> tuple[dict[str, str], list[Row]]:
+    statements = load_statements(notes_path())
+    documents = {name: yaml.safe_load((SPEC_DIR / v.spec_name).read_text(encoding="utf-8"))
+                 for name, v in VARIANTS.items()}
+    rows = build_matrix(statements, documents, python_files(PROJECT_ROOT, *MOCK_DIRS),
+                        python_files(PROJECT_ROOT, *CHECK_DIRS),
+                        python_files(PROJECT_ROOT, *TEST_DIRS), PROJECT_ROOT)
+    old, new = list(VARIANTS)
+    pages = {
+        "traceability.md": traceability(rows, list(VARIANTS)),
+        "variants.md": variants_page(compare(documents[old], documents[new]), statements,
+                                     old, new),
+    }
+    return pages, rows
