@@ -49,7 +49,8 @@ def derive(variant: str, wadl: Path | None, overlay: Path | None, out: Path, che
     Writes cdn-<variant>.openapi.yaml and cdn-<variant>.discrepancies.md per variant.
     Nothing is written unless every selected variant derives and validates.
     """
-    from contract.spec.derive import inputs_for, render_all, stale_files, write_files
+    from contract.outputs import stale_files, write_files
+    from contract.spec.derive import inputs_for, render_all
 
     if (wadl or overlay) and variant == "all":
         raise click.UsageError("--wadl and --overlay need a single --variant (2015-08 or "
@@ -177,6 +178,7 @@ def diff(old: Path, new: Path, output: str, fail_on: str) -> None:
 def trace(out: Path, check: bool, strict: bool) -> None:
     """Write the traceability matrix (docs/traceability.md) and the variant diff
     (docs/variants.md) from spec/, the code and the tests."""
+    from contract.outputs import stale_files, write_files
     from contract.trace.build import render_pages
 
     pages, rows = render_pages()
@@ -187,15 +189,12 @@ def trace(out: Path, check: bool, strict: bool) -> None:
     elif missing:
         click.echo(f"{len(missing)} MUST statement(s) with gaps: see docs/traceability.md",
                    err=True)
-    stale = [out / name for name, text in pages.items()
-             if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
+    stale = stale_files(pages, out)
     if check:
         for path in stale:
             click.echo(f"stale: {path}; run `make docs`", err=True)
     else:
-        out.mkdir(parents=True, exist_ok=True)
-        for path in stale:
-            path.write_text(pages[path.name], encoding="utf-8")
+        for path in write_files(pages, out):
             click.echo(f"{path}: written")
     sys.exit(EXIT_FAILED if (check and stale) or (strict and missing) else EXIT_OK)
 

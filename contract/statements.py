@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.errors import InputError
+from contract.jsonpointer import escape
 
 _ROW = re.compile(r"^\|\s*(S\d+[a-z]?)\s*\|\s*([\w-]+)\s*\|\s*([A-Z]+)\s*\|(.*)\|(.*)\|\s*$")
 
@@ -53,7 +54,7 @@ def citations(document: Any, pointer: str = "") -> Iterator[tuple[str, list[str]
         if isinstance(cited, list):
             yield pointer or "/", cited
         for key, value in document.items():
-            yield from citations(value, f"{pointer}/{_escape(str(key))}")
+            yield from citations(value, f"{pointer}/{escape(str(key))}")
     elif isinstance(document, list):
         for index, value in enumerate(document):
             yield from citations(value, f"{pointer}/{index}")
@@ -70,7 +71,3 @@ def check_citations(document: dict[str, Any], variant: str,
             if not statement.applies_to(variant):
                 raise InputError(f"{pointer} cites {sid}, a {statement.variant} statement, "
                                  f"in the {variant} document")
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")

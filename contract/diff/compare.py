@@ -12,10 +12,12 @@ compared; other extensions are, with `x-rate-limit` judged as behaviour.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from contract.jsonpointer import escape as _escape
 from contract.statements import citations
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -51,10 +53,6 @@ class Change:
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     return _Differ(old, new).run()
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _statements(*elements: Any) -> tuple[str, ...]:
@@ -179,26 +177,29 @@ class _Differ:
 
     def content(self, pointer: str, label: str, old: dict[str, Any], new: dict[str, Any],
                 direction: str) -> None:
-        for media in [*old, *(m for m in new if m not in old)]:
-            where = f"{pointer}/{_escape(media)}"
-            if media not in new:
+        for media, where, was, now in self.pairs(pointer, old, new):
+            if now is None:
                 clients, servers = (B, N) if direction == "request" else (N, P)
                 self.add(where, "media-type.removed", f"{label}: {media} removed", clients,
                          servers)
-            elif media not in old:
+            elif was is None:
                 clients, servers = (N, P) if direction == "request" else (P, N)
                 self.add(where, "media-type.added", f"{label}: {media} added", clients, servers)
             else:
-                self.schema(f"{where}/schema", f"{label} ({media})",
-                            old[media].get("schema", {}), new[media].get("schema", {}),
-                            direction)
+                self.schema(f"{where}/schema", f"{label} ({media})", was.get("schema", {}),
+                            now.get("schema", {}), direction)
+
+    def pairs(self, pointer: str, old: dict[str, Any], new: dict[str, Any]
+              ) -> Iterator[tuple[str, str, Any, Any]]:
+        """Each key of either mapping (old order, then new keys), with its pointer and both
+        values, references resolved; a side without the key gives None."""
+        for key in [*old, *(k for k in new if k not in old)]:
+            yield (key, f"{pointer}/{_escape(key)}", self.resolve(self.old, old.get(key)),
+                   self.resolve(self.new, new.get(key)))
 
     def responses(self, pointer: str, name: str, old: dict[str, Any],
                   new: dict[str, Any]) -> None:
-        for status in [*old, *(s for s in new if s not in old)]:
-            where = f"{pointer}/{_escape(status)}"
-            was = self.resolve(self.old, old.get(status))
-            now = self.resolve(self.new, new.get(status))
+        for status, where, was, now in self.pairs(pointer, old, new):
             if was is None:
                 self.add(where, "response.added", f"{name} may now answer {status}", P,
                          P if status.startswith(("2", "4")) else N, now)
@@ -213,10 +214,7 @@ class _Differ:
 
     def headers(self, pointer: str, label: str, old: dict[str, Any],
                 new: dict[str, Any]) -> None:
-        for header in [*old, *(h for h in new if h not in old)]:
-            where = f"{pointer}/{_escape(header)}"
-            was = self.resolve(self.old, old.get(header))
-            now = self.resolve(self.new, new.get(header))
+        for header, where, was, now in self.pairs(pointer, old, new):
             if was is None:
                 required = bool(now.get("required"))
                 self.add(where, "response-header.added", f"{label}: header {header} added"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,32 +74,6 @@ def render_all(all_inputs: list[Inputs]) -> dict[str, str]:
     for inputs in all_inputs:
         files.update(render_variant(inputs))
     return files
-
-
-def write_files(files: dict[str, str], out: Path) -> list[Path]:
-    """Write each file atomically; returns the paths that changed."""
-    out.mkdir(parents=True, exist_ok=True)
-    changed = []
-    for name, text in files.items():
-        target = out / name
-        if target.is_file() and target.read_text(encoding="utf-8") == text:
-            continue
-        descriptor, temporary = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        changed.append(target)
-    return changed
-
-
-def stale_files(files: dict[str, str], out: Path) -> list[Path]:
-    """Files in `out` that differ from what would be generated (or are missing)."""
-    return [out / name for name, text in files.items()
-            if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
 
 
 def _sort_responses(document: dict[str, Any]) -> None:

@@ -1,0 +1,6 @@
+"""JSON Pointer (RFC 6901) tokens, as reports cite places in documents."""
+
+
+def escape(key: str) -> str:
+    """One reference token: `~` and `/` escaped."""
+    return key.replace("~", "~0").replace("/", "~1")
