@@ -18,9 +18,9 @@ from enum import StrEnum
 from typing import Any
 
 from contract.jsonpointer import escape as _escape
+from contract.openapi import METHODS
 from contract.statements import citations
 
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _PROVENANCE = {"x-source", "x-statements", "x-default-from", "x-description-source",
                "x-alternative-header"}
 _LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "minItems")
@@ -96,7 +96,7 @@ class _Differ:
         for path in [*old_paths, *(p for p in new_paths if p not in old_paths)]:
             pointer = f"/paths/{_escape(path)}"
             old_item, new_item = old_paths.get(path, {}), new_paths.get(path, {})
-            for method in _METHODS:
+            for method in METHODS:
                 old_op, new_op = old_item.get(method), new_item.get(method)
                 where = f"{pointer}/{method}"
                 name = f"{method.upper()} {path}"

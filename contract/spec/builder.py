@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from contract.errors import InputError
+from contract.openapi import template_regex
 from contract.rawhttp import RawHttpError, RawMessage, parse_message
 from contract.spec import bodies, xsd
 from contract.spec.discrepancies import Discrepancy
@@ -294,8 +295,7 @@ class _Builder:
 
     def check_request_samples(self, resource: Resource, method: Method) -> None:
         """What the raw request examples show that the parameter list does not say."""
-        template = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(resource.path))
-                              + "$")
+        template = template_regex(resource.path)
         names = {p.name for p in [*resource.params, *method.request_params]
                  if p.style == "query"}
         for rep in method.request_representations:

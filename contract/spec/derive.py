@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.errors import InputError
+from contract.openapi import operations
 from contract.spec.builder import build_openapi
 from contract.spec.discrepancies import Discrepancy, render_markdown
 from contract.spec.emit import comment_header, to_yaml
@@ -78,10 +79,9 @@ def render_all(all_inputs: list[Inputs]) -> dict[str, str]:
 
 def _sort_responses(document: dict[str, Any]) -> None:
     """Overlays append responses; keep each operation's statuses in numeric order."""
-    for path_item in document.get("paths", {}).values():
-        for operation in path_item.values():
-            if isinstance(operation, dict) and isinstance(operation.get("responses"), dict):
-                operation["responses"] = dict(sorted(operation["responses"].items()))
+    for _, _, operation in operations(document):
+        if isinstance(operation.get("responses"), dict):
+            operation["responses"] = dict(sorted(operation["responses"].items()))
 
 
 def _check_valid(document: dict[str, Any], variant: str) -> None:

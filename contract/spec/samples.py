@@ -15,16 +15,16 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from contract.openapi import media_objects
 from contract.spec.discrepancies import Discrepancy
-
-_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 
 def check_examples(document: dict[str, Any]) -> list[Discrepancy]:
     registry: Registry = Registry().with_resource(
         "", Resource.from_contents(document, default_specification=DRAFT202012))
     found = []
-    for operation, where, media in _media_objects(document):
+    for operation, part, media_type, media in media_objects(document):
+        where = f"{part} ({media_type})"
         schema = media.get("schema")
         if schema is None:
             continue
@@ -41,20 +41,6 @@ def check_examples(document: dict[str, Any]) -> list[Discrepancy]:
                                          f"`{member}` at `{pointer or '/'}`, which the "
                                          "parameter list does not describe", source))
     return found
-
-
-def _media_objects(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for path_item in document.get("paths", {}).values():
-        for verb, operation in path_item.items():
-            if verb not in _METHODS:
-                continue
-            op_id = operation.get("operationId", verb)
-            body = operation.get("requestBody") or {}
-            for media_type, media in (body.get("content") or {}).items():
-                yield op_id, f"request body ({media_type})", media
-            for status, response in (operation.get("responses") or {}).items():
-                for media_type, media in (response.get("content") or {}).items():
-                    yield op_id, f"response {status} ({media_type})", media
 
 
 def _undescribed(schema: dict[str, Any], value: Any, pointer: str) -> Iterator[tuple[str, str]]:

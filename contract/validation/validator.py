@@ -23,6 +23,7 @@ from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_core.validation.request import exceptions as request_errors
 from openapi_core.validation.response import exceptions as response_errors
 
+from contract.openapi import media_objects, operations, template_regex
 from contract.validation.messages import (
     HttpRequest,
     HttpResponse,
@@ -30,8 +31,6 @@ from contract.validation.messages import (
     OpenAPIResponse,
 )
 from contract.variants import SPEC_DIR, VARIANTS
-
-_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
 @dataclass(frozen=True)
@@ -57,8 +56,8 @@ class RequestReport:
 @dataclass(frozen=True)
 class _Operation:
     id: str
-    template: str
     method: str
+    regex: re.Pattern[str]
     spec: dict[str, Any]
 
 
@@ -72,33 +71,32 @@ class ContractValidator:
         # Validate paths only: the servers of the docs are not where a tested server lives.
         self.document["servers"] = [{"url": "/"}]
         # Structured-syntax JSON types (application/json-patch+json) are JSON too.
-        json_types = {media: json.loads for media in _media_types(self.document)
+        json_types = {media: json.loads for *_, media, _ in media_objects(self.document)
                       if media.endswith("+json")}
         self.openapi = OpenAPI.from_dict(
             self.document, config=Config(extra_media_type_deserializers=json_types))
-        self._routes = [(_template_regex(template), template, method, operation)
-                        for template, item in self.document["paths"].items()
-                        for method, operation in item.items() if method in _METHODS]
+        self._operations = [_Operation(op.get("operationId", ""), method,
+                                       template_regex(template), op)
+                            for template, method, op in operations(self.document)]
         scheme = self.document["components"]["securitySchemes"]
         self._auth = next(iter(scheme.values()))
-        self._header_forms = _header_forms(self._routes)
+        self._token = self._auth.get("name", "X-Auth-Token")
+        self._header_forms = _header_forms(self.document)
 
     # -- requests ----------------------------------------------------------------------------
 
     def validate_request(self, request: HttpRequest) -> RequestReport:
-        path, notes = self._routable_path(request)
-        operation = self._operation(request.method, path)
-        report = RequestReport(operation.id if operation else None, list(notes))
+        path, operation, notes = self._route(request)
+        report = RequestReport(operation.id if operation else None, notes)
         result = self.openapi.unmarshal_request(OpenAPIRequest(request, path))
         for error in result.errors:
             if notes and isinstance(error, PathNotFound):
                 continue  # already explained: the project id is missing
             report.violations.extend(self._request_violations(error, operation, request))
-        token_name = self._auth.get("name", "X-Auth-Token")
-        token = request.header(token_name)
+        token = request.header(self._token)
         if operation is not None and token is not None and not token.strip():
-            report.violations.append(Violation(f"request.header.{token_name}",
-                                               f"the {token_name} header is empty",
+            report.violations.append(Violation(f"request.header.{self._token}",
+                                               f"the {self._token} header is empty",
                                                _cited(self._auth)))
         if operation is not None and "requestBody" not in operation.spec and request.body:
             report.violations.append(Violation(
@@ -109,23 +107,25 @@ class ContractValidator:
                            if name not in sent}
         return report
 
-    def _routable_path(self, request: HttpRequest) -> tuple[str, list[Violation]]:
-        """The path openapi-core can route. A path parameter the spec marks with
-        `x-alternative-header` (project_id: `X-Project-Id`, S8) may be left out of the URI
-        and sent in that header instead; the header's value is put back in its place."""
+    def _route(self, request: HttpRequest) -> tuple[str, _Operation | None, list[Violation]]:
+        """The path openapi-core can route, its operation, and why there is none. A path
+        parameter the spec marks with `x-alternative-header` (project_id: `X-Project-Id`, S8)
+        may be left out of the URI and sent in that header; its value is put back in place."""
         path = request.path
-        if self._operation(request.method, path) is not None:
-            return path, []
+        operation = self._operation(request.method, path)
+        if operation is not None:
+            return path, operation, []
         for regex, prefix, param in self._header_forms:
             if not regex.match(path):
                 continue
             value = request.header(param["x-alternative-header"])
             if value:
-                return f"{prefix}/{value}{path[len(prefix):]}", []
-            return path, [Violation("request.path", f"{path} has no {param['name']}: put it in "
-                                    f"the URI or send the {param['x-alternative-header']} "
-                                    "header", _cited(param))]
-        return path, []
+                path = f"{prefix}/{value}{path[len(prefix):]}"
+                return path, self._operation(request.method, path), []
+            return path, None, [Violation(
+                "request.path", f"{path} has no {param['name']}: put it in the URI or send the "
+                f"{param['x-alternative-header']} header", _cited(param))]
+        return path, None, []
 
     def _request_violations(self, error: Exception, operation: _Operation | None,
                             request: HttpRequest) -> list[Violation]:
@@ -136,7 +136,7 @@ class ContractValidator:
             return [Violation("request.path", f"no operation of the contract matches "
                               f"{request.method.upper()} {request.path}")]
         if isinstance(error, request_errors.SecurityValidationError):
-            name = self._auth.get("name", "X-Auth-Token")
+            name = self._token
             state = "missing" if request.header(name) is None else "not accepted"
             return [Violation(f"request.header.{name}", f"the {name} header is {state}; every "
                               "operation requires it", _cited(self._auth))]
@@ -157,8 +157,7 @@ class ContractValidator:
     # -- responses ---------------------------------------------------------------------------
 
     def validate_response(self, request: HttpRequest, response: HttpResponse) -> list[Violation]:
-        path, _ = self._routable_path(request)
-        operation = self._operation(request.method, path)
+        path, operation, _ = self._route(request)
         if operation is None:
             return []  # the request's own report says why; a response cannot be placed
         result = self.openapi.unmarshal_response(OpenAPIRequest(request, path),
@@ -202,11 +201,9 @@ class ContractValidator:
     # -- lookup ------------------------------------------------------------------------------
 
     def _operation(self, method: str, path: str) -> _Operation | None:
-        for regex, template, verb, spec in self._routes:
-            if verb == method.lower() and regex.match(path):
-                return _Operation(spec.get("operationId", ""), template, verb, spec)
-        return None
-
+        verb = method.lower()
+        return next((op for op in self._operations
+                     if op.method == verb and op.regex.match(path)), None)
 
 
 @cache
@@ -224,35 +221,18 @@ def validator_for(variant: str) -> ContractValidator:
     return ContractValidator(variant)
 
 
-def _header_forms(routes: list[tuple[re.Pattern[str], str, str, dict[str, Any]]]
-                  ) -> list[tuple[re.Pattern[str], str, dict[str, Any]]]:
+def _header_forms(document: dict[str, Any]) -> list[tuple[re.Pattern[str], str, dict[str, Any]]]:
     """For each path parameter with an `x-alternative-header`: the regex of the template
     without that segment, the template's prefix before it, and the parameter."""
     forms: dict[str, tuple[re.Pattern[str], str, dict[str, Any]]] = {}
-    for _, template, _, operation in routes:
+    for template, _, operation in operations(document):
         for param in operation.get("parameters", []):
             segment = "/{" + param["name"] + "}"
             if param.get("x-alternative-header") and segment in template:
                 shortened = template.replace(segment, "", 1) or "/"
-                forms.setdefault(shortened, (_template_regex(shortened),
+                forms.setdefault(shortened, (template_regex(shortened),
                                              template.split(segment, 1)[0], param))
     return list(forms.values())
-
-
-def _media_types(document: dict[str, Any]) -> set[str]:
-    found: set[str] = set()
-    for item in document.get("paths", {}).values():
-        for operation in item.values():
-            if not isinstance(operation, dict):
-                continue
-            found.update((operation.get("requestBody") or {}).get("content", {}))
-            for response in (operation.get("responses") or {}).values():
-                found.update(response.get("content") or {})
-    return found
-
-
-def _template_regex(template: str) -> re.Pattern[str]:
-    return re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "/?$")
 
 
 def _cited(*elements: dict[str, Any]) -> tuple[str, ...]:
