@@ -57,8 +57,19 @@ def test_description_wording_makes_a_list_when_no_sample_shows_it():
 
 
 def test_a_contradicting_sample_does_not_change_the_parameter_list_structure():
-    schema = schema_of([plain("$.status"), plain("$.status.deployed")], {"status": "deployed"})
+    params = [plain("$.status"), plain("$.status.deployed"), plain("$.status.code.value")]
+    schema = schema_of(params, {"status": "deployed"})
     assert schema["properties"]["status"]["type"] == "object"
+
+
+def test_bare_children_of_a_member_sampled_as_a_string_are_its_values():
+    params = [plain("$.status", doc="The status."),
+              plain("$.status.deployed", doc="Ready."), plain("$.status.failed")]
+    status = schema_of(params, {"status": "deployed"})["properties"]["status"]
+    assert (status["type"], status["enum"]) == ("string", ["deployed", "failed"])
+    assert status["description"] == "The status.\n\n- `deployed`: Ready.\n- `failed`"
+    unsampled = schema_of(params)["properties"]["status"]
+    assert unsampled["type"] == "object"
 
 
 def test_leaf_types_and_a_root_that_is_a_list():

@@ -15,7 +15,6 @@ TOKEN = (("X-Auth-Token", "0f6e9f63600142f0a970911583522217"),)
 LOCATION = (("Location", f"https://global.cdn.api.rackspacecloud.com/v1.0/services/{SERVICE}"),)
 # Samples that contradict the contract, as listed in spec/cdn-<variant>.discrepancies.md.
 KNOWN_BAD = {
-    "getService": {("response.body/status", "'deployed' is not of type 'object'")},
     "getCachedAsset": {
         ("request.path.service_id", "path parameter `service_id`: 'serviceName' is not a 'uuid'"),
         ("request.query.url", "required query parameter `url` is missing"),
@@ -80,12 +79,18 @@ def test_a_body_on_the_202_or_on_the_request_names_s4(shared_reference):
 
 
 @pytest.mark.parametrize("variant", ["2015-08", "2016-08"])
-def test_hard_maybe_names_s17(shared_reference, variant):
-    verdict = validate_exchange(Exchange(purge("?hard=maybe")), variant)
+@pytest.mark.parametrize("value", ["maybe", "yes", "1", "off"])
+def test_hard_that_is_not_true_or_false_names_s17(shared_reference, variant, value):
+    verdict = validate_exchange(Exchange(purge(f"?hard={value}")), variant)
     (violation,) = verdict.violations
     assert violation.location == "request.query.hard"
-    assert violation.message == "query parameter `hard`: 'maybe' is not a boolean"
+    assert violation.message == f"query parameter `hard`: '{value}' is not a boolean"
     assert {"S6", "S17"} <= set(violation.statements)
+
+
+def test_hard_is_true_or_false_in_any_case(shared_reference):
+    for value in ["true", "False", "TRUE"]:
+        assert not validate_exchange(Exchange(purge(f"?hard={value}")), "2016-08").violations
 
 
 def test_missing_or_empty_token_names_s10(shared_reference):

@@ -6,6 +6,9 @@ addressed as `$.origins.origin`. So the param list gives the tree of members and
 required; whether a member with children is a list or an object, and what JSON type a leaf
 has, comes from the docs' JSON samples (the WADL gives plain params no `type`).
 
+A member whose children are bare leaves, and which the samples show as a string, is an
+enumeration of the children's names (`status`: `deployed`, `failed`, ...).
+
 Precedence, strongest first: the param list's own structure (a member with children is an
 object, or a list of objects), explicit `[*]`/`[n]` in the path, sample evidence, the
 description's wording ("a list of ..."). A sample that contradicts the param list does not
@@ -131,6 +134,13 @@ def _node_schema(node: _Node, path: Path, local: Evidence, wide: Evidence,
         kinds, item_kinds = wide.lookup(path)
     param = node.param
     doc = param.doc if param else ""
+    if node.children and _is_enumeration(node, kinds):
+        schema = _described(param, cite)
+        values = [f"- `{name}`: {child.param.doc}" if child.param and child.param.doc
+                  else f"- `{name}`" for name, child in node.children.items()]
+        schema["description"] = "\n".join([schema.get("description", ""), "", *values]).strip()
+        schema.update({"type": "string", "enum": list(node.children)})
+        return schema
     if node.children:
         members: dict[str, Any] = {"type": "object"}
         required = [name for name, child in node.children.items()
@@ -152,6 +162,15 @@ def _node_schema(node: _Node, path: Path, local: Evidence, wide: Evidence,
     if param is not None:
         stated_constraints(schema, param)
     return schema
+
+
+def _is_enumeration(node: _Node, kinds: set[str]) -> bool:
+    """The WADL lists the values of a string member as its children (`status` has
+    `deployed`, `failed`, ...): children that are bare leaves (no type, no children of their
+    own), under a member the samples show as a string."""
+    return kinds == {"string"} and all(
+        not child.children and (child.param is None or not child.param.type)
+        for child in node.children.values())
 
 
 def _described(param: Param | None, cite: Callable[[int], str]) -> dict[str, Any]:

@@ -18,10 +18,19 @@ from typing import Any
 
 import yaml
 from openapi_core import Config, OpenAPI
+from openapi_core.casting.schemas import oas31_casters_dict
+from openapi_core.casting.schemas.casters import (
+    AnyCaster,
+    BooleanCaster,
+    PrimitiveCaster,
+    TypesCaster,
+)
+from openapi_core.casting.schemas.factories import SchemaCastersFactory
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_core.validation.request import exceptions as request_errors
 from openapi_core.validation.response import exceptions as response_errors
+from openapi_core.validation.schemas import oas31_schema_validators_factory
 
 from contract.openapi import media_objects, operations, template_regex
 from contract.validation.messages import (
@@ -73,8 +82,9 @@ class ContractValidator:
         # Structured-syntax JSON types (application/json-patch+json) are JSON too.
         json_types = {media: json.loads for *_, media, _ in media_objects(self.document)
                       if media.endswith("+json")}
-        self.openapi = OpenAPI.from_dict(
-            self.document, config=Config(extra_media_type_deserializers=json_types))
+        self.openapi = OpenAPI.from_dict(self.document, config=Config(
+            extra_media_type_deserializers=json_types,
+            schema_casters_factory=_STRICT_CASTERS))
         self._operations = [_Operation(op.get("operationId", ""), method,
                                        template_regex(template), op)
                             for template, method, op in operations(self.document)]
@@ -204,6 +214,21 @@ class ContractValidator:
         verb = method.lower()
         return next((op for op in self._operations
                      if op.method == verb and op.regex.match(path)), None)
+
+
+class _JsonBooleanCaster(BooleanCaster):
+    """A boolean in a query or header is `true` or `false` (any case), as JSON spells it.
+    openapi-core also takes yes/no/on/off/1/0; the contract calls those not a boolean (S17)."""
+
+    def validate(self, value: Any) -> None:
+        if not isinstance(value, bool) and value.lower() not in ("true", "false"):
+            raise ValueError("not a boolean format")
+
+
+_STRICT_CASTERS = SchemaCastersFactory(
+    oas31_schema_validators_factory,
+    TypesCaster({**oas31_casters_dict, "boolean": _JsonBooleanCaster}, AnyCaster,
+                multi=PrimitiveCaster))
 
 
 @cache
