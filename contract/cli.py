@@ -10,7 +10,7 @@ import click
 
 from contract import __version__
 from contract.errors import InputError
-from contract.variants import SPEC_DIR, VARIANTS
+from contract.variants import GENERATED_DIR, SPEC_DIR, VARIANTS
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 _VARIANT_CHOICE = click.Choice([*VARIANTS, "all"])
@@ -49,7 +49,6 @@ def derive(variant: str, wadl: Path | None, overlay: Path | None, out: Path, che
     Writes cdn-<variant>.openapi.yaml and cdn-<variant>.discrepancies.md per variant.
     Nothing is written unless every selected variant derives and validates.
     """
-    from contract.outputs import stale_files, write_files
     from contract.spec.derive import inputs_for, render_all
 
     if (wadl or overlay) and variant == "all":
@@ -57,14 +56,20 @@ def derive(variant: str, wadl: Path | None, overlay: Path | None, out: Path, che
                                "2016-08)")
     chosen = list(VARIANTS.values()) if variant == "all" else [VARIANTS[variant]]
     files = render_all([inputs_for(v, wadl, overlay) for v in chosen])
+    _write_or_check(files, out, check, quiet, "cdn-contract derive", "make spec")
+
+
+def _write_or_check(files: dict[str, str], out: Path, check: bool, quiet: bool, command: str,
+                    remedy: str) -> None:
+    """Write generated files atomically, or with --check exit 1 naming each stale one."""
+    from contract.outputs import stale_files, write_files
+
     if check:
         stale = stale_files(files, out)
         for path in stale:
-            click.echo(f"stale: {path} differs from what `cdn-contract derive` generates",
-                       err=True)
+            click.echo(f"stale: {path} differs from what `{command}` generates", err=True)
         if stale:
-            click.echo("run `make spec` (or `cdn-contract derive`) and commit the result",
-                       err=True)
+            click.echo(f"run `{remedy}` (or `{command}`) and commit the result", err=True)
             sys.exit(EXIT_FAILED)
         if not quiet:
             click.echo(f"up to date: {len(files)} files in {out}")
@@ -197,6 +202,79 @@ def trace(out: Path, check: bool, strict: bool) -> None:
         for path in write_files(pages, out):
             click.echo(f"{path}: written")
     sys.exit(EXIT_FAILED if (check and stale) or (strict and missing) else EXIT_OK)
+
+
+@cli.group()
+def generate() -> None:
+    """Render code from the spec with jinja2 into generated/ (server, client)."""
+
+
+@generate.command("server")
+@click.option("--variant", type=_VARIANT_CHOICE, default="all", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              default=GENERATED_DIR / "server", show_default="generated/server/")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if --out is stale.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+def generate_server(variant: str, out: Path, check: bool, quiet: bool) -> None:
+    """The stub server of each variant: generated/server/cdn_<variant>/ (route table, one
+    handler per operation, request checks as plain Python). Run it with `cdn-contract mock`."""
+    from contract.codegen.server import render_server
+
+    files: dict[str, str] = {}
+    for name in _chosen(variant):
+        files.update(render_server(SPEC_DIR / VARIANTS[name].spec_name))
+    _write_or_check(files, out, check, quiet, "cdn-contract generate server",
+                    "make generated")
+
+
+@cli.command()
+@click.option("--variant", type=click.Choice(list(VARIANTS)), default="2016-08",
+              show_default=True, help="Which doc variant to behave as.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--db", default=":memory:", show_default=True,
+              help="SQLite file for the state (created if missing; survives restarts), or "
+                   ":memory:.")
+@click.option("--time-scale", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="Multiply every documented duration (purge 10 min, "
+              "invalidation 60 s, deploys, the rate-limit window) by this.")
+@click.option("--tokens", multiple=True, metavar="TOKEN[,TOKEN...]",
+              help="Accept only these X-Auth-Token values (default: any non-empty token).")
+@click.option("--no-rate-limit", is_flag=True, help="Do not apply the 2016-08 purge rate "
+              "limit (S11).")
+@click.option("--latency-ms", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Delay every API response by this much.")
+@click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Answer this share of API requests 503, for client resilience tests.")
+@click.option("--seed", type=int, help="Seed for --error-rate, for reproducible runs.")
+@click.option("--cors", is_flag=True, help="Answer CORS preflights and allow any origin.")
+@click.option("-q", "--quiet", is_flag=True, help="No log line per request.")
+def mock(variant: str, host: str, port: int, db: str, time_scale: float,
+         tokens: tuple[str, ...], no_rate_limit: bool, latency_ms: int, error_rate: float,
+         seed: int | None, cors: bool, quiet: bool) -> None:
+    """Serve a stateful stub of the API, generated from the spec of one variant.
+
+    Logs one line per request (method, path, status, ms) to standard error. Besides the API:
+    GET /__mock__/health, POST /__mock__/reset, GET /__mock__/jobs?service_id=ID, and
+    Swagger UI at /docs. Send `Prefer: code=503` or `Prefer: example=NAME` to force a
+    documented response.
+    """
+    from contract.mock.serve import create_app, serve
+    from contract.mock.settings import MockSettings
+
+    accepted = frozenset(t.strip() for group in tokens for t in group.split(",") if t.strip())
+    settings = MockSettings(db=db, tokens=accepted or None, time_scale=time_scale,
+                            rate_limit=not no_rate_limit, latency_ms=latency_ms,
+                            error_rate=error_rate, seed=seed, cors=cors, quiet=quiet)
+    app = create_app(variant, settings)
+    limited = "on" if app.runtime.limiters else "off"
+    click.echo(f"cdn-contract mock {variant}: http://{host}:{port} (db {db}, rate limit "
+               f"{limited}, time scale {time_scale:g}; docs at /docs)", err=True)
+    serve(app, host, port)
+
+
+def _chosen(variant: str) -> list[str]:
+    return list(VARIANTS) if variant == "all" else [variant]
 
 
 def main() -> None:

@@ -12,14 +12,16 @@ from pathlib import Path
 
 
 def write_files(files: dict[str, str], out: Path) -> list[Path]:
-    """Write each file atomically; returns the paths that changed."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Write each file (its name may have folders) atomically; returns the paths that
+    changed."""
     changed = []
     for name, text in files.items():
         target = out / name
         if target.is_file() and target.read_text(encoding="utf-8") == text:
             continue
-        descriptor, temporary = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                                 suffix=".tmp")
         try:
             with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)

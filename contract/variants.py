@@ -16,6 +16,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = PROJECT_ROOT / "spec"
+GENERATED_DIR = PROJECT_ROOT / "generated"
 OVERLAY_DIR = SPEC_DIR / "overlays"
 COMMON_OVERLAY = OVERLAY_DIR / "common.overlay.yaml"
 

@@ -1,0 +1,172 @@
+"""JSON Schema → plain Python statements that check a decoded JSON value.
+
+The generated server checks request bodies with these statements instead of a schema
+library, so its request path never interprets a schema at run time. Only the keywords the
+contract uses are compiled; any other assertion keyword stops generation with its location,
+so a check is never dropped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+_ANNOTATIONS = {"description", "title", "default", "example", "examples", "readOnly",
+                "writeOnly", "deprecated"}
+_COMPILED = {"type", "properties", "required", "items", "minLength", "maxLength", "pattern",
+             "format", "enum", "minimum", "maximum", "minItems", "maxItems"}
+_TYPE_TESTS = {
+    "object": "isinstance({v}, dict)",
+    "array": "isinstance({v}, list)",
+    "string": "isinstance({v}, str)",
+    "boolean": "isinstance({v}, bool)",
+    "integer": "is_integer({v})",
+    "number": "is_number({v})",
+    "null": "{v} is None",
+}
+_FORMAT_TESTS = {"uuid": "is_uuid({v})"}
+
+
+class SchemaCodeError(ValueError):
+    """The schema uses a keyword (or format) the generator cannot turn into a check."""
+
+
+@dataclass
+class _Names:
+    count: int = 0
+
+    def fresh(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+
+def check_statements(schema: dict[str, Any], value: str) -> list[str]:
+    """Statements appending a `Problem` to `problems` for each way the body `value` breaks
+    `schema`. They use `Problem`, `is_integer`, `is_number`, `is_uuid` (contract.mock.params)
+    and `re`."""
+    return _check(schema, value, [], _Names(), "body")
+
+
+def constraint_statements(schema: dict[str, Any], value: str, name: str, where: str,
+                          kind: str, cited: tuple[str, ...] = ()) -> list[str]:
+    """The checks of a parameter already converted to `kind` (bounds, length, pattern...),
+    each problem citing the parameter's statements."""
+    return _inner(schema, value, [name], _Names(), where, kind, cited)
+
+
+def _check(schema: dict[str, Any], var: str, at: list[str], names: _Names,
+           where: str) -> list[str]:
+    unknown = sorted(k for k in schema if k not in _COMPILED and k not in _ANNOTATIONS
+                     and not k.startswith("x-"))
+    if unknown:
+        raise SchemaCodeError(f"unsupported keyword(s) {', '.join(unknown)} at "
+                              f"{'/'.join(at) or '(root)'}")
+    pointer = _pointer(at, where)
+    lines: list[str] = []
+    kinds = schema.get("type")
+    if kinds is None:
+        return _inner(schema, var, at, names, where, None)
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+    inner = _inner(schema, var, at, names, where, kinds[0] if len(kinds) == 1 else None)
+    test = " or ".join(_TYPE_TESTS[kind].format(v=var) for kind in kinds)
+    wanted = " or ".join(kinds)
+    lines.append(f"if not ({test}):")
+    lines.append(f"    {_problem(where, pointer, repr(f'is not of type {wanted}'), var)}")
+    if inner:
+        lines.append("else:")
+        lines += ["    " + line for line in inner]
+    return lines
+
+
+def _inner(schema: dict[str, Any], var: str, at: list[str], names: _Names,
+           where: str, known: str | None, cited: tuple[str, ...] = ()) -> list[str]:
+    """Checks of a value whose type is `known` (already tested) or open (then each check
+    applies only to values of its own type, as in JSON Schema)."""
+    pointer = _pointer(at, where)
+    lines: list[str] = []
+
+    def typed(kind: str, condition: str) -> str:
+        same = known == kind or (kind == "number" and known == "integer")
+        return condition if same else f"{_TYPE_TESTS[kind].format(v=var)} and {condition}"
+
+    def guard(kind: str, condition: str, message: str) -> None:
+        lines.append(f"if {typed(kind, condition)}:")
+        lines.append(f"    {_problem(where, pointer, message, var, cited)}")
+
+    if "enum" in schema:
+        message = repr(f"is not one of {schema['enum']}")
+        lines.append(f"if {var} not in {schema['enum']!r}:")
+        lines.append(f"    {_problem(where, pointer, message, var, cited)}")
+    if "minLength" in schema:
+        guard("string", f"len({var}) < {schema['minLength']}",
+              repr(f"is shorter than {schema['minLength']} characters"))
+    if "maxLength" in schema:
+        guard("string", f"len({var}) > {schema['maxLength']}",
+              repr(f"is longer than {schema['maxLength']} characters"))
+    if "pattern" in schema:
+        guard("string", f"not re.search({schema['pattern']!r}, {var})",
+              repr("does not match " + schema["pattern"]))
+    if "format" in schema:
+        test = _FORMAT_TESTS.get(schema["format"])
+        if test is None:
+            raise SchemaCodeError(f"unsupported format {schema['format']!r} at "
+                                  f"{pointer or '(root)'}")
+        guard("string", f"not {test.format(v=var)}", repr(f"is not a {schema['format']}"))
+    if "minimum" in schema:
+        guard("number", f"{var} < {schema['minimum']!r}",
+              repr(f"is less than the minimum of {schema['minimum']}"))
+    if "maximum" in schema:
+        guard("number", f"{var} > {schema['maximum']!r}",
+              repr(f"is greater than the maximum of {schema['maximum']}"))
+    if "minItems" in schema:
+        guard("array", f"len({var}) < {schema['minItems']}",
+              repr(f"has fewer than {schema['minItems']} items"))
+    if "maxItems" in schema:
+        guard("array", f"len({var}) > {schema['maxItems']}",
+              repr(f"has more than {schema['maxItems']} items"))
+    object_lines: list[str] = []
+    for name in schema.get("required", []):
+        object_lines.append(f"if {name!r} not in {var}:")
+        message = repr(f"{name!r} is a required property")
+        object_lines.append(f"    {_problem(where, pointer, message)}")
+    for name, member in (schema.get("properties") or {}).items():
+        child = names.fresh("v")
+        nested = _check(member, child, [*at, _escape(name)], names, where)
+        if nested:
+            object_lines.append(f"if {name!r} in {var}:")
+            object_lines.append(f"    {child} = {var}[{name!r}]")
+            object_lines += ["    " + line for line in nested]
+    if object_lines and known == "object":
+        lines += object_lines
+    elif object_lines:
+        lines.append(f"if isinstance({var}, dict):")
+        lines += ["    " + line for line in object_lines]
+    if isinstance(schema.get("items"), dict):
+        index, item = names.fresh("i"), names.fresh("v")
+        nested = _check(schema["items"], item, [*at, "{" + index + "}"], names, where)
+        if nested and known == "array":
+            lines.append(f"for {index}, {item} in enumerate({var}):")
+            lines += ["    " + line for line in nested]
+        elif nested:
+            lines.append(f"if isinstance({var}, list):")
+            lines.append(f"    for {index}, {item} in enumerate({var}):")
+            lines += ["        " + line for line in nested]
+    return lines
+
+
+def _escape(name: str) -> str:
+    return name.replace("~", "~0").replace("/", "~1").replace("{", "{{").replace("}", "}}")
+
+
+def _pointer(at: list[str], where: str = "body") -> str:
+    """A JSON pointer in the body; a parameter's name elsewhere."""
+    return "".join("/" + part for part in at) if where == "body" else "/".join(at)
+
+
+def _problem(where: str, pointer: str, message: str, var: str | None = None,
+             cited: tuple[str, ...] = ()) -> str:
+    """`message` is a Python expression; the offending value is shown when there is one."""
+    location = f'f"{pointer}"' if "{" in pointer else repr(pointer)
+    shown = f"f\"{{{var}!r:.60}} \" + {message}" if var else message
+    statements = f", {cited!r}" if cited else ""
+    return f"problems.append(Problem({where!r}, {location}, {shown}{statements}))"

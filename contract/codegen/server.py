@@ -1,0 +1,220 @@
+"""`cdn-contract generate server`: a spec → an ASGI stub server in generated/server/.
+
+For each variant, a package `generated/server/cdn_<variant>/` with:
+- `checks.py`: one function per operation that reads and checks the request as plain Python
+  (parameters, types, defaults, the body schema), so the request path never calls
+  openapi-core;
+- `app.py`: the route table, one handler per operation (delegating to the behaviour in
+  `contract.mock`), the facts the runtime needs (rate limits, durations, examples), and
+  `create_app(settings)`.
+"""
+
+from __future__ import annotations
+
+import pprint
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from contract.codegen.render import environment, header, snake
+from contract.codegen.schema_code import SchemaCodeError, check_statements, constraint_statements
+from contract.errors import InputError
+from contract.openapi import operations
+
+COMMAND = "cdn-contract generate server"
+# operationId → the behaviour in contract.mock that serves it
+BEHAVIOURS = {
+    "getHomeDocument": "catalog.home",
+    "getPing": "catalog.ping",
+    "getAllServices": "services.list_page",
+    "createService": "services.create",
+    "getService": "services.get",
+    "patchService": "services.patch",
+    "deleteService": "services.delete",
+    "getCachedAsset": "assets.cached",
+    "deleteCachedAsset": "assets.purge",
+    "getAssetAnalytics": "assets.analytics",
+    "getFlavors": "catalog.flavors",
+    "getFlavorDetails": "catalog.flavor",
+}
+_CONVERT = {"integer": "as_integer", "number": "as_number", "boolean": "as_boolean"}
+_KIND_WORD = {"integer": "an integer", "number": "a number", "boolean": "a boolean"}
+
+
+@dataclass
+class _Operation:
+    id: str
+    method: str
+    template: str
+    summary: str
+    behaviour: str
+    statuses: tuple[int, ...]
+    statements: tuple[str, ...]
+    takes_body: bool
+    secured: bool
+    lines: list[str] = field(default_factory=list)  # the check function's body
+    body_lines: list[str] = field(default_factory=list)  # the body check function's body
+
+    @property
+    def uses_problems(self) -> bool:
+        return any("problems" in line for line in self.lines)
+
+
+def package_name(variant: str) -> str:
+    return "cdn_" + variant.replace("-", "_")
+
+
+def render_server(spec: Path) -> dict[str, str]:
+    """The files of one variant's package, by path relative to generated/server/."""
+    document = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    variant = document["info"]["x-variant"]
+    try:
+        ops = [_operation(template, method, op, document)
+               for template, method, op in operations(document)]
+    except SchemaCodeError as error:
+        raise InputError(f"{spec}: cannot generate the request checks: {error}") from None
+    env = environment()
+    context = {
+        "header": header(COMMAND, spec), "variant": variant, "spec_file": spec.name,
+        "operations": ops, "modules": sorted({op.behaviour.split(".")[0] for op in ops}),
+        "alternative_headers": _alternative_headers(document),
+        "rate_limits": _rate_limits(document), "durations": _durations(document),
+        "examples": _examples(document), "service_check": _service_check(ops),
+        "uses": _uses(ops),
+    }
+    package = package_name(variant)
+    return {f"{package}/{name}": env.get_template(f"server/{name}.j2").render(context)
+            for name in ("__init__.py", "checks.py", "app.py")}
+
+
+def _operation(template: str, method: str, op: dict[str, Any],
+               document: dict[str, Any]) -> _Operation:
+    op_id = op["operationId"]
+    if op_id not in BEHAVIOURS:
+        raise InputError(f"operation {op_id} has no behaviour in the mock runtime (known: "
+                         f"{', '.join(BEHAVIOURS)})")
+    responses = op.get("responses", {})
+    security = op.get("security", document.get("security", []))
+    result = _Operation(
+        id=op_id, method=method.upper(), template=template, summary=op.get("summary", ""),
+        behaviour=BEHAVIOURS[op_id],
+        statuses=tuple(sorted(int(s) for s in responses if s.isdigit())),
+        statements=tuple(str(s) for s in op.get("x-statements", [])),
+        takes_body="requestBody" in op, secured=bool(security))
+    for param in op.get("parameters", []):
+        result.lines += _parameter_lines(param)
+    if "requestBody" in op:
+        result.lines += _body_lines(op["requestBody"])
+        schema = next(iter(op["requestBody"].get("content", {}).values()), {}).get("schema", {})
+        result.body_lines = check_statements(schema, "body")
+        if result.body_lines:
+            result.lines += [f"    check_{snake(op_id)}_body(body, problems)"]
+    return result
+
+
+def _parameter_lines(param: dict[str, Any]) -> list[str]:
+    name, where = param["name"], param["in"]
+    schema = param.get("schema", {})
+    kind = schema.get("type", "string")
+    cited = tuple(dict.fromkeys([*param.get("x-statements", []),
+                                 *schema.get("x-statements", [])]))
+    read = {"query": f"request.query_value({name!r})", "header": f"request.header({name!r})",
+            "path": f"request.path_params.get({name!r})"}[where]
+    target = f"parsed.{'headers' if where == 'header' else where}[{name!r}]"
+
+    def problem(message: str) -> str:
+        return f"problems.append(Problem({where!r}, {name!r}, {message}, {cited!r}))"
+
+    described = kind + (f", default {schema['default']!r}" if "default" in schema else "")
+    lines = [f"# {where} `{name}`: {described}" + (f" ({', '.join(cited)})" if cited else "")]
+    checks = constraint_statements(schema, "value", name, where, kind, cited)
+    if where == "path" and kind not in _CONVERT:  # the route matched a non-empty segment
+        assign = f"{target} = request.path_params[{name!r}]"
+        return [*lines, f"value = {assign}", *checks] if checks else [*lines, assign]
+    lines += [f"raw = {read}", "if raw is None:"]
+    if param.get("required"):
+        lines.append(f"    {problem(repr('is required'))}")
+    elif "default" in schema:
+        lines.append(f"    {target} = parsed.defaults[{name!r}] = {schema['default']!r}")
+    else:
+        lines.append("    pass")
+    lines += ["elif raw == '':", f"    {problem(repr('must not be empty'))}", "else:"]
+    if kind in _CONVERT:
+        lines += [f"    value = {_CONVERT[kind]}(raw)", "    if value is None:",
+                  f"        {problem(f'f{chr(34)}{{raw!r}} is not {_KIND_WORD[kind]}{chr(34)}')}",
+                  "    else:", f"        {target} = value"]
+        lines += ["        " + line for line in checks]
+    else:
+        lines += ["    value = raw", f"    {target} = value"]
+        lines += ["    " + line for line in checks]
+    return lines
+
+
+def _body_lines(body: dict[str, Any]) -> list[str]:
+    content = body.get("content", {})
+    schemas = [media.get("schema", {}) for media in content.values()]
+    if any(schema != schemas[0] for schema in schemas):
+        raise SchemaCodeError("media types with different schemas are not supported")
+    media_types = tuple(content)
+    lines = [f"# body: {', '.join(media_types)}" + (", required" if body.get("required") else ""),
+             f"body = read_body(request, {media_types!r}, {bool(body.get('required'))!r}, "
+             "problems)", "if body is not None:", "    parsed.body = body"]
+    return lines
+
+
+def _alternative_headers(document: dict[str, Any]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for _, _, op in operations(document):
+        for param in op.get("parameters", []):
+            if param.get("x-alternative-header"):
+                found[param["name"]] = param["x-alternative-header"]
+    return found
+
+
+def _rate_limits(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {op["operationId"]: {"requests": limit["requests"],
+                                "period_seconds": limit["period-seconds"],
+                                "statements": tuple(limit.get("x-statements", []))}
+            for _, _, op in operations(document) if (limit := op.get("x-rate-limit"))}
+
+
+def _durations(document: dict[str, Any]) -> dict[str, float]:
+    for _, _, op in operations(document):
+        semantics = op.get("x-purge-semantics")
+        if semantics:
+            return {"purge_seconds": float(semantics["purge"]["completes-after-seconds"]),
+                    "invalidate_seconds":
+                        float(semantics["invalidation"]["completes-after-seconds"])}
+    return {}
+
+
+def _examples(document: dict[str, Any]) -> dict[str, str]:
+    """Each operation's named response examples, as Python literals for the template."""
+    found: dict[str, dict[int, dict[str, Any]]] = {}
+    for _, _, op in operations(document):
+        for status, response in op.get("responses", {}).items():
+            media = (response.get("content") or {}).get("application/json") or {}
+            named = {name: example["value"] for name, example in
+                     (media.get("examples") or {}).items() if "value" in example}
+            if named and status.isdigit():
+                found.setdefault(op["operationId"], {})[int(status)] = named
+    return {op_id: pprint.pformat(value, width=88, sort_dicts=False)
+            for op_id, value in found.items()}
+
+
+def _service_check(ops: list[_Operation]) -> str | None:
+    return "check_create_service_body" if any(op.id == "createService" for op in ops) else None
+
+
+_HELPERS = ("Problem", "as_boolean", "as_integer", "as_number", "is_integer", "is_number",
+            "is_uuid", "read_body")
+
+
+def _uses(ops: list[_Operation]) -> dict[str, Any]:
+    """What checks.py must import: only what its code uses (ruff-clean output)."""
+    code = "\n".join(line for op in ops for line in (*op.lines, *op.body_lines))
+    return {"helpers": [name for name in _HELPERS if re.search(rf"\b{name}\(", code)],
+            "re": "re.search(" in code}

@@ -1,0 +1,6 @@
+"""The stub server's runtime: everything the generated server (generated/server/) imports.
+
+The generated code holds what the spec says (routes, parameter checks, documented statuses,
+examples); this package holds what a real deployment would do with a valid request (state,
+jobs, rate limits, tenancy) and the controls users expect from a mock.
+"""

@@ -1,0 +1,181 @@
+"""The mock as an ASGI application: the pipeline every request goes through.
+
+    limits (414, 413) → /__mock__ and /docs → route (404, 405) → auth (401, S10)
+    → Prefer → injected faults → generated check (400, S16/S17) → no body where none is
+    documented (400, S4) → the operation's handler
+
+`admit` is the part up to the handler, with no I/O: the oracle test compares its verdicts
+with openapi-core's on thousands of requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from contract.mock import controls, docs, introspection
+from contract.mock.messages import Incoming, Outgoing, error_response
+from contract.mock.params import Parsed
+from contract.mock.routing import Match, Router
+from contract.mock.runtime import Call, ContractFacts, Runtime
+from contract.mock.settings import MockSettings
+
+MAX_URI = 320  # S19
+MAX_BODY = 8192  # S19
+TOKEN_HEADER = "x-auth-token"
+
+log = logging.getLogger("cdn_contract.mock")
+
+
+@dataclass
+class Admission:
+    """A request the API accepts (`call` set) or refuses (`refusal` set)."""
+
+    match: Match | None = None
+    params: Parsed | None = None
+    refusal: Outgoing | None = None
+
+
+class MockApp:
+    def __init__(self, router: Router, facts: ContractFacts, settings: MockSettings):
+        self.router = router
+        self.runtime = Runtime(facts, settings)
+        self.settings = settings
+        self.faults = controls.Faults(settings)
+
+    # -- the pipeline, without I/O -----------------------------------------------------------
+
+    def admit(self, request: Incoming) -> Admission:
+        matched = self.router.match(request)
+        if isinstance(matched, Outgoing):
+            return Admission(refusal=matched)
+        request.path_params = matched.path_params
+        token = request.header(TOKEN_HEADER)
+        if token is None or not token.strip():
+            return Admission(matched, refusal=error_response(
+                401, "the X-Auth-Token header is " + ("missing" if token is None else "empty")
+                + "; every operation requires it (S10)"))
+        if self.settings.tokens is not None and token not in self.settings.tokens:
+            return Admission(matched, refusal=error_response(
+                401, "the X-Auth-Token is not valid (S10)"))
+        params = matched.operation.check(request)
+        if params.problems:
+            return Admission(matched, params, error_response(
+                400, *(problem.text() for problem in params.problems)))
+        if request.body and not matched.operation.takes_body:
+            return Admission(matched, params, error_response(
+                400, f"{matched.operation.id} takes no request body, got {len(request.body)} "
+                "bytes (S4)"))
+        return Admission(matched, params)
+
+    def respond(self, request: Incoming) -> Outgoing:
+        if request.path.startswith(introspection.PREFIX):
+            return introspection.answer(request, self.runtime)
+        if request.path == docs.PREFIX or request.path.startswith(docs.PREFIX + "/"):
+            return docs.answer(request, self.runtime.facts.spec_file)
+        if self.settings.cors and request.method == "OPTIONS":
+            return controls.preflight(request)
+        admission = self.admit_with_controls(request)
+        if admission.refusal is not None:
+            return admission.refusal
+        assert admission.match is not None and admission.params is not None
+        project = admission.match.path_params["project_id"]
+        call = Call(request, admission.params, project, self.runtime)
+        return admission.match.operation.handle(call)
+
+    def admit_with_controls(self, request: Incoming) -> Admission:
+        """`admit`, then what the user asked of the mock: `Prefer` or an injected fault.
+        Neither bypasses authentication."""
+        admission = self.admit(request)
+        if admission.match is None or (admission.refusal is not None
+                                       and admission.refusal.status == 401):
+            return admission
+        forced = controls.preferred(request, admission.match, self.runtime) \
+            if "prefer" in request.headers else None
+        forced = forced or self.faults.injected()
+        return Admission(admission.match, admission.params, forced) if forced else admission
+
+    # -- ASGI --------------------------------------------------------------------------------
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        request, early = await _read(scope, receive)
+        response = early or self._safe(request)
+        if self.settings.latency_ms and not request.path.startswith(introspection.PREFIX):
+            await asyncio.sleep(self.settings.latency_ms / 1000)
+        if self.settings.cors and request.header("origin"):
+            response.headers += controls.cors_headers(request)
+        headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1"))
+                   for k, v in response.headers]
+        headers.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status,
+                    "headers": headers})
+        await send({"type": "http.response.body", "body": response.body})
+        if not self.settings.quiet:
+            elapsed = (time.perf_counter() - started) * 1000
+            print(f"{request.method} {request.path} {response.status} {elapsed:.1f}ms",
+                  file=sys.stderr, flush=True)
+
+    def _safe(self, request: Incoming) -> Outgoing:
+        try:
+            return self.respond(request)
+        except Exception:  # a bug of the mock, never of the input: say so, keep serving
+            log.exception("mock failure on %s %s", request.method, request.path)
+            return error_response(500, "the mock failed on this request; this is a bug in "
+                                  "cdn-contract, please report it with the request")
+
+
+async def _read(scope: dict[str, Any], receive: Any) -> tuple[Incoming, Outgoing | None]:
+    """The request, or with it the 413/414 that refuses it before its body is read."""
+    raw_query = scope.get("query_string", b"").decode("latin-1")
+    headers: dict[str, str] = {}
+    for key, value in scope.get("headers", []):
+        headers.setdefault(key.decode("latin-1").lower(), value.decode("latin-1"))
+    host = headers.get("host") or "{}:{}".format(*(scope.get("server") or ("127.0.0.1", 80)))
+    request = Incoming(method=scope["method"].upper(), path=scope["path"],
+                       query=parse_qsl(raw_query, keep_blank_values=True), headers=headers,
+                       base_url=f"{scope.get('scheme', 'http')}://{host}")
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    if len(raw_path) + (len(raw_query) + 1 if raw_query else 0) > MAX_URI:
+        return request, error_response(414, f"the request URI is longer than {MAX_URI} "
+                                       "characters (S19)")
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return request, error_response(413, f"the request body is {declared} bytes; the "
+                                       f"limit is {MAX_BODY} (S19)")
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return request, error_response(413, f"the request body is over the limit of "
+                                           f"{MAX_BODY} bytes (S19)")
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    request.body = b"".join(chunks)
+    return request, None
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,74 @@
+"""Cached assets: purge or invalidate (the focus operation), look up, analytics.
+
+The purge rules, in the order a request meets them: the checked parameters (S6, S17 in the
+generated check), the rate limit (S11, S24), the rules of S12 as we interpret them (S21-S23,
+S25), then the service lookup (S18). An accepted request becomes a job that completes after
+the documented time (S13, S14) and is answered 202 with `Location` and no body (S2-S4).
+"""
+
+from __future__ import annotations
+
+from contract.mock import services
+from contract.mock.messages import Outgoing, empty_response, error_response, json_response
+from contract.mock.ratelimit import retry_after
+from contract.mock.runtime import Call
+
+OPERATION = "deleteCachedAsset"
+
+
+def purge(call: Call) -> Outgoing:
+    limiter = call.runtime.limiters.get(OPERATION)
+    if limiter is not None:
+        wait = limiter.admit(call.project_id, call.runtime.clock())
+        if wait is not None:
+            seconds = retry_after(wait)
+            return error_response(
+                429, f"rate limit: {limiter.limit.requests} purge requests per minute per "
+                f"project; wait {seconds} s and try again", headers=[("Retry-After", seconds)])
+    hard: bool = call.params.query["hard"]
+    url: str | None = call.params.query.get("url")
+    every = str(call.params.query.get("all", "")).lower() == "true"
+    refused = _refused(hard, url, every)
+    if refused:
+        return error_response(400, refused)
+    service_id = call.params.path["service_id"]
+    if services.find(call) is None:
+        return services.missing(call)
+    runtime = call.runtime
+    now = runtime.clock()
+    documented = runtime.facts.purge_seconds if hard else runtime.facts.invalidate_seconds
+    call.store.add_job(call.project_id, service_id, "purge" if hard else "invalidate", hard,
+                       url or "/*", now, now + runtime.seconds(documented))
+    return empty_response(202, [("Location", call.url(f"/v1.0/services/{service_id}"))])
+
+
+def _refused(hard: bool, url: str | None, every: bool) -> str | None:
+    if every and url is not None:
+        return "all=true and url cannot be combined: all=true already covers every asset (S25)"
+    if url is not None and not url.isascii():
+        return f"url {url!r} has non-ASCII characters; percent-encode them (S23)"
+    if hard and url is not None and "*" in url:
+        return (f"url {url!r} has a wildcard, which a purge (hard=true) does not take: purge "
+                "one file, or invalidate with hard=false (S12, S21)")
+    if hard and url is None and not every:
+        return "a purge (hard=true) needs the url of one file, or all=true (S12, S22)"
+    return None
+
+
+def cached(call: Call) -> Outgoing:
+    if services.find(call) is None:
+        return services.missing(call)
+    service_id, url = call.params.path["service_id"], call.params.query["url"]
+    call.store.count(call.project_id, service_id, "asset_lookups")
+    now = call.runtime.clock()
+    jobs = [job.as_dict(now) for job in call.store.jobs(service_id)
+            if job.url in (url, "/*") and job.project_id == call.project_id]
+    return json_response(200, {"service_id": service_id, "url": url, "jobs": jobs})
+
+
+def analytics(call: Call) -> Outgoing:
+    if services.find(call) is None:
+        return services.missing(call)
+    service_id = call.params.path["service_id"]
+    return json_response(200, {"service_id": service_id, "url": call.params.query.get("url"),
+                               "counters": call.store.counters(call.project_id, service_id)})

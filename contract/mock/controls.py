@@ -1,0 +1,93 @@
+"""Controls users expect from a mock: `Prefer` (forced status or example), injected faults
+and CORS. None of them changes state."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from contract.mock.messages import Incoming, Outgoing, empty_response, error_response
+from contract.mock.routing import Match
+from contract.mock.runtime import Runtime
+from contract.mock.settings import MockSettings
+
+
+def preference(request: Incoming) -> dict[str, str]:
+    """`Prefer: code=503, example=cdn-getService_response` → {"code": "503", ...}."""
+    found: dict[str, str] = {}
+    for token in (request.header("prefer") or "").replace(";", ",").split(","):
+        name, _, value = token.strip().partition("=")
+        if name and value:
+            found[name.strip().lower()] = value.strip().strip('"')
+    return found
+
+
+def preferred(request: Incoming, match: Match, runtime: Runtime) -> Outgoing | None:
+    """The response `Prefer` asks for, or None when it asks for nothing."""
+    wanted = preference(request)
+    operation = match.operation
+    examples = runtime.facts.examples.get(operation.id, {})
+    if "example" in wanted:
+        for status, named in sorted(examples.items()):
+            if wanted["example"] in named:
+                return _with_body(status, named[wanted["example"]], request, match)
+        known = sorted(name for named in examples.values() for name in named)
+        return error_response(400, f"Prefer: example={wanted['example']} is not an example of "
+                              f"{operation.id} (known: {', '.join(known) or 'none'})")
+    if "code" in wanted:
+        code = wanted["code"]
+        if not code.isdigit() or int(code) not in operation.statuses:
+            documented = ", ".join(str(s) for s in operation.statuses)
+            return error_response(400, f"Prefer: code={code} is not a documented status of "
+                                  f"{operation.id} (documented: {documented})")
+        status = int(code)
+        named = examples.get(status)
+        if named:
+            return _with_body(status, next(iter(named.values())), request, match)
+        if status >= 400:
+            headers = [("Retry-After", "60")] if status == 429 else []
+            return error_response(status, f"status {status} forced by Prefer: code={code}",
+                                  headers=headers)
+        return _with_body(status, None, request, match)
+    return None
+
+
+def _with_body(status: int, value: object, request: Incoming, match: Match) -> Outgoing:
+    headers = []
+    service_id = match.path_params.get("service_id")
+    if status == 202:  # the documented 202s all carry Location
+        target = f"/v1.0/services/{service_id}" if service_id else "/v1.0/services"
+        headers.append(("Location", request.base_url + target))
+    if value is None:
+        return empty_response(status, headers)
+    body = json.dumps(value, ensure_ascii=False).encode("utf-8")
+    return Outgoing(status, [("Content-Type", "application/json"), *headers], body)
+
+
+class Faults:
+    """--error-rate: a share of API requests answered 503 (seeded for reproducible runs)."""
+
+    def __init__(self, settings: MockSettings):
+        self.rate = settings.error_rate
+        self._random = random.Random(settings.seed)
+
+    def injected(self) -> Outgoing | None:
+        if self.rate and self._random.random() < self.rate:
+            return error_response(503, f"fault injected by the mock (--error-rate {self.rate})")
+        return None
+
+
+CORS_EXPOSED = "Location, Retry-After, X-Contract-Violations"
+
+
+def cors_headers(request: Incoming) -> list[tuple[str, str]]:
+    return [("Access-Control-Allow-Origin", request.header("origin") or "*"),
+            ("Access-Control-Expose-Headers", CORS_EXPOSED), ("Vary", "Origin")]
+
+
+def preflight(request: Incoming) -> Outgoing:
+    asked = request.header("access-control-request-headers") or "X-Auth-Token, Content-Type"
+    return empty_response(204, [
+        *cors_headers(request),
+        ("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS"),
+        ("Access-Control-Allow-Headers", asked), ("Access-Control-Max-Age", "600")])

@@ -1,0 +1,51 @@
+"""Requests as the mock's pipeline sees them, responses it sends, and the error body (S16)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Incoming:
+    """One HTTP request, decoded once: the generated checks and the behaviours read this."""
+
+    method: str  # upper case
+    path: str  # percent-decoded, as routed
+    query: list[tuple[str, str]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names, first value
+    body: bytes = b""
+    base_url: str = "http://127.0.0.1"  # scheme://host the client used, for Location headers
+    path_params: dict[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def query_value(self, name: str) -> str | None:
+        """The first value of a query parameter, as OpenAPI's `form` style reads it."""
+        return next((value for key, value in self.query if key == name), None)
+
+
+@dataclass
+class Outgoing:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+
+def json_response(status: int, data: Any, headers: list[tuple[str, str]] | None = None
+                  ) -> Outgoing:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Outgoing(status, [("Content-Type", "application/json"), *(headers or [])], body)
+
+
+def error_response(status: int, *messages: str,
+                   headers: list[tuple[str, str]] | None = None) -> Outgoing:
+    """The documented error body (S16): `{"message": {"errors": [{"message": ...}]}}`."""
+    errors = [{"message": message} for message in messages]
+    return json_response(status, {"message": {"errors": errors}}, headers)
+
+
+def empty_response(status: int, headers: list[tuple[str, str]] | None = None) -> Outgoing:
+    return Outgoing(status, list(headers or []))

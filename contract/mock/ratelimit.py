@@ -1,0 +1,46 @@
+"""A sliding-window rate limit per project (S11: 20 purge requests per minute).
+
+Check and record happen in one synchronous call on the event loop, with no await between
+them, so concurrent requests cannot both take the last slot: 64 purges at once in one window
+get exactly 20 acceptances.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """What the contract states (`x-rate-limit`)."""
+
+    requests: int
+    period_seconds: float
+    statements: tuple[str, ...] = ()
+
+
+class Limiter:
+    def __init__(self, limit: RateLimit, time_scale: float = 1.0):
+        self.limit = limit
+        self.window = limit.period_seconds * time_scale
+        self._hits: dict[str, deque[float]] = defaultdict(deque)
+
+    def admit(self, key: str, now: float) -> float | None:
+        """None if the request may go ahead (and it is counted), else the seconds to wait."""
+        hits = self._hits[key]
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        if len(hits) < self.limit.requests:
+            hits.append(now)
+            return None
+        return hits[0] + self.window - now
+
+    def reset(self) -> None:
+        self._hits.clear()
+
+
+def retry_after(wait: float) -> str:
+    """Whole seconds for `Retry-After` (S24), at least 1 so a client never spins."""
+    return str(max(1, math.ceil(wait)))

@@ -1,0 +1,91 @@
+"""The generated route table, and matching a request to one of its operations.
+
+A path parameter the spec marks with `x-alternative-header` (`project_id`: `X-Project-Id`,
+S8) may be left out of the URI when the header carries it; when the header is present, that
+shorter form is tried first, so `/v1.0/services` with the header lists services rather than
+reading as the home document of a project named `services`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from contract.mock.messages import Incoming, Outgoing, error_response
+from contract.mock.params import Parsed
+
+if TYPE_CHECKING:
+    from contract.mock.runtime import Call
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One row of the generated route table."""
+
+    id: str
+    method: str
+    template: str
+    check: Callable[[Incoming], Parsed]
+    handle: Callable[[Call], Outgoing]
+    statuses: tuple[int, ...]  # documented
+    takes_body: bool
+    statements: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Match:
+    operation: Operation
+    path_params: dict[str, str]
+    header_form: bool = False
+
+
+@dataclass
+class Router:
+    operations: list[Operation]
+    alternative_headers: dict[str, str] = field(default_factory=dict)  # param → header
+
+    def __post_init__(self) -> None:
+        self._full = [(_regex(op.template), op) for op in self.operations]
+        self._short: list[tuple[re.Pattern[str], Operation, str, str]] = []
+        for op in self.operations:
+            for param, header in self.alternative_headers.items():
+                segment = "/{" + param + "}"
+                if segment in op.template:
+                    shortened = op.template.replace(segment, "", 1)
+                    self._short.append((_regex(shortened), op, param, header))
+
+    def match(self, request: Incoming) -> Match | Outgoing:
+        """The operation for a request, or the 404/405 answer (with the error body)."""
+        allowed: list[str] = []
+        for regex, op, param, header in self._short:
+            value = request.header(header)
+            found = regex.match(request.path) if value else None
+            if found and value:
+                if op.method == request.method:
+                    return Match(op, {**found.groupdict(), param: value}, header_form=True)
+                allowed.append(op.method)
+        if not allowed:
+            for regex, op in self._full:
+                found = regex.match(request.path)
+                if found:
+                    if op.method == request.method:
+                        return Match(op, found.groupdict())
+                    allowed.append(op.method)
+        if allowed:
+            return error_response(405, f"{request.method} is not an operation of "
+                                  f"{request.path} (allowed: {', '.join(sorted(set(allowed)))})",
+                                  headers=[("Allow", ", ".join(sorted(set(allowed))))])
+        hint = ""
+        if any(regex.match(request.path) for regex, *_ in self._short):
+            names = " or ".join(sorted(set(self.alternative_headers.values())))
+            hint = f"; without the project id in the URI, send the {names} header (S8)"
+        return error_response(404, f"no operation of the API at {request.path}{hint}")
+
+
+def _regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{([^}]+)\}", template)
+    pattern = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)"
+                      for i, part in enumerate(parts))
+    return re.compile(f"^{pattern}$")

@@ -1,0 +1,71 @@
+"""What a handler works with: the request, its checked parameters, and the mock's state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from contract.mock.messages import Incoming
+from contract.mock.params import Parsed, Problem
+from contract.mock.ratelimit import Limiter, RateLimit
+from contract.mock.settings import MockSettings
+from contract.mock.store import Store
+
+# Documented durations (S13, S14); the 2015-08 pages give none, so the later ones apply.
+PURGE_SECONDS = 600.0
+INVALIDATE_SECONDS = 60.0
+DEPLOY_SECONDS = 30.0  # not documented: how long a created or updated service takes to deploy
+
+
+@dataclass(frozen=True)
+class ContractFacts:
+    """What the generated code knows from the spec of its variant, beyond the route table."""
+
+    variant: str
+    spec_file: str
+    rate_limits: dict[str, RateLimit] = field(default_factory=dict)  # by operationId
+    purge_seconds: float = PURGE_SECONDS
+    invalidate_seconds: float = INVALIDATE_SECONDS
+    # examples[operationId][status][name] = value
+    examples: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    service_check: Callable[[Any, list[Problem]], None] | None = None  # createService body
+
+
+class Runtime:
+    """State shared by every request of one mock process."""
+
+    def __init__(self, facts: ContractFacts, settings: MockSettings,
+                 clock: Callable[[], float] = time.time):
+        self.facts = facts
+        self.settings = settings
+        self.clock = clock
+        self.store = Store(settings.db)
+        self.limiters = {op: Limiter(limit, settings.time_scale)
+                         for op, limit in facts.rate_limits.items()} if settings.rate_limit else {}
+
+    def seconds(self, documented: float) -> float:
+        return documented * self.settings.time_scale
+
+    def reset(self) -> None:
+        self.store.reset()
+        for limiter in self.limiters.values():
+            limiter.reset()
+
+
+@dataclass
+class Call:
+    """One accepted request on its way through a handler."""
+
+    request: Incoming
+    params: Parsed
+    project_id: str
+    runtime: Runtime
+
+    @property
+    def store(self) -> Store:
+        return self.runtime.store
+
+    def url(self, path: str) -> str:
+        return self.request.base_url + path

@@ -1,0 +1,143 @@
+"""Services: create, list (marker/limit), get, update with JSON Patch, delete."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+import jsonpatch
+
+from contract.mock.messages import Outgoing, empty_response, error_response, json_response
+from contract.mock.params import Problem
+from contract.mock.runtime import DEPLOY_SECONDS, Call
+
+FLAVOR = "cdn"  # the docs' sample flavor, the only one the mock offers
+PAGE = 20  # the limits page: 20 services per page
+_EDITABLE = ("name", "domains", "origins", "caching", "restrictions", "flavor_id",
+             "log_delivery")
+
+
+def create(call: Call) -> Outgoing:
+    body = call.params.body
+    refused = _refused(body)
+    if refused:
+        return error_response(400, refused)
+    service_id = str(uuid.uuid4())
+    now = call.runtime.clock()
+    document = {"id": service_id, **_normalised(body),
+                "_ready_at": now + call.runtime.seconds(DEPLOY_SECONDS),
+                "_busy": "create_in_progress"}
+    call.store.add_service(call.project_id, document, now)
+    return empty_response(202, [("Location", call.url(f"/v1.0/services/{service_id}"))])
+
+
+def list_page(call: Call) -> Outgoing:
+    limit = call.params.query.get("limit", PAGE)
+    marker = call.params.query.get("marker")
+    page = call.store.services(call.project_id, marker, limit)
+    links = []
+    if len(page) == limit:
+        links.append({"rel": "next", "href": call.url(
+            f"/v1.0/{call.project_id}/services?marker={page[-1]['id']}&limit={limit}")})
+    return json_response(200, {"links": links,
+                               "services": [_public(call, doc) for doc in page]})
+
+
+def get(call: Call) -> Outgoing:
+    document = find(call)
+    if document is None:
+        return missing(call)
+    return json_response(200, _public(call, document))
+
+
+def patch(call: Call) -> Outgoing:
+    document = find(call)
+    if document is None:
+        return missing(call)
+    current = {key: document[key] for key in _EDITABLE if key in document}
+    for operation in call.params.body:
+        field = str(operation.get("path", "")).split("/")[1:2]
+        if not field or field[0] not in _EDITABLE:
+            return error_response(400, f"patch path {operation.get('path')!r} is not an "
+                                  f"editable member (editable: {', '.join(_EDITABLE)})")
+    try:
+        updated = jsonpatch.apply_patch(current, call.params.body)
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
+        return error_response(400, f"the patch cannot be applied: {error}")
+    problems: list[Problem] = []
+    if call.runtime.facts.service_check is not None:
+        call.runtime.facts.service_check(updated, problems)
+    refused = [problem.text() for problem in problems] or ([_refused(updated)]
+                                                            if _refused(updated) else [])
+    if refused:
+        return error_response(400, *(f"the patched service is not valid: {r}" for r in refused))
+    now = call.runtime.clock()
+    document = {**document, **_normalised(updated),
+                "_ready_at": now + call.runtime.seconds(DEPLOY_SECONDS),
+                "_busy": "update_in_progress"}
+    call.store.replace_service(call.project_id, document)
+    return empty_response(202, [("Location", call.url(f"/v1.0/services/{document['id']}"))])
+
+
+def delete(call: Call) -> Outgoing:
+    if not call.store.delete_service(call.project_id, call.params.path["service_id"]):
+        return missing(call)
+    return empty_response(202)
+
+
+def find(call: Call) -> dict[str, Any] | None:
+    return call.store.service(call.project_id, call.params.path["service_id"])
+
+
+def missing(call: Call) -> Outgoing:
+    """404 for an unknown service and for another project's alike (S18): no leak."""
+    return error_response(404, f"service {call.params.path['service_id']} not found in "
+                          f"project {call.project_id}")
+
+
+def _refused(body: dict[str, Any]) -> str | None:
+    """The documented 400 reasons the schema cannot express."""
+    if body.get("flavor_id") != FLAVOR:
+        return f"flavor_id {body.get('flavor_id')!r} does not exist (available: {FLAVOR!r})"
+    if not body.get("domains"):
+        return "domains must not be empty"
+    if not body.get("origins"):
+        return "origins must not be empty"
+    for origin in body["origins"]:
+        if origin.get("port", 80) not in (80, 443):
+            return f"origin port {origin.get('port')!r} is not 80 or 443"
+    for restriction in body.get("restrictions") or []:
+        if not restriction.get("name"):
+            return "a restriction has no name"
+    return None
+
+
+def _normalised(body: dict[str, Any]) -> dict[str, Any]:
+    """The stored service: documented members only, documented defaults filled in."""
+    document = {key: copy.deepcopy(body[key]) for key in _EDITABLE if key in body}
+    for domain in document.get("domains", []):
+        domain.setdefault("protocol", "http")
+    for origin in document.get("origins", []):
+        origin.setdefault("port", 80)
+        origin.setdefault("ssl", False)
+        origin.setdefault("rules", [])
+    document.setdefault("caching", [])
+    document.setdefault("restrictions", [])
+    return document
+
+
+def _public(call: Call, document: dict[str, Any]) -> dict[str, Any]:
+    """A service as the API shows it, its status derived from the clock."""
+    ready = call.runtime.clock() >= document["_ready_at"]
+    public = {key: value for key, value in document.items() if not key.startswith("_")}
+    service_id = document["id"]
+    links = [{"href": call.url(f"/v1.0/{call.project_id}/services/{service_id}"), "rel": "self"},
+             {"href": call.url(f"/v1.0/{call.project_id}/flavors/{document['flavor_id']}"),
+              "rel": "flavor"}]
+    links += [{"href": f"{domain['domain']}.cdn.mock.invalid", "rel": "access_url"}
+              for domain in document.get("domains", [])]
+    public.update({"project_id": call.project_id,
+                   "status": "deployed" if ready else document["_busy"],
+                   "errors": [], "links": links})
+    return public

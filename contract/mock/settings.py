@@ -1,0 +1,18 @@
+"""How a user configured the mock (the `cdn-contract mock` options)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MockSettings:
+    db: str = ":memory:"
+    tokens: frozenset[str] | None = None  # None: any non-empty X-Auth-Token is accepted
+    time_scale: float = 1.0  # multiplies every documented duration (jobs, deploys, rate window)
+    rate_limit: bool = True
+    latency_ms: int = 0
+    error_rate: float = 0.0  # share of API requests answered 503, for resilience tests
+    seed: int | None = None  # makes --error-rate reproducible
+    cors: bool = False
+    quiet: bool = False

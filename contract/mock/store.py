@@ -1,0 +1,154 @@
+"""The mock's state in SQLite: services, purge jobs and usage counters.
+
+SQLite is the embedded default because it is durable with no server to run: WAL mode with
+`synchronous=FULL` commits each write to disk before the response that acknowledges it is
+sent, so a `kill -9` loses nothing acknowledged; `:memory:` gives a throwaway store.
+The whole mock runs on one event loop, so one connection serves every request.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contract.errors import InputError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS services (
+    project_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    document TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (project_id, id)
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id TEXT NOT NULL,
+    service_id TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    hard INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    accepted_at REAL NOT NULL,
+    done_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_service ON jobs (service_id);
+CREATE TABLE IF NOT EXISTS counters (
+    project_id TEXT NOT NULL,
+    service_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value INTEGER NOT NULL,
+    PRIMARY KEY (project_id, service_id, name)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    project_id: str
+    service_id: str
+    mode: str  # purge | invalidate
+    hard: bool
+    url: str
+    accepted_at: float
+    done_at: float
+
+    def as_dict(self, now: float) -> dict[str, Any]:
+        return {"id": self.id, "project_id": self.project_id, "service_id": self.service_id,
+                "mode": self.mode, "hard": self.hard, "url": self.url,
+                "accepted_at": self.accepted_at, "done_at": self.done_at,
+                "status": "done" if now >= self.done_at else "in_progress"}
+
+
+class Store:
+    def __init__(self, path: str = ":memory:"):
+        if path != ":memory:":
+            parent = Path(path).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise InputError(f"--db {path}: folder {parent} does not exist")
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as error:
+            raise InputError(f"--db {path}: not a usable SQLite database ({error})") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- services ----------------------------------------------------------------------------
+
+    def add_service(self, project_id: str, document: dict[str, Any], now: float) -> None:
+        with self._db:
+            self._db.execute("INSERT INTO services VALUES (?, ?, ?, ?)",
+                             (project_id, document["id"], _dump(document), now))
+
+    def service(self, project_id: str, service_id: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT document FROM services WHERE project_id = ? AND id = ?",
+                               (project_id, service_id)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def services(self, project_id: str, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """A page of services, ordered by id, after the `marker` id."""
+        rows = self._db.execute(
+            "SELECT document FROM services WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (project_id, after or "", limit)).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def replace_service(self, project_id: str, document: dict[str, Any]) -> None:
+        with self._db:
+            self._db.execute("UPDATE services SET document = ? WHERE project_id = ? AND id = ?",
+                             (_dump(document), project_id, document["id"]))
+
+    def delete_service(self, project_id: str, service_id: str) -> bool:
+        with self._db:
+            deleted = self._db.execute("DELETE FROM services WHERE project_id = ? AND id = ?",
+                                       (project_id, service_id)).rowcount
+        return deleted > 0
+
+    # -- jobs and counters -------------------------------------------------------------------
+
+    def add_job(self, project_id: str, service_id: str, mode: str, hard: bool, url: str,
+                accepted_at: float, done_at: float) -> Job:
+        with self._db:
+            cursor = self._db.execute(
+                "INSERT INTO jobs (project_id, service_id, mode, hard, url, accepted_at, done_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (project_id, service_id, mode, int(hard), url, accepted_at, done_at))
+            self._count(project_id, service_id, f"{mode}_requests")
+        return Job(int(cursor.lastrowid or 0), project_id, service_id, mode, hard, url,
+                   accepted_at, done_at)
+
+    def jobs(self, service_id: str | None = None) -> list[Job]:
+        query = "SELECT id, project_id, service_id, mode, hard, url, accepted_at, done_at FROM jobs"
+        rows = self._db.execute(query + " WHERE service_id = ? ORDER BY id", (service_id,)) \
+            if service_id else self._db.execute(query + " ORDER BY id")
+        return [Job(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7])
+                for row in rows.fetchall()]
+
+    def count(self, project_id: str, service_id: str, name: str) -> None:
+        with self._db:
+            self._count(project_id, service_id, name)
+
+    def _count(self, project_id: str, service_id: str, name: str) -> None:
+        self._db.execute("INSERT INTO counters VALUES (?, ?, ?, 1) ON CONFLICT (project_id, "
+                         "service_id, name) DO UPDATE SET value = value + 1",
+                         (project_id, service_id, name))
+
+    def counters(self, project_id: str, service_id: str) -> dict[str, int]:
+        rows = self._db.execute("SELECT name, value FROM counters WHERE project_id = ? AND "
+                                "service_id = ? ORDER BY name", (project_id, service_id))
+        return dict(rows.fetchall())
+
+    def reset(self) -> None:
+        with self._db:
+            for table in ("services", "jobs", "counters"):
+                self._db.execute(f"DELETE FROM {table}")  # fixed table names, no input
+
+
+def _dump(document: dict[str, Any]) -> str:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
