@@ -30,8 +30,10 @@ def media_objects(document: dict[str, Any]) -> Iterator[tuple[str, str, str, dic
                 yield name, f"response {status}", media_type, media
 
 
-def template_regex(template: str) -> re.Pattern[str]:
-    """A path template (`/v1.0/{project_id}/ping`) as a regex for concrete paths; a trailing
-    slash is tolerated."""
+def template_regex(template: str, exact: bool = False) -> re.Pattern[str]:
+    """A path template (`/v1.0/{project_id}/ping`) as a regex for concrete paths. A trailing
+    slash is tolerated unless `exact` (how servers route: `/services/` is not `/services`)."""
+    if exact:
+        return re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$")
     return re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template.rstrip("/")))
                       + "/?$")

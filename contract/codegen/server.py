@@ -161,7 +161,7 @@ def _body_lines(body: dict[str, Any]) -> list[str]:
     media_types = tuple(content)
     lines = [f"# body: {', '.join(media_types)}" + (", required" if body.get("required") else ""),
              f"body = read_body(request, {media_types!r}, {bool(body.get('required'))!r}, "
-             "problems)", "if body is not None:", "    parsed.body = body"]
+             "problems)", "if body is not NO_BODY:", "    parsed.body = body"]
     return lines
 
 
@@ -209,12 +209,12 @@ def _service_check(ops: list[_Operation]) -> str | None:
     return "check_create_service_body" if any(op.id == "createService" for op in ops) else None
 
 
-_HELPERS = ("Problem", "as_boolean", "as_integer", "as_number", "is_integer", "is_number",
-            "is_uuid", "read_body")
+_HELPERS = ("NO_BODY", "Parsed", "Problem", "as_boolean", "as_integer", "as_number",
+            "is_integer", "is_number", "is_uuid", "read_body")
 
 
 def _uses(ops: list[_Operation]) -> dict[str, Any]:
     """What checks.py must import: only what its code uses (ruff-clean output)."""
-    code = "\n".join(line for op in ops for line in (*op.lines, *op.body_lines))
-    return {"helpers": [name for name in _HELPERS if re.search(rf"\b{name}\(", code)],
+    code = "\n".join(["Parsed", *(line for op in ops for line in (*op.lines, *op.body_lines))])
+    return {"helpers": [name for name in _HELPERS if re.search(rf"\b{name}\b", code)],
             "re": "re.search(" in code}

@@ -35,8 +35,9 @@ def flavor(call: Call) -> Outgoing:
 def _flavor(call: Call) -> dict[str, Any]:
     """The docs' sample flavor, its links pointing at this mock and this project."""
     flavor = _example(call, "getFlavorDetails")
+    here = call.url(f"/v1.0/{call.project_id}")
     for link in flavor.get("links", []):
-        link["href"] = _DOCS_BASE.sub(call.url(f"/v1.0/{call.project_id}"), link["href"])
+        link["href"] = _DOCS_BASE.sub(lambda _: here, link["href"])
     return flavor
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from contract.mock.messages import Incoming
 
 _JSON_TYPES = ("application/json",)
+NO_BODY: Any = object()  # what `read_body` returns when there is no usable body (JSON null is one)
 
 
 @dataclass(frozen=True)
@@ -85,18 +86,19 @@ def is_number(value: Any) -> bool:
 
 def read_body(request: Incoming, media_types: tuple[str, ...], required: bool,
               problems: list[Problem]) -> Any:
-    """The JSON body, or None with a problem recorded. A missing Content-Type means JSON."""
+    """The JSON body, or NO_BODY (and a problem if one was due). A missing Content-Type means
+    JSON."""
     if not request.body:
         if required:
             problems.append(Problem("body", "", "a request body is required"))
-        return None
+        return NO_BODY
     declared = (request.header("content-type") or _JSON_TYPES[0]).split(";")[0].strip().lower()
     if declared not in media_types:
         problems.append(Problem("body", "", f"media type {declared!r} is not accepted "
                                 f"(accepted: {', '.join(media_types)})"))
-        return None
+        return NO_BODY
     try:
         return json.loads(request.body)
     except (ValueError, UnicodeDecodeError) as error:
         problems.append(Problem("body", "", f"not valid JSON: {error}"))
-        return None
+        return NO_BODY

@@ -58,25 +58,25 @@ class Router:
 
     def match(self, request: Incoming) -> Match | Outgoing:
         """The operation for a request, or the 404/405 answer (with the error body)."""
-        allowed: list[str] = []
+        allowed: set[str] = set()
         for regex, op, param, header in self._short:
             value = request.header(header)
             found = regex.match(request.path) if value else None
             if found and value:
                 if op.method == request.method:
                     return Match(op, {**found.groupdict(), param: value}, header_form=True)
-                allowed.append(op.method)
-        if not allowed:
-            for regex, op in self._full:
-                found = regex.match(request.path)
-                if found:
-                    if op.method == request.method:
-                        return Match(op, found.groupdict())
-                    allowed.append(op.method)
+                allowed.add(op.method)
+        for regex, op in self._full:
+            found = regex.match(request.path)
+            if found:
+                if op.method == request.method:
+                    return Match(op, found.groupdict())
+                allowed.add(op.method)
         if allowed:
+            methods = ", ".join(sorted(allowed))
             return error_response(405, f"{request.method} is not an operation of "
-                                  f"{request.path} (allowed: {', '.join(sorted(set(allowed)))})",
-                                  headers=[("Allow", ", ".join(sorted(set(allowed))))])
+                                  f"{request.path} (allowed: {methods})",
+                                  headers=[("Allow", methods)])
         hint = ""
         if any(regex.match(request.path) for regex, *_ in self._short):
             names = " or ".join(sorted(set(self.alternative_headers.values())))

@@ -86,7 +86,7 @@ class ContractValidator:
             extra_media_type_deserializers=json_types,
             schema_casters_factory=_STRICT_CASTERS))
         self._operations = [_Operation(op.get("operationId", ""), method,
-                                       template_regex(template), op)
+                                       template_regex(template, exact=True), op)
                             for template, method, op in operations(self.document)]
         scheme = self.document["components"]["securitySchemes"]
         self._auth = next(iter(scheme.values()))
@@ -120,22 +120,28 @@ class ContractValidator:
     def _route(self, request: HttpRequest) -> tuple[str, _Operation | None, list[Violation]]:
         """The path openapi-core can route, its operation, and why there is none. A path
         parameter the spec marks with `x-alternative-header` (project_id: `X-Project-Id`, S8)
-        may be left out of the URI and sent in that header; its value is put back in place."""
+        may be left out of the URI and sent in that header; its value is put back in place.
+        When the header is sent, that shorter form is tried first: `/v1.0/services` with the
+        header lists services, it is not the home document of a project named `services`."""
         path = request.path
-        operation = self._operation(request.method, path)
-        if operation is not None:
-            return path, operation, []
-        for regex, prefix, param in self._header_forms:
-            if not regex.match(path):
-                continue
+        shortened = [(prefix, param) for regex, prefix, param in self._header_forms
+                     if regex.match(path)]
+        for prefix, param in shortened:
             value = request.header(param["x-alternative-header"])
             if value:
-                path = f"{prefix}/{value}{path[len(prefix):]}"
-                return path, self._operation(request.method, path), []
-            return path, None, [Violation(
-                "request.path", f"{path} has no {param['name']}: put it in the URI or send the "
-                f"{param['x-alternative-header']} header", _cited(param))]
-        return path, None, []
+                full = f"{prefix}/{value}{path[len(prefix):]}"
+                operation = self._operation(request.method, full)
+                if operation is not None:
+                    return full, operation, []
+        operation = self._operation(request.method, path)
+        if operation is not None or not shortened:
+            return path, operation, []
+        prefix, param = shortened[0]
+        if request.header(param["x-alternative-header"]):
+            return path, None, []
+        return path, None, [Violation(
+            "request.path", f"{path} has no {param['name']}: put it in the URI or send the "
+            f"{param['x-alternative-header']} header", _cited(param))]
 
     def _request_violations(self, error: Exception, operation: _Operation | None,
                             request: HttpRequest) -> list[Violation]:
@@ -255,7 +261,7 @@ def _header_forms(document: dict[str, Any]) -> list[tuple[re.Pattern[str], str, 
             segment = "/{" + param["name"] + "}"
             if param.get("x-alternative-header") and segment in template:
                 shortened = template.replace(segment, "", 1) or "/"
-                forms.setdefault(shortened, (template_regex(shortened),
+                forms.setdefault(shortened, (template_regex(shortened, exact=True),
                                              template.split(segment, 1)[0], param))
     return list(forms.values())
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from contract.mock.messages import Incoming
 from contract.mock.params import (
+    NO_BODY,
     Parsed,
     Problem,
     as_boolean,
@@ -83,7 +84,7 @@ def check_create_service(request: Incoming) -> Parsed:
     parsed.path['project_id'] = request.path_params['project_id']
     # body: application/json, required
     body = read_body(request, ('application/json',), True, problems)
-    if body is not None:
+    if body is not NO_BODY:
         parsed.body = body
         check_create_service_body(body, problems)
     return parsed
@@ -379,7 +380,7 @@ def check_patch_service(request: Incoming) -> Parsed:
         problems.append(Problem('path', 'service_id', f"{value!r:.60} " + 'is not a uuid', ('S9',)))
     # body: application/json, application/json-patch+json, required
     body = read_body(request, ('application/json', 'application/json-patch+json'), True, problems)
-    if body is not None:
+    if body is not NO_BODY:
         parsed.body = body
         check_patch_service_body(body, problems)
     return parsed
