@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup run spec docs check-generated lint test bench clean
+.PHONY: setup run spec generated docs check-generated lint test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,19 +19,24 @@ run: spec  ## the main job: derive spec/ for both doc variants from ../shared
 spec: $(STAMP)  ## regenerate spec/ (both variants) from the WADLs and overlays
 	$(BIN)/cdn-contract derive
 
+generated: $(STAMP)  ## regenerate generated/ (stub server) from spec/
+	$(BIN)/cdn-contract generate server
+
 docs: $(STAMP)  ## regenerate docs/traceability.md and docs/variants.md
 	$(BIN)/cdn-contract trace
 
-check-generated: $(STAMP)  ## exit 1 if spec/ or docs/ differ from what the tools would write
+check-generated: $(STAMP)  ## exit 1 if spec/, generated/ or docs/ differ from what the tools write
 	$(BIN)/cdn-contract derive --check
+	$(BIN)/cdn-contract generate server --check
 	$(BIN)/cdn-contract trace --check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP)  ## lint, check spec/ and docs/ are current, run the test suite
+test: $(STAMP)  ## lint, check spec/, generated/ and docs/ are current, run the test suite
 	$(BIN)/ruff check .
 	$(BIN)/cdn-contract derive --check
+	$(BIN)/cdn-contract generate server --check
 	$(BIN)/cdn-contract trace --check
 	$(BIN)/python -m pytest -q
 

@@ -94,3 +94,11 @@ def run_cli_server(*args: str, port: int) -> Iterator[subprocess.Popen[str]]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextlib.contextmanager
+def run_mock(variant: str, *args: str) -> Iterator[str]:
+    """`cdn-contract mock` as a subprocess on a free loopback port; yields its base URL."""
+    port = free_port()
+    with run_cli_server("mock", "--variant", variant, "--quiet", *args, port=port):
+        yield f"http://127.0.0.1:{port}"

@@ -59,8 +59,9 @@ def _check(schema: dict[str, Any], var: str, at: list[str], names: _Names,
     unknown = sorted(k for k in schema if k not in _COMPILED and k not in _ANNOTATIONS
                      and not k.startswith("x-"))
     if unknown:
+        where_in_schema = "".join("/*" if part.startswith("{") else f"/{part}" for part in at)
         raise SchemaCodeError(f"unsupported keyword(s) {', '.join(unknown)} at "
-                              f"{'/'.join(at) or '(root)'}")
+                              f"{where_in_schema or '(root)'}")
     pointer = _pointer(at, where)
     lines: list[str] = []
     kinds = schema.get("type")

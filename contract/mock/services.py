@@ -34,6 +34,8 @@ def create(call: Call) -> Outgoing:
 
 def list_page(call: Call) -> Outgoing:
     limit = call.params.query.get("limit", PAGE)
+    if not 1 <= limit <= PAGE:  # the WADL's 400 for either variant: <= 0, or over 20
+        return error_response(400, f"limit {limit} is not between 1 and {PAGE}")
     marker = call.params.query.get("marker")
     page = call.store.services(call.project_id, marker, limit)
     links = []

@@ -1,0 +1,331 @@
+"""`cdn-contract mock` end to end over loopback, in both variants: every response must
+satisfy the contract (tests/mockapi.py validates each one with openapi-core)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.mockapi import SERVICE_BODY, Api
+from tests.servers import free_port, run_mock, wait_for_port
+
+SCALE = "0.005"  # purge 3 s, invalidation 0.3 s, deploy 0.15 s, rate window 0.3 s
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.fixture(scope="module")
+def servers(shared_reference) -> Iterator[dict[str, str]]:
+    with run_mock("2015-08", "--time-scale", SCALE) as old, \
+            run_mock("2016-08", "--time-scale", SCALE) as new:
+        yield {"2015-08": old, "2016-08": new}
+
+
+@pytest.fixture(params=["2015-08", "2016-08"])
+def api(request, servers) -> Api:
+    return Api(servers[request.param], request.param)
+
+
+@pytest.fixture
+def canonical(servers) -> Api:
+    return Api(servers["2016-08"], "2016-08")
+
+
+def test_purge_defaults_hard_per_variant_s7a_s7b(api):
+    service = api.create_service()
+    response = api.purge(service, url="/images/logo.png")
+    assert response.status_code == 202
+    (job,) = api.jobs(service)
+    expected = api.variant == "2016-08"  # S7b: true; S7a: false
+    assert job["hard"] is expected
+    assert job["mode"] == ("purge" if expected else "invalidate")
+    assert job["url"] == "/images/logo.png"
+
+
+def test_purge_is_202_with_location_and_no_body_s2_s3_s4(api):
+    service = api.create_service()
+    response = api.purge(service, url="/a.png", hard="true")
+    assert response.status_code == 202
+    assert response.headers["Location"] == f"{api.base_url}/v1.0/services/{service}"
+    assert response.content == b""
+    with_body = api.request("DELETE", f"/services/{service}/assets?url=/a.png",
+                            content=b'{"x": 1}', conforms=False)
+    assert with_body.status_code == 400
+    assert "takes no request body" in api.errors(with_body)[0]
+
+
+def test_jobs_complete_after_the_documented_time_scaled_s13_s14(canonical):
+    service = canonical.create_service()
+    canonical.purge(service, url="/a.png", hard="true")
+    canonical.purge(service, url="/images/*", hard="false")
+    purge, invalidation = canonical.jobs(service)
+    assert purge["done_at"] - purge["accepted_at"] == pytest.approx(600 * float(SCALE))
+    assert invalidation["done_at"] - invalidation["accepted_at"] == pytest.approx(
+        60 * float(SCALE))
+    assert purge["status"] == invalidation["status"] == "in_progress"
+    time.sleep(60 * float(SCALE) + 0.05)
+    purge, invalidation = canonical.jobs(service)
+    assert (purge["status"], invalidation["status"]) == ("in_progress", "done")
+
+
+def test_missing_empty_or_unknown_token_is_401_with_the_error_body_s10_s16(servers):
+    for variant, base in servers.items():
+        for headers in ({}, {"X-Auth-Token": ""}):
+            response = httpx.get(f"{base}/v1.0/p/services", headers=headers)
+            assert response.status_code == 401, variant
+            assert "X-Auth-Token" in response.json()["message"]["errors"][0]["message"]
+    with run_mock("2016-08", "--tokens", "good,better") as base:
+        assert httpx.get(f"{base}/v1.0/p/ping", headers={"X-Auth-Token": "bad"}
+                         ).status_code == 401
+        assert httpx.get(f"{base}/v1.0/p/ping", headers={"X-Auth-Token": "better"}
+                         ).status_code == 204
+
+
+def test_unknown_or_other_projects_service_is_404_s18(api):
+    service = api.create_service()
+    assert api.purge(UNKNOWN, url="/a.png", hard="true").status_code == 404
+    other = Api(api.base_url, api.variant)
+    for response in (other.purge(service, url="/a.png", hard="true"),
+                     other.request("GET", f"/services/{service}"),
+                     other.request("DELETE", f"/services/{service}")):
+        assert response.status_code == 404
+        assert service in api.errors(response)[0]
+    assert api.request("GET", f"/services/{service}").status_code == 200
+
+
+def test_hard_that_is_not_a_boolean_is_400_naming_it_s17_s16(api):
+    service = api.create_service()
+    for value in ("maybe", "yes", "1", ""):
+        response = api.purge(service, url="/a.png", hard=value)
+        assert response.status_code == 400
+        (message,) = api.errors(response)
+        assert "`hard`" in message and (repr(value) in message or "empty" in message)
+
+
+def test_interpretation_rows_are_400_s21_s22_s23_s25(api):
+    service = api.create_service()
+    cases = {("/images/*", "true", None): "S21", (None, "true", None): "S22",
+             ("/imágenes/a.png", "false", None): "S23", ("/a.png", "false", "true"): "S25"}
+    for (url, hard, every), statement in cases.items():
+        params = {k: v for k, v in {"url": url, "hard": hard, "all": every}.items() if v}
+        response = api.purge(service, **params)
+        assert response.status_code == 400, statement
+        assert statement in api.errors(response)[0]
+    assert api.purge(service, hard="false").status_code == 202  # S22: invalidates /*
+    assert api.purge(service, hard="true", all="TRUE").status_code == 202  # S25
+    assert [job["url"] for job in api.jobs(service)] == ["/*", "/*"]
+
+
+def test_rate_limit_20_per_minute_per_project_with_retry_after_s11_s24(shared_reference):
+    with run_mock("2016-08") as base:
+        api = Api(base, "2016-08")
+        service = api.create_service()
+        statuses = [api.purge(service, url=f"/{n}.png").status_code for n in range(21)]
+        assert statuses == [202] * 20 + [429]
+        limited = api.purge(service, url="/x.png")
+        assert 1 <= int(limited.headers["Retry-After"]) <= 60
+        assert "20 purge requests per minute" in api.errors(limited)[0]
+        other = Api(base, "2016-08")  # another project has its own window
+        assert other.purge(other.create_service(), url="/a.png").status_code == 202
+
+
+def test_64_concurrent_purges_in_one_window_accept_exactly_20_s11(shared_reference):
+    with run_mock("2016-08") as base:
+        api = Api(base, "2016-08")
+        service = api.create_service()
+
+        async def burst() -> list[int]:
+            async with httpx.AsyncClient(base_url=base, headers={"X-Auth-Token": "t"},
+                                         timeout=30) as client:
+                url = f"/v1.0/{api.project}/services/{service}/assets?url=/a.png"
+                responses = await asyncio.gather(*(client.delete(url) for _ in range(64)))
+            return [r.status_code for r in responses]
+
+        statuses = asyncio.run(burst())
+        assert statuses.count(202) == 20 and statuses.count(429) == 44
+        assert len(api.jobs(service)) == 20
+
+
+def test_2015_08_has_no_rate_limit_and_no_rate_limit_flag_turns_it_off(servers):
+    api = Api(servers["2015-08"], "2015-08")
+    service = api.create_service()
+    assert {api.purge(service, url="/a.png").status_code for _ in range(25)} == {202}
+    with run_mock("2016-08", "--no-rate-limit") as base:
+        api = Api(base, "2016-08")
+        service = api.create_service()
+        assert {api.purge(service, url="/a.png").status_code for _ in range(25)} == {202}
+
+
+def test_x_project_id_header_form_behaves_like_the_uri_form_s8(api):
+    service = api.create_service()
+    response = api.request("DELETE", f"/v1.0/services/{service}/assets?url=/a.png&hard=true",
+                           headers={"X-Project-Id": api.project})
+    assert response.status_code == 202
+    listed = api.request("GET", "/v1.0/services", headers={"X-Project-Id": api.project})
+    assert [s["id"] for s in listed.json()["services"]] == [service]
+    missing = api.request("GET", f"/v1.0/services/{service}", conforms=False)
+    assert missing.status_code == 404 and "X-Project-Id" in api.errors(missing)[0]
+
+
+def test_oversized_body_413_and_long_uri_414_s19(canonical):
+    big = {**SERVICE_BODY, "name": "x" * 9000}
+    assert canonical.request("POST", "/services", json=big).status_code == 413
+    long = canonical.request("GET", "/services?marker=" + "a" * 320)
+    assert long.status_code == 414
+    assert "320" in canonical.errors(long)[0]
+
+
+def test_limits_are_400_s19(canonical):
+    assert canonical.request("GET", "/services?limit=21").status_code == 400
+    too_many = {**SERVICE_BODY, "domains": [{"domain": f"d{n}.com"} for n in range(11)]}
+    response = canonical.request("POST", "/services", json=too_many)
+    assert response.status_code == 400 and "/domains" in canonical.errors(response)[0]
+
+
+def test_services_lifecycle_create_list_get_patch_delete(api):
+    first, second = api.create_service(name="first"), api.create_service(name="second")
+    service = api.request("GET", f"/services/{first}").json()
+    assert service["status"] == "create_in_progress"
+    assert service["domains"] == [{"domain": "www.mysite.com", "protocol": "http"}]
+    assert service["origins"][0]["port"] == 80 and service["origins"][0]["ssl"] is False
+    time.sleep(30 * float(SCALE) + 0.05)
+    assert api.request("GET", f"/services/{first}").json()["status"] == "deployed"
+    page = api.request("GET", "/services?limit=1").json()
+    assert len(page["services"]) == 1 and page["links"][0]["rel"] == "next"
+    marker = page["services"][0]["id"]
+    rest = api.request("GET", f"/services?marker={marker}").json()["services"]
+    assert {marker, *(s["id"] for s in rest)} == {first, second}
+    patch = [{"op": "replace", "path": "/name", "value": "renamed"}]
+    assert api.request("PATCH", f"/services/{first}", json=patch).status_code == 202
+    assert api.request("GET", f"/services/{first}").json()["name"] == "renamed"
+    bad = [{"op": "replace", "path": "/id", "value": "x"}]
+    assert api.request("PATCH", f"/services/{first}", json=bad).status_code == 400
+    short = [{"op": "replace", "path": "/name", "value": "x"}]
+    assert api.request("PATCH", f"/services/{first}", json=short).status_code == 400
+    assert api.request("DELETE", f"/services/{first}").status_code == 202
+    assert api.request("GET", f"/services/{first}").status_code == 404
+    assert api.purge(first, url="/a.png", hard="true").status_code == 404
+
+
+def test_create_refuses_unknown_flavor_and_bad_port(api):
+    for body in ({**SERVICE_BODY, "flavor_id": "premium"},
+                 {**SERVICE_BODY, "origins": [{"origin": "o.com", "port": 8080, "rules": []}]}):
+        response = api.request("POST", "/services", json=body)
+        assert response.status_code == 400
+        assert "flavor_id" in api.errors(response)[0] or "8080" in api.errors(response)[0]
+
+
+def test_home_ping_flavors_analytics_and_cached_asset(api):
+    assert "rel/services" in api.request("GET", "/").json()["resources"]
+    assert api.request("GET", "/ping").status_code == 204
+    (flavor,) = api.request("GET", "/flavors").json()["flavors"]
+    assert flavor["id"] == "cdn" and flavor["links"][0]["href"].startswith(api.base_url)
+    assert api.request("GET", "/flavors/cdn").json()["providers"][0]["provider"] == "akamai"
+    assert api.request("GET", "/flavors/premium").status_code == 404
+    service = api.create_service()
+    api.purge(service, url="/a.png", hard="false")
+    cached = api.request("GET", f"/services/{service}/assets?url=/a.png").json()
+    assert cached["jobs"][0]["url"] == "/a.png"
+    counters = api.request("GET", f"/services/{service}/analytics").json()["counters"]
+    assert counters == {"asset_lookups": 1, "invalidate_requests": 1}
+
+
+def test_prefer_forces_a_documented_status_or_example(canonical):
+    forced = canonical.request("GET", "/ping", headers={"Prefer": "code=503"})
+    assert forced.status_code == 503 and "Prefer" in canonical.errors(forced)[0]
+    example = canonical.request("GET", f"/services/{UNKNOWN}",
+                                headers={"Prefer": "example=cdn-getService_response"})
+    assert example.status_code == 200 and example.json()["name"] == "mywebsite.com"
+    undocumented = canonical.request("GET", "/ping", headers={"Prefer": "code=418"},
+                                     conforms=False)
+    assert undocumented.status_code == 400 and "418" in canonical.errors(undocumented)[0]
+    assert canonical.request("GET", "/ping", headers={"Prefer": "code=503", "X-Auth-Token": ""},
+                             conforms=False).status_code == 401
+
+
+def test_fault_injection_and_cors(shared_reference):
+    with run_mock("2016-08", "--error-rate", "1", "--latency-ms", "50", "--cors") as base:
+        started = time.perf_counter()
+        response = httpx.get(f"{base}/v1.0/p/ping", headers={"X-Auth-Token": "t",
+                                                             "Origin": "http://app.test"})
+        assert response.status_code == 503
+        assert time.perf_counter() - started >= 0.05
+        assert response.headers["Access-Control-Allow-Origin"] == "http://app.test"
+        preflight = httpx.options(f"{base}/v1.0/p/services", headers={
+            "Origin": "http://app.test", "Access-Control-Request-Method": "POST"})
+        assert preflight.status_code == 204
+        assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+        assert httpx.get(f"{base}/__mock__/health").status_code == 200  # never faulted
+
+
+def test_cors_is_off_by_default(servers):
+    response = httpx.get(f"{servers['2016-08']}/v1.0/p/ping",
+                         headers={"X-Auth-Token": "t", "Origin": "http://app.test"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_docs_serve_swagger_ui_and_the_variants_spec_offline(servers):
+    for variant, base in servers.items():
+        page = httpx.get(f"{base}/docs")
+        assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text
+        assert httpx.get(f"{base}/docs/static/swagger-ui-bundle.js").status_code == 200
+        spec = httpx.get(f"{base}/docs/openapi.json").json()
+        assert spec["info"]["x-variant"] == variant and spec["servers"][0]["url"] == base
+        assert httpx.get(f"{base}/docs/static/..%2Fsecret").status_code == 404
+
+
+def test_introspection_health_reset_and_unknown_paths(servers):
+    base = servers["2015-08"]
+    health = httpx.get(f"{base}/__mock__/health").json()
+    assert health["variant"] == "2015-08" and health["rate_limit"] is False
+    unknown = httpx.get(f"{base}/v2/whatever", headers={"X-Auth-Token": "t"})
+    assert unknown.status_code == 404 and unknown.json()["message"]["errors"]
+    wrong_method = httpx.put(f"{base}/v1.0/p/ping", headers={"X-Auth-Token": "t"})
+    assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "GET"
+    assert httpx.get(f"{base}/__mock__/nope").status_code == 404
+
+
+def test_reset_clears_state(shared_reference):
+    with run_mock("2016-08") as base:
+        api = Api(base, "2016-08")
+        service = api.create_service()
+        assert httpx.post(f"{base}/__mock__/reset").status_code == 204
+        assert api.request("GET", f"/services/{service}").status_code == 404
+
+
+def test_state_survives_kill_9_and_restart(shared_reference, tmp_path):
+    database = tmp_path / "state.db"
+    port = free_port()
+    command = [sys.executable, "-m", "contract", "mock", "--quiet", "--db", str(database),
+               "--port", str(port)]
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        api = Api(f"http://127.0.0.1:{port}", "2016-08")
+        service = api.create_service(name="durable")
+        assert api.purge(service, url="/a.png").status_code == 202
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    with run_mock("2016-08", "--db", str(database)) as base:
+        again = Api(base, "2016-08", project=api.project)
+        assert again.request("GET", f"/services/{service}").json()["name"] == "durable"
+        assert [job["url"] for job in again.jobs(service)] == ["/a.png"]
+
+
+def test_bad_options_exit_2_without_traceback(tmp_path):
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not a database " * 100)
+    for args in (["--db", str(tmp_path / "missing" / "x.db")], ["--db", str(garbage)],
+                 ["--variant", "2020-01"], ["--time-scale", "0"]):
+        result = subprocess.run([sys.executable, "-m", "contract", "mock", *args],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, args
+        assert "Traceback" not in result.stderr and result.stderr.strip()
