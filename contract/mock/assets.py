@@ -32,7 +32,7 @@ def purge(call: Call) -> Outgoing:
     if refused:
         return error_response(400, refused)
     service_id = call.params.path["service_id"]
-    if services.find(call) is None:
+    if not call.store.has_service(call.project_id, service_id):
         return services.missing(call)
     runtime = call.runtime
     now = runtime.clock()
@@ -56,7 +56,7 @@ def _refused(hard: bool, url: str | None, every: bool) -> str | None:
 
 
 def cached(call: Call) -> Outgoing:
-    if services.find(call) is None:
+    if not call.store.has_service(call.project_id, call.params.path["service_id"]):
         return services.missing(call)
     service_id, url = call.params.path["service_id"], call.params.query["url"]
     call.store.count(call.project_id, service_id, "asset_lookups")
@@ -67,7 +67,7 @@ def cached(call: Call) -> Outgoing:
 
 
 def analytics(call: Call) -> Outgoing:
-    if services.find(call) is None:
+    if not call.store.has_service(call.project_id, call.params.path["service_id"]):
         return services.missing(call)
     service_id = call.params.path["service_id"]
     return json_response(200, {"service_id": service_id, "url": call.params.query.get("url"),

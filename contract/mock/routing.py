@@ -49,6 +49,7 @@ class Router:
     def __post_init__(self) -> None:
         self._full = [(_regex(op.template), op) for op in self.operations]
         self._short: list[tuple[re.Pattern[str], Operation, str, str]] = []
+        self._headers = {header.lower() for header in self.alternative_headers.values()}
         for op in self.operations:
             for param, header in self.alternative_headers.items():
                 segment = "/{" + param + "}"
@@ -59,7 +60,8 @@ class Router:
     def match(self, request: Incoming) -> Match | Outgoing:
         """The operation for a request, or the 404/405 answer (with the error body)."""
         allowed: set[str] = set()
-        for regex, op, param, header in self._short:
+        for regex, op, param, header in self._short if self._headers & request.headers.keys() \
+                else ():
             value = request.header(header)
             found = regex.match(request.path) if value else None
             if found and value:

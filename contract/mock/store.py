@@ -1,15 +1,19 @@
 """The mock's state in SQLite: services, purge jobs and usage counters.
 
-SQLite is the embedded default because it is durable with no server to run: WAL mode with
-`synchronous=FULL` commits each write to disk before the response that acknowledges it is
-sent, so a `kill -9` loses nothing acknowledged; `:memory:` gives a throwaway store.
-The whole mock runs on one event loop, so one connection serves every request.
+SQLite is the embedded default because it is durable with no server to run. Each write is
+committed (WAL mode) before the response that acknowledges it is sent, so a `kill -9` of the
+mock loses nothing acknowledged; `synchronous=NORMAL` leaves the fsync to WAL checkpoints,
+so only a power cut could lose the last commits. `:memory:` gives a throwaway store.
+The whole mock runs on one event loop, so one connection serves every request, and the
+mock owns its file: the set of service ids is kept in memory for the purge path.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,10 +76,22 @@ class Store:
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._ids = set(self._db.execute("SELECT project_id, id FROM services").fetchall())
         except sqlite3.DatabaseError as error:
             raise InputError(f"--db {path}: not a usable SQLite database ({error})") from None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One commit for the writes of one request."""
+        self._db.execute("BEGIN")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
@@ -83,9 +99,13 @@ class Store:
     # -- services ----------------------------------------------------------------------------
 
     def add_service(self, project_id: str, document: dict[str, Any], now: float) -> None:
-        with self._db:
+        with self._transaction():
             self._db.execute("INSERT INTO services VALUES (?, ?, ?, ?)",
                              (project_id, document["id"], _dump(document), now))
+        self._ids.add((project_id, document["id"]))
+
+    def has_service(self, project_id: str, service_id: str) -> bool:
+        return (project_id, service_id) in self._ids
 
     def service(self, project_id: str, service_id: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT document FROM services WHERE project_id = ? AND id = ?",
@@ -100,21 +120,22 @@ class Store:
         return [json.loads(row[0]) for row in rows]
 
     def replace_service(self, project_id: str, document: dict[str, Any]) -> None:
-        with self._db:
+        with self._transaction():
             self._db.execute("UPDATE services SET document = ? WHERE project_id = ? AND id = ?",
                              (_dump(document), project_id, document["id"]))
 
     def delete_service(self, project_id: str, service_id: str) -> bool:
-        with self._db:
+        with self._transaction():
             deleted = self._db.execute("DELETE FROM services WHERE project_id = ? AND id = ?",
                                        (project_id, service_id)).rowcount
+        self._ids.discard((project_id, service_id))
         return deleted > 0
 
     # -- jobs and counters -------------------------------------------------------------------
 
     def add_job(self, project_id: str, service_id: str, mode: str, hard: bool, url: str,
                 accepted_at: float, done_at: float) -> Job:
-        with self._db:
+        with self._transaction():
             cursor = self._db.execute(
                 "INSERT INTO jobs (project_id, service_id, mode, hard, url, accepted_at, done_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -131,7 +152,7 @@ class Store:
                 for row in rows.fetchall()]
 
     def count(self, project_id: str, service_id: str, name: str) -> None:
-        with self._db:
+        with self._transaction():
             self._count(project_id, service_id, name)
 
     def _count(self, project_id: str, service_id: str, name: str) -> None:
@@ -145,9 +166,10 @@ class Store:
         return dict(rows.fetchall())
 
     def reset(self) -> None:
-        with self._db:
+        with self._transaction():
             for table in ("services", "jobs", "counters"):
                 self._db.execute(f"DELETE FROM {table}")  # fixed table names, no input
+        self._ids.clear()
 
 
 def _dump(document: dict[str, Any]) -> str:
