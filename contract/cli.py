@@ -273,6 +273,65 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
     serve(app, host, port)
 
 
+@cli.command()
+@click.option("--base-url", required=True, help="Where the implementation under test listens.")
+@click.option("--variant", type=_VARIANT_CHOICE, default="2016-08", show_default=True,
+              help="The contract to hold it to; `all` says which variants it conforms to.")
+@click.option("--token", help="A valid X-Auth-Token (then an invalid one is probed too).")
+@click.option("--project-id", help="Use this project for every check (a real account); by "
+              "default each check uses a fresh one.")
+@click.option("--observer", metavar="MODULE:FUNCTION", help="observer(project_id, "
+              "service_id) -> the target's purge jobs, each with `hard`: how the default of "
+              "hard is seen on targets without /__mock__/jobs.")
+@click.option("--rate-limit-check", is_flag=True, help="Also send 21 purges in a row to check "
+              "the 2016-08 rate limit (S11, S24); needs a fresh window.")
+@click.option("--max-examples", type=click.IntRange(min=1), default=15, show_default=True,
+              help="Schemathesis cases per operation and mode (positive, negative).")
+@click.option("--seed", type=int, help="Seed the generated cases, for a reproducible run.")
+@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="Operations fuzzed in parallel.")
+@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), help="Write JUnit XML.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the report as JSON.")
+@click.option("--html", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write one self-contained HTML page.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+def conform(base_url: str, variant: str, token: str | None, project_id: str | None,
+            observer: str | None, rate_limit_check: bool, max_examples: int,
+            seed: int | None, workers: int, junit: Path | None, json_path: Path | None,
+            html: Path | None, quiet: bool) -> None:
+    """Check a running implementation against the contract: exit 0 when every MUST and
+    SHOULD statement holds and schemathesis finds nothing, 1 otherwise, 2 for bad input.
+    INTERPRETATION rows are warnings; what cannot be seen over HTTP is `not observable`.
+
+    Each failure comes with a curl command that reproduces it. Example:
+
+        cdn-contract conform --base-url http://127.0.0.1:8080 --variant all --html report.html
+    """
+    from contract.conform import report as render
+    from contract.conform.fuzz import FuzzSettings
+    from contract.conform.runner import RunOptions, run
+    from contract.conform.target import Target, load_observer
+    from contract.outputs import write_files
+
+    if not base_url.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{base_url!r} is not an http(s) URL", param_hint="--base-url")
+    target = Target(base_url, token=token or "conformance-token", token_known=bool(token),
+                    project_id=project_id,
+                    observer=load_observer(observer) if observer else None)
+    options = RunOptions(_chosen(variant), FuzzSettings(max_examples, seed, workers),
+                         rate_limit_check)
+    reports = run(target, options, (lambda _: None) if quiet
+                  else (lambda line: click.echo(line, err=True)))
+    click.echo(render.summary(reports, base_url))
+    outputs = {junit: render.as_junit(reports), json_path: render.as_json(reports, base_url),
+               html: render.as_html(reports, base_url)}
+    for path, text in outputs.items():
+        if path is not None:
+            write_files({path.name: text}, path.parent)
+    sys.exit(EXIT_OK if all(r.conforms for r in reports) else EXIT_FAILED)
+
+
 def _chosen(variant: str) -> list[str]:
     return list(VARIANTS) if variant == "all" else [variant]
 

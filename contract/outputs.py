@@ -25,6 +25,7 @@ def write_files(files: dict[str, str], out: Path) -> list[Path]:
         try:
             with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
+            os.chmod(temporary, 0o644)  # mkstemp makes 0600; these are files people share
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

@@ -1,0 +1,7 @@
+"""The conformance suite: does a running implementation honour the contract of a variant?
+
+Schemathesis drives property-based cases for every operation (`fuzz`); our own checks, one
+per observable statement of CONTRACT-NOTES (`checks`), and a stateful scenario
+(`scenario`) probe what a schema cannot say; `runner` puts them together and `report`
+writes what people and CI read.
+"""

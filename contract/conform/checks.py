@@ -1,0 +1,322 @@
+"""Our checks, one small named function per observable statement of CONTRACT-NOTES.
+
+Each takes the `Context` and yields `Outcome`s citing its statement. A check that cannot
+observe its statement on this target says so (`not observable`); it never passes by
+default. Failures of INTERPRETATION rows are reported as warnings (by the runner).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from contract.conform.outcome import Outcome, Status
+from contract.conform.target import SERVICE_BODY, Exchange, Target
+
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                  r"[0-9a-fA-F]{12}$")
+UNKNOWN_SERVICE = "00000000-0000-4000-8000-000000000000"
+
+
+@dataclass
+class Context:
+    target: Target
+    variant: str
+    document: dict[str, Any]
+    statements: set[str]  # ids that belong to this variant
+    rate_limit_check: bool = False
+    errors_seen: list[Exchange] = field(default_factory=list)  # every 4xx, for S16
+
+    def fresh(self) -> tuple[str, str] | None:
+        project = self.target.project()
+        service = self.target.create_service(project)
+        return (project, service) if service else None
+
+    def purge(self, project: str, service: str, **params: str) -> Exchange:
+        exchange = self.target.send("DELETE", f"/v1.0/{project}/services/{service}/assets",
+                                    params=params)
+        if 400 <= exchange.status < 500:
+            self.errors_seen.append(exchange)
+        return exchange
+
+    def hard_default(self) -> bool | None:
+        for _, _, op in _purge(self.document):
+            for param in op.get("parameters", []):
+                if param["name"] == "hard":
+                    default = param.get("schema", {}).get("default")
+                    return default if isinstance(default, bool) else None
+        return None
+
+
+Check = Callable[[Context], Iterator[Outcome]]
+CHECKS: list[tuple[str, Check]] = []
+
+
+def check(*statements: str) -> Callable[[Check], Check]:
+    """Register a check for the statements it observes."""
+    def register(function: Check) -> Check:
+        CHECKS.append((",".join(statements), function))
+        return function
+    return register
+
+
+def _outcome(statement: str, ok: bool, message: str, exchange: Exchange | None = None
+             ) -> Outcome:
+    """Pass or fail; the runner turns failures of INTERPRETATION rows into warnings."""
+    status = Status.PASS if ok else Status.FAIL
+    return Outcome(statement, status, message, curl=exchange.curl if exchange else "")
+
+
+def _unobservable(statement: str, why: str) -> Outcome:
+    return Outcome(statement, Status.NOT_OBSERVABLE, why)
+
+
+def _no_service(*statements: str) -> Iterator[Outcome]:
+    for statement in statements:
+        yield _unobservable(statement, "the target did not create a service to purge "
+                            "(POST /services did not answer 202 with a Location)")
+
+
+@check("S1", "S2", "S3", "S4", "S9")
+def purge_is_accepted(ctx: Context) -> Iterator[Outcome]:
+    fresh = ctx.fresh()
+    if fresh is None:
+        yield from _no_service("S1", "S2", "S3", "S4", "S9")
+        return
+    project, service = fresh
+    yield _outcome("S9", bool(UUID.match(service)), f"service id {service!r} from the "
+                   "Location of createService " + ("is" if UUID.match(service) else
+                                                   "is not") + " a UUID")
+    done = ctx.purge(project, service, url="/index.html", hard="true")
+    yield _outcome("S1", done.status not in (404, 405), f"DELETE .../assets answered "
+                   f"{done.status}", done)
+    yield _outcome("S2", done.status == 202, f"a valid purge answered {done.status} "
+                   "(expected 202)", done)
+    location = done.response.headers.get("Location")
+    expected = re.compile(rf"^https?://[^/]+(/.*)?/v1\.0/({re.escape(project)}/)?services/"
+                          rf"{re.escape(service)}$")
+    yield _outcome("S3", bool(location and expected.match(location)),
+                   f"Location is {location!r} (expected <base>/v1.0/services/{service})",
+                   done)
+    yield _outcome("S4", done.response.content == b"", f"the 202 carries "
+                   f"{len(done.response.content)} body bytes (expected none)", done)
+    with_body = ctx.target.send("DELETE", f"/v1.0/{project}/services/{service}/assets",
+                                params={"url": "/index.html"}, content=b'{"x": 1}',
+                                headers={"Content-Type": "application/json"})
+    yield _outcome("S4", 400 <= with_body.status < 500, f"a purge with a request body "
+                   f"answered {with_body.status} (expected 400)", with_body)
+
+
+@check("S5", "S6", "S14")
+def optional_url_and_both_modes(ctx: Context) -> Iterator[Outcome]:
+    fresh = ctx.fresh()
+    if fresh is None:
+        yield from _no_service("S5", "S6", "S14")
+        return
+    project, service = fresh
+    for hard in ("true", "false"):
+        done = ctx.purge(project, service, url="/index.html", hard=hard)
+        yield _outcome("S6", done.status == 202, f"hard={hard} answered {done.status}", done)
+    everything = ctx.purge(project, service, hard="false")
+    yield _outcome("S5", everything.status == 202, f"an invalidation without url answered "
+                   f"{everything.status} (url is optional)", everything)
+    if "S14" in ctx.statements:
+        wildcard = ctx.purge(project, service, url="/images/*", hard="false")
+        yield _outcome("S14", wildcard.status == 202, f"an invalidation of /images/* "
+                       f"answered {wildcard.status} (wildcards are allowed)", wildcard)
+
+
+@check("S7a", "S7b", "S13")
+def default_of_hard(ctx: Context) -> Iterator[Outcome]:
+    statement = "S7b" if "S7b" in ctx.statements else "S7a"
+    expected = ctx.hard_default()
+    fresh = ctx.fresh()
+    if fresh is None:
+        yield from _no_service(statement)
+        return
+    project, service = fresh
+    done = ctx.purge(project, service, url="/index.html")
+    jobs = ctx.target.jobs(project, service)
+    if jobs is None:
+        yield _unobservable(statement, "the target has no /__mock__/jobs and no --observer "
+                            "was given: the hard it applied cannot be seen over HTTP")
+        return
+    if done.status != 202 or not jobs:
+        yield _outcome(statement, False, f"a purge without hard answered {done.status} and "
+                       "recorded no job", done)
+        return
+    applied = jobs[-1].get("hard")
+    yield _outcome(statement, applied is expected, f"a purge without hard was applied with "
+                   f"hard={applied} (the {ctx.variant} docs say {expected})", done)
+    if "S13" in ctx.statements and "done_at" in jobs[-1] and applied is True:
+        took = jobs[-1]["done_at"] - jobs[-1]["accepted_at"]
+        wanted = 600 * ctx.target.time_scale
+        yield _outcome("S13", abs(took - wanted) <= max(1.0, 0.1 * wanted), f"the purge job "
+                       f"completes {took:.1f} s after the 202 (documented: about "
+                       f"{wanted:.0f} s)", done)
+
+
+@check("S8")
+def project_in_header(ctx: Context) -> Iterator[Outcome]:
+    fresh = ctx.fresh()
+    if fresh is None:
+        yield from _no_service("S8")
+        return
+    project, service = fresh
+    done = ctx.target.send("DELETE", f"/v1.0/services/{service}/assets",
+                           params={"url": "/index.html", "hard": "true"},
+                           headers={"X-Project-Id": project})
+    yield _outcome("S8", done.status == 202, f"the X-Project-Id form answered {done.status} "
+                   "(expected 202, like the URI form)", done)
+
+
+@check("S10")
+def token_required(ctx: Context) -> Iterator[Outcome]:
+    project = ctx.target.project()
+    path = f"/v1.0/{project}/services/{UNKNOWN_SERVICE}/assets?url=/index.html"
+    for label, token in (("without X-Auth-Token", None), ("with an empty X-Auth-Token", "")):
+        answer = ctx.target.send("DELETE", path, token=token)
+        ctx.errors_seen.append(answer)
+        yield _outcome("S10", answer.status == 401, f"a purge {label} answered "
+                       f"{answer.status} (expected 401)", answer)
+    if ctx.target.token_known:
+        answer = ctx.target.send("GET", f"/v1.0/{project}/services",
+                                 token=ctx.target.token + "-not-valid")
+        ctx.errors_seen.append(answer)
+        yield _outcome("S10", answer.status == 401, f"a request with an invalid token "
+                       f"answered {answer.status} (expected 401)", answer)
+
+
+@check("S12", "S21", "S22", "S23", "S25")
+def purge_rules(ctx: Context) -> Iterator[Outcome]:
+    fresh = ctx.fresh()
+    if fresh is None:
+        yield from _no_service("S12", "S21", "S22", "S23", "S25")
+        return
+    project, service = fresh
+    wildcard = ctx.purge(project, service, url="/images/*", hard="true")
+    yield _outcome("S12", wildcard.status != 202, f"a purge (hard=true) of /images/* "
+                   f"answered {wildcard.status}: wildcards are not in effect for purges",
+                   wildcard)
+    yield _outcome("S21", wildcard.status == 400, f"hard=true with a wildcard answered "
+                   f"{wildcard.status} (our interpretation: 400)", wildcard)
+    no_url = ctx.purge(project, service, hard="true")
+    yield _outcome("S22", no_url.status == 400, f"hard=true without url answered "
+                   f"{no_url.status} (our interpretation: 400)", no_url)
+    accented = ctx.purge(project, service, url="/café.png", hard="false")
+    yield _outcome("S23", accented.status == 400, f"a non-ASCII url answered "
+                   f"{accented.status} (our interpretation: 400)", accented)
+    both = ctx.purge(project, service, url="/index.html", all="true")
+    yield _outcome("S25", both.status == 400, f"all=true with url answered {both.status} "
+                   "(expected 400)", both)
+
+
+@check("S17")
+def hard_must_be_boolean(ctx: Context) -> Iterator[Outcome]:
+    fresh = ctx.fresh()
+    if fresh is None:
+        yield from _no_service("S17")
+        return
+    project, service = fresh
+    for value in ("maybe", "yes"):
+        answer = ctx.purge(project, service, url="/index.html", hard=value)
+        yield _outcome("S17", answer.status == 400, f"hard={value} answered {answer.status} "
+                       "(expected 400)", answer)
+
+
+@check("S18")
+def unknown_service_is_404(ctx: Context) -> Iterator[Outcome]:
+    project = ctx.target.project()
+    unknown = ctx.purge(project, UNKNOWN_SERVICE, url="/index.html", hard="true")
+    yield _outcome("S18", unknown.status == 404, f"a purge of an unknown service answered "
+                   f"{unknown.status} (expected 404)", unknown)
+    fresh = ctx.fresh()
+    if fresh is None or ctx.target.project_id:
+        return  # one fixed project: there is no other project to try
+    _, service = fresh
+    other = ctx.purge(ctx.target.project(), service, url="/index.html", hard="true")
+    yield _outcome("S18", other.status == 404, f"a purge of another project's service "
+                   f"answered {other.status} (expected 404)", other)
+
+
+@check("S19")
+def request_limits(ctx: Context) -> Iterator[Outcome]:
+    project = ctx.target.project()
+    long = ctx.target.send("GET", f"/v1.0/{project}/services",
+                           params={"marker": "a" * 330})
+    ctx.errors_seen.append(long)
+    yield _outcome("S19", long.status == 414, f"a 360-character URI answered {long.status} "
+                   "(expected 414)", long)
+    big = ctx.target.send("POST", f"/v1.0/{project}/services",
+                          json={**SERVICE_BODY, "name": "x" * 9000})
+    ctx.errors_seen.append(big)
+    yield _outcome("S19", big.status == 413, f"a 9 KB body answered {big.status} "
+                   "(expected 413)", big)
+    if "S19" in ctx.statements and ctx.variant == "2016-08":
+        over = ctx.target.send("GET", f"/v1.0/{project}/services", params={"limit": "21"})
+        ctx.errors_seen.append(over)
+        yield _outcome("S19", over.status == 400, f"limit=21 answered {over.status} "
+                       "(expected 400: at most 20)", over)
+
+
+@check("S20")
+def json_is_served(ctx: Context) -> Iterator[Outcome]:
+    answer = ctx.target.send("GET", f"/v1.0/{ctx.target.project()}/services",
+                             headers={"Accept": "application/json"})
+    media = answer.response.headers.get("Content-Type", "")
+    yield _outcome("S20", answer.status == 200 and media.startswith("application/json"),
+                   f"Accept: application/json got {answer.status} {media!r}", answer)
+
+
+@check("S11", "S24")
+def rate_limit(ctx: Context) -> Iterator[Outcome]:
+    if "S11" not in ctx.statements:
+        return
+    if not ctx.rate_limit_check:
+        yield _unobservable("S11", "needs a fresh one-minute window: run with "
+                            "--rate-limit-check")
+        return
+    fresh = ctx.fresh()
+    if fresh is None:
+        yield from _no_service("S11", "S24")
+        return
+    project, service = fresh
+    answers = [ctx.purge(project, service, url=f"/file-{n}.png", hard="true")
+               for n in range(21)]
+    accepted = sum(a.status == 202 for a in answers)
+    last = answers[-1]
+    yield _outcome("S11", accepted == 20 and last.status == 429, f"21 purges in a row: "
+                   f"{accepted} accepted, the 21st answered {last.status} (expected 20 and "
+                   "429)", last)
+    if last.status == 429:
+        retry = last.response.headers.get("Retry-After", "")
+        yield _outcome("S24", retry.isdigit(), f"the 429 carries Retry-After {retry!r} "
+                       "(seconds)", last)
+
+
+@check("S16")
+def error_bodies(ctx: Context) -> Iterator[Outcome]:
+    """Runs last: judges the error answers every other check collected."""
+    for exchange in ctx.errors_seen:
+        if not 400 <= exchange.status < 500:
+            continue
+        try:
+            body = exchange.response.json()
+            messages = [e["message"] for e in body["message"]["errors"]]
+            ok = bool(messages) and all(isinstance(m, str) for m in messages) and \
+                exchange.response.headers.get("Content-Type", "").startswith(
+                    "application/json")
+        except (ValueError, KeyError, TypeError):
+            ok = False
+        yield _outcome("S16", ok, f"the {exchange.status} " + ("carries" if ok else "lacks")
+                       + " the documented error body", exchange)
+
+
+def _purge(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    from contract.openapi import operations
+
+    for template, method, op in operations(document):
+        if method == "delete" and template.endswith("/assets"):
+            yield template, method, op

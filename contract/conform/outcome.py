@@ -1,0 +1,60 @@
+"""What a check finds, and the verdict per statement."""
+
+from __future__ import annotations
+
+import enum
+import shlex
+from dataclasses import dataclass, field
+
+import httpx
+
+
+class Status(enum.StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    WARNING = "warning"  # an INTERPRETATION row not met, or a SHOULD the target may skip
+    NOT_OBSERVABLE = "not observable"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One observation: a statement held or not, with the request that shows it."""
+
+    statement: str
+    status: Status
+    message: str
+    check: str = ""
+    curl: str = ""
+
+
+@dataclass
+class StatementVerdict:
+    id: str
+    level: str
+    text: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def status(self) -> Status:
+        seen = {o.status for o in self.outcomes}
+        for status in (Status.FAIL, Status.WARNING, Status.PASS):
+            if status in seen:
+                return status
+        return Status.NOT_OBSERVABLE
+
+    def counts(self) -> dict[str, int]:
+        return {s.value: sum(o.status == s for o in self.outcomes) for s in Status
+                if any(o.status == s for o in self.outcomes)}
+
+
+def curl(request: httpx.Request) -> str:
+    """A curl command that sends the same request again."""
+    parts = ["curl", "-i", "-X", request.method]
+    for name, value in request.headers.multi_items():
+        if name.lower() not in ("host", "content-length", "accept-encoding", "connection",
+                                "user-agent"):
+            parts += ["-H", f"{name}: {value}"]
+    if request.content:
+        parts += ["--data-binary", request.content.decode("utf-8", "replace")]
+    parts.append(str(request.url))
+    return " ".join(shlex.quote(part) for part in parts)

@@ -1,0 +1,126 @@
+"""The conformance report: a summary for the terminal, and JSON, JUnit and HTML files."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from contract.conform.outcome import Status
+from contract.conform.runner import VariantReport
+
+_MARK = {Status.PASS: "pass", Status.FAIL: "FAIL", Status.WARNING: "warn",
+         Status.NOT_OBSERVABLE: "n/o"}
+
+
+def summary(reports: list[VariantReport], base_url: str) -> str:
+    lines = []
+    for report in reports:
+        lines.append(f"\n{base_url} against the {report.variant} contract "
+                     f"({report.cases} generated cases, {report.seconds:.1f} s)")
+        lines.append(f"  {'id':<5} {'level':<15} {'result':<7} counts")
+        for verdict in report.verdicts:
+            counts = ", ".join(f"{n} {k}" for k, n in verdict.counts().items()) or "—"
+            lines.append(f"  {verdict.id:<5} {verdict.level:<15} "
+                         f"{_MARK[verdict.status]:<7} {counts}")
+            for outcome in verdict.outcomes:
+                if outcome.status in (Status.FAIL, Status.WARNING, Status.NOT_OBSERVABLE):
+                    lines.append(f"        {_MARK[outcome.status]}: {outcome.message}")
+                    if outcome.curl and outcome.status != Status.NOT_OBSERVABLE:
+                        lines.append(f"          {outcome.curl}")
+        for finding in report.findings:
+            headline = finding.message.splitlines()[0] if finding.message else ""
+            lines.append(f"  schemathesis: {finding.operation} ({finding.mode}): {headline}")
+            for line in finding.message.splitlines()[1:]:
+                if line.strip().startswith("- "):
+                    lines.append(f"      {line.strip()}")
+            lines.append(f"          {finding.curl}")
+    lines.append("")
+    for report in reports:
+        verdict = "CONFORMS" if report.conforms else "DOES NOT CONFORM"
+        why = [v.id for v in report.failed] + (
+            [f"{len(report.findings)} schemathesis finding(s)"] if report.findings else [])
+        lines.append(f"{report.variant}: {verdict}" + (f" ({', '.join(why)})" if why else ""))
+    return "\n".join(lines)
+
+
+def as_json(reports: list[VariantReport], base_url: str) -> str:
+    data: dict[str, Any] = {"base_url": base_url, "variants": [{
+        "variant": r.variant, "conforms": r.conforms, "cases": r.cases,
+        "seconds": round(r.seconds, 2),
+        "statements": [{"id": v.id, "level": v.level, "status": v.status.value,
+                        "counts": v.counts(),
+                        "outcomes": [{"status": o.status.value, "message": o.message,
+                                      "check": o.check, "curl": o.curl} for o in v.outcomes]}
+                       for v in r.verdicts],
+        "schemathesis": [{"operation": f.operation, "mode": f.mode, "message": f.message,
+                          "curl": f.curl} for f in r.findings]} for r in reports]}
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def as_junit(reports: list[VariantReport]) -> str:
+    suites = ET.Element("testsuites", name="cdn-contract conform")
+    for report in reports:
+        suite = ET.SubElement(suites, "testsuite", name=f"cdn {report.variant}",
+                              tests=str(len(report.verdicts) + 1))
+        for verdict in report.verdicts:
+            case = ET.SubElement(suite, "testcase", classname=f"cdn.{report.variant}",
+                                 name=f"{verdict.id} {verdict.text[:80]}")
+            details = "\n".join(f"{o.status.value}: {o.message}\n{o.curl}"
+                                for o in verdict.outcomes)
+            if verdict.status == Status.FAIL:
+                ET.SubElement(case, "failure", message=f"{verdict.id} fails").text = details
+            elif verdict.status == Status.NOT_OBSERVABLE:
+                ET.SubElement(case, "skipped", message="not observable").text = details
+            else:
+                ET.SubElement(case, "system-out").text = details
+        fuzz = ET.SubElement(suite, "testcase", classname=f"cdn.{report.variant}",
+                             name="schemathesis checks")
+        if report.findings:
+            failure = ET.SubElement(fuzz, "failure", message=f"{len(report.findings)} finding(s)")
+            failure.text = "\n\n".join(f"{f.operation} ({f.mode})\n{f.message}\n{f.curl}"
+                            for f in report.findings)
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+_STYLE = """
+body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem}
+table{border-collapse:collapse;width:100%}
+td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
+.pass{color:#17663a}.fail{color:#b00020;font-weight:600}.warning{color:#8a5a00}
+.not-observable{color:#666}h2 .ok{color:#17663a}h2 .ko{color:#b00020}
+pre{background:#f5f5f5;padding:.5rem;white-space:pre-wrap;word-break:break-all}
+"""
+
+
+def as_html(reports: list[VariantReport], base_url: str) -> str:
+    e = html.escape
+    parts = [f"<!doctype html><html lang=en><meta charset=utf-8><title>Conformance of "
+             f"{e(base_url)}</title><style>{_STYLE}</style><h1>Conformance of "
+             f"<code>{e(base_url)}</code></h1>"]
+    for report in reports:
+        state = '<span class=ok>conforms</span>' if report.conforms else \
+            '<span class=ko>does not conform</span>'
+        parts.append(f"<h2>{e(report.variant)}: {state}</h2><p>{report.cases} generated "
+                     f"cases in {report.seconds:.1f} s.</p><table><tr><th>statement<th>"
+                     "level<th>result<th>observations</tr>")
+        for verdict in report.verdicts:
+            css = verdict.status.value.replace(" ", "-")
+            items = "".join(
+                f"<li class={o.status.value.replace(' ', '-')}>{e(o.status.value)}: "
+                f"{e(o.message)}" + (f"<pre>{e(o.curl)}</pre>" if o.curl and o.status in
+                                     (Status.FAIL, Status.WARNING) else "") + "</li>"
+                for o in verdict.outcomes)
+            parts.append(f"<tr><td><b>{e(verdict.id)}</b><br>{e(verdict.text)}<td>"
+                         f"{e(verdict.level)}<td class={css}>{e(verdict.status.value)}"
+                         f"<td><ul>{items}</ul></tr>")
+        parts.append("</table>")
+        if report.findings:
+            parts.append("<h3>Schemathesis findings</h3>")
+            for finding in report.findings:
+                parts.append(f"<h4>{e(finding.operation)} ({e(finding.mode)})</h4>"
+                             f"<pre>{e(finding.message)}</pre><pre>{e(finding.curl)}</pre>")
+    parts.append("</html>\n")
+    return "\n".join(parts)

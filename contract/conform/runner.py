@@ -1,0 +1,103 @@
+"""One conformance run: preflight, our checks, the scenario, schemathesis; per variant."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from contract.conform.checks import CHECKS, Context
+from contract.conform.fuzz import Finding, FuzzSettings, fuzz
+from contract.conform.outcome import Outcome, StatementVerdict, Status
+from contract.conform.scenario import lifecycle
+from contract.conform.target import Target
+from contract.errors import InputError
+from contract.statements import load_statements
+from contract.validation.validator import load_document
+from contract.variants import VARIANTS, notes_path
+
+
+@dataclass
+class VariantReport:
+    variant: str
+    verdicts: list[StatementVerdict]
+    findings: list[Finding] = field(default_factory=list)
+    cases: int = 0
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[StatementVerdict]:
+        """MUST and SHOULD statements that failed (INTERPRETATION rows only warn)."""
+        return [v for v in self.verdicts if v.status == Status.FAIL]
+
+    @property
+    def conforms(self) -> bool:
+        """No statement failed and schemathesis found nothing."""
+        return not self.failed and not self.findings
+
+
+@dataclass
+class RunOptions:
+    variants: list[str]
+    fuzz: FuzzSettings = field(default_factory=FuzzSettings)
+    rate_limit_check: bool = False
+
+
+def run(target: Target, options: RunOptions,
+        progress: Callable[[str], None] = lambda _: None) -> list[VariantReport]:
+    """The reports of every variant asked for. A target that stops answering midway is bad
+    input (InputError), not a failed statement."""
+    target.preflight()
+    try:
+        return _run(target, options, progress)
+    except httpx.HTTPError as error:
+        raise InputError(f"--base-url {target.base_url} stopped answering during the run "
+                         f"({type(error).__name__}: {error})") from None
+
+
+def _run(target: Target, options: RunOptions,
+         progress: Callable[[str], None]) -> list[VariantReport]:
+    statements = load_statements(notes_path())
+    reports = []
+    for variant in options.variants:
+        started = time.monotonic()
+        progress(f"variant {variant}: checks")
+        document = load_document(variant)
+        mine = {sid for sid, s in statements.items() if s.variant in ("both", variant)}
+        ctx = Context(target, variant, document, mine, options.rate_limit_check)
+        outcomes: list[Outcome] = []
+        for name, check in CHECKS:
+            found = [o if o.check else Outcome(o.statement, o.status, o.message,
+                                               check.__name__, o.curl) for o in check(ctx)]
+            outcomes += found
+            failed = sum(o.status == Status.FAIL for o in found)
+            progress(f"  {check.__name__} ({name}): {len(found)} observation(s)"
+                     + (f", {failed} failed" if failed else ""))
+        progress(f"variant {variant}: scenario")
+        outcomes += list(lifecycle(ctx))
+        progress(f"variant {variant}: schemathesis")
+        cases, findings = fuzz(document, target.base_url, target.token, target.token_known,
+                               options.fuzz, progress)
+        verdicts = []
+        for sid in sorted(mine, key=_order):
+            statement = statements[sid]
+            verdict = StatementVerdict(sid, statement.level, statement.text,
+                                       [o for o in outcomes if o.statement == sid])
+            if statement.level == "INTERPRETATION":  # reported as warnings, never failures
+                verdict.outcomes = [Outcome(o.statement, Status.WARNING, o.message, o.check,
+                                            o.curl) if o.status == Status.FAIL else o
+                                    for o in verdict.outcomes]
+            verdicts.append(verdict)
+        reports.append(VariantReport(variant, verdicts, findings, cases,
+                                     time.monotonic() - started))
+    return reports
+
+
+def _order(sid: str) -> tuple[int, str]:
+    return int("".join(ch for ch in sid if ch.isdigit())), sid
+
+
+def all_variants() -> list[str]:
+    return list(VARIANTS)

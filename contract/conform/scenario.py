@@ -1,0 +1,49 @@
+"""The stateful scenario: a service's life with purges, as a client would live it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from contract.conform.checks import Context
+from contract.conform.outcome import Outcome, Status
+
+DEPLOY_TIMEOUT = 60.0  # seconds to wait for `deployed`, at the target's time scale
+
+
+def lifecycle(ctx: Context) -> Iterator[Outcome]:
+    """create → deployed → purge → invalidate a wildcard → delete → purge again is 404."""
+    name = "scenario: create, deploy, purge, invalidate, delete"
+
+    def step(statement: str, ok: bool, message: str, curl: str) -> Outcome:
+        return Outcome(statement, Status.PASS if ok else Status.FAIL, message, name, curl)
+
+    fresh = ctx.fresh()
+    if fresh is None:
+        yield Outcome("S2", Status.NOT_OBSERVABLE, "the target did not create a service", name)
+        return
+    project, service = fresh
+    deadline = time.monotonic() + DEPLOY_TIMEOUT * min(1.0, ctx.target.time_scale * 10)
+    status = None
+    while time.monotonic() < deadline:
+        answer = ctx.target.send("GET", f"/v1.0/{project}/services/{service}")
+        status = answer.response.json().get("status") if answer.status == 200 else None
+        if status == "deployed":
+            break
+        time.sleep(0.05)
+    if status != "deployed":
+        yield step("S2", False, f"the new service never reached `deployed` (last: {status})",
+                   answer.curl)
+        return
+    purged = ctx.purge(project, service, url="/index.html", hard="true")
+    yield step("S2", purged.status == 202, f"purge of a deployed service: {purged.status}",
+               purged.curl)
+    invalidated = ctx.purge(project, service, url="/images/*", hard="false")
+    yield step("S14", invalidated.status == 202, f"wildcard invalidation: "
+               f"{invalidated.status}", invalidated.curl)
+    deleted = ctx.target.send("DELETE", f"/v1.0/{project}/services/{service}")
+    yield step("S18", deleted.status == 202, f"delete the service: {deleted.status}",
+               deleted.curl)
+    again = ctx.purge(project, service, url="/index.html", hard="true")
+    yield step("S18", again.status == 404, f"purge after delete: {again.status} (expected "
+               "404)", again.curl)

@@ -1,0 +1,103 @@
+"""The conformance suite against the mock (which must pass its own variant) and against
+deliberately broken implementations (each must fail on the right statement)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from contract.conform.fuzz import FuzzSettings
+from contract.conform.outcome import Status
+from contract.conform.runner import RunOptions, run
+from contract.conform.target import Target
+from tests import broken
+from tests.servers import run_mock, run_upstream
+
+QUICK = FuzzSettings(max_examples=3, seed=1, workers=2)
+
+
+def verdicts(report) -> dict[str, Status]:
+    return {v.id: v.status for v in report.verdicts}
+
+
+def test_each_mock_variant_conforms_to_its_own_contract_only_s7a_s7b_s11(shared_reference):
+    options = RunOptions(["2015-08", "2016-08"], QUICK, rate_limit_check=True)
+    with run_mock("2015-08", "--time-scale", "0.01") as old, \
+            run_mock("2016-08", "--time-scale", "0.01") as new:
+        old_run = {r.variant: r for r in run(Target(old), options)}
+        new_run = {r.variant: r for r in run(Target(new), options)}
+    assert old_run["2015-08"].conforms and new_run["2016-08"].conforms, (
+        old_run["2015-08"].failed, new_run["2016-08"].failed,
+        old_run["2015-08"].findings, new_run["2016-08"].findings)
+    assert [v.id for v in old_run["2016-08"].failed] == ["S7b", "S11"]
+    assert [v.id for v in new_run["2015-08"].failed] == ["S7a"]
+    canonical = verdicts(new_run["2016-08"])
+    assert all(canonical[s] == Status.PASS for s in ("S2", "S3", "S4", "S7b", "S10", "S11",
+                                                     "S16", "S17", "S18", "S19", "S24"))
+    assert canonical["S15"] == Status.NOT_OBSERVABLE  # the edge's revalidation: not HTTP
+
+
+BROKEN = {
+    "default_hard_false": ("S7b",),
+    "status_200": ("S2",),
+    "no_location": ("S3",),
+    "location_of_another_service": ("S3",),
+    "body_on_202": ("S4",),
+    "error_500_for_bad_hard": ("S17",),
+    "no_auth_check": ("S10",),
+    "no_rate_limit": ("S11",),
+    "not_found_for_existing_service": ("S1", "S2"),
+}
+
+
+@pytest.mark.parametrize("defect", sorted(BROKEN))
+def test_a_broken_implementation_fails_on_the_right_statement(shared_reference, defect):
+    app = getattr(broken, defect)()
+    with run_upstream(app) as port:
+        (report,) = run(Target(f"http://127.0.0.1:{port}"),
+                        RunOptions(["2016-08"], QUICK, rate_limit_check=True))
+    failed = {v.id for v in report.failed}
+    assert not report.conforms
+    assert set(BROKEN[defect]) <= failed, (defect, failed)
+
+
+def test_default_of_hard_is_not_observable_without_jobs_or_observer(shared_reference):
+    app = broken.Broken(inbound=lambda s: (404, b"") if s["path"].startswith("/__mock__")
+                        else s)
+    with run_upstream(app) as port:
+        (report,) = run(Target(f"http://127.0.0.1:{port}"), RunOptions(["2016-08"], QUICK))
+    assert verdicts(report)["S7b"] == Status.NOT_OBSERVABLE
+    assert verdicts(report)["S11"] == Status.NOT_OBSERVABLE  # not asked: --rate-limit-check
+
+
+def test_cli_writes_reports_and_gates_with_exit_codes(shared_reference, tmp_path):
+    with run_mock("2015-08", "--time-scale", "0.01", "--tokens", "secret") as base:
+        command = [sys.executable, "-m", "contract", "conform", "--base-url", base,
+                   "--variant", "all", "--token", "secret", "--max-examples", "3",
+                   "--seed", "7", "--junit", str(tmp_path / "r.xml"),
+                   "--json", str(tmp_path / "r.json"), "--html", str(tmp_path / "r.html")]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr
+    assert "2015-08: CONFORMS" in result.stdout
+    assert "2016-08: DOES NOT CONFORM (S7b)" in result.stdout
+    assert "schemathesis" in result.stderr  # live progress
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert [v["conforms"] for v in data["variants"]] == [True, False]
+    page = (tmp_path / "r.html").read_text()
+    assert "does not conform" in page and "curl -i -X DELETE" in page
+    assert 'failure message="S7b fails"' in (tmp_path / "r.xml").read_text()
+
+
+def test_cli_bad_input_exits_2_without_traceback():
+    from tests.servers import free_port
+
+    for args in (["--base-url", f"http://127.0.0.1:{free_port()}"],
+                 ["--base-url", "ftp://x"], ["--base-url", "http://x", "--variant", "2020"],
+                 ["--base-url", "http://127.0.0.1:1", "--observer", "nope"]):
+        result = subprocess.run([sys.executable, "-m", "contract", "conform", *args],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Traceback" not in result.stderr and result.stderr.strip()
