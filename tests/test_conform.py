@@ -101,3 +101,16 @@ def test_cli_bad_input_exits_2_without_traceback():
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 2, (args, result.stderr)
         assert "Traceback" not in result.stderr and result.stderr.strip()
+
+
+def test_pytest_entry_point_reports_each_statement(shared_reference, tmp_path):
+    """S7b fails by name when the 2015-08 mock is held to the 2016-08 contract."""
+    with run_mock("2015-08", "--time-scale", "0.01") as base:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--cdn-base-url",
+             base, "--cdn-max-examples", "2", "--pyargs", "contract.conform.test_contract"],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "FAILED" in result.stdout and "test_statement[S7b]" in result.stdout
+    summary = result.stdout.strip().splitlines()[-1]
+    assert "1 failed" in summary and "passed" in summary and "skipped" in summary, summary

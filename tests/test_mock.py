@@ -39,6 +39,7 @@ def canonical(servers) -> Api:
 
 
 def test_purge_defaults_hard_per_variant_s7a_s7b(api):
+    """Statements S7a, S7b."""
     service = api.create_service()
     response = api.purge(service, url="/images/logo.png")
     assert response.status_code == 202
@@ -50,6 +51,7 @@ def test_purge_defaults_hard_per_variant_s7a_s7b(api):
 
 
 def test_purge_is_202_with_location_and_no_body_s2_s3_s4(api):
+    """Statements S2, S3, S4."""
     service = api.create_service()
     response = api.purge(service, url="/a.png", hard="true")
     assert response.status_code == 202
@@ -62,6 +64,7 @@ def test_purge_is_202_with_location_and_no_body_s2_s3_s4(api):
 
 
 def test_jobs_complete_after_the_documented_time_scaled_s13_s14(canonical):
+    """Statements S13, S14."""
     service = canonical.create_service()
     canonical.purge(service, url="/a.png", hard="true")
     canonical.purge(service, url="/images/*", hard="false")
@@ -76,6 +79,7 @@ def test_jobs_complete_after_the_documented_time_scaled_s13_s14(canonical):
 
 
 def test_missing_empty_or_unknown_token_is_401_with_the_error_body_s10_s16(servers):
+    """Statements S10, S16."""
     for variant, base in servers.items():
         for headers in ({}, {"X-Auth-Token": ""}):
             response = httpx.get(f"{base}/v1.0/p/services", headers=headers)
@@ -89,6 +93,7 @@ def test_missing_empty_or_unknown_token_is_401_with_the_error_body_s10_s16(serve
 
 
 def test_unknown_or_other_projects_service_is_404_s18(api):
+    """Statements S18."""
     service = api.create_service()
     assert api.purge(UNKNOWN, url="/a.png", hard="true").status_code == 404
     other = Api(api.base_url, api.variant)
@@ -101,6 +106,7 @@ def test_unknown_or_other_projects_service_is_404_s18(api):
 
 
 def test_hard_that_is_not_a_boolean_is_400_naming_it_s17_s16(api):
+    """Statements S17, S16."""
     service = api.create_service()
     for value in ("maybe", "yes", "1", ""):
         response = api.purge(service, url="/a.png", hard=value)
@@ -110,6 +116,7 @@ def test_hard_that_is_not_a_boolean_is_400_naming_it_s17_s16(api):
 
 
 def test_interpretation_rows_are_400_s21_s22_s23_s25(api):
+    """Statements S21, S22, S23, S25."""
     service = api.create_service()
     cases = {("/images/*", "true", None): "S21", (None, "true", None): "S22",
              ("/imágenes/a.png", "false", None): "S23", ("/a.png", "false", "true"): "S25"}
@@ -124,6 +131,7 @@ def test_interpretation_rows_are_400_s21_s22_s23_s25(api):
 
 
 def test_rate_limit_20_per_minute_per_project_with_retry_after_s11_s24(shared_reference):
+    """Statements S11, S24."""
     with run_mock("2016-08") as base:
         api = Api(base, "2016-08")
         service = api.create_service()
@@ -137,6 +145,7 @@ def test_rate_limit_20_per_minute_per_project_with_retry_after_s11_s24(shared_re
 
 
 def test_64_concurrent_purges_in_one_window_accept_exactly_20_s11(shared_reference):
+    """Statements S11."""
     with run_mock("2016-08") as base:
         api = Api(base, "2016-08")
         service = api.create_service()
@@ -164,6 +173,7 @@ def test_2015_08_has_no_rate_limit_and_no_rate_limit_flag_turns_it_off(servers):
 
 
 def test_x_project_id_header_form_behaves_like_the_uri_form_s8(api):
+    """Statements S8."""
     service = api.create_service()
     response = api.request("DELETE", f"/v1.0/services/{service}/assets?url=/a.png&hard=true",
                            headers={"X-Project-Id": api.project})
@@ -175,6 +185,7 @@ def test_x_project_id_header_form_behaves_like_the_uri_form_s8(api):
 
 
 def test_oversized_body_413_and_long_uri_414_s19(canonical):
+    """Statements S19."""
     big = {**SERVICE_BODY, "name": "x" * 9000}
     assert canonical.request("POST", "/services", json=big).status_code == 413
     long = canonical.request("GET", "/services?marker=" + "a" * 320)
@@ -183,6 +194,7 @@ def test_oversized_body_413_and_long_uri_414_s19(canonical):
 
 
 def test_limits_are_400_s19(canonical):
+    """Statements S19."""
     assert canonical.request("GET", "/services?limit=21").status_code == 400
     too_many = {**SERVICE_BODY, "domains": [{"domain": f"d{n}.com"} for n in range(11)]}
     response = canonical.request("POST", "/services", json=too_many)

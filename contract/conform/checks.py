@@ -296,6 +296,14 @@ def rate_limit(ctx: Context) -> Iterator[Outcome]:
                        "(seconds)", last)
 
 
+@check("S15")
+def edge_revalidation(ctx: Context) -> Iterator[Outcome]:
+    if "S15" in ctx.statements:
+        yield _unobservable("S15", "how the edge revalidates with the origin after an "
+                            "invalidation happens between the CDN and the origin, not over "
+                            "this API")
+
+
 @check("S16")
 def error_bodies(ctx: Context) -> Iterator[Outcome]:
     """Runs last: judges the error answers every other check collected."""

@@ -17,6 +17,8 @@ OPERATION = "deleteCachedAsset"
 
 
 def purge(call: Call) -> Outgoing:
+    """S1: 202 (S2) with Location (S3) and no body (S4); 429 with Retry-After past the rate
+    limit (S11, S24); a job per request, done after S13/S14's time; 404 (S18)."""
     limiter = call.runtime.limiters.get(OPERATION)
     if limiter is not None:
         wait = limiter.admit(call.project_id, call.runtime.clock())
