@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install cdn-contract with its test tools
 
-run: spec  ## the main job: derive spec/ for both doc variants from ../shared
+run: spec generated  ## the main job: derive spec/ (both variants) and generate the server
 
 spec: $(STAMP)  ## regenerate spec/ (both variants) from the WADLs and overlays
 	$(BIN)/cdn-contract derive
@@ -40,8 +40,10 @@ test: $(STAMP)  ## lint, check spec/, generated/ and docs/ are current, run the 
 	$(BIN)/cdn-contract trace --check
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)  ## print validation throughput figures (no assertions)
+bench: $(STAMP)  ## print throughput and wall-time figures (no assertions)
 	$(BIN)/python benchmarks/validation_throughput.py
+	$(BIN)/python benchmarks/mock_vs_prism.py
+	$(BIN)/python benchmarks/conform_wall_time.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
