@@ -54,7 +54,6 @@ class _Operation:
     statuses: tuple[int, ...]
     statements: tuple[str, ...]
     takes_body: bool
-    secured: bool
     lines: list[str] = field(default_factory=list)  # the check function's body
     body_lines: list[str] = field(default_factory=list)  # the body check function's body
 
@@ -72,8 +71,7 @@ def render_server(spec: Path) -> dict[str, str]:
     document = yaml.safe_load(spec.read_text(encoding="utf-8"))
     variant = document["info"]["x-variant"]
     try:
-        ops = [_operation(template, method, op, document)
-               for template, method, op in operations(document)]
+        ops = [_operation(template, method, op) for template, method, op in operations(document)]
     except SchemaCodeError as error:
         raise InputError(f"{spec}: cannot generate the request checks: {error}") from None
     env = environment()
@@ -90,20 +88,18 @@ def render_server(spec: Path) -> dict[str, str]:
             for name in ("__init__.py", "checks.py", "app.py")}
 
 
-def _operation(template: str, method: str, op: dict[str, Any],
-               document: dict[str, Any]) -> _Operation:
+def _operation(template: str, method: str, op: dict[str, Any]) -> _Operation:
     op_id = op["operationId"]
     if op_id not in BEHAVIOURS:
         raise InputError(f"operation {op_id} has no behaviour in the mock runtime (known: "
                          f"{', '.join(BEHAVIOURS)})")
     responses = op.get("responses", {})
-    security = op.get("security", document.get("security", []))
     result = _Operation(
         id=op_id, method=method.upper(), template=template, summary=op.get("summary", ""),
         behaviour=BEHAVIOURS[op_id],
         statuses=tuple(sorted(int(s) for s in responses if s.isdigit())),
         statements=tuple(str(s) for s in op.get("x-statements", [])),
-        takes_body="requestBody" in op, secured=bool(security))
+        takes_body="requestBody" in op)
     for param in op.get("parameters", []):
         result.lines += _parameter_lines(param)
     if "requestBody" in op:

@@ -38,7 +38,6 @@ class Operation:
 class Match:
     operation: Operation
     path_params: dict[str, str]
-    header_form: bool = False
 
 
 @dataclass
@@ -66,7 +65,7 @@ class Router:
             found = regex.match(request.path) if value else None
             if found and value:
                 if op.method == request.method:
-                    return Match(op, {**found.groupdict(), param: value}, header_form=True)
+                    return Match(op, {**found.groupdict(), param: value})
                 allowed.add(op.method)
         for regex, op in self._full:
             found = regex.match(request.path)
