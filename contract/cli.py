@@ -54,8 +54,7 @@ def derive(variant: str, wadl: Path | None, overlay: Path | None, out: Path, che
     if (wadl or overlay) and variant == "all":
         raise click.UsageError("--wadl and --overlay need a single --variant (2015-08 or "
                                "2016-08)")
-    chosen = list(VARIANTS.values()) if variant == "all" else [VARIANTS[variant]]
-    files = render_all([inputs_for(v, wadl, overlay) for v in chosen])
+    files = render_all([inputs_for(VARIANTS[name], wadl, overlay) for name in _chosen(variant)])
     _write_or_check(files, out, check, quiet, "cdn-contract derive", "make spec")
 
 
@@ -107,8 +106,8 @@ def validate(files: tuple[Path, ...], variant: str, output: str) -> None:
     exchanges = exchanges_from_files(files)
     if not exchanges:
         raise InputError("no exchanges in the given files")
-    chosen = list(VARIANTS) if variant == "all" else [variant]
-    results = [ExchangeResult(e, [validate_exchange(e, v) for v in chosen]) for e in exchanges]
+    results = [ExchangeResult(e, [validate_exchange(e, v) for v in _chosen(variant)])
+               for e in exchanges]
     render = {"table": render_table, "json": render_json, "junit": render_junit}[output]
     click.echo(render(results))
     sys.exit(EXIT_OK if all(r.valid for r in results) else EXIT_FAILED)
@@ -333,6 +332,7 @@ def conform(base_url: str, variant: str, token: str | None, project_id: str | No
 
 
 def _chosen(variant: str) -> list[str]:
+    """The variant names a `--variant` value stands for (`all`: both)."""
     return list(VARIANTS) if variant == "all" else [variant]
 
 

@@ -31,9 +31,10 @@ def media_objects(document: dict[str, Any]) -> Iterator[tuple[str, str, str, dic
 
 
 def template_regex(template: str, exact: bool = False) -> re.Pattern[str]:
-    """A path template (`/v1.0/{project_id}/ping`) as a regex for concrete paths. A trailing
-    slash is tolerated unless `exact` (how servers route: `/services/` is not `/services`)."""
-    if exact:
-        return re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$")
-    return re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template.rstrip("/")))
-                      + "/?$")
+    """A path template (`/v1.0/{project_id}/ping`) as a regex for concrete paths, each
+    parameter a named group. A trailing slash is tolerated unless `exact` (how servers
+    route: `/services/` is not `/services`)."""
+    parts = re.split(r"\{([^}]+)\}", template if exact else template.rstrip("/"))
+    pattern = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)"
+                      for i, part in enumerate(parts))
+    return re.compile(f"^{pattern}$" if exact else f"^{pattern}/?$")

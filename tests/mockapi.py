@@ -1,5 +1,5 @@
-"""A small httpx client for the mock tests: one project per test, every exchange validated
-against the contract of the variant being served."""
+"""A small httpx client for the mock tests: one project per test, services made from the
+conformance suite's body, every exchange validated against the variant being served."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ from typing import Any
 
 import httpx
 
+from contract.conform.target import SERVICE_BODY
 from contract.validation.messages import HttpRequest, HttpResponse
 from contract.validation.validator import validator_for
-
-SERVICE_BODY = {"name": "mysite", "domains": [{"domain": "www.mysite.com"}],
-                "origins": [{"origin": "mysite.com", "rules": []}],
-                "log_delivery": {"enabled": False}, "flavor_id": "cdn"}
 
 
 class Api:

@@ -3,6 +3,8 @@ compiler refuses what it cannot check rather than dropping it."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from contract.codegen.schema_code import SchemaCodeError, check_statements
@@ -25,7 +27,7 @@ def run_checks(schema: dict, value: object) -> list[str]:
     problems: list[Problem] = []
     code = "\n".join(check_statements(schema, "body"))
     exec(code, {"Problem": Problem, "is_integer": is_integer, "is_number": is_number,
-                "is_uuid": is_uuid, "re": __import__("re"), "body": value,
+                "is_uuid": is_uuid, "re": re, "body": value,
                 "problems": problems})
     return [f"{p.name}: {p.message}" for p in problems]
 

@@ -205,7 +205,7 @@ def test_services_lifecycle_create_list_get_patch_delete(api):
     first, second = api.create_service(name="first"), api.create_service(name="second")
     service = api.request("GET", f"/services/{first}").json()
     assert service["status"] == "create_in_progress"
-    assert service["domains"] == [{"domain": "www.mysite.com", "protocol": "http"}]
+    assert service["domains"] == [{**SERVICE_BODY["domains"][0], "protocol": "http"}]
     assert service["origins"][0]["port"] == 80 and service["origins"][0]["ssl"] is False
     time.sleep(30 * float(SCALE) + 0.05)
     assert api.request("GET", f"/services/{first}").json()["status"] == "deployed"
@@ -335,9 +335,12 @@ def test_state_survives_kill_9_and_restart(shared_reference, tmp_path):
 def test_bad_options_exit_2_without_traceback(tmp_path):
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"not a database " * 100)
-    for args in (["--db", str(tmp_path / "missing" / "x.db")], ["--db", str(garbage)],
-                 ["--variant", "2020-01"], ["--time-scale", "0"]):
+    cases = {("--db", str(tmp_path / "missing" / "x.db")): "does not exist",
+             ("--db", str(garbage)): "not a usable SQLite database",
+             ("--variant", "2020-01"): "'2020-01' is not one of",
+             ("--time-scale", "0"): "--time-scale"}
+    for args, expected in cases.items():
         result = subprocess.run([sys.executable, "-m", "contract", "mock", *args],
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 2, args
-        assert "Traceback" not in result.stderr and result.stderr.strip()
+        assert expected in result.stderr and "Traceback" not in result.stderr, result.stderr

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contract.conform.target import SERVICE_BODY
 from contract.mock.messages import Incoming
 from contract.mock.serve import create_app
 from contract.mock.settings import MockSettings
@@ -31,9 +32,6 @@ TEXT = st.sampled_from(["true", "false", "True", "FALSE", "yes", "no", "1", "0",
                         "+3", "1.0", "1e1", "٣", "1_0", "é", SERVICE, SERVICE.upper()])
 SERVICE_IDS = st.sampled_from([SERVICE, SERVICE.upper(), SERVICE.replace("-", ""), "abc",
                                "{" + SERVICE + "}", "urn:uuid:" + SERVICE])
-VALID_SERVICE = {"name": "mysite", "domains": [{"domain": "www.mysite.com"}],
-                 "origins": [{"origin": "mysite.com", "rules": []}],
-                 "log_delivery": {"enabled": False}, "flavor_id": "cdn"}
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 400) | st.floats(allow_nan=False)
     | st.text(max_size=5),
@@ -44,9 +42,9 @@ JSON_VALUES = st.recursive(
 @st.composite
 def service_bodies(draw: st.DrawFn) -> object:
     """A valid service with one member replaced, removed or added; or any JSON at all."""
-    body = json.loads(json.dumps(VALID_SERVICE))
+    body = json.loads(json.dumps(SERVICE_BODY))
     choice = draw(st.integers(0, 5))
-    key = draw(st.sampled_from([*VALID_SERVICE, "caching", "restrictions"]))
+    key = draw(st.sampled_from([*SERVICE_BODY, "caching", "restrictions"]))
     if choice == 0:
         body.pop(key, None)
     elif choice == 1:

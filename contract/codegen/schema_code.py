@@ -25,6 +25,15 @@ _TYPE_TESTS = {
     "null": "{v} is None",
 }
 _FORMAT_TESTS = {"uuid": "is_uuid({v})"}
+# keyword, the type it applies to, the failing condition, the message
+_BOUNDS = (
+    ("minLength", "string", "len({v}) < {n}", "is shorter than {n} characters"),
+    ("maxLength", "string", "len({v}) > {n}", "is longer than {n} characters"),
+    ("minimum", "number", "{v} < {n}", "is less than the minimum of {n}"),
+    ("maximum", "number", "{v} > {n}", "is greater than the maximum of {n}"),
+    ("minItems", "array", "len({v}) < {n}", "has fewer than {n} items"),
+    ("maxItems", "array", "len({v}) > {n}", "has more than {n} items"),
+)
 
 
 class SchemaCodeError(ValueError):
@@ -98,12 +107,10 @@ def _inner(schema: dict[str, Any], var: str, at: list[str], names: _Names,
         message = repr(f"is not one of {schema['enum']}")
         lines.append(f"if {var} not in {schema['enum']!r}:")
         lines.append(f"    {_problem(where, pointer, message, var, cited)}")
-    if "minLength" in schema:
-        guard("string", f"len({var}) < {schema['minLength']}",
-              repr(f"is shorter than {schema['minLength']} characters"))
-    if "maxLength" in schema:
-        guard("string", f"len({var}) > {schema['maxLength']}",
-              repr(f"is longer than {schema['maxLength']} characters"))
+    for keyword, kind, condition, message in _BOUNDS:
+        if keyword in schema:
+            bound = schema[keyword]
+            guard(kind, condition.format(v=var, n=repr(bound)), repr(message.format(n=bound)))
     if "pattern" in schema:
         guard("string", f"not re.search({schema['pattern']!r}, {var})",
               repr("does not match " + schema["pattern"]))
@@ -113,18 +120,6 @@ def _inner(schema: dict[str, Any], var: str, at: list[str], names: _Names,
             raise SchemaCodeError(f"unsupported format {schema['format']!r} at "
                                   f"{pointer or '(root)'}")
         guard("string", f"not {test.format(v=var)}", repr(f"is not a {schema['format']}"))
-    if "minimum" in schema:
-        guard("number", f"{var} < {schema['minimum']!r}",
-              repr(f"is less than the minimum of {schema['minimum']}"))
-    if "maximum" in schema:
-        guard("number", f"{var} > {schema['maximum']!r}",
-              repr(f"is greater than the maximum of {schema['maximum']}"))
-    if "minItems" in schema:
-        guard("array", f"len({var}) < {schema['minItems']}",
-              repr(f"has fewer than {schema['minItems']} items"))
-    if "maxItems" in schema:
-        guard("array", f"len({var}) > {schema['maxItems']}",
-              repr(f"has more than {schema['maxItems']} items"))
     object_lines: list[str] = []
     for name in schema.get("required", []):
         object_lines.append(f"if {name!r} not in {var}:")

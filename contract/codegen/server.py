@@ -54,8 +54,26 @@ class _Operation:
     statuses: tuple[int, ...]
     statements: tuple[str, ...]
     takes_body: bool
-    lines: list[str] = field(default_factory=list)  # the check function's body
+    blocks: list[list[str]] = field(default_factory=list)  # reading each parameter, the body
     body_lines: list[str] = field(default_factory=list)  # the body check function's body
+
+    @property
+    def lines(self) -> list[str]:
+        """The check function's body."""
+        return [line for block in self.blocks for line in block]
+
+    @property
+    def uses_problems(self) -> bool:
+        return any("problems" in line for line in self.lines)
+
+
+@dataclass
+class _Reader:
+    """A parameter read the same way by several operations: one function they all call."""
+
+    name: str
+    lines: list[str]
+    operations: list[str]
 
     @property
     def uses_problems(self) -> bool:
@@ -74,14 +92,15 @@ def render_server(spec: Path) -> dict[str, str]:
         ops = [_operation(template, method, op) for template, method, op in operations(document)]
     except SchemaCodeError as error:
         raise InputError(f"{spec}: cannot generate the request checks: {error}") from None
+    readers = _shared_readers(ops)
     env = environment()
     context = {
-        "header": header(COMMAND, spec), "variant": variant, "spec_file": spec.name,
+        "header": header(COMMAND, spec), "variant": variant,
         "operations": ops, "modules": sorted({op.behaviour.split(".")[0] for op in ops}),
         "alternative_headers": _alternative_headers(document),
         "rate_limits": _rate_limits(document), "durations": _durations(document),
         "examples": _examples(document), "service_check": _service_check(ops),
-        "uses": _uses(ops),
+        "uses": _uses(ops, readers), "readers": readers,
     }
     package = package_name(variant)
     return {f"{package}/{name}": env.get_template(f"server/{name}.j2").render(context)
@@ -100,15 +119,37 @@ def _operation(template: str, method: str, op: dict[str, Any]) -> _Operation:
         statuses=tuple(sorted(int(s) for s in responses if s.isdigit())),
         statements=tuple(str(s) for s in op.get("x-statements", [])),
         takes_body="requestBody" in op)
-    for param in op.get("parameters", []):
-        result.lines += _parameter_lines(param)
+    result.blocks = [_parameter_lines(param) for param in op.get("parameters", [])]
     if "requestBody" in op:
-        result.lines += _body_lines(op["requestBody"])
-        schema = next(iter(op["requestBody"].get("content", {}).values()), {}).get("schema", {})
-        result.body_lines = check_statements(schema, "body")
-        if result.body_lines:
-            result.lines += [f"    check_{snake(op_id)}_body(body, problems)"]
+        reading, result.body_lines = _body_lines(op_id, op["requestBody"])
+        result.blocks.append(reading)
     return result
+
+
+def _shared_readers(ops: list[_Operation]) -> list[_Reader]:
+    """Replace each parameter block of more than two lines that several operations share
+    (the uuid check of `service_id`...) by a call to one generated function."""
+    users: dict[tuple[str, ...], list[str]] = {}
+    for op in ops:
+        for block in op.blocks:
+            if len(block) > 2 and block[0].startswith("# ") and "body" not in block[0]:
+                users.setdefault(tuple(block), []).append(op.id)
+    readers: dict[tuple[str, ...], _Reader] = {}
+    taken: set[str] = set()
+    for block, op_ids in users.items():
+        if len(op_ids) < 2:
+            continue
+        where, name = re.match(r"# (\w+) `([^`]+)`", block[0]).groups()  # type: ignore[union-attr]
+        function = base = f"read_{where}_{snake(name)}"
+        suffix = 2
+        while function in taken:
+            function, suffix = f"{base}_{suffix}", suffix + 1
+        taken.add(function)
+        readers[block] = _Reader(function, list(block), op_ids)
+    for op in ops:
+        op.blocks = [[f"{readers[tuple(b)].name}(request, parsed)"] if tuple(b) in readers
+                     else b for b in op.blocks]
+    return list(readers.values())
 
 
 def _parameter_lines(param: dict[str, Any]) -> list[str]:
@@ -139,9 +180,9 @@ def _parameter_lines(param: dict[str, Any]) -> list[str]:
         lines.append("    pass")
     lines += ["elif raw == '':", f"    {problem(repr('must not be empty'))}", "else:"]
     if kind in _CONVERT:
+        not_converted = 'f"{raw!r} is not ' + _KIND_WORD[kind] + '"'
         lines += [f"    value = {_CONVERT[kind]}(raw)", "    if value is None:",
-                  f"        {problem(f'f{chr(34)}{{raw!r}} is not {_KIND_WORD[kind]}{chr(34)}')}",
-                  "    else:", f"        {target} = value"]
+                  f"        {problem(not_converted)}", "    else:", f"        {target} = value"]
         lines += ["        " + line for line in checks]
     else:
         lines += ["    value = raw", f"    {target} = value"]
@@ -149,16 +190,22 @@ def _parameter_lines(param: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _body_lines(body: dict[str, Any]) -> list[str]:
+def _body_lines(op_id: str, body: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The lines reading the body in the operation's check, and those of its schema check
+    (a function of its own, which PATCH reuses on the patched service)."""
     content = body.get("content", {})
     schemas = [media.get("schema", {}) for media in content.values()]
     if any(schema != schemas[0] for schema in schemas):
         raise SchemaCodeError("media types with different schemas are not supported")
     media_types = tuple(content)
-    lines = [f"# body: {', '.join(media_types)}" + (", required" if body.get("required") else ""),
-             f"body = read_body(request, {media_types!r}, {bool(body.get('required'))!r}, "
-             "problems)", "if body is not NO_BODY:", "    parsed.body = body"]
-    return lines
+    reading = [f"# body: {', '.join(media_types)}" + (", required" if body.get("required")
+                                                     else ""),
+               f"body = read_body(request, {media_types!r}, {bool(body.get('required'))!r}, "
+               "problems)", "if body is not NO_BODY:", "    parsed.body = body"]
+    checking = check_statements(schemas[0], "body") if schemas else []
+    if checking:
+        reading.append(f"    check_{snake(op_id)}_body(body, problems)")
+    return reading, checking
 
 
 def _alternative_headers(document: dict[str, Any]) -> dict[str, str]:
@@ -205,12 +252,15 @@ def _service_check(ops: list[_Operation]) -> str | None:
     return "check_create_service_body" if any(op.id == "createService" for op in ops) else None
 
 
+# In the order ruff sorts them; `Parsed` is what every check returns.
 _HELPERS = ("NO_BODY", "Parsed", "Problem", "as_boolean", "as_integer", "as_number",
             "is_integer", "is_number", "is_uuid", "read_body")
 
 
-def _uses(ops: list[_Operation]) -> dict[str, Any]:
+def _uses(ops: list[_Operation], readers: list[_Reader]) -> dict[str, Any]:
     """What checks.py must import: only what its code uses (ruff-clean output)."""
-    code = "\n".join(["Parsed", *(line for op in ops for line in (*op.lines, *op.body_lines))])
-    return {"helpers": [name for name in _HELPERS if re.search(rf"\b{name}\b", code)],
+    code = "\n".join([*(line for op in ops for line in (*op.lines, *op.body_lines)),
+                      *(line for reader in readers for line in reader.lines)])
+    return {"helpers": [name for name in _HELPERS
+                        if name == "Parsed" or re.search(rf"\b{name}\b", code)],
             "re": "re.search(" in code}

@@ -14,6 +14,7 @@ from typing import Any
 
 from contract.conform.outcome import Outcome, Status
 from contract.conform.target import SERVICE_BODY, Exchange, Target
+from contract.openapi import operations
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                   r"[0-9a-fA-F]{12}$")
@@ -62,6 +63,34 @@ def check(*statements: str) -> Callable[[Check], Check]:
     return register
 
 
+ServiceCheck = Callable[[Context, str, str], Iterator[Outcome]]
+
+
+def on_a_new_service(*statements: str) -> Callable[[ServiceCheck], Check]:
+    """Register a check that needs a service of its own in a fresh project."""
+    def register(function: ServiceCheck) -> Check:
+        def run(ctx: Context) -> Iterator[Outcome]:
+            return _with_new_service(ctx, statements, function)
+
+        run.__name__ = function.__name__
+        return check(*statements)(run)
+    return register
+
+
+def _with_new_service(ctx: Context, statements: tuple[str, ...],
+                      function: ServiceCheck) -> Iterator[Outcome]:
+    """`function(ctx, project, service)`; when the target creates no service, its
+    statements are reported not observable."""
+    fresh = ctx.fresh()
+    if fresh is None:
+        for statement in statements:
+            if statement in ctx.statements:
+                yield _unobservable(statement, "the target did not create a service to purge "
+                                    "(POST /services did not answer 202 with a Location)")
+        return
+    yield from function(ctx, *fresh)
+
+
 def _outcome(statement: str, ok: bool, message: str, exchange: Exchange | None = None
              ) -> Outcome:
     """Pass or fail; the runner turns failures of INTERPRETATION rows into warnings."""
@@ -73,19 +102,9 @@ def _unobservable(statement: str, why: str) -> Outcome:
     return Outcome(statement, Status.NOT_OBSERVABLE, why)
 
 
-def _no_service(*statements: str) -> Iterator[Outcome]:
-    for statement in statements:
-        yield _unobservable(statement, "the target did not create a service to purge "
-                            "(POST /services did not answer 202 with a Location)")
-
-
-@check("S1", "S2", "S3", "S4", "S9")
-def purge_is_accepted(ctx: Context) -> Iterator[Outcome]:
-    fresh = ctx.fresh()
-    if fresh is None:
-        yield from _no_service("S1", "S2", "S3", "S4", "S9")
-        return
-    project, service = fresh
+@on_a_new_service("S1", "S2", "S3", "S4", "S9")
+def purge_is_accepted(ctx: Context, project: str,
+                      service: str) -> Iterator[Outcome]:
     yield _outcome("S9", bool(UUID.match(service)), f"service id {service!r} from the "
                    "Location of createService " + ("is" if UUID.match(service) else
                                                    "is not") + " a UUID")
@@ -109,13 +128,9 @@ def purge_is_accepted(ctx: Context) -> Iterator[Outcome]:
                    f"answered {with_body.status} (expected 400)", with_body)
 
 
-@check("S5", "S6", "S14")
-def optional_url_and_both_modes(ctx: Context) -> Iterator[Outcome]:
-    fresh = ctx.fresh()
-    if fresh is None:
-        yield from _no_service("S5", "S6", "S14")
-        return
-    project, service = fresh
+@on_a_new_service("S5", "S6", "S14")
+def optional_url_and_both_modes(ctx: Context, project: str,
+                                service: str) -> Iterator[Outcome]:
     for hard in ("true", "false"):
         done = ctx.purge(project, service, url="/index.html", hard=hard)
         yield _outcome("S6", done.status == 202, f"hard={hard} answered {done.status}", done)
@@ -128,15 +143,11 @@ def optional_url_and_both_modes(ctx: Context) -> Iterator[Outcome]:
                        f"answered {wildcard.status} (wildcards are allowed)", wildcard)
 
 
-@check("S7a", "S7b", "S13")
-def default_of_hard(ctx: Context) -> Iterator[Outcome]:
+@on_a_new_service("S7a", "S7b", "S13")
+def default_of_hard(ctx: Context, project: str,
+                    service: str) -> Iterator[Outcome]:
     statement = "S7b" if "S7b" in ctx.statements else "S7a"
     expected = ctx.hard_default()
-    fresh = ctx.fresh()
-    if fresh is None:
-        yield from _no_service(statement)
-        return
-    project, service = fresh
     done = ctx.purge(project, service, url="/index.html")
     jobs = ctx.target.jobs(project, service)
     if jobs is None:
@@ -158,13 +169,9 @@ def default_of_hard(ctx: Context) -> Iterator[Outcome]:
                        f"{wanted:.0f} s)", done)
 
 
-@check("S8")
-def project_in_header(ctx: Context) -> Iterator[Outcome]:
-    fresh = ctx.fresh()
-    if fresh is None:
-        yield from _no_service("S8")
-        return
-    project, service = fresh
+@on_a_new_service("S8")
+def project_in_header(ctx: Context, project: str,
+                      service: str) -> Iterator[Outcome]:
     done = ctx.target.send("DELETE", f"/v1.0/services/{service}/assets",
                            params={"url": "/index.html", "hard": "true"},
                            headers={"X-Project-Id": project})
@@ -189,13 +196,9 @@ def token_required(ctx: Context) -> Iterator[Outcome]:
                        f"answered {answer.status} (expected 401)", answer)
 
 
-@check("S12", "S21", "S22", "S23", "S25")
-def purge_rules(ctx: Context) -> Iterator[Outcome]:
-    fresh = ctx.fresh()
-    if fresh is None:
-        yield from _no_service("S12", "S21", "S22", "S23", "S25")
-        return
-    project, service = fresh
+@on_a_new_service("S12", "S21", "S22", "S23", "S25")
+def purge_rules(ctx: Context, project: str,
+                service: str) -> Iterator[Outcome]:
     wildcard = ctx.purge(project, service, url="/images/*", hard="true")
     yield _outcome("S12", wildcard.status != 202, f"a purge (hard=true) of /images/* "
                    f"answered {wildcard.status}: wildcards are not in effect for purges",
@@ -213,13 +216,9 @@ def purge_rules(ctx: Context) -> Iterator[Outcome]:
                    "(expected 400)", both)
 
 
-@check("S17")
-def hard_must_be_boolean(ctx: Context) -> Iterator[Outcome]:
-    fresh = ctx.fresh()
-    if fresh is None:
-        yield from _no_service("S17")
-        return
-    project, service = fresh
+@on_a_new_service("S17")
+def hard_must_be_boolean(ctx: Context, project: str,
+                         service: str) -> Iterator[Outcome]:
     for value in ("maybe", "yes"):
         answer = ctx.purge(project, service, url="/index.html", hard=value)
         yield _outcome("S17", answer.status == 400, f"hard={value} answered {answer.status} "
@@ -278,11 +277,11 @@ def rate_limit(ctx: Context) -> Iterator[Outcome]:
         yield _unobservable("S11", "needs a fresh one-minute window: run with "
                             "--rate-limit-check")
         return
-    fresh = ctx.fresh()
-    if fresh is None:
-        yield from _no_service("S11", "S24")
-        return
-    project, service = fresh
+    yield from _with_new_service(ctx, ("S11", "S24"), _burst)
+
+
+def _burst(ctx: Context, project: str,
+           service: str) -> Iterator[Outcome]:
     answers = [ctx.purge(project, service, url=f"/file-{n}.png", hard="true")
                for n in range(21)]
     accepted = sum(a.status == 202 for a in answers)
@@ -323,8 +322,6 @@ def error_bodies(ctx: Context) -> Iterator[Outcome]:
 
 
 def _purge(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    from contract.openapi import operations
-
     for template, method, op in operations(document):
         if method == "delete" and template.endswith("/assets"):
             yield template, method, op

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 
@@ -69,8 +69,7 @@ def _run(target: Target, options: RunOptions,
         ctx = Context(target, variant, document, mine, options.rate_limit_check)
         outcomes: list[Outcome] = []
         for name, check in CHECKS:
-            found = [o if o.check else Outcome(o.statement, o.status, o.message,
-                                               check.__name__, o.curl) for o in check(ctx)]
+            found = [replace(o, check=check.__name__) for o in check(ctx)]
             outcomes += found
             failed = sum(o.status == Status.FAIL for o in found)
             progress(f"  {check.__name__} ({name}): {len(found)} observation(s)"
@@ -86,9 +85,8 @@ def _run(target: Target, options: RunOptions,
             verdict = StatementVerdict(sid, statement.level, statement.text,
                                        [o for o in outcomes if o.statement == sid])
             if statement.level == "INTERPRETATION":  # reported as warnings, never failures
-                verdict.outcomes = [Outcome(o.statement, Status.WARNING, o.message, o.check,
-                                            o.curl) if o.status == Status.FAIL else o
-                                    for o in verdict.outcomes]
+                verdict.outcomes = [replace(o, status=Status.WARNING)
+                                    if o.status == Status.FAIL else o for o in verdict.outcomes]
             verdicts.append(verdict)
         reports.append(VariantReport(variant, verdicts, findings, cases,
                                      time.monotonic() - started))

@@ -15,9 +15,9 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qsl
 
+from contract.asgi import Receive, Scope, Send, read_body, run_lifespan
 from contract.mock import controls, docs, introspection
 from contract.mock.messages import Incoming, Outgoing, error_response
 from contract.mock.params import Parsed
@@ -34,7 +34,7 @@ log = logging.getLogger("cdn_contract.mock")
 
 @dataclass
 class Admission:
-    """A request the API accepts (`call` set) or refuses (`refusal` set)."""
+    """A request the API accepts (no `refusal`) or refuses (`refusal` is the answer)."""
 
     match: Match | None = None
     params: Parsed | None = None
@@ -77,7 +77,7 @@ class MockApp:
         if request.path.startswith(introspection.PREFIX):
             return introspection.answer(request, self.runtime)
         if request.path == docs.PREFIX or request.path.startswith(docs.PREFIX + "/"):
-            return docs.answer(request, self.runtime.facts.spec_file)
+            return docs.answer(request, self.runtime.facts.variant)
         if self.settings.cors and request.method == "OPTIONS":
             return controls.preflight(request)
         admission = self.admit_with_controls(request)
@@ -102,9 +102,9 @@ class MockApp:
 
     # -- ASGI --------------------------------------------------------------------------------
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await run_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -135,7 +135,7 @@ class MockApp:
                                   "cdn-contract, please report it with the request")
 
 
-async def _read(scope: dict[str, Any], receive: Any) -> tuple[Incoming, Outgoing | None]:
+async def _read(scope: Scope, receive: Receive) -> tuple[Incoming, Outgoing | None]:
     """The request, or with it the 413/414 that refuses it before its body is read."""
     raw_query = scope.get("query_string", b"").decode("latin-1")
     headers: dict[str, str] = {}
@@ -150,32 +150,10 @@ async def _read(scope: dict[str, Any], receive: Any) -> tuple[Incoming, Outgoing
         return request, error_response(414, f"the request URI is longer than {MAX_URI} "
                                        "characters (S19)")
     declared = headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        return request, error_response(413, f"the request body is {declared} bytes; the "
-                                       f"limit is {MAX_BODY} (S19)")
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            return request, error_response(413, f"the request body is over the limit of "
-                                           f"{MAX_BODY} bytes (S19)")
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    request.body = b"".join(chunks)
+    body = None if declared.isdigit() and int(declared) > MAX_BODY \
+        else await read_body(receive, MAX_BODY)
+    if body is None:
+        return request, error_response(413, f"the request body is over the limit of "
+                                       f"{MAX_BODY} bytes (S19)")
+    request.body = body
     return request, None
-
-
-async def _lifespan(receive: Any, send: Any) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

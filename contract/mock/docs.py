@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import swagger_ui_bundle
-import yaml
 
 from contract.mock.messages import Incoming, Outgoing, error_response, json_response
-from contract.variants import SPEC_DIR
+from contract.validation.validator import load_document
 
 PREFIX = "/docs"
 _STATIC = Path(swagger_ui_bundle.swagger_ui_path)
@@ -26,17 +26,17 @@ _PAGE = """<!doctype html>
 """
 
 
-def answer(request: Incoming, spec_file: str) -> Outgoing:
+def answer(request: Incoming, variant: str) -> Outgoing:
     if request.method != "GET":
         return error_response(405, f"{request.method} is not allowed on {request.path}",
                               headers=[("Allow", "GET")])
     rest = request.path[len(PREFIX):]
     if rest in ("", "/"):
-        document = _document(spec_file)
+        document = _document(variant)
         page = _PAGE.format(title=f"{document['info']['title']} {document['info']['version']}")
         return Outgoing(200, [("Content-Type", "text/html; charset=utf-8")], page.encode())
     if rest == "/openapi.json":
-        return json_response(200, {**_document(spec_file), "servers": [
+        return json_response(200, {**_document(variant), "servers": [
             {"url": request.base_url, "description": "this mock"}]})
     name = rest.removeprefix("/static/")
     target = _STATIC / name
@@ -48,5 +48,7 @@ def answer(request: Incoming, spec_file: str) -> Outgoing:
 
 
 @cache
-def _document(spec_file: str) -> dict:
-    return json.loads(json.dumps(yaml.safe_load((SPEC_DIR / spec_file).read_text("utf-8"))))
+def _document(variant: str) -> dict[str, Any]:
+    """The variant's spec as JSON data (YAML may hold values JSON cannot, e.g. dates)."""
+    document: dict[str, Any] = json.loads(json.dumps(load_document(variant), default=str))
+    return document

@@ -12,11 +12,9 @@ PREFIX = "/__mock__/"
 
 
 def answer(request: Incoming, runtime: Runtime) -> Outgoing:
-    name = request.path[len(PREFIX):]
-    routes = {("GET", "health"): _health, ("POST", "reset"): _reset, ("GET", "jobs"): _jobs}
-    handler = routes.get((request.method, name))
+    handler = _ROUTES.get((request.method, request.path[len(PREFIX):]))
     if handler is None:
-        known = ", ".join(f"{m} {PREFIX}{n}" for m, n in routes)
+        known = ", ".join(f"{m} {PREFIX}{n}" for m, n in _ROUTES)
         return error_response(404, f"{request.method} {request.path} is not a mock control "
                               f"(known: {known})")
     return handler(request, runtime)
@@ -41,3 +39,6 @@ def _jobs(request: Incoming, runtime: Runtime) -> Outgoing:
     now = runtime.clock()
     return json_response(200, {"jobs": [job.as_dict(now)
                                         for job in runtime.store.jobs(service_id)]})
+
+
+_ROUTES = {("GET", "health"): _health, ("POST", "reset"): _reset, ("GET", "jobs"): _jobs}

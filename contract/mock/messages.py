@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract.asgi import error_document
+
 
 @dataclass
 class Incoming:
@@ -42,9 +44,8 @@ def json_response(status: int, data: Any, headers: list[tuple[str, str]] | None 
 
 def error_response(status: int, *messages: str,
                    headers: list[tuple[str, str]] | None = None) -> Outgoing:
-    """The documented error body (S16): `{"message": {"errors": [{"message": ...}]}}`."""
-    errors = [{"message": message} for message in messages]
-    return json_response(status, {"message": {"errors": errors}}, headers)
+    """The documented error body (S16), with one entry per message."""
+    return json_response(status, error_document(*messages), headers)
 
 
 def empty_response(status: int, headers: list[tuple[str, str]] | None = None) -> Outgoing:

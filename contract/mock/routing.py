@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from contract.mock.messages import Incoming, Outgoing, error_response
 from contract.mock.params import Parsed
+from contract.openapi import template_regex
 
 if TYPE_CHECKING:
     from contract.mock.runtime import Call
@@ -46,7 +47,7 @@ class Router:
     alternative_headers: dict[str, str] = field(default_factory=dict)  # param → header
 
     def __post_init__(self) -> None:
-        self._full = [(_regex(op.template), op) for op in self.operations]
+        self._full = [(template_regex(op.template, exact=True), op) for op in self.operations]
         self._short: list[tuple[re.Pattern[str], Operation, str, str]] = []
         self._headers = {header.lower() for header in self.alternative_headers.values()}
         for op in self.operations:
@@ -54,7 +55,7 @@ class Router:
                 segment = "/{" + param + "}"
                 if segment in op.template:
                     shortened = op.template.replace(segment, "", 1)
-                    self._short.append((_regex(shortened), op, param, header))
+                    self._short.append((template_regex(shortened, exact=True), op, param, header))
 
     def match(self, request: Incoming) -> Match | Outgoing:
         """The operation for a request, or the 404/405 answer (with the error body)."""
@@ -85,8 +86,3 @@ class Router:
         return error_response(404, f"no operation of the API at {request.path}{hint}")
 
 
-def _regex(template: str) -> re.Pattern[str]:
-    parts = re.split(r"\{([^}]+)\}", template)
-    pattern = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)"
-                      for i, part in enumerate(parts))
-    return re.compile(f"^{pattern}$")

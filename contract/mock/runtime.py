@@ -24,7 +24,6 @@ class ContractFacts:
     """What the generated code knows from the spec of its variant, beyond the route table."""
 
     variant: str
-    spec_file: str
     rate_limits: dict[str, RateLimit] = field(default_factory=dict)  # by operationId
     purge_seconds: float = PURGE_SECONDS
     invalidate_seconds: float = INVALIDATE_SECONDS

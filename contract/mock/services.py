@@ -70,10 +70,10 @@ def patch(call: Call) -> Outgoing:
     problems: list[Problem] = []
     if call.runtime.facts.service_check is not None:
         call.runtime.facts.service_check(updated, problems)
-    refused = [problem.text() for problem in problems] or ([_refused(updated)]
-                                                            if _refused(updated) else [])
-    if refused:
-        return error_response(400, *(f"the patched service is not valid: {r}" for r in refused))
+    reasons = [problem.text() for problem in problems] or [_refused(updated)]
+    if any(reasons):
+        return error_response(400, *(f"the patched service is not valid: {reason}"
+                                     for reason in reasons if reason))
     now = call.runtime.clock()
     document = {**document, **_normalised(updated),
                 "_ready_at": now + call.runtime.seconds(DEPLOY_SECONDS),

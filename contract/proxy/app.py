@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import httpx
 
+from contract.asgi import Receive, Scope, Send, error_document, read_body, run_lifespan
 from contract.proxy.log import ViolationLog
 from contract.validation import (
     HttpRequest,
@@ -29,11 +29,6 @@ from contract.validation import (
     Violation,
     validator_for,
 )
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 COUNT_HEADER = "X-Contract-Violations"
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
@@ -55,21 +50,14 @@ class ValidatingProxy:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+            await run_lifespan(receive, send, self._shutdown)
         elif scope["type"] == "http":
             await self._exchange(scope, receive, send)
 
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                if self._client is not None:
-                    await self._client.aclose()
-                self.log.close()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    async def _shutdown(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+        self.log.close()
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -78,7 +66,7 @@ class ValidatingProxy:
         return self._client
 
     async def _exchange(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read_body(receive)
+        body = await read_body(receive) or b""
         target = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
@@ -95,11 +83,11 @@ class ValidatingProxy:
                 headers=[(k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP]),
                 stream=True)
         except httpx.TimeoutException:
-            await _send_json(send, 504, _message(f"upstream {self.upstream} did not answer "
+            await _send_json(send, 504, error_document(f"upstream {self.upstream} did not answer "
                                                  f"within {self.timeout:g} s"))
             return
         except httpx.HTTPError as error:
-            await _send_json(send, 502, _message(f"upstream {self.upstream} unreachable: "
+            await _send_json(send, 502, error_document(f"upstream {self.upstream} unreachable: "
                                                  f"{type(error).__name__}"))
             return
         try:
@@ -164,22 +152,6 @@ def _decoded(body: bytes, encoding: str) -> bytes:
     except zlib.error:
         return body
     return body
-
-
-async def _read_body(receive: Receive) -> bytes:
-    parts = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        parts.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(parts)
-
-
-def _message(text: str) -> dict[str, Any]:
-    return {"message": {"errors": [{"message": text}]}}
 
 
 def _error_body(violations: list[Violation]) -> dict[str, Any]:

@@ -325,7 +325,6 @@ EXAMPLES = {
 }
 FACTS = ContractFacts(
     variant=VARIANT,
-    spec_file="cdn-2015-08.openapi.yaml",
     rate_limits=RATE_LIMITS,
     examples=EXAMPLES,
     service_check=checks.check_create_service_body,

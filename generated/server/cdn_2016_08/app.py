@@ -329,7 +329,6 @@ EXAMPLES = {
 }
 FACTS = ContractFacts(
     variant=VARIANT,
-    spec_file="cdn-2016-08.openapi.yaml",
     rate_limits=RATE_LIMITS,
     purge_seconds=600.0,
     invalidate_seconds=60.0,

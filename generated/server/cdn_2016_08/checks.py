@@ -26,6 +26,14 @@ from contract.mock.params import (
 )
 
 
+def read_path_service_id(request: Incoming, parsed: Parsed) -> None:
+    """path `service_id`: string (S9); shared by getService, deleteService, patchService, getCachedAsset, deleteCachedAsset, getAssetAnalytics."""
+    problems = parsed.problems
+    value = parsed.path['service_id'] = request.path_params['service_id']
+    if not is_uuid(value):
+        problems.append(Problem('path', 'service_id', f"{value!r:.60} " + 'is not a uuid', ('S9',)))
+
+
 def check_get_home_document(request: Incoming) -> Parsed:
     """Retrieve the home document: `GET /v1.0/{project_id}/`."""
     parsed = Parsed("getHomeDocument")
@@ -345,26 +353,18 @@ def check_create_service_body(body: Any, problems: list[Problem]) -> None:
 def check_get_service(request: Incoming) -> Parsed:
     """Retrieve a service: `GET /v1.0/{project_id}/services/{service_id}`."""
     parsed = Parsed("getService")
-    problems = parsed.problems
     # path `project_id`: string (S8)
     parsed.path['project_id'] = request.path_params['project_id']
-    # path `service_id`: string (S9)
-    value = parsed.path['service_id'] = request.path_params['service_id']
-    if not is_uuid(value):
-        problems.append(Problem('path', 'service_id', f"{value!r:.60} " + 'is not a uuid', ('S9',)))
+    read_path_service_id(request, parsed)
     return parsed
 
 
 def check_delete_service(request: Incoming) -> Parsed:
     """Delete a service: `DELETE /v1.0/{project_id}/services/{service_id}`."""
     parsed = Parsed("deleteService")
-    problems = parsed.problems
     # path `project_id`: string (S8)
     parsed.path['project_id'] = request.path_params['project_id']
-    # path `service_id`: string (S9)
-    value = parsed.path['service_id'] = request.path_params['service_id']
-    if not is_uuid(value):
-        problems.append(Problem('path', 'service_id', f"{value!r:.60} " + 'is not a uuid', ('S9',)))
+    read_path_service_id(request, parsed)
     return parsed
 
 
@@ -374,10 +374,7 @@ def check_patch_service(request: Incoming) -> Parsed:
     problems = parsed.problems
     # path `project_id`: string (S8)
     parsed.path['project_id'] = request.path_params['project_id']
-    # path `service_id`: string (S9)
-    value = parsed.path['service_id'] = request.path_params['service_id']
-    if not is_uuid(value):
-        problems.append(Problem('path', 'service_id', f"{value!r:.60} " + 'is not a uuid', ('S9',)))
+    read_path_service_id(request, parsed)
     # body: application/json, application/json-patch+json, required
     body = read_body(request, ('application/json', 'application/json-patch+json'), True, problems)
     if body is not NO_BODY:
@@ -415,10 +412,7 @@ def check_get_cached_asset(request: Incoming) -> Parsed:
     problems = parsed.problems
     # path `project_id`: string (S8)
     parsed.path['project_id'] = request.path_params['project_id']
-    # path `service_id`: string (S9)
-    value = parsed.path['service_id'] = request.path_params['service_id']
-    if not is_uuid(value):
-        problems.append(Problem('path', 'service_id', f"{value!r:.60} " + 'is not a uuid', ('S9',)))
+    read_path_service_id(request, parsed)
     # query `url`: string
     raw = request.query_value('url')
     if raw is None:
@@ -437,10 +431,7 @@ def check_delete_cached_asset(request: Incoming) -> Parsed:
     problems = parsed.problems
     # path `project_id`: string (S8)
     parsed.path['project_id'] = request.path_params['project_id']
-    # path `service_id`: string (S9)
-    value = parsed.path['service_id'] = request.path_params['service_id']
-    if not is_uuid(value):
-        problems.append(Problem('path', 'service_id', f"{value!r:.60} " + 'is not a uuid', ('S9',)))
+    read_path_service_id(request, parsed)
     # query `url`: string (S5)
     raw = request.query_value('url')
     if raw is None:
@@ -482,10 +473,7 @@ def check_get_asset_analytics(request: Incoming) -> Parsed:
     problems = parsed.problems
     # path `project_id`: string (S8)
     parsed.path['project_id'] = request.path_params['project_id']
-    # path `service_id`: string (S9)
-    value = parsed.path['service_id'] = request.path_params['service_id']
-    if not is_uuid(value):
-        problems.append(Problem('path', 'service_id', f"{value!r:.60} " + 'is not a uuid', ('S9',)))
+    read_path_service_id(request, parsed)
     # query `url`: string
     raw = request.query_value('url')
     if raw is None:
