@@ -14,13 +14,14 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install cdn-contract with its test tools
 
-run: spec generated  ## the main job: derive spec/ (both variants) and generate the server
+run: spec generated  ## the main job: derive spec/ (both variants), generate the server and client
 
 spec: $(STAMP)  ## regenerate spec/ (both variants) from the WADLs and overlays
 	$(BIN)/cdn-contract derive
 
-generated: $(STAMP)  ## regenerate generated/ (stub server) from spec/
+generated: $(STAMP)  ## regenerate generated/ (stub server, Python client) from spec/
 	$(BIN)/cdn-contract generate server
+	$(BIN)/cdn-contract generate client
 
 docs: $(STAMP)  ## regenerate docs/traceability.md and docs/variants.md
 	$(BIN)/cdn-contract trace
@@ -28,6 +29,7 @@ docs: $(STAMP)  ## regenerate docs/traceability.md and docs/variants.md
 check-generated: $(STAMP)  ## exit 1 if spec/, generated/ or docs/ differ from what the tools write
 	$(BIN)/cdn-contract derive --check
 	$(BIN)/cdn-contract generate server --check
+	$(BIN)/cdn-contract generate client --check
 	$(BIN)/cdn-contract trace --check
 
 lint: $(STAMP)
@@ -37,6 +39,7 @@ test: $(STAMP)  ## lint, check spec/, generated/ and docs/ are current, run the 
 	$(BIN)/ruff check .
 	$(BIN)/cdn-contract derive --check
 	$(BIN)/cdn-contract generate server --check
+	$(BIN)/cdn-contract generate client --check
 	$(BIN)/cdn-contract trace --check
 	$(BIN)/python -m pytest -q
 

@@ -226,6 +226,25 @@ def generate_server(variant: str, out: Path, check: bool, quiet: bool) -> None:
                     "make generated")
 
 
+@generate.command("client")
+@click.option("--variant", type=_VARIANT_CHOICE, default="all", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              default=GENERATED_DIR / "client", show_default="generated/client/")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if --out is stale.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+def generate_client(variant: str, out: Path, check: bool, quiet: bool) -> None:
+    """The Python client of each variant: an installable distribution
+    generated/client/cdn-client-<variant>/ (`pip install` it; only httpx at run time) with
+    sync and async clients, dataclass models and typed errors."""
+    from contract.codegen.client import render_client
+
+    files: dict[str, str] = {}
+    for name in _chosen(variant):
+        files.update(render_client(SPEC_DIR / VARIANTS[name].spec_name))
+    _write_or_check(files, out, check, quiet, "cdn-contract generate client",
+                    "make generated")
+
+
 @cli.command()
 @click.option("--variant", type=click.Choice(list(VARIANTS)), default="2016-08",
               show_default=True, help="Which doc variant to behave as.")

@@ -127,13 +127,18 @@ def test_rate_limit_s11_only_in_2016_08(docs):
 
 
 def test_later_doc_limits_only_in_2016_08(docs):
-    for variant, maximum in [("2016-08", 20), ("2015-08", None)]:
+    """The body limits come from the 2016-08 limits page; the bounds of `limit` are in both
+    WADLs' prose (1 to 20), so both variants have them, only 2016-08 citing S19."""
+    for variant, cited in [("2016-08", ["S19"]), ("2015-08", None)]:
         limit = param(docs[variant]["paths"]["/v1.0/{project_id}/services"]["get"], "limit")
-        assert limit["schema"].get("maximum") == maximum
-    body = docs["2016-08"]["paths"]["/v1.0/{project_id}/services"]["post"]["requestBody"]
-    schema = body["content"]["application/json"]["schema"]
-    assert schema["properties"]["domains"]["maxItems"] == 10
-    assert schema["properties"]["caching"]["items"]["properties"]["ttl"]["maximum"] == 365 * 86400
+        assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 20)
+        assert limit["schema"].get("x-statements") == cited
+        body = docs[variant]["paths"]["/v1.0/{project_id}/services"]["post"]["requestBody"]
+        schema = body["content"]["application/json"]["schema"]
+        later = variant == "2016-08"
+        assert schema["properties"]["domains"].get("maxItems") == (10 if later else None)
+        assert schema["properties"]["caching"]["items"]["properties"]["ttl"].get(
+            "maximum") == (365 * 86400 if later else None)
 
 
 @pytest.mark.parametrize(("variant", "expected"), [("2015-08", False), ("2016-08", True)])

@@ -109,10 +109,11 @@ def test_the_x_project_id_form_of_the_uri(shared_reference):
         ("request.path", ("S8",))]
 
 
-def test_limits_and_the_rate_limit_only_in_2016_08(shared_reference):
+def test_limit_bounds_in_both_and_the_rate_limit_only_in_2016_08(shared_reference):
     listing = HttpRequest("GET", "/v1.0/110011/services?limit=50", TOKEN)
     assert violations(Exchange(listing), "2016-08") == [("request.query.limit", ("S19",))]
-    assert violations(Exchange(listing), "2015-08") == []
+    # the bound is in both WADLs' prose; only the 2016-08 limits page makes it S19
+    assert violations(Exchange(listing), "2015-08") == [("request.query.limit", ())]
     too_many = HttpResponse(429, (("Retry-After", "30"), ("Content-Type", "application/json")),
                             b'{"message": {"errors": [{"message": "slow down"}]}}')
     assert violations(Exchange(purge(), too_many), "2016-08") == []

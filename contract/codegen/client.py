@@ -1,0 +1,453 @@
+"""`cdn-contract generate client`: a spec → an installable, typed Python client.
+
+For each variant, a standalone distribution `generated/client/cdn-client-<variant>/` (its own
+pyproject, only httpx at run time) holding the package `cdn_client_<variant>`:
+- `models.py`: a dataclass per body schema (see model_code);
+- `_checks.py`: the parameter and body rules as plain Python, so a value the contract forbids
+  (`hard="yes"`, `limit=21`) is refused before anything is sent;
+- `_operations.py`: one `prepare_<operation>` per operation (checks, path, query, body and
+  how to read the answer), shared by both clients;
+- `_core.py`, `errors.py`: addressing, retries on 429, statuses → typed exceptions;
+- `client.py` and `aio.py`: `Client` and `AsyncClient`, one method per operation named from
+  its operationId, rendered from one template.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from contract.codegen.model_code import Models, Type, docstring
+from contract.codegen.render import environment, header, snake
+from contract.codegen.schema_code import SchemaCodeError, check_statements, constraint_statements
+from contract.errors import InputError
+from contract.openapi import operations
+
+COMMAND = "cdn-contract generate client"
+# The class a body's root schema becomes. Listed in the order the models are built, so the
+# fullest shape of a resource claims the short names of its parts (`Domain`, `Origin`...).
+# Any other operation's bodies are named `<OperationId>Request` / `<OperationId>Response`.
+ROOT_NAMES = {
+    "getService.response": "Service",
+    "getAllServices.response": "ServiceSummary",
+    "createService.request": "NewService",
+    "patchService.request": "PatchOperation",
+    "getFlavors.response": "Flavor",
+    "getFlavorDetails.response": "Flavor",
+    "#/components/schemas/Error": "ErrorDocument",
+}
+# Error classes by status: fixed names, so the output does not depend on the Python version
+# (whose `HTTPStatus` phrases change).
+ERROR_NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+               405: "MethodNotAllowed", 409: "Conflict", 413: "PayloadTooLarge",
+               414: "UriTooLong", 415: "UnsupportedMediaType", 429: "TooManyRequests",
+               500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable",
+               504: "GatewayTimeout"}
+_WIRE = {"string": ("str", "isinstance({v}, str)", "a string", "{v}"),
+         "integer": ("int", "isinstance({v}, int) and not isinstance({v}, bool)",
+                     "an integer", "str({v})"),
+         "number": ("float", "isinstance({v}, int | float) and not isinstance({v}, bool)",
+                    "a number", "str({v})"),
+         "boolean": ("bool", "isinstance({v}, bool)", "a boolean",
+                     '"true" if {v} else "false"')}
+
+
+@dataclass
+class _Param:
+    name: str  # the Python argument
+    key: str  # the name on the wire
+    where: str
+    annotation: str
+    required: bool
+    doc_lines: list[str]
+    wire: str  # the expression sending it as text
+
+
+@dataclass
+class _Operation:
+    id: str
+    name: str
+    method: str
+    summary: str
+    doc_lines: list[str]
+    prefix: str
+    rest: str
+    success: int
+    returns: str
+    read: str
+    returns_doc: str
+    errors: list[tuple[int, str]]
+    path: list[_Param] = field(default_factory=list)
+    options: list[_Param] = field(default_factory=list)  # query and header, keyword-only
+    body: Type | None = None
+    body_required: bool = False
+    content_type: str | None = None
+    check_lines: list[str] = field(default_factory=list)
+    body_check_lines: list[str] = field(default_factory=list)
+    reader_lines: list[str] = field(default_factory=list)  # a reader of its own, if any
+    pages: str | None = None  # the listed member, when it answers one page of a listing
+    marker: str | None = None  # the parameter asking for the next page
+
+    @property
+    def arguments(self) -> list[_Param]:
+        return [*self.path, *self.options]
+
+    @property
+    def parameters(self) -> list[str]:
+        """The Python parameters: path ones and the body positional, the others keyword-only
+        and optional unless required."""
+        listed = [f"{p.name}: {p.annotation}" for p in self.path]
+        if self.body is not None:
+            listed.append(f"body: {self.body.annotation}" +
+                          ("" if self.body_required else " | None = None"))
+        if self.options:
+            listed.append("*")
+        listed += [f"{p.name}: {p.annotation}" + ("" if p.required else " | None = None")
+                   for p in self.options]
+        return listed
+
+    @property
+    def checked(self) -> list[str]:
+        """What `prepare_<operation>` hands its check: the arguments, and the body as the
+        JSON it would send (`document`)."""
+        return [p.name for p in self.arguments] + (["document"] if self.body else [])
+
+    @property
+    def checked_parameters(self) -> list[str]:
+        """The check function's: untyped on purpose, it is what catches wrong types."""
+        return [f"{p.name}: object" for p in self.arguments] + (
+            ["body: Any"] if self.body else [])
+
+    @property
+    def call(self) -> str:
+        """How a client method passes its arguments on to `prepare_<operation>`."""
+        positional = [p.name for p in self.path] + (["body"] if self.body else [])
+        return ", ".join(positional + [f"{p.name}={p.name}" for p in self.options])
+
+    @property
+    def rest_expression(self) -> str:
+        if "{" not in self.rest:
+            return repr(self.rest)
+        return 'f"' + re.sub(r"\{(\w+)\}", lambda m: "{path_value(" + snake(m.group(1)) + ")}",
+                             self.rest) + '"'
+
+
+@dataclass
+class _Collection:
+    """An iterator over every item of a paged listing."""
+
+    operation: str  # the method listing one page
+    iterator: str
+    item: str
+    marker: str  # the parameter asking for the page after an item
+    options: list[_Param]  # the listing's other options, passed on
+
+    @property
+    def parameters(self) -> list[str]:
+        return ["*", *(f"{p.name}: {p.annotation} | None = None" for p in self.options)] \
+            if self.options else []
+
+
+def package_name(variant: str) -> str:
+    return "cdn_client_" + variant.replace("-", "_")
+
+
+def distribution_name(variant: str) -> str:
+    return "cdn-client-" + variant
+
+
+def render_client(spec: Path) -> dict[str, str]:
+    """The files of one variant's distribution, by path relative to generated/client/."""
+    document = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    variant = document["info"]["x-variant"]
+    models = Models(document)
+    try:
+        error_type = models.type_of({"$ref": "#/components/schemas/Error"},
+                                    ROOT_NAMES["#/components/schemas/Error"],
+                                    about="The documented error body")
+        ops = _operations(document, models)
+    except SchemaCodeError as error:
+        raise InputError(f"{spec}: cannot generate the client: {error}") from None
+    if error_type.annotation != "ErrorDocument":
+        raise InputError(f"{spec}: the Error schema must be an object with properties")
+    collections = [_Collection(op.name, f"iter_{op.pages}", op.returns[5:-1], op.marker,
+                               [p for p in op.options if p.key != op.marker])
+                   for op in ops if op.pages and op.marker]
+    package = package_name(variant)
+    scheme = document["components"]["securitySchemes"]
+    token_header = next(s["name"] for s in scheme.values() if s.get("in") == "header")
+    context = {
+        "header": header(COMMAND, spec), "variant": variant, "package": package,
+        "distribution": distribution_name(variant), "title": document["info"]["title"],
+        "canonical": bool(document["info"].get("x-canonical")),
+        "operations": ops, "models": models.models, "aliases": models.aliases,
+        "paged": bool(collections), "collections": collections,
+        "errors": _errors(ops), "project_header": _project_header(document),
+        "token_header": token_header, "base_url": document["servers"][0]["url"],
+        "uses_re": any("re.search(" in line for op in ops
+                       for line in (*op.check_lines, *op.body_check_lines)),
+        "imports": _imports(ops, models), "hard_default": _purge_default(document),
+    }
+    context["exports"] = _exports(context)
+    context["exported"] = _sorted({"VARIANT", *(n for _, names in context["exports"]
+                                                for n in names)})
+    env = environment()
+    env.globals["define"] = define
+    env.filters["wrap"] = lambda text, indent: f"\n{' ' * indent}".join(docstring(text, indent))
+    root = distribution_name(variant)
+    files = {f"{root}/pyproject.toml": "pyproject.toml", f"{root}/README.md": "README.md"}
+    files.update({f"{root}/{package}/{name}": name for name in (
+        "__init__.py", "py.typed", "models.py", "errors.py", "_checks.py", "_core.py",
+        "_operations.py")})
+    rendered = {path: env.get_template(f"client/{name}.j2").render(context)
+                for path, name in files.items()}
+    for module, is_async in (("client.py", False), ("aio.py", True)):
+        rendered[f"{root}/{package}/{module}"] = env.get_template("client/client.py.j2").render(
+            context, is_async=is_async)
+    return rendered
+
+
+def _operations(document: dict[str, Any], models: Models) -> list[_Operation]:
+    found = list(operations(document))
+    order = {key.split(".")[0]: index for index, key in enumerate(ROOT_NAMES)}
+    built = {op["operationId"]: _operation(template, method, op, models) for template, method, op
+             in sorted(found, key=lambda row: order.get(row[2]["operationId"], len(order)))}
+    return [built[op["operationId"]] for _, _, op in found]
+
+
+def _operation(template: str, method: str, op: dict[str, Any], models: Models) -> _Operation:
+    op_id = op["operationId"]
+    responses = op.get("responses", {})
+    successes = sorted(int(s) for s in responses if s.isdigit() and s.startswith("2"))
+    if len(successes) != 1:
+        raise InputError(f"operation {op_id}: the client needs exactly one success status, "
+                         f"the spec documents {successes or 'none'}")
+    success = successes[0]
+    prefix, rest = _split(template, op)
+    result = _Operation(
+        id=op_id, name=snake(op_id), method=method.upper(), summary=op.get("summary", op_id),
+        doc_lines=docstring(op.get("description", ""), 8), prefix=prefix, rest=rest,
+        success=success, returns="None", read="read_nothing", returns_doc="",
+        errors=[(int(s), ERROR_NAMES.get(int(s), f"Status{s}") + "Error")
+                for s in sorted(responses) if s.isdigit() and int(s) >= 400])
+    _response(result, op, responses[str(success)], models)
+    for param in op.get("parameters", []):
+        if param.get("x-alternative-header"):
+            continue  # the project: the client's, in the path or the header
+        made = _param(param)
+        (result.path if param["in"] == "path" else result.options).append(made)
+        result.check_lines += _check_lines(param, made)
+    if "requestBody" in op:
+        _request_body(result, op["requestBody"], models)
+    return result
+
+
+def _split(template: str, op: dict[str, Any]) -> tuple[str, str]:
+    """The path before and after the project segment (with `{name}` left for the others)."""
+    project = [p["name"] for p in op.get("parameters", []) if p.get("x-alternative-header")]
+    marker = f"/{{{project[0]}}}" if project else None
+    if marker and marker in template:
+        prefix, rest = template.split(marker, 1)
+        return prefix, rest or "/"
+    return template, ""
+
+
+def _response(result: _Operation, op: dict[str, Any], response: dict[str, Any],
+              models: Models) -> None:
+    headers = response.get("headers") or {}
+    media = (response.get("content") or {}).get("application/json")
+    name = ROOT_NAMES.get(f"{result.id}.response", f"{result.id[:1].upper()}{result.id[1:]}"
+                          "Response")
+    if media is not None and media.get("schema") is not None:
+        collection = response.get("x-collection")
+        if collection:
+            _collection(result, media["schema"], collection, name, models)
+            return
+        kind = models.type_of(media["schema"], name, about=f"The answer of {result.id}")
+        result.returns, result.returns_doc = kind.annotation, f"The {success_noun(kind)}."
+        result.read = f"_read_{result.name}"
+        result.reader_lines = [f"return {kind.reader}(json_body(response), '')"]
+    elif "Location" in headers:
+        result.returns, result.read = "str", "read_location"
+        result.returns_doc = ("The `Location` of the accepted request (where to follow its "
+                              "progress).")
+
+
+def _collection(result: _Operation, schema: dict[str, Any], collection: dict[str, Any],
+                name: str, models: Models) -> None:
+    """A listing whose body wraps the items (the schema's shape) in `collection['items']`."""
+    item = models.type_of(schema, name, about=f"An item listed by {result.id}")
+    member = collection["items"]
+    result.read = f"_read_{result.name}"
+    items = f"read_list({item.reader})(body.get({member!r}, []), '/{member}')"
+    lines = ["body = read_object(json_body(response), '')", f"items = {items}"]
+    marker = collection.get("marker")
+    if marker is None:
+        result.returns, result.returns_doc = f"list[{item.annotation}]", f"The `{member}`."
+        result.reader_lines = [*lines, "return items"]
+        return
+    rel = collection.get("next-link-rel", "next")
+    result.returns, result.returns_doc = f"Page[{item.annotation}]", f"One page of `{member}`."
+    result.pages, result.marker = member, marker["parameter"]
+    result.reader_lines = [
+        *lines,
+        "links = read_list(read_object)(body.get('links', []), '/links')",
+        f"more = items and any(link.get('rel') == {rel!r} for link in links)",
+        f"return Page(items, items[-1].{marker['from-item']} if more else None)"]
+
+
+def success_noun(kind: Type) -> str:
+    return f"`{kind.annotation}`" if kind.model else "decoded JSON body"
+
+
+def _param(param: dict[str, Any]) -> _Param:
+    schema = param.get("schema", {})
+    kind = schema.get("type", "string")
+    if kind not in _WIRE:
+        raise SchemaCodeError(f"parameter {param['name']}: type {kind!r} is not supported")
+    annotation = _WIRE[kind][0]
+    if "enum" in schema:
+        annotation = "Literal[" + ", ".join(repr(v) for v in schema["enum"]) + "]"
+    name = snake(param["name"]).replace("-", "_")
+    description = " ".join(param.get("description", "").split())
+    if "default" in schema:
+        description += (f" Left out (None), the server applies its default, "
+                        f"{json.dumps(schema['default'])}.")
+    cited = _cited(param)
+    if cited:
+        description += f" ({', '.join(cited)})"
+    return _Param(name=name, key=param["name"], where=param["in"],
+                  annotation=annotation, required=bool(param.get("required")),
+                  doc_lines=docstring(description, 14 + len(name)),
+                  wire=_WIRE[kind][3].format(v=name))
+
+
+def _cited(param: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*param.get("x-statements", []),
+                                *param.get("schema", {}).get("x-statements", [])]))
+
+
+def _check_lines(param: dict[str, Any], made: _Param) -> list[str]:
+    """The checks of one argument: its type, then the schema's constraints."""
+    schema = param.get("schema", {})
+    kind = schema.get("type", "string")
+    name, where, cited = made.name, param["in"], _cited(param)
+    _, test, wanted, _ = _WIRE[kind]
+
+    def problem(message: str) -> str:
+        return f"problems.append(Problem({where!r}, {param['name']!r}, {message}, {cited!r}))"
+
+    shown = 'f"{' + name + '!r:.60} is not ' + wanted + '"'
+    test = test.format(v=name)
+    checks = constraint_statements(schema, name, param["name"], where, kind, cited)
+    if kind == "string":
+        checks = [f"if {name} == '':", f"    {problem(repr('must not be empty'))}", *checks]
+    lines = [f"# {where} `{param['name']}`" + (f" ({', '.join(cited)})" if cited else "")]
+    if not made.required and not checks:
+        return [*lines, f"if {name} is not None and not ({test}):", f"    {problem(shown)}"]
+    body = [f"if not ({test}):" if " and " in test else f"if not {test}:",
+            f"    {problem(shown)}"]
+    if checks:
+        body += ["else:", *("    " + line for line in checks)]
+    if made.required:
+        return lines + body
+    return [*lines, f"if {name} is not None:", *("    " + line for line in body)]
+
+
+def _request_body(result: _Operation, body: dict[str, Any], models: Models) -> None:
+    content = body.get("content", {})
+    media_type = next(iter(content), None)
+    schema = (content.get(media_type) or {}).get("schema") if media_type else None
+    if schema is None:
+        return
+    name = ROOT_NAMES.get(f"{result.id}.request", f"{result.id[:1].upper()}{result.id[1:]}"
+                          "Request")
+    result.body = models.type_of(schema, name, about=f"The request body of {result.id}")
+    result.body_required = bool(body.get("required"))
+    result.content_type = media_type
+    result.body_check_lines = check_statements(schema, "body")
+
+
+def _errors(ops: list[_Operation]) -> list[dict[str, Any]]:
+    by_status: dict[int, dict[str, Any]] = {}
+    for op in ops:
+        for status, name in op.errors:
+            by_status.setdefault(status, {"status": status, "name": name, "operations": []})
+            by_status[status]["operations"].append(op.name)
+    return [by_status[status] for status in sorted(by_status)]
+
+
+def _imports(ops: list[_Operation], models: Models) -> dict[str, list[str]]:
+    """What each module imports: only the names its code uses (ruff-clean output), in the
+    order ruff sorts them (constants, classes, then functions)."""
+    model_names = {m.name for m in models.models} | {a.name for a in models.aliases} | {"Page"}
+    helpers = {"read_list", "read_object", "read_any", "read_string", "read_integer",
+               "read_number", "read_boolean", "read_one_of"}
+    signatures = " ".join(" ".join(op.parameters) + " " + op.returns for op in ops)
+    bodies = " ".join([*(line for op in ops for line in op.reader_lines),
+                       *(op.body.to_json("body") for op in ops if op.body)])
+    core = {"Prepared", *(op.read for op in ops if not op.read.startswith("_read_"))}
+    core |= {"json_body"} & _words(bodies) | ({"path_value"} if any("{" in op.rest for op in ops)
+                                            else set())
+
+    def typing(text: str) -> list[str]:
+        return [name for name in ("Any", "Literal") if re.search(rf"\b{name}\b", text)]
+
+    return {"operations": _sorted(_words(signatures + " " + bodies) & (model_names | helpers)),
+            "core": _sorted(core), "typing": typing(signatures),
+            "client": _sorted(_words(signatures) & model_names),
+            "client_typing": _sorted({"TypeVar", *typing(signatures)})}
+
+
+def _exports(context: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """What the package's `__init__` offers, by module (in import order)."""
+    errors = {"ApiError", "CdnError", "InvalidRequestError", "Problem", "RequestTimeoutError",
+              "TransportError", "UnexpectedResponseError", "UnexpectedStatusError",
+              *(error["name"] for error in context["errors"])}
+    models = {"ModelError", *(m.name for m in context["models"]),
+              *(a.name for a in context["aliases"]), *(["Page"] if context["paged"] else [])}
+    return [("_core", ["Retry"]), ("aio", ["AsyncClient"]), ("client", ["Client"]),
+            ("errors", _sorted(errors)), ("models", _sorted(models))]
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text))
+
+
+def _sorted(names: set[str]) -> list[str]:
+    return sorted(names, key=lambda n: (0 if n.isupper() else 1 if n[:1].isupper() else 2, n))
+
+
+def _purge_default(document: dict[str, Any]) -> str | None:
+    """The default of the purge's `hard`, which the README states (it differs by variant)."""
+    for _, _, op in operations(document):
+        for param in op.get("parameters", []):
+            if param["name"] == "hard" and "default" in param.get("schema", {}):
+                return f"`{json.dumps(param['schema']['default'])}`"
+    return None
+
+
+def _project_header(document: dict[str, Any]) -> str:
+    for _, _, op in operations(document):
+        for param in op.get("parameters", []):
+            if param.get("x-alternative-header"):
+                return str(param["x-alternative-header"])
+    raise InputError("no parameter names an x-alternative-header: the project cannot be "
+                     "sent in a header")
+
+
+def define(name: str, parameters: list[str], returns: str, indent: int = 0,
+           keyword: str = "def") -> str:
+    """A `def` line, or one parameter per line (with a trailing comma) when it would be
+    longer than 100 characters."""
+    pad = " " * indent
+    line = f"{pad}{keyword} {name}({', '.join(parameters)}) -> {returns}:"
+    if len(line) <= 100:
+        return line
+    listed = "".join(f"{pad}    {parameter},\n" for parameter in parameters)
+    return f"{pad}{keyword} {name}(\n{listed}{pad}) -> {returns}:"
