@@ -348,10 +348,10 @@ def _check_lines(param: dict[str, Any], made: _Param) -> list[str]:
     if kind == "string":
         checks = [f"if {name} == '':", f"    {problem(repr('must not be empty'))}", *checks]
     lines = [f"# {where} `{param['name']}`" + (f" ({', '.join(cited)})" if cited else "")]
+    negated = f"not ({test})" if " and " in test else f"not {test}"
     if not made.required and not checks:
-        return [*lines, f"if {name} is not None and not ({test}):", f"    {problem(shown)}"]
-    body = [f"if not ({test}):" if " and " in test else f"if not {test}:",
-            f"    {problem(shown)}"]
+        return [*lines, f"if {name} is not None and {negated}:", f"    {problem(shown)}"]
+    body = [f"if {negated}:", f"    {problem(shown)}"]
     if checks:
         body += ["else:", *("    " + line for line in checks)]
     if made.required:

@@ -440,7 +440,7 @@ def check_delete_cached_asset(service_id: object, url: object, hard: object, all
             if url == '':
                 problems.append(Problem('query', 'url', 'must not be empty', ('S5',)))
     # query `hard` (S6, S17, S7a)
-    if hard is not None and not (isinstance(hard, bool)):
+    if hard is not None and not isinstance(hard, bool):
         problems.append(Problem('query', 'hard', f"{hard!r:.60} is not a boolean", ('S6', 'S17', 'S7a')))
     # query `all` (S25)
     if all is not None:
