@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -219,11 +220,7 @@ def generate_server(variant: str, out: Path, check: bool, quiet: bool) -> None:
     handler per operation, request checks as plain Python). Run it with `cdn-contract mock`."""
     from contract.codegen.server import render_server
 
-    files: dict[str, str] = {}
-    for name in _chosen(variant):
-        files.update(render_server(SPEC_DIR / VARIANTS[name].spec_name))
-    _write_or_check(files, out, check, quiet, "cdn-contract generate server",
-                    "make generated")
+    _generate(render_server, "server", variant, out, check, quiet)
 
 
 @generate.command("client")
@@ -238,11 +235,16 @@ def generate_client(variant: str, out: Path, check: bool, quiet: bool) -> None:
     sync and async clients, dataclass models and typed errors."""
     from contract.codegen.client import render_client
 
+    _generate(render_client, "client", variant, out, check, quiet)
+
+
+def _generate(render: Callable[[Path], dict[str, str]], what: str, variant: str, out: Path,
+              check: bool, quiet: bool) -> None:
+    """Render each chosen variant's spec, then write the files or check them."""
     files: dict[str, str] = {}
     for name in _chosen(variant):
-        files.update(render_client(SPEC_DIR / VARIANTS[name].spec_name))
-    _write_or_check(files, out, check, quiet, "cdn-contract generate client",
-                    "make generated")
+        files.update(render(SPEC_DIR / VARIANTS[name].spec_name))
+    _write_or_check(files, out, check, quiet, f"cdn-contract generate {what}", "make generated")
 
 
 @cli.command()

@@ -92,6 +92,7 @@ class _Operation:
     reader_lines: list[str] = field(default_factory=list)  # a reader of its own, if any
     pages: str | None = None  # the listed member, when it answers one page of a listing
     marker: str | None = None  # the parameter asking for the next page
+    item: str | None = None  # the type of the listed items
 
     @property
     def arguments(self) -> list[_Param]:
@@ -175,9 +176,9 @@ def render_client(spec: Path) -> dict[str, str]:
         raise InputError(f"{spec}: cannot generate the client: {error}") from None
     if error_type.annotation != "ErrorDocument":
         raise InputError(f"{spec}: the Error schema must be an object with properties")
-    collections = [_Collection(op.name, f"iter_{op.pages}", op.returns[5:-1], op.marker,
+    collections = [_Collection(op.name, f"iter_{op.pages}", op.item, op.marker,
                                [p for p in op.options if p.key != op.marker])
-                   for op in ops if op.pages and op.marker]
+                   for op in ops if op.pages and op.item and op.marker]
     package = package_name(variant)
     scheme = document["components"]["securitySchemes"]
     token_header = next(s["name"] for s in scheme.values() if s.get("in") == "header")
@@ -293,7 +294,7 @@ def _collection(result: _Operation, schema: dict[str, Any], collection: dict[str
         return
     rel = collection.get("next-link-rel", "next")
     result.returns, result.returns_doc = f"Page[{item.annotation}]", f"One page of `{member}`."
-    result.pages, result.marker = member, marker["parameter"]
+    result.pages, result.marker, result.item = member, marker["parameter"], item.annotation
     result.reader_lines = [
         *lines,
         "links = read_list(read_object)(body.get('links', []), '/links')",
