@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from contract.codegen.client import distribution_name, package_name, render_client
+from contract.errors import InputError
 from contract.variants import GENERATED_DIR, SPEC_DIR, VARIANTS
 from tests.servers import BROKEN_SERVICE, Upstream, run_mock, run_upstream
 
@@ -122,7 +123,8 @@ def test_every_operation_against_the_mock(variant, base_url):
         assert client.patch_service(service_id, [cdn.PatchOperation(
             op="replace", path="/name", value="renamed.com")]).endswith(service_id)
         assert client.get_service(service_id).name == "renamed.com"
-        assert client.get_cached_asset(service_id, url="/index.html") is not None
+        assert client.get_cached_asset(service_id, url="/index.html") == {
+            "service_id": service_id, "url": "/index.html", "jobs": []}
         assert client.delete_cached_asset(service_id, url="/index.html",
                                           hard=True).endswith(service_id)
         assert client.get_asset_analytics(service_id)["counters"]["purge_requests"] == 1
@@ -263,6 +265,11 @@ def test_answers_outside_the_contract_and_no_answer_are_typed_errors(variant):
         with cdn.Client(f"http://127.0.0.1:{port}", token="t", project_id=PROJECT,
                         timeout=0.3) as client, pytest.raises(cdn.RequestTimeoutError):
             client.get_ping()  # this upstream answers the ping after 2 s
+    with run_upstream(teapot) as port, cdn.Client(f"http://127.0.0.1:{port}", token="t",
+                                                  project_id=PROJECT) as client, \
+            pytest.raises(cdn.UnexpectedStatusError, match="418") as undocumented:
+        client.get_ping()
+    assert undocumented.value.status == 418 and undocumented.value.messages == ["brewing"]
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
@@ -271,17 +278,26 @@ def test_answers_outside_the_contract_and_no_answer_are_typed_errors(variant):
         client.get_ping()
 
 
+async def teapot(scope, receive, send) -> None:
+    """A server answering every request with a status no operation documents."""
+    await send({"type": "http.response.start", "status": 418,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body",
+                "body": b'{"message": {"errors": [{"message": "brewing"}]}}'})
+
+
 def test_a_spec_the_client_cannot_express_is_refused_with_its_reason(tmp_path):
     document = yaml.safe_load((SPEC_DIR / VARIANTS["2016-08"].spec_name).read_text())
     document["paths"]["/v1.0/{project_id}/ping"]["get"]["responses"]["200"] = {
         "description": "a second success"}
     spec = tmp_path / "two-successes.yaml"
     spec.write_text(yaml.safe_dump(document))
-    from contract.errors import InputError
-
     with pytest.raises(InputError, match="getPing: the client needs exactly one success "
                                          r"status, the spec documents \[200, 204\]"):
         render_client(spec)
+
+
+def test_check_reports_a_stale_output_folder(tmp_path):
     answer = subprocess.run([sys.executable, "-m", "contract", "generate", "client", "--out",
                              str(tmp_path / "out"), "--check"], capture_output=True, text=True)
     assert answer.returncode == 1 and "stale:" in answer.stderr

@@ -5,9 +5,10 @@
 
 - `InvalidRequestError`: the call breaks the contract; nothing was sent.
 - `ApiError` and its subclasses: the server answered with an error status. One class per
-  status the spec documents, each carrying the parsed error body.
-- `UnexpectedResponseError`: the server answered outside the contract (an undocumented
-  status, a body that does not match its schema, a missing `Location`).
+  status the spec documents, each carrying the parsed error body; `UnexpectedStatusError`
+  for any other.
+- `UnexpectedResponseError`: a success the contract does not describe (an undocumented
+  2xx, a body that does not match its schema, a missing `Location`).
 - `TransportError` / `RequestTimeoutError`: no answer at all.
 """
 
@@ -88,8 +89,9 @@ class ApiError(CdnError):
                          f"{response.status_code} {response.reason_phrase}: {shown}")
 
 
-class UnexpectedStatusError(ApiError, UnexpectedResponseError):
-    """An error status the operation does not document."""
+class UnexpectedStatusError(ApiError):
+    """An error status the spec documents for no operation (a documented one raises its own
+    class, whichever operation answered it)."""
 
 
 class BadRequestError(ApiError):
