@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from contract.jsonpointer import unescape
+
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -28,6 +30,31 @@ def media_objects(document: dict[str, Any]) -> Iterator[tuple[str, str, str, dic
         for status, response in (operation.get("responses") or {}).items():
             for media_type, media in (response.get("content") or {}).items():
                 yield name, f"response {status}", media_type, media
+
+
+def resolve(document: dict[str, Any], node: Any, hops: int = 20) -> Any:
+    """`node` with its local `$ref`s followed (a bounded number of hops, for cyclic
+    documents); a reference that leads nowhere gives {}."""
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and hops > 0:
+        reference = node["$ref"]
+        if not reference.startswith("#/"):
+            return node
+        target: Any = document
+        for part in reference[2:].split("/"):
+            target = target.get(unescape(part), {}) if isinstance(target, dict) else {}
+        node, hops = target, hops - 1
+    return node
+
+
+def alternative_headers(document: dict[str, Any]) -> dict[str, str]:
+    """Path parameters that a header may carry instead (`x-alternative-header`, S8):
+    parameter name → header name."""
+    found: dict[str, str] = {}
+    for _, _, operation in operations(document):
+        for param in operation.get("parameters", []):
+            if param.get("x-alternative-header"):
+                found[param["name"]] = param["x-alternative-header"]
+    return found
 
 
 def template_regex(template: str, exact: bool = False) -> re.Pattern[str]:

@@ -23,10 +23,10 @@ from typing import Any
 import yaml
 
 from contract.codegen.model_code import Models, Type, docstring
-from contract.codegen.render import environment, header, snake
+from contract.codegen.render import environment, header, import_order, snake, used
 from contract.codegen.schema_code import SchemaCodeError, check_statements, constraint_statements
 from contract.errors import InputError
-from contract.openapi import operations
+from contract.openapi import alternative_headers, operations
 
 COMMAND = "cdn-contract generate client"
 # The class a body's root schema becomes. Listed in the order the models are built, so the
@@ -66,6 +66,7 @@ class _Param:
     required: bool
     doc_lines: list[str]
     wire: str  # the expression sending it as text
+    default: str | None = None  # the server's default, as JSON
 
 
 @dataclass
@@ -131,27 +132,26 @@ class _Operation:
         return ", ".join(positional + [f"{p.name}={p.name}" for p in self.options])
 
     @property
+    def iterator(self) -> str | None:
+        """The method going through every page of a paged listing."""
+        return f"iter_{self.pages}" if self.pages and self.marker else None
+
+    @property
+    def passed_on(self) -> list[_Param]:
+        """The listing's options its iterator takes: all but the marker."""
+        return [p for p in self.options if p.key != self.marker]
+
+    @property
+    def iterator_parameters(self) -> list[str]:
+        listed = [f"{p.name}: {p.annotation} | None = None" for p in self.passed_on]
+        return ["*", *listed] if listed else []
+
+    @property
     def rest_expression(self) -> str:
         if "{" not in self.rest:
             return repr(self.rest)
         return 'f"' + re.sub(r"\{(\w+)\}", lambda m: "{path_value(" + snake(m.group(1)) + ")}",
                              self.rest) + '"'
-
-
-@dataclass
-class _Collection:
-    """An iterator over every item of a paged listing."""
-
-    operation: str  # the method listing one page
-    iterator: str
-    item: str
-    marker: str  # the parameter asking for the page after an item
-    options: list[_Param]  # the listing's other options, passed on
-
-    @property
-    def parameters(self) -> list[str]:
-        return ["*", *(f"{p.name}: {p.annotation} | None = None" for p in self.options)] \
-            if self.options else []
 
 
 def package_name(variant: str) -> str:
@@ -167,18 +167,19 @@ def render_client(spec: Path) -> dict[str, str]:
     document = yaml.safe_load(spec.read_text(encoding="utf-8"))
     variant = document["info"]["x-variant"]
     models = Models(document)
+    projects = alternative_headers(document)
+    if len(projects) != 1:
+        raise InputError(f"{spec}: the client needs exactly one path parameter with an "
+                         f"x-alternative-header (the project), found {sorted(projects) or 0}")
+    error_model = ROOT_NAMES["#/components/schemas/Error"]
     try:
-        error_type = models.type_of({"$ref": "#/components/schemas/Error"},
-                                    ROOT_NAMES["#/components/schemas/Error"],
+        error_type = models.type_of({"$ref": "#/components/schemas/Error"}, error_model,
                                     about="The documented error body")
-        ops = _operations(document, models)
+        ops = _operations(document, models, next(iter(projects)))
     except SchemaCodeError as error:
         raise InputError(f"{spec}: cannot generate the client: {error}") from None
-    if error_type.annotation != "ErrorDocument":
+    if error_type.annotation != error_model:
         raise InputError(f"{spec}: the Error schema must be an object with properties")
-    collections = [_Collection(op.name, f"iter_{op.pages}", op.item, op.marker,
-                               [p for p in op.options if p.key != op.marker])
-                   for op in ops if op.pages and op.item and op.marker]
     package = package_name(variant)
     scheme = document["components"]["securitySchemes"]
     token_header = next(s["name"] for s in scheme.values() if s.get("in") == "header")
@@ -187,16 +188,18 @@ def render_client(spec: Path) -> dict[str, str]:
         "distribution": distribution_name(variant), "title": document["info"]["title"],
         "canonical": bool(document["info"].get("x-canonical")),
         "operations": ops, "models": models.models, "aliases": models.aliases,
-        "paged": bool(collections), "collections": collections,
-        "errors": _errors(ops), "project_header": _project_header(document),
+        "paged": any(op.iterator for op in ops),
+        "errors": _errors(ops), "project_header": next(iter(projects.values())),
         "token_header": token_header, "base_url": document["servers"][0]["url"],
         "uses_re": any("re.search(" in line for op in ops
                        for line in (*op.check_lines, *op.body_check_lines)),
-        "imports": _imports(ops, models), "hard_default": _purge_default(document),
+        "imports": _imports(ops, models),
+        "defaults": [(op.name, p.name, p.default) for op in ops for p in op.arguments
+                     if p.default is not None],
     }
     context["exports"] = _exports(context)
-    context["exported"] = _sorted({"VARIANT", *(n for _, names in context["exports"]
-                                                for n in names)})
+    context["exported"] = import_order({"VARIANT", *(n for _, names in context["exports"]
+                                                     for n in names)})
     env = environment()
     env.globals["define"] = define
     env.filters["wrap"] = lambda text, indent: f"\n{' ' * indent}".join(docstring(text, indent))
@@ -213,15 +216,18 @@ def render_client(spec: Path) -> dict[str, str]:
     return rendered
 
 
-def _operations(document: dict[str, Any], models: Models) -> list[_Operation]:
+def _operations(document: dict[str, Any], models: Models, project: str) -> list[_Operation]:
+    """Every operation, its models built in ROOT_NAMES order, listed in document order."""
     found = list(operations(document))
     order = {key.split(".")[0]: index for index, key in enumerate(ROOT_NAMES)}
-    built = {op["operationId"]: _operation(template, method, op, models) for template, method, op
+    built = {op["operationId"]: _operation(template, method, op, models, project)
+             for template, method, op
              in sorted(found, key=lambda row: order.get(row[2]["operationId"], len(order)))}
     return [built[op["operationId"]] for _, _, op in found]
 
 
-def _operation(template: str, method: str, op: dict[str, Any], models: Models) -> _Operation:
+def _operation(template: str, method: str, op: dict[str, Any], models: Models,
+               project: str) -> _Operation:
     op_id = op["operationId"]
     responses = op.get("responses", {})
     successes = sorted(int(s) for s in responses if s.isdigit() and s.startswith("2"))
@@ -229,7 +235,7 @@ def _operation(template: str, method: str, op: dict[str, Any], models: Models) -
         raise InputError(f"operation {op_id}: the client needs exactly one success status, "
                          f"the spec documents {successes or 'none'}")
     success = successes[0]
-    prefix, rest = _split(template, op)
+    prefix, rest = _split(template, project)
     result = _Operation(
         id=op_id, name=snake(op_id), method=method.upper(), summary=op.get("summary", op_id),
         doc_lines=docstring(op.get("description", ""), 8), prefix=prefix, rest=rest,
@@ -238,8 +244,8 @@ def _operation(template: str, method: str, op: dict[str, Any], models: Models) -
                 for s in sorted(responses) if s.isdigit() and int(s) >= 400])
     _response(result, op, responses[str(success)], models)
     for param in op.get("parameters", []):
-        if param.get("x-alternative-header"):
-            continue  # the project: the client's, in the path or the header
+        if param["name"] == project:
+            continue  # the client's, in the path or the header
         made = _param(param)
         (result.path if param["in"] == "path" else result.options).append(made)
         result.check_lines += _check_lines(param, made)
@@ -248,12 +254,11 @@ def _operation(template: str, method: str, op: dict[str, Any], models: Models) -
     return result
 
 
-def _split(template: str, op: dict[str, Any]) -> tuple[str, str]:
+def _split(template: str, project: str) -> tuple[str, str]:
     """The path before and after the project segment (with `{name}` left for the others)."""
-    project = [p["name"] for p in op.get("parameters", []) if p.get("x-alternative-header")]
-    marker = f"/{{{project[0]}}}" if project else None
-    if marker and marker in template:
-        prefix, rest = template.split(marker, 1)
+    segment = f"/{{{project}}}"
+    if segment in template:
+        prefix, rest = template.split(segment, 1)
         return prefix, rest or "/"
     return template, ""
 
@@ -270,7 +275,8 @@ def _response(result: _Operation, op: dict[str, Any], response: dict[str, Any],
             _collection(result, media["schema"], collection, name, models)
             return
         kind = models.type_of(media["schema"], name, about=f"The answer of {result.id}")
-        result.returns, result.returns_doc = kind.annotation, f"The {success_noun(kind)}."
+        noun = f"`{kind.annotation}`" if kind.model else "decoded JSON body"
+        result.returns, result.returns_doc = kind.annotation, f"The {noun}."
         result.read = f"_read_{result.name}"
         result.reader_lines = [f"return {kind.reader}(json_body(response), '')"]
     elif "Location" in headers:
@@ -302,10 +308,6 @@ def _collection(result: _Operation, schema: dict[str, Any], collection: dict[str
         f"return Page(items, items[-1].{marker['from-item']} if more else None)"]
 
 
-def success_noun(kind: Type) -> str:
-    return f"`{kind.annotation}`" if kind.model else "decoded JSON body"
-
-
 def _param(param: dict[str, Any]) -> _Param:
     schema = param.get("schema", {})
     kind = schema.get("type", "string")
@@ -314,7 +316,7 @@ def _param(param: dict[str, Any]) -> _Param:
     annotation = _WIRE[kind][0]
     if "enum" in schema:
         annotation = "Literal[" + ", ".join(repr(v) for v in schema["enum"]) + "]"
-    name = snake(param["name"]).replace("-", "_")
+    name = snake(param["name"])
     description = " ".join(param.get("description", "").split())
     if "default" in schema:
         description += (f" Left out (None), the server applies its default, "
@@ -325,7 +327,8 @@ def _param(param: dict[str, Any]) -> _Param:
     return _Param(name=name, key=param["name"], where=param["in"],
                   annotation=annotation, required=bool(param.get("required")),
                   doc_lines=docstring(description, 14 + len(name)),
-                  wire=_WIRE[kind][3].format(v=name))
+                  wire=_WIRE[kind][3].format(v=name),
+                  default=json.dumps(schema["default"]) if "default" in schema else None)
 
 
 def _cited(param: dict[str, Any]) -> tuple[str, ...]:
@@ -393,16 +396,13 @@ def _imports(ops: list[_Operation], models: Models) -> dict[str, list[str]]:
     bodies = " ".join([*(line for op in ops for line in op.reader_lines),
                        *(op.body.to_json("body") for op in ops if op.body)])
     core = {"Prepared", *(op.read for op in ops if not op.read.startswith("_read_"))}
-    core |= {"json_body"} & _words(bodies) | ({"path_value"} if any("{" in op.rest for op in ops)
-                                            else set())
-
-    def typing(text: str) -> list[str]:
-        return [name for name in ("Any", "Literal") if re.search(rf"\b{name}\b", text)]
-
-    return {"operations": _sorted(_words(signatures + " " + bodies) & (model_names | helpers)),
-            "core": _sorted(core), "typing": typing(signatures),
-            "client": _sorted(_words(signatures) & model_names),
-            "client_typing": _sorted({"TypeVar", *typing(signatures)})}
+    core |= {*used(["json_body"], bodies), *(["path_value"] if any("{" in op.rest for op in ops)
+                                           else [])}
+    typing = used(["Any", "Literal"], signatures)
+    return {"operations": used(model_names | helpers, signatures + " " + bodies),
+            "core": import_order(core), "typing": typing,
+            "client": used(model_names, signatures),
+            "client_typing": import_order({"TypeVar", *typing})}
 
 
 def _exports(context: dict[str, Any]) -> list[tuple[str, list[str]]]:
@@ -413,33 +413,7 @@ def _exports(context: dict[str, Any]) -> list[tuple[str, list[str]]]:
     models = {"ModelError", *(m.name for m in context["models"]),
               *(a.name for a in context["aliases"]), *(["Page"] if context["paged"] else [])}
     return [("_core", ["Retry"]), ("aio", ["AsyncClient"]), ("client", ["Client"]),
-            ("errors", _sorted(errors)), ("models", _sorted(models))]
-
-
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"\w+", text))
-
-
-def _sorted(names: set[str]) -> list[str]:
-    return sorted(names, key=lambda n: (0 if n.isupper() else 1 if n[:1].isupper() else 2, n))
-
-
-def _purge_default(document: dict[str, Any]) -> str | None:
-    """The default of the purge's `hard`, which the README states (it differs by variant)."""
-    for _, _, op in operations(document):
-        for param in op.get("parameters", []):
-            if param["name"] == "hard" and "default" in param.get("schema", {}):
-                return f"`{json.dumps(param['schema']['default'])}`"
-    return None
-
-
-def _project_header(document: dict[str, Any]) -> str:
-    for _, _, op in operations(document):
-        for param in op.get("parameters", []):
-            if param.get("x-alternative-header"):
-                return str(param["x-alternative-header"])
-    raise InputError("no parameter names an x-alternative-header: the project cannot be "
-                     "sent in a header")
+            ("errors", import_order(errors)), ("models", import_order(models))]
 
 
 def define(name: str, parameters: list[str], returns: str, indent: int = 0,

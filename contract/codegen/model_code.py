@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract.codegen.schema_code import SchemaCodeError
+from contract.openapi import resolve
 
 _PRIMITIVES = {"string": ("str", "read_string"), "integer": ("int", "read_integer"),
                "number": ("float", "read_number"), "boolean": ("bool", "read_boolean")}
@@ -171,12 +172,8 @@ class Models:
         return f"{candidates[-1]}{number}"
 
     def _resolved(self, schema: dict[str, Any]) -> dict[str, Any]:
-        while "$ref" in schema:
-            node: Any = self.document
-            for part in schema["$ref"].lstrip("#/").split("/"):
-                node = node[part.replace("~1", "/").replace("~0", "~")]
-            schema = node
-        return schema
+        resolved: dict[str, Any] = resolve(self.document, schema)
+        return resolved
 
 
 def docstring(text: str, indent: int, width: int = 96) -> list[str]:

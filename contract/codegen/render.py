@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import jinja2
@@ -27,6 +28,17 @@ def environment() -> jinja2.Environment:
 def snake(name: str) -> str:
     """`deleteCachedAsset` → `delete_cached_asset`."""
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).replace("-", "_").lower()
+
+
+def import_order(names: Iterable[str]) -> list[str]:
+    """Names in the order ruff's isort wants them in one `from` import: constants, then
+    classes, then functions and variables."""
+    return sorted(names, key=lambda n: (0 if n.isupper() else 1 if n[:1].isupper() else 2, n))
+
+
+def used(names: Iterable[str], code: str) -> list[str]:
+    """The names `code` uses, in import order: generated imports are exactly what is used."""
+    return [name for name in import_order(names) if re.search(rf"\b{name}\b", code)]
 
 
 def header(command: str, spec: Path) -> list[str]:

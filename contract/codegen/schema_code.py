@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from contract.jsonpointer import escape
+
 _ANNOTATIONS = {"description", "title", "default", "example", "examples", "readOnly",
                 "writeOnly", "deprecated"}
 _COMPILED = {"type", "properties", "required", "items", "minLength", "maxLength", "pattern",
@@ -151,7 +153,8 @@ def _inner(schema: dict[str, Any], var: str, at: list[str], names: _Names,
 
 
 def _escape(name: str) -> str:
-    return name.replace("~", "~0").replace("/", "~1").replace("{", "{{").replace("}", "}}")
+    """A pointer token, with braces doubled: the pointer goes into an f-string."""
+    return escape(name).replace("{", "{{").replace("}", "}}")
 
 
 def _pointer(at: list[str], where: str = "body") -> str:

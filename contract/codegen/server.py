@@ -19,10 +19,10 @@ from typing import Any
 
 import yaml
 
-from contract.codegen.render import environment, header, snake
+from contract.codegen.render import environment, header, import_order, snake, used
 from contract.codegen.schema_code import SchemaCodeError, check_statements, constraint_statements
 from contract.errors import InputError
-from contract.openapi import operations
+from contract.openapi import alternative_headers, operations
 
 COMMAND = "cdn-contract generate server"
 # operationId → the behaviour in contract.mock that serves it
@@ -97,7 +97,7 @@ def render_server(spec: Path) -> dict[str, str]:
     context = {
         "header": header(COMMAND, spec), "variant": variant,
         "operations": ops, "modules": sorted({op.behaviour.split(".")[0] for op in ops}),
-        "alternative_headers": _alternative_headers(document),
+        "alternative_headers": alternative_headers(document),
         "rate_limits": _rate_limits(document), "durations": _durations(document),
         "examples": _examples(document), "service_check": _service_check(ops),
         "uses": _uses(ops, readers), "readers": readers,
@@ -208,15 +208,6 @@ def _body_lines(op_id: str, body: dict[str, Any]) -> tuple[list[str], list[str]]
     return reading, checking
 
 
-def _alternative_headers(document: dict[str, Any]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for _, _, op in operations(document):
-        for param in op.get("parameters", []):
-            if param.get("x-alternative-header"):
-                found[param["name"]] = param["x-alternative-header"]
-    return found
-
-
 def _rate_limits(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {op["operationId"]: {"requests": limit["requests"],
                                 "period_seconds": limit["period-seconds"],
@@ -252,15 +243,13 @@ def _service_check(ops: list[_Operation]) -> str | None:
     return "check_create_service_body" if any(op.id == "createService" for op in ops) else None
 
 
-# In the order ruff sorts them; `Parsed` is what every check returns.
-_HELPERS = ("NO_BODY", "Parsed", "Problem", "as_boolean", "as_integer", "as_number",
-            "is_integer", "is_number", "is_uuid", "read_body")
+_HELPERS = ("NO_BODY", "Problem", "as_boolean", "as_integer", "as_number", "is_integer",
+            "is_number", "is_uuid", "read_body")
 
 
 def _uses(ops: list[_Operation], readers: list[_Reader]) -> dict[str, Any]:
     """What checks.py must import: only what its code uses (ruff-clean output)."""
     code = "\n".join([*(line for op in ops for line in (*op.lines, *op.body_lines)),
                       *(line for reader in readers for line in reader.lines)])
-    return {"helpers": [name for name in _HELPERS
-                        if name == "Parsed" or re.search(rf"\b{name}\b", code)],
+    return {"helpers": import_order({"Parsed", *used(_HELPERS, code)}),  # every check: Parsed
             "re": "re.search(" in code}

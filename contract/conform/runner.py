@@ -16,7 +16,7 @@ from contract.conform.target import Target
 from contract.errors import InputError
 from contract.statements import load_statements
 from contract.validation.validator import load_document
-from contract.variants import VARIANTS, notes_path
+from contract.variants import notes_path
 
 
 @dataclass
@@ -95,7 +95,3 @@ def _run(target: Target, options: RunOptions,
 
 def _order(sid: str) -> tuple[int, str]:
     return int("".join(ch for ch in sid if ch.isdigit())), sid
-
-
-def all_variants() -> list[str]:
-    return list(VARIANTS)

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from contract.jsonpointer import escape as _escape
-from contract.openapi import METHODS
+from contract.openapi import METHODS, resolve
 from contract.statements import citations
 
 _PROVENANCE = {"x-source", "x-statements", "x-default-from", "x-description-source",
@@ -77,19 +77,6 @@ class _Differ:
         self.changes.append(Change(pointer, kind, message, clients, servers,
                                    _statements(*elements)))
 
-    def resolve(self, document: dict[str, Any], node: Any, depth: int = 0) -> Any:
-        """Follow local `$ref`s (a bounded number of hops, for cyclic documents)."""
-        while isinstance(node, dict) and isinstance(node.get("$ref"), str) and depth < 20:
-            reference = node["$ref"]
-            if not reference.startswith("#/"):
-                return node
-            target: Any = document
-            for part in reference[2:].split("/"):
-                part = part.replace("~1", "/").replace("~0", "~")
-                target = target.get(part, {}) if isinstance(target, dict) else {}
-            node, depth = target, depth + 1
-        return node
-
     def run(self) -> list[Change]:
         self.security("/security", self.old.get("security"), self.new.get("security"))
         old_paths, new_paths = self.old.get("paths", {}), self.new.get("paths", {})
@@ -125,7 +112,7 @@ class _Differ:
 
     def parameters(self, pointer: str, name: str, old: list[Any], new: list[Any]) -> None:
         def index(document: dict[str, Any], params: list[Any]) -> dict[tuple[str, str], Any]:
-            resolved = (self.resolve(document, p) for p in params)
+            resolved = (resolve(document, p) for p in params)
             return {(p.get("in", ""), p.get("name", "")): p for p in resolved}
 
         before, after = index(self.old, old), index(self.new, new)
@@ -158,7 +145,7 @@ class _Differ:
         self.add(pointer, kind, f"{label} is {state}", clients, servers, *elements)
 
     def request_body(self, pointer: str, name: str, old: Any, new: Any) -> None:
-        old, new = self.resolve(self.old, old), self.resolve(self.new, new)
+        old, new = resolve(self.old, old), resolve(self.new, new)
         if not old and not new:
             return
         if not old:
@@ -194,8 +181,8 @@ class _Differ:
         """Each key of either mapping (old order, then new keys), with its pointer and both
         values, references resolved; a side without the key gives None."""
         for key in [*old, *(k for k in new if k not in old)]:
-            yield (key, f"{pointer}/{_escape(key)}", self.resolve(self.old, old.get(key)),
-                   self.resolve(self.new, new.get(key)))
+            yield (key, f"{pointer}/{_escape(key)}", resolve(self.old, old.get(key)),
+                   resolve(self.new, new.get(key)))
 
     def responses(self, pointer: str, name: str, old: dict[str, Any],
                   new: dict[str, Any]) -> None:
@@ -257,7 +244,7 @@ class _Differ:
 
     def schema(self, pointer: str, label: str, old: Any, new: Any, direction: str,
                *owners: Any) -> None:
-        old, new = self.resolve(self.old, old) or {}, self.resolve(self.new, new) or {}
+        old, new = resolve(self.old, old) or {}, resolve(self.new, new) or {}
         if not isinstance(old, dict) or not isinstance(new, dict):
             return
         elements = (*owners, old, new)
