@@ -21,6 +21,8 @@ class Api:
         self.project = project or f"p{uuid.uuid4().hex[:10]}"
         self.client = httpx.Client(base_url=base_url, headers={"X-Auth-Token": token},
                                    timeout=10)
+        # built now (it takes a while the first time), not between two timed requests
+        self.validator = validator_for(variant)
 
     def request(self, method: str, path: str, *, conforms: bool = True,
                 **kwargs: Any) -> httpx.Response:
@@ -29,7 +31,7 @@ class Api:
         url = f"/v1.0/{self.project}{path}" if not path.startswith("/v1.0") else path
         response = self.client.request(method, url, **kwargs)
         if conforms:
-            violations = validator_for(self.variant).validate_response(
+            violations = self.validator.validate_response(
                 _request(response.request), HttpResponse(
                     response.status_code, tuple(response.headers.multi_items()),
                     response.content))

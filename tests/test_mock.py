@@ -214,6 +214,8 @@ def test_services_lifecycle_create_list_get_patch_delete(api):
     marker = page["services"][0]["id"]
     rest = api.request("GET", f"/services?marker={marker}").json()["services"]
     assert {marker, *(s["id"] for s in rest)} == {first, second}
+    for limit in ("0", "21"):  # both WADLs bound it, 1 to 20
+        assert api.request("GET", f"/services?limit={limit}").status_code == 400
     patch = [{"op": "replace", "path": "/name", "value": "renamed"}]
     assert api.request("PATCH", f"/services/{first}", json=patch).status_code == 202
     assert api.request("GET", f"/services/{first}").json()["name"] == "renamed"
