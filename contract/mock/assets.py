@@ -19,9 +19,11 @@ OPERATION = "deleteCachedAsset"
 def purge(call: Call) -> Outgoing:
     """S1: 202 (S2) with Location (S3) and no body (S4); 429 with Retry-After past the rate
     limit (S11, S24); a job per request, done after S13/S14's time; 404 (S18)."""
-    limiter = call.runtime.limiters.get(OPERATION)
+    runtime = call.runtime
+    now = runtime.clock()
+    limiter = runtime.limiters.get(OPERATION)
     if limiter is not None:
-        wait = limiter.admit(call.project_id, call.runtime.clock())
+        wait = limiter.admit(call.project_id, now)
         if wait is not None:
             seconds = retry_after(wait)
             return error_response(
@@ -36,8 +38,6 @@ def purge(call: Call) -> Outgoing:
     service_id = call.params.path["service_id"]
     if not call.store.has_service(call.project_id, service_id):
         return services.missing(call)
-    runtime = call.runtime
-    now = runtime.clock()
     documented = runtime.facts.purge_seconds if hard else runtime.facts.invalidate_seconds
     call.store.add_job(call.project_id, service_id, "purge" if hard else "invalidate", hard,
                        url or "/*", now, now + runtime.seconds(documented))
