@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import sys
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
 
 from contract.asgi import Receive, Scope, Send, read_body, run_lifespan
 from contract.mock import controls, docs, introspection
-from contract.mock.messages import Incoming, Outgoing, error_response
+from contract.mock.messages import Incoming, Outgoing, error_response, parse_query
 from contract.mock.params import Parsed
 from contract.mock.routing import Match, Router
 from contract.mock.runtime import Call, ContractFacts, Runtime
@@ -32,7 +32,7 @@ TOKEN_HEADER = "x-auth-token"
 log = logging.getLogger("cdn_contract.mock")
 
 
-@dataclass
+@dataclass(slots=True)
 class Admission:
     """A request the API accepts (no `refusal`) or refuses (`refusal` is the answer)."""
 
@@ -100,7 +100,49 @@ class MockApp:
         forced = forced or self.faults.injected()
         return Admission(admission.match, admission.params, forced) if forced else admission
 
-    # -- ASGI --------------------------------------------------------------------------------
+    # -- what every transport does around `respond` -------------------------------------------
+
+    def answer(self, request: Incoming) -> Outgoing:
+        """`respond`, never raising, with the CORS headers when they are on."""
+        try:
+            response = self.respond(request)
+        except Exception:  # a bug of the mock, never of the input: say so, keep serving
+            log.exception("mock failure on %s %s", request.method, request.path)
+            response = error_response(500, "the mock failed on this request; this is a bug in "
+                                      "cdn-contract, please report it with the request")
+        if self.settings.cors and request.header("origin"):
+            response.headers += controls.cors_headers(request)
+        return response
+
+    def delay(self, request: Incoming) -> float:
+        """Seconds to hold the response back (--latency-ms; never on /__mock__)."""
+        if self.settings.latency_ms and not request.path.startswith(introspection.PREFIX):
+            return self.settings.latency_ms / 1000
+        return 0.0
+
+    def log(self, request: Incoming, response: Outgoing, started: float) -> None:
+        """The access log line (method, path, status, ms) unless --quiet."""
+        if not self.settings.quiet:
+            elapsed = (time.perf_counter() - started) * 1000
+            print(f"{request.method} {request.path} {response.status} {elapsed:.1f}ms",
+                  file=sys.stderr, flush=True)
+
+    def commit(self) -> Outgoing | None:
+        """Commit the writes of every request answered since the last call. A transport calls
+        this before sending their responses; if it returns a 500, that is the answer to send
+        instead of each of them, since what they acknowledge was not stored."""
+        try:
+            self.runtime.store.commit()
+        except sqlite3.Error as error:
+            log.error("commit failed: %s", error)
+            return error_response(500, f"the mock could not store the request ({error}); "
+                                  "nothing of it was kept")
+        return None
+
+    def close(self) -> None:
+        self.runtime.store.close()
+
+    # -- ASGI, for embedding the mock in any ASGI server ---------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -110,29 +152,29 @@ class MockApp:
             return
         started = time.perf_counter()
         request, early = await _read(scope, receive)
-        response = early or self._safe(request)
-        if self.settings.latency_ms and not request.path.startswith(introspection.PREFIX):
-            await asyncio.sleep(self.settings.latency_ms / 1000)
-        if self.settings.cors and request.header("origin"):
-            response.headers += controls.cors_headers(request)
-        headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1"))
+        response = early or self.answer(request)
+        response = self.commit() or response
+        delay = self.delay(request)
+        if delay:
+            await asyncio.sleep(delay)
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1", "replace"))
                    for k, v in response.headers]
         headers.append((b"content-length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status,
                     "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
-        if not self.settings.quiet:
-            elapsed = (time.perf_counter() - started) * 1000
-            print(f"{request.method} {request.path} {response.status} {elapsed:.1f}ms",
-                  file=sys.stderr, flush=True)
+        self.log(request, response, started)
 
-    def _safe(self, request: Incoming) -> Outgoing:
-        try:
-            return self.respond(request)
-        except Exception:  # a bug of the mock, never of the input: say so, keep serving
-            log.exception("mock failure on %s %s", request.method, request.path)
-            return error_response(500, "the mock failed on this request; this is a bug in "
-                                  "cdn-contract, please report it with the request")
+
+def uri_too_long(length: int) -> Outgoing | None:
+    """The 414 for a request target of `length` characters, if it is over the limit (S19)."""
+    if length > MAX_URI:
+        return error_response(414, f"the request URI is longer than {MAX_URI} characters (S19)")
+    return None
+
+
+def body_too_large() -> Outgoing:
+    return error_response(413, f"the request body is over the limit of {MAX_BODY} bytes (S19)")
 
 
 async def _read(scope: Scope, receive: Receive) -> tuple[Incoming, Outgoing | None]:
@@ -143,17 +185,16 @@ async def _read(scope: Scope, receive: Receive) -> tuple[Incoming, Outgoing | No
         headers.setdefault(key.decode("latin-1").lower(), value.decode("latin-1"))
     host = headers.get("host") or "{}:{}".format(*(scope.get("server") or ("127.0.0.1", 80)))
     request = Incoming(method=scope["method"].upper(), path=scope["path"],
-                       query=parse_qsl(raw_query, keep_blank_values=True), headers=headers,
+                       query=parse_query(raw_query), headers=headers,
                        base_url=f"{scope.get('scheme', 'http')}://{host}")
     raw_path = scope.get("raw_path") or scope["path"].encode()
-    if len(raw_path) + (len(raw_query) + 1 if raw_query else 0) > MAX_URI:
-        return request, error_response(414, f"the request URI is longer than {MAX_URI} "
-                                       "characters (S19)")
+    too_long = uri_too_long(len(raw_path) + (len(raw_query) + 1 if raw_query else 0))
+    if too_long:
+        return request, too_long
     declared = headers.get("content-length", "")
     body = None if declared.isdigit() and int(declared) > MAX_BODY \
         else await read_body(receive, MAX_BODY)
     if body is None:
-        return request, error_response(413, f"the request body is over the limit of "
-                                       f"{MAX_BODY} bytes (S19)")
+        return request, body_too_large()
     request.body = body
     return request, None

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from contract.asgi import error_document
 
 
-@dataclass
+@dataclass(slots=True)
 class Incoming:
     """One HTTP request, decoded once: the generated checks and the behaviours read this."""
 
@@ -26,10 +27,26 @@ class Incoming:
 
     def query_value(self, name: str) -> str | None:
         """The first value of a query parameter, as OpenAPI's `form` style reads it."""
-        return next((value for key, value in self.query if key == name), None)
+        for key, value in self.query:
+            if key == name:
+                return value
+        return None
 
 
-@dataclass
+def parse_query(raw: str) -> list[tuple[str, str]]:
+    """`parse_qsl(raw, keep_blank_values=True)`, with a shortcut for the usual query that
+    has nothing to decode (a test holds the two to the same result)."""
+    if "%" in raw or "+" in raw:
+        return parse_qsl(raw, keep_blank_values=True)
+    pairs = []
+    for part in raw.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            pairs.append((name, value))
+    return pairs
+
+
+@dataclass(slots=True)
 class Outgoing:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)

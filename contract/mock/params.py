@@ -9,6 +9,7 @@ integers read as Python's `int()` does; booleans are `true`/`false` in any case 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,7 @@ class Problem:
         return f"{where} `{self.name}`: {self.message}" if self.name else f"{where}: {self.message}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Parsed:
     """A request read against one operation: typed values, defaults applied, problems."""
 
@@ -65,7 +66,14 @@ def as_boolean(text: str) -> bool | None:
     return True if lowered == "true" else False if lowered == "false" else None
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
 def is_uuid(text: str) -> bool:
+    """jsonschema's `uuid` format, which openapi-core applies: what `uuid.UUID` reads, with
+    the dashes in place. The canonical form is matched first, since nearly every id is."""
+    if _CANONICAL_UUID.fullmatch(text):
+        return True
     try:
         uuid.UUID(text)
     except ValueError:

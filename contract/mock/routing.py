@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from contract.mock.messages import Incoming, Outgoing, error_response
 from contract.mock.params import Parsed
@@ -35,8 +35,7 @@ class Operation:
     statements: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     operation: Operation
     path_params: dict[str, str]
 
@@ -48,6 +47,9 @@ class Router:
 
     def __post_init__(self) -> None:
         self._full = [(template_regex(op.template, exact=True), op) for op in self.operations]
+        self._by_method: dict[str, list[tuple[re.Pattern[str], Operation]]] = {}
+        for regex, op in self._full:
+            self._by_method.setdefault(op.method, []).append((regex, op))
         self._short: list[tuple[re.Pattern[str], Operation, str, str]] = []
         self._headers = {header.lower() for header in self.alternative_headers.values()}
         for op in self.operations:
@@ -68,12 +70,12 @@ class Router:
                 if op.method == request.method:
                     return Match(op, {**found.groupdict(), param: value})
                 allowed.add(op.method)
-        for regex, op in self._full:
+        for regex, op in self._by_method.get(request.method, ()):
             found = regex.match(request.path)
             if found:
-                if op.method == request.method:
-                    return Match(op, found.groupdict())
-                allowed.add(op.method)
+                return Match(op, found.groupdict())
+        # no operation of this method at this path: 405 (when another method has one) or 404
+        allowed.update(op.method for regex, op in self._full if regex.match(request.path))
         if allowed:
             methods = ", ".join(sorted(allowed))
             return error_response(405, f"{request.method} is not an operation of "

@@ -53,7 +53,7 @@ class Runtime:
             limiter.reset()
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """One accepted request on its way through a handler."""
 

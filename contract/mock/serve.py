@@ -1,4 +1,4 @@
-"""Loading the generated server of a variant and running it with uvicorn."""
+"""Loading the generated server of a variant and running it on the mock's own HTTP server."""
 
 from __future__ import annotations
 
@@ -32,6 +32,6 @@ def create_app(variant: str, settings: MockSettings) -> MockApp:
 
 
 def serve(app: MockApp, host: str, port: int) -> None:
-    import uvicorn
+    from contract.mock import transport
 
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    transport.serve(app, host, port)

@@ -1,0 +1,282 @@
+"""The mock's own HTTP/1.1 server (contract/mock/transport.py), over raw loopback sockets:
+the framing that httpx would hide (pipelining, keep-alive, Expect, HEAD, 204, malformed
+requests), and the S19 limits on the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import httpx
+import pytest
+
+from contract.mock.app import MockApp
+from contract.mock.messages import Outgoing
+from contract.mock.serve import create_app
+from contract.mock.settings import MockSettings
+from contract.mock.transport import encode, listen
+from tests.mockapi import SERVICE_BODY, Api
+from tests.servers import free_port, run_cli_server, run_mock, wait_for_port
+
+TOKEN = b"X-Auth-Token: t\r\n"
+
+
+class Reply(NamedTuple):
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class Wire:
+    """One client connection that writes raw bytes and reads whole responses."""
+
+    def __init__(self, base: str):
+        host, port = base.removeprefix("http://").split(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=5)
+        self.buffer = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def _fill(self) -> bool:
+        chunk = self.sock.recv(65536)
+        self.buffer += chunk
+        return bool(chunk)
+
+    def reply(self, head_only: bool = False) -> Reply:
+        while b"\r\n\r\n" not in self.buffer:
+            assert self._fill(), f"connection closed mid-response: {self.buffer!r}"
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = 0 if head_only else int(headers.get("content-length", "0"))
+        while len(self.buffer) < length:
+            assert self._fill()
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return Reply(int(status_line.split()[1]), headers, body)
+
+    def closed(self) -> bool:
+        """True when the server has closed its end (and sent nothing more)."""
+        return not self.buffer and not self._fill()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def base(shared_reference) -> Iterator[str]:
+    with run_mock("2016-08", "--no-rate-limit") as url:
+        yield url
+
+
+@pytest.fixture
+def wire(base) -> Iterator[Wire]:
+    connection = Wire(base)
+    yield connection
+    connection.close()
+
+
+def _service(wire: Wire) -> str:
+    body = json.dumps(SERVICE_BODY).encode()
+    wire.send(b"POST /v1.0/p1/services HTTP/1.1\r\nHost: h\r\n" + TOKEN +
+              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    created = wire.reply()
+    assert created.status == 202
+    return created.headers["location"].rsplit("/", 1)[-1]
+
+
+def test_pipelined_requests_are_answered_in_order_on_one_connection(wire):
+    service = _service(wire)
+    purge = (f"DELETE /v1.0/p1/services/{service}/assets?url=/a.png HTTP/1.1\r\n"
+             "Host: h\r\n").encode() + TOKEN + b"\r\n"
+    ping_without_token = b"GET /v1.0/p1/ping HTTP/1.1\r\nHost: h\r\n\r\n"
+    health = b"GET /__mock__/health HTTP/1.1\r\nHost: h\r\n\r\n"
+    wire.send(purge + ping_without_token + health + purge)
+    statuses = [wire.reply().status for _ in range(4)]
+    assert statuses == [202, 401, 200, 202]
+
+
+def test_keep_alive_by_default_close_on_request_and_for_http_1_0(base):
+    for request, kept in [(b"GET /v1.0/p1/ping HTTP/1.1\r\nHost: h\r\n", True),
+                          (b"GET /v1.0/p1/ping HTTP/1.1\r\nConnection: close\r\n", False),
+                          (b"GET /v1.0/p1/ping HTTP/1.0\r\n", False)]:
+        wire = Wire(base)
+        wire.send(request + TOKEN + b"\r\n")
+        reply = wire.reply()
+        assert reply.status == 204
+        assert ("connection" in reply.headers) is not kept
+        if kept:
+            wire.send(request + TOKEN + b"\r\n")
+            assert wire.reply().status == 204
+        else:
+            assert wire.closed()
+        wire.close()
+
+
+def test_204_has_no_content_length_and_head_has_no_body(wire):
+    wire.send(b"GET /v1.0/p1/ping HTTP/1.1\r\nHost: h\r\n" + TOKEN + b"\r\n")
+    ping = wire.reply()
+    assert ping.status == 204 and "content-length" not in ping.headers and ping.body == b""
+    assert "date" in ping.headers
+    wire.send(b"HEAD /v1.0/p1/ping HTTP/1.1\r\nHost: h\r\n" + TOKEN + b"\r\n")
+    head = wire.reply(head_only=True)
+    assert head.status == 405 and int(head.headers["content-length"]) > 0
+    wire.send(b"GET /v1.0/p1/ping HTTP/1.1\r\nHost: h\r\n" + TOKEN + b"\r\n")
+    assert wire.reply().status == 204  # nothing of HEAD's body was sent in between
+
+
+def test_malformed_request_is_400_with_the_error_body_then_closed_s16(wire):
+    wire.send(b"NOT HTTP AT ALL\r\n\r\n")
+    reply = wire.reply()
+    assert reply.status == 400 and reply.headers["connection"] == "close"
+    message = json.loads(reply.body)["message"]["errors"][0]["message"]
+    assert message.startswith("malformed HTTP request")
+    assert wire.closed()
+
+
+def test_oversized_bodies_413_and_the_connection_stays_usable_s19(wire):
+    """Statements S19."""
+    declared = b"x" * 9000
+    wire.send(b"POST /v1.0/p1/services HTTP/1.1\r\nHost: h\r\n" + TOKEN +
+              b"Content-Length: 9000\r\n\r\n" + declared)
+    assert wire.reply().status == 413
+    chunked = b"".join(b"%x\r\n%s\r\n" % (1000, b"y" * 1000) for _ in range(9)) + b"0\r\n\r\n"
+    wire.send(b"POST /v1.0/p1/services HTTP/1.1\r\nHost: h\r\n" + TOKEN +
+              b"Transfer-Encoding: chunked\r\n\r\n" + chunked)
+    reply = wire.reply()
+    assert reply.status == 413 and b"8192" in reply.body
+    wire.send(b"GET /v1.0/p1/ping HTTP/1.1\r\nHost: h\r\n" + TOKEN + b"\r\n")
+    assert wire.reply().status == 204
+
+
+def test_expect_100_continue_is_honoured_and_refused_early_when_too_large_s19(base):
+    """Statements S19."""
+    wire = Wire(base)
+    body = json.dumps(SERVICE_BODY).encode()
+    wire.send(b"POST /v1.0/p1/services HTTP/1.1\r\nHost: h\r\n" + TOKEN +
+              b"Content-Type: application/json\r\nExpect: 100-continue\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body))
+    assert wire.reply().status == 100
+    wire.send(body)
+    assert wire.reply().status == 202
+    wire.send(b"POST /v1.0/p1/services HTTP/1.1\r\nHost: h\r\n" + TOKEN +
+              b"Expect: 100-continue\r\nContent-Length: 100000\r\n\r\n")
+    refused = wire.reply()
+    assert refused.status == 413 and refused.headers["connection"] == "close"
+    assert wire.closed()
+    wire.close()
+
+
+def test_long_uri_is_414_on_the_wire_s19(wire):
+    """Statements S19."""
+    wire.send(b"GET /v1.0/p1/services?marker=" + b"a" * 320 + b" HTTP/1.1\r\nHost: h\r\n" +
+              TOKEN + b"\r\n")
+    assert wire.reply().status == 414
+
+
+def test_latency_holds_responses_back_without_reordering(shared_reference):
+    with run_mock("2016-08", "--latency-ms", "200") as url:
+        wire = Wire(url)
+        started = time.perf_counter()
+        wire.send(b"GET /v1.0/p1/ping HTTP/1.1\r\nHost: h\r\n" + TOKEN + b"\r\n"
+                  b"GET /__mock__/health HTTP/1.1\r\nHost: h\r\n\r\n")
+        first, second = wire.reply(), wire.reply()
+        assert (first.status, second.status) == (204, 200)  # health is never delayed itself
+        assert time.perf_counter() - started >= 0.2
+        wire.send(b"GET /__mock__/health HTTP/1.1\r\nHost: h\r\n\r\n")
+        started = time.perf_counter()
+        assert wire.reply().status == 200
+        assert time.perf_counter() - started < 0.15
+        wire.close()
+
+
+def test_a_header_value_cannot_split_the_response_head():
+    response = Outgoing(202, [("Location", "http://h/x\r\nSet-Cookie: a=b")])
+    head = encode(response, keep_alive=True).decode("latin-1")
+    assert head.count("\r\n") == 5  # status, date, location, content-length, blank line
+    assert "\r\nSet-Cookie" not in head and "Location: http://h/x  Set-Cookie: a=b" in head
+
+
+def test_port_in_use_exits_2_naming_it(shared_reference):
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        result = subprocess.run([sys.executable, "-m", "contract", "mock", "--quiet",
+                                 "--port", str(port)], capture_output=True, text=True,
+                                timeout=60)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sigterm_stops_the_server_cleanly(shared_reference):
+    port = free_port()
+    with run_cli_server("mock", "--quiet", port=port) as process:
+        wait_for_port(port)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        assert "Traceback" not in process.stderr.read()
+
+
+@contextlib.contextmanager
+def serving(app: MockApp) -> Iterator[str]:
+    """The transport on its own loop in a thread, for an app the test holds in hand."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = asyncio.run_coroutine_threadsafe(listen(app, "127.0.0.1", 0), loop).result(10)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        loop.call_soon_threadsafe(server.close)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def test_a_failed_commit_answers_500_instead_of_acknowledging(shared_reference, tmp_path):
+    """The group commit fails (a deferred foreign key, checked by SQLite only at COMMIT):
+    the requests of that batch get the error body, and nothing of them is kept."""
+    app = create_app("2016-08", MockSettings(db=str(tmp_path / "s.db"), quiet=True))
+    with serving(app) as base:
+        api = Api(base, "2016-08")
+        service = api.create_service()
+        database = app.runtime.store._db
+        database.executescript("""
+            PRAGMA foreign_keys = ON;
+            CREATE TABLE parent (id INTEGER PRIMARY KEY);
+            CREATE TABLE child (parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY
+                                DEFERRED);
+            CREATE TRIGGER dangling_delete AFTER DELETE ON services BEGIN
+                INSERT INTO child VALUES (42); END;""")
+        deleted = api.request("DELETE", f"/services/{service}", conforms=False)
+        assert deleted.status_code == 500 and "could not store" in api.errors(deleted)[0]
+        assert api.request("GET", f"/services/{service}").status_code == 200
+        assert api.purge(service, url="/kept.png", hard="false").status_code == 202
+        database.executescript("""
+            CREATE TRIGGER dangling_job AFTER INSERT ON jobs BEGIN
+                INSERT INTO child VALUES (42); END;
+            CREATE TRIGGER dangling_service AFTER INSERT ON services BEGIN
+                INSERT INTO child VALUES (42); END;""")
+        refused = api.purge(service, url="/a.png", conforms=False)
+        assert refused.status_code == 500
+        assert [job["url"] for job in api.jobs(service)] == ["/kept.png"]
+        created = httpx.post(f"{base}/v1.0/{api.project}/services", json=SERVICE_BODY,
+                             headers={"X-Auth-Token": "t"})
+        assert created.status_code == 500
+        listed = api.request("GET", "/services").json()["services"]
+        assert [entry["id"] for entry in listed] == [service]  # the refused one is not there
+    app.close()
