@@ -186,6 +186,20 @@ def test_long_uri_is_414_on_the_wire_s19(wire):
     assert wire.reply().status == 414
 
 
+def test_a_huge_request_head_is_refused_before_it_is_all_read(base):
+    """A URI or headers past 64 KiB: 414 or 431 with the error body, then closed."""
+    for head, status in [(b"GET /v1.0/p1/ping?x=" + b"a" * 70000 + b" HTTP/1.1\r\n", 414),
+                         (b"GET /v1.0/p1/ping HTTP/1.1\r\n" +
+                          b"".join(b"X-H%d: %s\r\n" % (n, b"v" * 1000) for n in range(70)),
+                          431)]:
+        wire = Wire(base)
+        wire.send(head)  # the head is not even finished: no blank line yet
+        reply = wire.reply()
+        assert reply.status == status and reply.headers["connection"] == "close"
+        assert json.loads(reply.body)["message"]["errors"]
+        wire.close()
+
+
 def test_latency_holds_responses_back_without_reordering(shared_reference):
     with run_mock("2016-08", "--latency-ms", "200") as url:
         wire = Wire(url)

@@ -41,9 +41,9 @@ def preferred(request: Incoming, match: Match, runtime: Runtime) -> Outgoing | N
             return error_response(400, f"Prefer: code={code} is not a documented status of "
                                   f"{operation.id} (documented: {documented})")
         status = int(code)
-        named = examples.get(status)
-        if named:
-            return _with_body(status, next(iter(named.values())), request, match)
+        documented_examples = examples.get(status)
+        if documented_examples:
+            return _with_body(status, next(iter(documented_examples.values())), request, match)
         if status >= 400:
             headers = [("Retry-After", "60")] if status == 429 else []
             return error_response(status, f"status {status} forced by Prefer: code={code}",

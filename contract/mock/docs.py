@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import swagger_ui_bundle
+import swagger_ui_bundle  # type: ignore[import-untyped]
 
 from contract.mock.messages import Incoming, Outgoing, error_response, json_response
 from contract.validation.validator import load_document

@@ -68,7 +68,7 @@ def patch(call: Call) -> Outgoing:
     problems: list[Problem] = []
     if call.runtime.facts.service_check is not None:
         call.runtime.facts.service_check(updated, problems)
-    reasons = [problem.text() for problem in problems] or [_refused(updated)]
+    reasons: list[str | None] = [problem.text() for problem in problems] or [_refused(updated)]
     if any(reasons):
         return error_response(400, *(f"the patched service is not valid: {reason}"
                                      for reason in reasons if reason))

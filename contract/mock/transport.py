@@ -33,8 +33,17 @@ from contract.mock.messages import Incoming, Outgoing, error_response, parse_que
 
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _NO_CONTENT = frozenset({204, 304})
+MAX_HEAD = 65536  # request line and headers, in bytes: past this the request is refused
+LINGER = 2.0  # seconds a closing connection keeps reading (and dropping) what still comes
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _NO_CRLF = str.maketrans("\r\n", "  ")
+
+
+class _Refused(Exception):
+    """Raised in a parser callback to stop reading a request and answer it at once."""
+
+    def __init__(self, response: Outgoing):
+        self.response = response
 
 
 @dataclass(slots=True)
@@ -116,7 +125,8 @@ class Connection(asyncio.Protocol):
         self.url = b""
         self.headers: dict[str, str] = {}
         self.body: list[bytes] = []
-        self.size = 0
+        self.size = 0  # of the body
+        self.head_size = 0
         self.early: Outgoing | None = None  # a 413/414 decided before the body is read
         self.started = 0.0
 
@@ -135,8 +145,12 @@ class Connection(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             pass  # the request was answered as plain HTTP/1.1; the upgrade is not taken
         except httptools.HttpParserError as error:
-            reason = str(error) or type(error).__name__
-            self._send(error_response(400, f"malformed HTTP request: {reason}"), False, 0.0)
+            refused = error.__context__
+            if isinstance(refused, _Refused):
+                self._send(refused.response, False, 0.0)
+            else:
+                reason = str(error) or type(error).__name__
+                self._send(error_response(400, f"malformed HTTP request: {reason}"), False, 0.0)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
@@ -157,8 +171,14 @@ class Connection(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         self.url += url
+        self.head_size += len(url)
+        if self.head_size > MAX_HEAD:
+            raise _Refused(uri_too_long(len(self.url)) or _head_too_large())
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self.head_size += len(name) + len(value)
+        if self.head_size > MAX_HEAD:
+            raise _Refused(_head_too_large())
         self.headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
 
     def on_headers_complete(self) -> None:
@@ -218,6 +238,17 @@ class Connection(asyncio.Protocol):
         self.unconfirmed = 0
         self._release()
 
+    def _hang_up(self) -> None:
+        """Close after the last response. The write side first: a client still sending (a
+        head or body that was refused) would otherwise get a reset that can destroy the
+        response before it reads it; what it sends meanwhile is dropped."""
+        assert self.transport is not None
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            asyncio.get_running_loop().call_later(LINGER, self.transport.close)
+        else:
+            self.transport.close()
+
     def _release(self) -> None:
         """Write the confirmed responses that are due, oldest first, in one write."""
         loop = asyncio.get_running_loop()
@@ -237,9 +268,13 @@ class Connection(asyncio.Protocol):
         if data and self.transport is not None and not self.transport.is_closing():
             self.transport.write(b"".join(data))
             if close:
-                self.transport.close()
+                self._hang_up()
         if len(self.replies) > self.unconfirmed:  # held by --latency-ms (uvloop's timers have
             loop.call_at(self.replies[0].due, self._release)  # ms resolution: may fire early)
+
+
+def _head_too_large() -> Outgoing:
+    return error_response(431, f"the request line and headers are over {MAX_HEAD} bytes")
 
 
 async def listen(app: MockApp, host: str, port: int) -> asyncio.Server:
