@@ -3,14 +3,21 @@ is installed) calls the app's synchronous pipeline directly.
 
 Why not uvicorn, which parses with the same httptools: ASGI costs more than the mock's own
 work on the purge path (a task, a receive and two send messages, headers re-encoded per
-request), and issue 4 asks for 5x Prism's throughput. The pipeline never waits on I/O, so
-one request is parsed, answered and written within one `data_received`; pipelined requests
-are answered in order. `MockApp` stays an ASGI app for whoever wants to embed it.
+request), and issue 4 asks for 5x Prism's throughput. `MockApp` stays an ASGI app for
+whoever wants to embed it.
+
+The pipeline never waits on I/O, so a request is parsed and answered within one
+`data_received`. Its response then waits in the connection's queue until the end of that
+turn of the event loop, when one commit makes the writes of every request answered in the
+turn durable and the responses go out (group commit: a commit per batch, not per request,
+and still nothing acknowledged before it is stored). Pipelined requests are answered in
+order, in one write.
 
 What the server adds to HTTP/1.1 itself: a body past the S19 limit is read and dropped (the
 413 then keeps the connection usable; with `Expect: 100-continue` the 413 is sent at once and
-the connection closed), a request the parser rejects gets 400 with the documented error body,
-and `--latency-ms` holds responses back without reordering them.
+the connection closed); a request head over `MAX_HEAD` is refused (414 or 431) before it is
+all read; a request the parser rejects gets 400 with the documented error body;
+`--latency-ms` holds responses back without reordering them.
 """
 
 from __future__ import annotations
@@ -269,8 +276,10 @@ class Connection(asyncio.Protocol):
             self.transport.write(b"".join(data))
             if close:
                 self._hang_up()
-        if len(self.replies) > self.unconfirmed:  # held by --latency-ms (uvloop's timers have
-            loop.call_at(self.replies[0].due, self._release)  # ms resolution: may fire early)
+        if len(self.replies) > self.unconfirmed:
+            # held by --latency-ms; asked again, since uvloop's timers (millisecond
+            # resolution) may fire a little before the due time
+            loop.call_at(self.replies[0].due, self._release)
 
 
 def _head_too_large() -> Outgoing:
