@@ -9,6 +9,7 @@ import contextlib
 import json
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -293,4 +294,26 @@ def test_a_failed_commit_answers_500_instead_of_acknowledging(shared_reference, 
         assert created.status_code == 500
         listed = api.request("GET", "/services").json()["services"]
         assert [entry["id"] for entry in listed] == [service]  # the refused one is not there
+    app.close()
+
+
+def test_embedded_as_asgi_it_commits_before_it_answers(shared_reference, tmp_path):
+    """Under any ASGI server the app commits each request's writes before its response:
+    another connection to the file sees the job as soon as the 202 arrives."""
+    database = tmp_path / "asgi.db"
+    app = create_app("2016-08", MockSettings(db=str(database), quiet=True))
+
+    async def scenario() -> int:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://mock", headers={"X-Auth-Token": "t"}
+                                     ) as client:
+            created = await client.post("/v1.0/p1/services", json=SERVICE_BODY)
+            service = created.headers["Location"].rsplit("/", 1)[-1]
+            purged = await client.delete(f"/v1.0/p1/services/{service}/assets",
+                                         params={"url": "/a.png"})
+            assert purged.status_code == 202
+            with sqlite3.connect(database) as reader:
+                return reader.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
+
+    assert asyncio.run(scenario()) == 1
     app.close()

@@ -195,7 +195,8 @@ class Connection(asyncio.Protocol):
             self.early = body_too_large()
             if self.headers.get("expect", "").lower() == "100-continue":
                 self._send(self.early, False, 0.0)  # the client waits: answer, do not read
-        elif self.headers.get("expect", "").lower() == "100-continue" and self.transport:
+        elif self.headers.get("expect", "").lower() == "100-continue" and self.transport \
+                and not self.replies:  # never ahead of an earlier response still queued
             self.transport.write(_CONTINUE)
 
     def on_body(self, chunk: bytes) -> None:
