@@ -27,6 +27,8 @@ from pathlib import Path
 
 import httpx
 
+from contract.conform.target import SERVICE_BODY
+
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "spec" / "cdn-2016-08.openapi.yaml"
 SAMPLE_SERVICE = "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0"
@@ -90,9 +92,7 @@ def main() -> None:
         ours = f"http://127.0.0.1:{ours_port}"
         wait(f"{ours}/__mock__/health")
         created = httpx.post(f"{ours}/v1.0/110011/services", headers={"X-Auth-Token": "t"},
-                             json={"name": "bench", "domains": [{"domain": "b.example"}],
-                                   "origins": [{"origin": "o.example", "rules": []}],
-                                   "log_delivery": {"enabled": False}, "flavor_id": "cdn"})
+                             json=SERVICE_BODY)
         service = created.headers["Location"].rsplit("/", 1)[-1]
         targets = {"cdn-contract mock": f"{ours}/v1.0/110011/services/{service}/assets"
                                         "?url=/images/logo.png"}

@@ -209,12 +209,23 @@ def generate() -> None:
     """Render code from the spec with jinja2 into generated/ (server, client)."""
 
 
-@generate.command("server")
-@click.option("--variant", type=_VARIANT_CHOICE, default="all", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
-              default=GENERATED_DIR / "server", show_default="generated/server/")
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if --out is stale.")
-@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+def _generate_options(what: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The options every `generate` command takes; its output goes to generated/<what>/."""
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        for option in reversed([
+            click.option("--variant", type=_VARIANT_CHOICE, default="all", show_default=True),
+            click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+                         default=GENERATED_DIR / what, show_default=f"generated/{what}/"),
+            click.option("--check", is_flag=True,
+                         help="Write nothing; exit 1 if --out is stale."),
+            click.option("-q", "--quiet", is_flag=True, help="Print only errors."),
+        ]):
+            command = option(command)
+        return generate.command(what)(command)
+    return decorate
+
+
+@_generate_options("server")
 def generate_server(variant: str, out: Path, check: bool, quiet: bool) -> None:
     """The stub server of each variant: generated/server/cdn_<variant>/ (route table, one
     handler per operation, request checks as plain Python). Run it with `cdn-contract mock`."""
@@ -223,12 +234,7 @@ def generate_server(variant: str, out: Path, check: bool, quiet: bool) -> None:
     _generate(render_server, "server", variant, out, check, quiet)
 
 
-@generate.command("client")
-@click.option("--variant", type=_VARIANT_CHOICE, default="all", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
-              default=GENERATED_DIR / "client", show_default="generated/client/")
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if --out is stale.")
-@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@_generate_options("client")
 def generate_client(variant: str, out: Path, check: bool, quiet: bool) -> None:
     """The Python client of each variant: an installable distribution
     generated/client/cdn-client-<variant>/ (`pip install` it; only httpx at run time) with

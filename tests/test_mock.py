@@ -113,6 +113,7 @@ def test_hard_that_is_not_a_boolean_is_400_naming_it_s17_s16(api):
         assert response.status_code == 400
         (message,) = api.errors(response)
         assert "`hard`" in message and (repr(value) in message or "empty" in message)
+        assert "S17" in message  # the statement the rule comes from
 
 
 def test_interpretation_rows_are_400_s21_s22_s23_s25(api):
@@ -139,7 +140,7 @@ def test_rate_limit_20_per_minute_per_project_with_retry_after_s11_s24(shared_re
         assert statuses == [202] * 20 + [429]
         limited = api.purge(service, url="/x.png")
         assert 1 <= int(limited.headers["Retry-After"]) <= 60
-        assert "20 purge requests per minute" in api.errors(limited)[0]
+        assert "20 purge requests per minute per project (S11)" in api.errors(limited)[0]
         other = Api(base, "2016-08")  # another project has its own window
         assert other.purge(other.create_service(), url="/a.png").status_code == 202
 

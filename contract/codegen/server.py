@@ -64,7 +64,7 @@ class _Operation:
 
     @property
     def uses_problems(self) -> bool:
-        return any("problems" in line for line in self.lines)
+        return _uses_problems(self.lines)
 
 
 @dataclass
@@ -77,7 +77,12 @@ class _Reader:
 
     @property
     def uses_problems(self) -> bool:
-        return any("problems" in line for line in self.lines)
+        return _uses_problems(self.lines)
+
+
+def _uses_problems(lines: list[str]) -> bool:
+    """Whether generated code refers to `problems` (else its function does not bind it)."""
+    return any("problems" in line for line in lines)
 
 
 def package_name(variant: str) -> str:

@@ -26,9 +26,11 @@ def purge(call: Call) -> Outgoing:
         wait = limiter.admit(call.project_id, now)
         if wait is not None:
             seconds = retry_after(wait)
+            cited = ", ".join(limiter.limit.statements)
             return error_response(
                 429, f"rate limit: {limiter.limit.requests} purge requests per minute per "
-                f"project; wait {seconds} s and try again", headers=[("Retry-After", seconds)])
+                f"project ({cited}); wait {seconds} s and try again",
+                headers=[("Retry-After", seconds)])
     hard: bool = call.params.query["hard"]
     url: str | None = call.params.query.get("url")
     every = str(call.params.query.get("all", "")).lower() == "true"

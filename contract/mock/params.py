@@ -9,11 +9,10 @@ integers read as Python's `int()` does; booleans are `true`/`false` in any case 
 from __future__ import annotations
 
 import json
-import re
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract.formats import is_uuid as is_uuid  # the generated checks import it from here
 from contract.mock.messages import Incoming
 
 _JSON_TYPES = ("application/json",)
@@ -30,8 +29,11 @@ class Problem:
     statements: tuple[str, ...] = ()
 
     def text(self) -> str:
+        """The message of the error body, citing the statements the rule comes from (as the
+        generated client's refusals do)."""
         where = "body" if self.location == "body" else f"{self.location} parameter"
-        return f"{where} `{self.name}`: {self.message}" if self.name else f"{where}: {self.message}"
+        text = f"{where} `{self.name}`: {self.message}" if self.name else f"{where}: {self.message}"
+        return f"{text} ({', '.join(self.statements)})" if self.statements else text
 
 
 @dataclass(slots=True)
@@ -64,21 +66,6 @@ def as_number(text: str) -> float | None:
 def as_boolean(text: str) -> bool | None:
     lowered = text.lower()
     return True if lowered == "true" else False if lowered == "false" else None
-
-
-_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
-
-
-def is_uuid(text: str) -> bool:
-    """jsonschema's `uuid` format, which openapi-core applies: what `uuid.UUID` reads, with
-    the dashes in place. The canonical form is matched first, since nearly every id is."""
-    if _CANONICAL_UUID.fullmatch(text):
-        return True
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return all(text[position] == "-" for position in (8, 13, 18, 23))
 
 
 def is_integer(value: Any) -> bool:

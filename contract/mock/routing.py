@@ -32,7 +32,6 @@ class Operation:
     handle: Callable[[Call], Outgoing]
     statuses: tuple[int, ...]  # documented
     takes_body: bool
-    statements: tuple[str, ...] = ()
 
 
 class Match(NamedTuple):

@@ -23,13 +23,11 @@ def create(call: Call) -> Outgoing:
     refused = _refused(body)
     if refused:
         return error_response(400, refused)
-    service_id = str(uuid.uuid4())
     now = call.runtime.clock()
-    document = {"id": service_id, **_normalised(body),
-                "_ready_at": now + call.runtime.seconds(DEPLOY_SECONDS),
-                "_busy": "create_in_progress"}
+    document = _deploying(call, {"id": str(uuid.uuid4()), **_normalised(body)},
+                          "create_in_progress", now)
     call.store.add_service(call.project_id, document, now)
-    return empty_response(202, [("Location", call.url(f"/v1.0/services/{service_id}"))])
+    return _accepted(call, document)
 
 
 def list_page(call: Call) -> Outgoing:
@@ -72,12 +70,10 @@ def patch(call: Call) -> Outgoing:
     if any(reasons):
         return error_response(400, *(f"the patched service is not valid: {reason}"
                                      for reason in reasons if reason))
-    now = call.runtime.clock()
-    document = {**document, **_normalised(updated),
-                "_ready_at": now + call.runtime.seconds(DEPLOY_SECONDS),
-                "_busy": "update_in_progress"}
+    document = _deploying(call, {**document, **_normalised(updated)}, "update_in_progress",
+                          call.runtime.clock())
     call.store.replace_service(call.project_id, document)
-    return empty_response(202, [("Location", call.url(f"/v1.0/services/{document['id']}"))])
+    return _accepted(call, document)
 
 
 def delete(call: Call) -> Outgoing:
@@ -94,6 +90,16 @@ def missing(call: Call) -> Outgoing:
     """404 for an unknown service and for another project's alike (S18): no leak."""
     return error_response(404, f"service {call.params.path['service_id']} not found in "
                           f"project {call.project_id}")
+
+
+def _deploying(call: Call, document: dict[str, Any], busy: str, now: float
+               ) -> dict[str, Any]:
+    """The document with its deployment under way: `busy` is its status until it is ready."""
+    return {**document, "_ready_at": now + call.runtime.seconds(DEPLOY_SECONDS), "_busy": busy}
+
+
+def _accepted(call: Call, document: dict[str, Any]) -> Outgoing:
+    return empty_response(202, [("Location", call.url(f"/v1.0/services/{document['id']}"))])
 
 
 def _refused(body: dict[str, Any]) -> str | None:

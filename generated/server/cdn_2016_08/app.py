@@ -91,7 +91,6 @@ ROUTES = [
         handle=get_home_document,
         statuses=(200, 400, 401, 414),
         takes_body=False,
-        statements=(),
     ),
     Operation(
         id="getPing",
@@ -101,7 +100,6 @@ ROUTES = [
         handle=get_ping,
         statuses=(204, 400, 401, 414, 500, 503),
         takes_body=False,
-        statements=(),
     ),
     Operation(
         id="getAllServices",
@@ -111,7 +109,6 @@ ROUTES = [
         handle=get_all_services,
         statuses=(200, 400, 401, 414),
         takes_body=False,
-        statements=(),
     ),
     Operation(
         id="createService",
@@ -121,7 +118,6 @@ ROUTES = [
         handle=create_service,
         statuses=(202, 400, 401, 413, 414),
         takes_body=True,
-        statements=(),
     ),
     Operation(
         id="getService",
@@ -131,7 +127,6 @@ ROUTES = [
         handle=get_service,
         statuses=(200, 400, 401, 404, 414),
         takes_body=False,
-        statements=(),
     ),
     Operation(
         id="deleteService",
@@ -141,7 +136,6 @@ ROUTES = [
         handle=delete_service,
         statuses=(202, 400, 401, 404, 414),
         takes_body=False,
-        statements=(),
     ),
     Operation(
         id="patchService",
@@ -151,7 +145,6 @@ ROUTES = [
         handle=patch_service,
         statuses=(202, 400, 401, 404, 413, 414),
         takes_body=True,
-        statements=(),
     ),
     Operation(
         id="getCachedAsset",
@@ -161,7 +154,6 @@ ROUTES = [
         handle=get_cached_asset,
         statuses=(200, 400, 401, 404, 414),
         takes_body=False,
-        statements=(),
     ),
     Operation(
         id="deleteCachedAsset",
@@ -171,7 +163,6 @@ ROUTES = [
         handle=delete_cached_asset,
         statuses=(202, 400, 401, 404, 414, 429),
         takes_body=False,
-        statements=('S1', 'S4', 'S12', 'S20'),
     ),
     Operation(
         id="getAssetAnalytics",
@@ -181,7 +172,6 @@ ROUTES = [
         handle=get_asset_analytics,
         statuses=(200, 400, 401, 404, 414),
         takes_body=False,
-        statements=(),
     ),
     Operation(
         id="getFlavors",
@@ -191,7 +181,6 @@ ROUTES = [
         handle=get_flavors,
         statuses=(200, 400, 401, 414),
         takes_body=False,
-        statements=(),
     ),
     Operation(
         id="getFlavorDetails",
@@ -201,7 +190,6 @@ ROUTES = [
         handle=get_flavor_details,
         statuses=(200, 400, 401, 404, 414),
         takes_body=False,
-        statements=(),
     ),
 ]
 ALTERNATIVE_HEADERS = {"project_id": "X-Project-Id"}
