@@ -309,8 +309,8 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
 @click.option("--observer", metavar="MODULE:FUNCTION", help="observer(project_id, "
               "service_id) -> the target's purge jobs, each with `hard`: how the default of "
               "hard is seen on targets without /__mock__/jobs.")
-@click.option("--rate-limit-check", is_flag=True, help="Also send 21 purges in a row to check "
-              "the 2016-08 rate limit (S11, S24); needs a fresh window.")
+@click.option("--rate-limit-check", is_flag=True, help="Also send one purge more than the "
+              "spec's rate limit allows, in a row (S11, S24); needs a fresh window.")
 @click.option("--max-examples", type=click.IntRange(min=1), default=15, show_default=True,
               help="Schemathesis cases per operation and mode (positive, negative).")
 @click.option("--seed", type=int, help="Seed the generated cases, for a reproducible run.")

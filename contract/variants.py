@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from contract.model import Contract
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = PROJECT_ROOT / "spec"
@@ -76,3 +83,26 @@ VARIANTS: dict[str, Variant] = {
     ),
 }
 CANONICAL = next(v for v in VARIANTS.values() if v.canonical)
+
+
+def server_package(variant: str) -> str:
+    """The generated stub server's package of a variant, in generated/server/."""
+    return "cdn_" + variant.replace("-", "_")
+
+
+@cache
+def load_document(variant: str, spec_dir: Path = SPEC_DIR) -> dict[str, Any]:
+    """The derived OpenAPI document of a variant (spec/cdn-<variant>.openapi.yaml)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r} (known: {', '.join(VARIANTS)})")
+    path = spec_dir / VARIANTS[variant].spec_name
+    document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return document
+
+
+@cache
+def load_contract(variant: str) -> Contract:
+    """The typed facts of a variant's derived spec (see contract.model)."""
+    from contract.model import read_contract
+
+    return read_contract(load_document(variant))

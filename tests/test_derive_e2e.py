@@ -123,7 +123,11 @@ def test_rate_limit_s11_only_in_2016_08(docs):
     assert set(too_many["x-statements"]) == {"S11", "S24"}
     older = purge(docs["2015-08"])
     assert "x-rate-limit" not in older and "429" not in older["responses"]
-    assert "x-purge-semantics" not in older
+    # 2015-08 documents no completion times: the ones it carries are said to be assumed
+    assumed = older["x-purge-semantics"]
+    assert "not documented" in assumed["x-interpretation"]
+    assert assumed["purge"]["completes-after-seconds"] == \
+        limited["x-purge-semantics"]["purge"]["completes-after-seconds"]
 
 
 def test_later_doc_limits_only_in_2016_08(docs):

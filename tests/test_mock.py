@@ -140,7 +140,7 @@ def test_rate_limit_20_per_minute_per_project_with_retry_after_s11_s24(shared_re
         assert statuses == [202] * 20 + [429]
         limited = api.purge(service, url="/x.png")
         assert 1 <= int(limited.headers["Retry-After"]) <= 60
-        assert "20 purge requests per minute per project (S11)" in api.errors(limited)[0]
+        assert "20 purge requests per 60 s per project (S11)" in api.errors(limited)[0]
         other = Api(base, "2016-08")  # another project has its own window
         assert other.purge(other.create_service(), url="/a.png").status_code == 202
 

@@ -14,7 +14,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from contract.validation.validator import load_document
+from contract.variants import load_document
 from tests.servers import run_mock
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -26,7 +26,8 @@ from contract.codegen.model_code import Models, Type, docstring
 from contract.codegen.render import environment, header, import_order, snake, used
 from contract.codegen.schema_code import SchemaCodeError, check_statements, constraint_statements
 from contract.errors import InputError
-from contract.openapi import alternative_headers, operations
+from contract.model import read_contract
+from contract.openapi import operations
 
 COMMAND = "cdn-contract generate client"
 # The class a body's root schema becomes. Listed in the order the models are built, so the
@@ -165,9 +166,13 @@ def distribution_name(variant: str) -> str:
 def render_client(spec: Path) -> dict[str, str]:
     """The files of one variant's distribution, by path relative to generated/client/."""
     document = yaml.safe_load(spec.read_text(encoding="utf-8"))
-    variant = document["info"]["x-variant"]
+    try:
+        contract = read_contract(document)
+    except InputError as error:
+        raise InputError(f"{spec}: {error}") from None
+    variant = contract.variant
     models = Models(document)
-    projects = alternative_headers(document)
+    projects = contract.alternative_headers
     if len(projects) != 1:
         raise InputError(f"{spec}: the client needs exactly one path parameter with an "
                          f"x-alternative-header (the project), found {sorted(projects) or 0}")
@@ -181,8 +186,6 @@ def render_client(spec: Path) -> dict[str, str]:
     if error_type.annotation != error_model:
         raise InputError(f"{spec}: the Error schema must be an object with properties")
     package = package_name(variant)
-    scheme = document["components"]["securitySchemes"]
-    token_header = next(s["name"] for s in scheme.values() if s.get("in") == "header")
     context = {
         "header": header(COMMAND, spec), "variant": variant, "package": package,
         "distribution": distribution_name(variant), "title": document["info"]["title"],
@@ -190,7 +193,7 @@ def render_client(spec: Path) -> dict[str, str]:
         "operations": ops, "models": models.models, "aliases": models.aliases,
         "paged": any(op.iterator for op in ops),
         "errors": _errors(ops), "project_header": next(iter(projects.values())),
-        "token_header": token_header, "base_url": document["servers"][0]["url"],
+        "token_header": contract.token_header, "base_url": document["servers"][0]["url"],
         "uses_re": any("re.search(" in line for op in ops
                        for line in (*op.check_lines, *op.body_check_lines)),
         "imports": _imports(ops, models),

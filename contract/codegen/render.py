@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -22,7 +24,23 @@ def environment() -> jinja2.Environment:
                              lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["snake"] = snake
     env.filters["py"] = repr  # a Python literal (tuples, strings, numbers)
+    env.filters["construct"] = construct
     return env
+
+
+def construct(value: Any, indent: int = 0) -> str:
+    """Python source that builds `value`: dataclasses as keyword calls of their class, one
+    field a line (diff-friendly), dicts one item a line; anything else as its repr. The
+    generated module imports the classes used."""
+    pad, inner = " " * indent, " " * (indent + 4)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = [f"{inner}{f.name}={construct(getattr(value, f.name), indent + 4)},"
+                  for f in dataclasses.fields(value)]
+        return "\n".join([f"{type(value).__name__}(", *fields, f"{pad})"])
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{key!r}: {construct(item, indent + 4)}," for key, item in value.items()]
+        return "\n".join(["{", *items, f"{pad}}}"])
+    return repr(value)
 
 
 def snake(name: str) -> str:

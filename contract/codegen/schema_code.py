@@ -16,7 +16,7 @@ from contract.jsonpointer import escape
 _ANNOTATIONS = {"description", "title", "default", "example", "examples", "readOnly",
                 "writeOnly", "deprecated"}
 _COMPILED = {"type", "properties", "required", "items", "minLength", "maxLength", "pattern",
-             "format", "enum", "minimum", "maximum", "minItems", "maxItems"}
+             "format", "enum", "minimum", "maximum", "minItems", "maxItems", "if", "then"}
 _TYPE_TESTS = {
     "object": "isinstance({v}, dict)",
     "array": "isinstance({v}, list)",
@@ -136,9 +136,14 @@ def _inner(schema: dict[str, Any], var: str, at: list[str], names: _Names,
             object_lines += ["    " + line for line in nested]
     if object_lines and known == "object":
         lines += object_lines
+    elif len(object_lines) == 2 and object_lines[0].startswith("if "):  # one test: one `if`
+        lines.append(f"if isinstance({var}, dict) and {object_lines[0][3:]}")
+        lines.append(object_lines[1])
     elif object_lines:
         lines.append(f"if isinstance({var}, dict):")
         lines += ["    " + line for line in object_lines]
+    if "if" in schema:
+        lines += _conditional(schema, var, at, names, where)
     if isinstance(schema.get("items"), dict):
         index, item = names.fresh("i"), names.fresh("v")
         nested = _check(schema["items"], item, [*at, "{" + index + "}"], names, where)
@@ -150,6 +155,19 @@ def _inner(schema: dict[str, Any], var: str, at: list[str], names: _Names,
             lines.append(f"    for {index}, {item} in enumerate({var}):")
             lines += ["        " + line for line in nested]
     return lines
+
+
+def _conditional(schema: dict[str, Any], var: str, at: list[str], names: _Names,
+                 where: str) -> list[str]:
+    """`if`/`then`: the `if` schema is checked into `problems` like any other; when it added
+    nothing it holds and `then` applies, else what it added is taken back."""
+    if "else" in schema:
+        raise SchemaCodeError(f"unsupported keyword else at {_pointer(at) or '(root)'}")
+    mark = names.fresh("n")
+    then = _check(schema.get("then", {}), var, at, names, where)
+    return [f"{mark} = len(problems)", *_check(schema["if"], var, at, names, where),
+            f"if len(problems) > {mark}:", f"    del problems[{mark}:]",
+            *(["else:", *("    " + line for line in then)] if then else [])]
 
 
 def _escape(name: str) -> str:

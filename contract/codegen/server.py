@@ -5,7 +5,8 @@ For each variant, a package `generated/server/cdn_<variant>/` with:
   (parameters, types, defaults, the body schema), so the request path never calls
   openapi-core;
 - `app.py`: the route table, one handler per operation (delegating to the behaviour in
-  `contract.mock`), the facts the runtime needs (rate limits, durations, examples), and
+  `contract.mock`), the contract's typed facts as `contract.model` reads them from the spec
+  (limits, rate limits, durations, defaults), the documented examples, and
   `create_app(settings)`.
 """
 
@@ -19,10 +20,12 @@ from typing import Any
 
 import yaml
 
-from contract.codegen.render import environment, header, import_order, snake, used
+from contract.codegen.render import construct, environment, header, import_order, snake, used
 from contract.codegen.schema_code import SchemaCodeError, check_statements, constraint_statements
 from contract.errors import InputError
-from contract.openapi import alternative_headers, operations
+from contract.model import read_contract
+from contract.openapi import operations
+from contract.variants import server_package
 
 COMMAND = "cdn-contract generate server"
 # operationId → the behaviour in contract.mock that serves it
@@ -85,14 +88,14 @@ def _uses_problems(lines: list[str]) -> bool:
     return any("problems" in line for line in lines)
 
 
-def package_name(variant: str) -> str:
-    return "cdn_" + variant.replace("-", "_")
-
-
 def render_server(spec: Path) -> dict[str, str]:
     """The files of one variant's package, by path relative to generated/server/."""
     document = yaml.safe_load(spec.read_text(encoding="utf-8"))
-    variant = document["info"]["x-variant"]
+    try:
+        contract = read_contract(document)
+    except InputError as error:
+        raise InputError(f"{spec}: {error}") from None
+    variant = contract.variant
     try:
         ops = [_operation(template, method, op) for template, method, op in operations(document)]
     except SchemaCodeError as error:
@@ -102,12 +105,12 @@ def render_server(spec: Path) -> dict[str, str]:
     context = {
         "header": header(COMMAND, spec), "variant": variant,
         "operations": ops, "modules": sorted({op.behaviour.split(".")[0] for op in ops}),
-        "alternative_headers": alternative_headers(document),
-        "rate_limits": _rate_limits(document), "durations": _durations(document),
+        "contract": construct(contract),
+        "model_classes": used(_MODEL_CLASSES, construct(contract)),
         "examples": _examples(document), "service_check": _service_check(ops),
         "uses": _uses(ops, readers), "readers": readers,
     }
-    package = package_name(variant)
+    package = server_package(variant)
     return {f"{package}/{name}": env.get_template(f"server/{name}.j2").render(context)
             for name in ("__init__.py", "checks.py", "app.py")}
 
@@ -213,23 +216,6 @@ def _body_lines(op_id: str, body: dict[str, Any]) -> tuple[list[str], list[str]]
     return reading, checking
 
 
-def _rate_limits(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {op["operationId"]: {"requests": limit["requests"],
-                                "period_seconds": limit["period-seconds"],
-                                "statements": tuple(limit.get("x-statements", []))}
-            for _, _, op in operations(document) if (limit := op.get("x-rate-limit"))}
-
-
-def _durations(document: dict[str, Any]) -> dict[str, float]:
-    for _, _, op in operations(document):
-        semantics = op.get("x-purge-semantics")
-        if semantics:
-            return {"purge_seconds": float(semantics["purge"]["completes-after-seconds"]),
-                    "invalidate_seconds":
-                        float(semantics["invalidation"]["completes-after-seconds"])}
-    return {}
-
-
 def _examples(document: dict[str, Any]) -> dict[str, str]:
     """Each operation's named response examples, as Python literals for the template."""
     found: dict[str, dict[int, dict[str, Any]]] = {}
@@ -248,6 +234,7 @@ def _service_check(ops: list[_Operation]) -> str | None:
     return "check_create_service_body" if any(op.id == "createService" for op in ops) else None
 
 
+_MODEL_CLASSES = ("Bounds", "Contract", "Limits", "Purge", "PurgeMode", "RateLimit")
 _HELPERS = ("NO_BODY", "Problem", "as_boolean", "as_integer", "as_number", "is_integer",
             "is_number", "is_uuid", "read_body")
 

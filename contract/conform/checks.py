@@ -7,6 +7,7 @@ default. Failures of INTERPRETATION rows are reported as warnings (by the runner
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any
 from contract.conform.outcome import Outcome, Status
 from contract.conform.target import SERVICE_BODY, Exchange, Target
 from contract.formats import CANONICAL_UUID
-from contract.openapi import operations
+from contract.model import Contract
 
 UNKNOWN_SERVICE = "00000000-0000-4000-8000-000000000000"
 
@@ -23,8 +24,8 @@ UNKNOWN_SERVICE = "00000000-0000-4000-8000-000000000000"
 @dataclass
 class Context:
     target: Target
-    variant: str
-    document: dict[str, Any]
+    contract: Contract  # every limit, rate, duration and default the checks expect
+    document: dict[str, Any]  # for schemathesis, which reads the spec itself
     statements: set[str]  # ids that belong to this variant
     rate_limit_check: bool = False
     errors_seen: list[Exchange] = field(default_factory=list)  # every 4xx, for S16
@@ -41,25 +42,16 @@ class Context:
             self.errors_seen.append(exchange)
         return exchange
 
+    @property
+    def variant(self) -> str:
+        return self.contract.variant
+
+    def purge_path(self, project: str, service: str) -> str:
+        return self.contract.purge.template.format(project_id=project, service_id=service)
+
     def purge(self, project: str, service: str, **params: str) -> Exchange:
-        return self.send("DELETE", f"/v1.0/{project}/services/{service}/assets", params=params)
-
-    def limit_maximum(self) -> int | None:
-        """The most services a page may hold, as this variant's spec states it (S19)."""
-        for _, method, op in operations(self.document):
-            for param in op.get("parameters", []) if method == "get" else []:
-                if param["name"] == "limit" and param.get("in") == "query":
-                    maximum = param.get("schema", {}).get("maximum")
-                    return maximum if isinstance(maximum, int) else None
-        return None
-
-    def hard_default(self) -> bool | None:
-        for _, _, op in _purge(self.document):
-            for param in op.get("parameters", []):
-                if param["name"] == "hard":
-                    default = param.get("schema", {}).get("default")
-                    return default if isinstance(default, bool) else None
-        return None
+        return self.send(self.contract.purge.method, self.purge_path(project, service),
+                         params=params)
 
 
 Check = Callable[[Context], Iterator[Outcome]]
@@ -132,9 +124,9 @@ def purge_is_accepted(ctx: Context, project: str,
                    done)
     yield _outcome("S4", done.response.content == b"", f"the 202 carries "
                    f"{len(done.response.content)} body bytes (expected none)", done)
-    with_body = ctx.target.send("DELETE", f"/v1.0/{project}/services/{service}/assets",
-                                params={"url": "/index.html"}, content=b'{"x": 1}',
-                                headers={"Content-Type": "application/json"})
+    with_body = ctx.send(ctx.contract.purge.method, ctx.purge_path(project, service),
+                         params={"url": "/index.html"}, content=b'{"x": 1}',
+                         headers={"Content-Type": "application/json"})
     yield _outcome("S4", 400 <= with_body.status < 500, f"a purge with a request body "
                    f"answered {with_body.status} (expected 400)", with_body)
 
@@ -158,7 +150,7 @@ def optional_url_and_both_modes(ctx: Context, project: str,
 def default_of_hard(ctx: Context, project: str,
                     service: str) -> Iterator[Outcome]:
     statement = "S7b" if "S7b" in ctx.statements else "S7a"
-    expected = ctx.hard_default()
+    expected = ctx.contract.purge.hard_default
     done = ctx.purge(project, service, url="/index.html")
     jobs = ctx.target.jobs(project, service)
     if jobs is None:
@@ -174,7 +166,7 @@ def default_of_hard(ctx: Context, project: str,
                    f"hard={applied} (the {ctx.variant} docs say {expected})", done)
     if "S13" in ctx.statements and "done_at" in jobs[-1] and applied is True:
         took = jobs[-1]["done_at"] - jobs[-1]["accepted_at"]
-        wanted = 600 * ctx.target.time_scale
+        wanted = ctx.contract.purge.purge.completes_after_seconds * ctx.target.time_scale
         yield _outcome("S13", abs(took - wanted) <= max(1.0, 0.1 * wanted), f"the purge job "
                        f"completes {took:.1f} s after the 202 (documented: about "
                        f"{wanted:.0f} s)", done)
@@ -252,13 +244,20 @@ def unknown_service_is_404(ctx: Context) -> Iterator[Outcome]:
 @check("S19")
 def request_limits(ctx: Context) -> Iterator[Outcome]:
     project = ctx.target.project()
-    long = ctx.send("GET", f"/v1.0/{project}/services", params={"marker": "a" * 330})
-    yield _outcome("S19", long.status == 414, f"a 360-character URI answered {long.status} "
-                   "(expected 414)", long)
-    big = ctx.send("POST", f"/v1.0/{project}/services", json={**SERVICE_BODY, "name": "x" * 9000})
-    yield _outcome("S19", big.status == 413, f"a 9 KB body answered {big.status} "
-                   "(expected 413)", big)
-    maximum = ctx.limit_maximum()
+    limits = ctx.contract.limits
+    path = f"/v1.0/{project}/services"
+    marker = "a" * (limits.max_uri_length + 1 - len(path + "?marker="))  # one over the limit
+    long = ctx.send("GET", path, params={"marker": marker})
+    yield _outcome("S19", long.status == 414, f"a {limits.max_uri_length + 1}-character URI "
+                   f"answered {long.status} (expected 414: at most {limits.max_uri_length})",
+                   long)
+    body = json.dumps({**SERVICE_BODY, "name": ""}).encode()
+    padded = json.dumps({**SERVICE_BODY, "name": "x" * (limits.max_body_bytes + 1 - len(body))})
+    big = ctx.send("POST", path, content=padded.encode(),
+                   headers={"Content-Type": "application/json"})
+    yield _outcome("S19", big.status == 413, f"a {len(padded)}-byte body answered "
+                   f"{big.status} (expected 413: at most {limits.max_body_bytes})", big)
+    maximum = ctx.contract.page_limit.maximum
     if maximum is not None:
         over = ctx.send("GET", f"/v1.0/{project}/services", params={"limit": str(maximum + 1)})
         yield _outcome("S19", over.status == 400, f"limit={maximum + 1} answered {over.status} "
@@ -276,7 +275,7 @@ def json_is_served(ctx: Context) -> Iterator[Outcome]:
 
 @check("S11", "S24")
 def rate_limit(ctx: Context) -> Iterator[Outcome]:
-    if "S11" not in ctx.statements:
+    if "S11" not in ctx.statements or ctx.contract.purge.operation not in ctx.contract.rate_limits:
         return
     if not ctx.rate_limit_check:
         yield _unobservable("S11", "needs a fresh one-minute window: run with "
@@ -287,14 +286,16 @@ def rate_limit(ctx: Context) -> Iterator[Outcome]:
 
 def _burst(ctx: Context, project: str,
            service: str) -> Iterator[Outcome]:
+    limit = ctx.contract.rate_limits[ctx.contract.purge.operation]
     answers = [ctx.purge(project, service, url=f"/file-{n}.png", hard="true")
-               for n in range(21)]
+               for n in range(limit.requests + 1)]
     accepted = sum(a.status == 202 for a in answers)
     last = answers[-1]
-    yield _outcome("S11", accepted == 20 and last.status == 429, f"21 purges in a row: "
-                   f"{accepted} accepted, the 21st answered {last.status} (expected 20 and "
-                   "429)", last)
-    if last.status == 429:
+    yield _outcome("S11", accepted == limit.requests and last.status == limit.exceeded_status,
+                   f"{limit.requests + 1} purges in a row: {accepted} accepted, the last "
+                   f"answered {last.status} (expected {limit.requests} and "
+                   f"{limit.exceeded_status})", last)
+    if last.status == limit.exceeded_status:
         retry = last.response.headers.get("Retry-After", "")
         yield _outcome("S24", retry.isdigit(), f"the 429 carries Retry-After {retry!r} "
                        "(seconds)", last)
@@ -324,9 +325,3 @@ def error_bodies(ctx: Context) -> Iterator[Outcome]:
             ok = False
         yield _outcome("S16", ok, f"the {exchange.status} " + ("carries" if ok else "lacks")
                        + " the documented error body", exchange)
-
-
-def _purge(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for template, method, op in operations(document):
-        if method == "delete" and template.endswith("/assets"):
-            yield template, method, op

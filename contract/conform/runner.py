@@ -14,9 +14,9 @@ from contract.conform.outcome import Outcome, StatementVerdict, Status
 from contract.conform.scenario import lifecycle
 from contract.conform.target import Target
 from contract.errors import InputError
+from contract.model import read_contract
 from contract.statements import load_statements
-from contract.validation.validator import load_document
-from contract.variants import notes_path
+from contract.variants import load_document, notes_path
 
 
 @dataclass
@@ -66,7 +66,8 @@ def _run(target: Target, options: RunOptions,
         progress(f"variant {variant}: checks")
         document = load_document(variant)
         mine = {sid for sid, s in statements.items() if s.variant in ("both", variant)}
-        ctx = Context(target, variant, document, mine, options.rate_limit_check)
+        ctx = Context(target, read_contract(document), document, mine,
+                      options.rate_limit_check)
         outcomes: list[Outcome] = []
         for name, check in CHECKS:
             found = [replace(o, check=check.__name__) for o in check(ctx)]

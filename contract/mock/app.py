@@ -25,10 +25,6 @@ from contract.mock.routing import Match, Router
 from contract.mock.runtime import Call, ContractFacts, Runtime
 from contract.mock.settings import MockSettings
 
-MAX_URI = 320  # S19
-MAX_BODY = 8192  # S19
-TOKEN_HEADER = "x-auth-token"
-
 log = logging.getLogger("cdn_contract.mock")
 
 
@@ -47,6 +43,10 @@ class MockApp:
         self.runtime = Runtime(facts, settings)
         self.settings = settings
         self.faults = controls.Faults(settings)
+        contract = facts.contract
+        self.limits = contract.limits
+        self.max_body = contract.limits.max_body_bytes  # read on every body chunk
+        self.token_header = contract.token_header.lower()
 
     # -- the pipeline, without I/O -----------------------------------------------------------
 
@@ -55,14 +55,15 @@ class MockApp:
         if isinstance(matched, Outgoing):
             return Admission(refusal=matched)
         request.path_params = matched.path_params
-        token = request.header(TOKEN_HEADER)
+        token = request.header(self.token_header)
         if token is None or not token.strip():
             return Admission(matched, refusal=error_response(
-                401, "the X-Auth-Token header is " + ("missing" if token is None else "empty")
-                + "; every operation requires it (S10)"))
+                401, f"the {self.facts.contract.token_header} header is "
+                + ("missing" if token is None else "empty") + "; every operation requires it "
+                "(S10)"))
         if self.settings.tokens is not None and token not in self.settings.tokens:
             return Admission(matched, refusal=error_response(
-                401, "the X-Auth-Token is not valid (S10)"))
+                401, f"the {self.facts.contract.token_header} is not valid (S10)"))
         params = matched.operation.check(request)
         if params.problems:
             return Admission(matched, params, error_response(
@@ -77,7 +78,7 @@ class MockApp:
         if request.path.startswith(introspection.PREFIX):
             return introspection.answer(request, self.runtime)
         if request.path == docs.PREFIX or request.path.startswith(docs.PREFIX + "/"):
-            return docs.answer(request, self.runtime.facts.variant)
+            return docs.answer(request, self.facts.contract.variant)
         if self.settings.cors and request.method == "OPTIONS":
             return controls.preflight(request)
         admission = self.admit_with_controls(request)
@@ -142,6 +143,24 @@ class MockApp:
     def close(self) -> None:
         self.runtime.store.close()
 
+    @property
+    def facts(self) -> ContractFacts:
+        return self.runtime.facts
+
+    # -- the absolute limits, checked by transports before the request is whole (S19) --------
+
+    def uri_too_long(self, length: int) -> Outgoing | None:
+        """The 414 for a request target of `length` characters, if it is over the limit."""
+        if length > self.limits.max_uri_length:
+            return error_response(414, f"the request URI is longer than "
+                                  f"{self.limits.max_uri_length} characters "
+                                  f"({', '.join(self.limits.statements)})")
+        return None
+
+    def body_too_large(self) -> Outgoing:
+        return error_response(413, f"the request body is over the limit of {self.max_body} "
+                              f"bytes ({', '.join(self.limits.statements)})")
+
     # -- ASGI, for embedding the mock in any ASGI server ---------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -151,7 +170,7 @@ class MockApp:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
-        request, early = await _read(scope, receive)
+        request, early = await self._read(scope, receive)
         response = early or self.answer(request)
         response = self.commit() or response
         delay = self.delay(request)
@@ -165,36 +184,25 @@ class MockApp:
         await send({"type": "http.response.body", "body": response.body})
         self.log(request, response, started)
 
-
-def uri_too_long(length: int) -> Outgoing | None:
-    """The 414 for a request target of `length` characters, if it is over the limit (S19)."""
-    if length > MAX_URI:
-        return error_response(414, f"the request URI is longer than {MAX_URI} characters (S19)")
-    return None
-
-
-def body_too_large() -> Outgoing:
-    return error_response(413, f"the request body is over the limit of {MAX_BODY} bytes (S19)")
-
-
-async def _read(scope: Scope, receive: Receive) -> tuple[Incoming, Outgoing | None]:
-    """The request, or with it the 413/414 that refuses it before its body is read."""
-    raw_query = scope.get("query_string", b"").decode("latin-1")
-    headers: dict[str, str] = {}
-    for key, value in scope.get("headers", []):
-        headers.setdefault(key.decode("latin-1").lower(), value.decode("latin-1"))
-    host = headers.get("host") or "{}:{}".format(*(scope.get("server") or ("127.0.0.1", 80)))
-    request = Incoming(method=scope["method"].upper(), path=scope["path"],
-                       query=parse_query(raw_query), headers=headers,
-                       base_url=f"{scope.get('scheme', 'http')}://{host}")
-    raw_path = scope.get("raw_path") or scope["path"].encode()
-    too_long = uri_too_long(len(raw_path) + (len(raw_query) + 1 if raw_query else 0))
-    if too_long:
-        return request, too_long
-    declared = headers.get("content-length", "")
-    body = None if declared.isdigit() and int(declared) > MAX_BODY \
-        else await read_body(receive, MAX_BODY)
-    if body is None:
-        return request, body_too_large()
-    request.body = body
-    return request, None
+    async def _read(self, scope: Scope, receive: Receive
+                    ) -> tuple[Incoming, Outgoing | None]:
+        """The request, or with it the 413/414 that refuses it before its body is read."""
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        headers: dict[str, str] = {}
+        for key, value in scope.get("headers", []):
+            headers.setdefault(key.decode("latin-1").lower(), value.decode("latin-1"))
+        host = headers.get("host") or "{}:{}".format(*(scope.get("server") or ("127.0.0.1", 80)))
+        request = Incoming(method=scope["method"].upper(), path=scope["path"],
+                           query=parse_query(raw_query), headers=headers,
+                           base_url=f"{scope.get('scheme', 'http')}://{host}")
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        too_long = self.uri_too_long(len(raw_path) + (len(raw_query) + 1 if raw_query else 0))
+        if too_long:
+            return request, too_long
+        declared = headers.get("content-length", "")
+        body = None if declared.isdigit() and int(declared) > self.max_body \
+            else await read_body(receive, self.max_body)
+        if body is None:
+            return request, self.body_too_large()
+        request.body = body
+        return request, None

@@ -28,8 +28,9 @@ def purge(call: Call) -> Outgoing:
             seconds = retry_after(wait)
             cited = ", ".join(limiter.limit.statements)
             return error_response(
-                429, f"rate limit: {limiter.limit.requests} purge requests per minute per "
-                f"project ({cited}); wait {seconds} s and try again",
+                limiter.limit.exceeded_status, f"rate limit: {limiter.limit.requests} purge "
+                f"requests per {limiter.limit.period_seconds:g} s per {limiter.limit.scope} "
+                f"({cited}); wait {seconds} s and try again",
                 headers=[("Retry-After", seconds)])
     hard: bool = call.params.query["hard"]
     url: str | None = call.params.query.get("url")
@@ -40,7 +41,7 @@ def purge(call: Call) -> Outgoing:
     service_id = call.params.path["service_id"]
     if not call.store.has_service(call.project_id, service_id):
         return services.missing(call)
-    documented = runtime.facts.purge_seconds if hard else runtime.facts.invalidate_seconds
+    documented = runtime.facts.contract.purge.mode(hard).completes_after_seconds
     call.store.add_job(call.project_id, service_id, "purge" if hard else "invalidate", hard,
                        url or "/*", now, now + runtime.seconds(documented))
     return empty_response(202, [("Location", call.url(f"/v1.0/services/{service_id}"))])

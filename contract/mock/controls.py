@@ -7,6 +7,7 @@ import json
 import random
 
 from contract.mock.messages import Incoming, Outgoing, empty_response, error_response
+from contract.mock.ratelimit import retry_after
 from contract.mock.routing import Match
 from contract.mock.runtime import Runtime
 from contract.mock.settings import MockSettings
@@ -45,7 +46,9 @@ def preferred(request: Incoming, match: Match, runtime: Runtime) -> Outgoing | N
         if documented_examples:
             return _with_body(status, next(iter(documented_examples.values())), request, match)
         if status >= 400:
-            headers = [("Retry-After", "60")] if status == 429 else []
+            limit = runtime.facts.contract.rate_limits.get(operation.id)
+            headers = [("Retry-After", retry_after(limit.period_seconds))] \
+                if limit is not None and status == limit.exceeded_status else []
             return error_response(status, f"status {status} forced by Prefer: code={code}",
                                   headers=headers)
         return _with_body(status, None, request, match)

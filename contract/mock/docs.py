@@ -11,7 +11,7 @@ from typing import Any
 import swagger_ui_bundle  # type: ignore[import-untyped]
 
 from contract.mock.messages import Incoming, Outgoing, error_response, json_response
-from contract.validation.validator import load_document
+from contract.variants import load_document
 
 PREFIX = "/docs"
 _STATIC = Path(swagger_ui_bundle.swagger_ui_path)

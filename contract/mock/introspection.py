@@ -22,7 +22,7 @@ def answer(request: Incoming, runtime: Runtime) -> Outgoing:
 
 def _health(request: Incoming, runtime: Runtime) -> Outgoing:
     settings = runtime.settings
-    return json_response(200, {"status": "ok", "variant": runtime.facts.variant,
+    return json_response(200, {"status": "ok", "variant": runtime.facts.contract.variant,
                                "rate_limit": bool(runtime.limiters),
                                "time_scale": settings.time_scale,
                                "db": settings.db})

@@ -1,4 +1,4 @@
-"""A sliding-window rate limit per project (S11: 20 purge requests per minute).
+"""A sliding-window rate limit per project, as the contract states it (`x-rate-limit`, S11).
 
 Check and record happen in one synchronous call on the event loop, with no await between
 them, so concurrent requests cannot both take the last slot: 64 purges at once in one window
@@ -9,16 +9,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict, deque
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class RateLimit:
-    """What the contract states (`x-rate-limit`)."""
-
-    requests: int
-    period_seconds: float
-    statements: tuple[str, ...] = ()
+from contract.model import RateLimit
 
 
 class Limiter:

@@ -9,24 +9,19 @@ from typing import Any
 
 from contract.mock.messages import Incoming
 from contract.mock.params import Parsed, Problem
-from contract.mock.ratelimit import Limiter, RateLimit
+from contract.mock.ratelimit import Limiter
 from contract.mock.settings import MockSettings
 from contract.mock.store import Store
-
-# Documented durations (S13, S14); the 2015-08 pages give none, so the later ones apply.
-PURGE_SECONDS = 600.0
-INVALIDATE_SECONDS = 60.0
-DEPLOY_SECONDS = 30.0  # not documented: how long a created or updated service takes to deploy
+from contract.model import Contract
 
 
 @dataclass(frozen=True)
 class ContractFacts:
-    """What the generated code knows from the spec of its variant, beyond the route table."""
+    """What the generated code knows from the spec of its variant, beyond the route table:
+    the contract's typed facts (limits, rates, durations, defaults), the examples the
+    documented responses show, and the create body's check (reused on a patched service)."""
 
-    variant: str
-    rate_limits: dict[str, RateLimit] = field(default_factory=dict)  # by operationId
-    purge_seconds: float = PURGE_SECONDS
-    invalidate_seconds: float = INVALIDATE_SECONDS
+    contract: Contract
     # examples[operationId][status][name] = value
     examples: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     service_check: Callable[[Any, list[Problem]], None] | None = None  # createService body
@@ -42,7 +37,8 @@ class Runtime:
         self.clock = clock
         self.store = Store(settings.db)
         self.limiters = {op: Limiter(limit, settings.time_scale)
-                         for op, limit in facts.rate_limits.items()} if settings.rate_limit else {}
+                         for op, limit in facts.contract.rate_limits.items()
+                         } if settings.rate_limit else {}
 
     def seconds(self, documented: float) -> float:
         return documented * self.settings.time_scale

@@ -10,10 +10,9 @@ import jsonpatch
 
 from contract.mock.messages import Outgoing, empty_response, error_response, json_response
 from contract.mock.params import Problem
-from contract.mock.runtime import DEPLOY_SECONDS, Call
+from contract.mock.runtime import Call
 
 FLAVOR = "cdn"  # the docs' sample flavor, the only one the mock offers
-PAGE = 20  # the limits page: 20 services per page
 _EDITABLE = ("name", "domains", "origins", "caching", "restrictions", "flavor_id",
              "log_delivery")
 
@@ -31,7 +30,8 @@ def create(call: Call) -> Outgoing:
 
 
 def list_page(call: Call) -> Outgoing:
-    limit = call.params.query.get("limit", PAGE)  # its bounds (1-20): the generated check
+    # its bounds: the generated check; no limit named: a page as large as one may be
+    limit = call.params.query.get("limit", call.runtime.facts.contract.page_size)
     marker = call.params.query.get("marker")
     page = call.store.services(call.project_id, marker, limit)
     links = []
@@ -95,7 +95,8 @@ def missing(call: Call) -> Outgoing:
 def _deploying(call: Call, document: dict[str, Any], busy: str, now: float
                ) -> dict[str, Any]:
     """The document with its deployment under way: `busy` is its status until it is ready."""
-    return {**document, "_ready_at": now + call.runtime.seconds(DEPLOY_SECONDS), "_busy": busy}
+    ready_at = now + call.runtime.seconds(call.runtime.settings.deploy_seconds)
+    return {**document, "_ready_at": ready_at, "_busy": busy}
 
 
 def _accepted(call: Call, document: dict[str, Any]) -> Outgoing:

@@ -10,6 +10,9 @@ class MockSettings:
     db: str = ":memory:"
     tokens: frozenset[str] | None = None  # None: any non-empty X-Auth-Token is accepted
     time_scale: float = 1.0  # multiplies every documented duration (jobs, deploys, rate window)
+    # How long a created or updated service takes to deploy: the docs give no figure, so it
+    # is the mock's own behaviour, not a contract fact.
+    deploy_seconds: float = 30.0
     rate_limit: bool = True
     latency_ms: int = 0
     error_rate: float = 0.0  # share of API requests answered 503, for resilience tests

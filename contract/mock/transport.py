@@ -35,7 +35,7 @@ from urllib.parse import unquote
 import httptools
 
 from contract.errors import InputError
-from contract.mock.app import MAX_BODY, MockApp, body_too_large, uri_too_long
+from contract.mock.app import MockApp
 from contract.mock.messages import Incoming, Outgoing, error_response, parse_query
 
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
@@ -180,7 +180,7 @@ class Connection(asyncio.Protocol):
         self.url += url
         self.head_size += len(url)
         if self.head_size > MAX_HEAD:
-            raise _Refused(uri_too_long(len(self.url)) or _head_too_large())
+            raise _Refused(self.app.uri_too_long(len(self.url)) or _head_too_large())
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.head_size += len(name) + len(value)
@@ -189,10 +189,10 @@ class Connection(asyncio.Protocol):
         self.headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
 
     def on_headers_complete(self) -> None:
-        self.early = uri_too_long(len(self.url))
+        self.early = self.app.uri_too_long(len(self.url))
         declared = self.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY:
-            self.early = body_too_large()
+        if declared.isdigit() and int(declared) > self.app.max_body:
+            self.early = self.app.body_too_large()
             if self.headers.get("expect", "").lower() == "100-continue":
                 self._send(self.early, False, 0.0)  # the client waits: answer, do not read
         elif self.headers.get("expect", "").lower() == "100-continue" and self.transport \
@@ -201,8 +201,8 @@ class Connection(asyncio.Protocol):
 
     def on_body(self, chunk: bytes) -> None:
         self.size += len(chunk)
-        if self.size > MAX_BODY:
-            self.early = self.early or body_too_large()
+        if self.size > self.app.max_body:
+            self.early = self.early or self.app.body_too_large()
             self.body.clear()
         elif self.early is None:
             self.body.append(chunk)

@@ -107,11 +107,14 @@ class _Node:
 
 
 def body_schema(params: Iterable[Param], local: Evidence, wide: Evidence,
-                cite: Callable[[int], str]) -> dict[str, Any]:
+                cite: Callable[[int], str],
+                note: Callable[[str, int], None] = lambda message, line: None
+                ) -> dict[str, Any]:
     """The schema of a body described by plain params. `local` evidence is from the samples of
     the same representation, `wide` from every sample of the WADL (with suffixes, so a list
     wrapped in `{"services": [...]}` still types `origins.rules.name`); `cite(line)` makes an
-    `x-source` value. Evidence is looked up at the member's path: local, then wide."""
+    `x-source` value. Evidence is looked up at the member's path: local, then wide.
+    `note(message, line)` hears of each place the parameter list and its prose disagree."""
     root = _Node()
     for param in params:
         names, arrays = parse_path(param.path or f"$.{param.name}")
@@ -124,11 +127,12 @@ def body_schema(params: Iterable[Param], local: Evidence, wide: Evidence,
                 node.array = True
         if names:
             node.param = param
-    return _node_schema(root, (), local, wide, cite)
+    return _node_schema(root, (), local, wide, cite, note)
 
 
 def _node_schema(node: _Node, path: Path, local: Evidence, wide: Evidence,
-                 cite: Callable[[int], str]) -> dict[str, Any]:
+                 cite: Callable[[int], str], note: Callable[[str, int], None]
+                 ) -> dict[str, Any]:
     kinds, item_kinds = local.lookup(path)
     if not kinds:
         kinds, item_kinds = wide.lookup(path)
@@ -142,20 +146,37 @@ def _node_schema(node: _Node, path: Path, local: Evidence, wide: Evidence,
         schema.update({"type": "string", "enum": list(node.children)})
         return schema
     if node.children:
-        members: dict[str, Any] = {"type": "object"}
-        required = [name for name, child in node.children.items()
-                    if child.param is not None and child.param.required]
-        if required:
-            members["required"] = required
-        members["properties"] = {name: _node_schema(child, (*path, name), local, wide, cite)
-                                 for name, child in node.children.items()}
         is_list = node.array or ("array" in kinds and "object" not in kinds) or (
             not kinds and bool(_LIST_WORDS.search(doc)))
+        # A member required "if there is more than one" entry, says its description (S31);
+        # where the parameter table marks it plainly required, the finer prose wins and the
+        # disagreement is noted.
+        conditional = {name: (child.param, sentence)
+                       for name, child in node.children.items()
+                       if is_list and child.param is not None
+                       and (sentence := prose.required_when_several(child.param.doc))}
+        members: dict[str, Any] = {"type": "object"}
+        required = [name for name, child in node.children.items()
+                    if child.param is not None and child.param.required
+                    and name not in conditional]
+        if required:
+            members["required"] = required
+        members["properties"] = {name: _node_schema(child, (*path, name), local, wide, cite,
+                                                    note)
+                                 for name, child in node.children.items()}
         schema = _described(param, cite)
         if is_list:
             schema.update({"type": "array", "items": members})
         else:
             schema.update(members)
+        if conditional:
+            schema["if"] = {"minItems": 2}
+            schema["then"] = {"items": {"required": list(conditional)}}
+        for name, (child_param, sentence) in conditional.items():
+            if child_param.required:
+                note(f"`{'.'.join((*path, name))}` is marked required in the parameter "
+                     f"table, but its description says: \"{sentence}\" The schema requires "
+                     "it only when the list has more than one entry (S31).", child_param.line)
         return schema
     schema = _described(param, cite)
     schema.update(_leaf_type(param, kinds, item_kinds))

@@ -211,8 +211,10 @@ class _Builder:
     def media(self, rep: Representation, params: list[Param], operation: str) -> dict[str, Any]:
         samples = self._json_samples(rep, operation)
         if params:
-            schema = bodies.body_schema(params, bodies.Evidence.of(v for _, v in samples),
-                                        self.wide, self.cite)
+            schema = bodies.body_schema(
+                params, bodies.Evidence.of(v for _, v in samples), self.wide, self.cite,
+                lambda message, line: self.note(operation, "request body", message,
+                                                self.cite(line)))
         elif samples:
             schema = bodies.one_type({bodies.json_kind(v) for _, v in samples})
         else:

@@ -1,4 +1,4 @@
-"""Facts the WADL states only in prose: defaults and length limits.
+"""Facts the WADL states only in prose: defaults, length limits, conditional requirements.
 
 The 2015-08 WADL has no `default` attribute on `hard`; it says "a cache invalidation when set
 to `false`, which is the default value". The sentences follow a handful of fixed phrasings,
@@ -21,6 +21,11 @@ _DEFAULT_PATTERNS = [
 _MIN_LENGTH = re.compile(r"[Tt]he minimum length(?: for `?\w+`?)? is (\d+)")
 _MAX_LENGTH = re.compile(r"[Tt]he maximum length(?: for `?\w+`?)? is (\d+)")
 _MINIMUM = re.compile(r"must be greater than or equal to (\d+)")
+# "If there is more than one origin, the `rules` parameter is required." (origins.rules);
+# "This is a required property if more than one entry is present for caching." (caching.rules)
+_REQUIRED_WHEN_SEVERAL = re.compile(
+    r"[Ii]f there is more than one \w+, the `?\w+`? parameter is required"
+    r"|required property if more than one entry is present")
 _NO_VALUE = {"NULL", "NONE", "NIL"}  # "The default value is `NULL`" means: no default
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
@@ -58,6 +63,13 @@ def length_limits(text: str) -> dict[str, int]:
     if match := _MAX_LENGTH.search(text):
         limits["maxLength"] = int(match.group(1))
     return limits
+
+
+def required_when_several(text: str) -> str | None:
+    """The sentence saying a member is required only when its list has more than one entry
+    (S31), if the description has one."""
+    match = _REQUIRED_WHEN_SEVERAL.search(text)
+    return _sentence_around(text, match.start(), match.end()) if match else None
 
 
 def minimum(text: str) -> int | None:

@@ -13,10 +13,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.casting.schemas import oas31_casters_dict
 from openapi_core.casting.schemas.casters import (
@@ -39,7 +37,7 @@ from contract.validation.messages import (
     OpenAPIRequest,
     OpenAPIResponse,
 )
-from contract.variants import SPEC_DIR, VARIANTS
+from contract.variants import load_document
 
 
 @dataclass(frozen=True)
@@ -235,15 +233,6 @@ _STRICT_CASTERS = SchemaCastersFactory(
     oas31_schema_validators_factory,
     TypesCaster({**oas31_casters_dict, "boolean": _JsonBooleanCaster}, AnyCaster,
                 multi=PrimitiveCaster))
-
-
-@cache
-def load_document(variant: str, spec_dir: Path = SPEC_DIR) -> dict[str, Any]:
-    """The generated OpenAPI document of a variant (spec/cdn-<variant>.openapi.yaml)."""
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown variant {variant!r} (known: {', '.join(VARIANTS)})")
-    path = spec_dir / VARIANTS[variant].spec_name
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 @cache
