@@ -50,7 +50,7 @@ def derive(variant: str, wadl: Path | None, overlay: Path | None, out: Path, che
     Writes cdn-<variant>.openapi.yaml and cdn-<variant>.discrepancies.md per variant.
     Nothing is written unless every selected variant derives and validates.
     """
-    from contract.spec.derive import inputs_for, render_all
+    from contract.derive import inputs_for, render_all
 
     if (wadl or overlay) and variant == "all":
         raise click.UsageError("--wadl and --overlay need a single --variant (2015-08 or "

@@ -1,6 +1,6 @@
 import pytest
 
-from contract.spec.bodies import Evidence, JsonPathError, body_schema, parse_path
+from contract.derive.bodies import Evidence, JsonPathError, body_schema, parse_path
 from contract.wadl.model import Param
 
 

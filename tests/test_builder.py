@@ -2,8 +2,8 @@
 
 import pytest
 
-from contract.spec.builder import build_openapi
-from contract.spec.samples import check_examples
+from contract.derive.builder import build_openapi
+from contract.derive.samples import check_examples
 from contract.wadl import read_wadl
 from tests.conftest import MINI_WADL
 

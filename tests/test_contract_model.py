@@ -24,9 +24,9 @@ from contract.codegen.server import render_server
 from contract.conform.checks import Context, rate_limit, request_limits
 from contract.conform.outcome import Status
 from contract.conform.target import SERVICE_BODY, Target
+from contract.derive import Inputs, render_variant
 from contract.mock.settings import MockSettings
 from contract.model import read_contract
-from contract.spec.derive import Inputs, render_variant
 from contract.variants import (
     COMMON_OVERLAY,
     VARIANTS,

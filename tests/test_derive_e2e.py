@@ -10,8 +10,8 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest
 from openapi_spec_validator import validate
 
-from contract.spec.derive import inputs_for, render_all, render_variant
-from contract.spec.samples import check_examples
+from contract.derive.derive import inputs_for, render_all, render_variant
+from contract.derive.samples import check_examples
 from contract.statements import check_citations, citations, load_statements
 from contract.variants import SPEC_DIR, VARIANTS, notes_path
 

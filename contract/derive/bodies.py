@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from contract.spec import prose, xsd
+from contract.derive import prose, xsd
 from contract.wadl.model import Param
 
 Path = tuple[str, ...]

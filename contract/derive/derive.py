@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract.derive.builder import build_openapi
+from contract.derive.discrepancies import Discrepancy, render_markdown
+from contract.derive.emit import comment_header, to_yaml
+from contract.derive.overlay import apply_overlay, load_overlay
+from contract.derive.samples import check_examples
 from contract.errors import InputError
 from contract.openapi import operations
-from contract.spec.builder import build_openapi
-from contract.spec.discrepancies import Discrepancy, render_markdown
-from contract.spec.emit import comment_header, to_yaml
-from contract.spec.overlay import apply_overlay, load_overlay
-from contract.spec.samples import check_examples
 from contract.statements import check_citations, load_statements
 from contract.variants import COMMON_OVERLAY, PROJECT_ROOT, Variant, notes_path, reference_dir
 from contract.wadl import read_wadl

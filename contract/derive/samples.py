@@ -15,8 +15,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from contract.derive.discrepancies import Discrepancy
 from contract.openapi import media_objects
-from contract.spec.discrepancies import Discrepancy
 
 
 def check_examples(document: dict[str, Any]) -> list[Discrepancy]:

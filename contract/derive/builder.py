@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from contract.derive import bodies, xsd
+from contract.derive.discrepancies import Discrepancy
 from contract.errors import InputError
 from contract.openapi import template_regex
 from contract.rawhttp import RawHttpError, RawMessage, parse_message
-from contract.spec import bodies, xsd
-from contract.spec.discrepancies import Discrepancy
 from contract.wadl.model import Application, Method, Param, Representation, Resource, Sample
 
 OPENAPI_VERSION = "3.1.0"
