@@ -139,7 +139,8 @@ def _purge(document: Document) -> Purge:
         semantics = op.get("x-purge-semantics")
         if not isinstance(semantics, dict):
             continue
-        hard = next((p for p in op.get("parameters", []) if p.get("name") == "hard"), {})
+        hard: dict[str, Any] = next(
+            (p for p in op.get("parameters", []) if p.get("name") == "hard"), {})
         default = (hard.get("schema") or {}).get("default")
         return Purge(operation=op["operationId"], method=method.upper(), template=template,
                      hard_default=default if isinstance(default, bool) else None,

@@ -58,7 +58,7 @@ def parse_message(text: str) -> RawMessage:
         message = RawMessage(kind="request", method=request.group(1), target=request.group(2))
         if not request.group(3):
             message.quirks.append(f"request line {start!r} has no HTTP version")
-        if "{" in message.target:
+        if message.target and "{" in message.target:
             message.quirks.append(f"request target {message.target!r} is a URI template, "
                                   "not a URI")
     else:

@@ -13,7 +13,6 @@ For each variant, a package `generated/server/cdn_<variant>/` with:
 from __future__ import annotations
 
 import pprint
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,8 @@ BEHAVIOURS = {
 }
 _CONVERT = {"integer": "as_integer", "number": "as_number", "boolean": "as_boolean"}
 _KIND_WORD = {"integer": "an integer", "number": "a number", "boolean": "a boolean"}
+# the variable holding a converted value: one name per type, so each keeps its own type
+_CONVERTED = {"integer": "integer", "number": "number", "boolean": "flag"}
 
 
 @dataclass
@@ -57,17 +58,31 @@ class _Operation:
     statuses: tuple[int, ...]
     statements: tuple[str, ...]
     takes_body: bool
-    blocks: list[list[str]] = field(default_factory=list)  # reading each parameter, the body
+    blocks: list[_Block] = field(default_factory=list)  # reading each parameter, the body
     body_lines: list[str] = field(default_factory=list)  # the body check function's body
 
     @property
     def lines(self) -> list[str]:
         """The check function's body."""
-        return [line for block in self.blocks for line in block]
+        return [line for block in self.blocks for line in block.lines]
 
     @property
     def uses_problems(self) -> bool:
         return _uses_problems(self.lines)
+
+
+@dataclass
+class _Block:
+    """The lines of the check that read one parameter (`where`, `name`), or the body."""
+
+    where: str  # path, query, header; "body" for the body
+    name: str
+    lines: list[str]
+
+    @property
+    def key(self) -> tuple[str, str, tuple[str, ...]]:
+        """Blocks with the same key read the same way: one generated function serves them."""
+        return self.where, self.name, tuple(self.lines)
 
 
 @dataclass
@@ -127,36 +142,36 @@ def _operation(template: str, method: str, op: dict[str, Any]) -> _Operation:
         statuses=tuple(sorted(int(s) for s in responses if s.isdigit())),
         statements=tuple(str(s) for s in op.get("x-statements", [])),
         takes_body="requestBody" in op)
-    result.blocks = [_parameter_lines(param) for param in op.get("parameters", [])]
+    result.blocks = [_Block(param["in"], param["name"], _parameter_lines(param))
+                     for param in op.get("parameters", [])]
     if "requestBody" in op:
         reading, result.body_lines = _body_lines(op_id, op["requestBody"])
-        result.blocks.append(reading)
+        result.blocks.append(_Block("body", "", reading))
     return result
 
 
 def _shared_readers(ops: list[_Operation]) -> list[_Reader]:
     """Replace each parameter block of more than two lines that several operations share
     (the uuid check of `service_id`...) by a call to one generated function."""
-    users: dict[tuple[str, ...], list[str]] = {}
+    users: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
     for op in ops:
         for block in op.blocks:
-            if len(block) > 2 and block[0].startswith("# ") and "body" not in block[0]:
-                users.setdefault(tuple(block), []).append(op.id)
-    readers: dict[tuple[str, ...], _Reader] = {}
+            if len(block.lines) > 2 and block.where != "body":
+                users.setdefault(block.key, []).append(op.id)
+    readers: dict[tuple[str, str, tuple[str, ...]], _Reader] = {}
     taken: set[str] = set()
-    for block, op_ids in users.items():
+    for (where, name, lines), op_ids in users.items():
         if len(op_ids) < 2:
             continue
-        where, name = re.match(r"# (\w+) `([^`]+)`", block[0]).groups()  # type: ignore[union-attr]
         function = base = f"read_{where}_{snake(name)}"
         suffix = 2
         while function in taken:
             function, suffix = f"{base}_{suffix}", suffix + 1
         taken.add(function)
-        readers[block] = _Reader(function, list(block), op_ids)
+        readers[(where, name, lines)] = _Reader(function, list(lines), op_ids)
     for op in ops:
-        op.blocks = [[f"{readers[tuple(b)].name}(request, parsed)"] if tuple(b) in readers
-                     else b for b in op.blocks]
+        op.blocks = [_Block(b.where, b.name, [f"{readers[b.key].name}(request, parsed)"])
+                     if b.key in readers else b for b in op.blocks]
     return list(readers.values())
 
 
@@ -175,7 +190,8 @@ def _parameter_lines(param: dict[str, Any]) -> list[str]:
 
     described = kind + (f", default {schema['default']!r}" if "default" in schema else "")
     lines = [f"# {where} `{name}`: {described}" + (f" ({', '.join(cited)})" if cited else "")]
-    checks = constraint_statements(schema, "value", name, where, kind, cited)
+    var = _CONVERTED.get(kind, "value")
+    checks = constraint_statements(schema, var, name, where, kind, cited)
     if where == "path" and kind not in _CONVERT:  # the route matched a non-empty segment
         assign = f"{target} = request.path_params[{name!r}]"
         return [*lines, f"value = {assign}", *checks] if checks else [*lines, assign]
@@ -189,8 +205,8 @@ def _parameter_lines(param: dict[str, Any]) -> list[str]:
     lines += ["elif raw == '':", f"    {problem(repr('must not be empty'))}", "else:"]
     if kind in _CONVERT:
         not_converted = 'f"{raw!r} is not ' + _KIND_WORD[kind] + '"'
-        lines += [f"    value = {_CONVERT[kind]}(raw)", "    if value is None:",
-                  f"        {problem(not_converted)}", "    else:", f"        {target} = value"]
+        lines += [f"    {var} = {_CONVERT[kind]}(raw)", f"    if {var} is None:",
+                  f"        {problem(not_converted)}", "    else:", f"        {target} = {var}"]
         lines += ["        " + line for line in checks]
     else:
         lines += ["    value = raw", f"    {target} = value"]

@@ -17,6 +17,7 @@ from typing import Any
 import hypothesis
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from requests.structures import CaseInsensitiveDict
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
@@ -110,12 +111,13 @@ def _run(job: _Job) -> tuple[int, list[Finding]]:
     @settings(max_examples=job.options.max_examples, deadline=None, database=None,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck),
               derandomize=job.options.seed is None)
-    def exercise(case: schemathesis.Case) -> None:
+    def exercise(case: schemathesis.Case[Any]) -> None:
         nonlocal sent
         # Framing headers belong to the HTTP client: a generated `Content-Length: nil` is
         # refused by the HTTP server itself, before any implementation sees the request.
-        case.headers = {**{k: v for k, v in (case.headers or {}).items()
-                           if k.lower() not in _FRAMING}, "X-Auth-Token": job.token}
+        case.headers = CaseInsensitiveDict({
+            **{k: v for k, v in (case.headers or {}).items() if k.lower() not in _FRAMING},
+            "X-Auth-Token": job.token})
         response = case.call(base_url=job.base_url)
         sent += 1
         try:

@@ -38,10 +38,10 @@ def summary(reports: list[VariantReport], base_url: str) -> str:
             lines.append(f"          {finding.curl}")
     lines.append("")
     for report in reports:
-        verdict = "CONFORMS" if report.conforms else "DOES NOT CONFORM"
+        word = "CONFORMS" if report.conforms else "DOES NOT CONFORM"
         why = [v.id for v in report.failed] + (
             [f"{len(report.findings)} schemathesis finding(s)"] if report.findings else [])
-        lines.append(f"{report.variant}: {verdict}" + (f" ({', '.join(why)})" if why else ""))
+        lines.append(f"{report.variant}: {word}" + (f" ({', '.join(why)})" if why else ""))
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from jsonpath_ng import DatumInContext, Fields
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-from jsonpath_ng.ext import parse
+from jsonpath_ng.ext.parser import parse
 
 from contract.errors import InputError
 
@@ -26,7 +26,8 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
+    mapping = {str(key): value for key, value in
+               loader.construct_mapping(node, deep=True).items()}
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 

@@ -121,7 +121,7 @@ class _Differ:
             label = f"{key[0]} parameter `{key[1]}` of {name}"
             was, now = before.get(key), after.get(key)
             if was is None:
-                required = bool(now.get("required"))
+                required = bool(now and now.get("required"))
                 self.add(where, "parameter.added", f"{'required' if required else 'optional'} "
                          f"{label} added", B if required else N, N if required else P, now)
             elif now is None:
@@ -202,7 +202,7 @@ class _Differ:
     def headers(self, pointer: str, label: str, old: dict[str, Any],
                 new: dict[str, Any]) -> None:
         for header, where, was, now in self.pairs(pointer, old, new):
-            if was is None:
+            if was is None and now is not None:
                 required = bool(now.get("required"))
                 self.add(where, "response-header.added", f"{label}: header {header} added"
                          f"{' (required)' if required else ''}", N, B if required else N, now)

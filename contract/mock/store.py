@@ -123,11 +123,12 @@ class Store:
                                (project_id, service_id)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def services(self, project_id: str, after: str | None, limit: int) -> list[dict[str, Any]]:
-        """A page of services, ordered by id, after the `marker` id."""
+    def services(self, project_id: str, after: str | None, limit: int | None
+                 ) -> list[dict[str, Any]]:
+        """A page of services, ordered by id, after the `marker` id (all when no `limit`)."""
         rows = self._db.execute(
             "SELECT document FROM services WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?",
-            (project_id, after or "", limit)).fetchall()
+            (project_id, after or "", -1 if limit is None else limit)).fetchall()
         return [json.loads(row[0]) for row in rows]
 
     def replace_service(self, project_id: str, document: dict[str, Any]) -> None:

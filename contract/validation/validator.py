@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -78,8 +79,9 @@ class ContractValidator:
         # Validate paths only: the servers of the docs are not where a tested server lives.
         self.document["servers"] = [{"url": "/"}]
         # Structured-syntax JSON types (application/json-patch+json) are JSON too.
-        json_types = {media: json.loads for *_, media, _ in media_objects(self.document)
-                      if media.endswith("+json")}
+        json_types: dict[str, Callable[[bytes], Any]] = {
+            media: _json for *_, media, _ in media_objects(self.document)
+            if media.endswith("+json")}
         self.openapi = OpenAPI.from_dict(self.document, config=Config(
             extra_media_type_deserializers=json_types,
             schema_casters_factory=_STRICT_CASTERS))
@@ -233,6 +235,10 @@ _STRICT_CASTERS = SchemaCastersFactory(
     oas31_schema_validators_factory,
     TypesCaster({**oas31_casters_dict, "boolean": _JsonBooleanCaster}, AnyCaster,
                 multi=PrimitiveCaster))
+
+
+def _json(data: bytes) -> Any:
+    return json.loads(data)
 
 
 @cache

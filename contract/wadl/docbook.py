@@ -81,9 +81,10 @@ def _block(element: etree._Element) -> str:
         rendered = []
         for number, item in enumerate(items, start=1):
             marker = f"{number}. " if ordered else "- "
-            body = to_markdown(item).split("\n")
+            body_lines = to_markdown(item).split("\n")
             pad = " " * len(marker)
-            lines = [marker + body[0]] + [pad + line if line else "" for line in body[1:]]
+            lines = [marker + body_lines[0]] + [pad + line if line else ""
+                                                for line in body_lines[1:]]
             rendered.append("\n".join(lines))
         return "\n".join(rendered)
     if name == "title":

@@ -45,7 +45,7 @@ def read_wadl(path: Path | str) -> Application:
     path = Path(path)
     root = _parse(path)
     if root.tag != f"{_W}application":
-        raise InputError(f"not a WADL 2009/02 document: root element is <{root.tag}>",
+        raise InputError(f"not a WADL 2009/02 document: root element is <{root.tag!s}>",
                          path, root.sourceline)
     reader = _Reader(path, root)
     return reader.application()
@@ -131,7 +131,7 @@ class _Reader:
         own = tuple(self._param(p) for p in element.findall(f"{_W}param"))
         params = inherited + own
         methods = tuple(self._method_at(m) for m in element.findall(f"{_W}method"))
-        out.append(Resource(id=element.get("id"), path=full, line=element.sourceline,
+        out.append(Resource(id=element.get("id"), path=full, line=element.sourceline or 0,
                             params=params, methods=methods))
         handed_down = inherited + tuple(p for p in own if p.style == "template")
         for child in element.findall(f"{_W}resource"):
@@ -165,7 +165,7 @@ class _Reader:
             request_reps = tuple(self._representation(r)
                                  for r in request.findall(f"{_W}representation"))
         responses = tuple(self._response(r) for r in element.findall(f"{_W}response"))
-        return Method(name=name.upper(), id=method_id, line=element.sourceline, title=title,
+        return Method(name=name.upper(), id=method_id, line=element.sourceline or 0, title=title,
                       doc=doc, request_params=request_params,
                       request_representations=request_reps, responses=responses)
 
@@ -178,7 +178,7 @@ class _Reader:
                              self.path, element.sourceline) from None
         title, doc = self._docs(element)
         return Response(
-            statuses=statuses, line=element.sourceline, title=title, doc=doc,
+            statuses=statuses, line=element.sourceline or 0, title=title, doc=doc,
             params=tuple(self._param(p) for p in element.findall(f"{_W}param")),
             representations=tuple(self._representation(r)
                                   for r in element.findall(f"{_W}representation")),
@@ -191,7 +191,7 @@ class _Reader:
         samples = tuple(self._sample(code) for code in element.iter(f"{{{XSDXT_NS}}}code")
                         if code.get("href"))
         return Representation(
-            media_type=element.get("mediaType"), line=element.sourceline,
+            media_type=element.get("mediaType"), line=element.sourceline or 0,
             params=tuple(self._param(p) for p in element.findall(f"{_W}param")),
             samples=samples,
         )
@@ -202,7 +202,7 @@ class _Reader:
         if not resolved.is_file():
             raise InputError(f"sample file not found: {href} (resolved to {resolved})",
                              self.path, code.sourceline)
-        return Sample(href=href, path=resolved, line=code.sourceline)
+        return Sample(href=href, path=resolved, line=code.sourceline or 0)
 
     def _param(self, element: etree._Element) -> Param:
         name = element.get("name")
@@ -214,7 +214,7 @@ class _Reader:
                              "query, header, plain or matrix)", self.path, element.sourceline)
         _, doc = self._docs(element)
         return Param(
-            name=name, style=style, line=element.sourceline, type=element.get("type"),
+            name=name, style=style, line=element.sourceline or 0, type=element.get("type"),
             required=element.get("required", "false").strip().lower() == "true",
             default=element.get("default"), fixed=element.get("fixed"),
             repeating=element.get("repeating", "false").strip().lower() == "true",

@@ -9,6 +9,8 @@ the behaviour in `contract.mock` does what the API would do with it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from contract.mock import assets, catalog, services
 from contract.mock.app import MockApp
 from contract.mock.messages import Outgoing
@@ -240,7 +242,7 @@ CONTRACT = Contract(
         },
     },
 )
-EXAMPLES = {
+EXAMPLES: dict[str, dict[int, dict[str, Any]]] = {
     "getHomeDocument": {200: {'cdn-getHomeDocument_response': {'resources': {'rel/health': {'href-template': '/health',
                                                                          'href-vars': {'subsystem': 'param/subsystem'},
                                                                          'hints': {'allow': ['GET'],

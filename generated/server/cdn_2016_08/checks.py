@@ -74,15 +74,15 @@ def check_get_all_services(request: Incoming) -> Parsed:
     elif raw == '':
         problems.append(Problem('query', 'limit', 'must not be empty', ('S19',)))
     else:
-        value = as_integer(raw)
-        if value is None:
+        integer = as_integer(raw)
+        if integer is None:
             problems.append(Problem('query', 'limit', f"{raw!r} is not an integer", ('S19',)))
         else:
-            parsed.query['limit'] = value
-            if value < 1:
-                problems.append(Problem('query', 'limit', f"{value!r:.60} " + 'is less than the minimum of 1', ('S19',)))
-            if value > 20:
-                problems.append(Problem('query', 'limit', f"{value!r:.60} " + 'is greater than the maximum of 20', ('S19',)))
+            parsed.query['limit'] = integer
+            if integer < 1:
+                problems.append(Problem('query', 'limit', f"{integer!r:.60} " + 'is less than the minimum of 1', ('S19',)))
+            if integer > 20:
+                problems.append(Problem('query', 'limit', f"{integer!r:.60} " + 'is greater than the maximum of 20', ('S19',)))
     return parsed
 
 
@@ -482,11 +482,11 @@ def check_delete_cached_asset(request: Incoming) -> Parsed:
     elif raw == '':
         problems.append(Problem('query', 'hard', 'must not be empty', ('S6', 'S17', 'S7b')))
     else:
-        value = as_boolean(raw)
-        if value is None:
+        flag = as_boolean(raw)
+        if flag is None:
             problems.append(Problem('query', 'hard', f"{raw!r} is not a boolean", ('S6', 'S17', 'S7b')))
         else:
-            parsed.query['hard'] = value
+            parsed.query['hard'] = flag
     # query `all`: string (S25)
     raw = request.query_value('all')
     if raw is None:
