@@ -21,8 +21,10 @@ import yaml
 
 from contract.codegen.client import distribution_name, package_name, render_client
 from contract.codegen.server import render_server
-from contract.conform.checks import Context, rate_limit, request_limits
+from contract.conform.checks import CHECKS
+from contract.conform.judges import Expect
 from contract.conform.outcome import Status
+from contract.conform.probes import Context
 from contract.conform.target import SERVICE_BODY, Target
 from contract.derive import Inputs, render_variant
 from contract.mock.settings import MockSettings
@@ -117,12 +119,13 @@ def test_the_generated_mock_follows_the_spec(mock_url):
 
 def _outcomes(mock_url: str, document: dict[str, Any], contract_of: dict[str, Any]
               ) -> dict[str, set[Status]]:
-    ctx = Context(Target(mock_url), read_contract(contract_of), document,
-                  {"S11", "S19", "S24"}, rate_limit_check=True)
+    contract, statements = read_contract(contract_of), {"S11", "S19", "S24"}
+    ctx = Context(Target(mock_url), contract, document, statements, rate_limit_check=True)
     found: dict[str, set[Status]] = {}
-    for check in (rate_limit, request_limits):
-        for outcome in check(ctx):
-            found.setdefault(outcome.statement, set()).add(outcome.status)
+    for check in CHECKS:
+        if check.name in ("rate_limit", "request_limits"):
+            for outcome in check.run(ctx, Expect(contract, frozenset(statements))):
+                found.setdefault(outcome.statement, set()).add(outcome.status)
     return found
 
 

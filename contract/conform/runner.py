@@ -8,9 +8,11 @@ from dataclasses import dataclass, field, replace
 
 import httpx
 
-from contract.conform.checks import CHECKS, Context
+from contract.conform.checks import CHECKS
 from contract.conform.fuzz import Finding, FuzzSettings, fuzz
+from contract.conform.judges import Expect, error_bodies
 from contract.conform.outcome import Outcome, StatementVerdict, Status
+from contract.conform.probes import Context
 from contract.conform.scenario import lifecycle
 from contract.conform.target import Target
 from contract.errors import InputError
@@ -66,17 +68,19 @@ def _run(target: Target, options: RunOptions,
         progress(f"variant {variant}: checks")
         document = load_document(variant)
         mine = {sid for sid, s in statements.items() if s.variant in ("both", variant)}
-        ctx = Context(target, read_contract(document), document, mine,
-                      options.rate_limit_check)
+        contract = read_contract(document)
+        ctx = Context(target, contract, document, mine, options.rate_limit_check)
+        expect = Expect(contract, frozenset(mine))
         outcomes: list[Outcome] = []
-        for name, check in CHECKS:
-            found = [replace(o, check=check.__name__) for o in check(ctx)]
+        for check in CHECKS:
+            found = check.run(ctx, expect)
             outcomes += found
             failed = sum(o.status == Status.FAIL for o in found)
-            progress(f"  {check.__name__} ({name}): {len(found)} observation(s)"
-                     + (f", {failed} failed" if failed else ""))
+            progress(f"  {check.name} ({','.join(check.statements)}): {len(found)} "
+                     "observation(s)" + (f", {failed} failed" if failed else ""))
         progress(f"variant {variant}: scenario")
         outcomes += list(lifecycle(ctx))
+        outcomes += [replace(o, check="error_bodies") for o in error_bodies(ctx.exchanges)]
         progress(f"variant {variant}: schemathesis")
         cases, findings = fuzz(document, target.base_url, target.token, target.token_known,
                                options.fuzz, progress)

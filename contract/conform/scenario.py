@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from contract.conform.checks import Context
 from contract.conform.outcome import Outcome, Status
+from contract.conform.probes import Context
 
 DEPLOY_TIMEOUT = 60.0  # seconds to wait for `deployed`; the loop ends as soon as it is
 
@@ -26,7 +26,7 @@ def lifecycle(ctx: Context) -> Iterator[Outcome]:
     deadline = time.monotonic() + DEPLOY_TIMEOUT
     status = None
     while time.monotonic() < deadline:
-        answer = ctx.target.send("GET", f"/v1.0/{project}/services/{service}")
+        answer = ctx.send("GET", f"/v1.0/{project}/services/{service}")
         status = answer.response.json().get("status") if answer.status == 200 else None
         if status == "deployed":
             break
@@ -41,7 +41,7 @@ def lifecycle(ctx: Context) -> Iterator[Outcome]:
     invalidated = ctx.purge(project, service, url="/images/*", hard="false")
     yield step("S14", invalidated.status == 202, f"wildcard invalidation: "
                f"{invalidated.status}", invalidated.curl)
-    deleted = ctx.target.send("DELETE", f"/v1.0/{project}/services/{service}")
+    deleted = ctx.send("DELETE", f"/v1.0/{project}/services/{service}")
     yield step("S18", deleted.status == 202, f"delete the service: {deleted.status}",
                deleted.curl)
     again = ctx.purge(project, service, url="/index.html", hard="true")

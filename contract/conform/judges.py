@@ -1,0 +1,205 @@
+"""Judges: pure functions from what a probe recorded to outcomes, one per statement seen.
+
+A judge sends nothing and reads no spec: what it expects comes from `Expect` (the contract's
+typed facts and the statements of the variant). A statement a record cannot show is
+reported `not observable`, never passed. INTERPRETATION rows become warnings in the runner.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from contract.conform.outcome import Outcome, Status
+from contract.conform.probes import Record
+from contract.conform.target import Exchange
+from contract.formats import CANONICAL_UUID
+from contract.model import Contract
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What the implementation is held to: one variant's contract and statements."""
+
+    contract: Contract
+    statements: frozenset[str]
+
+
+def outcome(statement: str, ok: bool, message: str, exchange: Exchange | None = None
+            ) -> Outcome:
+    return Outcome(statement, Status.PASS if ok else Status.FAIL, message,
+                   curl=exchange.curl if exchange else "")
+
+
+def unobservable(statement: str, why: str) -> Outcome:
+    return Outcome(statement, Status.NOT_OBSERVABLE, why)
+
+
+def purge_is_accepted(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S9: the service id is a UUID; S1, S2: the purge is served with 202; S3: its
+    Location names the service; S4: no body is returned, and one sent is refused."""
+    project, service = record.seen["project"], record.seen["service"]
+    canonical = bool(CANONICAL_UUID.fullmatch(service))
+    yield outcome("S9", canonical, f"service id {service!r} from the Location of "
+                  f"createService {'is' if canonical else 'is not'} a UUID")
+    done = record.exchanges["purge"]
+    yield outcome("S1", done.status not in (404, 405), f"DELETE .../assets answered "
+                  f"{done.status}", done)
+    yield outcome("S2", done.status == 202, f"a valid purge answered {done.status} "
+                  "(expected 202)", done)
+    location = done.response.headers.get("Location")
+    expected = re.compile(rf"^https?://[^/]+(/.*)?/v1\.0/({re.escape(project)}/)?services/"
+                          rf"{re.escape(service)}$")
+    yield outcome("S3", bool(location and expected.match(location)),
+                  f"Location is {location!r} (expected <base>/v1.0/services/{service})", done)
+    yield outcome("S4", done.response.content == b"", f"the 202 carries "
+                  f"{len(done.response.content)} body bytes (expected none)", done)
+    with_body = record.exchanges["purge with a body"]
+    yield outcome("S4", 400 <= with_body.status < 500, f"a purge with a request body "
+                  f"answered {with_body.status} (expected 400)", with_body)
+
+
+def both_modes_accepted(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S6: both values of `hard` are served; S5: `url` is optional; S14: an invalidation
+    takes a wildcard (where the variant says so)."""
+    for hard in ("true", "false"):
+        done = record.exchanges[f"hard={hard}"]
+        yield outcome("S6", done.status == 202, f"hard={hard} answered {done.status}", done)
+    everything = record.exchanges["invalidate everything"]
+    yield outcome("S5", everything.status == 202, f"an invalidation without url answered "
+                  f"{everything.status} (url is optional)", everything)
+    if "S14" in expect.statements and expect.contract.purge.invalidation.wildcards:
+        wildcard = record.exchanges["invalidate a wildcard"]
+        yield outcome("S14", wildcard.status == 202, f"an invalidation of /images/* "
+                      f"answered {wildcard.status} (wildcards are allowed)", wildcard)
+
+
+def default_of_hard(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S7a/S7b: a purge without `hard` is applied with the variant's default; S13: a purge
+    job completes after the documented time (times the target's scale)."""
+    statement = "S7b" if "S7b" in expect.statements else "S7a"
+    purge = expect.contract.purge
+    done, jobs = record.exchanges["purge"], record.seen["jobs"]
+    if jobs is None:
+        yield unobservable(statement, "the target has no /__mock__/jobs and no --observer "
+                           "was given: the hard it applied cannot be seen over HTTP")
+        return
+    if done.status != 202 or not jobs:
+        yield outcome(statement, False, f"a purge without hard answered {done.status} and "
+                      "recorded no job", done)
+        return
+    applied = jobs[-1].get("hard")
+    yield outcome(statement, applied is purge.hard_default, f"a purge without hard was "
+                  f"applied with hard={applied} (the {expect.contract.variant} docs say "
+                  f"{purge.hard_default})", done)
+    if "S13" in expect.statements and "done_at" in jobs[-1] and applied is True:
+        took = jobs[-1]["done_at"] - jobs[-1]["accepted_at"]
+        wanted = purge.purge.completes_after_seconds * record.seen["time_scale"]
+        yield outcome("S13", abs(took - wanted) <= max(1.0, 0.1 * wanted), f"the purge job "
+                      f"completes {took:.1f} s after the 202 (documented: about "
+                      f"{wanted:.0f} s)", done)
+
+
+def project_in_header(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S8: the project may come in the alternative header instead of the path."""
+    done = record.exchanges["header form"]
+    yield outcome("S8", done.status == 202, f"the X-Project-Id form answered {done.status} "
+                  "(expected 202, like the URI form)", done)
+
+
+def token_required(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S10: a request without a valid token gets 401."""
+    header = expect.contract.token_header
+    for label, exchange in record.exchanges.items():
+        yield outcome("S10", exchange.status == 401, f"a {label.replace('token', header)} "
+                      f"answered {exchange.status} (expected 401)", exchange)
+
+
+def purge_rules(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S12: no wildcard in a purge; S21-S23, S25: the 400s our interpretations give."""
+    wildcard = record.exchanges["wildcard purge"]
+    yield outcome("S12", wildcard.status != 202, f"a purge (hard=true) of /images/* answered "
+                  f"{wildcard.status}: wildcards are not in effect for purges", wildcard)
+    yield outcome("S21", wildcard.status == 400, f"hard=true with a wildcard answered "
+                  f"{wildcard.status} (our interpretation: 400)", wildcard)
+    for statement, label, what in (
+            ("S22", "purge without url", "hard=true without url"),
+            ("S23", "non-ASCII url", "a non-ASCII url"),
+            ("S25", "all with url", "all=true with url")):
+        answer = record.exchanges[label]
+        yield outcome(statement, answer.status == 400, f"{what} answered {answer.status} "
+                      "(expected 400)", answer)
+
+
+def hard_must_be_boolean(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S17: a `hard` that is not a boolean gets 400."""
+    for label, answer in record.exchanges.items():
+        yield outcome("S17", answer.status == 400, f"{label} answered {answer.status} "
+                      "(expected 400)", answer)
+
+
+def unknown_service_is_404(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S18: an unknown service, or another project's, gets 404."""
+    for label, answer in record.exchanges.items():
+        yield outcome("S18", answer.status == 404, f"a purge of {label} answered "
+                      f"{answer.status} (expected 404)", answer)
+
+
+def request_limits(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S19: 414 past the URI limit, 413 past the body limit, 400 past `limit`'s maximum."""
+    limits, maximum = expect.contract.limits, expect.contract.page_limit.maximum
+    long = record.exchanges["long URI"]
+    yield outcome("S19", long.status == 414, f"a {limits.max_uri_length + 1}-character URI "
+                  f"answered {long.status} (expected 414: at most {limits.max_uri_length})",
+                  long)
+    big = record.exchanges["large body"]
+    yield outcome("S19", big.status == 413, f"a {limits.max_body_bytes + 1}-byte body "
+                  f"answered {big.status} (expected 413: at most {limits.max_body_bytes})", big)
+    if (over := record.exchanges.get("limit over the maximum")) is not None:
+        yield outcome("S19", over.status == 400, f"limit={(maximum or 0) + 1} answered "
+                      f"{over.status} (expected 400: at most {maximum})", over)
+
+
+def json_is_served(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S20: JSON is served to a client that asks for it."""
+    answer = record.exchanges["listing"]
+    media = answer.response.headers.get("Content-Type", "")
+    yield outcome("S20", answer.status == 200 and media.startswith("application/json"),
+                  f"Accept: application/json got {answer.status} {media!r}", answer)
+
+
+def rate_limit(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S11: the requests past the documented rate get the documented status; S24: it
+    carries Retry-After in seconds."""
+    limit = expect.contract.rate_limits.get(expect.contract.purge.operation)
+    if limit is None or "S11" not in expect.statements:
+        return
+    answers = list(record.exchanges.values())
+    accepted = sum(a.status == 202 for a in answers)
+    last = answers[-1]
+    yield outcome("S11", accepted == limit.requests and last.status == limit.exceeded_status,
+                  f"{len(answers)} purges in a row: {accepted} accepted, the last answered "
+                  f"{last.status} (expected {limit.requests} and {limit.exceeded_status})",
+                  last)
+    if last.status == limit.exceeded_status:
+        retry = last.response.headers.get("Retry-After", "")
+        yield outcome("S24", retry.isdigit(), f"the {last.status} carries Retry-After "
+                      f"{retry!r} (seconds)", last)
+
+
+def error_bodies(exchanges: Iterable[Exchange]) -> Iterator[Outcome]:
+    """S16: every 4xx the run received is JSON with the documented error body."""
+    for exchange in exchanges:
+        if not 400 <= exchange.status < 500:
+            continue
+        try:
+            body = exchange.response.json()
+            messages = [e["message"] for e in body["message"]["errors"]]
+            ok = bool(messages) and all(isinstance(m, str) for m in messages) and \
+                exchange.response.headers.get("Content-Type", "").startswith(
+                    "application/json")
+        except (ValueError, KeyError, TypeError):
+            ok = False
+        yield outcome("S16", ok, f"the {exchange.status} " + ("carries" if ok else "lacks")
+                      + " the documented error body", exchange)

@@ -1,0 +1,239 @@
+"""Probes: send requests to the implementation under test and record what came back.
+
+A probe judges nothing. It returns a `Record` (its exchanges by label, and what else it saw,
+such as the purge jobs a target reports), and the judge of its check decides what the record
+says about the statements. Every exchange sent through `Context.send` is also kept for the
+error-body judge (S16), whichever probe sent it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from contract.conform.target import SERVICE_BODY, Exchange, Target
+from contract.model import Contract
+
+UNKNOWN_SERVICE = "00000000-0000-4000-8000-000000000000"
+NO_SERVICE = ("the target did not create a service to purge (POST /services did not answer "
+              "202 with a Location)")
+
+
+@dataclass
+class Context:
+    """The run a probe belongs to: the target, the contract it is held to, the statements of
+    the variant, and every exchange sent so far."""
+
+    target: Target
+    contract: Contract  # every limit, rate, duration and default the checks expect
+    document: dict[str, Any]  # for schemathesis, which reads the spec itself
+    statements: set[str]  # ids that belong to this variant
+    rate_limit_check: bool = False
+    exchanges: list[Exchange] = field(default_factory=list)  # all sent, for S16
+
+    @property
+    def variant(self) -> str:
+        return self.contract.variant
+
+    def fresh(self) -> tuple[str, str] | None:
+        """A new service in a new project (or the fixed one), or None if none was created."""
+        project = self.target.project()
+        service = self.target.create_service(project)
+        return (project, service) if service else None
+
+    def send(self, method: str, path: str, **options: Any) -> Exchange:
+        """`target.send`, keeping the exchange for the error-body judge (S16)."""
+        exchange = self.target.send(method, path, **options)
+        self.exchanges.append(exchange)
+        return exchange
+
+    def purge_path(self, project: str, service: str) -> str:
+        return self.contract.purge.template.format(project_id=project, service_id=service)
+
+    def purge(self, project: str, service: str, **params: str) -> Exchange:
+        return self.send(self.contract.purge.method, self.purge_path(project, service),
+                         params=params)
+
+
+@dataclass
+class Record:
+    """What one probe saw. `unobservable` says why it could not look, when it could not."""
+
+    exchanges: dict[str, Exchange] = field(default_factory=dict)
+    seen: dict[str, Any] = field(default_factory=dict)
+    unobservable: str | None = None
+
+
+def on_a_new_service(ctx: Context, record: Record) -> tuple[str, str] | None:
+    """A fresh service for the probe, noted in the record; None (and the record marked
+    unobservable) when the target creates none."""
+    fresh = ctx.fresh()
+    if fresh is None:
+        record.unobservable = NO_SERVICE
+        return None
+    record.seen["project"], record.seen["service"] = fresh
+    return fresh
+
+
+def purge_once(ctx: Context) -> Record:
+    """A valid purge, then one with a request body (S1-S4, S9)."""
+    record = Record()
+    if (fresh := on_a_new_service(ctx, record)) is None:
+        return record
+    project, service = fresh
+    record.exchanges["purge"] = ctx.purge(project, service, url="/index.html", hard="true")
+    record.exchanges["purge with a body"] = ctx.send(
+        ctx.contract.purge.method, ctx.purge_path(project, service),
+        params={"url": "/index.html"}, content=b'{"x": 1}',
+        headers={"Content-Type": "application/json"})
+    return record
+
+
+def both_modes(ctx: Context) -> Record:
+    """Purge and invalidation of one file, invalidation of everything and of a wildcard
+    (S5, S6, S14)."""
+    record = Record()
+    if (fresh := on_a_new_service(ctx, record)) is None:
+        return record
+    project, service = fresh
+    for hard in ("true", "false"):
+        record.exchanges[f"hard={hard}"] = ctx.purge(project, service, url="/index.html",
+                                                     hard=hard)
+    record.exchanges["invalidate everything"] = ctx.purge(project, service, hard="false")
+    record.exchanges["invalidate a wildcard"] = ctx.purge(project, service, url="/images/*",
+                                                          hard="false")
+    return record
+
+
+def purge_without_hard(ctx: Context) -> Record:
+    """A purge that leaves `hard` out, and the job the target recorded for it (S7a, S7b,
+    S13)."""
+    record = Record()
+    if (fresh := on_a_new_service(ctx, record)) is None:
+        return record
+    project, service = fresh
+    record.exchanges["purge"] = ctx.purge(project, service, url="/index.html")
+    record.seen["jobs"] = ctx.target.jobs(project, service)
+    record.seen["time_scale"] = ctx.target.time_scale
+    return record
+
+
+def project_in_header(ctx: Context) -> Record:
+    """The purge with the project in `X-Project-Id` instead of the path (S8)."""
+    record = Record()
+    if (fresh := on_a_new_service(ctx, record)) is None:
+        return record
+    project, service = fresh
+    header = ctx.contract.alternative_headers.get("project_id", "X-Project-Id")
+    path = ctx.purge_path(project, service).replace(f"/{project}/", "/", 1)
+    record.exchanges["header form"] = ctx.send(
+        ctx.contract.purge.method, path, params={"url": "/index.html", "hard": "true"},
+        headers={header: project})
+    return record
+
+
+def tokens(ctx: Context) -> Record:
+    """Purges without a token and with an empty one; a listing with an invalid one when the
+    user told us a valid token (S10)."""
+    record = Record()
+    project = ctx.target.project()
+    path = ctx.purge_path(project, UNKNOWN_SERVICE)
+    for label, token in (("purge without", None), ("purge with an empty", "")):
+        record.exchanges[f"{label} token"] = ctx.send(
+            ctx.contract.purge.method, path, params={"url": "/index.html"}, token=token)
+    if ctx.target.token_known:
+        record.exchanges["request with an invalid token"] = ctx.send(
+            "GET", f"/v1.0/{project}/services", token=ctx.target.token + "-not-valid")
+    return record
+
+
+def purge_rules(ctx: Context) -> Record:
+    """The purges our interpretations refuse (S12, S21-S23, S25)."""
+    record = Record()
+    if (fresh := on_a_new_service(ctx, record)) is None:
+        return record
+    project, service = fresh
+    record.exchanges["wildcard purge"] = ctx.purge(project, service, url="/images/*",
+                                                   hard="true")
+    record.exchanges["purge without url"] = ctx.purge(project, service, hard="true")
+    record.exchanges["non-ASCII url"] = ctx.purge(project, service, url="/café.png",
+                                                  hard="false")
+    record.exchanges["all with url"] = ctx.purge(project, service, url="/index.html",
+                                                 all="true")
+    return record
+
+
+def hard_not_boolean(ctx: Context) -> Record:
+    """Purges whose `hard` is not a boolean (S17)."""
+    record = Record()
+    if (fresh := on_a_new_service(ctx, record)) is None:
+        return record
+    project, service = fresh
+    for value in ("maybe", "yes"):
+        record.exchanges[f"hard={value}"] = ctx.purge(project, service, url="/index.html",
+                                                      hard=value)
+    return record
+
+
+def unknown_services(ctx: Context) -> Record:
+    """A purge of a service that does not exist, and of another project's (S18)."""
+    record = Record()
+    record.exchanges["an unknown service"] = ctx.purge(ctx.target.project(), UNKNOWN_SERVICE,
+                                                    url="/index.html", hard="true")
+    fresh = ctx.fresh()
+    if fresh is not None and not ctx.target.project_id:  # one fixed project: no other
+        record.exchanges["another project's service"] = ctx.purge(
+            ctx.target.project(), fresh[1], url="/index.html", hard="true")
+    return record
+
+
+def over_the_limits(ctx: Context) -> Record:
+    """A URI and a body one over the contract's limits, a `limit` one over its maximum
+    (S19)."""
+    record = Record()
+    project = ctx.target.project()
+    limits = ctx.contract.limits
+    path = f"/v1.0/{project}/services"
+    marker = "a" * (limits.max_uri_length + 1 - len(path + "?marker="))
+    record.exchanges["long URI"] = ctx.send("GET", path, params={"marker": marker})
+    empty = json.dumps({**SERVICE_BODY, "name": ""})
+    padded = json.dumps({**SERVICE_BODY,
+                         "name": "x" * (limits.max_body_bytes + 1 - len(empty.encode()))})
+    record.exchanges["large body"] = ctx.send("POST", path, content=padded.encode(),
+                                              headers={"Content-Type": "application/json"})
+    maximum = ctx.contract.page_limit.maximum
+    if maximum is not None:
+        record.exchanges["limit over the maximum"] = ctx.send(
+            "GET", path, params={"limit": str(maximum + 1)})
+    return record
+
+
+def json_listing(ctx: Context) -> Record:
+    """A listing that asks for JSON (S20)."""
+    return Record({"listing": ctx.send("GET", f"/v1.0/{ctx.target.project()}/services",
+                                       headers={"Accept": "application/json"})})
+
+
+def purge_burst(ctx: Context) -> Record:
+    """One purge more than the rate limit allows, in a row, on a new service (S11, S24)."""
+    record = Record()
+    limit = ctx.contract.rate_limits.get(ctx.contract.purge.operation)
+    if limit is None:
+        return record
+    if not ctx.rate_limit_check:
+        record.unobservable = "needs a fresh rate-limit window: run with --rate-limit-check"
+        return record
+    if (fresh := on_a_new_service(ctx, record)) is None:
+        return record
+    project, service = fresh
+    for n in range(limit.requests + 1):
+        record.exchanges[f"purge {n + 1}"] = ctx.purge(project, service, url=f"/file-{n}.png",
+                                                       hard="true")
+    return record
+
+
+def nothing(ctx: Context) -> Record:
+    """For statements no request to the API can observe (S15)."""
+    return Record(unobservable="how the edge revalidates with the origin after an "
+                  "invalidation happens between the CDN and the origin, not over this API")
