@@ -8,7 +8,9 @@ error-body judge (S16), whichever probe sent it.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,72 +67,63 @@ class Record:
     unobservable: str | None = None
 
 
-def on_a_new_service(ctx: Context, record: Record) -> tuple[str, str] | None:
-    """A fresh service for the probe, noted in the record; None (and the record marked
-    unobservable) when the target creates none."""
-    fresh = ctx.fresh()
-    if fresh is None:
-        record.unobservable = NO_SERVICE
-        return None
-    record.seen["project"], record.seen["service"] = fresh
-    return fresh
-
-
-def purge_once(ctx: Context) -> Record:
-    """A valid purge, then one with a request body (S1-S4, S9)."""
-    record = Record()
-    if (fresh := on_a_new_service(ctx, record)) is None:
+def on_a_new_service(probe: Callable[[Context, Record, str, str], None]
+                     ) -> Callable[[Context], Record]:
+    """A probe that needs a service of its own in a fresh project: it is called with the
+    record, the project and the service; when the target creates none, the record says so
+    (unobservable) and the probe is not called."""
+    @functools.wraps(probe)
+    def run(ctx: Context) -> Record:
+        record = Record()
+        fresh = ctx.fresh()
+        if fresh is None:
+            record.unobservable = NO_SERVICE
+            return record
+        record.seen["project"], record.seen["service"] = fresh
+        probe(ctx, record, *fresh)
         return record
-    project, service = fresh
+    return run
+
+
+@on_a_new_service
+def purge_once(ctx: Context, record: Record, project: str, service: str) -> None:
+    """A valid purge, then one with a request body (S1-S4, S9)."""
     record.exchanges["purge"] = ctx.purge(project, service, url="/index.html", hard="true")
     record.exchanges["purge with a body"] = ctx.send(
         ctx.contract.purge.method, ctx.purge_path(project, service),
         params={"url": "/index.html"}, content=b'{"x": 1}',
         headers={"Content-Type": "application/json"})
-    return record
 
 
-def both_modes(ctx: Context) -> Record:
+@on_a_new_service
+def both_modes(ctx: Context, record: Record, project: str, service: str) -> None:
     """Purge and invalidation of one file, invalidation of everything and of a wildcard
     (S5, S6, S14)."""
-    record = Record()
-    if (fresh := on_a_new_service(ctx, record)) is None:
-        return record
-    project, service = fresh
     for hard in ("true", "false"):
         record.exchanges[f"hard={hard}"] = ctx.purge(project, service, url="/index.html",
                                                      hard=hard)
     record.exchanges["invalidate everything"] = ctx.purge(project, service, hard="false")
     record.exchanges["invalidate a wildcard"] = ctx.purge(project, service, url="/images/*",
                                                           hard="false")
-    return record
 
 
-def purge_without_hard(ctx: Context) -> Record:
+@on_a_new_service
+def purge_without_hard(ctx: Context, record: Record, project: str, service: str) -> None:
     """A purge that leaves `hard` out, and the job the target recorded for it (S7a, S7b,
     S13)."""
-    record = Record()
-    if (fresh := on_a_new_service(ctx, record)) is None:
-        return record
-    project, service = fresh
     record.exchanges["purge"] = ctx.purge(project, service, url="/index.html")
     record.seen["jobs"] = ctx.target.jobs(project, service)
     record.seen["time_scale"] = ctx.target.time_scale
-    return record
 
 
-def project_in_header(ctx: Context) -> Record:
+@on_a_new_service
+def project_in_header(ctx: Context, record: Record, project: str, service: str) -> None:
     """The purge with the project in `X-Project-Id` instead of the path (S8)."""
-    record = Record()
-    if (fresh := on_a_new_service(ctx, record)) is None:
-        return record
-    project, service = fresh
     header = ctx.contract.alternative_headers.get("project_id", "X-Project-Id")
     path = ctx.purge_path(project, service).replace(f"/{project}/", "/", 1)
     record.exchanges["header form"] = ctx.send(
         ctx.contract.purge.method, path, params={"url": "/index.html", "hard": "true"},
         headers={header: project})
-    return record
 
 
 def tokens(ctx: Context) -> Record:
@@ -148,12 +141,9 @@ def tokens(ctx: Context) -> Record:
     return record
 
 
-def purge_rules(ctx: Context) -> Record:
+@on_a_new_service
+def purge_rules(ctx: Context, record: Record, project: str, service: str) -> None:
     """The purges our interpretations refuse (S12, S21-S23, S25)."""
-    record = Record()
-    if (fresh := on_a_new_service(ctx, record)) is None:
-        return record
-    project, service = fresh
     record.exchanges["wildcard purge"] = ctx.purge(project, service, url="/images/*",
                                                    hard="true")
     record.exchanges["purge without url"] = ctx.purge(project, service, hard="true")
@@ -161,19 +151,14 @@ def purge_rules(ctx: Context) -> Record:
                                                   hard="false")
     record.exchanges["all with url"] = ctx.purge(project, service, url="/index.html",
                                                  all="true")
-    return record
 
 
-def hard_not_boolean(ctx: Context) -> Record:
+@on_a_new_service
+def hard_not_boolean(ctx: Context, record: Record, project: str, service: str) -> None:
     """Purges whose `hard` is not a boolean (S17)."""
-    record = Record()
-    if (fresh := on_a_new_service(ctx, record)) is None:
-        return record
-    project, service = fresh
     for value in ("maybe", "yes"):
         record.exchanges[f"hard={value}"] = ctx.purge(project, service, url="/index.html",
                                                       hard=value)
-    return record
 
 
 def unknown_services(ctx: Context) -> Record:
@@ -217,20 +202,20 @@ def json_listing(ctx: Context) -> Record:
 
 def purge_burst(ctx: Context) -> Record:
     """One purge more than the rate limit allows, in a row, on a new service (S11, S24)."""
-    record = Record()
-    limit = ctx.contract.rate_limits.get(ctx.contract.purge.operation)
-    if limit is None:
-        return record
+    if ctx.contract.purge.operation not in ctx.contract.rate_limits:
+        return Record()
     if not ctx.rate_limit_check:
-        record.unobservable = "needs a fresh rate-limit window: run with --rate-limit-check"
-        return record
-    if (fresh := on_a_new_service(ctx, record)) is None:
-        return record
-    project, service = fresh
+        return Record(unobservable="needs a fresh rate-limit window: run with "
+                      "--rate-limit-check")
+    return _burst(ctx)
+
+
+@on_a_new_service
+def _burst(ctx: Context, record: Record, project: str, service: str) -> None:
+    limit = ctx.contract.rate_limits[ctx.contract.purge.operation]
     for n in range(limit.requests + 1):
         record.exchanges[f"purge {n + 1}"] = ctx.purge(project, service, url=f"/file-{n}.png",
                                                        hard="true")
-    return record
 
 
 def nothing(ctx: Context) -> Record:
