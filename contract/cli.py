@@ -88,7 +88,10 @@ def _write_or_check(files: dict[str, str], out: Path, check: bool, quiet: bool, 
               help="Validate under this doc variant, or under each.")
 @click.option("--format", "output", type=click.Choice(["table", "json", "junit"]),
               default="table", show_default=True, help="Report format, on standard output.")
-def validate(files: tuple[Path, ...], variant: str, output: str) -> None:
+@click.option("--engine", type=click.Choice(["compiled", "openapi-core"]), default="compiled",
+              show_default=True, help="Validate with the checks compiled from the spec, or "
+              "with openapi-core (the reference implementation; much slower).")
+def validate(files: tuple[Path, ...], variant: str, output: str, engine: str) -> None:
     """Validate recorded HTTP exchanges against the contract.
 
     FILES are raw HTTP messages (a request file, then its response file; a `.json` file after
@@ -107,7 +110,7 @@ def validate(files: tuple[Path, ...], variant: str, output: str) -> None:
     exchanges = exchanges_from_files(files)
     if not exchanges:
         raise InputError("no exchanges in the given files")
-    results = [ExchangeResult(e, [validate_exchange(e, v) for v in _chosen(variant)])
+    results = [ExchangeResult(e, [validate_exchange(e, v, engine) for v in _chosen(variant)])
                for e in exchanges]
     render = {"table": render_table, "json": render_json, "junit": render_junit}[output]
     click.echo(render(results))
@@ -127,25 +130,29 @@ def validate(files: tuple[Path, ...], variant: str, output: str) -> None:
               "and replace invalid responses with a 502 listing the violations.")
 @click.option("--timeout", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
               help="Seconds to wait for the upstream before answering 504.")
+@click.option("--engine", type=click.Choice(["compiled", "openapi-core"]), default="compiled",
+              show_default=True, help="Validate with the checks compiled from the spec, or "
+              "with openapi-core (the reference implementation; much slower).")
+@click.option("--rewrite-location", is_flag=True, help="Make a Location header that points "
+              "at the upstream point at the proxy instead.")
 def proxy(upstream: str, host: str, port: int, variant: str, log_path: Path | None,
-          strict: bool, timeout: float) -> None:
+          strict: bool, timeout: float, engine: str, rewrite_location: bool) -> None:
     """Forward traffic to an implementation and validate every exchange.
 
-    Exchanges pass through unchanged (plus an X-Contract-Violations count header) unless
-    --strict. Upstream down: 502; upstream too slow: 504; both with a JSON error body.
+    Exchanges pass through unchanged (the upstream's status line, header names and order,
+    body; plus an X-Contract-Violations count header) unless --strict. Upstream down: 502;
+    upstream too slow: 504; both with a JSON error body. Only http:// upstreams.
     """
-    import uvicorn
-
-    from contract.proxy import ValidatingProxy
+    from contract.proxy import ValidatingProxy, serve
     from contract.proxy.log import ViolationLog
 
-    if not upstream.startswith(("http://", "https://")):
-        raise click.BadParameter(f"{upstream!r} is not an http(s) URL", param_hint="--upstream")
+    if not upstream.startswith("http://"):
+        raise click.BadParameter(f"{upstream!r} is not an http:// URL", param_hint="--upstream")
     app = ValidatingProxy(upstream, variant, strict=strict, log=ViolationLog(log_path),
-                          timeout=timeout)
-    click.echo(f"validating proxy: http://{host}:{port} -> {upstream} (variant {variant}"
-               f"{', strict' if strict else ''})", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+                          timeout=timeout, engine=engine, rewrite_location=rewrite_location)
+    serve(app, host, port, lambda url: click.echo(
+        f"validating proxy: {url} -> {upstream} (variant {variant}, engine {engine}"
+        f"{', strict' if strict else ''})", err=True))
 
 
 @cli.command()

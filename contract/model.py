@@ -84,6 +84,8 @@ class Contract:
     alternative_headers: dict[str, str] = field(default_factory=dict)  # S8
     rate_limits: dict[str, RateLimit] = field(default_factory=dict)  # by operationId
     defaults: dict[str, dict[str, Any]] = field(default_factory=dict)  # op → parameter → value
+    token_statements: tuple[str, ...] = ()  # what the security scheme cites (S10)
+    alternative_header_statements: tuple[str, ...] = ()  # what those parameters cite (S8)
 
     @property
     def page_size(self) -> int | None:
@@ -98,6 +100,8 @@ def read_contract(document: Document) -> Contract:
     return Contract(
         variant=variant,
         token_header=_token_header(document),
+        token_statements=_token_statements(document),
+        alternative_header_statements=_alternative_header_statements(document),
         limits=_limits(document),
         purge=_purge(document),
         page_limit=_page_limit(document),
@@ -125,6 +129,19 @@ def _token_header(document: Document) -> str:
         if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
             return str(scheme["name"])
     raise InputError("the spec has no apiKey header among /components/securitySchemes")
+
+
+def _token_statements(document: Document) -> tuple[str, ...]:
+    schemes = _need(document, ("components", "securitySchemes"))
+    return tuple(dict.fromkeys(sid for scheme in schemes.values()
+                               for sid in _statements(scheme)))
+
+
+def _alternative_header_statements(document: Document) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(sid for _, _, op in operations(document)
+                               for param in op.get("parameters", [])
+                               if param.get("x-alternative-header")
+                               for sid in _statements(param)))
 
 
 def _limits(document: Document) -> Limits:

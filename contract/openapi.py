@@ -65,3 +65,16 @@ def template_regex(template: str, exact: bool = False) -> re.Pattern[str]:
     pattern = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)"
                       for i, part in enumerate(parts))
     return re.compile(f"^{pattern}$" if exact else f"^{pattern}/?$")
+
+
+def inline_refs(document: dict[str, Any], node: Any, depth: int = 0) -> Any:
+    """`node` with every local `$ref` replaced by what it points to, at any depth (for code
+    generators that compile a schema to plain statements). Cycles stop at 32 levels."""
+    if depth > 32:
+        raise ValueError("a $ref cycle, or a schema nested more than 32 levels deep")
+    node = resolve(document, node)
+    if isinstance(node, dict):
+        return {key: inline_refs(document, value, depth + 1) for key, value in node.items()}
+    if isinstance(node, list):
+        return [inline_refs(document, value, depth + 1) for value in node]
+    return node

@@ -10,10 +10,13 @@ that hold in both.
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -88,6 +91,21 @@ CANONICAL = next(v for v in VARIANTS.values() if v.canonical)
 def server_package(variant: str) -> str:
     """The generated stub server's package of a variant, in generated/server/."""
     return "cdn_" + variant.replace("-", "_")
+
+
+def generated_server(variant: str, part: str = "") -> ModuleType:
+    """The generated stub server of a variant (`generated/server/cdn_<variant>/`), or one of
+    its modules (`part`: "app", "checks", "responses"). It lives beside the package, not in
+    it: it is an output of `cdn-contract generate server`."""
+    from contract.errors import InputError
+
+    package = GENERATED_DIR / "server" / server_package(variant)
+    if not (package / "app.py").is_file():
+        raise InputError(f"{package} is missing: run `cdn-contract generate server`")
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+    name = f"generated.server.{server_package(variant)}"
+    return importlib.import_module(f"{name}.{part}" if part else name)
 
 
 @cache

@@ -16,16 +16,12 @@ LOCATION = (("Location", f"https://global.cdn.api.rackspacecloud.com/v1.0/servic
 # Samples that contradict the contract, as listed in spec/cdn-<variant>.discrepancies.md.
 KNOWN_BAD = {
     "getCachedAsset": {
-        ("request.path.service_id", "path parameter `service_id`: 'serviceName' is not a 'uuid'"),
+        ("request.path.service_id", "path parameter `service_id`: 'serviceName' is not a uuid"),
         ("request.query.url", "required query parameter `url` is missing"),
-        ("response.body", "Failed to deserialize value with application/json mimetype: "
-                          "**** Need to get an example of response ****\n**** TODO - and "
-                          "consider the asset version across multiple providers and multiple "
-                          "cache nodes! ****")},
+        ("response.body", "not valid JSON: Expecting value: line 1 column 1 (char 0)")},
     "getAssetAnalytics": {
-        ("request.path.service_id", "path parameter `service_id`: 'serviceName' is not a 'uuid'"),
-        ("response.body", "Failed to deserialize value with application/json mimetype: "
-                          "**** Need to get an example of response ****\n**** TODO ****")},
+        ("request.path.service_id", "path parameter `service_id`: 'serviceName' is not a uuid"),
+        ("response.body", "not valid JSON: Expecting value: line 1 column 1 (char 0)")},
 }
 
 

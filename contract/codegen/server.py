@@ -23,7 +23,7 @@ from contract.codegen.render import construct, environment, header, import_order
 from contract.codegen.schema_code import SchemaCodeError, check_statements, constraint_statements
 from contract.errors import InputError
 from contract.model import read_contract
-from contract.openapi import operations
+from contract.openapi import inline_refs, operations, resolve
 from contract.variants import server_package
 
 COMMAND = "cdn-contract generate server"
@@ -86,6 +86,26 @@ class _Block:
 
 
 @dataclass
+class _Response:
+    """The check of one documented response: its headers, its body or the lack of one."""
+
+    function: str
+    lines: list[str]
+    users: list[str] = field(default_factory=list)  # "operationId status", for its docstring
+
+
+@dataclass
+class _ResponseTable:
+    """An operation's documented statuses → the function checking each, and the statements
+    an undocumented status breaks (those of its successes)."""
+
+    operation: str
+    checks: dict[int, str]
+    statements: tuple[str, ...]
+    cited: dict[int, tuple[str, ...]]  # each response's own statements
+
+
+@dataclass
 class _Reader:
     """A parameter read the same way by several operations: one function they all call."""
 
@@ -116,6 +136,10 @@ def render_server(spec: Path) -> dict[str, str]:
     except SchemaCodeError as error:
         raise InputError(f"{spec}: cannot generate the request checks: {error}") from None
     readers = _shared_readers(ops)
+    try:
+        responses, tables = _responses(document)
+    except SchemaCodeError as error:
+        raise InputError(f"{spec}: cannot generate the response checks: {error}") from None
     env = environment()
     context = {
         "header": header(COMMAND, spec), "variant": variant,
@@ -124,10 +148,11 @@ def render_server(spec: Path) -> dict[str, str]:
         "model_classes": used(_MODEL_CLASSES, construct(contract)),
         "examples": _examples(document), "service_check": _service_check(ops),
         "uses": _uses(ops, readers), "readers": readers,
+        "responses": responses, "tables": tables, "response_uses": _response_uses(responses),
     }
     package = server_package(variant)
     return {f"{package}/{name}": env.get_template(f"server/{name}.j2").render(context)
-            for name in ("__init__.py", "checks.py", "app.py")}
+            for name in ("__init__.py", "checks.py", "responses.py", "app.py")}
 
 
 def _operation(template: str, method: str, op: dict[str, Any]) -> _Operation:
@@ -175,14 +200,16 @@ def _shared_readers(ops: list[_Operation]) -> list[_Reader]:
     return list(readers.values())
 
 
-def _parameter_lines(param: dict[str, Any]) -> list[str]:
+def _parameter_lines(param: dict[str, Any], source: str = "request") -> list[str]:
+    """Lines reading one parameter of `source` (the request, or a response for its
+    headers) into `parsed`, with a problem for each rule it breaks."""
     name, where = param["name"], param["in"]
     schema = param.get("schema", {})
     kind = schema.get("type", "string")
     cited = tuple(dict.fromkeys([*param.get("x-statements", []),
                                  *schema.get("x-statements", [])]))
-    read = {"query": f"request.query_value({name!r})", "header": f"request.header({name!r})",
-            "path": f"request.path_params.get({name!r})"}[where]
+    read = {"query": f"{source}.query_value({name!r})", "header": f"{source}.header({name!r})",
+            "path": f"{source}.path_params.get({name!r})"}[where]
     target = f"parsed.{'headers' if where == 'header' else where}[{name!r}]"
 
     def problem(message: str) -> str:
@@ -232,6 +259,64 @@ def _body_lines(op_id: str, body: dict[str, Any]) -> tuple[list[str], list[str]]
     return reading, checking
 
 
+def _responses(document: dict[str, Any]) -> tuple[list[_Response], list[_ResponseTable]]:
+    """One check function per distinct documented response (the Error responses of many
+    operations share one), and each operation's table of them."""
+    functions: dict[tuple[str, ...], _Response] = {}
+    tables = []
+    for _, _, op in operations(document):
+        checks: dict[int, str] = {}
+        cited_by: dict[int, tuple[str, ...]] = {}
+        for status, response in (op.get("responses") or {}).items():
+            if not status.isdigit():
+                raise SchemaCodeError(f"{op['operationId']}: response {status!r} (only "
+                                      "explicit statuses are compiled)")
+            lines = _response_lines(document, resolve(document, response))
+            if tuple(lines) not in functions:
+                name = f"check_{snake(op['operationId'])}_{status}"
+                functions[tuple(lines)] = _Response(name, lines)
+            functions[tuple(lines)].users.append(f"{op['operationId']} {status}")
+            checks[int(status)] = functions[tuple(lines)].function
+            own = resolve(document, response).get("x-statements", [])
+            if own:
+                cited_by[int(status)] = tuple(str(sid) for sid in own)
+        successes = [resolve(document, r) for s, r in op.get("responses", {}).items()
+                     if s.startswith("2")]
+        cited = tuple(dict.fromkeys(str(sid) for r in successes
+                                    for sid in r.get("x-statements", [])))
+        tables.append(_ResponseTable(op["operationId"], dict(sorted(checks.items())), cited,
+                                     dict(sorted(cited_by.items()))))
+    return list(functions.values()), tables
+
+
+def _response_lines(document: dict[str, Any], response: dict[str, Any]) -> list[str]:
+    cited = tuple(str(s) for s in response.get("x-statements", []))
+    lines: list[str] = []
+    for name, declared in (response.get("headers") or {}).items():
+        lines += _parameter_lines({**inline_refs(document, declared), "name": name,
+                                   "in": "header"}, source="response")
+    content = response.get("content") or {}
+    if not content:
+        message = repr("the response is documented without a body, got ") + \
+            " + f\"{len(response.body)} bytes\""
+        return [*lines, "# body: none", "if response.body.strip():",
+                f"    problems.append(Problem('body', '', {message}, {cited!r}))"]
+    schemas = [inline_refs(document, media.get("schema", {})) for media in content.values()]
+    if any(schema != schemas[0] for schema in schemas):
+        raise SchemaCodeError("response media types with different schemas")
+    media_types = tuple(content)
+    read = f"read_body(response, {media_types!r}, True, problems, {_NO_RESPONSE_BODY!r})"
+    checking = check_statements(schemas[0], "body")
+    lines.append(f"# body: {', '.join(media_types)}")
+    if not checking:
+        return [*lines, read]
+    if len(checking) == 2 and checking[0].startswith("if "):  # one test: one `if`
+        return [*lines, f"body = {read}",
+                f"if body is not NO_BODY and {checking[0][3:]}", checking[1]]
+    return [*lines, f"body = {read}", "if body is not NO_BODY:",
+            *("    " + line for line in checking)]
+
+
 def _examples(document: dict[str, Any]) -> dict[str, str]:
     """Each operation's named response examples, as Python literals for the template."""
     found: dict[str, dict[int, dict[str, Any]]] = {}
@@ -250,9 +335,16 @@ def _service_check(ops: list[_Operation]) -> str | None:
     return "check_create_service_body" if any(op.id == "createService" for op in ops) else None
 
 
+_NO_RESPONSE_BODY = "the response is documented with a body, got none"
 _MODEL_CLASSES = ("Bounds", "Contract", "Limits", "Purge", "PurgeMode", "RateLimit")
 _HELPERS = ("NO_BODY", "Problem", "as_boolean", "as_integer", "as_number", "is_integer",
             "is_number", "is_uuid", "read_body")
+
+
+def _response_uses(responses: list[_Response]) -> dict[str, Any]:
+    code = "\n".join(line for response in responses for line in response.lines)
+    return {"helpers": import_order({"Parsed", "Problem", *used(_HELPERS, code)}),
+            "re": "re.search(" in code}
 
 
 def _uses(ops: list[_Operation], readers: list[_Reader]) -> dict[str, Any]:

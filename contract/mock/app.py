@@ -21,7 +21,7 @@ from contract.asgi import Receive, Scope, Send, read_body, run_lifespan
 from contract.mock import controls, docs, introspection
 from contract.mock.messages import Incoming, Outgoing, error_response, parse_query
 from contract.mock.params import Parsed
-from contract.mock.routing import Match, Router
+from contract.mock.routing import Match, NoMatch, Router
 from contract.mock.runtime import Call, ContractFacts, Runtime
 from contract.mock.settings import MockSettings
 
@@ -52,8 +52,9 @@ class MockApp:
 
     def admit(self, request: Incoming) -> Admission:
         matched = self.router.match(request)
-        if isinstance(matched, Outgoing):
-            return Admission(refusal=matched)
+        if isinstance(matched, NoMatch):
+            return Admission(refusal=matched.answer(
+                request, self.facts.contract.alternative_header_statements))
         request.path_params = matched.path_params
         token = request.header(self.token_header)
         if token is None or not token.strip():

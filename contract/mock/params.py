@@ -80,12 +80,12 @@ def is_number(value: Any) -> bool:
 
 
 def read_body(request: Incoming, media_types: tuple[str, ...], required: bool,
-              problems: list[Problem]) -> Any:
+              problems: list[Problem], missing: str = "a request body is required") -> Any:
     """The JSON body, or NO_BODY (and a problem if one was due). A missing Content-Type means
     JSON."""
     if not request.body:
         if required:
-            problems.append(Problem("body", "", "a request body is required"))
+            problems.append(Problem("body", "", missing))
         return NO_BODY
     declared = (request.header("content-type") or _JSON_TYPES[0]).split(";")[0].strip().lower()
     if declared not in media_types:

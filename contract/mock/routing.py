@@ -32,11 +32,35 @@ class Operation:
     handle: Callable[[Call], Outgoing]
     statuses: tuple[int, ...]  # documented
     takes_body: bool
+    statements: tuple[str, ...] = ()  # what the operation cites (a body it refuses: S4)
 
 
 class Match(NamedTuple):
     operation: Operation
     path_params: dict[str, str]
+
+
+@dataclass(frozen=True)
+class NoMatch:
+    """No operation serves the request. `allowed`: the methods other operations at its path
+    take (then it is a 405); `header`: the alternative header that would have routed it (the
+    project id left out of the URI without X-Project-Id, S8)."""
+
+    allowed: tuple[str, ...] = ()
+    header: str | None = None
+
+    def answer(self, request: Incoming, statements: tuple[str, ...] = ()) -> Outgoing:
+        """The 404/405 with the documented error body, as the mock sends it."""
+        if self.allowed:
+            methods = ", ".join(self.allowed)
+            return error_response(405, f"{request.method} is not an operation of "
+                                  f"{request.path} (allowed: {methods})",
+                                  headers=[("Allow", methods)])
+        hint = ""
+        if self.header:
+            cited = f" ({', '.join(statements)})" if statements else ""
+            hint = f"; without the project id in the URI, send the {self.header} header{cited}"
+        return error_response(404, f"no operation of the API at {request.path}{hint}")
 
 
 @dataclass
@@ -58,8 +82,8 @@ class Router:
                     shortened = op.template.replace(segment, "", 1)
                     self._short.append((template_regex(shortened, exact=True), op, param, header))
 
-    def match(self, request: Incoming) -> Match | Outgoing:
-        """The operation for a request, or the 404/405 answer (with the error body)."""
+    def match(self, request: Incoming) -> Match | NoMatch:
+        """The operation for a request, or why there is none (the caller answers)."""
         allowed: set[str] = set()
         for regex, op, param, header in self._short if self._headers & request.headers.keys() \
                 else ():
@@ -76,14 +100,8 @@ class Router:
         # no operation of this method at this path: 405 (when another method has one) or 404
         allowed.update(op.method for regex, op in self._full if regex.match(request.path))
         if allowed:
-            methods = ", ".join(sorted(allowed))
-            return error_response(405, f"{request.method} is not an operation of "
-                                  f"{request.path} (allowed: {methods})",
-                                  headers=[("Allow", methods)])
-        hint = ""
-        if any(regex.match(request.path) for regex, *_ in self._short):
-            names = " or ".join(sorted(set(self.alternative_headers.values())))
-            hint = f"; without the project id in the URI, send the {names} header (S8)"
-        return error_response(404, f"no operation of the API at {request.path}{hint}")
+            return NoMatch(tuple(sorted(allowed)))
+        return NoMatch(header=next((name for regex, _, _, name in self._short
+                                    if regex.match(request.path)), None))
 
 

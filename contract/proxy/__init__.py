@@ -1,5 +1,10 @@
-"""A validating reverse proxy: `cdn-contract proxy --upstream URL`."""
+"""Stage 3, live: a validating reverse proxy (`cdn-contract proxy --upstream URL`).
 
-from contract.proxy.app import ValidatingProxy
+`server` serves clients and validates each exchange with the compiled validator;
+`upstream` keeps pooled keep-alive connections to the implementation; `log` writes the
+violations as JSON lines.
+"""
 
-__all__ = ["ValidatingProxy"]
+from contract.proxy.server import ValidatingProxy, serve
+
+__all__ = ["ValidatingProxy", "serve"]

@@ -12,7 +12,7 @@ import copy
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -38,27 +38,8 @@ from contract.validation.messages import (
     OpenAPIRequest,
     OpenAPIResponse,
 )
+from contract.validation.report_types import RequestReport, Violation
 from contract.variants import load_document
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One way an exchange breaks the contract."""
-
-    location: str  # request.query.hard, response.header.Location, response.body/status, ...
-    message: str
-    statements: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"location": self.location, "message": self.message,
-                "statements": list(self.statements)}
-
-
-@dataclass
-class RequestReport:
-    operation: str | None
-    violations: list[Violation] = field(default_factory=list)
-    defaults: dict[str, Any] = field(default_factory=dict)  # query defaults the contract applied
 
 
 @dataclass(frozen=True)

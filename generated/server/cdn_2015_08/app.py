@@ -91,6 +91,7 @@ ROUTES = [
         handle=get_home_document,
         statuses=(200, 400, 401, 414),
         takes_body=False,
+        statements=(),
     ),
     Operation(
         id="getPing",
@@ -100,6 +101,7 @@ ROUTES = [
         handle=get_ping,
         statuses=(204, 400, 401, 414, 500, 503),
         takes_body=False,
+        statements=(),
     ),
     Operation(
         id="getAllServices",
@@ -109,6 +111,7 @@ ROUTES = [
         handle=get_all_services,
         statuses=(200, 400, 401, 414),
         takes_body=False,
+        statements=(),
     ),
     Operation(
         id="createService",
@@ -118,6 +121,7 @@ ROUTES = [
         handle=create_service,
         statuses=(202, 400, 401, 413, 414),
         takes_body=True,
+        statements=(),
     ),
     Operation(
         id="getService",
@@ -127,6 +131,7 @@ ROUTES = [
         handle=get_service,
         statuses=(200, 400, 401, 404, 414),
         takes_body=False,
+        statements=(),
     ),
     Operation(
         id="deleteService",
@@ -136,6 +141,7 @@ ROUTES = [
         handle=delete_service,
         statuses=(202, 400, 401, 404, 414),
         takes_body=False,
+        statements=(),
     ),
     Operation(
         id="patchService",
@@ -145,6 +151,7 @@ ROUTES = [
         handle=patch_service,
         statuses=(202, 400, 401, 404, 413, 414),
         takes_body=True,
+        statements=(),
     ),
     Operation(
         id="getCachedAsset",
@@ -154,6 +161,7 @@ ROUTES = [
         handle=get_cached_asset,
         statuses=(200, 400, 401, 404, 414),
         takes_body=False,
+        statements=(),
     ),
     Operation(
         id="deleteCachedAsset",
@@ -163,6 +171,7 @@ ROUTES = [
         handle=delete_cached_asset,
         statuses=(202, 400, 401, 404, 414),
         takes_body=False,
+        statements=('S1', 'S4', 'S12', 'S20'),
     ),
     Operation(
         id="getAssetAnalytics",
@@ -172,6 +181,7 @@ ROUTES = [
         handle=get_asset_analytics,
         statuses=(200, 400, 401, 404, 414),
         takes_body=False,
+        statements=(),
     ),
     Operation(
         id="getFlavors",
@@ -181,6 +191,7 @@ ROUTES = [
         handle=get_flavors,
         statuses=(200, 400, 401, 414),
         takes_body=False,
+        statements=(),
     ),
     Operation(
         id="getFlavorDetails",
@@ -190,6 +201,7 @@ ROUTES = [
         handle=get_flavor_details,
         statuses=(200, 400, 401, 404, 414),
         takes_body=False,
+        statements=(),
     ),
 ]
 # The facts of the contract, as contract.model reads them from the spec.
@@ -232,6 +244,8 @@ CONTRACT = Contract(
             'hard': False,
         },
     },
+    token_statements=('S10',),
+    alternative_header_statements=('S8',),
 )
 EXAMPLES: dict[str, dict[int, dict[str, Any]]] = {
     "getHomeDocument": {200: {'cdn-getHomeDocument_response': {'resources': {'rel/health': {'href-template': '/health',

@@ -1,0 +1,191 @@
+"""The proxy's client side: pooled keep-alive HTTP/1.1 connections to one upstream.
+
+httptools parses the upstream's responses; header names keep the case and order the
+upstream sent, so the proxy can pass them on unchanged. A response's body arrives through a
+queue, so the proxy can buffer it (to validate it) or stream it (past its buffer limit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import cast
+from urllib.parse import urlsplit
+
+import httptools
+
+_END = b""  # the end of a body in the chunk queue (an empty chunk is never queued)
+
+
+class UpstreamError(Exception):
+    """The upstream could not be reached, broke the connection, or did not answer in time."""
+
+    def __init__(self, message: str, timeout: bool = False):
+        super().__init__(message)
+        self.timeout = timeout
+
+
+@dataclass
+class UpstreamResponse:
+    status: int
+    reason: bytes
+    headers: list[tuple[bytes, bytes]]
+    chunks: asyncio.Queue[bytes | UpstreamError] = field(default_factory=asyncio.Queue)
+
+    async def body(self, timeout: float) -> AsyncIterator[bytes]:
+        """The body's chunks as they arrive; UpstreamError if the upstream stops sending."""
+        while True:
+            try:
+                chunk = await asyncio.wait_for(self.chunks.get(), timeout)
+            except TimeoutError:
+                raise UpstreamError(f"the upstream sent no more of the body within "
+                                    f"{timeout:g} s", timeout=True) from None
+            if isinstance(chunk, UpstreamError):
+                raise chunk
+            if chunk == _END:
+                return
+            yield chunk
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self, pool: UpstreamPool):
+        self.pool = pool
+        self.parser = httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.waiting: asyncio.Future[UpstreamResponse] | None = None
+        self.response: UpstreamResponse | None = None
+        self.reason = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.closed = False
+        self.head_only = False  # a HEAD's response: its head is all that comes
+
+    # -- asyncio.Protocol --------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as error:
+            self._fail(UpstreamError(f"the upstream sent malformed HTTP: {error}"))
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._fail(UpstreamError("the upstream closed the connection"))
+
+    # -- httptools callbacks -----------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.reason, self.headers = b"", []
+
+    def on_status(self, status: bytes) -> None:
+        self.reason += status
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self.response = UpstreamResponse(self.parser.get_status_code(), self.reason,
+                                         self.headers)
+        if self.waiting is not None and not self.waiting.done():
+            self.waiting.set_result(self.response)
+        if self.head_only:  # the parser would wait for a body that never comes: not reused
+            self.response.chunks.put_nowait(_END)
+            self.response = self.waiting = None
+            self.close()
+
+    def on_body(self, chunk: bytes) -> None:
+        if self.response is not None and chunk:
+            self.response.chunks.put_nowait(chunk)
+
+    def on_message_complete(self) -> None:
+        response, self.response = self.response, None
+        if response is not None:
+            response.chunks.put_nowait(_END)
+        self.waiting = None
+        if self.parser.should_keep_alive() and not self.closed:
+            self.pool.release(self)
+        else:
+            self.close()
+
+    # -- use ---------------------------------------------------------------------------------
+
+    def send(self, data: bytes, head_only: bool) -> asyncio.Future[UpstreamResponse]:
+        assert self.transport is not None
+        self.head_only = head_only
+        self.waiting = asyncio.get_running_loop().create_future()
+        self.transport.write(data)
+        return self.waiting
+
+    def _fail(self, error: UpstreamError) -> None:
+        if self.waiting is not None and not self.waiting.done():
+            self.waiting.set_exception(error)
+        if self.response is not None:
+            self.response.chunks.put_nowait(error)
+            self.response = None
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+class UpstreamPool:
+    """Idle keep-alive connections to one upstream, reused first in, first out."""
+
+    def __init__(self, base_url: str, timeout: float, size: int = 256):
+        parts = urlsplit(base_url)
+        if parts.scheme != "http":
+            raise ValueError(f"{base_url}: only http:// upstreams are supported")
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 80
+        self.netloc = parts.netloc
+        self.prefix = parts.path.rstrip("/")
+        self.timeout = timeout
+        self.size = size
+        self.idle: list[_Connection] = []
+
+    async def request(self, head: bytes, body: bytes, head_only: bool = False
+                      ) -> UpstreamResponse:
+        """Send one request (its head already encoded) and wait for the response's head.
+        `head_only` for a HEAD request, whose response has no body whatever it declares."""
+        connection = await self._connection()
+        try:
+            return await asyncio.wait_for(connection.send(head + body, head_only),
+                                          self.timeout)
+        except TimeoutError:
+            connection.close()
+            raise UpstreamError(f"upstream {self.netloc} did not answer within "
+                                f"{self.timeout:g} s", timeout=True) from None
+
+    async def _connection(self) -> _Connection:
+        while self.idle:
+            connection = self.idle.pop()
+            if not connection.closed:
+                return connection
+        loop = asyncio.get_running_loop()
+        try:
+            _, protocol = await asyncio.wait_for(
+                loop.create_connection(lambda: _Connection(self), self.host, self.port),
+                self.timeout)
+        except TimeoutError:
+            raise UpstreamError(f"upstream {self.netloc}: no connection within "
+                                f"{self.timeout:g} s", timeout=True) from None
+        except OSError as error:
+            raise UpstreamError(f"upstream {self.netloc} unreachable: "
+                                f"{error.strerror or error}") from None
+        return protocol
+
+    def release(self, connection: _Connection) -> None:
+        if len(self.idle) < self.size:
+            self.idle.append(connection)
+        else:
+            connection.close()
+
+    def close(self) -> None:
+        for connection in self.idle:
+            connection.close()
+        self.idle.clear()
