@@ -79,9 +79,11 @@ def _check(schema: dict[str, Any], var: str, at: list[str], names: _Names,
     if kinds is None:
         return _inner(schema, var, at, names, where, None)
     kinds = [kinds] if isinstance(kinds, str) else list(kinds)
-    inner = _inner(schema, var, at, names, where, kinds[0] if len(kinds) == 1 else None)
+    inner = _inner(schema, var, at, names, where, kinds[0] if len(kinds) == 1 else None,
+                   with_enum=False)
     test = " or ".join(_TYPE_TESTS[kind].format(v=var) for kind in kinds)
     wanted = " or ".join(kinds)
+    lines += _enum(schema, var, pointer, where, ())  # `enum` holds whatever the type
     lines.append(f"if not ({test}):")
     lines.append(f"    {_problem(where, pointer, repr(f'is not of type {wanted}'), var)}")
     if inner:
@@ -91,7 +93,8 @@ def _check(schema: dict[str, Any], var: str, at: list[str], names: _Names,
 
 
 def _inner(schema: dict[str, Any], var: str, at: list[str], names: _Names,
-           where: str, known: str | None, cited: tuple[str, ...] = ()) -> list[str]:
+           where: str, known: str | None, cited: tuple[str, ...] = (),
+           with_enum: bool = True) -> list[str]:
     """Checks of a value whose type is `known` (already tested) or open (then each check
     applies only to values of its own type, as in JSON Schema)."""
     pointer = _pointer(at, where)
@@ -105,10 +108,8 @@ def _inner(schema: dict[str, Any], var: str, at: list[str], names: _Names,
         lines.append(f"if {typed(kind, condition)}:")
         lines.append(f"    {_problem(where, pointer, message, var, cited)}")
 
-    if "enum" in schema:
-        message = repr(f"is not one of {schema['enum']}")
-        lines.append(f"if {var} not in {schema['enum']!r}:")
-        lines.append(f"    {_problem(where, pointer, message, var, cited)}")
+    if with_enum:
+        lines += _enum(schema, var, pointer, where, cited)
     for keyword, kind, condition, message in _BOUNDS:
         if keyword in schema:
             bound = schema[keyword]
@@ -155,6 +156,15 @@ def _inner(schema: dict[str, Any], var: str, at: list[str], names: _Names,
             lines.append(f"    for {index}, {item} in enumerate({var}):")
             lines += ["        " + line for line in nested]
     return lines
+
+
+def _enum(schema: dict[str, Any], var: str, pointer: str, where: str,
+          cited: tuple[str, ...]) -> list[str]:
+    if "enum" not in schema:
+        return []
+    message = repr(f"is not one of {schema['enum']}")
+    return [f"if {var} not in {schema['enum']!r}:",
+            f"    {_problem(where, pointer, message, var, cited)}"]
 
 
 def _conditional(schema: dict[str, Any], var: str, at: list[str], names: _Names,

@@ -229,7 +229,9 @@ def _parameter_lines(param: dict[str, Any], source: str = "request") -> list[str
         lines.append(f"    {target} = parsed.defaults[{name!r}] = {schema['default']!r}")
     else:
         lines.append("    pass")
-    lines += ["elif raw == '':", f"    {problem(repr('must not be empty'))}", "else:"]
+    if where == "query":  # OpenAPI: a query value may not be empty (allowEmptyValue)
+        lines += ["elif raw == '':", f"    {problem(repr('must not be empty'))}"]
+    lines.append("else:")
     if kind in _CONVERT:
         not_converted = 'f"{raw!r} is not ' + _KIND_WORD[kind] + '"'
         lines += [f"    {var} = {_CONVERT[kind]}(raw)", f"    if {var} is None:",

@@ -170,11 +170,10 @@ def check_create_service_body(body: Any, problems: list[Problem]) -> None:
                                     problems.append(Problem('body', f"/origins/{i13}/origin", f"{v15!r:.60} " + 'is longer than 253 characters'))
                         if 'port' in v14:
                             v16 = v14['port']
+                            if v16 not in [80, 443]:
+                                problems.append(Problem('body', f"/origins/{i13}/port", f"{v16!r:.60} " + 'is not one of [80, 443]'))
                             if not (is_integer(v16)):
                                 problems.append(Problem('body', f"/origins/{i13}/port", f"{v16!r:.60} " + 'is not of type integer'))
-                            else:
-                                if v16 not in [80, 443]:
-                                    problems.append(Problem('body', f"/origins/{i13}/port", f"{v16!r:.60} " + 'is not one of [80, 443]'))
                         if 'ssl' in v14:
                             v17 = v14['ssl']
                             if not (isinstance(v17, bool)):
@@ -419,11 +418,10 @@ def check_patch_service_body(body: Any, problems: list[Problem]) -> None:
                     problems.append(Problem('body', f"/{i1}", "'path' is a required property"))
                 if 'op' in v2:
                     v3 = v2['op']
+                    if v3 not in ['add', 'remove', 'replace']:
+                        problems.append(Problem('body', f"/{i1}/op", f"{v3!r:.60} " + "is not one of ['add', 'remove', 'replace']"))
                     if not (isinstance(v3, str)):
                         problems.append(Problem('body', f"/{i1}/op", f"{v3!r:.60} " + 'is not of type string'))
-                    else:
-                        if v3 not in ['add', 'remove', 'replace']:
-                            problems.append(Problem('body', f"/{i1}/op", f"{v3!r:.60} " + "is not one of ['add', 'remove', 'replace']"))
                 if 'path' in v2:
                     v4 = v2['path']
                     if not (isinstance(v4, str)):
