@@ -173,6 +173,7 @@ def test_forbidden_values_are_refused_before_sending_s17_s19(variant, base_url):
     assert [str(p) for p in body.value.problems] == [
         "body /name: 'ab' is shorter than 3 characters",
         "body /domains: [] has fewer than 1 items",
+        "body /origins/0/port: '80' is not one of [80, 443]",
         "body /origins/0/port: '80' is not of type integer"]
     with pytest.raises(cdn.InvalidRequestError, match="project_id"):
         cdn.Client(token="t", project_id="")
