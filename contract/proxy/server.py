@@ -34,7 +34,7 @@ import httptools
 from contract.asgi import error_document
 from contract.errors import InputError
 from contract.proxy.log import ViolationLog
-from contract.proxy.upstream import UpstreamError, UpstreamPool, UpstreamResponse
+from contract.proxy.upstream import UpstreamError, UpstreamPool
 from contract.validation import HttpRequest, HttpResponse, Violation, validator
 from contract.validation.verdict import Validator
 
@@ -83,17 +83,18 @@ class ValidatingProxy:
             return
         head_only = request.method == b"HEAD"
         try:
-            answer = await self.pool.request(self._head(request), request.body, head_only)
-            chunks, complete = await self._buffer(answer)
+            answer = await self.pool.request(self._head(request), request.body,
+                                             self.buffer_limit, head_only)
         except UpstreamError as error:
             write(_json(504 if error.timeout else 502, error_document(str(error)), 0,
                         request.keep_alive))
             return
+        chunks, complete = answer.buffered, answer.complete
         body = _decoded(b"".join(chunks), _header(answer.headers, b"content-encoding"))
         response = HttpResponse(answer.status, tuple(
             (k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers),
             body if complete else b"", answer.reason.decode("latin-1"))
-        violations = self.validator.validate_response(seen, response)
+        violations = self.validator.validate_response(seen, response, report.operation)
         if not complete:
             violations = [v for v in violations if not v.location.startswith("response.body")]
         self._log(seen, "response", report.operation, violations, answer.status,
@@ -119,21 +120,11 @@ class ValidatingProxy:
         for chunk in chunks:
             write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
         try:
-            async for chunk in answer.body(self.timeout):
-                write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            async with asyncio.timeout(self.timeout):
+                async for chunk in answer.remainder():
+                    write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
         finally:
             write(b"0\r\n\r\n")
-
-    async def _buffer(self, answer: UpstreamResponse) -> tuple[list[bytes], bool]:
-        """The body's first chunks, up to the buffer limit; whether that is all of it."""
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in answer.body(self.timeout):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > self.buffer_limit:
-                return chunks, False
-        return chunks, True
 
     def _head(self, request: _Request) -> bytes:
         """The request as the upstream gets it: its own target, `Host`, and the client's

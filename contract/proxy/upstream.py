@@ -1,8 +1,10 @@
 """The proxy's client side: pooled keep-alive HTTP/1.1 connections to one upstream.
 
 httptools parses the upstream's responses; header names keep the case and order the
-upstream sent, so the proxy can pass them on unchanged. A response's body arrives through a
-queue, so the proxy can buffer it (to validate it) or stream it (past its buffer limit).
+upstream sent, so the proxy can pass them on unchanged. A response's body is buffered until
+it is complete (the proxy validates it) or passes the buffer limit; from then on its chunks
+arrive through a queue and the proxy streams them. One timer per request bounds the wait
+(no `wait_for`, which costs a task each time).
 """
 
 from __future__ import annotations
@@ -31,16 +33,16 @@ class UpstreamResponse:
     status: int
     reason: bytes
     headers: list[tuple[bytes, bytes]]
-    chunks: asyncio.Queue[bytes | UpstreamError] = field(default_factory=asyncio.Queue)
+    buffered: list[bytes] = field(default_factory=list)  # the body, until the limit
+    size: int = 0
+    complete: bool = False  # the whole body is in `buffered`
+    rest: asyncio.Queue[bytes | UpstreamError] | None = None  # past the limit: streamed
 
-    async def body(self, timeout: float) -> AsyncIterator[bytes]:
-        """The body's chunks as they arrive; UpstreamError if the upstream stops sending."""
+    async def remainder(self) -> AsyncIterator[bytes]:
+        """The chunks past the buffer limit, as they arrive (the caller bounds the wait)."""
+        assert self.rest is not None
         while True:
-            try:
-                chunk = await asyncio.wait_for(self.chunks.get(), timeout)
-            except TimeoutError:
-                raise UpstreamError(f"the upstream sent no more of the body within "
-                                    f"{timeout:g} s", timeout=True) from None
+            chunk = await self.rest.get()
             if isinstance(chunk, UpstreamError):
                 raise chunk
             if chunk == _END:
@@ -59,6 +61,8 @@ class _Connection(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self.closed = False
         self.head_only = False  # a HEAD's response: its head is all that comes
+        self.limit = 0  # the buffer limit of the response under way
+        self.timer: asyncio.TimerHandle | None = None
 
     # -- asyncio.Protocol --------------------------------------------------------------------
 
@@ -90,42 +94,73 @@ class _Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         self.response = UpstreamResponse(self.parser.get_status_code(), self.reason,
                                          self.headers)
-        if self.waiting is not None and not self.waiting.done():
-            self.waiting.set_result(self.response)
         if self.head_only:  # the parser would wait for a body that never comes: not reused
-            self.response.chunks.put_nowait(_END)
-            self.response = self.waiting = None
+            self.response.complete = True
+            self._deliver()
             self.close()
 
     def on_body(self, chunk: bytes) -> None:
-        if self.response is not None and chunk:
-            self.response.chunks.put_nowait(chunk)
+        response = self.response
+        if response is None or not chunk:
+            return
+        if response.rest is not None:
+            response.rest.put_nowait(chunk)
+            return
+        response.buffered.append(chunk)
+        response.size += len(chunk)
+        if response.size > self.limit:  # past the limit: hand over now, stream the rest
+            response.rest = asyncio.Queue()
+            self._deliver()
 
     def on_message_complete(self) -> None:
-        response, self.response = self.response, None
-        if response is not None:
-            response.chunks.put_nowait(_END)
-        self.waiting = None
+        response = self.response
+        if response is not None and response.rest is not None:
+            response.rest.put_nowait(_END)
+        elif response is not None:
+            response.complete = True
+            self._deliver()
+        self.response = None
         if self.parser.should_keep_alive() and not self.closed:
             self.pool.release(self)
         else:
             self.close()
 
+    def _deliver(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.waiting is not None and not self.waiting.done() and self.response is not None:
+            self.waiting.set_result(self.response)
+        self.waiting = None
+
     # -- use ---------------------------------------------------------------------------------
 
-    def send(self, data: bytes, head_only: bool) -> asyncio.Future[UpstreamResponse]:
+    def send(self, data: bytes, head_only: bool, limit: int, timeout: float
+             ) -> asyncio.Future[UpstreamResponse]:
+        """The response, once its body is complete or past `limit` bytes."""
         assert self.transport is not None
-        self.head_only = head_only
-        self.waiting = asyncio.get_running_loop().create_future()
+        self.head_only, self.limit = head_only, limit
+        loop = asyncio.get_running_loop()
+        self.waiting = loop.create_future()
+        self.timer = loop.call_later(timeout, self._timed_out, timeout)
         self.transport.write(data)
         return self.waiting
 
+    def _timed_out(self, timeout: float) -> None:
+        self.timer = None
+        self._fail(UpstreamError(f"upstream {self.pool.netloc} did not answer within "
+                                 f"{timeout:g} s", timeout=True))
+        self.close()
+
     def _fail(self, error: UpstreamError) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         if self.waiting is not None and not self.waiting.done():
             self.waiting.set_exception(error)
-        if self.response is not None:
-            self.response.chunks.put_nowait(error)
-            self.response = None
+        if self.response is not None and self.response.rest is not None:
+            self.response.rest.put_nowait(error)
+        self.response = None
 
     def close(self) -> None:
         self.closed = True
@@ -148,18 +183,13 @@ class UpstreamPool:
         self.size = size
         self.idle: list[_Connection] = []
 
-    async def request(self, head: bytes, body: bytes, head_only: bool = False
+    async def request(self, head: bytes, body: bytes, limit: int, head_only: bool = False
                       ) -> UpstreamResponse:
-        """Send one request (its head already encoded) and wait for the response's head.
-        `head_only` for a HEAD request, whose response has no body whatever it declares."""
+        """Send one request (its head already encoded); the response once its body is
+        complete, or past `limit` bytes (then `remainder()` streams the rest). `head_only`
+        for a HEAD request, whose response has no body whatever it declares."""
         connection = await self._connection()
-        try:
-            return await asyncio.wait_for(connection.send(head + body, head_only),
-                                          self.timeout)
-        except TimeoutError:
-            connection.close()
-            raise UpstreamError(f"upstream {self.netloc} did not answer within "
-                                f"{self.timeout:g} s", timeout=True) from None
+        return await connection.send(head + body, head_only, limit, self.timeout)
 
     async def _connection(self) -> _Connection:
         while self.idle:

@@ -81,11 +81,15 @@ class CompiledValidator:
 
     # -- responses ---------------------------------------------------------------------------
 
-    def validate_response(self, request: HttpRequest, response: HttpResponse) -> list[Violation]:
-        matched = self.router.match(_incoming(request))
-        if isinstance(matched, NoMatch):
-            return []  # the request's own report says why; a response cannot be placed
-        operation = matched.operation.id
+    def validate_response(self, request: HttpRequest, response: HttpResponse,
+                          operation: str | None = None) -> list[Violation]:
+        """The response's violations; `operation`, when the request's report named it,
+        saves routing the request again."""
+        if operation is None:
+            matched = self.router.match(_incoming(request))
+            if isinstance(matched, NoMatch):
+                return []  # the request's own report says why; a response cannot be placed
+            operation = matched.operation.id
         check = self._responses[operation].get(response.status)
         if check is None:
             documented = ", ".join(str(status) for status in self._responses[operation])

@@ -153,7 +153,10 @@ class ContractValidator:
 
     # -- responses ---------------------------------------------------------------------------
 
-    def validate_response(self, request: HttpRequest, response: HttpResponse) -> list[Violation]:
+    def validate_response(self, request: HttpRequest, response: HttpResponse,
+                          operation_id: str | None = None) -> list[Violation]:
+        """The response's violations (`operation_id` is accepted for the compiled
+        validator's interface; openapi-core routes the request itself)."""
         path, operation, _ = self._route(request)
         if operation is None:
             return []  # the request's own report says why; a response cannot be placed

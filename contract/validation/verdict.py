@@ -17,8 +17,8 @@ class Validator(Protocol):
 
     def validate_request(self, request: HttpRequest) -> RequestReport: ...
 
-    def validate_response(self, request: HttpRequest,
-                          response: HttpResponse) -> list[Violation]: ...
+    def validate_response(self, request: HttpRequest, response: HttpResponse,
+                          operation: str | None = None) -> list[Violation]: ...
 
 
 def validator(variant: str, engine: str = "compiled") -> Validator:

@@ -1,0 +1,109 @@
+"""What the benchmarks share: finding the peers (Prism, wrk), waiting for servers, running
+wrk in rounds and reporting medians and ratios. Measurements, never assertions."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PURGE_LUA = """wrk.method = "DELETE"
+wrk.headers["X-Auth-Token"] = "0f6e9f63600142f0a970911583522217"
+"""
+Figures = dict[str, float]
+
+
+def find_prism() -> str | None:
+    """Prism 5 on PATH, in $PRISM, or installed by npm in ./node_modules or /tmp/prism."""
+    candidates = [os.environ.get("PRISM"), shutil.which("prism"),
+                  str(ROOT / "node_modules/.bin/prism"), "/tmp/prism/node_modules/.bin/prism"]
+    return next((c for c in candidates if c and Path(c).exists()), None)
+
+
+def need_wrk() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+
+
+def wait(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit(f"nothing answered at {url} after {timeout:.0f} s")
+
+
+def wrk(url: str, seconds: int, connections: int, lua: str = PURGE_LUA) -> Figures:
+    """requests/s, p50 and p99 in ms, and the count of non-2xx answers."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua)
+    try:
+        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+                              "-s", script.name, url], capture_output=True, text=True,
+                             check=True).stdout
+    finally:
+        os.unlink(script.name)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if rps is None:
+        raise SystemExit(f"wrk printed no rate for {url}:\n{out}")
+    figures = {"rps": float(rps.group(1))}
+    for label in ("50", "99"):
+        found = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out)
+        assert found is not None, out
+        value, unit = found.groups()
+        figures[f"p{label}"] = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    statuses = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    figures["non_2xx"] = float(statuses.group(1)) if statuses else 0.0
+    return figures
+
+
+def in_turns(targets: dict[str, str], seconds: int, rounds: int, connections: int,
+             lua: str = PURGE_LUA, out: Callable[[str], None] = print
+             ) -> dict[str, list[Figures]]:
+    """Each target measured once per round, in turns, after a warm-up; a row per run."""
+    for url in targets.values():
+        wrk(url, 2, connections, lua)  # warm-up (Node's JIT, our caches, pools)
+    out(f"{'server':<24}{'round':>6}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
+    results: dict[str, list[Figures]] = {name: [] for name in targets}
+    for number in range(1, rounds + 1):
+        for name, url in targets.items():
+            r = wrk(url, seconds, connections, lua)
+            results[name].append(r)
+            out(f"{name:<24}{number:>6}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}"
+                f"{r['non_2xx']:>10.0f}")
+    return results
+
+
+def medians(results: dict[str, list[Figures]], out: Callable[[str], None] = print
+            ) -> dict[str, Figures]:
+    found = {name: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+             for name, runs in results.items()}
+    for name, m in found.items():
+        out(f"{name:<24}{'median':>6}{m['rps']:>10.0f}{m['p50']:>10.2f}{m['p99']:>10.2f}"
+            f"{m['non_2xx']:>10.0f}")
+    return found
+
+
+def ratios(results: dict[str, list[Figures]], ours: str, theirs: str, target: float,
+           out: Callable[[str], None] = print) -> None:
+    """The ratio of the medians (req/s, p99), the spread per round, and the target."""
+    m = medians({name: results[name] for name in (ours, theirs)}, out=lambda _: None)
+    each = [a["rps"] / b["rps"] for a, b in zip(results[ours], results[theirs], strict=True)]
+    rate = m[ours]["rps"] / m[theirs]["rps"]
+    out(f"ratio req/s ({ours} / {theirs}, medians): {rate:.1f}x (per round {min(each):.1f}x "
+        f"to {max(each):.1f}x; target >= {target:g}x: {'met' if rate >= target else 'NOT met'})")
+    p99 = m[ours]["p99"] / m[theirs]["p99"]
+    out(f"ratio p99 ({ours} / {theirs}, medians): {p99:.2f} (target <= 1: "
+        f"{'met' if p99 <= 1 else 'NOT met'})")
