@@ -135,8 +135,12 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str) ->
               "with openapi-core (the reference implementation; much slower).")
 @click.option("--rewrite-location", is_flag=True, help="Make a Location header that points "
               "at the upstream point at the proxy instead.")
+@click.option("--buffer-limit", type=click.IntRange(min=0), default=8 * 1024 * 1024,
+              show_default=True, help="Bytes of a response body buffered to validate it; a "
+              "longer body is streamed through, its status and headers validated, not it.")
 def proxy(upstream: str, host: str, port: int, variant: str, log_path: Path | None,
-          strict: bool, timeout: float, engine: str, rewrite_location: bool) -> None:
+          strict: bool, timeout: float, engine: str, rewrite_location: bool,
+          buffer_limit: int) -> None:
     """Forward traffic to an implementation and validate every exchange.
 
     Exchanges pass through unchanged (the upstream's status line, header names and order,
@@ -149,7 +153,8 @@ def proxy(upstream: str, host: str, port: int, variant: str, log_path: Path | No
     if not upstream.startswith("http://"):
         raise click.BadParameter(f"{upstream!r} is not an http:// URL", param_hint="--upstream")
     app = ValidatingProxy(upstream, variant, strict=strict, log=ViolationLog(log_path),
-                          timeout=timeout, engine=engine, rewrite_location=rewrite_location)
+                          timeout=timeout, engine=engine, rewrite_location=rewrite_location,
+                          buffer_limit=buffer_limit)
     serve(app, host, port, lambda url: click.echo(
         f"validating proxy: {url} -> {upstream} (variant {variant}, engine {engine}"
         f"{', strict' if strict else ''})", err=True))

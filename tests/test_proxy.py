@@ -7,6 +7,7 @@ import json
 import httpx
 import pytest
 
+from contract.conform.target import SERVICE_BODY
 from tests.servers import (
     BROKEN_SERVICE,
     LIST_BODY,
@@ -14,6 +15,7 @@ from tests.servers import (
     Upstream,
     free_port,
     run_cli_server,
+    run_mock,
     run_upstream,
 )
 
@@ -112,3 +114,75 @@ def test_bad_upstream_url_is_bad_input():
     from tests.test_cli import cli
     result = cli("proxy", "--upstream", "ftp://x")
     assert result.returncode == 2 and "is not an http:// URL" in result.stderr
+
+
+def raw_exchange(port: int, data: bytes) -> bytes:
+    """Send bytes on one connection; everything the server answers until it closes."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(data)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def header_lines(response: bytes) -> list[bytes]:
+    head = response.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    return [line for line in head[1:] if not line.lower().startswith(b"date:")]
+
+
+def test_the_response_head_is_the_upstreams_plus_the_count(proxy, upstream):
+    """Names keep their case and order, values are unchanged, nothing is added but the
+    violation count: no second Date or Server header. The framing is the proxy's own: it
+    reads the whole body, so a chunked upstream answer gets a Content-Length."""
+    request = (b"GET /v1.0/1/services HTTP/1.1\r\nHost: x\r\nX-Auth-Token: t\r\n"
+               b"Connection: close\r\n\r\n")
+    direct = raw_exchange(upstream[1], request)
+    port, _, server = proxy()
+    with server:
+        proxied = raw_exchange(port, request)
+    assert proxied.split(b"\r\n", 1)[0] == direct.split(b"\r\n", 1)[0]  # the status line
+    framing = (b"connection", b"content-length", b"transfer-encoding")
+    expected = [line for line in header_lines(direct) if not line.lower().startswith(framing)]
+    got = [line for line in header_lines(proxied) if not line.lower().startswith(framing[0])]
+    assert got == [*expected, b"X-Contract-Violations: 0",
+                   b"content-length: %d" % len(LIST_BODY)]
+    assert sum(line.lower().startswith(b"date:") for line in
+               proxied.split(b"\r\n\r\n")[0].split(b"\r\n")) == 1
+    assert proxied.endswith(LIST_BODY)
+
+
+def test_pipelined_requests_are_answered_in_order(proxy):
+    port, _, server = proxy()
+    with server:
+        answer = raw_exchange(port, (
+            b"GET /v1.0/1/services HTTP/1.1\r\nHost: x\r\nX-Auth-Token: t\r\n\r\n"
+            b"DELETE /v1.0/1/services/" + SERVICE.encode() + b"/assets?url=/a.png HTTP/1.1\r\n"
+            b"Host: x\r\nX-Auth-Token: t\r\nConnection: close\r\n\r\n"))
+    first, second = answer.index(b"HTTP/1.1 200"), answer.index(b"HTTP/1.1 202")
+    assert first < second
+
+
+@pytest.mark.parametrize("rewrite", [False, True])
+def test_rewrite_location_points_at_the_proxy(rewrite, shared_reference):
+    with run_mock("2016-08") as mock:
+        port = free_port()
+        flags = ["--rewrite-location"] if rewrite else []
+        with run_cli_server("proxy", "--upstream", mock, *flags, port=port):
+            created = httpx.post(f"http://127.0.0.1:{port}/v1.0/1/services", headers=TOKEN,
+                                 json=SERVICE_BODY)
+    assert created.status_code == 202
+    base = f"http://127.0.0.1:{port}" if rewrite else mock
+    assert created.headers["location"].startswith(f"{base}/v1.0/services/")
+
+
+def test_a_body_past_the_buffer_limit_is_streamed_and_not_validated(proxy):
+    port, log, server = proxy("--buffer-limit", "10")
+    with server:
+        response = httpx.get(f"http://127.0.0.1:{port}/v1.0/1/services", headers=TOKEN)
+    assert response.status_code == 200 and response.content == LIST_BODY
+    assert response.headers["transfer-encoding"] == "chunked"
+    notes = [r["note"] for r in read_log(log) if "note" in r]
+    assert notes == ["body over the buffer limit: streamed, not validated"]
