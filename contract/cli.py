@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -110,8 +111,13 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str) ->
     exchanges = exchanges_from_files(files)
     if not exchanges:
         raise InputError("no exchanges in the given files")
+    started = time.perf_counter()
     results = [ExchangeResult(e, [validate_exchange(e, v, engine) for v in _chosen(variant)])
                for e in exchanges]
+    took = time.perf_counter() - started
+    click.echo(f"validated {len(exchanges):,} exchanges under {', '.join(_chosen(variant))} "
+               f"({engine}) in {took:.2f} s: {len(exchanges) / max(took, 1e-9):,.0f} "
+               "exchanges/s", err=True)
     render = {"table": render_table, "json": render_json, "junit": render_junit}[output]
     click.echo(render(results))
     sys.exit(EXIT_OK if all(r.valid for r in results) else EXIT_FAILED)
