@@ -147,12 +147,21 @@ def test_malformed_request_is_400_with_the_error_body_then_closed_s16(wire):
     assert wire.closed()
 
 
-def test_oversized_bodies_413_and_the_connection_stays_usable_s19(wire):
-    """Statements S19."""
-    declared = b"x" * 9000
+def test_a_declared_body_over_the_limit_is_413_at_once_then_closed_s19(base):
+    """Statements S19. The body never comes: the answer must not wait for it."""
+    wire = Wire(base)
+    started = time.monotonic()
     wire.send(b"POST /v1.0/p1/services HTTP/1.1\r\nHost: h\r\n" + TOKEN +
-              b"Content-Length: 9000\r\n\r\n" + declared)
-    assert wire.reply().status == 413
+              b"Content-Length: 9000\r\n\r\n")
+    reply = wire.reply()
+    assert reply.status == 413 and reply.headers["connection"] == "close"
+    assert time.monotonic() - started < 2
+    assert wire.closed()
+    wire.close()
+
+
+def test_a_chunked_body_over_the_limit_is_413_and_the_connection_stays_usable_s19(wire):
+    """Statements S19."""
     chunked = b"".join(b"%x\r\n%s\r\n" % (1000, b"y" * 1000) for _ in range(9)) + b"0\r\n\r\n"
     wire.send(b"POST /v1.0/p1/services HTTP/1.1\r\nHost: h\r\n" + TOKEN +
               b"Transfer-Encoding: chunked\r\n\r\n" + chunked)
@@ -317,3 +326,38 @@ def test_embedded_as_asgi_it_commits_before_it_answers(shared_reference, tmp_pat
 
     assert asyncio.run(scenario()) == 1
     app.close()
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash_s16(wire):
+    """Any body that cannot be parsed, however deep, is a 400 with the error body."""
+    for depth in (70, 1000, 4000):  # 4000: 8,000 bytes, just inside the body limit
+        body = b"[" * depth + b"]" * depth
+        wire.send(b"POST /v1.0/p1/services HTTP/1.1\r\nHost: h\r\n" + TOKEN +
+                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                  % len(body) + body)
+        reply = wire.reply()
+        assert reply.status == 400, depth
+        message = json.loads(reply.body)["message"]["errors"][0]["message"]
+        assert "nested more than 64 levels deep" in message
+    patch = b'[{"op": "add", "path": "/name", "value": ' + b"[" * 900 + b"]" * 900 + b"}]"
+    wire.send(b"PATCH /v1.0/p1/services/96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0 HTTP/1.1\r\n"
+              b"Host: h\r\n" + TOKEN + b"Content-Type: application/json\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(patch) + patch)
+    assert wire.reply().status == 400
+
+
+def test_a_path_that_is_not_utf8_is_a_400_and_tenants_never_merge(wire):
+    for path in (b"/v1.0/%FF/services", b"/v1.0/%FE/services",
+                 b"/v1.0/p1/services?marker=%FF"):
+        wire.send(b"GET " + path + b" HTTP/1.1\r\nHost: h\r\n" + TOKEN + b"\r\n")
+        reply = wire.reply()
+        assert reply.status == 400, path
+        assert "not UTF-8" in json.loads(reply.body)["message"]["errors"][0]["message"]
+    # U+FFFD itself is valid UTF-8: a tenant of its own, which %FF never reaches
+    body = json.dumps(SERVICE_BODY).encode()
+    wire.send(b"POST /v1.0/%EF%BF%BD/services HTTP/1.1\r\nHost: h\r\n" + TOKEN +
+              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+              + body)
+    assert wire.reply().status == 202
+    wire.send(b"GET /v1.0/%EF%BF%BD/services HTTP/1.1\r\nHost: h\r\n" + TOKEN + b"\r\n")
+    assert len(json.loads(wire.reply().body)["services"]) == 1

@@ -19,7 +19,14 @@ from dataclasses import dataclass
 
 from contract.asgi import Receive, Scope, Send, read_body, run_lifespan
 from contract.mock import controls, docs, introspection
-from contract.mock.messages import Incoming, Outgoing, error_response, parse_query
+from contract.mock.messages import (
+    Incoming,
+    NotUtf8,
+    Outgoing,
+    decode_path,
+    error_response,
+    parse_query,
+)
 from contract.mock.params import Parsed
 from contract.mock.routing import Match, NoMatch, Router
 from contract.mock.runtime import Call, ContractFacts, Runtime
@@ -193,13 +200,17 @@ class MockApp:
         for key, value in scope.get("headers", []):
             headers.setdefault(key.decode("latin-1").lower(), value.decode("latin-1"))
         host = headers.get("host") or "{}:{}".format(*(scope.get("server") or ("127.0.0.1", 80)))
-        request = Incoming(method=scope["method"].upper(), path=scope["path"],
-                           query=parse_query(raw_query), headers=headers,
+        request = Incoming(method=scope["method"].upper(), path=scope["path"], headers=headers,
                            base_url=f"{scope.get('scheme', 'http')}://{host}")
         raw_path = scope.get("raw_path") or scope["path"].encode()
         too_long = self.uri_too_long(len(raw_path) + (len(raw_query) + 1 if raw_query else 0))
         if too_long:
             return request, too_long
+        try:  # the server's own decoding of the path may have replaced invalid UTF-8
+            request.path = decode_path(raw_path.decode("latin-1"))
+            request.query = parse_query(raw_query)
+        except NotUtf8 as error:
+            return request, error_response(400, str(error))
         declared = headers.get("content-length", "")
         body = None if declared.isdigit() and int(declared) > self.max_body \
             else await read_body(receive, self.max_body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from contract.asgi import error_document
 
@@ -33,11 +33,30 @@ class Incoming:
         return None
 
 
+class NotUtf8(ValueError):
+    """A path or query that is not UTF-8 once percent-decoded (`%FF`): refused, never
+    decoded with replacement characters, so `%FF` and `%FE` stay two different values."""
+
+
+def decode_path(raw: str) -> str:
+    """The percent-decoded path; NotUtf8 when it is not UTF-8."""
+    if "%" not in raw:
+        return raw
+    try:
+        return unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        raise NotUtf8(f"the request path {raw!r} is not UTF-8 once percent-decoded") from None
+
+
 def parse_query(raw: str) -> list[tuple[str, str]]:
     """`parse_qsl(raw, keep_blank_values=True)`, with a shortcut for the usual query that
-    has nothing to decode (a test holds the two to the same result)."""
+    has nothing to decode (a test holds the two to the same result); NotUtf8 when a name or
+    value is not UTF-8 once decoded."""
     if "%" in raw or "+" in raw:
-        return parse_qsl(raw, keep_blank_values=True)
+        try:
+            return parse_qsl(raw, keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            raise NotUtf8(f"the query {raw!r} is not UTF-8 once percent-decoded") from None
     pairs = []
     for part in raw.split("&"):
         if part:

@@ -16,6 +16,10 @@ from contract.formats import is_uuid as is_uuid  # the generated checks import i
 from contract.mock.messages import Incoming
 
 _JSON_TYPES = ("application/json",)
+# A guard against hostile input, not a contract rule: the documented bodies nest 5 levels;
+# a body past this is refused before anything recursive (the JSON parser, a deep copy, a
+# patch) meets it.
+MAX_JSON_DEPTH = 64
 NO_BODY: Any = object()  # what `read_body` returns when there is no usable body (JSON null is one)
 
 
@@ -92,8 +96,36 @@ def read_body(request: Incoming, media_types: tuple[str, ...], required: bool,
         problems.append(Problem("body", "", f"media type {declared!r} is not accepted "
                                 f"(accepted: {', '.join(media_types)})"))
         return NO_BODY
+    if request.body.count(b"[") + request.body.count(b"{") > MAX_JSON_DEPTH \
+            and json_depth(request.body) > MAX_JSON_DEPTH:
+        problems.append(Problem("body", "", f"JSON nested more than {MAX_JSON_DEPTH} levels "
+                                "deep"))
+        return NO_BODY
     try:
         return json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         problems.append(Problem("body", "", f"not valid JSON: {error}"))
         return NO_BODY
+
+
+def json_depth(data: bytes) -> int:
+    """The deepest nesting of arrays and objects in JSON text (brackets inside strings do
+    not count), without parsing it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest

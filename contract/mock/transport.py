@@ -13,11 +13,13 @@ turn durable and the responses go out (group commit: a commit per batch, not per
 and still nothing acknowledged before it is stored). Pipelined requests are answered in
 order, in one write.
 
-What the server adds to HTTP/1.1 itself: a body past the S19 limit is read and dropped (the
-413 then keeps the connection usable; with `Expect: 100-continue` the 413 is sent at once and
-the connection closed); a request head over `MAX_HEAD` is refused (414 or 431) before it is
-all read; a request the parser rejects gets 400 with the documented error body;
-`--latency-ms` holds responses back without reordering them.
+What the server adds to HTTP/1.1 itself: a declared body (`Content-Length`) past the S19
+limit gets the 413 as soon as the head is read, then the connection closes (its body is not
+awaited); a chunked body past it is read and dropped, and the 413 keeps the connection
+usable; a path or query that is not UTF-8 once percent-decoded gets 400; a request head over
+`MAX_HEAD` is refused (414 or 431) before it is all read; a request the parser rejects gets
+400 with the documented error body; `--latency-ms` holds responses back without reordering
+them.
 """
 
 from __future__ import annotations
@@ -30,13 +32,19 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import cast
-from urllib.parse import unquote
 
 import httptools
 
 from contract.errors import InputError
 from contract.mock.app import MockApp
-from contract.mock.messages import Incoming, Outgoing, error_response, parse_query
+from contract.mock.messages import (
+    Incoming,
+    NotUtf8,
+    Outgoing,
+    decode_path,
+    error_response,
+    parse_query,
+)
 
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _NO_CONTENT = frozenset({204, 304})
@@ -192,9 +200,9 @@ class Connection(asyncio.Protocol):
         self.early = self.app.uri_too_long(len(self.url))
         declared = self.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.app.max_body:
+            # answer from the head, then close: a body that may never come is not awaited
             self.early = self.app.body_too_large()
-            if self.headers.get("expect", "").lower() == "100-continue":
-                self._send(self.early, False, 0.0)  # the client waits: answer, do not read
+            self._send(self.early, False, 0.0)
         elif self.headers.get("expect", "").lower() == "100-continue" and self.transport \
                 and not self.replies:  # never ahead of an earlier response still queued
             self.transport.write(_CONTINUE)
@@ -219,12 +227,14 @@ class Connection(asyncio.Protocol):
 
     def _request(self) -> Incoming:
         target = self.url.decode("latin-1")
-        path, _, query = target.partition("?")
-        if "%" in path:
-            path = unquote(path)
+        raw_path, _, query = target.partition("?")
         host = self.headers.get("host")
-        request = Incoming(self.parser.get_method().decode("ascii"), path, parse_query(query),
+        request = Incoming(self.parser.get_method().decode("ascii"), raw_path, [],
                            self.headers, base_url=f"http://{host}" if host else self.base_url)
+        try:
+            request.path, request.query = decode_path(raw_path), parse_query(query)
+        except NotUtf8 as error:
+            self.early = self.early or error_response(400, str(error))
         request.body = b"".join(self.body)
         return request
 

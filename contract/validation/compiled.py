@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from urllib.parse import unquote
 
-from contract.mock.messages import Incoming, parse_query
+from contract.mock.messages import Incoming, NotUtf8, decode_path, parse_query
 from contract.mock.params import Parsed, Problem
 from contract.mock.routing import Match, NoMatch, Router
 from contract.model import Contract
@@ -43,7 +42,10 @@ class CompiledValidator:
     # -- requests ----------------------------------------------------------------------------
 
     def validate_request(self, request: HttpRequest) -> RequestReport:
-        incoming = _incoming(request)
+        try:
+            incoming = _incoming(request)
+        except NotUtf8 as error:
+            return RequestReport(None, [Violation("request.path", str(error))])
         matched = self.router.match(incoming)
         if isinstance(matched, NoMatch):
             return RequestReport(None, [self._unrouted(request, matched)])
@@ -86,7 +88,10 @@ class CompiledValidator:
         """The response's violations; `operation`, when the request's report named it,
         saves routing the request again."""
         if operation is None:
-            matched = self.router.match(_incoming(request))
+            try:
+                matched = self.router.match(_incoming(request))
+            except NotUtf8:
+                return []  # the request's own report says why
             if isinstance(matched, NoMatch):
                 return []  # the request's own report says why; a response cannot be placed
             operation = matched.operation.id
@@ -106,7 +111,7 @@ def _incoming(request: HttpRequest) -> Incoming:
     raw_path, _, raw_query = request.url.partition("?")
     if "://" in raw_path:
         raw_path = "/" + raw_path.split("://", 1)[1].partition("/")[2]
-    return Incoming(request.method.upper(), unquote(raw_path) or "/",
+    return Incoming(request.method.upper(), decode_path(raw_path) or "/",
                     parse_query(raw_query.partition("#")[0]), _lowered(request.headers),
                     request.body)
 

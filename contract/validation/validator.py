@@ -79,7 +79,12 @@ class ContractValidator:
     def validate_request(self, request: HttpRequest) -> RequestReport:
         path, operation, notes = self._route(request)
         report = RequestReport(operation.id if operation else None, notes)
-        result = self.openapi.unmarshal_request(OpenAPIRequest(request, path))
+        try:
+            result = self.openapi.unmarshal_request(OpenAPIRequest(request, path))
+        except RecursionError:  # openapi-core parses the body recursively
+            report.violations.append(Violation("request.body", "not valid JSON: nested too "
+                                               "deeply to parse"))
+            return report
         for error in result.errors:
             if notes and isinstance(error, PathNotFound):
                 continue  # already explained: the project id is missing
