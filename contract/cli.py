@@ -144,9 +144,18 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str) ->
 @click.option("--buffer-limit", type=click.IntRange(min=0), default=8 * 1024 * 1024,
               show_default=True, help="Bytes of a response body buffered to validate it; a "
               "longer body is streamed through, its status and headers validated, not it.")
+@click.option("--header-timeout", type=click.FloatRange(min=0.01), default=10.0,
+              show_default=True, help="Seconds a client has to send a whole request once it "
+              "began; then 408 and close.")
+@click.option("--idle-timeout", type=click.FloatRange(min=0.01), default=60.0,
+              show_default=True, help="Seconds a keep-alive connection may wait for its next "
+              "request.")
+@click.option("--max-connections", type=click.IntRange(min=1), default=1024,
+              show_default=True, help="Client connections open at once; past this, 503.")
 def proxy(upstream: str, host: str, port: int, variant: str, log_path: Path | None,
           strict: bool, timeout: float, engine: str, rewrite_location: bool,
-          buffer_limit: int) -> None:
+          buffer_limit: int, header_timeout: float, idle_timeout: float,
+          max_connections: int) -> None:
     """Forward traffic to an implementation and validate every exchange.
 
     Exchanges pass through unchanged (the upstream's status line, header names and order,
@@ -155,12 +164,14 @@ def proxy(upstream: str, host: str, port: int, variant: str, log_path: Path | No
     """
     from contract.proxy import ValidatingProxy, serve
     from contract.proxy.log import ViolationLog
+    from contract.serving import ServerLimits
 
     if not upstream.startswith("http://"):
         raise click.BadParameter(f"{upstream!r} is not an http:// URL", param_hint="--upstream")
     app = ValidatingProxy(upstream, variant, strict=strict, log=ViolationLog(log_path),
                           timeout=timeout, engine=engine, rewrite_location=rewrite_location,
-                          buffer_limit=buffer_limit)
+                          buffer_limit=buffer_limit,
+                          limits=ServerLimits(header_timeout, idle_timeout, max_connections))
     serve(app, host, port, lambda url: click.echo(
         f"validating proxy: {url} -> {upstream} (variant {variant}, engine {engine}"
         f"{', strict' if strict else ''})", err=True))
@@ -293,9 +304,19 @@ def _generate(render: Callable[[Path], dict[str, str]], what: str, variant: str,
 @click.option("--seed", type=int, help="Seed for --error-rate, for reproducible runs.")
 @click.option("--cors", is_flag=True, help="Answer CORS preflights and allow any origin.")
 @click.option("-q", "--quiet", is_flag=True, help="No log line per request.")
+@click.option("--header-timeout", type=click.FloatRange(min=0.01), default=10.0,
+              show_default=True, help="Seconds a client has to send a whole request once it "
+              "began (or to begin one on a new connection); then 408 and close.")
+@click.option("--idle-timeout", type=click.FloatRange(min=0.01), default=60.0,
+              show_default=True, help="Seconds a keep-alive connection may wait for its next "
+              "request; then it is closed.")
+@click.option("--max-connections", type=click.IntRange(min=1), default=1024,
+              show_default=True, help="Connections open at once; past this a new one gets "
+              "503 with the error body and is closed.")
 def mock(variant: str, host: str, port: int, db: str, time_scale: float,
          tokens: tuple[str, ...], no_rate_limit: bool, latency_ms: int, error_rate: float,
-         seed: int | None, cors: bool, quiet: bool) -> None:
+         seed: int | None, cors: bool, quiet: bool, header_timeout: float,
+         idle_timeout: float, max_connections: int) -> None:
     """Serve a stateful stub of the API, generated from the spec of one variant.
 
     Logs one line per request (method, path, status, ms) to standard error. Besides the API:
@@ -305,16 +326,18 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
     """
     from contract.mock.serve import create_app, serve
     from contract.mock.settings import MockSettings
+    from contract.serving import ServerLimits
 
     accepted = frozenset(t.strip() for group in tokens for t in group.split(",") if t.strip())
     settings = MockSettings(db=db, tokens=accepted or None, time_scale=time_scale,
                             rate_limit=not no_rate_limit, latency_ms=latency_ms,
-                            error_rate=error_rate, seed=seed, cors=cors, quiet=quiet)
+                            error_rate=error_rate, seed=seed, cors=cors, quiet=quiet,
+                            limits=ServerLimits(header_timeout, idle_timeout, max_connections))
     app = create_app(variant, settings)
     limited = "on" if app.runtime.limiters else "off"
-    click.echo(f"cdn-contract mock {variant}: http://{host}:{port} (db {db}, rate limit "
-               f"{limited}, time scale {time_scale:g}; docs at /docs)", err=True)
-    serve(app, host, port)
+    serve(app, host, port, lambda url: click.echo(
+        f"cdn-contract mock {variant}: {url} (db {db}, rate limit {limited}, time scale "
+        f"{time_scale:g}; docs at {url}/docs)", err=True))
 
 
 @cli.command()

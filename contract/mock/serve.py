@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from contract.mock.app import MockApp
 from contract.mock.settings import MockSettings
 from contract.variants import generated_server
@@ -12,7 +14,8 @@ def create_app(variant: str, settings: MockSettings) -> MockApp:
     return app
 
 
-def serve(app: MockApp, host: str, port: int) -> None:
+def serve(app: MockApp, host: str, port: int,
+          started: Callable[[str], None] = lambda url: None) -> None:
     from contract.mock import transport
 
-    transport.serve(app, host, port)
+    transport.serve(app, host, port, started)

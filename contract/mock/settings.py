@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from contract.serving import ServerLimits
 
 
 @dataclass(frozen=True)
@@ -19,3 +21,4 @@ class MockSettings:
     seed: int | None = None  # makes --error-rate reproducible
     cors: bool = False
     quiet: bool = False
+    limits: ServerLimits = field(default_factory=ServerLimits)  # slow, idle, too many clients

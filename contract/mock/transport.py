@@ -28,6 +28,7 @@ import asyncio
 import collections
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
@@ -45,6 +46,7 @@ from contract.mock.messages import (
     error_response,
     parse_query,
 )
+from contract.serving import Keeper, refusal
 
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _NO_CONTENT = frozenset({204, 304})
@@ -125,15 +127,18 @@ def encode(response: Outgoing, keep_alive: bool, with_body: bool = True) -> byte
 class Connection(asyncio.Protocol):
     """One client connection: the httptools callbacks build an `Incoming` per request."""
 
-    def __init__(self, app: MockApp, outbox: Outbox):
+    def __init__(self, app: MockApp, outbox: Outbox, keeper: Keeper):
         self.app = app
         self.outbox = outbox
+        self.keeper = keeper
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
         self.base_url = "http://127.0.0.1"
         self.replies: collections.deque[_Reply] = collections.deque()  # in request order
         self.unconfirmed = 0  # the last replies in the queue, whose writes await the commit
         self.closing = False
+        self.deadline = float("inf")  # loop time; the keeper closes the connection past it
+        self.in_head = False  # a request has begun and is not whole yet (else: idle or busy)
         self._reset()
 
     def _reset(self) -> None:
@@ -149,6 +154,15 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self.loop = asyncio.get_running_loop()
+        if not self.keeper.admit(self):
+            self.closing = True
+            self.transport.write(refusal(503, f"too many connections: this server holds "
+                                         f"{self.keeper.limits.max_connections} at once; "
+                                         "try again later"))
+            self.transport.close()
+            return
+        self.deadline = self.loop.time() + self.keeper.limits.header_timeout
         host, port = transport.get_extra_info("sockname")[:2]
         self.base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
@@ -169,6 +183,18 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
+        self.keeper.forget(self)
+
+    def expire(self, now: float) -> None:
+        """Called by the keeper's sweep: close if the deadline passed (a 408 first when a
+        request had begun)."""
+        if now < self.deadline or self.closing or self.transport is None:
+            return
+        self.closing = True
+        if self.in_head:
+            self.transport.write(refusal(408, f"the request did not arrive within "
+                                         f"{self.keeper.limits.header_timeout:g} s"))
+        self.transport.close()
 
     def pause_writing(self) -> None:  # the client is not reading: stop reading from it too
         if self.transport is not None:
@@ -183,6 +209,8 @@ class Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._reset()
         self.started = time.perf_counter()
+        self.in_head = True
+        self.deadline = self.loop.time() + self.keeper.limits.header_timeout
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -216,6 +244,7 @@ class Connection(asyncio.Protocol):
             self.body.append(chunk)
 
     def on_message_complete(self) -> None:
+        self.in_head, self.deadline = False, float("inf")  # busy: answered, never expired
         if self.closing:
             return
         request = self._request()
@@ -291,6 +320,8 @@ class Connection(asyncio.Protocol):
             # held by --latency-ms; asked again, since uvloop's timers (millisecond
             # resolution) may fire a little before the due time
             loop.call_at(self.replies[0].due, self._release)
+        elif not self.replies and not self.in_head:  # all answered: idle until the next
+            self.deadline = now + self.keeper.limits.idle_timeout
 
 
 def _head_too_large() -> Outgoing:
@@ -301,15 +332,18 @@ async def listen(app: MockApp, host: str, port: int) -> asyncio.Server:
     """The mock's server, listening on the running loop (port 0: any free port)."""
     loop = asyncio.get_running_loop()
     outbox = Outbox(app)
+    keeper = Keeper(app.settings.limits)
     try:
-        return await loop.create_server(lambda: Connection(app, outbox), host, port,
+        return await loop.create_server(lambda: Connection(app, outbox, keeper), host, port,
                                         backlog=2048)
     except OSError as error:
         raise InputError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 
-async def _serve(app: MockApp, host: str, port: int) -> None:
+async def _serve(app: MockApp, host: str, port: int, started: Callable[[str], None]) -> None:
     server = await listen(app, host, port)
+    bound = server.sockets[0].getsockname()
+    started(f"http://[{host}]:{bound[1]}" if ":" in host else f"http://{host}:{bound[1]}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -318,13 +352,15 @@ async def _serve(app: MockApp, host: str, port: int) -> None:
         await stop.wait()
 
 
-def serve(app: MockApp, host: str, port: int) -> None:
-    """Serve until SIGINT or SIGTERM, then close the store (everything is committed)."""
+def serve(app: MockApp, host: str, port: int,
+          started: Callable[[str], None] = lambda url: None) -> None:
+    """Serve until SIGINT or SIGTERM, then close the store (everything is committed).
+    `started(url)` is called once listening, with the port actually bound (port 0: any)."""
     try:
         import uvloop
     except ImportError:  # uvloop is Unix only; the standard loop is slower, not different
-        asyncio.run(_serve(app, host, port))
+        asyncio.run(_serve(app, host, port, started))
     else:
-        uvloop.run(_serve(app, host, port))
+        uvloop.run(_serve(app, host, port, started))
     finally:
         app.close()

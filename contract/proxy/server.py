@@ -35,6 +35,7 @@ from contract.asgi import error_document
 from contract.errors import InputError
 from contract.proxy.log import ViolationLog
 from contract.proxy.upstream import UpstreamError, UpstreamPool
+from contract.serving import Keeper, ServerLimits, refusal
 from contract.validation import HttpRequest, HttpResponse, Violation, validator
 from contract.validation.verdict import Validator
 
@@ -60,7 +61,7 @@ class ValidatingProxy:
     def __init__(self, upstream: str, variant: str = "2016-08", *, strict: bool = False,
                  log: ViolationLog | None = None, timeout: float = 30.0,
                  buffer_limit: int = 8 * 1024 * 1024, engine: str = "compiled",
-                 rewrite_location: bool = False):
+                 rewrite_location: bool = False, limits: ServerLimits | None = None):
         self.pool = UpstreamPool(upstream, timeout)
         self.upstream = upstream.rstrip("/")
         self.variant = variant
@@ -70,6 +71,7 @@ class ValidatingProxy:
         self.buffer_limit = buffer_limit
         self.validator: Validator = validator(variant, engine)
         self.rewrite_location = rewrite_location
+        self.limits = limits or ServerLimits()
 
     async def exchange(self, request: _Request, write: Callable[[bytes], None]) -> None:
         target = request.target.decode("latin-1")
@@ -168,13 +170,16 @@ class ValidatingProxy:
 class _Connection(asyncio.Protocol):
     """One client connection: requests parsed as they come, answered in order."""
 
-    def __init__(self, proxy: ValidatingProxy):
+    def __init__(self, proxy: ValidatingProxy, keeper: Keeper):
         self.proxy = proxy
+        self.keeper = keeper
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
         self.queue: collections.deque[_Request] = collections.deque()
         self.busy = False
         self.closing = False
+        self.deadline = float("inf")  # loop time; the keeper closes the connection past it
+        self.in_head = False
         self._reset()
 
     def _reset(self) -> None:
@@ -185,9 +190,31 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
+        self.loop = asyncio.get_running_loop()
+        if not self.keeper.admit(self):
+            self.closing = True
+            self.transport.write(refusal(503, f"too many connections: this proxy holds "
+                                         f"{self.keeper.limits.max_connections} at once; "
+                                         "try again later"))
+            self.transport.close()
+            return
+        self.deadline = self.loop.time() + self.keeper.limits.header_timeout
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
+        self.keeper.forget(self)
+
+    def expire(self, now: float) -> None:
+        if now < self.deadline or self.closing or self.transport is None:
+            return
+        if self.in_head:
+            self._write(refusal(408, f"the request did not arrive within "
+                                f"{self.keeper.limits.header_timeout:g} s"))
+        self._close()
+
+    def on_message_begin(self) -> None:
+        self.in_head = True
+        self.deadline = self.loop.time() + self.keeper.limits.header_timeout
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -211,6 +238,7 @@ class _Connection(asyncio.Protocol):
             self.body.append(chunk)
 
     def on_message_complete(self) -> None:
+        self.in_head, self.deadline = False, float("inf")
         method = self.parser.get_method()
         keep_alive = self.parser.should_keep_alive()
         if self.size > MAX_REQUEST_BODY:
@@ -243,6 +271,8 @@ class _Connection(asyncio.Protocol):
                 self._close()
                 break
         self.busy = False
+        if not self.in_head:  # all answered: idle until the next request
+            self.deadline = self.loop.time() + self.keeper.limits.idle_timeout
 
     def _write(self, data: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -290,8 +320,10 @@ def _json(status: int, body: dict[str, Any], count: int, keep_alive: bool) -> by
 
 async def listen(proxy: ValidatingProxy, host: str, port: int) -> asyncio.Server:
     loop = asyncio.get_running_loop()
+    keeper = Keeper(proxy.limits)
     try:
-        return await loop.create_server(lambda: _Connection(proxy), host, port, backlog=2048)
+        return await loop.create_server(lambda: _Connection(proxy, keeper), host, port,
+                                        backlog=2048)
     except OSError as error:
         raise InputError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
