@@ -313,16 +313,23 @@ def _generate(render: Callable[[Path], dict[str, str]], what: str, variant: str,
 @click.option("--max-connections", type=click.IntRange(min=1), default=1024,
               show_default=True, help="Connections open at once; past this a new one gets "
               "503 with the error body and is closed.")
+@click.option("--job-retention", type=click.FloatRange(min=0), default=3600.0,
+              show_default=True, help="Seconds a finished purge job stays listed in "
+              "/__mock__/jobs (analytics keep counting it).")
+@click.option("--max-jobs", type=click.IntRange(min=1), default=100_000, show_default=True,
+              help="Purge jobs kept at most, finished or not; the oldest go first.")
 def mock(variant: str, host: str, port: int, db: str, time_scale: float,
          tokens: tuple[str, ...], no_rate_limit: bool, latency_ms: int, error_rate: float,
          seed: int | None, cors: bool, quiet: bool, header_timeout: float,
-         idle_timeout: float, max_connections: int) -> None:
+         idle_timeout: float, max_connections: int, job_retention: float,
+         max_jobs: int) -> None:
     """Serve a stateful stub of the API, generated from the spec of one variant.
 
     Logs one line per request (method, path, status, ms) to standard error. Besides the API:
-    GET /__mock__/health, POST /__mock__/reset, GET /__mock__/jobs?service_id=ID, and
-    Swagger UI at /docs. Send `Prefer: code=503` or `Prefer: example=NAME` to force a
-    documented response.
+    GET /__mock__/health, POST /__mock__/reset, GET /__mock__/jobs (service_id, status,
+    limit, marker), and Swagger UI at /docs. To force a documented response, send `Prefer:
+    code=401` (any status the operation documents: every one documents 401; a status it does
+    not document is a 400 that lists those it does) or `Prefer: example=NAME`.
     """
     from contract.mock.serve import create_app, serve
     from contract.mock.settings import MockSettings
@@ -332,7 +339,8 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
     settings = MockSettings(db=db, tokens=accepted or None, time_scale=time_scale,
                             rate_limit=not no_rate_limit, latency_ms=latency_ms,
                             error_rate=error_rate, seed=seed, cors=cors, quiet=quiet,
-                            limits=ServerLimits(header_timeout, idle_timeout, max_connections))
+                            limits=ServerLimits(header_timeout, idle_timeout, max_connections),
+                            job_retention=job_retention, max_jobs=max_jobs)
     app = create_app(variant, settings)
     limited = "on" if app.runtime.limiters else "off"
     serve(app, host, port, lambda url: click.echo(

@@ -359,3 +359,31 @@ def test_bad_options_exit_2_without_traceback(tmp_path):
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 2, args
         assert expected in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_jobs_are_bounded_paged_filtered_and_still_counted(shared_reference):
+    """Finished jobs past the retention and the oldest past the cap are dropped; the
+    analytics counters still count them; /__mock__/jobs pages with limit and marker and
+    filters by status."""
+    with run_mock("2016-08", "--no-rate-limit", "--time-scale", "0.001", "--job-retention",
+                  "0", "--max-jobs", "1500") as base:
+        api = Api(base, "2016-08")
+        service = api.create_service()
+        for n in range(2100):
+            assert api.purge(service, url=f"/{n}.png", hard="false").status_code == 202
+
+        listed = httpx.get(f"{base}/__mock__/jobs", params={"service_id": service,
+                                                            "limit": 10000}).json()
+        assert 0 < len(listed["jobs"]) < 2100 and listed["next"] is None  # pruned at 2048
+        counted = httpx.get(f"{base}/v1.0/{api.project}/services/{service}/analytics",
+                            headers={"X-Auth-Token": "t"}).json()["counters"]
+        assert counted["invalidate_requests"] == 2100
+        first = httpx.get(f"{base}/__mock__/jobs", params={"limit": 2}).json()
+        second = httpx.get(f"{base}/__mock__/jobs", params={"limit": 2,
+                                                            "marker": first["next"]}).json()
+        assert [j["id"] for j in first["jobs"]] < [j["id"] for j in second["jobs"]]
+        assert second["jobs"][0]["id"] > first["next"]
+        done = httpx.get(f"{base}/__mock__/jobs", params={"status": "done"}).json()["jobs"]
+        assert done and all(job["status"] == "done" for job in done)
+        bad = httpx.get(f"{base}/__mock__/jobs", params={"status": "maybe"})
+        assert bad.status_code == 400

@@ -33,12 +33,27 @@ def _reset(request: Incoming, runtime: Runtime) -> Outgoing:
     return empty_response(204)
 
 
+JOBS_PAGE = 1000  # jobs a page holds unless `limit` says otherwise (at most 10,000)
+
+
 def _jobs(request: Incoming, runtime: Runtime) -> Outgoing:
-    """Every accepted purge request, with the `hard` the mock applied (S7a/S7b)."""
+    """The accepted purge requests, with the `hard` the mock applied (S7a/S7b), a page at a
+    time: `service_id`, `status` (done, in_progress), `limit`, and `marker` (the last id of
+    the previous page, which `next` gives)."""
     service_id = request.query_value("service_id")
+    status = request.query_value("status")
+    limit, marker = request.query_value("limit") or str(JOBS_PAGE), \
+        request.query_value("marker") or "0"
+    if status not in (None, "done", "in_progress"):
+        return error_response(400, f"status {status!r} is not done or in_progress")
+    if not (limit.isdigit() and 1 <= int(limit) <= 10 * JOBS_PAGE) or not marker.isdigit():
+        return error_response(400, f"limit must be 1 to {10 * JOBS_PAGE} and marker a job id "
+                              f"(got limit={limit!r}, marker={marker!r})")
     now = runtime.clock()
-    return json_response(200, {"jobs": [job.as_dict(now)
-                                        for job in runtime.store.jobs(service_id)]})
+    page = runtime.store.jobs(service_id, status=status, now=now, after=int(marker),
+                              limit=int(limit))
+    return json_response(200, {"jobs": [job.as_dict(now) for job in page],
+                               "next": page[-1].id if len(page) == int(limit) else None})
 
 
 _ROUTES = {("GET", "health"): _health, ("POST", "reset"): _reset, ("GET", "jobs"): _jobs}

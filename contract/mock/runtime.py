@@ -35,7 +35,7 @@ class Runtime:
         self.facts = facts
         self.settings = settings
         self.clock = clock
-        self.store = Store(settings.db)
+        self.store = Store(settings.db, settings.job_retention, settings.max_jobs)
         self.limiters = {op: Limiter(limit, settings.time_scale)
                          for op, limit in facts.contract.rate_limits.items()
                          } if settings.rate_limit else {}

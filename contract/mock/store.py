@@ -69,7 +69,13 @@ class Job:
 
 
 class Store:
-    def __init__(self, path: str = ":memory:"):
+    PRUNE_EVERY = 1024  # jobs added between two prunings: the purge path stays one insert
+
+    def __init__(self, path: str = ":memory:", job_retention: float = 3600.0,
+                 max_jobs: int = 100_000):
+        self.job_retention = job_retention  # seconds a finished job is kept
+        self.max_jobs = max_jobs  # past this, the oldest jobs go, finished or not
+        self._added = 0
         if path != ":memory:":
             parent = Path(path).expanduser().resolve().parent
             if not parent.is_dir():
@@ -151,13 +157,53 @@ class Store:
             "INSERT INTO jobs (project_id, service_id, mode, hard, url, accepted_at, done_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (project_id, service_id, mode, int(hard), url, accepted_at, done_at))
+        self._added += 1
+        if self._added % self.PRUNE_EVERY == 0:
+            self.prune(accepted_at)
         return Job(int(cursor.lastrowid or 0), project_id, service_id, mode, hard, url,
                    accepted_at, done_at)
 
-    def jobs(self, service_id: str | None = None) -> list[Job]:
-        query = "SELECT id, project_id, service_id, mode, hard, url, accepted_at, done_at FROM jobs"
-        rows = self._db.execute(query + " WHERE service_id = ? ORDER BY id", (service_id,)) \
-            if service_id else self._db.execute(query + " ORDER BY id")
+    def prune(self, now: float) -> None:
+        """Drop the jobs finished more than `job_retention` seconds ago, and the oldest past
+        `max_jobs`; what they counted is folded into the counters first, so analytics still
+        adds them up. Jobs go as a prefix of the id order (ids grow as jobs are accepted), so
+        finding the cut reads a row or two, never the table: a finished job waits behind an
+        older one still under way (purges run longer than invalidations), which only keeps
+        it a little past its retention."""
+        # one aggregate a query: SQLite reads MIN or MAX of the rowid from the b-tree's end,
+        # but scans the whole table for both at once
+        first = self._db.execute("SELECT MIN(id) FROM jobs").fetchone()[0]
+        last = self._db.execute("SELECT MAX(id) FROM jobs").fetchone()[0]
+        if first is None:
+            return
+        kept = self._db.execute("SELECT id FROM jobs WHERE done_at >= ? ORDER BY id LIMIT 1",
+                                (now - self.job_retention,)).fetchone()
+        cut = max(last - self.max_jobs + 1, kept[0] if kept else last + 1)
+        if cut > first:
+            self._drop("id < ?", cut)
+
+    def _drop(self, condition: str, value: float) -> None:
+        """Fold the jobs matching `condition` into the counters, then delete them."""
+        self._write("INSERT INTO counters SELECT project_id, service_id, mode || '_requests', "
+                    f"COUNT(*) FROM jobs WHERE {condition} GROUP BY project_id, service_id, "
+                    "mode ON CONFLICT (project_id, service_id, name) DO UPDATE SET value = "
+                    "value + excluded.value", (value,))
+        self._write(f"DELETE FROM jobs WHERE {condition}", (value,))
+
+    def jobs(self, service_id: str | None = None, *, status: str | None = None,
+             now: float = 0.0, after: int = 0, limit: int = -1) -> list[Job]:
+        """Jobs in the order they were accepted: of one service or all, `done` or
+        `in_progress` at `now` or both, those after the id `after`, at most `limit`."""
+        conditions, values = ["id > ?"], list[object]([after])
+        if service_id:
+            conditions.append("service_id = ?")
+            values.append(service_id)
+        if status is not None:
+            conditions.append("done_at <= ?" if status == "done" else "done_at > ?")
+            values.append(now)
+        rows = self._db.execute(
+            "SELECT id, project_id, service_id, mode, hard, url, accepted_at, done_at FROM jobs "
+            f"WHERE {' AND '.join(conditions)} ORDER BY id LIMIT ?", (*values, limit))
         return [Job(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7])
                 for row in rows.fetchall()]
 
@@ -168,9 +214,10 @@ class Store:
 
     def counters(self, project_id: str, service_id: str) -> dict[str, int]:
         rows = self._db.execute(
-            "SELECT name, value FROM counters WHERE project_id = ?1 AND service_id = ?2 "
+            "SELECT name, SUM(value) FROM (SELECT name, value FROM counters "
+            "WHERE project_id = ?1 AND service_id = ?2 "
             "UNION ALL SELECT mode || '_requests', COUNT(*) FROM jobs "
-            "WHERE project_id = ?1 AND service_id = ?2 GROUP BY mode ORDER BY 1",
+            "WHERE project_id = ?1 AND service_id = ?2 GROUP BY mode) GROUP BY name ORDER BY 1",
             (project_id, service_id))
         return dict(rows.fetchall())
 
