@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from xml.etree import ElementTree
 
 import pytest
 
@@ -82,13 +83,38 @@ def test_cli_writes_reports_and_gates_with_exit_codes(shared_reference, tmp_path
         result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stderr
     assert "2015-08: CONFORMS" in result.stdout
-    assert "2016-08: DOES NOT CONFORM (S7b)" in result.stdout
+    assert "2016-08: DOES NOT CONFORM (S7b failed)" in result.stdout
     assert "schemathesis" in result.stderr  # live progress
     data = json.loads((tmp_path / "r.json").read_text())
     assert [v["conforms"] for v in data["variants"]] == [True, False]
     page = (tmp_path / "r.html").read_text()
     assert "does not conform" in page and "curl -i -X DELETE" in page
-    assert 'failure message="S7b fails"' in (tmp_path / "r.xml").read_text()
+    junit = ElementTree.parse(tmp_path / "r.xml").getroot()
+    suites = {suite.get("name"): suite.attrib for suite in junit}
+    assert {name: (a["tests"], a["failures"]) for name, a in suites.items()} == {
+        "cdn 2015-08": (str(len(data["variants"][0]["statements"]) + 1), "0"),
+        "cdn 2016-08": (str(len(data["variants"][1]["statements"]) + 1), "1")}
+    assert int(suites["cdn 2016-08"]["skipped"]) > 0 and junit.get("failures") == "1"
+    names = [case.get("name") for case in junit.iter("testcase")]
+    assert "S11 (MUST): Rate limit: 20 requests per minute for this operation; beyond it → " \
+        "429 (\"wait up to one minute\")." in names  # whole, never cut mid-phrase
+    failure = next(junit.iter("failure"))
+    assert failure.get("message") == "S7b fails"
+
+
+def test_a_must_statement_not_observed_is_not_a_conformance(shared_reference):
+    """Without --rate-limit-check, S11 (MUST) is never observed: the verdict says so and how
+    to observe it, and the exit code is 1 unless --allow-unobserved."""
+    with run_mock("2016-08", "--time-scale", "0.01") as base:
+        command = [sys.executable, "-m", "contract", "conform", "--base-url", base,
+                   "--max-examples", "2", "--seed", "7", "--quiet"]
+        strict = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        lenient = subprocess.run([*command, "--allow-unobserved"], capture_output=True,
+                                 text=True, timeout=300)
+    assert strict.returncode == 1, strict.stdout[-2000:]
+    assert "2016-08: NOT SHOWN TO CONFORM\n  MUST S11 not observed: needs a fresh rate-limit " \
+        "window: run with --rate-limit-check" in strict.stdout
+    assert lenient.returncode == 0 and "NOT SHOWN TO CONFORM" in lenient.stdout
 
 
 def test_cli_bad_input_exits_2_without_traceback():

@@ -38,16 +38,18 @@ def summary(reports: list[VariantReport], base_url: str) -> str:
             lines.append(f"          {finding.curl}")
     lines.append("")
     for report in reports:
-        word = "CONFORMS" if report.conforms else "DOES NOT CONFORM"
-        why = [v.id for v in report.failed] + (
-            [f"{len(report.findings)} schemathesis finding(s)"] if report.findings else [])
-        lines.append(f"{report.variant}: {word}" + (f" ({', '.join(why)})" if why else ""))
+        word, why = report.verdict()
+        if word == "NOT SHOWN TO CONFORM":  # one line per statement: each says what to do
+            lines += [f"{report.variant}: {word}", *(f"  {reason}" for reason in why)]
+        else:
+            lines.append(f"{report.variant}: {word}" + (f" ({', '.join(why)})" if why else ""))
     return "\n".join(lines)
 
 
 def as_json(reports: list[VariantReport], base_url: str) -> str:
     data: dict[str, Any] = {"base_url": base_url, "variants": [{
-        "variant": r.variant, "conforms": r.conforms, "cases": r.cases,
+        "variant": r.variant, "conforms": r.conforms, "verdict": r.verdict()[0],
+        "reasons": r.verdict()[1], "cases": r.cases,
         "seconds": round(r.seconds, 2),
         "statements": [{"id": v.id, "level": v.level, "status": v.status.value,
                         "counts": v.counts(),
@@ -61,12 +63,18 @@ def as_json(reports: list[VariantReport], base_url: str) -> str:
 
 def as_junit(reports: list[VariantReport]) -> str:
     suites = ET.Element("testsuites", name="cdn-contract conform")
+    totals = {"tests": 0, "failures": 0, "skipped": 0}
     for report in reports:
-        suite = ET.SubElement(suites, "testsuite", name=f"cdn {report.variant}",
-                              tests=str(len(report.verdicts) + 1))
+        failed = len(report.failed) + bool(report.findings)
+        skipped = sum(v.status == Status.NOT_OBSERVABLE for v in report.verdicts)
+        counts = {"tests": len(report.verdicts) + 1, "failures": failed, "skipped": skipped}
+        suite = ET.SubElement(suites, "testsuite", {
+            "name": f"cdn {report.variant}", **{k: str(v) for k, v in counts.items()},
+            "errors": "0", "time": f"{report.seconds:.2f}"})
+        totals = {k: totals[k] + counts[k] for k in totals}
         for verdict in report.verdicts:
             case = ET.SubElement(suite, "testcase", classname=f"cdn.{report.variant}",
-                                 name=f"{verdict.id} {verdict.text[:80]}")
+                                 name=f"{verdict.id} ({verdict.level}): {verdict.text}")
             details = "\n".join(f"{o.status.value}: {o.message}\n{o.curl}"
                                 for o in verdict.outcomes)
             if verdict.status == Status.FAIL:
@@ -81,6 +89,7 @@ def as_junit(reports: list[VariantReport]) -> str:
             failure = ET.SubElement(fuzz, "failure", message=f"{len(report.findings)} finding(s)")
             failure.text = "\n\n".join(f"{f.operation} ({f.mode})\n{f.message}\n{f.curl}"
                             for f in report.findings)
+    suites.attrib.update({k: str(v) for k, v in totals.items()}, errors="0")
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -101,17 +110,20 @@ def as_html(reports: list[VariantReport], base_url: str) -> str:
              f"{e(base_url)}</title><style>{_STYLE}</style><h1>Conformance of "
              f"<code>{e(base_url)}</code></h1>"]
     for report in reports:
-        state = '<span class=ok>conforms</span>' if report.conforms else \
-            '<span class=ko>does not conform</span>'
-        parts.append(f"<h2>{e(report.variant)}: {state}</h2><p>{report.cases} generated "
-                     f"cases in {report.seconds:.1f} s.</p><table><tr><th>statement<th>"
-                     "level<th>result<th>observations</tr>")
+        word, why = report.verdict()
+        state = f"<span class={'ok' if report.conforms else 'ko'}>{e(word.lower())}</span>"
+        reasons = "".join(f"<li>{e(reason)}" for reason in why)
+        parts.append(f"<h2>{e(report.variant)}: {state}</h2>"
+                     + (f"<ul class=why>{reasons}</ul>" if why else "")
+                     + f"<p>{report.cases} generated cases in {report.seconds:.1f} s.</p>"
+                     "<table><tr><th>statement<th>level<th>result<th>observations</tr>")
         for verdict in report.verdicts:
             css = verdict.status.value.replace(" ", "-")
             items = "".join(
                 f"<li class={o.status.value.replace(' ', '-')}>{e(o.status.value)}: "
-                f"{e(o.message)}" + (f"<pre>{e(o.curl)}</pre>" if o.curl and o.status in
-                                     (Status.FAIL, Status.WARNING) else "") + "</li>"
+                f"{e(o.message)}" + (f"<pre class=curl>{e(o.curl)}</pre>" if o.curl and
+                                     o.status in (Status.FAIL, Status.WARNING) else "")
+                + "</li>"
                 for o in verdict.outcomes)
             parts.append(f"<tr><td><b>{e(verdict.id)}</b><br>{e(verdict.text)}<td>"
                          f"{e(verdict.level)}<td class={css}>{e(verdict.status.value)}"

@@ -35,9 +35,31 @@ class VariantReport:
         return [v for v in self.verdicts if v.status == Status.FAIL]
 
     @property
+    def unobserved(self) -> list[StatementVerdict]:
+        """MUST statements no check observed: a verdict cannot rest on them."""
+        return [v for v in self.verdicts
+                if v.level == "MUST" and v.status == Status.NOT_OBSERVABLE]
+
+    @property
     def conforms(self) -> bool:
-        """No statement failed and schemathesis found nothing."""
-        return not self.failed and not self.findings
+        """No statement failed, schemathesis found nothing, and every MUST statement was
+        observed (`verdict` says what a run that leaves some unobserved shows)."""
+        return not self.failed and not self.findings and not self.unobserved
+
+    def verdict(self) -> tuple[str, list[str]]:
+        """The word for this variant, and why: failed statements and findings first, then
+        the MUST statements not observed, each with how to observe it."""
+        why = [f"{v.id} failed" for v in self.failed]
+        if self.findings:
+            why.append(f"{len(self.findings)} schemathesis finding(s)")
+        if why:
+            return "DOES NOT CONFORM", why
+        if self.unobserved:
+            return "NOT SHOWN TO CONFORM", [
+                f"MUST {v.id} not observed: " + next(
+                    (o.message for o in v.outcomes if o.status == Status.NOT_OBSERVABLE),
+                    "no check observed it") for v in self.unobserved]
+        return "CONFORMS", []
 
 
 @dataclass
