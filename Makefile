@@ -7,10 +7,14 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: setup run spec generated docs check-generated lint test bench clean
 
 $(STAMP): pyproject.toml
+	@echo "setting up $(VENV) with $(PYTHON) (once; about 30 s): a virtual environment, then"
+	@echo "cdn-contract and its dependencies (pip output below only on errors)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "installing cdn-contract[test] from PyPI ..."
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	@touch $(STAMP)
+	@echo "$(VENV) is ready"
 
 setup: $(STAMP)  ## create .venv and install cdn-contract with its test tools
 

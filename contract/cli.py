@@ -12,7 +12,7 @@ import click
 
 from contract import __version__
 from contract.errors import InputError
-from contract.variants import GENERATED_DIR, SPEC_DIR, VARIANTS
+from contract.variants import GENERATED_DIR, SPEC_DIR, VARIANTS, require_shared
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 _VARIANT_CHOICE = click.Choice([*VARIANTS, "all"])
@@ -56,13 +56,16 @@ def derive(variant: str, wadl: Path | None, overlay: Path | None, out: Path, che
     if (wadl or overlay) and variant == "all":
         raise click.UsageError("--wadl and --overlay need a single --variant (2015-08 or "
                                "2016-08)")
+    if wadl is None:
+        require_shared()
     files = render_all([inputs_for(VARIANTS[name], wadl, overlay) for name in _chosen(variant)])
-    _write_or_check(files, out, check, quiet, "cdn-contract derive", "make spec")
+    _write_or_check(files, out, SPEC_DIR, check, quiet, "cdn-contract derive", "make spec")
 
 
-def _write_or_check(files: dict[str, str], out: Path, check: bool, quiet: bool, command: str,
-                    remedy: str) -> None:
-    """Write generated files atomically, or with --check exit 1 naming each stale one."""
+def _write_or_check(files: dict[str, str], out: Path, default: Path, check: bool,
+                    quiet: bool, command: str, remedy: str) -> None:
+    """Write generated files atomically, or with --check exit 1 naming each stale one and
+    the command that brings them up to date (with `--out` when they are not in `default`)."""
     from contract.outputs import stale_files, write_files
 
     if check:
@@ -70,7 +73,9 @@ def _write_or_check(files: dict[str, str], out: Path, check: bool, quiet: bool, 
         for path in stale:
             click.echo(f"stale: {path} differs from what `{command}` generates", err=True)
         if stale:
-            click.echo(f"run `{remedy}` (or `{command}`) and commit the result", err=True)
+            fix = f"`{remedy}` (or `{command}`)" if out.resolve() == default.resolve() \
+                else f"`{command} --out {out}`"
+            click.echo(f"run {fix} and commit the result", err=True)
             sys.exit(EXIT_FAILED)
         if not quiet:
             click.echo(f"up to date: {len(files)} files in {out}")
@@ -227,6 +232,8 @@ def trace(out: Path, check: bool, strict: bool) -> None:
     if check:
         for path in stale:
             click.echo(f"stale: {path}; run `make docs`", err=True)
+        if not stale:
+            click.echo(f"up to date: {len(pages)} files in {out}")
     else:
         for path in write_files(pages, out):
             click.echo(f"{path}: written")
@@ -279,7 +286,8 @@ def _generate(render: Callable[[Path], dict[str, str]], what: str, variant: str,
     files: dict[str, str] = {}
     for name in _chosen(variant):
         files.update(render(SPEC_DIR / VARIANTS[name].spec_name))
-    _write_or_check(files, out, check, quiet, f"cdn-contract generate {what}", "make generated")
+    _write_or_check(files, out, GENERATED_DIR / what, check, quiet,
+                    f"cdn-contract generate {what}", "make generated")
 
 
 @cli.command()

@@ -14,6 +14,7 @@ from typing import Any
 
 from contract.errors import InputError
 from contract.jsonpointer import escape
+from contract.variants import SHARED_HINT
 
 _ROW = re.compile(r"^\|\s*(S\d+[a-z]?)\s*\|\s*([\w-]+)\s*\|\s*([A-Z]+)\s*\|(.*)\|(.*)\|\s*$")
 
@@ -34,8 +35,7 @@ def load_statements(path: Path) -> dict[str, Statement]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        raise InputError("contract notes not found (is ../shared beside the checkout?)",
-                         path) from None
+        raise InputError(f"contract notes not found: {SHARED_HINT}", path) from None
     found: dict[str, Statement] = {}
     for line in lines:
         match = _ROW.match(line)

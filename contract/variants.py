@@ -41,6 +41,19 @@ def reference_dir() -> Path:
     return shared_dir() / "reference"
 
 
+SHARED_HINT = ("put the project's shared folder beside the checkout as ../shared, or point "
+               "CDN_CONTRACT_SHARED at it")
+
+
+def require_shared() -> None:
+    """InputError, with how to fix it, when the reference material is not where we look."""
+    from contract.errors import InputError
+
+    if not reference_dir().is_dir():
+        raise InputError(f"the reference material is not there: {SHARED_HINT}",
+                         reference_dir())
+
+
 def notes_path() -> Path:
     return shared_dir() / "CONTRACT-NOTES.md"
 

@@ -87,3 +87,27 @@ def test_wadl_override_needs_a_single_variant(tmp_path):
     result = cli("derive", "--wadl", str(tmp_path / "x.wadl"))
     assert result.returncode == 2
     assert "need a single --variant" in result.stderr
+
+
+def test_newcomer_trips_get_messages_that_say_what_to_do(shared_reference, tmp_path):
+    import os
+
+    env = {**os.environ, "CDN_CONTRACT_SHARED": str(tmp_path / "nowhere")}
+    missing = subprocess.run([sys.executable, "-m", "contract", "derive"], cwd=PROJECT_ROOT,
+                             capture_output=True, text=True, timeout=120, env=env)
+    assert missing.returncode == 2 and "CDN_CONTRACT_SHARED" in missing.stderr
+    elsewhere = cli("derive", "--check", "--out", str(tmp_path))
+    assert elsewhere.returncode == 1
+    assert f"run `cdn-contract derive --out {tmp_path}`" in elsewhere.stderr
+    assert "make spec" not in elsewhere.stderr
+    traced = cli("trace", "--check")
+    assert traced.returncode == 0 and traced.stdout.startswith("up to date: 2 files")
+    har = tmp_path / "bad.har"
+    har.write_text('{"log": {"entries": [{"request": {"url": "http://x/"}}]}}')
+    malformed = cli("validate", str(har))
+    assert malformed.returncode == 2
+    assert "HAR entry 0: `request.method` is missing" in malformed.stderr
+
+
+def test_mock_help_suggests_a_prefer_that_works(shared_reference):
+    assert "Prefer: code=401" in cli("mock", "--help").stdout

@@ -27,10 +27,24 @@ def read_har(path: Path) -> list[Exchange]:
     for index, entry in enumerate(entries):
         try:
             exchanges.append(_exchange(entry, f"{path.name}#{index}"))
+        except _Missing as missing:
+            raise InputError(f"HAR entry {index}: `{missing}` is missing", path) from None
         except (KeyError, TypeError, ValueError, binascii.Error) as error:
             raise InputError(f"HAR entry {index}: malformed ({type(error).__name__}: {error})",
                              path) from None
     return exchanges
+
+
+class _Missing(Exception):
+    """A field HAR 1.2 requires is not there; the message is its path in the entry."""
+
+
+def _need(node: Any, *path: str) -> Any:
+    for depth, key in enumerate(path):
+        if not isinstance(node, dict) or key not in node:
+            raise _Missing(".".join(path[:depth + 1]))
+        node = node[key]
+    return node
 
 
 def _headers(items: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
@@ -39,9 +53,10 @@ def _headers(items: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
 
 
 def _exchange(entry: dict[str, Any], name: str) -> Exchange:
-    raw_request = entry["request"]
+    raw_request = _need(entry, "request")
     post = raw_request.get("postData") or {}
-    request = HttpRequest(raw_request["method"].upper(), raw_request["url"],
+    request = HttpRequest(str(_need(entry, "request", "method")).upper(),
+                          str(_need(entry, "request", "url")),
                           _headers(raw_request.get("headers", [])),
                           post.get("text", "").encode("utf-8"))
     raw_response = entry.get("response") or {}
