@@ -101,8 +101,14 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str) ->
     """Validate recorded HTTP exchanges against the contract.
 
     FILES are raw HTTP messages (a request file, then its response file; a `.json` file after
-    a message is that message's body, as in the docs' samples) or HAR 1.2 files. Exit 0 when
-    every exchange is valid under every selected variant, 1 on violations, 2 on bad input.
+    a message is that message's body, as in the docs' samples), curl -v transcripts, or HAR
+    1.2 files. Exit 0 when every exchange is valid under every selected variant, 1 on
+    violations, 2 on bad input. Prints its throughput on standard error.
+
+    To record traffic: `curl -sv URL > file 2>&1` (curl never writes the request body it
+    sends, so that part is noted as not recorded and not judged; the response body is in
+    the file), a HAR saved from the browser's developer tools (it has both bodies), or
+    `cdn-contract proxy` in front of the implementation, which validates live.
     """
     from contract.recorded import exchanges_from_files
     from contract.validation import validate_exchange

@@ -9,6 +9,7 @@ import pytest
 
 from contract.errors import InputError
 from contract.recorded import exchanges_from_files
+from contract.validation import validate_exchange
 
 
 def write(tmp_path, name, text):
@@ -82,3 +83,46 @@ def test_bad_recordings_are_input_errors(tmp_path, name, text, message):
         exchanges_from_files([write(tmp_path, name, text)])
     assert message in caught.value.message
     assert caught.value.path == tmp_path / name
+
+
+METER = ("  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n"
+         "                                 Dload  Upload   Total   Spent    Left  Speed\n"
+         "\r  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0")
+
+
+def test_curl_without_s_and_without_stdout_judges_only_what_it_recorded(tmp_path):
+    """curl never writes the request body; standard error alone has no response body; the
+    progress meter is noise. None of it is a violation; a real violation still is."""
+    post = (METER + "*   Trying 127.0.0.1:8080...\r\n"
+            "> POST /v1.0/p/services HTTP/1.1\r\n> Host: h\r\n> X-Auth-Token: t\r\n"
+            "> Content-Type: application/json\r\n> Content-Length: 168\r\n> \r\n"
+            "} [168 bytes data]\n< HTTP/1.1 202 Accepted\r\n"
+            "< Location: http://h/v1.0/services/96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0\r\n"
+            "< content-length: 0\r\n< \r\n"
+            "\r100   168    0     0  100   168      0   107k --:--:-- --:--:-- --:--:--  164k\n"
+            "* Connection #0 to host h left intact\n")
+    listing = ("> GET /v1.0/p/services HTTP/1.1\r\n> Host: h\r\n> X-Auth-Token: t\r\n> \r\n"
+               "< HTTP/1.1 200 OK\r\n< Content-Type: application/json\r\n"
+               "< content-length: 611\r\n< \r\n{ [611 bytes data]\n")
+    purge_200 = ("> DELETE /v1.0/p/services/96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0/assets?url=/a "
+                 "HTTP/1.1\r\n> Host: h\r\n> X-Auth-Token: t\r\n> \r\n< HTTP/1.1 200 OK\r\n"
+                 "< content-length: 0\r\n< \r\n")
+    verdicts = {}
+    for name, text in (("post", post), ("listing", listing), ("purge", purge_200)):
+        (exchange,) = exchanges_from_files([write(tmp_path, f"{name}.txt", text)])
+        verdicts[name] = (exchange, validate_exchange(exchange, "2016-08"))
+    post_exchange, post_verdict = verdicts["post"]
+    assert post_exchange.unrecorded == {"request.body"} and post_verdict.valid
+    assert any("request body is not recorded" in note and "curl -sv" in note
+               for note in post_exchange.notes)
+    listing_exchange, listing_verdict = verdicts["listing"]
+    assert listing_exchange.unrecorded == {"response.body"} and listing_verdict.valid
+    _, purge_verdict = verdicts["purge"]
+    assert [v.location for v in purge_verdict.violations] == ["response.status"]
+
+
+def test_validate_help_says_how_to_record_traffic():
+    from tests.test_cli import cli
+
+    text = " ".join(cli("validate", "--help").stdout.split())
+    assert "curl -sv URL > file 2>&1" in text and "HAR" in text and "proxy" in text

@@ -34,10 +34,12 @@ def exchanges_from_files(paths: Iterable[Path]) -> list[Exchange]:
                                  "it belongs to", path)
             _attach_body(current, last, path)
         else:
-            messages, notes = read_raw(path)
-            for message in messages:
+            raw = read_raw(path)
+            notes = raw.notes
+            for message in raw.messages:
                 if isinstance(message, HttpRequest):
-                    current, last = Exchange(message, None, path.name, list(notes)), "request"
+                    current, last = Exchange(message, None, path.name, list(notes),
+                                             raw.unrecorded), "request"
                     exchanges.append(current)
                     continue
                 if current is None or current.response is not None:
@@ -46,6 +48,7 @@ def exchanges_from_files(paths: Iterable[Path]) -> list[Exchange]:
                 if current.name != path.name:
                     current.name += f" + {path.name}"
                     current.notes += notes
+                    current.unrecorded |= raw.unrecorded
                 last = "response"
     return exchanges
 

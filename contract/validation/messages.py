@@ -50,6 +50,9 @@ class Exchange:
     response: HttpResponse | None = None
     name: str = ""
     notes: list[str] = field(default_factory=list)  # quirks of the recording, not violations
+    # parts the recording does not carry ("request.body", "response.body"): nothing there
+    # can be judged, so nothing there is a violation
+    unrecorded: frozenset[str] = frozenset()
 
 
 def _first(headers: HeaderList, name: str) -> str | None:
