@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
+BROWSER := $(VENV)/.browser-stamp
+
 .PHONY: setup run spec generated docs check-generated lint test bench clean
 
 $(STAMP): pyproject.toml
@@ -17,6 +19,14 @@ $(STAMP): pyproject.toml
 	@echo "$(VENV) is ready"
 
 setup: $(STAMP)  ## create .venv and install cdn-contract with its test tools
+
+# The browser tests drive Debian's chromium with its own chromedriver (same version; nothing
+# downloads a browser build). Installed once, as root, from the distribution's packages.
+$(BROWSER): $(STAMP)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  echo "installing chromium and chromium-driver (Debian packages) for the browser tests"; \
+	  apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	@touch $(BROWSER)
 
 run: spec generated  ## the main job: derive spec/ (both variants), generate the server and client
 
@@ -39,7 +49,7 @@ check-generated: $(STAMP)  ## exit 1 if spec/, generated/ or docs/ differ from w
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP)  ## lint, check spec/, generated/ and docs/ are current, run the test suite
+test: $(STAMP) $(BROWSER)  ## lint, check spec/, generated/ and docs/ are current, run the test suite
 	$(BIN)/ruff check .
 	$(BIN)/cdn-contract derive --check
 	$(BIN)/cdn-contract generate server --check

@@ -1,20 +1,27 @@
-"""`/docs`: Swagger UI for the variant being served, from the vendored `swagger-ui-bundle`
-package, so it works offline."""
+"""`/docs`: Swagger UI for the variant being served, from the static files the
+`swagger-ui-py` package ships (Swagger UI 5, which reads OpenAPI 3.1), so it works offline.
+Only the files are used: the package's own web-framework glue is never imported."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import swagger_ui_bundle  # type: ignore[import-untyped]
-
 from contract.mock.messages import Incoming, Outgoing, error_response, json_response
 from contract.variants import load_document
 
 PREFIX = "/docs"
-_STATIC = Path(swagger_ui_bundle.swagger_ui_path)
+def _static_dir() -> Path:
+    found = importlib.util.find_spec("swagger_ui")
+    if found is None or not found.submodule_search_locations:
+        raise ModuleNotFoundError("swagger-ui-py is not installed: pip install swagger-ui-py")
+    return Path(next(iter(found.submodule_search_locations))) / "static"
+
+
+_STATIC = _static_dir()
 _TYPES = {".js": "application/javascript", ".css": "text/css", ".png": "image/png"}
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>

@@ -1,0 +1,94 @@
+"""The web pages, in a real headless browser (Debian's chromium, driven by its own
+chromedriver; `make test` installs both): the conformance report shows every statement's
+verdict and each failure's curl command; the mock's Swagger UI lists every operation of its
+variant, and "Try it out" reaches the mock."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from contract.openapi import operations
+from contract.variants import PROJECT_ROOT, load_document
+from tests.servers import run_mock
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver, "chromium and chromium-driver come with `make test` (Makefile)"
+    options = Options()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        options.add_argument(argument)
+    session = webdriver.Chrome(service=Service(driver), options=options)
+    try:
+        yield session
+    finally:
+        session.quit()
+
+
+def test_the_conformance_report_shows_every_verdict_and_each_failures_curl(
+        browser, shared_reference, tmp_path):
+    with run_mock("2015-08", "--time-scale", "0.01") as base:
+        run = subprocess.run([sys.executable, "-m", "contract", "conform", "--base-url", base,
+                              "--variant", "2016-08", "--max-examples", "2", "--quiet",
+                              "--html", str(tmp_path / "r.html"), "--json",
+                              str(tmp_path / "r.json")], cwd=PROJECT_ROOT,
+                             capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1, run.stderr
+    expected = json.loads((tmp_path / "r.json").read_text())["variants"][0]["statements"]
+    browser.get((tmp_path / "r.html").as_uri())
+    assert "does not conform" in browser.find_element(By.TAG_NAME, "h2").text
+    rows = browser.find_elements(By.CSS_SELECTOR, "table tr")[1:]
+    shown = {row.find_element(By.TAG_NAME, "b").text:
+             row.find_elements(By.TAG_NAME, "td")[2].text for row in rows}
+    assert shown == {s["id"]: s["status"] for s in expected}
+    assert shown["S7b"] == "fail"  # the 2015-08 mock applies hard=false
+    failure_row = next(row for row in rows if row.find_element(By.TAG_NAME, "b").text == "S7b")
+    curl = failure_row.find_element(By.CSS_SELECTOR, "pre.curl")
+    assert curl.is_displayed() and curl.text.startswith("curl -i -X DELETE")
+
+
+def test_swagger_ui_lists_every_operation_and_try_it_out_reaches_the_mock(
+        browser, shared_reference):
+    document = load_document("2016-08")
+    expected = sorted((method.upper(), template) for template, method, _ in
+                      operations(document))
+    with run_mock("2016-08") as base:
+        browser.get(f"{base}/docs")
+        wait = WebDriverWait(browser, 30)
+        wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, ".opblock")) >= len(expected))
+        listed = sorted(
+            (block.find_element(By.CSS_SELECTOR, ".opblock-summary-method").text,
+             block.find_element(By.CSS_SELECTOR, ".opblock-summary-path").get_attribute(
+                 "data-path"))
+            for block in browser.find_elements(By.CSS_SELECTOR, ".opblock"))
+        assert listed == expected
+        ping = next(block for block in browser.find_elements(By.CSS_SELECTOR, ".opblock")
+                    if block.find_element(By.CSS_SELECTOR, ".opblock-summary-path")
+                    .get_attribute("data-path") == "/v1.0/{project_id}/ping")
+        ping.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
+        wait.until(lambda b: ping.find_elements(By.CSS_SELECTOR, ".try-out__btn"))
+        ping.find_element(By.CSS_SELECTOR, ".try-out__btn").click()
+        field = ping.find_element(By.CSS_SELECTOR, "input[placeholder='project_id']")
+        field.send_keys("123")
+        ping.find_element(By.CSS_SELECTOR, ".execute").click()
+        status = wait.until(lambda b: ping.find_elements(
+            By.CSS_SELECTOR, ".live-responses-table tr.response .response-col_status"))
+        # no token was authorized in the page: the mock's own 401, with its error body (S10)
+        assert status[0].text.strip().startswith("401")
+        body = ping.find_element(By.CSS_SELECTOR, ".live-responses-table .microlight").text
+        assert "X-Auth-Token header is missing" in body
