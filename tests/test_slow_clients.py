@@ -121,3 +121,14 @@ def test_the_startup_line_names_the_bound_port(shared_reference):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_the_proxy_refuses_a_declared_body_over_its_cap_from_the_head(shared_reference):
+    with server("proxy") as url:
+        sock = connect(url)
+        started = time.monotonic()
+        sock.sendall(b"POST /v1.0/p1/services HTTP/1.1\r\nHost: h\r\nX-Auth-Token: t\r\n"
+                     b"Content-Length: 999999999\r\n\r\n")
+        reply = read_all(sock)
+        sock.close()
+    assert reply.startswith(b"HTTP/1.1 413") and time.monotonic() - started < 2

@@ -232,6 +232,14 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
 
+    def on_headers_complete(self) -> None:
+        declared = _header(self.headers, b"content-length")
+        if declared.isdigit() and int(declared) > MAX_REQUEST_BODY:
+            # answer from the head, then close: a body that may never come is not awaited
+            self._write(_json(413, error_document(
+                f"the request body is over {MAX_REQUEST_BODY} bytes"), 0, False))
+            self._close()
+
     def on_body(self, chunk: bytes) -> None:
         self.size += len(chunk)
         if self.size <= MAX_REQUEST_BODY:
