@@ -1,5 +1,10 @@
-"""What both of our HTTP servers (the mock's and the proxy's) do about careless and hostile
+"""Our HTTP/1.1 serving, and what every server of ours does about careless and hostile
 clients: a cap on open connections, and deadlines for slow and idle ones.
+
+`Connection` serves a `Handler` whose answers await I/O (the proxy awaits its upstream, the
+edge its origins): requests parsed with httptools as they come, answered in order, one at a
+time per connection. The mock's API has a transport of its own (contract/mock/transport.py)
+for its synchronous pipeline and group commit; it shares the keeper.
 
 A client that opens connections and never finishes its request head (slowloris) would
 otherwise hold a file descriptor each until none is left for anyone. The keeper refuses a
@@ -12,11 +17,18 @@ timeout period, not by a timer per request, so the request path pays one clock r
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
+import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from http import HTTPStatus
+from typing import Protocol, cast
+
+import httptools
 
 from contract.asgi import error_document
+from contract.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -62,9 +74,214 @@ class Keeper:
 def refusal(status: int, message: str) -> bytes:
     """A complete response that closes the connection: for answers given outside any app
     (too many connections, a head that never arrived)."""
-    from http import HTTPStatus
+    return json_bytes(status, error_document(message), False)
 
-    body = json.dumps(error_document(message)).encode()
-    return (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
-            b"connection: close\r\n\r\n" % (status, HTTPStatus(status).phrase.encode(),
-                                           len(body)) + body)
+
+def json_bytes(status: int, body: object, keep_alive: bool,
+               headers: list[tuple[bytes, bytes]] | None = None) -> bytes:
+    """A whole JSON response on the wire (the documented error body, mostly)."""
+    data = json.dumps(body).encode()
+    extra = b"".join(b"%s: %s\r\n" % pair for pair in headers or [])
+    return (status_line(status, HTTPStatus(status).phrase.encode())
+            + b"content-type: application/json\r\ncontent-length: %d\r\n" % len(data) + extra
+            + (b"" if keep_alive else b"connection: close\r\n") + b"\r\n" + data)
+
+
+def status_line(status: int, reason: bytes) -> bytes:
+    return b"HTTP/1.1 %d %s\r\n" % (status, reason)
+
+
+def header_value(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
+    """The first value of a header (`name` in lower case), or ""."""
+    return next((v.decode("latin-1") for k, v in headers if k.lower() == name), "")
+
+
+@dataclass(slots=True)
+class Request:
+    """One request as a handler gets it: bytes as sent, header names as written."""
+
+    method: bytes
+    target: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    keep_alive: bool
+    client: str = ""  # the peer's address
+
+
+class Handler(Protocol):
+    limits: ServerLimits
+    max_request_body: int  # read whole before `exchange`: a declared body past this is a 413
+
+    def exchange(self, request: Request, write: Callable[[bytes], None]) -> Awaitable[None]:
+        """Answer one request through `write` (the whole response, or its parts)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Connection(asyncio.Protocol):
+    """One client connection: requests parsed as they come, answered in order by the
+    handler, one at a time."""
+
+    def __init__(self, handler: Handler, keeper: Keeper):
+        self.handler = handler
+        self.keeper = keeper
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.queue: collections.deque[Request] = collections.deque()
+        self.busy = False
+        self.closing = False
+        self.deadline = float("inf")  # loop time; the keeper closes the connection past it
+        self.in_head = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self.target = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+        self.size = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.loop = asyncio.get_running_loop()
+        peer = transport.get_extra_info("peername")
+        self.client = str(peer[0]) if peer else ""
+        if not self.keeper.admit(self):
+            self.closing = True
+            self.transport.write(refusal(503, f"too many connections: this server holds "
+                                         f"{self.keeper.limits.max_connections} at once; "
+                                         "try again later"))
+            self.transport.close()
+            return
+        self.deadline = self.loop.time() + self.keeper.limits.header_timeout
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self.keeper.forget(self)
+
+    def expire(self, now: float) -> None:
+        if now < self.deadline or self.closing or self.transport is None:
+            return
+        if self.in_head:
+            self._write(refusal(408, f"the request did not arrive within "
+                                f"{self.keeper.limits.header_timeout:g} s"))
+        self._close()
+
+    def on_message_begin(self) -> None:
+        self.in_head = True
+        self.deadline = self.loop.time() + self.keeper.limits.header_timeout
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            pass
+        except httptools.HttpParserError as error:
+            self._write(json_bytes(400, error_document(f"malformed HTTP request: {error}"),
+                               False))
+            self._close()
+
+    def on_url(self, url: bytes) -> None:
+        self.target += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        declared = header_value(self.headers, b"content-length")
+        if declared.isdigit() and int(declared) > self.handler.max_request_body:
+            # answer from the head, then close: a body that may never come is not awaited
+            self._write(json_bytes(413, error_document(
+                f"the request body is over {self.handler.max_request_body} bytes"), False))
+            self._close()
+
+    def on_body(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size <= self.handler.max_request_body:
+            self.body.append(chunk)
+
+    def on_message_complete(self) -> None:
+        self.in_head, self.deadline = False, float("inf")
+        method = self.parser.get_method()
+        keep_alive = self.parser.should_keep_alive()
+        if self.size > self.handler.max_request_body:
+            self.queue.append(Request(b"", b"", [], b"", False))  # answered 413 in turn
+        else:
+            self.queue.append(Request(method, self.target, self.headers, b"".join(self.body),
+                                      keep_alive, self.client))
+        self._reset()
+        if not self.busy:
+            self.busy = True
+            asyncio.get_running_loop().create_task(self._work())
+
+    async def _work(self) -> None:
+        while self.queue and not self.closing:
+            request = self.queue.popleft()
+            if not request.method:
+                self._write(json_bytes(413, error_document(
+                    f"the request body is over {self.handler.max_request_body} bytes"), False))
+                self._close()
+                break
+            try:
+                await self.handler.exchange(request, self._write)
+            except Exception as error:  # a bug of ours: answer, keep serving the others
+                self._write(json_bytes(500, error_document(
+                    f"the server failed on this request ({type(error).__name__}); this is a "
+                    "bug in cdn-contract, please report it"), False))
+                self._close()
+                break
+            if not request.keep_alive:
+                self._close()
+                break
+        self.busy = False
+        if not self.in_head:  # all answered: idle until the next request
+            self.deadline = self.loop.time() + self.keeper.limits.idle_timeout
+
+    def _write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def _close(self) -> None:
+        self.closing = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def listen(handler: Handler, host: str, port: int) -> asyncio.Server:
+    loop = asyncio.get_running_loop()
+    keeper = Keeper(handler.limits)
+    try:
+        return await loop.create_server(lambda: Connection(handler, keeper), host, port,
+                                        backlog=2048)
+    except OSError as error:
+        raise InputError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
+def bound_url(server: asyncio.Server, host: str) -> str:
+    """The URL a listening server answers at, with the port actually bound (port 0: any)."""
+    port = server.sockets[0].getsockname()[1]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def serve(handler: Handler, host: str, port: int,
+          started: Callable[[str], None] = lambda url: None) -> None:
+    """Serve until SIGINT or SIGTERM; `started(url)` once listening, with the real port."""
+    async def run() -> None:
+        server = await listen(handler, host, port)
+        started(bound_url(server, host))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with server:
+            await stop.wait()
+
+    try:
+        import uvloop
+    except ImportError:  # uvloop is Unix only; the standard loop is slower, not different
+        asyncio.run(run())
+    else:
+        uvloop.run(run())
+    finally:
+        handler.close()
+

@@ -1,10 +1,10 @@
 """Stage 3, live: a validating reverse proxy (`cdn-contract proxy --upstream URL`).
 
-`server` serves clients and validates each exchange with the compiled validator;
-`upstream` keeps pooled keep-alive connections to the implementation; `log` writes the
-violations as JSON lines.
+`server` holds what the proxy does with an exchange (validate, forward, validate, log); it
+is served by contract/serving.py and reaches the implementation through contract/upstream.py.
 """
 
-from contract.proxy.server import ValidatingProxy, serve
+from contract.proxy.server import ValidatingProxy
+from contract.serving import serve
 
 __all__ = ["ValidatingProxy", "serve"]

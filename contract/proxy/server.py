@@ -13,29 +13,27 @@ response is replaced by a 502 listing the violations, both with the documented e
 validated, its body is not, and the log says so. An unreachable upstream gets 502, a slow
 one 504, each with the error body. `rewrite_location` points `Location` at the proxy.
 
-Requests on one connection are answered in order, one at a time (HTTP/1.1 pipelining);
-connections run concurrently.
+contract/serving.py serves it: requests on one connection answered in order, one at a time
+(HTTP/1.1 pipelining); connections run concurrently.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import json
-import signal
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from http import HTTPStatus
-from typing import Any, cast
-
-import httptools
+from typing import Any
 
 from contract.asgi import error_document
-from contract.errors import InputError
 from contract.proxy.log import ViolationLog
-from contract.proxy.upstream import UpstreamError, UpstreamPool
-from contract.serving import Keeper, ServerLimits, refusal
+from contract.serving import (
+    Request,
+    ServerLimits,
+    header_value,
+    json_bytes,
+    status_line,
+)
+from contract.upstream import UpstreamError, UpstreamPool
 from contract.validation import HttpRequest, HttpResponse, Violation, validator
 from contract.validation.verdict import Validator
 
@@ -44,15 +42,6 @@ MAX_REQUEST_BODY = 8 * 1024 * 1024  # read whole before forwarding: past this, 4
 _HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate",
                          b"proxy-authorization", b"te", b"trailer", b"trailers",
                          b"transfer-encoding", b"upgrade", b"content-length"})
-
-
-@dataclass(slots=True)
-class _Request:
-    method: bytes
-    target: bytes
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-    keep_alive: bool
 
 
 class ValidatingProxy:
@@ -72,27 +61,28 @@ class ValidatingProxy:
         self.validator: Validator = validator(variant, engine)
         self.rewrite_location = rewrite_location
         self.limits = limits or ServerLimits()
+        self.max_request_body = MAX_REQUEST_BODY
 
-    async def exchange(self, request: _Request, write: Callable[[bytes], None]) -> None:
+    async def exchange(self, request: Request, write: Callable[[bytes], None]) -> None:
         target = request.target.decode("latin-1")
         headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers)
         seen = HttpRequest(request.method.decode("ascii"), target, headers, request.body)
         report = self.validator.validate_request(seen)
         self._log(seen, "request", report.operation, report.violations)
         if self.strict and report.violations:
-            write(_json(400, _error_body(report.violations), len(report.violations),
-                        request.keep_alive))
+            write(json_bytes(400, _error_body(report.violations), request.keep_alive,
+                             _count(len(report.violations))))
             return
         head_only = request.method == b"HEAD"
         try:
             answer = await self.pool.request(self._head(request), request.body,
                                              self.buffer_limit, head_only)
         except UpstreamError as error:
-            write(_json(504 if error.timeout else 502, error_document(str(error)), 0,
-                        request.keep_alive))
+            write(json_bytes(504 if error.timeout else 502, error_document(str(error)),
+                             request.keep_alive, _count(0)))
             return
         chunks, complete = answer.buffered, answer.complete
-        body = _decoded(b"".join(chunks), _header(answer.headers, b"content-encoding"))
+        body = _decoded(b"".join(chunks), header_value(answer.headers, b"content-encoding"))
         response = HttpResponse(answer.status, tuple(
             (k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers),
             body if complete else b"", answer.reason.decode("latin-1"))
@@ -102,13 +92,14 @@ class ValidatingProxy:
         self._log(seen, "response", report.operation, violations, answer.status,
                   None if complete else "body over the buffer limit: streamed, not validated")
         if self.strict and violations:
-            write(_json(502, _error_body(violations), len(violations), request.keep_alive))
+            write(json_bytes(502, _error_body(violations), request.keep_alive,
+                             _count(len(violations))))
             return
         count = len(report.violations) + len(violations)
         forwarded = [(k, v) for k, v in answer.headers if k.lower() not in _HOP_BY_HOP]
         if self.rewrite_location:
             forwarded = self._relocated(forwarded, request)
-        head = _status_line(answer.status, answer.reason) + b"".join(
+        head = status_line(answer.status, answer.reason) + b"".join(
             b"%s: %s\r\n" % pair for pair in forwarded) + \
             b"%s: %d\r\n" % (COUNT_HEADER.encode(), count)
         if not request.keep_alive:
@@ -128,7 +119,7 @@ class ValidatingProxy:
         finally:
             write(b"0\r\n\r\n")
 
-    def _head(self, request: _Request) -> bytes:
+    def _head(self, request: Request) -> bytes:
         """The request as the upstream gets it: its own target, `Host`, and the client's
         other end-to-end headers as sent."""
         lines = [b"%s %s%s HTTP/1.1\r\nhost: %s\r\n" % (
@@ -141,11 +132,11 @@ class ValidatingProxy:
         lines.append(b"\r\n")
         return b"".join(lines)
 
-    def _relocated(self, headers: list[tuple[bytes, bytes]], request: _Request
+    def _relocated(self, headers: list[tuple[bytes, bytes]], request: Request
                    ) -> list[tuple[bytes, bytes]]:
         """`Location` pointing at the upstream, made to point at the proxy (the client's
         `Host`)."""
-        host = _header(request.headers, b"host")
+        host = header_value(request.headers, b"host")
         upstream = self.upstream.encode()
         return [(k, b"http://" + host.encode() + v[len(upstream):])
                 if k.lower() == b"location" and host and v.startswith(upstream) else (k, v)
@@ -167,139 +158,6 @@ class ValidatingProxy:
         self.log.close()
 
 
-class _Connection(asyncio.Protocol):
-    """One client connection: requests parsed as they come, answered in order."""
-
-    def __init__(self, proxy: ValidatingProxy, keeper: Keeper):
-        self.proxy = proxy
-        self.keeper = keeper
-        self.parser = httptools.HttpRequestParser(self)
-        self.transport: asyncio.Transport | None = None
-        self.queue: collections.deque[_Request] = collections.deque()
-        self.busy = False
-        self.closing = False
-        self.deadline = float("inf")  # loop time; the keeper closes the connection past it
-        self.in_head = False
-        self._reset()
-
-    def _reset(self) -> None:
-        self.target = b""
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.body: list[bytes] = []
-        self.size = 0
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
-        self.loop = asyncio.get_running_loop()
-        if not self.keeper.admit(self):
-            self.closing = True
-            self.transport.write(refusal(503, f"too many connections: this proxy holds "
-                                         f"{self.keeper.limits.max_connections} at once; "
-                                         "try again later"))
-            self.transport.close()
-            return
-        self.deadline = self.loop.time() + self.keeper.limits.header_timeout
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closing = True
-        self.keeper.forget(self)
-
-    def expire(self, now: float) -> None:
-        if now < self.deadline or self.closing or self.transport is None:
-            return
-        if self.in_head:
-            self._write(refusal(408, f"the request did not arrive within "
-                                f"{self.keeper.limits.header_timeout:g} s"))
-        self._close()
-
-    def on_message_begin(self) -> None:
-        self.in_head = True
-        self.deadline = self.loop.time() + self.keeper.limits.header_timeout
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            pass
-        except httptools.HttpParserError as error:
-            self._write(_json(400, error_document(f"malformed HTTP request: {error}"), 0,
-                              False))
-            self._close()
-
-    def on_url(self, url: bytes) -> None:
-        self.target += url
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
-
-    def on_headers_complete(self) -> None:
-        declared = _header(self.headers, b"content-length")
-        if declared.isdigit() and int(declared) > MAX_REQUEST_BODY:
-            # answer from the head, then close: a body that may never come is not awaited
-            self._write(_json(413, error_document(
-                f"the request body is over {MAX_REQUEST_BODY} bytes"), 0, False))
-            self._close()
-
-    def on_body(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size <= MAX_REQUEST_BODY:
-            self.body.append(chunk)
-
-    def on_message_complete(self) -> None:
-        self.in_head, self.deadline = False, float("inf")
-        method = self.parser.get_method()
-        keep_alive = self.parser.should_keep_alive()
-        if self.size > MAX_REQUEST_BODY:
-            self.queue.append(_Request(b"", b"", [], b"", False))  # answered 413 in turn
-        else:
-            self.queue.append(_Request(method, self.target, self.headers, b"".join(self.body),
-                                       keep_alive))
-        self._reset()
-        if not self.busy:
-            self.busy = True
-            asyncio.get_running_loop().create_task(self._work())
-
-    async def _work(self) -> None:
-        while self.queue and not self.closing:
-            request = self.queue.popleft()
-            if not request.method:
-                self._write(_json(413, error_document(
-                    f"the request body is over {MAX_REQUEST_BODY} bytes"), 0, False))
-                self._close()
-                break
-            try:
-                await self.proxy.exchange(request, self._write)
-            except Exception as error:  # a bug of the proxy: answer, keep serving others
-                self._write(_json(500, error_document(
-                    f"the proxy failed on this request ({type(error).__name__}); this is a "
-                    "bug in cdn-contract, please report it"), 0, False))
-                self._close()
-                break
-            if not request.keep_alive:
-                self._close()
-                break
-        self.busy = False
-        if not self.in_head:  # all answered: idle until the next request
-            self.deadline = self.loop.time() + self.keeper.limits.idle_timeout
-
-    def _write(self, data: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
-
-    def _close(self) -> None:
-        self.closing = True
-        if self.transport is not None:
-            self.transport.close()
-
-
-def _status_line(status: int, reason: bytes) -> bytes:
-    return b"HTTP/1.1 %d %s\r\n" % (status, reason)
-
-
-def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
-    return next((v.decode("latin-1") for k, v in headers if k.lower() == name), "")
-
-
 def _decoded(body: bytes, encoding: str) -> bytes:
     """What the body says, for validation; the client still gets the bytes as sent."""
     try:
@@ -318,43 +176,5 @@ def _error_body(violations: list[Violation]) -> dict[str, Any]:
          "statements": list(v.statements)} for v in violations]}}
 
 
-def _json(status: int, body: dict[str, Any], count: int, keep_alive: bool) -> bytes:
-    data = json.dumps(body).encode()
-    return (_status_line(status, HTTPStatus(status).phrase.encode())
-            + b"content-type: application/json\r\ncontent-length: %d\r\n%s: %d\r\n%s\r\n"
-            % (len(data), COUNT_HEADER.encode(), count,
-               b"" if keep_alive else b"connection: close\r\n") + data)
-
-
-async def listen(proxy: ValidatingProxy, host: str, port: int) -> asyncio.Server:
-    loop = asyncio.get_running_loop()
-    keeper = Keeper(proxy.limits)
-    try:
-        return await loop.create_server(lambda: _Connection(proxy, keeper), host, port,
-                                        backlog=2048)
-    except OSError as error:
-        raise InputError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
-
-
-def serve(proxy: ValidatingProxy, host: str, port: int,
-          started: Callable[[str], None] = lambda url: None) -> None:
-    """Serve until SIGINT or SIGTERM; `started(url)` once listening, with the real port."""
-    async def run() -> None:
-        server = await listen(proxy, host, port)
-        bound = server.sockets[0].getsockname()
-        started(f"http://{host}:{bound[1]}")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        async with server:
-            await stop.wait()
-
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(run())
-    else:
-        uvloop.run(run())
-    finally:
-        proxy.close()
+def _count(violations: int) -> list[tuple[bytes, bytes]]:
+    return [(COUNT_HEADER.encode(), str(violations).encode())]

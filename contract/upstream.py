@@ -1,4 +1,5 @@
-"""The proxy's client side: pooled keep-alive HTTP/1.1 connections to one upstream.
+"""Pooled keep-alive HTTP/1.1 connections to one upstream (the proxy's implementation, the
+edge's origins).
 
 httptools parses the upstream's responses; header names keep the case and order the
 upstream sent, so the proxy can pass them on unchanged. A response's body is buffered until
