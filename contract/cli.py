@@ -332,11 +332,19 @@ def _generate(render: Callable[[Path], dict[str, str]], what: str, variant: str,
               "/__mock__/jobs (analytics keep counting it).")
 @click.option("--max-jobs", type=click.IntRange(min=1), default=100_000, show_default=True,
               help="Purge jobs kept at most, finished or not; the oldest go first.")
+@click.option("--edge-port", type=click.IntRange(0, 65535), default=0,
+              help="Where the CDN edge serves the services' assets, routed by Host (default: "
+              "any free port; the startup line and /__mock__/health say which).")
+@click.option("--no-edge", is_flag=True, help="Serve the API only, no CDN edge.")
+@click.option("--origin-port", "origin_ports", multiple=True, metavar="PORT=LOCAL",
+              help="Reach origins documented on PORT (80 or 443) on LOCAL instead, e.g. "
+              "80=18080 for a test origin on loopback; repeatable.")
 def mock(variant: str, host: str, port: int, db: str, time_scale: float,
          tokens: tuple[str, ...], no_rate_limit: bool, latency_ms: int, error_rate: float,
          seed: int | None, cors: bool, quiet: bool, header_timeout: float,
          idle_timeout: float, max_connections: int, job_retention: float,
-         max_jobs: int) -> None:
+         max_jobs: int, edge_port: int, no_edge: bool,
+         origin_ports: tuple[str, ...]) -> None:
     """Serve a stateful stub of the API, generated from the spec of one variant.
 
     Logs one line per request (method, path, status, ms) to standard error. Besides the API:
@@ -354,12 +362,31 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
                             rate_limit=not no_rate_limit, latency_ms=latency_ms,
                             error_rate=error_rate, seed=seed, cors=cors, quiet=quiet,
                             limits=ServerLimits(header_timeout, idle_timeout, max_connections),
-                            job_retention=job_retention, max_jobs=max_jobs)
+                            job_retention=job_retention, max_jobs=max_jobs,
+                            edge_port=None if no_edge else edge_port,
+                            origin_ports=_port_map(origin_ports))
     app = create_app(variant, settings)
     limited = "on" if app.runtime.limiters else "off"
-    serve(app, host, port, lambda url: click.echo(
-        f"cdn-contract mock {variant}: {url} (db {db}, rate limit {limited}, time scale "
-        f"{time_scale:g}; docs at {url}/docs)", err=True))
+
+    def started(url: str, edge: str | None) -> None:
+        click.echo(f"cdn-contract mock {variant}: {url} (db {db}, rate limit {limited}, time "
+                   f"scale {time_scale:g}; docs at {url}/docs)", err=True)
+        if edge:
+            click.echo(f"CDN edge: {edge} (send the service's domain as Host)", err=True)
+
+    serve(app, host, port, started)
+
+
+def _port_map(pairs: tuple[str, ...]) -> dict[int, int]:
+    """`--origin-port 80=18080` options as {80: 18080}."""
+    found = {}
+    for pair in pairs:
+        documented, _, local = pair.partition("=")
+        if not (documented.isdigit() and local.isdigit()):
+            raise click.BadParameter(f"{pair!r} is not PORT=LOCAL (e.g. 80=18080)",
+                                     param_hint="--origin-port")
+        found[int(documented)] = int(local)
+    return found
 
 
 @cli.command()

@@ -2,9 +2,9 @@
 against a real mock on loopback, so that no example can rot.
 
 Each block runs in a scratch folder that sees the project's .venv, spec/, generated/,
-schemathesis.toml and Makefile; `8080` in a block is replaced by a free port, and a fresh
-2016-08 mock that accepts the token `t` listens there unless the block starts its own. A
-block may carry an annotation in the comment line just before it: `<!-- doctest: exit N
+schemathesis.toml and Makefile; `8080` (and 8081, 18080) in a block becomes a free port,
+and a fresh 2016-08 mock that accepts the token `t` listens on the first unless the block
+starts its own. A block may carry an annotation in the comment line just before it: `<!-- doctest: exit N
 (why) -->` (the exit code it is meant to have), `prints "..."` (text its output must hold)
 or `<!-- doctest: dry-run (why) -->` (make only shows what it would do: for the commands CI
 runs itself). Plain ``` fences are diagrams and usage summaries, not commands.
@@ -25,6 +25,7 @@ from contract.variants import PROJECT_ROOT, shared_dir
 from tests.servers import free_port, run_mock
 
 README = PROJECT_ROOT / "README.md"
+PORTS = (8080, 8081, 18080)  # the ports the README's examples use: each becomes a free one
 FENCE = re.compile(r"(?:<!-- doctest: (?P<note>[^>]*) -->\n)?```(?P<lang>sh|python)\n"
                    r"(?P<code>.*?)```", re.S)
 SEEN = (".venv", "spec", "generated", "schemathesis.toml", "Makefile", "pyproject.toml")
@@ -63,7 +64,9 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(block: Block, folder: Path, port: int) -> subprocess.CompletedProcess[str]:
-    code = block.code.replace("8080", str(port))
+    code = block.code
+    for documented, actual in zip(PORTS, (port, free_port(), free_port()), strict=True):
+        code = re.sub(rf"\b{documented}\b", str(actual), code)
     env = {**os.environ, "CDN_CONTRACT_SHARED": str(shared_dir().resolve())}
     if block.lang == "python":
         return subprocess.run([sys.executable, "-c", code], cwd=folder, env=env,

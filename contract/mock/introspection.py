@@ -25,7 +25,7 @@ def _health(request: Incoming, runtime: Runtime) -> Outgoing:
     return json_response(200, {"status": "ok", "variant": runtime.facts.contract.variant,
                                "rate_limit": bool(runtime.limiters),
                                "time_scale": settings.time_scale,
-                               "db": settings.db})
+                               "db": settings.db, "edge": runtime.edge_url})
 
 
 def _reset(request: Incoming, runtime: Runtime) -> Outgoing:

@@ -36,6 +36,7 @@ class Runtime:
         self.settings = settings
         self.clock = clock
         self.store = Store(settings.db, settings.job_retention, settings.max_jobs)
+        self.edge_url: str | None = None  # where the CDN edge listens, once it does
         self.limiters = {op: Limiter(limit, settings.time_scale)
                          for op, limit in facts.contract.rate_limits.items()
                          } if settings.rate_limit else {}

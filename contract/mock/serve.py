@@ -15,7 +15,7 @@ def create_app(variant: str, settings: MockSettings) -> MockApp:
 
 
 def serve(app: MockApp, host: str, port: int,
-          started: Callable[[str], None] = lambda url: None) -> None:
+          started: Callable[[str, str | None], None] = lambda url, edge: None) -> None:
     from contract.mock import transport
 
     transport.serve(app, host, port, started)

@@ -134,6 +134,11 @@ def _normalised(body: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def access_host(domain: str) -> str:
+    """The host of a domain's `access_url` link: the mock's edge answers for it too (S30)."""
+    return f"{domain}.cdn.mock.invalid"
+
+
 def _public(call: Call, document: dict[str, Any]) -> dict[str, Any]:
     """A service as the API shows it, its status derived from the clock."""
     ready = call.runtime.clock() >= document["_ready_at"]
@@ -142,7 +147,7 @@ def _public(call: Call, document: dict[str, Any]) -> dict[str, Any]:
     links = [{"href": call.url(f"/v1.0/{call.project_id}/services/{service_id}"), "rel": "self"},
              {"href": call.url(f"/v1.0/{call.project_id}/flavors/{document['flavor_id']}"),
               "rel": "flavor"}]
-    links += [{"href": f"{domain['domain']}.cdn.mock.invalid", "rel": "access_url"}
+    links += [{"href": access_host(domain["domain"]), "rel": "access_url"}
               for domain in document.get("domains", [])]
     public.update({"project_id": call.project_id,
                    "status": "deployed" if ready else document["_busy"],

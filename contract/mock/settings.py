@@ -24,3 +24,7 @@ class MockSettings:
     cors: bool = False
     quiet: bool = False
     limits: ServerLimits = field(default_factory=ServerLimits)  # slow, idle, too many clients
+    edge_port: int | None = None  # where the CDN edge listens (None: no edge; 0: any port)
+    # the documented origin port → the local port the edge connects to instead (80 → 18080):
+    # the docs allow origins on 80 and 443 only, and the contract stays that strict
+    origin_ports: dict[int, int] = field(default_factory=dict)

@@ -76,6 +76,7 @@ class Store:
         self.job_retention = job_retention  # seconds a finished job is kept
         self.max_jobs = max_jobs  # past this, the oldest jobs go, finished or not
         self._added = 0
+        self.version = 0  # grows with every write to services: the edge's host index follows
         if path != ":memory:":
             parent = Path(path).expanduser().resolve().parent
             if not parent.is_dir():
@@ -117,6 +118,7 @@ class Store:
     # -- services ----------------------------------------------------------------------------
 
     def add_service(self, project_id: str, document: dict[str, Any], now: float) -> None:
+        self.version += 1
         self._write("INSERT INTO services VALUES (?, ?, ?, ?)",
                     (project_id, document["id"], _dump(document), now))
         self._ids.add((project_id, document["id"]))
@@ -138,10 +140,12 @@ class Store:
         return [json.loads(row[0]) for row in rows]
 
     def replace_service(self, project_id: str, document: dict[str, Any]) -> None:
+        self.version += 1
         self._write("UPDATE services SET document = ? WHERE project_id = ? AND id = ?",
                     (_dump(document), project_id, document["id"]))
 
     def delete_service(self, project_id: str, service_id: str) -> bool:
+        self.version += 1
         deleted = self._write("DELETE FROM services WHERE project_id = ? AND id = ?",
                               (project_id, service_id)).rowcount
         self._ids.discard((project_id, service_id))
@@ -221,7 +225,13 @@ class Store:
             (project_id, service_id))
         return dict(rows.fetchall())
 
+    def all_services(self) -> list[tuple[str, dict[str, Any]]]:
+        """(project id, stored document) of every service: what the edge indexes by host."""
+        rows = self._db.execute("SELECT project_id, document FROM services").fetchall()
+        return [(row[0], json.loads(row[1])) for row in rows]
+
     def reset(self) -> None:
+        self.version += 1
         for table in ("services", "jobs", "counters"):
             self._write(f"DELETE FROM {table}", ())  # fixed table names, no input
         self._ids.clear()

@@ -36,6 +36,7 @@ from typing import cast
 
 import httptools
 
+from contract import serving
 from contract.errors import InputError
 from contract.mock.app import MockApp
 from contract.mock.messages import (
@@ -340,10 +341,16 @@ async def listen(app: MockApp, host: str, port: int) -> asyncio.Server:
         raise InputError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 
-async def _serve(app: MockApp, host: str, port: int, started: Callable[[str], None]) -> None:
+async def _serve(app: MockApp, host: str, port: int,
+                 started: Callable[[str, str | None], None]) -> None:
     server = await listen(app, host, port)
-    bound = server.sockets[0].getsockname()
-    started(f"http://[{host}]:{bound[1]}" if ":" in host else f"http://{host}:{bound[1]}")
+    edge_url = None
+    if app.settings.edge_port is not None:  # the CDN edge, on the same loop and state
+        from contract.mock.edge import Edge
+
+        edge = await serving.listen(Edge(app.runtime), host, app.settings.edge_port)
+        edge_url = app.runtime.edge_url = serving.bound_url(edge, host)
+    started(serving.bound_url(server, host), edge_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -353,9 +360,10 @@ async def _serve(app: MockApp, host: str, port: int, started: Callable[[str], No
 
 
 def serve(app: MockApp, host: str, port: int,
-          started: Callable[[str], None] = lambda url: None) -> None:
+          started: Callable[[str, str | None], None] = lambda url, edge: None) -> None:
     """Serve until SIGINT or SIGTERM, then close the store (everything is committed).
-    `started(url)` is called once listening, with the port actually bound (port 0: any)."""
+    `started(url, edge_url)` is called once listening, with the ports actually bound (port
+    0: any); `edge_url` is None without an edge."""
     try:
         import uvloop
     except ImportError:  # uvloop is Unix only; the standard loop is slower, not different

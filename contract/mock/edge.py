@@ -1,0 +1,305 @@
+"""The mock as a CDN edge (S26-S30): the services it holds, serving their assets.
+
+A request on the edge port is routed by its `Host` to the deployed service that owns that
+domain, or whose `access_url` link names that host (S30). The asset comes from the edge
+cache, or from the service's origin over real HTTP: the origin whose `rules` match the path
+(S26), with the `Host` header its `hostheadertype` asks for (S27). It is cached for the `ttl`
+of the caching entry whose rules match it, else the `default` entry (S28), and served only
+to whom the `restrictions` allow (S29; 403 otherwise). `Age` and `X-Cache` tell the state.
+
+Purges and invalidations are the API's jobs: when one completes (S13, S14, times the
+`--time-scale`), a purge removes its file from the cache, an invalidation marks the files its
+URL covers stale (`*` and subdirectories). A stale or expired object is revalidated with
+`If-Modified-Since` (S15): the origin's 200 replaces it, a 304 renews it, a 404 is cached as
+an error for the documented time, and a 5xx or an unreachable origin leaves the stale object
+served. Interpretations the docs leave open: `geography` rules never match (the mock knows no
+geography); an asset with no matching caching entry and no `default` is not cached; HTTPS
+origins are refused with 502 (the mock speaks plain HTTP to origins).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import formatdate
+from typing import Any
+from urllib.parse import urlsplit
+
+from contract.asgi import error_document
+from contract.mock.runtime import Runtime
+from contract.mock.services import access_host
+from contract.serving import Request, header_value, json_bytes, status_line
+from contract.upstream import UpstreamError, UpstreamPool
+
+_HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"te",
+                         b"trailer", b"upgrade", b"content-length", b"proxy-authenticate",
+                         b"proxy-authorization"})
+ORIGIN_TIMEOUT = 10.0  # seconds an origin has to answer the edge
+
+
+@dataclass
+class Cached:
+    """One object in the edge cache."""
+
+    status: int
+    reason: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    stored_at: float  # loop time it was fetched or last revalidated
+    expires_at: float
+    last_modified: str  # what If-Modified-Since sends back
+    stale: bool = False  # an invalidation covered it
+
+
+@dataclass(frozen=True)
+class Served:
+    """A service as the edge knows it: its project, its id, its stored document."""
+
+    project_id: str
+    id: str
+    document: dict[str, Any]
+
+
+class Edge:
+    """The edge's state and its answers: a `contract.serving` handler."""
+
+    max_request_body = 65536
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.limits = runtime.settings.limits
+        self.origin_ports = runtime.settings.origin_ports
+        self.clock = runtime.clock  # the clock the jobs are timed by
+        self.cache: dict[tuple[str, str], Cached] = {}
+        self.applied: dict[str, int] = {}  # service id → last job id taken into account
+        self.counts: dict[tuple[str, str], dict[str, int]] = {}  # (service, url) → counters
+        self._hosts: dict[str, Served] = {}
+        self._version = -1
+        self._pools: dict[tuple[str, int], UpstreamPool] = {}
+
+    # -- what the API's jobs do to the cache -------------------------------------------------
+
+    def apply_jobs(self, service_id: str, now: float) -> None:
+        """Take the jobs of the service that completed since last time into account, in the
+        order they were accepted."""
+        done = self.runtime.store.jobs(service_id, status="done", now=now,
+                                       after=self.applied.get(service_id, 0))
+        for job in done:
+            if job.hard:
+                self.cache.pop((service_id, job.url), None)
+            else:
+                for (owner, path), cached in self.cache.items():
+                    if owner == service_id and covers(job.url, path):
+                        cached.stale = True
+            self.applied[service_id] = job.id
+
+    # -- routing -----------------------------------------------------------------------------
+
+    def service_for(self, host: str, now: float) -> Served | None:
+        """The deployed service answering for `host` (without its port), if any (S30)."""
+        store = self.runtime.store
+        if store.version != self._version:
+            self._hosts = {}
+            for project_id, document in store.all_services():
+                entry = Served(project_id, document["id"], document)
+                for domain in document.get("domains", []):
+                    self._hosts[domain["domain"].lower()] = entry
+                    self._hosts[access_host(domain["domain"]).lower()] = entry
+            self._version = store.version
+        served = self._hosts.get(host.lower())
+        if served is None or now < served.document.get("_ready_at", 0):
+            return None  # unknown, or not deployed yet
+        return served
+
+    # -- the handler -------------------------------------------------------------------------
+
+    async def exchange(self, request: Request, write: Callable[[bytes], None]) -> None:
+        now = self.clock()
+        host = header_value(request.headers, b"host").rsplit(":", 1)[0].strip("[]")
+        path = request.target.decode("latin-1").split("?", 1)[0] or "/"
+        served = self.service_for(host, now)
+        if served is None:
+            write(json_bytes(404, error_document(
+                f"no deployed service answers for the host {host!r} on this edge (S30)"),
+                request.keep_alive))
+            return
+        if request.method not in (b"GET", b"HEAD"):
+            write(json_bytes(405, error_document("the edge serves GET and HEAD"),
+                             request.keep_alive, [(b"Allow", b"GET, HEAD")]))
+            return
+        refused = restricted(served.document, path, request.client,
+                             header_value(request.headers, b"referer"))
+        if refused:
+            write(json_bytes(403, error_document(refused), request.keep_alive))
+            return
+        self.apply_jobs(served.id, now)
+        cached, state = await self._object(served, host, path, now)
+        counts = self.counts.setdefault((served.id, path), {})
+        counts[state] = counts.get(state, 0) + 1
+        write(self._encode(cached, state, now, request))
+
+    async def _object(self, served: Served, host: str, path: str, now: float
+                      ) -> tuple[Cached, str]:
+        """The object to serve and its cache state (HIT, MISS, STALE, REVALIDATED...)."""
+        key = (served.id, path)
+        cached = self.cache.get(key)
+        if cached is not None and not cached.stale and now < cached.expires_at:
+            return cached, "HIT"
+        # only a real object is revalidated; a cached error is fetched anew
+        conditional = cached.last_modified if cached is not None and cached.status == 200 \
+            else None
+        try:
+            fetched = await self._fetch(served, host, path, conditional)
+        except (UpstreamError, OriginRefused) as error:
+            if cached is not None:  # S15: the stale object, while the origin cannot answer
+                return cached, "STALE"
+            return Cached(502, b"Bad Gateway", [(b"content-type", b"application/json")],
+                          json.dumps(error_document(str(error))).encode(), now, now,
+                          ""), "ERROR"
+        if cached is not None and fetched.status == 304:  # S15: the stale object, renewed
+            cached.stale, cached.stored_at = False, now
+            cached.expires_at = now + self._ttl(served.document, path)
+            return cached, "REVALIDATED"
+        if cached is not None and fetched.status >= 500:
+            return cached, "STALE"
+        if fetched.status == 404:
+            error_ttl = self.runtime.facts.contract.purge.invalidation.error_ttl_seconds or 0
+            fetched.expires_at = now + self.runtime.seconds(error_ttl)
+        elif fetched.status == 200:
+            fetched.expires_at = now + self._ttl(served.document, path)
+        if fetched.status in (200, 404):
+            self.cache[key] = fetched
+        return fetched, "REFRESHED" if cached is not None else "MISS"
+
+    def _ttl(self, document: dict[str, Any], path: str) -> float:
+        seconds = caching_ttl(document, path)
+        return self.runtime.seconds(seconds) if seconds is not None else 0.0
+
+    async def _fetch(self, served: Served, host: str, path: str,
+                     if_modified_since: str | None) -> Cached:
+        origin = choose_origin(served.document, path)
+        if origin is None:
+            raise OriginRefused(f"no origin of the service serves {path} (S26)")
+        if origin.get("ssl"):
+            raise OriginRefused("the mock edge reaches origins over plain HTTP only; this "
+                                "origin asks for HTTPS")
+        name = str(origin["origin"])
+        port = int(origin.get("port", 80))
+        local = self.origin_ports.get(port, port)
+        pool = self._pools.get((name, local))
+        if pool is None:
+            pool = self._pools[(name, local)] = UpstreamPool(f"http://{name}:{local}",
+                                                             ORIGIN_TIMEOUT)
+        host_header = origin_host_header(origin, host)
+        head = b"GET %s HTTP/1.1\r\nhost: %s\r\nuser-agent: cdn-contract-edge\r\n" % (
+            path.encode(), host_header.encode())
+        if if_modified_since:
+            head += b"if-modified-since: %s\r\n" % if_modified_since.encode()
+        answer = await pool.request(head + b"\r\n", b"", 16 * 1024 * 1024)
+        now = self.clock()
+        headers = [(k, v) for k, v in answer.headers if k.lower() not in _HOP_BY_HOP]
+        modified = header_value(answer.headers, b"last-modified") or \
+            formatdate(now, usegmt=True)
+        return Cached(answer.status, answer.reason, headers, b"".join(answer.buffered),
+                      now, now, modified)
+
+    def _encode(self, cached: Cached, state: str, now: float, request: Request) -> bytes:
+        age = max(0, int((now - cached.stored_at) / self.runtime.settings.time_scale))
+        head = status_line(cached.status, cached.reason) + b"".join(
+            b"%s: %s\r\n" % pair for pair in cached.headers)
+        head += b"age: %d\r\nx-cache: %s\r\ncontent-length: %d\r\n" % (
+            age, state.encode(), len(cached.body))
+        if not request.keep_alive:
+            head += b"connection: close\r\n"
+        return head + b"\r\n" + (b"" if request.method == b"HEAD" else cached.body)
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
+
+
+class OriginRefused(Exception):
+    """The service's configuration gives the edge no origin it can reach for this path."""
+
+
+def covers(url: str, path: str) -> bool:
+    """Whether an invalidation of `url` covers `path`: `*` matches anything, subdirectories
+    included (S14); no wildcard: that path only."""
+    return fnmatch.fnmatchcase(path, url) if "*" in url else path == url
+
+
+def _matches(pattern: str, path: str) -> bool:
+    """A `request_url` rule (PCRE, S26) against a path; an invalid pattern matches nothing."""
+    try:
+        return re.match(pattern, path) is not None
+    except re.error:
+        return False
+
+
+def choose_origin(document: dict[str, Any], path: str) -> dict[str, Any] | None:
+    """The origin whose rules match the path; a single origin without rules serves all."""
+    origins = document.get("origins") or []
+    for origin in origins:
+        if any(_matches(str(rule.get("request_url", "")), path)
+               for rule in origin.get("rules") or []):
+            return dict(origin)
+    if len(origins) == 1 and not origins[0].get("rules"):
+        return dict(origins[0])
+    return next((dict(o) for o in origins if not o.get("rules")), None)
+
+
+def origin_host_header(origin: dict[str, Any], requested: str) -> str:
+    """S27: `domain` (the default) sends the requested domain, `origin` the origin's host,
+    `custom` its `hostheadervalue`."""
+    kind = origin.get("hostheadertype", "domain")
+    if kind == "origin":
+        return str(origin["origin"])
+    if kind == "custom" and origin.get("hostheadervalue"):
+        return str(origin["hostheadervalue"])
+    return requested
+
+
+def caching_ttl(document: dict[str, Any], path: str) -> int | None:
+    """S28: the ttl of the caching entry whose rules match the path, else of `default`;
+    None when neither exists (the asset is not cached)."""
+    entries = document.get("caching") or []
+    for entry in entries:
+        if any(_matches(str(rule.get("request_url", "")), path)
+               for rule in entry.get("rules") or []):
+            return int(entry["ttl"])
+    return next((int(e["ttl"]) for e in entries if e.get("name") == "default"), None)
+
+
+def restricted(document: dict[str, Any], path: str, client: str, referer: str) -> str | None:
+    """S29: why a request is refused (403), or None. A whitelist (the default) lets through
+    only what matches one of its rules; a blacklist refuses what matches one."""
+    referrer_host = urlsplit(referer).hostname or "" if referer else ""
+    for restriction in document.get("restrictions") or []:
+        access = restriction.get("access", "whitelist")
+        rules = restriction.get("rules") or []
+        matched = any(_rule_matches(rule, path, client, referrer_host) for rule in rules)
+        name = restriction.get("name", "")
+        if access == "blacklist" and matched:
+            return f"refused by the blacklist restriction {name!r} (S29)"
+        if access != "blacklist" and rules and not matched:
+            return f"not allowed by the whitelist restriction {name!r} (S29)"
+    return None
+
+
+def _rule_matches(rule: dict[str, Any], path: str, client: str, referrer: str) -> bool:
+    if "geography" in rule:
+        return False  # the mock knows no geography: such a rule never matches
+    if "referrer" in rule and referrer.lower() != str(rule["referrer"]).lower():
+        return False
+    if "client_ip" in rule:
+        try:
+            if ipaddress.ip_address(client) not in ipaddress.ip_network(
+                    str(rule["client_ip"]), strict=False):
+                return False
+        except ValueError:
+            return False
+    return covers(str(rule.get("request_url", "/*")), path)
