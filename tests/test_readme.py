@@ -4,10 +4,11 @@ against a real mock on loopback, so that no example can rot.
 Each block runs in a scratch folder that sees the project's .venv, spec/, generated/,
 schemathesis.toml and Makefile; `8080` (and 8081, 18080) in a block becomes a free port,
 and a fresh 2016-08 mock that accepts the token `t` listens on the first unless the block
-starts its own. A block may carry an annotation in the comment line just before it: `<!-- doctest: exit N
-(why) -->` (the exit code it is meant to have), `prints "..."` (text its output must hold)
-or `<!-- doctest: dry-run (why) -->` (make only shows what it would do: for the commands CI
-runs itself). Plain ``` fences are diagrams and usage summaries, not commands.
+starts its own. A block may carry an annotation in the comment line just before it:
+`<!-- doctest: exit N (why) -->` (the exit code it is meant to have), `prints "..."` (text
+its output must hold) or `<!-- doctest: dry-run (why) -->` (make only shows what it would
+do: for the commands CI runs itself). Plain ``` fences are diagrams and usage summaries,
+not commands.
 """
 
 from __future__ import annotations
