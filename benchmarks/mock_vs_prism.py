@@ -18,10 +18,7 @@ import argparse
 import subprocess
 import sys
 
-import httpx
-from peers import ROOT, find_prism, in_turns, medians, need_wrk, ratios, wait
-
-from contract.conform.target import SERVICE_BODY
+from peers import ROOT, find_prism, in_turns, medians, need_wrk, purge_url, ratios, wait
 
 SPEC = ROOT / "spec" / "cdn-2016-08.openapi.yaml"
 SAMPLE_SERVICE = "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0"
@@ -47,11 +44,7 @@ def main() -> None:
     try:
         ours = f"http://127.0.0.1:{ours_port}"
         wait(f"{ours}/__mock__/health")
-        created = httpx.post(f"{ours}/v1.0/110011/services", headers={"X-Auth-Token": "t"},
-                             json=SERVICE_BODY)
-        service = created.headers["Location"].rsplit("/", 1)[-1]
-        targets = {"cdn-contract mock": f"{ours}/v1.0/110011/services/{service}/assets"
-                                        "?url=/images/logo.png"}
+        targets = {"cdn-contract mock": purge_url(ours)}
         if prism:
             base = f"http://127.0.0.1:{prism_port}"
             wait(f"{base}/v1.0/110011/ping")

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from contract.conform.target import SERVICE_BODY
+
 ROOT = Path(__file__).resolve().parent.parent
 PURGE_LUA = """wrk.method = "DELETE"
 wrk.headers["X-Auth-Token"] = "0f6e9f63600142f0a970911583522217"
@@ -43,6 +45,14 @@ def wait(url: str, timeout: float = 60) -> None:
         except httpx.HTTPError:
             time.sleep(0.2)
     raise SystemExit(f"nothing answered at {url} after {timeout:.0f} s")
+
+
+def purge_url(base: str, project: str = "110011") -> str:
+    """A purge of a new service of the mock at `base`: the URL wrk hammers."""
+    created = httpx.post(f"{base}/v1.0/{project}/services", headers={"X-Auth-Token": "t"},
+                         json=SERVICE_BODY)
+    service = created.headers["Location"].rsplit("/", 1)[-1]
+    return f"{base}/v1.0/{project}/services/{service}/assets?url=/images/logo.png"
 
 
 def wrk(url: str, seconds: int, connections: int, lua: str = PURGE_LUA) -> Figures:

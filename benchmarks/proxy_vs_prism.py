@@ -17,10 +17,7 @@ import argparse
 import subprocess
 import sys
 
-import httpx
-from peers import ROOT, find_prism, in_turns, medians, need_wrk, ratios, wait
-
-from contract.conform.target import SERVICE_BODY
+from peers import ROOT, find_prism, in_turns, medians, need_wrk, purge_url, ratios, wait
 
 SPEC = ROOT / "spec" / "cdn-2016-08.openapi.yaml"
 UPSTREAM, OURS, PRISM = 18941, 18942, 18943
@@ -48,10 +45,7 @@ def main() -> None:
                                         stdout=subprocess.DEVNULL))
     try:
         wait(f"{upstream}/__mock__/health")
-        created = httpx.post(f"{upstream}/v1.0/110011/services",
-                             headers={"X-Auth-Token": "t"}, json=SERVICE_BODY)
-        path = (f"/v1.0/110011/services/{created.headers['Location'].rsplit('/', 1)[-1]}"
-                "/assets?url=/images/logo.png")
+        path = purge_url(upstream).removeprefix(upstream)
         targets = {f"cdn-contract proxy ({args.engine})": f"http://127.0.0.1:{OURS}{path}"}
         wait(f"http://127.0.0.1:{OURS}/v1.0/110011/ping")
         if prism:

@@ -16,9 +16,7 @@ import time
 from pathlib import Path
 
 import httpx
-from peers import ROOT, need_wrk, wait, wrk
-
-from contract.conform.target import SERVICE_BODY
+from peers import ROOT, need_wrk, purge_url, wait, wrk
 
 PORT = 18951
 
@@ -37,12 +35,10 @@ def soak(label: str, extra: list[str], seconds: int, connections: int) -> None:
     try:
         base = f"http://127.0.0.1:{PORT}"
         wait(f"{base}/__mock__/health")
-        created = httpx.post(f"{base}/v1.0/110011/services", headers={"X-Auth-Token": "t"},
-                             json=SERVICE_BODY)
-        service = created.headers["Location"].rsplit("/", 1)[-1]
+        url = purge_url(base)
+        service = url.split("/services/")[1].split("/")[0]
         before = rss_mb(mock.pid)
-        load = wrk(f"{base}/v1.0/110011/services/{service}/assets?url=/images/logo.png",
-                   seconds, connections)
+        load = wrk(url, seconds, connections)
         after = rss_mb(mock.pid)
         started = time.perf_counter()
         page = httpx.get(f"{base}/__mock__/jobs", params={"service_id": service},

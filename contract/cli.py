@@ -87,6 +87,23 @@ def _write_or_check(files: dict[str, str], out: Path, default: Path, check: bool
             click.echo(f"{out / name}: {state}")
 
 
+def _client_limits(command: Callable[..., None]) -> Callable[..., None]:
+    """The options of every server command about careless and hostile clients."""
+    for option in reversed([
+        click.option("--header-timeout", type=click.FloatRange(min=0.01), default=10.0,
+                     show_default=True, help="Seconds a client has to send a whole request "
+                     "once it began (or to begin one on a new connection); then 408 and "
+                     "close."),
+        click.option("--idle-timeout", type=click.FloatRange(min=0.01), default=60.0,
+                     show_default=True, help="Seconds a keep-alive connection may wait for "
+                     "its next request; then it is closed."),
+        click.option("--max-connections", type=click.IntRange(min=1), default=1024,
+                     show_default=True, help="Connections open at once; past this a new one "
+                     "gets 503 with the error body and is closed.")]):
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(path_type=Path, dir_okay=False))
@@ -155,14 +172,7 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str) ->
 @click.option("--buffer-limit", type=click.IntRange(min=0), default=8 * 1024 * 1024,
               show_default=True, help="Bytes of a response body buffered to validate it; a "
               "longer body is streamed through, its status and headers validated, not it.")
-@click.option("--header-timeout", type=click.FloatRange(min=0.01), default=10.0,
-              show_default=True, help="Seconds a client has to send a whole request once it "
-              "began; then 408 and close.")
-@click.option("--idle-timeout", type=click.FloatRange(min=0.01), default=60.0,
-              show_default=True, help="Seconds a keep-alive connection may wait for its next "
-              "request.")
-@click.option("--max-connections", type=click.IntRange(min=1), default=1024,
-              show_default=True, help="Client connections open at once; past this, 503.")
+@_client_limits
 def proxy(upstream: str, host: str, port: int, variant: str, log_path: Path | None,
           strict: bool, timeout: float, engine: str, rewrite_location: bool,
           buffer_limit: int, header_timeout: float, idle_timeout: float,
@@ -318,15 +328,7 @@ def _generate(render: Callable[[Path], dict[str, str]], what: str, variant: str,
 @click.option("--seed", type=int, help="Seed for --error-rate, for reproducible runs.")
 @click.option("--cors", is_flag=True, help="Answer CORS preflights and allow any origin.")
 @click.option("-q", "--quiet", is_flag=True, help="No log line per request.")
-@click.option("--header-timeout", type=click.FloatRange(min=0.01), default=10.0,
-              show_default=True, help="Seconds a client has to send a whole request once it "
-              "began (or to begin one on a new connection); then 408 and close.")
-@click.option("--idle-timeout", type=click.FloatRange(min=0.01), default=60.0,
-              show_default=True, help="Seconds a keep-alive connection may wait for its next "
-              "request; then it is closed.")
-@click.option("--max-connections", type=click.IntRange(min=1), default=1024,
-              show_default=True, help="Connections open at once; past this a new one gets "
-              "503 with the error body and is closed.")
+@_client_limits
 @click.option("--job-retention", type=click.FloatRange(min=0), default=3600.0,
               show_default=True, help="Seconds a finished purge job stays listed in "
               "/__mock__/jobs (analytics keep counting it).")

@@ -20,10 +20,10 @@ import asyncio
 import collections
 import json
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import httptools
 
@@ -59,6 +59,16 @@ class Keeper:
         if self._sweep is None:
             self._sweep = asyncio.get_running_loop().call_later(self.every, self.sweep)
         return True
+
+    def take(self, connection: Kept, transport: asyncio.Transport) -> float | None:
+        """A new connection's first deadline (loop time), or None when it was refused: past
+        the cap it gets a 503 with the error body and is closed."""
+        if not self.admit(connection):
+            transport.write(refusal(503, f"too many connections: this server holds "
+                                    f"{self.limits.max_connections} at once; try again later"))
+            transport.close()
+            return None
+        return asyncio.get_running_loop().time() + self.limits.header_timeout
 
     def forget(self, connection: Kept) -> None:
         self.open.discard(connection)
@@ -146,14 +156,11 @@ class Connection(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
         peer = transport.get_extra_info("peername")
         self.client = str(peer[0]) if peer else ""
-        if not self.keeper.admit(self):
+        deadline = self.keeper.take(self, self.transport)
+        if deadline is None:
             self.closing = True
-            self.transport.write(refusal(503, f"too many connections: this server holds "
-                                         f"{self.keeper.limits.max_connections} at once; "
-                                         "try again later"))
-            self.transport.close()
             return
-        self.deadline = self.loop.time() + self.keeper.limits.header_timeout
+        self.deadline = deadline
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
@@ -263,25 +270,37 @@ def bound_url(server: asyncio.Server, host: str) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+async def until_stopped(server: asyncio.Server) -> None:
+    """Keep `server` serving until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with server:
+        await stop.wait()
+
+
+def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run `main()` on uvloop when it is installed (it is Unix only; the standard loop is
+    slower, not different)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main())
+    else:
+        uvloop.run(main())
+
+
 def serve(handler: Handler, host: str, port: int,
           started: Callable[[str], None] = lambda url: None) -> None:
     """Serve until SIGINT or SIGTERM; `started(url)` once listening, with the real port."""
-    async def run() -> None:
+    async def main() -> None:
         server = await listen(handler, host, port)
         started(bound_url(server, host))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        async with server:
-            await stop.wait()
+        await until_stopped(server)
 
     try:
-        import uvloop
-    except ImportError:  # uvloop is Unix only; the standard loop is slower, not different
-        asyncio.run(run())
-    else:
-        uvloop.run(run())
+        run(main)
     finally:
         handler.close()
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -156,14 +155,11 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self.loop = asyncio.get_running_loop()
-        if not self.keeper.admit(self):
+        deadline = self.keeper.take(self, self.transport)
+        if deadline is None:
             self.closing = True
-            self.transport.write(refusal(503, f"too many connections: this server holds "
-                                         f"{self.keeper.limits.max_connections} at once; "
-                                         "try again later"))
-            self.transport.close()
             return
-        self.deadline = self.loop.time() + self.keeper.limits.header_timeout
+        self.deadline = deadline
         host, port = transport.get_extra_info("sockname")[:2]
         self.base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
@@ -351,12 +347,7 @@ async def _serve(app: MockApp, host: str, port: int,
         edge = await serving.listen(Edge(app.runtime), host, app.settings.edge_port)
         edge_url = app.runtime.edge_url = serving.bound_url(edge, host)
     started(serving.bound_url(server, host), edge_url)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    async with server:
-        await stop.wait()
+    await serving.until_stopped(server)
 
 
 def serve(app: MockApp, host: str, port: int,
@@ -365,10 +356,6 @@ def serve(app: MockApp, host: str, port: int,
     `started(url, edge_url)` is called once listening, with the ports actually bound (port
     0: any); `edge_url` is None without an edge."""
     try:
-        import uvloop
-    except ImportError:  # uvloop is Unix only; the standard loop is slower, not different
-        asyncio.run(_serve(app, host, port, started))
-    else:
-        uvloop.run(_serve(app, host, port, started))
+        serving.run(lambda: _serve(app, host, port, started))
     finally:
         app.close()
