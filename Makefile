@@ -61,6 +61,7 @@ bench: $(STAMP)  ## print throughput and wall-time figures (no assertions)
 	$(BIN)/python benchmarks/validation_throughput.py
 	$(BIN)/python benchmarks/mock_vs_prism.py
 	$(BIN)/python benchmarks/proxy_vs_prism.py
+	$(BIN)/python benchmarks/soak.py
 	$(BIN)/python benchmarks/conform_wall_time.py
 
 clean:
