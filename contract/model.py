@@ -35,8 +35,8 @@ class RateLimit:
 
     requests: int
     period_seconds: float
+    exceeded_status: int
     scope: str = "project"
-    exceeded_status: int = 429
     retry_after_max: int | None = None  # the bound of the 429's Retry-After header (S24)
     statements: tuple[str, ...] = ()
 
@@ -195,7 +195,7 @@ def _rate_limits(document: Document) -> dict[str, RateLimit]:
         limit = op.get("x-rate-limit")
         if not isinstance(limit, dict):
             continue
-        status = int(limit.get("exceeded-status", 429))
+        status = int(_need(limit, ("exceeded-status",)))
         response = resolve(document, op.get("responses", {}).get(str(status), {}))
         retry = ((response.get("headers") or {}).get("Retry-After") or {}).get("schema") or {}
         found[op["operationId"]] = RateLimit(

@@ -30,6 +30,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from contract.model import read_contract
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance, negative_data_rejection]
 # Whether a token is invalid can only be known when the user gave a valid one.
@@ -60,7 +62,9 @@ def fuzz(document: dict[str, Any], base_url: str, token: str, token_known: bool,
     workers, operations run in separate processes: hypothesis is not safe across threads."""
     labels = [result.ok().label for result in _schema(json.dumps(document), base_url)
               .get_all_operations()]
-    jobs = [_Job(json.dumps(document), base_url, token, token_known, options, label, mode)
+    header = read_contract(document).token_header
+    jobs = [_Job(json.dumps(document), base_url, header, token, token_known, options, label,
+                 mode)
             for label in labels for mode in ("positive", "negative")]
     results: list[tuple[int, list[Finding]]] = []
     if options.workers <= 1:
@@ -81,6 +85,7 @@ def fuzz(document: dict[str, Any], base_url: str, token: str, token_known: bool,
 class _Job:
     document: str  # JSON: picklable, and the cache key of the loaded schema
     base_url: str
+    token_header: str
     token: str
     token_known: bool
     options: FuzzSettings
@@ -117,7 +122,7 @@ def _run(job: _Job) -> tuple[int, list[Finding]]:
         # refused by the HTTP server itself, before any implementation sees the request.
         case.headers = CaseInsensitiveDict({
             **{k: v for k, v in (case.headers or {}).items() if k.lower() not in _FRAMING},
-            "X-Auth-Token": job.token})
+            job.token_header: job.token})
         response = case.call(base_url=job.base_url)
         sent += 1
         try:

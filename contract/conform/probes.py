@@ -34,6 +34,9 @@ class Context:
     rate_limit_check: bool = False
     exchanges: list[Exchange] = field(default_factory=list)  # all sent, for S16
 
+    def __post_init__(self) -> None:
+        self.target.token_header = self.contract.token_header  # how the target is addressed
+
     @property
     def variant(self) -> str:
         return self.contract.variant
@@ -119,7 +122,7 @@ def purge_without_hard(ctx: Context, record: Record, project: str, service: str)
 @on_a_new_service
 def project_in_header(ctx: Context, record: Record, project: str, service: str) -> None:
     """The purge with the project in `X-Project-Id` instead of the path (S8)."""
-    header = ctx.contract.alternative_headers.get("project_id", "X-Project-Id")
+    header = ctx.contract.alternative_headers["project_id"]
     path = ctx.purge_path(project, service).replace(f"/{project}/", "/", 1)
     record.exchanges["header form"] = ctx.send(
         ctx.contract.purge.method, path, params={"url": "/index.html", "hard": "true"},

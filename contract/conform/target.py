@@ -43,6 +43,7 @@ class Target:
     timeout: float = 10.0
     client: httpx.Client = field(init=False)
     introspection: bool = field(init=False, default=False)
+    token_header: str = field(init=False, default="")  # the contract's, set by the Context
     time_scale: float = field(init=False, default=1.0)
 
     def __post_init__(self) -> None:
@@ -72,7 +73,7 @@ class Target:
         """A request with our token, another one (`token="..."`) or none (`token=None`)."""
         sent = dict(headers or {})
         if token is not None:
-            sent["X-Auth-Token"] = self.token if token is OURS else token
+            sent[self.token_header] = self.token if token is OURS else token
         request = self.client.build_request(method, self.base_url + path, headers=sent,
                                             **kwargs)
         return Exchange(self.client.send(request), curl(request))

@@ -71,7 +71,7 @@ class ContractValidator:
                             for template, method, op in operations(self.document)]
         scheme = self.document["components"]["securitySchemes"]
         self._auth = next(iter(scheme.values()))
-        self._token = self._auth.get("name", "X-Auth-Token")
+        self._token = self._auth["name"]
         self._header_forms = _header_forms(self.document)
 
     # -- requests ----------------------------------------------------------------------------

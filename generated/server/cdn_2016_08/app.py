@@ -246,8 +246,8 @@ CONTRACT = Contract(
         'deleteCachedAsset': RateLimit(
             requests=20,
             period_seconds=60.0,
-            scope='project',
             exceeded_status=429,
+            scope='project',
             retry_after_max=60,
             statements=('S11',),
         ),
