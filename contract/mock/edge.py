@@ -76,7 +76,6 @@ class Edge:
         self.clock = runtime.clock  # the clock the jobs are timed by
         self.cache: dict[tuple[str, str], Cached] = {}
         self.applied: dict[str, int] = {}  # service id → last job id taken into account
-        self.counts: dict[tuple[str, str], dict[str, int]] = {}  # (service, url) → counters
         self._hosts: dict[str, Served] = {}
         self._version = -1
         self._pools: dict[tuple[str, int], UpstreamPool] = {}
@@ -138,8 +137,6 @@ class Edge:
             return
         self.apply_jobs(served.id, now)
         cached, state = await self._object(served, host, path, now)
-        counts = self.counts.setdefault((served.id, path), {})
-        counts[state] = counts.get(state, 0) + 1
         write(self._encode(cached, state, now, request))
 
     async def _object(self, served: Served, host: str, path: str, now: float
