@@ -51,24 +51,19 @@ class Keeper:
         self._sweep: asyncio.TimerHandle | None = None
         self.every = min(1.0, max(0.05, min(limits.header_timeout, limits.idle_timeout) / 4))
 
-    def admit(self, connection: Kept) -> bool:
-        """Count a new connection in; False when the cap is reached (refuse it)."""
-        if len(self.open) >= self.limits.max_connections:
-            return False
-        self.open.add(connection)
-        if self._sweep is None:
-            self._sweep = asyncio.get_running_loop().call_later(self.every, self.sweep)
-        return True
-
     def take(self, connection: Kept, transport: asyncio.Transport) -> float | None:
         """A new connection's first deadline (loop time), or None when it was refused: past
         the cap it gets a 503 with the error body and is closed."""
-        if not self.admit(connection):
+        if len(self.open) >= self.limits.max_connections:
             transport.write(refusal(503, f"too many connections: this server holds "
                                     f"{self.limits.max_connections} at once; try again later"))
             transport.close()
             return None
-        return asyncio.get_running_loop().time() + self.limits.header_timeout
+        self.open.add(connection)
+        loop = asyncio.get_running_loop()
+        if self._sweep is None:
+            self._sweep = loop.call_later(self.every, self.sweep)
+        return loop.time() + self.limits.header_timeout
 
     def forget(self, connection: Kept) -> None:
         self.open.discard(connection)

@@ -18,6 +18,11 @@ from urllib.parse import urlsplit
 
 import httptools
 
+# Headers of one connection, never passed on (RFC 9110 7.6.1), and the framing a forwarder
+# sets itself (content-length): what the proxy and the edge drop from what they relay.
+HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate",
+                        b"proxy-authorization", b"te", b"trailer", b"trailers",
+                        b"transfer-encoding", b"upgrade", b"content-length"})
 _END = b""  # the end of a body in the chunk queue (an empty chunk is never queued)
 
 

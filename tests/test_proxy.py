@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from tests.servers import (
     SERVICE,
     Upstream,
     free_port,
+    read_until_closed,
     run_cli_server,
     run_mock,
     run_upstream,
@@ -118,14 +120,9 @@ def test_bad_upstream_url_is_bad_input():
 
 def raw_exchange(port: int, data: bytes) -> bytes:
     """Send bytes on one connection; everything the server answers until it closes."""
-    import socket
-
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(data)
-        received = b""
-        while chunk := sock.recv(65536):
-            received += chunk
-    return received
+        return read_until_closed(sock)
 
 
 def header_lines(response: bytes) -> list[bytes]:

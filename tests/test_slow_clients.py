@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from contract.variants import PROJECT_ROOT
-from tests.servers import free_port, run_mock, wait_for_port
+from tests.servers import free_port, read_until_closed, run_mock, wait_for_port
 
 SLOW = 1000
 HEAD = b"GET /v1.0/p1/ping HTTP/1.1\r\nHost: h\r\nX-Auth-To"  # never finished
@@ -46,14 +46,6 @@ def connect(url: str) -> socket.socket:
     return socket.create_connection((host, int(port)), timeout=10)
 
 
-def read_all(sock: socket.socket) -> bytes:
-    data = b""
-    with contextlib.suppress(OSError):
-        while chunk := sock.recv(65536):
-            data += chunk
-    return data
-
-
 @pytest.mark.parametrize("kind", ["mock", "proxy"])
 def test_slow_heads_neither_lock_out_others_nor_stay_open(kind, shared_reference):
     with server(kind, "--header-timeout", "1.5", "--max-connections", "2000") as url:
@@ -69,7 +61,7 @@ def test_slow_heads_neither_lock_out_others_nor_stay_open(kind, shared_reference
         assert took < 1.0, took
         print(f"\n{kind}: a normal request with {SLOW} slow connections open: {took * 1000:.1f} ms")
         started = time.monotonic()
-        replies = [read_all(sock) for sock in slow]  # each ends when the server closes it
+        replies = [read_until_closed(sock) for sock in slow]  # each ends when the server closes it
         closed_after = time.monotonic() - started
         for sock in slow:
             sock.close()
@@ -87,7 +79,7 @@ def test_past_the_connection_cap_a_clean_503(kind, shared_reference):
         held = [connect(url) for _ in range(3)]
         time.sleep(0.2)
         extra = connect(url)
-        reply = read_all(extra)
+        reply = read_until_closed(extra)
         assert reply.startswith(b"HTTP/1.1 503")
         message = json.loads(reply.split(b"\r\n\r\n", 1)[1])["message"]["errors"][0]["message"]
         assert "too many connections" in message
@@ -103,7 +95,7 @@ def test_an_idle_keep_alive_connection_is_closed(kind, shared_reference):
         sock = connect(url)
         sock.sendall(b"GET /v1.0/p1/ping HTTP/1.1\r\nHost: h\r\nX-Auth-Token: t\r\n\r\n")
         started = time.monotonic()
-        reply = read_all(sock)  # the 204, then the close after the idle timeout
+        reply = read_until_closed(sock)  # the 204, then the close after the idle timeout
         sock.close()
     assert reply.startswith(b"HTTP/1.1 204")
     assert 0.4 < time.monotonic() - started < 3
@@ -129,6 +121,6 @@ def test_the_proxy_refuses_a_declared_body_over_its_cap_from_the_head(shared_ref
         started = time.monotonic()
         sock.sendall(b"POST /v1.0/p1/services HTTP/1.1\r\nHost: h\r\nX-Auth-Token: t\r\n"
                      b"Content-Length: 999999999\r\n\r\n")
-        reply = read_all(sock)
+        reply = read_until_closed(sock)
         sock.close()
     assert reply.startswith(b"HTTP/1.1 413") and time.monotonic() - started < 2

@@ -127,3 +127,13 @@ def test_error_bodies_must_follow_the_documented_shape(shared_reference):
 def test_unknown_paths_and_methods(shared_reference):
     assert violations(Exchange(HttpRequest("GET", "/v2/x", TOKEN))) == [("request.path", ())]
     assert violations(Exchange(HttpRequest("PUT", PURGE_URL, TOKEN))) == [("request.method", ())]
+
+
+@pytest.mark.parametrize("engine", ["compiled", "openapi-core"])
+def test_both_engines_take_the_operation_a_request_resolved_to(shared_reference, engine):
+    from contract.validation import validator
+
+    checking = validator("2016-08", engine)
+    found = checking.validate_response(purge(), HttpResponse(200, LOCATION),
+                                       operation="deleteCachedAsset")
+    assert [v.location for v in found] == ["response.status"]

@@ -33,11 +33,8 @@ from contract.asgi import error_document
 from contract.mock.runtime import Runtime
 from contract.mock.services import access_host
 from contract.serving import Request, header_value, json_bytes, status_line
-from contract.upstream import UpstreamError, UpstreamPool
+from contract.upstream import HOP_BY_HOP, UpstreamError, UpstreamPool
 
-_HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"te",
-                         b"trailer", b"upgrade", b"content-length", b"proxy-authenticate",
-                         b"proxy-authorization"})
 ORIGIN_TIMEOUT = 10.0  # seconds an origin has to answer the edge
 
 
@@ -198,7 +195,7 @@ class Edge:
             head += b"if-modified-since: %s\r\n" % if_modified_since.encode()
         answer = await pool.request(head + b"\r\n", b"", 16 * 1024 * 1024)
         now = self.clock()
-        headers = [(k, v) for k, v in answer.headers if k.lower() not in _HOP_BY_HOP]
+        headers = [(k, v) for k, v in answer.headers if k.lower() not in HOP_BY_HOP]
         modified = header_value(answer.headers, b"last-modified") or \
             formatdate(now, usegmt=True)
         return Cached(answer.status, answer.reason, headers, b"".join(answer.buffered),

@@ -33,15 +33,12 @@ from contract.serving import (
     json_bytes,
     status_line,
 )
-from contract.upstream import UpstreamError, UpstreamPool
+from contract.upstream import HOP_BY_HOP, UpstreamError, UpstreamPool
 from contract.validation import HttpRequest, HttpResponse, Violation, validator
 from contract.validation.verdict import Validator
 
 COUNT_HEADER = "X-Contract-Violations"
 MAX_REQUEST_BODY = 8 * 1024 * 1024  # read whole before forwarding: past this, 413
-_HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate",
-                         b"proxy-authorization", b"te", b"trailer", b"trailers",
-                         b"transfer-encoding", b"upgrade", b"content-length"})
 
 
 class ValidatingProxy:
@@ -96,7 +93,7 @@ class ValidatingProxy:
                              _count(len(violations))))
             return
         count = len(report.violations) + len(violations)
-        forwarded = [(k, v) for k, v in answer.headers if k.lower() not in _HOP_BY_HOP]
+        forwarded = [(k, v) for k, v in answer.headers if k.lower() not in HOP_BY_HOP]
         if self.rewrite_location:
             forwarded = self._relocated(forwarded, request)
         head = status_line(answer.status, answer.reason) + b"".join(
@@ -126,7 +123,7 @@ class ValidatingProxy:
             request.method, self.pool.prefix.encode(), request.target,
             self.pool.netloc.encode())]
         lines += [b"%s: %s\r\n" % (k, v) for k, v in request.headers
-                  if k.lower() not in _HOP_BY_HOP and k.lower() != b"host"]
+                  if k.lower() not in HOP_BY_HOP and k.lower() != b"host"]
         if request.body or request.method in (b"POST", b"PUT", b"PATCH"):
             lines.append(b"content-length: %d\r\n" % len(request.body))
         lines.append(b"\r\n")

@@ -159,23 +159,23 @@ class ContractValidator:
     # -- responses ---------------------------------------------------------------------------
 
     def validate_response(self, request: HttpRequest, response: HttpResponse,
-                          operation_id: str | None = None) -> list[Violation]:
-        """The response's violations (`operation_id` is accepted for the compiled
-        validator's interface; openapi-core routes the request itself)."""
-        path, operation, _ = self._route(request)
-        if operation is None:
+                          operation: str | None = None) -> list[Violation]:
+        """The response's violations (`operation` is accepted for the compiled validator's
+        interface; openapi-core routes the request itself)."""
+        path, routed, _ = self._route(request)
+        if routed is None:
             return []  # the request's own report says why; a response cannot be placed
         result = self.openapi.unmarshal_response(OpenAPIRequest(request, path),
                                                  OpenAPIResponse(response))
-        documented = operation.spec.get("responses", {})
+        documented = routed.spec.get("responses", {})
         spec = _response_spec(documented, response.status, self.document)
         violations = []
         for error in result.errors:
-            violations.extend(self._response_violations(error, operation, spec, response))
+            violations.extend(self._response_violations(error, routed, spec, response))
         if spec is not None and "content" not in spec and response.body.strip():
             violations.append(Violation("response.body", f"{response.status} is documented "
                                         f"without a body, got {len(response.body)} bytes",
-                                        _cited(spec) or _cited(operation.spec)))
+                                        _cited(spec) or _cited(routed.spec)))
         return violations
 
     def _response_violations(self, error: Exception, operation: _Operation,
