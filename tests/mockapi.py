@@ -10,7 +10,7 @@ import httpx
 
 from contract.conform.target import SERVICE_BODY
 from contract.validation.messages import HttpRequest, HttpResponse
-from contract.validation.validator import validator_for
+from contract.validation.reference import validator_for
 
 
 class Api:

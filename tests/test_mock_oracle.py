@@ -10,7 +10,7 @@ from contract.mock.messages import Incoming
 from contract.mock.serve import create_app
 from contract.mock.settings import MockSettings
 from contract.validation.messages import HttpRequest
-from contract.validation.validator import validator_for
+from contract.validation.reference import validator_for
 from tests.strategies import requests
 
 

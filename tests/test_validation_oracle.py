@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from contract.validation.compiled import CompiledValidator
 from contract.validation.messages import HttpRequest, HttpResponse
-from contract.validation.validator import ContractValidator
+from contract.validation.reference import ContractValidator
 from contract.variants import load_document
 from tests.strategies import documented_bodies, requests, responses
 

@@ -25,7 +25,7 @@ def validator(variant: str, engine: str = "compiled") -> Validator:
     """The shared validator of a variant: the compiled checks, or openapi-core's reading of
     the spec (slower; the reference the compiled one is tested against)."""
     if engine == "openapi-core":
-        from contract.validation.validator import validator_for
+        from contract.validation.reference import validator_for
 
         return validator_for(variant)
     if engine != "compiled":

@@ -1,4 +1,5 @@
-"""Validate requests and responses against one variant of the contract.
+"""The reference engine: requests and responses validated by openapi-core (the oracle the
+compiled validator is tested against; `--engine openapi-core`).
 
 openapi-core does the validation; this module locates each error (query, header, body
 pointer), names the statement behind the spec element (`x-statements`), phrases it for a
