@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -416,10 +417,26 @@ def _port_map(pairs: tuple[str, ...]) -> dict[int, int]:
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 @click.option("--allow-unobserved", is_flag=True, help="Exit 0 when nothing failed even if "
               "some MUST statement could not be observed (the verdict still says which).")
+@click.option("--checks", type=click.Choice(["all", "api", "edge"]), default="all",
+              show_default=True, help="`api`: the API checks, the scenario and schemathesis; "
+              "`edge`: what purges, invalidations and service settings do to what the edge "
+              "serves (S13-S15, S26-S30).")
+@click.option("--edge-url", help="Where the CDN's edge answers (the service's domain goes "
+              "in Host). Our mock's edge is found by itself.")
+@click.option("--origin-listen", metavar="HOST:PORT", help="Where the suite's own origin "
+              "listens for the edge checks, e.g. 127.0.0.1:18080.")
+@click.option("--origin-url", metavar="URL", help="How the CDN reaches that origin, e.g. "
+              "http://127.0.0.1:80 for a mock run with --origin-port 80=18080 (default: the "
+              "--origin-listen address). Its port must be one the contract's origins accept.")
+@click.option("--time-scale", type=click.FloatRange(min=0, min_open=True),
+              help="The documented durations (purge, invalidation, TTLs) are waited for "
+              "times this (a real CDN: 1; default: what our mock reports, else 1).")
 def conform(base_url: str, variant: str, token: str | None, project_id: str | None,
             observer: str | None, rate_limit_check: bool, max_examples: int,
             seed: int | None, workers: int, junit: Path | None, json_path: Path | None,
-            html: Path | None, quiet: bool, allow_unobserved: bool) -> None:
+            html: Path | None, quiet: bool, allow_unobserved: bool, checks: str,
+            edge_url: str | None, origin_listen: str | None, origin_url: str | None,
+            time_scale: float | None) -> None:
     """Check a running implementation against the contract.
 
     A variant CONFORMS when every MUST and SHOULD statement it observed holds, schemathesis
@@ -430,15 +447,21 @@ def conform(base_url: str, variant: str, token: str | None, project_id: str | No
     --allow-unobserved, also when it is only not shown to), 1 otherwise, 2 for bad input.
     INTERPRETATION rows are warnings, never failures.
 
-    Each failure comes with a curl command that reproduces it. Example, the whole check of
-    our own mock (a fresh one: the rate limit needs a new window):
+    The edge checks start an origin of their own (--origin-listen), create services in
+    front of it, and judge what the edge serves and what the origin is asked; they wait
+    for the documented durations times --time-scale.
 
+    Each failure comes with a curl command that reproduces it. Example, the whole check of
+    our own mock (a fresh one: the rate limit needs a new window), its edge included:
+
+        cdn-contract mock --time-scale 0.01 --origin-port 80=18080 &
         cdn-contract conform --base-url http://127.0.0.1:8080 --variant 2016-08 \\
-            --rate-limit-check --html report.html
+            --rate-limit-check --origin-listen 127.0.0.1:18080 \\
+            --origin-url http://127.0.0.1:80 --html report.html
     """
     from contract.conform import report as render
     from contract.conform.fuzz import FuzzSettings
-    from contract.conform.runner import RunOptions, run
+    from contract.conform.runner import EdgeOptions, RunOptions, run
     from contract.conform.target import Target, load_observer
     from contract.outputs import write_files
 
@@ -447,8 +470,13 @@ def conform(base_url: str, variant: str, token: str | None, project_id: str | No
     target = Target(base_url, token=token or "conformance-token", token_known=bool(token),
                     project_id=project_id,
                     observer=load_observer(observer) if observer else None)
+    if edge_url is not None and not edge_url.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{edge_url!r} is not an http(s) URL", param_hint="--edge-url")
+    edge = EdgeOptions(edge_url, _address(origin_listen, "--origin-listen"),
+                       _address(origin_url, "--origin-url"), time_scale)
     options = RunOptions(_chosen(variant), FuzzSettings(max_examples, seed, workers),
-                         rate_limit_check)
+                         rate_limit_check, ("api", "edge") if checks == "all" else (checks,),
+                         edge)
     reports = run(target, options, (lambda _: None) if quiet
                   else (lambda line: click.echo(line, err=True)))
     click.echo(render.summary(reports, base_url))
@@ -460,6 +488,22 @@ def conform(base_url: str, variant: str, token: str | None, project_id: str | No
     passed = all(r.conforms or (allow_unobserved and r.verdict()[0] == "NOT SHOWN TO CONFORM")
                  for r in reports)
     sys.exit(EXIT_OK if passed else EXIT_FAILED)
+
+
+def _address(value: str | None, option: str) -> tuple[str, int] | None:
+    """`HOST:PORT` or `http://HOST:PORT` as (host, port); the default port of a URL's scheme
+    when it has none."""
+    if value is None:
+        return None
+    parts = urlsplit(value if "//" in value else f"//{value}")
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None:
+        raise click.BadParameter(f"{value!r} is not HOST:PORT or an http(s) URL",
+                                 param_hint=option)
+    return parts.hostname, port
 
 
 def _chosen(variant: str) -> list[str]:

@@ -90,8 +90,10 @@ def run_upstream(app: Upstream) -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def run_cli_server(*args: str, port: int) -> Iterator[subprocess.Popen[str]]:
-    process = subprocess.Popen([sys.executable, "-m", "contract", *args, "--port", str(port)],
+def run_cli_server(*args: str, port: int, module: tuple[str, ...] = ("contract",)
+                   ) -> Iterator[subprocess.Popen[str]]:
+    """`python -m contract ARGS --port PORT` (or another `module` with its arguments)."""
+    process = subprocess.Popen([sys.executable, "-m", *module, *args, "--port", str(port)],
                                cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
@@ -106,8 +108,10 @@ def run_cli_server(*args: str, port: int) -> Iterator[subprocess.Popen[str]]:
 
 
 @contextlib.contextmanager
-def run_mock(variant: str, *args: str) -> Iterator[str]:
+def run_mock(variant: str, *args: str, module: tuple[str, ...] = ("contract",)
+             ) -> Iterator[str]:
     """`cdn-contract mock` as a subprocess on a free loopback port; yields its base URL."""
     port = free_port()
-    with run_cli_server("mock", "--variant", variant, "--quiet", *args, port=port):
+    with run_cli_server("mock", "--variant", variant, "--quiet", *args, port=port,
+                        module=module):
         yield f"http://127.0.0.1:{port}"

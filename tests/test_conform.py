@@ -38,7 +38,7 @@ def test_each_mock_variant_conforms_to_its_own_contract_only_s7a_s7b_s11(shared_
     canonical = verdicts(new_run["2016-08"])
     assert all(canonical[s] == Status.PASS for s in ("S2", "S3", "S4", "S7b", "S10", "S11",
                                                      "S16", "S17", "S18", "S19", "S24"))
-    assert canonical["S15"] == Status.NOT_OBSERVABLE  # the edge's revalidation: not HTTP
+    assert canonical["S15"] == Status.NOT_OBSERVABLE  # no --origin-listen: edge checks wait
 
 
 BROKEN = {

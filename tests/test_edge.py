@@ -137,6 +137,37 @@ def test_the_life_of_an_asset_through_the_edge_s13_s14_s15_s26_s27_s28_s30(cdn):
     assert not origin.asked[asked]["if-modified-since"]  # fetched anew, not revalidated
 
 
+def report(base: str, service: str, what: str, url: str) -> dict[str, Any]:
+    answer = httpx.get(f"{base}/v1.0/p1/services/{service}/{what}", params={"url": url},
+                       headers={"X-Auth-Token": "t"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def test_the_asset_reports_answer_from_the_edge_state(cdn):
+    """getCachedAsset shows the edge's copy (cached, state, hits), getAssetAnalytics counts
+    what the edge served by cache state; a purge that lands empties the copy."""
+    base, edge, origin = cdn
+    service = create(base)
+    assert report(base, service, "assets", "/a.css")["edge"] == {"cached": False}
+    origin.put("/a.css", b"body {}")
+    for _ in range(3):
+        get(edge, "/a.css")
+    copy = report(base, service, "assets", "/a.css")["edge"]
+    assert (copy["cached"], copy["status"], copy["state"], copy["hits"]) == \
+        (True, 200, "fresh", 2)
+    assert parsedate_to_datetime(copy["last_modified"]).timestamp() == \
+        int(origin.content["/a.css"][1])  # the origin's Last-Modified, kept for revalidation
+    purge(base, service, "/a.css", hard=False)
+    assert report(base, service, "assets", "/a.css")["edge"]["state"] == "stale"
+    get(edge, "/a.css")
+    analytics = report(base, service, "analytics", "/a.css")
+    assert analytics["edge"] == {"hit": 2, "miss": 1, "revalidated": 1}
+    assert analytics["asset"]["state"] == "fresh"
+    purge(base, service, "/a.css", hard=True)
+    assert report(base, service, "assets", "/a.css")["edge"] == {"cached": False}
+
+
 def test_a_wildcard_invalidation_covers_its_subdirectories_only_s14(cdn):
     base, edge, origin = cdn
     service = create(base)

@@ -4,7 +4,8 @@ sends (`probes`) paired with a judge that decides (`judges`).
 Running a check runs its probe, then its judge on the record; when the probe could not look
 (the target created no service, the rate limit was not asked for), the check's statements
 are reported `not observable`, never passed. The error-body judge (S16) runs once at the end
-of a variant, over every exchange any probe or the scenario sent.
+of a variant, over every exchange any probe or the scenario sent. The `edge` checks need the
+CDN's edge and an origin the suite controls (`edge_probes`); the others only the API.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from contract.conform import judges, probes
+from contract.conform import edge_judges, edge_probes, judges, probes
 from contract.conform.judges import Expect
 from contract.conform.outcome import Outcome
 from contract.conform.probes import Context, Record
@@ -24,8 +25,11 @@ class Check:
     statements: tuple[str, ...]
     probe: Callable[[Context], Record]
     judge: Callable[[Record, Expect], Iterator[Outcome]]
+    group: str = "api"  # or "edge": what `--checks` selects
 
     def run(self, ctx: Context, expect: Expect) -> list[Outcome]:
+        if not expect.statements.intersection(self.statements):
+            return []  # none of its statements belongs to this variant: nothing to send
         record = self.probe(ctx)
         if record.unobservable is not None:
             return [replace(judges.unobservable(statement, record.unobservable),
@@ -52,5 +56,15 @@ CHECKS = [
     Check("request_limits", ("S19",), probes.over_the_limits, judges.request_limits),
     Check("json_is_served", ("S20",), probes.json_listing, judges.json_is_served),
     Check("rate_limit", ("S11", "S24"), probes.purge_burst, judges.rate_limit),
-    Check("edge_revalidation", ("S15",), probes.nothing, lambda record, expect: iter(())),
+    Check("edge_routing", ("S26", "S27", "S30"), edge_probes.routing, edge_judges.routing,
+          "edge"),
+    Check("edge_caching", ("S28",), edge_probes.caching, edge_judges.caching, "edge"),
+    Check("edge_restrictions", ("S29",), edge_probes.restrictions, edge_judges.restrictions,
+          "edge"),
+    Check("edge_purge", ("S13",), edge_probes.purge, edge_judges.purge, "edge"),
+    Check("edge_invalidation", ("S14",), edge_probes.invalidation, edge_judges.invalidation,
+          "edge"),
+    Check("edge_revalidation", ("S15",), edge_probes.revalidation, edge_judges.revalidation,
+          "edge"),
 ]
+GROUPS = ("api", "edge")

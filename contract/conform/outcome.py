@@ -48,10 +48,13 @@ class StatementVerdict:
 
 
 def curl(request: httpx.Request) -> str:
-    """A curl command that sends the same request again."""
+    """A curl command that sends the same request again (with its Host when it is not the
+    URL's, as the edge checks send)."""
     parts = ["curl", "-i", "-X", request.method]
     for name, value in request.headers.multi_items():
-        if name.lower() not in ("host", "content-length", "accept-encoding", "connection",
+        if name.lower() == "host" and value != request.url.netloc.decode("ascii"):
+            parts += ["-H", f"Host: {value}"]
+        elif name.lower() not in ("host", "content-length", "accept-encoding", "connection",
                                 "user-agent"):
             parts += ["-H", f"{name}: {value}"]
     if request.content:

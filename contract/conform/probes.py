@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from contract.conform.target import SERVICE_BODY, Exchange, Target
+from contract.conform.target import SERVICE_BODY, EdgeTarget, Exchange, Target
 from contract.model import Contract
 
 UNKNOWN_SERVICE = "00000000-0000-4000-8000-000000000000"
+DEPLOY_TIMEOUT = 60.0  # seconds to wait for `deployed`; the wait ends as soon as it is
 NO_SERVICE = ("the target did not create a service to purge (POST /services did not answer "
               "202 with a Location)")
 
@@ -32,6 +34,7 @@ class Context:
     document: dict[str, Any]  # for schemathesis, which reads the spec itself
     statements: set[str]  # ids that belong to this variant
     rate_limit_check: bool = False
+    edge: EdgeTarget | None = None  # the CDN edge and the suite's origin, when given
     exchanges: list[Exchange] = field(default_factory=list)  # all sent, for S16
 
     def __post_init__(self) -> None:
@@ -46,6 +49,17 @@ class Context:
         project = self.target.project()
         service = self.target.create_service(project)
         return (project, service) if service else None
+
+    def deployed(self, project: str, service: str) -> tuple[bool, Exchange]:
+        """Wait (at most DEPLOY_TIMEOUT) for the service to be `deployed`; the last GET."""
+        deadline = time.monotonic() + DEPLOY_TIMEOUT
+        while True:
+            answer = self.send("GET", f"/v1.0/{project}/services/{service}")
+            if answer.status == 200 and answer.response.json().get("status") == "deployed":
+                return True, answer
+            if time.monotonic() > deadline:
+                return False, answer
+            time.sleep(0.05)
 
     def send(self, method: str, path: str, **options: Any) -> Exchange:
         """`target.send`, keeping the exchange for the error-body judge (S16)."""
@@ -220,8 +234,3 @@ def _burst(ctx: Context, record: Record, project: str, service: str) -> None:
         record.exchanges[f"purge {n + 1}"] = ctx.purge(project, service, url=f"/file-{n}.png",
                                                        hard="true")
 
-
-def nothing(ctx: Context) -> Record:
-    """For statements no request to the API can observe (S15)."""
-    return Record(unobservable="how the edge revalidates with the origin after an "
-                  "invalidation happens between the CDN and the origin, not over this API")

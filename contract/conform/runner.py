@@ -8,13 +8,14 @@ from dataclasses import dataclass, field, replace
 
 import httpx
 
-from contract.conform.checks import CHECKS
+from contract.conform.checks import CHECKS, GROUPS
 from contract.conform.fuzz import Finding, FuzzSettings, fuzz
 from contract.conform.judges import Expect, error_bodies
+from contract.conform.origin import Origin
 from contract.conform.outcome import Outcome, StatementVerdict, Status
 from contract.conform.probes import Context
 from contract.conform.scenario import lifecycle
-from contract.conform.target import Target
+from contract.conform.target import EdgeTarget, Target
 from contract.errors import InputError
 from contract.model import read_contract
 from contract.statements import load_statements
@@ -28,6 +29,7 @@ class VariantReport:
     findings: list[Finding] = field(default_factory=list)
     cases: int = 0
     seconds: float = 0.0
+    groups: tuple[str, ...] = GROUPS  # the checks that ran
 
     @property
     def failed(self) -> list[StatementVerdict]:
@@ -58,8 +60,22 @@ class VariantReport:
             return "NOT SHOWN TO CONFORM", [
                 f"MUST {v.id} not observed: " + next(
                     (o.message for o in v.outcomes if o.status == Status.NOT_OBSERVABLE),
-                    "no check observed it") for v in self.unobserved]
+                    "no check observed it" + ("" if self.groups == GROUPS else
+                                              f" (only --checks {self.groups[0]} ran)"))
+                for v in self.unobserved]
         return "CONFORMS", []
+
+
+@dataclass(frozen=True)
+class EdgeOptions:
+    """Where the CDN's edge answers, where the suite's origin listens, the address the CDN
+    is told for it (default: where it listens), and the time scale of the waits (default:
+    what the target reports, else 1)."""
+
+    url: str | None = None
+    origin_listen: tuple[str, int] | None = None
+    origin_url: tuple[str, int] | None = None
+    time_scale: float | None = None
 
 
 @dataclass
@@ -67,6 +83,8 @@ class RunOptions:
     variants: list[str]
     fuzz: FuzzSettings = field(default_factory=FuzzSettings)
     rate_limit_check: bool = False
+    groups: tuple[str, ...] = GROUPS  # "api": the API checks, scenario, schemathesis
+    edge: EdgeOptions = field(default_factory=EdgeOptions)
 
 
 def run(target: Target, options: RunOptions,
@@ -74,14 +92,40 @@ def run(target: Target, options: RunOptions,
     """The reports of every variant asked for. A target that stops answering midway is bad
     input (InputError), not a failed statement."""
     target.preflight()
+    edge = _edge(target, options)
     try:
-        return _run(target, options, progress)
+        return _run(target, options, edge, progress)
     except httpx.HTTPError as error:
-        raise InputError(f"--base-url {target.base_url} stopped answering during the run "
+        where = f"--edge-url {edge.url}" if edge and edge.url in _url_of(error) \
+            else f"--base-url {target.base_url}"
+        raise InputError(f"{where} stopped answering during the run "
                          f"({type(error).__name__}: {error})") from None
+    finally:
+        if edge is not None:
+            edge.origin.stop()
 
 
-def _run(target: Target, options: RunOptions,
+def _url_of(error: httpx.HTTPError) -> str:
+    try:
+        return str(error.request.url)
+    except RuntimeError:  # an error raised before any request was made
+        return ""
+
+
+def _edge(target: Target, options: RunOptions) -> EdgeTarget | None:
+    """The edge under test with the suite's origin started, when the edge checks run and
+    both an edge and a place to listen are known."""
+    url = options.edge.url or target.edge_url
+    listen = options.edge.origin_listen
+    if "edge" not in options.groups or url is None or listen is None:
+        return None
+    origin = Origin()
+    origin.start(*listen)
+    host, port = options.edge.origin_url or listen
+    return EdgeTarget(url, origin, host, port, options.edge.time_scale or target.time_scale)
+
+
+def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
          progress: Callable[[str], None]) -> list[VariantReport]:
     statements = load_statements(notes_path())
     reports = []
@@ -91,21 +135,23 @@ def _run(target: Target, options: RunOptions,
         document = load_document(variant)
         mine = {sid for sid, s in statements.items() if s.variant in ("both", variant)}
         contract = read_contract(document)
-        ctx = Context(target, contract, document, mine, options.rate_limit_check)
+        ctx = Context(target, contract, document, mine, options.rate_limit_check, edge)
         expect = Expect(contract, frozenset(mine))
         outcomes: list[Outcome] = []
-        for check in CHECKS:
+        for check in (c for c in CHECKS if c.group in options.groups):
             found = check.run(ctx, expect)
             outcomes += found
             failed = sum(o.status == Status.FAIL for o in found)
             progress(f"  {check.name} ({','.join(check.statements)}): {len(found)} "
                      "observation(s)" + (f", {failed} failed" if failed else ""))
-        progress(f"variant {variant}: scenario")
-        outcomes += list(lifecycle(ctx))
+        cases, findings = 0, list[Finding]()
+        if "api" in options.groups:
+            progress(f"variant {variant}: scenario")
+            outcomes += list(lifecycle(ctx))
+            progress(f"variant {variant}: schemathesis")
+            cases, findings = fuzz(document, target.base_url, target.token,
+                                   target.token_known, options.fuzz, progress)
         outcomes += [replace(o, check="error_bodies") for o in error_bodies(ctx.exchanges)]
-        progress(f"variant {variant}: schemathesis")
-        cases, findings = fuzz(document, target.base_url, target.token, target.token_known,
-                               options.fuzz, progress)
         verdicts = []
         for sid in sorted(mine, key=_order):
             statement = statements[sid]
@@ -116,7 +162,7 @@ def _run(target: Target, options: RunOptions,
                                     if o.status == Status.FAIL else o for o in verdict.outcomes]
             verdicts.append(verdict)
         reports.append(VariantReport(variant, verdicts, findings, cases,
-                                     time.monotonic() - started))
+                                     time.monotonic() - started, options.groups))
     return reports
 
 

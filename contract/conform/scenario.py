@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 from contract.conform.outcome import Outcome, Status
 from contract.conform.probes import Context
-
-DEPLOY_TIMEOUT = 60.0  # seconds to wait for `deployed`; the loop ends as soon as it is
 
 
 def lifecycle(ctx: Context) -> Iterator[Outcome]:
@@ -23,15 +20,9 @@ def lifecycle(ctx: Context) -> Iterator[Outcome]:
         yield Outcome("S2", Status.NOT_OBSERVABLE, "the target did not create a service", name)
         return
     project, service = fresh
-    deadline = time.monotonic() + DEPLOY_TIMEOUT
-    status = None
-    while time.monotonic() < deadline:
-        answer = ctx.send("GET", f"/v1.0/{project}/services/{service}")
+    deployed, answer = ctx.deployed(project, service)
+    if not deployed:
         status = answer.response.json().get("status") if answer.status == 200 else None
-        if status == "deployed":
-            break
-        time.sleep(0.05)
-    if status != "deployed":
         yield step("S2", False, f"the new service never reached `deployed` (last: {status})",
                    answer.curl)
         return

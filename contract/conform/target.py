@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from contract.conform.origin import Origin
 from contract.conform.outcome import curl
 from contract.errors import InputError
 
@@ -45,6 +46,7 @@ class Target:
     introspection: bool = field(init=False, default=False)
     token_header: str = field(init=False, default="")  # the contract's, set by the Context
     time_scale: float = field(init=False, default=1.0)
+    edge_url: str | None = field(init=False, default=None)  # where our mock's edge listens
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -62,6 +64,7 @@ class Target:
             if health.status_code == 200 and "variant" in health.json():
                 self.introspection = True
                 self.time_scale = float(health.json().get("time_scale", 1.0))
+                self.edge_url = health.json().get("edge")
         except (httpx.HTTPError, ValueError):
             pass
 
@@ -110,3 +113,35 @@ def load_observer(spec: str) -> Observer:
     if not callable(observer):
         raise InputError(f"--observer {spec!r}: {module_name} has no callable {name}")
     return observer  # type: ignore[no-any-return]
+
+
+@dataclass
+class EdgeTarget:
+    """The CDN edge under test, and the origin the suite put behind it.
+
+    `origin_host` and `origin_port` are what the services the checks create name as their
+    origin: the address the CDN reaches the suite's origin at (`--origin-url`), which may
+    differ from where it listens (a port mapping, a tunnel)."""
+
+    url: str
+    origin: Origin
+    origin_host: str
+    origin_port: int
+    time_scale: float  # the documented durations are waited for times this
+    timeout: float = 10.0
+    client: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.url = self.url.rstrip("/")
+        self.client = httpx.Client(timeout=self.timeout)
+
+    def get(self, path: str, host: str, headers: dict[str, str] | None = None) -> Exchange:
+        """GET `path` from the edge, for the domain `host`."""
+        request = self.client.build_request("GET", self.url + path,
+                                            headers={"Host": host, **(headers or {})})
+        return Exchange(self.client.send(request), curl(request))
+
+    def origin_member(self, **extra: Any) -> dict[str, Any]:
+        """One entry of a service's `origins`, naming the suite's origin."""
+        return {"origin": self.origin_host, "port": self.origin_port,
+                "ssl": self.origin_port == 443, **extra}

@@ -61,6 +61,8 @@ def _refused(hard: bool, url: str | None, every: bool) -> str | None:
 
 
 def cached(call: Call) -> Outgoing:
+    """The edge's copy of the asset (our interpretation of the docs' open body: `edge` is
+    null when the mock runs no edge), and the purge jobs that name it or everything."""
     if not call.store.has_service(call.project_id, call.params.path["service_id"]):
         return services.missing(call)
     service_id, url = call.params.path["service_id"], call.params.query["url"]
@@ -68,12 +70,22 @@ def cached(call: Call) -> Outgoing:
     now = call.runtime.clock()
     jobs = [job.as_dict(now) for job in call.store.jobs(service_id)
             if job.url in (url, "/*") and job.project_id == call.project_id]
-    return json_response(200, {"service_id": service_id, "url": url, "jobs": jobs})
+    edge = call.runtime.edge
+    return json_response(200, {"service_id": service_id, "url": url,
+                               "edge": edge.asset(service_id, url, now) if edge else None,
+                               "jobs": jobs})
 
 
 def analytics(call: Call) -> Outgoing:
+    """The API's counters, and what the edge served by cache state (our interpretation:
+    the docs leave the body open; with `url`, the edge's copy of that asset too)."""
     if not call.store.has_service(call.project_id, call.params.path["service_id"]):
         return services.missing(call)
-    service_id = call.params.path["service_id"]
-    return json_response(200, {"service_id": service_id, "url": call.params.query.get("url"),
-                               "counters": call.store.counters(call.project_id, service_id)})
+    service_id, url = call.params.path["service_id"], call.params.query.get("url")
+    edge = call.runtime.edge
+    body = {"service_id": service_id, "url": url,
+            "counters": call.store.counters(call.project_id, service_id),
+            "edge": edge.analytics(service_id) if edge else None}
+    if edge is not None and url is not None:
+        body["asset"] = edge.asset(service_id, url, call.runtime.clock())
+    return json_response(200, body)

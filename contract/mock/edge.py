@@ -6,6 +6,8 @@ cache, or from the service's origin over real HTTP: the origin whose `rules` mat
 (S26), with the `Host` header its `hostheadertype` asks for (S27). It is cached for the `ttl`
 of the caching entry whose rules match it, else the `default` entry (S28), and served only
 to whom the `restrictions` allow (S29; 403 otherwise). `Age` and `X-Cache` tell the state.
+The API's asset reports (`getCachedAsset`, `getAssetAnalytics`) read the cache and the counts
+of what was served, by state.
 
 Purges and invalidations are the API's jobs: when one completes (S13, S14, times the
 `--time-scale`), a purge removes its file from the cache, an invalidation marks the files its
@@ -23,6 +25,7 @@ import fnmatch
 import ipaddress
 import json
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -50,6 +53,7 @@ class Cached:
     expires_at: float
     last_modified: str  # what If-Modified-Since sends back
     stale: bool = False  # an invalidation covered it
+    hits: int = 0  # requests served from this copy without asking the origin
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class Edge:
         self._hosts: dict[str, Served] = {}
         self._version = -1
         self._pools: dict[tuple[str, int], UpstreamPool] = {}
+        self.served: dict[str, Counter[str]] = {}  # service id → answers by X-Cache state
+        runtime.edge = self
 
     # -- what the API's jobs do to the cache -------------------------------------------------
 
@@ -92,6 +98,29 @@ class Edge:
                     if owner == service_id and covers(job.url, path):
                         cached.stale = True
             self.applied[service_id] = job.id
+
+    # -- what the API's asset reports read ---------------------------------------------------
+
+    def asset(self, service_id: str, url: str, now: float) -> dict[str, Any]:
+        self.apply_jobs(service_id, now)
+        cached = self.cache.get((service_id, url))
+        if cached is None:
+            return {"cached": False}
+        state = "stale" if cached.stale else "fresh" if now < cached.expires_at else "expired"
+        scale = self.runtime.settings.time_scale
+        return {"cached": True, "status": cached.status, "state": state,
+                "age_seconds": int((now - cached.stored_at) / scale),
+                "expires_in_seconds": max(0, int((cached.expires_at - now) / scale)),
+                "last_modified": cached.last_modified, "hits": cached.hits}
+
+    def analytics(self, service_id: str) -> dict[str, int]:
+        return {state.lower(): count for state, count
+                in sorted(self.served.get(service_id, Counter()).items())}
+
+    def reset(self) -> None:
+        self.cache.clear()
+        self.applied.clear()
+        self.served.clear()
 
     # -- routing -----------------------------------------------------------------------------
 
@@ -127,13 +156,18 @@ class Edge:
             write(json_bytes(405, error_document("the edge serves GET and HEAD"),
                              request.keep_alive, [(b"Allow", b"GET, HEAD")]))
             return
+        counts = self.served.get(served.id)
+        if counts is None:
+            counts = self.served[served.id] = Counter()
         refused = restricted(served.document, path, request.client,
                              header_value(request.headers, b"referer"))
         if refused:
+            counts["REFUSED"] += 1
             write(json_bytes(403, error_document(refused), request.keep_alive))
             return
         self.apply_jobs(served.id, now)
         cached, state = await self._object(served, host, path, now)
+        counts[state] += 1
         write(self._encode(cached, state, now, request))
 
     async def _object(self, served: Served, host: str, path: str, now: float
@@ -142,6 +176,7 @@ class Edge:
         key = (served.id, path)
         cached = self.cache.get(key)
         if cached is not None and not cached.stale and now < cached.expires_at:
+            cached.hits += 1
             return cached, "HIT"
         # only a real object is revalidated; a cached error is fetched anew
         conditional = cached.last_modified if cached is not None and cached.status == 200 \

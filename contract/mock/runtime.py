@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from contract.mock.messages import Incoming
 from contract.mock.params import Parsed, Problem
@@ -27,6 +27,19 @@ class ContractFacts:
     service_check: Callable[[Any, list[Problem]], None] | None = None  # createService body
 
 
+class EdgeView(Protocol):
+    """What the API's asset reports ask of the CDN edge, when one runs (`mock.edge`)."""
+
+    def asset(self, service_id: str, url: str, now: float) -> dict[str, Any]:
+        """The edge's copy of one asset: whether it is cached, its state, age and hits."""
+
+    def analytics(self, service_id: str) -> dict[str, int]:
+        """What the edge served for the service, counted by cache state."""
+
+    def reset(self) -> None:
+        """Forget every cached object and count."""
+
+
 class Runtime:
     """State shared by every request of one mock process."""
 
@@ -37,6 +50,7 @@ class Runtime:
         self.clock = clock
         self.store = Store(settings.db, settings.job_retention, settings.max_jobs)
         self.edge_url: str | None = None  # where the CDN edge listens, once it does
+        self.edge: EdgeView | None = None  # its state, for getCachedAsset and analytics
         self.limiters = {op: Limiter(limit, settings.time_scale)
                          for op, limit in facts.contract.rate_limits.items()
                          } if settings.rate_limit else {}
@@ -46,6 +60,8 @@ class Runtime:
 
     def reset(self) -> None:
         self.store.reset()
+        if self.edge is not None:
+            self.edge.reset()
         for limiter in self.limiters.values():
             limiter.reset()
 
