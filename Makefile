@@ -62,6 +62,7 @@ bench: $(STAMP)  ## print throughput and wall-time figures (no assertions)
 	$(BIN)/python benchmarks/mock_vs_prism.py
 	$(BIN)/python benchmarks/proxy_vs_prism.py
 	$(BIN)/python benchmarks/soak.py
+	$(BIN)/python benchmarks/edge_vs_nginx.py
 	$(BIN)/python benchmarks/conform_wall_time.py
 
 clean:

@@ -8,61 +8,30 @@ The mock runs with --time-scale 0.001: a deploy (30 s) takes 30 ms, an invalidat
 from __future__ import annotations
 
 import time
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.servers import free_port, run_mock, run_upstream
+from contract.conform.origin import Origin
+from tests.servers import free_port, run_mock
 
 DOMAIN = "www.example.test"
 SCALE = 0.001
 
 
-class Origin:
-    """A controllable origin: content per path with its Last-Modified, a status forced per
-    path, and a log of what the edge asked (path, Host, If-Modified-Since)."""
-
-    def __init__(self) -> None:
-        self.content: dict[str, tuple[bytes, float]] = {}
-        self.forced: dict[str, int] = {}
-        self.asked: list[dict[str, str]] = []
-
-    def put(self, path: str, body: bytes) -> None:
-        previous = self.content.get(path, (b"", 0.0))[1]
-        self.content[path] = (body, max(time.time(), previous + 1))  # a later second
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
-        path = scope["path"]
-        self.asked.append({"path": path, "host": headers.get("host", ""),
-                           "if-modified-since": headers.get("if-modified-since", "")})
-        status, body, extra = self.forced.get(path, 200), b"", []
-        if status == 200 and path in self.content:
-            body, modified = self.content[path]
-            since = headers.get("if-modified-since")
-            extra = [(b"last-modified", formatdate(modified, usegmt=True).encode())]
-            if since and parsedate_to_datetime(since).timestamp() >= int(modified):
-                status, body = 304, b""
-        elif status == 200:
-            status = 404
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"text/plain"), *extra]})
-        await send({"type": "http.response.body", "body": body})
-
-
 @pytest.fixture
 def cdn(shared_reference):
-    origin = Origin()
-    with run_upstream(origin) as origin_port:  # type: ignore[arg-type]
-        edge_port = free_port()
+    origin, origin_port, edge_port = Origin(), free_port(), free_port()
+    origin.start("127.0.0.1", origin_port)
+    try:
         with run_mock("2016-08", "--time-scale", str(SCALE), "--no-rate-limit",
                       "--edge-port", str(edge_port), "--origin-port",
                       f"80={origin_port}") as base:
             yield base, f"http://127.0.0.1:{edge_port}", origin
+    finally:
+        origin.stop()
 
 
 def create(base: str, **members: Any) -> str:
@@ -101,40 +70,40 @@ def test_the_life_of_an_asset_through_the_edge_s13_s14_s15_s26_s27_s28_s30(cdn):
     first = get(edge, "/images/a.png")
     assert (first.status_code, first.content, first.headers["x-cache"]) == \
         (200, b"version 1", "MISS")
-    assert origin.asked[-1]["host"] == DOMAIN  # S27: hostheadertype domain, the default
-    asked = len(origin.asked)
+    assert origin.asked()[-1].host == DOMAIN  # S27: hostheadertype domain, the default
+    asked = len(origin.asked())
     again = get(edge, "/images/a.png")
     assert (again.content, again.headers["x-cache"]) == (b"version 1", "HIT")
-    assert len(origin.asked) == asked and "age" in again.headers  # S28: from the cache
+    assert len(origin.asked()) == asked and "age" in again.headers  # S28: from the cache
 
     origin.put("/images/a.png", b"version 2")  # a change the edge cannot see yet
     assert get(edge, "/images/a.png").content == b"version 1"
 
     purge(base, service, "/images/a.png", hard=False)  # S14, S15: 200 → the new object
     revalidated = get(edge, "/images/a.png")
-    assert revalidated.content == b"version 2" and origin.asked[-1]["if-modified-since"]
+    assert revalidated.content == b"version 2" and origin.asked()[-1].if_modified_since
     purge(base, service, "/images/a.png", hard=False)  # 304 → the stale one, renewed
     renewed = get(edge, "/images/a.png")
     assert (renewed.content, renewed.headers["x-cache"]) == (b"version 2", "REVALIDATED")
     assert get(edge, "/images/a.png").headers["x-cache"] == "HIT"
-    origin.forced["/images/a.png"] = 500  # 5xx → the stale object
+    origin.force("/images/a.png", 500)  # 5xx → the stale object
     purge(base, service, "/images/a.png", hard=False)
     stale = get(edge, "/images/a.png")
     assert (stale.status_code, stale.content, stale.headers["x-cache"]) == \
         (200, b"version 2", "STALE")
-    origin.forced["/images/a.png"] = 404  # 404 → the error, cached 10 s (times the scale)
+    origin.force("/images/a.png", 404)  # 404 → the error, cached 10 s (times the scale)
     purge(base, service, "/images/a.png", hard=False)
     assert get(edge, "/images/a.png").status_code == 404
-    del origin.forced["/images/a.png"]
+    origin.force("/images/a.png", None)
     time.sleep(10 * SCALE + 0.02)
     assert get(edge, "/images/a.png").status_code == 200
 
     origin.put("/images/a.png", b"version 3")  # S13: a purge removes the file; refetched
-    asked = len(origin.asked)
+    asked = len(origin.asked())
     purge(base, service, "/images/a.png", hard=True)
     refetched = get(edge, "/images/a.png")
     assert (refetched.content, refetched.headers["x-cache"]) == (b"version 3", "MISS")
-    assert not origin.asked[asked]["if-modified-since"]  # fetched anew, not revalidated
+    assert not origin.asked()[asked].if_modified_since  # fetched anew, not revalidated
 
 
 def report(base: str, service: str, what: str, url: str) -> dict[str, Any]:
@@ -157,7 +126,7 @@ def test_the_asset_reports_answer_from_the_edge_state(cdn):
     assert (copy["cached"], copy["status"], copy["state"], copy["hits"]) == \
         (True, 200, "fresh", 2)
     assert parsedate_to_datetime(copy["last_modified"]).timestamp() == \
-        int(origin.content["/a.css"][1])  # the origin's Last-Modified, kept for revalidation
+        origin.modified("/a.css")  # the origin's Last-Modified, kept for revalidation
     purge(base, service, "/a.css", hard=False)
     assert report(base, service, "assets", "/a.css")["edge"]["state"] == "stale"
     get(edge, "/a.css")
@@ -191,7 +160,7 @@ def test_routing_restrictions_origins_and_host_headers_s26_s27_s29_s30(cdn):
                           "rules": [{"name": "bots", "referrer": "bots.example"}]}])
     origin.put("/a.txt", b"a")
     assert get(edge, "/a.txt").content == b"a"
-    assert origin.asked[-1]["host"] == "assets.internal"  # S27: custom
+    assert origin.asked()[-1].host == "assets.internal"  # S27: custom
     refused = get(edge, "/a.txt", Referer="http://bots.example/page")
     assert refused.status_code == 403 and "no bots" in refused.json()["message"]["errors"][0][
         "message"]

@@ -48,14 +48,23 @@ class Origin:
             self._content[path] = (body, max(int(time.time()), before + 1))
             self._forced.pop(path, None)
 
-    def force(self, path: str, status: int) -> None:
-        """Answer `status` (and no body) for `path` from now on."""
+    def force(self, path: str, status: int | None) -> None:
+        """Answer `status` (and no body) for `path` from now on; None: serve it again."""
         with self._lock:
-            self._forced[path] = status
+            if status is None:
+                self._forced.pop(path, None)
+            else:
+                self._forced[path] = status
 
-    def asked(self, path: str) -> list[Asked]:
+    def modified(self, path: str) -> int:
+        """The Last-Modified of what `path` serves, in seconds since the epoch."""
         with self._lock:
-            return [entry for entry in self._asked if entry.path == path]
+            return self._content[path][1]
+
+    def asked(self, path: str | None = None) -> list[Asked]:
+        """What the CDN asked for `path` (or for anything), in order."""
+        with self._lock:
+            return [entry for entry in self._asked if path in (None, entry.path)]
 
     def answer(self, path: str, host: str, since: str) -> tuple[int, bytes, int | None]:
         """Status, body and Last-Modified for one request, logged."""

@@ -39,6 +39,9 @@ from contract.serving import Request, header_value, json_bytes, status_line
 from contract.upstream import HOP_BY_HOP, UpstreamError, UpstreamPool
 
 ORIGIN_TIMEOUT = 10.0  # seconds an origin has to answer the edge
+# How often (real seconds) the edge asks the store which jobs completed: a job takes effect
+# at most this late, and a cache hit does not pay for a query.
+JOB_POLL_SECONDS = 0.005
 
 
 @dataclass
@@ -54,6 +57,11 @@ class Cached:
     last_modified: str  # what If-Modified-Since sends back
     stale: bool = False  # an invalidation covered it
     hits: int = 0  # requests served from this copy without asking the origin
+    head: bytes = b""  # its status line and headers, encoded once
+
+    def __post_init__(self) -> None:
+        self.head = status_line(self.status, self.reason) + b"".join(
+            b"%s: %s\r\n" % pair for pair in self.headers)
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,7 @@ class Edge:
         self.clock = runtime.clock  # the clock the jobs are timed by
         self.cache: dict[tuple[str, str], Cached] = {}
         self.applied: dict[str, int] = {}  # service id → last job id taken into account
+        self._polled: dict[str, float] = {}  # service id → when the store was last asked
         self._hosts: dict[str, Served] = {}
         self._version = -1
         self._pools: dict[tuple[str, int], UpstreamPool] = {}
@@ -85,9 +94,13 @@ class Edge:
 
     # -- what the API's jobs do to the cache -------------------------------------------------
 
-    def apply_jobs(self, service_id: str, now: float) -> None:
+    def apply_jobs(self, service_id: str, now: float, exact: bool = False) -> None:
         """Take the jobs of the service that completed since last time into account, in the
-        order they were accepted."""
+        order they were accepted; unless `exact`, at most once per JOB_POLL_SECONDS."""
+        if not exact and now - self._polled.get(service_id, -JOB_POLL_SECONDS) < \
+                JOB_POLL_SECONDS:
+            return
+        self._polled[service_id] = now
         done = self.runtime.store.jobs(service_id, status="done", now=now,
                                        after=self.applied.get(service_id, 0))
         for job in done:
@@ -102,7 +115,7 @@ class Edge:
     # -- what the API's asset reports read ---------------------------------------------------
 
     def asset(self, service_id: str, url: str, now: float) -> dict[str, Any]:
-        self.apply_jobs(service_id, now)
+        self.apply_jobs(service_id, now, exact=True)
         cached = self.cache.get((service_id, url))
         if cached is None:
             return {"cached": False}
@@ -120,6 +133,7 @@ class Edge:
     def reset(self) -> None:
         self.cache.clear()
         self.applied.clear()
+        self._polled.clear()
         self.served.clear()
 
     # -- routing -----------------------------------------------------------------------------
@@ -238,9 +252,7 @@ class Edge:
 
     def _encode(self, cached: Cached, state: str, now: float, request: Request) -> bytes:
         age = max(0, int((now - cached.stored_at) / self.runtime.settings.time_scale))
-        head = status_line(cached.status, cached.reason) + b"".join(
-            b"%s: %s\r\n" % pair for pair in cached.headers)
-        head += b"age: %d\r\nx-cache: %s\r\ncontent-length: %d\r\n" % (
+        head = cached.head + b"age: %d\r\nx-cache: %s\r\ncontent-length: %d\r\n" % (
             age, state.encode(), len(cached.body))
         if not request.keep_alive:
             head += b"connection: close\r\n"
