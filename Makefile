@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 BROWSER := $(VENV)/.browser-stamp
+POSTGRES := $(VENV)/.postgres-stamp
 
 .PHONY: setup run spec generated docs check-generated lint test bench clean
 
@@ -28,6 +29,14 @@ $(BROWSER): $(STAMP)
 	  apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
 	@touch $(BROWSER)
 
+# The replica tests start a throwaway PostgreSQL server on loopback from Debian's package
+# (the distribution's server, the one a team already runs; nothing downloads a build).
+$(POSTGRES): $(STAMP)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  echo "installing postgresql (Debian package) for the replica tests"; \
+	  apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
+	@touch $(POSTGRES)
+
 run: spec generated  ## the main job: derive spec/ (both variants), generate the server and client
 
 spec: $(STAMP)  ## regenerate spec/ (both variants) from the WADLs and overlays
@@ -49,7 +58,7 @@ check-generated: $(STAMP)  ## exit 1 if spec/, generated/ or docs/ differ from w
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) $(BROWSER)  ## lint, check spec/, generated/ and docs/ are current, run the test suite
+test: $(STAMP) $(BROWSER) $(POSTGRES)  ## lint, check spec/, generated/ and docs/ are current, run the test suite
 	$(BIN)/ruff check .
 	$(BIN)/cdn-contract derive --check
 	$(BIN)/cdn-contract generate server --check
@@ -63,6 +72,7 @@ bench: $(STAMP)  ## print throughput and wall-time figures (no assertions)
 	$(BIN)/python benchmarks/proxy_vs_prism.py
 	$(BIN)/python benchmarks/soak.py
 	$(BIN)/python benchmarks/edge_vs_nginx.py
+	$(BIN)/python benchmarks/replicas.py
 	$(BIN)/python benchmarks/conform_wall_time.py
 
 clean:

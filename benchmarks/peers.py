@@ -55,16 +55,26 @@ def purge_url(base: str, project: str = "110011") -> str:
     return f"{base}/v1.0/{project}/services/{service}/assets?url=/images/logo.png"
 
 
+def wrk_command(url: str, seconds: int, connections: int, script: str, threads: int = 2
+                ) -> list[str]:
+    return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
+            script, url]
+
+
 def wrk(url: str, seconds: int, connections: int, lua: str = PURGE_LUA) -> Figures:
     """requests/s, p50 and p99 in ms, and the count of non-2xx answers."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua)
     try:
-        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
-                              "-s", script.name, url], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(wrk_command(url, seconds, connections, script.name),
+                             capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(script.name)
+    return wrk_figures(out, url)
+
+
+def wrk_figures(out: str, url: str) -> Figures:
+    """What one wrk run printed, as figures."""
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if rps is None:
         raise SystemExit(f"wrk printed no rate for {url}:\n{out}")

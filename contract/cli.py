@@ -313,8 +313,9 @@ def _generate(render: Callable[[Path], dict[str, str]], what: str, variant: str,
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 @click.option("--db", default=":memory:", show_default=True,
-              help="SQLite file for the state (created if missing; survives restarts), or "
-                   ":memory:.")
+              help="Where the state lives: a SQLite file (created if missing; survives "
+                   "restarts), :memory:, or postgresql://USER@HOST:PORT/DB to share services, "
+                   "jobs and the rate limit with other replicas on the same database.")
 @click.option("--time-scale", type=click.FloatRange(min=0, min_open=True), default=1.0,
               show_default=True, help="Multiply every documented duration (purge 10 min, "
               "invalidation 60 s, deploys, the rate-limit window) by this.")
@@ -358,6 +359,7 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
     """
     from contract.mock.serve import create_app, serve
     from contract.mock.settings import MockSettings
+    from contract.mock.store import redacted
     from contract.serving import ServerLimits
 
     accepted = frozenset(t.strip() for group in tokens for t in group.split(",") if t.strip())
@@ -372,8 +374,8 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
     limited = "on" if app.runtime.limiters else "off"
 
     def started(url: str, edge: str | None) -> None:
-        click.echo(f"cdn-contract mock {variant}: {url} (db {db}, rate limit {limited}, time "
-                   f"scale {time_scale:g}; docs at {url}/docs)", err=True)
+        click.echo(f"cdn-contract mock {variant}: {url} (db {redacted(db)}, rate limit "
+                   f"{limited}, time scale {time_scale:g}; docs at {url}/docs)", err=True)
         if edge:
             click.echo(f"CDN edge: {edge} (send the service's domain as Host)", err=True)
 

@@ -124,7 +124,8 @@ def test_every_operation_against_the_mock(variant, base_url):
             op="replace", path="/name", value="renamed.com")]).endswith(service_id)
         assert client.get_service(service_id).name == "renamed.com"
         assert client.get_cached_asset(service_id, url="/index.html") == {
-            "service_id": service_id, "url": "/index.html", "jobs": []}
+            "service_id": service_id, "url": "/index.html", "edge": {"cached": False},
+            "jobs": []}  # not fetched through the mock's edge yet
         assert client.delete_cached_asset(service_id, url="/index.html",
                                           hard=True).endswith(service_id)
         assert client.get_asset_analytics(service_id)["counters"]["purge_requests"] == 1

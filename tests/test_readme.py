@@ -5,6 +5,7 @@ Each block runs in a scratch folder that sees the project's .venv, spec/, genera
 schemathesis.toml and Makefile; `8080` (and 8081, 18080) in a block becomes a free port,
 and a fresh 2016-08 mock that accepts the token `t` listens on the first unless the block
 starts its own. A block may carry an annotation in the comment line just before it:
+A PostgreSQL URL in a block becomes a new database of a throwaway server (`tests.postgres`).
 `<!-- doctest: exit N (why) -->` (the exit code it is meant to have), `prints "..."` (text
 its output must hold) or `<!-- doctest: dry-run (why) -->` (make only shows what it would
 do: for the commands CI runs itself). Plain ``` fences are diagrams and usage summaries,
@@ -17,12 +18,14 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from contract.variants import PROJECT_ROOT, shared_dir
+from tests.postgres import Server, postgres
 from tests.servers import free_port, run_mock
 
 README = PROJECT_ROOT / "README.md"
@@ -64,8 +67,17 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return scratch
 
 
-def run(block: Block, folder: Path, port: int) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def pg() -> Iterator[Server]:
+    with postgres() as server:
+        yield server
+
+
+def run(block: Block, folder: Path, port: int, db: str | None = None
+        ) -> subprocess.CompletedProcess[str]:
     code = block.code
+    if db is not None:
+        code = re.sub(r"postgresql://\S+", db, code)
     for documented, actual in zip(PORTS, (port, free_port(), free_port()), strict=True):
         code = re.sub(rf"\b{documented}\b", str(actual), code)
     env = {**os.environ, "CDN_CONTRACT_SHARED": str(shared_dir().resolve())}
@@ -80,9 +92,11 @@ def run(block: Block, folder: Path, port: int) -> subprocess.CompletedProcess[st
 
 
 @pytest.mark.parametrize("block", blocks(), ids=lambda b: f"README.md:{b.line}")
-def test_readme_block_runs_as_written(block, folder, shared_reference):
+def test_readme_block_runs_as_written(block, folder, shared_reference, request):
+    db = request.getfixturevalue("pg").database(f"readme{block.line}") \
+        if "postgresql://" in block.code else None
     if "cdn-contract mock" in block.code:  # it starts its own
-        result = run(block, folder, free_port())
+        result = run(block, folder, free_port(), db)
     else:
         with run_mock("2016-08", "--time-scale", "0.01", "--tokens", "t") as base:
             result = run(block, folder, int(base.rsplit(":", 1)[1]))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import sys
 import time
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from contract.mock.params import Parsed
 from contract.mock.routing import Match, NoMatch, Router
 from contract.mock.runtime import Call, ContractFacts, Runtime
 from contract.mock.settings import MockSettings
+from contract.mock.store import StoreFailure, StoreUnavailable
 
 log = logging.getLogger("cdn_contract.mock")
 
@@ -115,6 +115,8 @@ class MockApp:
         """`respond`, never raising, with the CORS headers when they are on."""
         try:
             response = self.respond(request)
+        except StoreUnavailable as error:
+            response = unavailable(error)
         except Exception:  # a bug of the mock, never of the input: say so, keep serving
             log.exception("mock failure on %s %s", request.method, request.path)
             response = error_response(500, "the mock failed on this request; this is a bug in "
@@ -142,7 +144,10 @@ class MockApp:
         instead of each of them, since what they acknowledge was not stored."""
         try:
             self.runtime.store.commit()
-        except sqlite3.Error as error:
+        except StoreUnavailable as error:
+            log.error("commit failed: %s", error)
+            return unavailable(error)
+        except StoreFailure as error:
             log.error("commit failed: %s", error)
             return error_response(500, f"the mock could not store the request ({error}); "
                                   "nothing of it was kept")
@@ -218,3 +223,11 @@ class MockApp:
             return request, self.body_too_large()
         request.body = body
         return request, None
+
+
+def unavailable(error: StoreUnavailable) -> Outgoing:
+    """503 while the shared database cannot be reached: nothing of the request was kept,
+    and it may be sent again (the store reconnects by itself)."""
+    return error_response(503, f"the mock's database is unavailable ({error}); nothing of "
+                          "this request was kept, retry it shortly",
+                          headers=[("Retry-After", "1")])

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 from contract.asgi import error_document
 from contract.mock.runtime import Runtime
 from contract.mock.services import access_host
+from contract.mock.store import StoreUnavailable
 from contract.serving import Request, header_value, json_bytes, status_line
 from contract.upstream import HOP_BY_HOP, UpstreamError, UpstreamPool
 
@@ -157,6 +158,14 @@ class Edge:
     # -- the handler -------------------------------------------------------------------------
 
     async def exchange(self, request: Request, write: Callable[[bytes], None]) -> None:
+        try:
+            await self._exchange(request, write)
+        except StoreUnavailable as error:  # a shared store's database is down: retry later
+            write(json_bytes(503, error_document(
+                f"the mock's database is unavailable ({error})"), request.keep_alive,
+                [(b"Retry-After", b"1")]))
+
+    async def _exchange(self, request: Request, write: Callable[[bytes], None]) -> None:
         now = self.clock()
         host = header_value(request.headers, b"host").rsplit(":", 1)[0].strip("[]")
         path = request.target.decode("latin-1").split("?", 1)[0] or "/"

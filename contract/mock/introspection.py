@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from contract.mock.messages import Incoming, Outgoing, empty_response, error_response, json_response
 from contract.mock.runtime import Runtime
+from contract.mock.store import redacted
 
 PREFIX = "/__mock__/"
 
@@ -25,7 +26,7 @@ def _health(request: Incoming, runtime: Runtime) -> Outgoing:
     return json_response(200, {"status": "ok", "variant": runtime.facts.contract.variant,
                                "rate_limit": bool(runtime.limiters),
                                "time_scale": settings.time_scale,
-                               "db": settings.db, "edge": runtime.edge_url})
+                               "db": redacted(settings.db), "edge": runtime.edge_url})
 
 
 def _reset(request: Incoming, runtime: Runtime) -> Outgoing:

@@ -9,9 +9,8 @@ from typing import Any, Protocol
 
 from contract.mock.messages import Incoming
 from contract.mock.params import Parsed, Problem
-from contract.mock.ratelimit import Limiter
 from contract.mock.settings import MockSettings
-from contract.mock.store import Store
+from contract.mock.store import Admitter, Store, open_store
 from contract.model import Contract
 
 
@@ -48,22 +47,21 @@ class Runtime:
         self.facts = facts
         self.settings = settings
         self.clock = clock
-        self.store = Store(settings.db, settings.job_retention, settings.max_jobs)
+        self.store: Store = open_store(settings.db, settings.job_retention, settings.max_jobs)
         self.edge_url: str | None = None  # where the CDN edge listens, once it does
         self.edge: EdgeView | None = None  # its state, for getCachedAsset and analytics
-        self.limiters = {op: Limiter(limit, settings.time_scale)
-                         for op, limit in facts.contract.rate_limits.items()
-                         } if settings.rate_limit else {}
+        self.limiters: dict[str, Admitter] = {
+            op: self.store.limiter(op, limit, settings.time_scale)
+            for op, limit in facts.contract.rate_limits.items()} if settings.rate_limit else {}
 
     def seconds(self, documented: float) -> float:
         return documented * self.settings.time_scale
 
     def reset(self) -> None:
+        """Everything the API and the edge hold (with a shared store: of every replica)."""
         self.store.reset()
         if self.edge is not None:
             self.edge.reset()
-        for limiter in self.limiters.values():
-            limiter.reset()
 
 
 @dataclass(slots=True)

@@ -1,0 +1,189 @@
+"""Several mock replicas on one PostgreSQL database behave as one API: services, jobs, the
+rate limit and resets are shared; a replica killed with `kill -9` loses nothing it
+acknowledged while the others keep serving; a database restart gives clean 503s, then the
+replicas recover by themselves. A real PostgreSQL server runs on loopback (`tests.postgres`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from contract.conform.target import SERVICE_BODY
+from tests.postgres import Server, postgres
+from tests.servers import free_port, run_cli_server
+
+AUTH = {"X-Auth-Token": "t"}
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[Server]:
+    with postgres() as server:
+        yield server
+
+
+@contextlib.contextmanager
+def replicas(db: str, *args: str, count: int = 2
+             ) -> Iterator[list[tuple[str, subprocess.Popen[str]]]]:
+    """`count` mocks of 2016-08 on the database `db`: (base URL, process) each."""
+    with contextlib.ExitStack() as stack:
+        found = []
+        for _ in range(count):
+            port = free_port()
+            process = stack.enter_context(run_cli_server(
+                "mock", "--variant", "2016-08", "--quiet", "--tokens", "t", "--db", db,
+                "--no-edge", *args, port=port))
+            found.append((f"http://127.0.0.1:{port}", process))
+        yield found
+
+
+def create(base: str, project: str = "p1") -> str:
+    created = httpx.post(f"{base}/v1.0/{project}/services", json=SERVICE_BODY, headers=AUTH)
+    assert created.status_code == 202, created.text
+    return created.headers["Location"].rsplit("/", 1)[-1]
+
+
+def purge(base: str, service: str, n: int, project: str = "p1") -> httpx.Response:
+    return httpx.delete(f"{base}/v1.0/{project}/services/{service}/assets",
+                        params={"url": f"/file-{n}.png", "hard": "true"}, headers=AUTH,
+                        timeout=10)
+
+
+def listed(base: str) -> set[str]:
+    """Every service id of p1, page by page."""
+    found: list[str] = []
+    while True:
+        params = {"marker": found[-1]} if found else {}
+        page = httpx.get(f"{base}/v1.0/p1/services", params=params, headers=AUTH).json()
+        if not page["services"]:
+            return set(found)
+        found += [service["id"] for service in page["services"]]
+
+
+def test_replicas_share_services_jobs_counters_and_resets(pg):
+    with replicas(pg.database("shared")) as [(a, _), (b, _)]:
+        service = create(a)
+        assert httpx.get(f"{b}/v1.0/p1/services/{service}", headers=AUTH).status_code == 200
+        assert listed(b) == {service}
+        assert httpx.get(f"{b}/v1.0/p2/services/{service}", headers=AUTH).status_code == 404
+        assert purge(b, service, 1).status_code == 202
+        assert purge(a, service, 2).status_code == 202
+        jobs = httpx.get(f"{a}/__mock__/jobs", params={"service_id": service}).json()["jobs"]
+        assert [job["url"] for job in jobs] == ["/file-1.png", "/file-2.png"]
+        analytics = httpx.get(f"{b}/v1.0/p1/services/{service}/analytics", headers=AUTH)
+        assert analytics.json()["counters"] == {"purge_requests": 2}
+        assert httpx.post(f"{b}/__mock__/reset").status_code in (200, 204)
+        assert httpx.get(f"{a}/v1.0/p1/services/{service}", headers=AUTH).status_code == 404
+        assert httpx.get(f"{a}/__mock__/jobs").json()["jobs"] == []
+
+
+def test_the_rate_limit_is_exact_across_replicas_s11_s24(pg):
+    """64 purges at once, spread over two replicas: exactly 20 accepted, 44 refused with a
+    Retry-After within the minute."""
+    with replicas(pg.database("ratelimit")) as [(a, _), (b, _)]:
+        service = create(a)
+        with ThreadPoolExecutor(64) as pool:
+            answers = list(pool.map(lambda n: purge((a, b)[n % 2], service, n), range(64)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [202] * 20 + [429] * 44
+    retry = {int(a.headers["Retry-After"]) for a in answers if a.status_code == 429}
+    assert retry and all(1 <= seconds <= 60 for seconds in retry), retry
+    for replica in (0, 1):  # both took part: the even requests went to a, the odd to b
+        assert any(a.status_code == 202 for a in answers[replica::2])
+
+
+def test_kill_9_of_a_replica_loses_no_acknowledged_write(pg):
+    """Clients create services on both replicas; one is killed with SIGKILL mid-load. Every
+    service either replica acknowledged (202) exists afterwards, and the survivor kept
+    answering throughout."""
+    with replicas(pg.database("kill")) as [(a, victim), (b, _)]:
+        acknowledged: dict[str, list[str]] = {a: [], b: []}
+        survivor_failures: list[str] = []
+        stop = threading.Event()
+
+        def client(base: str) -> None:
+            with httpx.Client(timeout=5) as session:
+                while not stop.is_set():
+                    try:
+                        answer = session.post(f"{base}/v1.0/p1/services", json=SERVICE_BODY,
+                                              headers=AUTH)
+                    except httpx.HTTPError as error:
+                        if base == b:
+                            survivor_failures.append(repr(error))
+                        continue
+                    if answer.status_code == 202:
+                        acknowledged[base].append(answer.headers["Location"].rsplit("/", 1)[1])
+                    elif base == b:
+                        survivor_failures.append(f"{answer.status_code} {answer.text}")
+
+        threads = [threading.Thread(target=client, args=(base,))
+                   for base in itertools.islice(itertools.cycle((a, b)), 8)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.5)
+        victim.send_signal(9)
+        victim.wait(timeout=10)
+        killed_at = len(acknowledged[b])
+        time.sleep(1.0)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        assert len(acknowledged[a]) > 50 and len(acknowledged[b]) > killed_at
+        assert not survivor_failures, survivor_failures[:3]
+        stored = listed(b)
+        missing = set(acknowledged[a] + acknowledged[b]) - stored
+        assert not missing, f"{len(missing)} acknowledged services were lost"
+
+
+def test_a_database_restart_gives_503s_then_the_replicas_recover(pg):
+    """While PostgreSQL restarts, every request is answered at once: 503 with the error
+    body and Retry-After, never a 500 or a hang; afterwards both replicas serve again
+    without being restarted."""
+    with replicas(pg.database("restart")) as [(a, _), (b, _)]:
+        service = create(a)
+        seen: list[tuple[int, float, str]] = []
+        stop = threading.Event()
+
+        def client(base: str) -> None:
+            with httpx.Client(timeout=10) as session:
+                while not stop.is_set():
+                    started = time.monotonic()
+                    answer = session.get(f"{base}/v1.0/p1/services/{service}", headers=AUTH)
+                    seen.append((answer.status_code, time.monotonic() - started,
+                                 answer.text))
+                    time.sleep(0.005)
+
+        threads = [threading.Thread(target=client, args=(base,)) for base in (a, b, a, b)]
+        for thread in threads:
+            thread.start()
+        try:
+            time.sleep(0.5)
+            pg.stop("fast")
+            time.sleep(1.0)
+        finally:
+            pg.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(
+                httpx.get(f"{base}/v1.0/p1/services/{service}", headers=AUTH).status_code
+                == 200 for base in (a, b)):
+            time.sleep(0.1)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=15)
+        statuses = {status for status, _, _ in seen}
+        assert statuses == {200, 503}, statuses
+        refused = [text for status, _, text in seen if status == 503]
+        assert all("database is unavailable" in text for text in refused)
+        assert max(seconds for _, seconds, _ in seen) < 3.0  # never a hang
+        for base in (a, b):  # recovered by themselves, writes included
+            assert httpx.get(f"{base}/v1.0/p1/services/{service}",
+                             headers=AUTH).status_code == 200
+            assert purge(base, service, 7).status_code == 202
