@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import httpx
-from peers import ROOT, in_turns, medians, need_wrk, ratios, wait
+from peers import ROOT, in_turns, medians, need_wrk, ratios, stop, wait
 
 ORIGIN, NGINX, MOCK, EDGE = 18951, 18952, 18953, 18954
 DOMAIN = "bench.example"
@@ -113,9 +113,7 @@ def main() -> None:
             medians(results)
             ratios(results, "cdn-contract mock edge", "nginx proxy_cache", 0.5, p99_target=2)
         finally:
-            for server in servers:
-                server.terminate()
-                server.wait(timeout=10)
+            stop(servers)
 
 
 if __name__ == "__main__":

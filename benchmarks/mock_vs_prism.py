@@ -18,7 +18,7 @@ import argparse
 import subprocess
 import sys
 
-from peers import ROOT, find_prism, in_turns, medians, need_wrk, purge_url, ratios, wait
+from peers import ROOT, find_prism, in_turns, medians, need_wrk, purge_url, ratios, stop, wait
 
 SPEC = ROOT / "spec" / "cdn-2016-08.openapi.yaml"
 SAMPLE_SERVICE = "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0"
@@ -59,9 +59,7 @@ def main() -> None:
         else:
             print("prism not found: npm install @stoplight/prism-cli@5 (or set $PRISM)")
     finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=10)
+        stop(servers)
 
 
 if __name__ == "__main__":

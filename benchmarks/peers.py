@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -34,6 +35,13 @@ def find_prism() -> str | None:
 def need_wrk() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
+
+
+def stop(servers: list[subprocess.Popen[Any]]) -> None:
+    """Terminate the servers a benchmark started, and wait for each."""
+    for server in servers:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def wait(url: str, timeout: float = 60) -> None:

@@ -17,7 +17,7 @@ import argparse
 import subprocess
 import sys
 
-from peers import ROOT, find_prism, in_turns, medians, need_wrk, purge_url, ratios, wait
+from peers import ROOT, find_prism, in_turns, medians, need_wrk, purge_url, ratios, stop, wait
 
 SPEC = ROOT / "spec" / "cdn-2016-08.openapi.yaml"
 UPSTREAM, OURS, PRISM = 18941, 18942, 18943
@@ -61,9 +61,7 @@ def main() -> None:
         else:
             print("prism not found: npm install @stoplight/prism-cli@5 (or set $PRISM)")
     finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=10)
+        stop(servers)
 
 
 if __name__ == "__main__":

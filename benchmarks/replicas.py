@@ -35,6 +35,7 @@ from peers import (
     Figures,
     need_wrk,
     purge_url,
+    stop,
     wait,
     wrk_command,
     wrk_figures,
@@ -115,9 +116,7 @@ def main() -> None:
             report(setups, urls, args)
             exactness(pg.database("limit"))
         finally:
-            for server in servers:
-                server.terminate()
-                server.wait(timeout=10)
+            stop(servers)
 
 
 def report(setups: dict[str, list[subprocess.Popen[bytes]]], urls: dict[str, list[str]],
@@ -183,9 +182,7 @@ def exactness(db: str) -> None:
               f"{limit.exceeded_status} (the contract: {limit.requests} per "
               f"{limit.period_seconds:g} s per {limit.scope})")
     finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=10)
+        stop(servers)
 
 
 if __name__ == "__main__":

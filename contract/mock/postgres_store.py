@@ -28,7 +28,7 @@ import psycopg
 from psycopg.abc import Params
 
 from contract.errors import InputError
-from contract.mock.store import Job, StoreFailure, StoreUnavailable, redacted
+from contract.mock.store import Job, StoreFailure, StoreUnavailable, job_filter, redacted
 from contract.model import RateLimit
 
 RECONNECT_SECONDS = 0.25  # a lost database is tried again at most this often
@@ -285,16 +285,10 @@ class PostgresStore:
 
     def jobs(self, service_id: str | None = None, *, status: str | None = None,
              now: float = 0.0, after: int = 0, limit: int = -1) -> list[Job]:
-        conditions, values = ["id > %s"], list[object]([after])
-        if service_id:
-            conditions.append("service_id = %s")
-            values.append(service_id)
-        if status is not None:
-            conditions.append("done_at <= %s" if status == "done" else "done_at > %s")
-            values.append(now)
+        where, values = job_filter(service_id, status, now, after, "%s")
         rows = self._rows(
             "SELECT id, project_id, service_id, mode, hard, url, accepted_at, done_at FROM jobs "
-            f"WHERE {' AND '.join(conditions)} ORDER BY id LIMIT %s",
+            f"WHERE {where} ORDER BY id LIMIT %s",
             (*values, None if limit < 0 else limit), shared=True)
         return [Job(*row) for row in rows]
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from contract.errors import InputError
 from contract.mock.ratelimit import Limiter
-from contract.mock.store import Job, StoreFailure
+from contract.mock.store import Job, StoreFailure, job_filter
 from contract.model import RateLimit
 
 _SCHEMA = """
@@ -191,16 +191,10 @@ class SQLiteStore:
              now: float = 0.0, after: int = 0, limit: int = -1) -> list[Job]:
         """Jobs in the order they were accepted: of one service or all, `done` or
         `in_progress` at `now` or both, those after the id `after`, at most `limit`."""
-        conditions, values = ["id > ?"], list[object]([after])
-        if service_id:
-            conditions.append("service_id = ?")
-            values.append(service_id)
-        if status is not None:
-            conditions.append("done_at <= ?" if status == "done" else "done_at > ?")
-            values.append(now)
+        where, values = job_filter(service_id, status, now, after, "?")
         rows = self._db.execute(
             "SELECT id, project_id, service_id, mode, hard, url, accepted_at, done_at FROM jobs "
-            f"WHERE {' AND '.join(conditions)} ORDER BY id LIMIT ?", (*values, limit))
+            f"WHERE {where} ORDER BY id LIMIT ?", (*values, limit))
         return [Job(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7])
                 for row in rows.fetchall()]
 

@@ -103,6 +103,19 @@ class Store(Protocol):
         """Forget every service, job, counter and rate-limit window."""
 
 
+def job_filter(service_id: str | None, status: str | None, now: float, after: int,
+               mark: str) -> tuple[str, list[object]]:
+    """The WHERE clause of `Store.jobs` and its values, with the engine's placeholder."""
+    conditions, values = [f"id > {mark}"], list[object]([after])
+    if service_id:
+        conditions.append(f"service_id = {mark}")
+        values.append(service_id)
+    if status is not None:
+        conditions.append(f"done_at <= {mark}" if status == "done" else f"done_at > {mark}")
+        values.append(now)
+    return " AND ".join(conditions), values
+
+
 def redacted(url: str) -> str:
     """The URL without its password, for messages."""
     parts = urlsplit(url)
