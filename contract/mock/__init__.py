@@ -2,5 +2,7 @@
 
 The generated code holds what the spec says (routes, parameter checks, documented statuses,
 examples); this package holds what a real deployment would do with a valid request (state,
-jobs, rate limits, tenancy) and the controls users expect from a mock.
+jobs, rate limits, tenancy; in `store`, one interface over SQLite or a PostgreSQL database
+shared by replicas), the CDN edge that serves the services' assets, and the controls users
+expect from a mock.
 """
