@@ -2,7 +2,7 @@
 
 Schemathesis drives property-based cases for every operation (`fuzz`); our own checks, one
 per observable statement of CONTRACT-NOTES (`checks`), and a stateful scenario
-(`scenario`) probe what a schema cannot say; the edge checks (`edge_probes`, `edge_judges`)
-put an origin of the suite's own (`origin`) behind the CDN and watch what purges do; `runner` puts them together and `report`
-writes what people and CI read.
+(`scenario`) probe what a schema cannot say; the edge checks (`edge_probes`,
+`edge_judges`) put an origin of the suite's own (`origin`) behind the CDN and watch what
+purges do; `runner` puts them together and `report` writes what people and CI read.
 """

@@ -15,6 +15,11 @@ When the database cannot be reached (stopped, restarting), every call raises
 `StoreUnavailable` at once (the mock answers 503 with the error body); the store reconnects
 by itself on a later request, at most every RECONNECT_SECONDS. The schema is created, or
 migrated, on start under an advisory lock, so replicas starting together do not race.
+
+What stays per replica: its CDN edge's cache (each edge node has its own disk), fed by the
+shared jobs. An edge takes completed jobs in id order; a job whose commit lagged behind a
+later one by more than an invalidation's duration could be skipped, which needs a commit
+slower than 60 s times the time scale.
 """
 
 from __future__ import annotations
