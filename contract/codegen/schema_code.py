@@ -8,7 +8,9 @@ so a check is never dropped silently.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from contract.jsonpointer import escape
@@ -44,18 +46,108 @@ class SchemaCodeError(ValueError):
 
 @dataclass
 class _Names:
+    """What compiling one schema keeps: fresh variable names, the shared schemas to call
+    rather than compile again (by `key`), and the variable a shared function's pointers
+    start from."""
+
     count: int = 0
+    shared: dict[str, str] = field(default_factory=dict)
+    base: str | None = None
 
     def fresh(self, prefix: str) -> str:
         self.count += 1
         return f"{prefix}{self.count}"
 
 
-def check_statements(schema: dict[str, Any], value: str) -> list[str]:
+@dataclass(frozen=True)
+class SharedSchema:
+    """A schema standing at several places of the bodies compiled together: compiled once,
+    as a function of its own (`name`), and called from each place."""
+
+    name: str
+    schema: dict[str, Any]
+
+
+SHARED_SIZE = 8  # subschemas with at least this many nodes are worth a function
+
+
+def check_statements(schema: dict[str, Any], value: str,
+                     shared: Sequence[SharedSchema] = ()) -> list[str]:
     """Statements appending a `Problem` to `problems` for each way the body `value` breaks
-    `schema`. They use `Problem`, `is_integer`, `is_number`, `is_uuid` (contract.mock.params)
-    and `re`."""
-    return _check(schema, value, [], _Names(), "body")
+    `schema`, calling the function of each `shared` schema where one stands. They use
+    `Problem`, `is_integer`, `is_number`, `is_uuid` (contract.mock.params) and `re`."""
+    return _check(schema, value, [], _Names(shared={key(s.schema): s.name for s in shared}),
+                  "body")
+
+
+def shared_function(function: SharedSchema, shared: Sequence[SharedSchema]) -> list[str]:
+    """The function checking a shared schema: its pointers start at its `at` argument."""
+    names = _Names(shared={key(s.schema): s.name for s in shared}, base="at")
+    lines = _check(function.schema, "value", [], names, "body") or ["pass"]
+    return [f"def {function.name}(value: Any, at: str, problems: list[Problem]) -> None:",
+            *("    " + line for line in lines)]
+
+
+def key(schema: dict[str, Any]) -> str:
+    """What decides the checks of a schema: its assertions, without the annotations."""
+    return json.dumps(_assertions(schema), sort_keys=True)
+
+
+def repeated(bodies: list[tuple[str, dict[str, Any]]]) -> list[SharedSchema]:
+    """The subschemas of these bodies (each with the name its function would take where it
+    is a whole body) that stand at two places or more and have SHARED_SIZE nodes or more,
+    the largest first; one inside another chosen one is counted only where it stands
+    alone. A shared schema is named after its first place as a whole body, else after its
+    first place."""
+    chosen: dict[str, SharedSchema] = {}
+    while True:
+        places: dict[str, list[tuple[bool, str, dict[str, Any]]]] = {}
+        for name, body in bodies:
+            for path, schema in _subschemas(body, [], set(chosen)):
+                places.setdefault(key(schema), []).append(
+                    (bool(path), "_".join([name, *path]), schema))
+        candidates = [k for k, found in places.items() if len(found) > 1 and k not in chosen
+                      and _size(json.loads(k)) >= SHARED_SIZE]
+        if not candidates:
+            return list(chosen.values())
+        best = max(candidates, key=lambda k: (_size(json.loads(k)), k))
+        _, label, schema = min(places[best], key=lambda place: place[0])  # a body first
+        chosen[best] = SharedSchema(label, schema)
+
+
+def _subschemas(schema: dict[str, Any], path: list[str], stop: set[str]
+                ) -> Iterator[tuple[list[str], dict[str, Any]]]:
+    """Every subschema with its path (property names, `item`), not entering those in
+    `stop` (beyond yielding them)."""
+    yield path, schema
+    if path and key(schema) in stop:
+        return
+    for name, member in (schema.get("properties") or {}).items():
+        yield from _subschemas(member, [*path, _identifier(name)], stop)
+    if isinstance(schema.get("items"), dict):
+        yield from _subschemas(schema["items"], [*path, "item"], stop)
+
+
+def _assertions(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _assertions(v) for k, v in schema.items()
+                if k not in _ANNOTATIONS and not k.startswith("x-")}
+    if isinstance(schema, list):
+        return [_assertions(v) for v in schema]
+    return schema
+
+
+def _size(schema: Any) -> int:
+    """How many schema nodes (objects) a schema holds."""
+    if isinstance(schema, dict):
+        return 1 + sum(_size(v) for v in schema.values())
+    if isinstance(schema, list):
+        return sum(_size(v) for v in schema)
+    return 0
+
+
+def _identifier(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name).lower()
 
 
 def constraint_statements(schema: dict[str, Any], value: str, name: str, where: str,
@@ -67,13 +159,18 @@ def constraint_statements(schema: dict[str, Any], value: str, name: str, where: 
 
 def _check(schema: dict[str, Any], var: str, at: list[str], names: _Names,
            where: str) -> list[str]:
+    function = names.shared.get(key(schema)) if names.shared else None
+    if function is not None and (at or names.base is None):  # never itself, from within
+        pointer = _pointer(at, where, names.base)
+        location = f'f"{pointer}"' if "{" in pointer else repr(pointer)
+        return [f"{function}({var}, {location}, problems)"]
     unknown = sorted(k for k in schema if k not in _COMPILED and k not in _ANNOTATIONS
                      and not k.startswith("x-"))
     if unknown:
         where_in_schema = "".join("/*" if part.startswith("{") else f"/{part}" for part in at)
         raise SchemaCodeError(f"unsupported keyword(s) {', '.join(unknown)} at "
                               f"{where_in_schema or '(root)'}")
-    pointer = _pointer(at, where)
+    pointer = _pointer(at, where, names.base)
     lines: list[str] = []
     kinds = schema.get("type")
     if kinds is None:
@@ -97,7 +194,7 @@ def _inner(schema: dict[str, Any], var: str, at: list[str], names: _Names,
            with_enum: bool = True) -> list[str]:
     """Checks of a value whose type is `known` (already tested) or open (then each check
     applies only to values of its own type, as in JSON Schema)."""
-    pointer = _pointer(at, where)
+    pointer = _pointer(at, where, names.base)
     lines: list[str] = []
 
     def typed(kind: str, condition: str) -> str:
@@ -185,9 +282,12 @@ def _escape(name: str) -> str:
     return escape(name).replace("{", "{{").replace("}", "}}")
 
 
-def _pointer(at: list[str], where: str = "body") -> str:
-    """A JSON pointer in the body; a parameter's name elsewhere."""
-    return "".join("/" + part for part in at) if where == "body" else "/".join(at)
+def _pointer(at: list[str], where: str = "body", base: str | None = None) -> str:
+    """A JSON pointer in the body (after the pointer in the variable `base`, in a shared
+    schema's function); a parameter's name elsewhere."""
+    if where != "body":
+        return "/".join(at)
+    return ("{" + base + "}" if base else "") + "".join("/" + part for part in at)
 
 
 def _problem(where: str, pointer: str, message: str, var: str | None = None,

@@ -20,7 +20,14 @@ from typing import Any
 import yaml
 
 from contract.codegen.render import construct, environment, header, import_order, snake, used
-from contract.codegen.schema_code import SchemaCodeError, check_statements, constraint_statements
+from contract.codegen.schema_code import (
+    SchemaCodeError,
+    SharedSchema,
+    check_statements,
+    constraint_statements,
+    repeated,
+    shared_function,
+)
 from contract.errors import InputError
 from contract.model import read_contract
 from contract.openapi import inline_refs, operations, resolve
@@ -137,7 +144,7 @@ def render_server(spec: Path) -> dict[str, str]:
         raise InputError(f"{spec}: cannot generate the request checks: {error}") from None
     readers = _shared_readers(ops)
     try:
-        responses, tables = _responses(document)
+        responses, tables, schema_functions = _responses(document)
     except SchemaCodeError as error:
         raise InputError(f"{spec}: cannot generate the response checks: {error}") from None
     env = environment()
@@ -148,7 +155,8 @@ def render_server(spec: Path) -> dict[str, str]:
         "model_classes": used(_MODEL_CLASSES, construct(contract)),
         "examples": _examples(document), "service_check": _service_check(ops),
         "uses": _uses(ops, readers), "readers": readers,
-        "responses": responses, "tables": tables, "response_uses": _response_uses(responses),
+        "responses": responses, "tables": tables, "schema_functions": schema_functions,
+        "response_uses": _response_uses(responses, schema_functions),
     }
     package = server_package(variant)
     return {f"{package}/{name}": env.get_template(f"server/{name}.j2").render(context)
@@ -261,9 +269,15 @@ def _body_lines(op_id: str, body: dict[str, Any]) -> tuple[list[str], list[str]]
     return reading, checking
 
 
-def _responses(document: dict[str, Any]) -> tuple[list[_Response], list[_ResponseTable]]:
+def _responses(document: dict[str, Any]
+               ) -> tuple[list[_Response], list[_ResponseTable], list[list[str]]]:
     """One check function per distinct documented response (the Error responses of many
-    operations share one), and each operation's table of them."""
+    operations share one), each operation's table of them, and the functions of the
+    schemas several responses hold (the service, in a listing and alone)."""
+    shared = repeated([(f"check_{snake(op['operationId'])}_{status}_body", schema)
+                       for _, _, op in operations(document)
+                       for status, response in (op.get("responses") or {}).items()
+                       for schema in _body_schemas(document, resolve(document, response))])
     functions: dict[tuple[str, ...], _Response] = {}
     tables = []
     for _, _, op in operations(document):
@@ -273,7 +287,7 @@ def _responses(document: dict[str, Any]) -> tuple[list[_Response], list[_Respons
             if not status.isdigit():
                 raise SchemaCodeError(f"{op['operationId']}: response {status!r} (only "
                                       "explicit statuses are compiled)")
-            lines = _response_lines(document, resolve(document, response))
+            lines = _response_lines(document, resolve(document, response), shared)
             if tuple(lines) not in functions:
                 name = f"check_{snake(op['operationId'])}_{status}"
                 functions[tuple(lines)] = _Response(name, lines)
@@ -288,10 +302,18 @@ def _responses(document: dict[str, Any]) -> tuple[list[_Response], list[_Respons
                                     for sid in r.get("x-statements", [])))
         tables.append(_ResponseTable(op["operationId"], dict(sorted(checks.items())), cited,
                                      dict(sorted(cited_by.items()))))
-    return list(functions.values()), tables
+    return list(functions.values()), tables, [shared_function(s, shared) for s in shared]
 
 
-def _response_lines(document: dict[str, Any], response: dict[str, Any]) -> list[str]:
+def _body_schemas(document: dict[str, Any], response: dict[str, Any]
+                  ) -> list[dict[str, Any]]:
+    """The schema of each media type of a response's body (refs inlined)."""
+    return [inline_refs(document, media.get("schema", {}))
+            for media in (response.get("content") or {}).values()]
+
+
+def _response_lines(document: dict[str, Any], response: dict[str, Any],
+                    shared: list[SharedSchema]) -> list[str]:
     cited = tuple(str(s) for s in response.get("x-statements", []))
     lines: list[str] = []
     for name, declared in (response.get("headers") or {}).items():
@@ -303,12 +325,12 @@ def _response_lines(document: dict[str, Any], response: dict[str, Any]) -> list[
             " + f\"{len(response.body)} bytes\""
         return [*lines, "# body: none", "if response.body.strip():",
                 f"    problems.append(Problem('body', '', {message}, {cited!r}))"]
-    schemas = [inline_refs(document, media.get("schema", {})) for media in content.values()]
+    schemas = _body_schemas(document, response)
     if any(schema != schemas[0] for schema in schemas):
         raise SchemaCodeError("response media types with different schemas")
     media_types = tuple(content)
     read = f"read_body(response, {media_types!r}, True, problems, {_NO_RESPONSE_BODY!r})"
-    checking = check_statements(schemas[0], "body")
+    checking = check_statements(schemas[0], "body", shared)
     lines.append(f"# body: {', '.join(media_types)}")
     if not checking:
         return [*lines, read]
@@ -343,8 +365,9 @@ _HELPERS = ("NO_BODY", "Problem", "as_boolean", "as_integer", "as_number", "is_i
             "is_number", "is_uuid", "read_body")
 
 
-def _response_uses(responses: list[_Response]) -> dict[str, Any]:
-    code = "\n".join(line for response in responses for line in response.lines)
+def _response_uses(responses: list[_Response], functions: list[list[str]]) -> dict[str, Any]:
+    code = "\n".join([*(line for response in responses for line in response.lines),
+                      *(line for function in functions for line in function)])
     return {"helpers": import_order({"Parsed", "Problem", *used(_HELPERS, code)}),
             "re": "re.search(" in code}
 

@@ -5,6 +5,7 @@
 
 Each reads a response as its operation documents it for that status (the headers and their
 schemas, the body and its schema, or no body) and adds a problem for each rule it breaks.
+A schema several responses hold is checked by one function of its own, which they call.
 `RESPONSES` maps each operation and status to its check, `CITED` to the statements that
 response cites; a status missing there is not documented, and breaks the statements in
 `SUCCESS_STATEMENTS`.
@@ -13,6 +14,7 @@ response cites; a status missing there is not documented, and breaks the stateme
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from contract.mock.messages import Incoming
 from contract.mock.params import (
@@ -22,6 +24,199 @@ from contract.mock.params import (
     is_integer,
     read_body,
 )
+
+
+def check_get_flavors_200_body(value: Any, at: str, problems: list[Problem]) -> None:
+    if not (isinstance(value, dict)):
+        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type object'))
+    else:
+        if 'id' in value:
+            v1 = value['id']
+            if not (isinstance(v1, str)):
+                problems.append(Problem('body', f"{at}/id", f"{v1!r:.60} " + 'is not of type string'))
+        if 'providers' in value:
+            v2 = value['providers']
+            if not (isinstance(v2, list)):
+                problems.append(Problem('body', f"{at}/providers", f"{v2!r:.60} " + 'is not of type array'))
+            else:
+                for i3, v4 in enumerate(v2):
+                    if not (isinstance(v4, dict)):
+                        problems.append(Problem('body', f"{at}/providers/{i3}", f"{v4!r:.60} " + 'is not of type object'))
+                    else:
+                        if 'provider' in v4:
+                            v5 = v4['provider']
+                            if not (isinstance(v5, str)):
+                                problems.append(Problem('body', f"{at}/providers/{i3}/provider", f"{v5!r:.60} " + 'is not of type string'))
+                        if 'links' in v4:
+                            v6 = v4['links']
+                            if not (isinstance(v6, list)):
+                                problems.append(Problem('body', f"{at}/providers/{i3}/links", f"{v6!r:.60} " + 'is not of type array'))
+                            else:
+                                for i7, v8 in enumerate(v6):
+                                    if not (isinstance(v8, dict)):
+                                        problems.append(Problem('body', f"{at}/providers/{i3}/links/{i7}", f"{v8!r:.60} " + 'is not of type object'))
+        if 'links' in value:
+            v9 = value['links']
+            if not (isinstance(v9, list)):
+                problems.append(Problem('body', f"{at}/links", f"{v9!r:.60} " + 'is not of type array'))
+            else:
+                for i10, v11 in enumerate(v9):
+                    if not (isinstance(v11, dict)):
+                        problems.append(Problem('body', f"{at}/links/{i10}", f"{v11!r:.60} " + 'is not of type object'))
+                    else:
+                        if 'href' in v11:
+                            v12 = v11['href']
+                            if not (isinstance(v12, str)):
+                                problems.append(Problem('body', f"{at}/links/{i10}/href", f"{v12!r:.60} " + 'is not of type string'))
+                        if 'rel' in v11:
+                            v13 = v11['rel']
+                            if not (isinstance(v13, str)):
+                                problems.append(Problem('body', f"{at}/links/{i10}/rel", f"{v13!r:.60} " + 'is not of type string'))
+
+
+def check_get_all_services_200_body_origins(value: Any, at: str, problems: list[Problem]) -> None:
+    if not (isinstance(value, list)):
+        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type array'))
+    else:
+        n1 = len(problems)
+        if isinstance(value, list) and len(value) < 2:
+            problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'has fewer than 2 items'))
+        if len(problems) > n1:
+            del problems[n1:]
+        else:
+            if isinstance(value, list):
+                for i2, v3 in enumerate(value):
+                    if isinstance(v3, dict) and 'rules' not in v3:
+                        problems.append(Problem('body', f"{at}/{i2}", "'rules' is a required property"))
+        for i4, v5 in enumerate(value):
+            if not (isinstance(v5, dict)):
+                problems.append(Problem('body', f"{at}/{i4}", f"{v5!r:.60} " + 'is not of type object'))
+            else:
+                if 'origin' in v5:
+                    v6 = v5['origin']
+                    if not (isinstance(v6, str)):
+                        problems.append(Problem('body', f"{at}/{i4}/origin", f"{v6!r:.60} " + 'is not of type string'))
+                if 'port' in v5:
+                    v7 = v5['port']
+                    if not (is_integer(v7)):
+                        problems.append(Problem('body', f"{at}/{i4}/port", f"{v7!r:.60} " + 'is not of type integer'))
+                if 'ssl' in v5:
+                    v8 = v5['ssl']
+                    if not (isinstance(v8, bool)):
+                        problems.append(Problem('body', f"{at}/{i4}/ssl", f"{v8!r:.60} " + 'is not of type boolean'))
+                if 'rules' in v5:
+                    v9 = v5['rules']
+                    if not (isinstance(v9, list)):
+                        problems.append(Problem('body', f"{at}/{i4}/rules", f"{v9!r:.60} " + 'is not of type array'))
+                    else:
+                        for i10, v11 in enumerate(v9):
+                            if not (isinstance(v11, dict)):
+                                problems.append(Problem('body', f"{at}/{i4}/rules/{i10}", f"{v11!r:.60} " + 'is not of type object'))
+                            else:
+                                if 'name' in v11:
+                                    v12 = v11['name']
+                                    if not (isinstance(v12, str)):
+                                        problems.append(Problem('body', f"{at}/{i4}/rules/{i10}/name", f"{v12!r:.60} " + 'is not of type string'))
+                                if 'request_url' in v11:
+                                    v13 = v11['request_url']
+                                    if not (isinstance(v13, str)):
+                                        problems.append(Problem('body', f"{at}/{i4}/rules/{i10}/request_url", f"{v13!r:.60} " + 'is not of type string'))
+
+
+def check_get_all_services_200_body_caching(value: Any, at: str, problems: list[Problem]) -> None:
+    if not (isinstance(value, list)):
+        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type array'))
+    else:
+        for i1, v2 in enumerate(value):
+            if not (isinstance(v2, dict)):
+                problems.append(Problem('body', f"{at}/{i1}", f"{v2!r:.60} " + 'is not of type object'))
+            else:
+                if 'name' in v2:
+                    v3 = v2['name']
+                    if not (isinstance(v3, str)):
+                        problems.append(Problem('body', f"{at}/{i1}/name", f"{v3!r:.60} " + 'is not of type string'))
+                if 'ttl' in v2:
+                    v4 = v2['ttl']
+                    if not (is_integer(v4)):
+                        problems.append(Problem('body', f"{at}/{i1}/ttl", f"{v4!r:.60} " + 'is not of type integer'))
+                if 'rules' in v2:
+                    v5 = v2['rules']
+                    if not (isinstance(v5, list)):
+                        problems.append(Problem('body', f"{at}/{i1}/rules", f"{v5!r:.60} " + 'is not of type array'))
+                    else:
+                        for i6, v7 in enumerate(v5):
+                            if not (isinstance(v7, dict)):
+                                problems.append(Problem('body', f"{at}/{i1}/rules/{i6}", f"{v7!r:.60} " + 'is not of type object'))
+                            else:
+                                if 'name' in v7:
+                                    v8 = v7['name']
+                                    if not (isinstance(v8, str)):
+                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i6}/name", f"{v8!r:.60} " + 'is not of type string'))
+                                if 'request_url' in v7:
+                                    v9 = v7['request_url']
+                                    if not (isinstance(v9, str)):
+                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i6}/request_url", f"{v9!r:.60} " + 'is not of type string'))
+
+
+def check_get_all_services_200_body_restrictions(value: Any, at: str, problems: list[Problem]) -> None:
+    if not (isinstance(value, list)):
+        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type array'))
+    else:
+        for i1, v2 in enumerate(value):
+            if not (isinstance(v2, dict)):
+                problems.append(Problem('body', f"{at}/{i1}", f"{v2!r:.60} " + 'is not of type object'))
+            else:
+                if 'name' in v2:
+                    v3 = v2['name']
+                    if not (isinstance(v3, str)):
+                        problems.append(Problem('body', f"{at}/{i1}/name", f"{v3!r:.60} " + 'is not of type string'))
+                if 'rules' in v2:
+                    v4 = v2['rules']
+                    if not (isinstance(v4, list)):
+                        problems.append(Problem('body', f"{at}/{i1}/rules", f"{v4!r:.60} " + 'is not of type array'))
+                    else:
+                        for i5, v6 in enumerate(v4):
+                            if not (isinstance(v6, dict)):
+                                problems.append(Problem('body', f"{at}/{i1}/rules/{i5}", f"{v6!r:.60} " + 'is not of type object'))
+                            else:
+                                if 'name' in v6:
+                                    v7 = v6['name']
+                                    if not (isinstance(v7, str)):
+                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i5}/name", f"{v7!r:.60} " + 'is not of type string'))
+                                if 'referrer' in v6:
+                                    v8 = v6['referrer']
+                                    if not (isinstance(v8, str)):
+                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i5}/referrer", f"{v8!r:.60} " + 'is not of type string'))
+
+
+def check_get_home_document_400_body(value: Any, at: str, problems: list[Problem]) -> None:
+    if not (isinstance(value, dict)):
+        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type object'))
+    else:
+        if 'message' not in value:
+            problems.append(Problem('body', f"{at}", "'message' is a required property"))
+        if 'message' in value:
+            v1 = value['message']
+            if not (isinstance(v1, dict)):
+                problems.append(Problem('body', f"{at}/message", f"{v1!r:.60} " + 'is not of type object'))
+            else:
+                if 'errors' not in v1:
+                    problems.append(Problem('body', f"{at}/message", "'errors' is a required property"))
+                if 'errors' in v1:
+                    v2 = v1['errors']
+                    if not (isinstance(v2, list)):
+                        problems.append(Problem('body', f"{at}/message/errors", f"{v2!r:.60} " + 'is not of type array'))
+                    else:
+                        for i3, v4 in enumerate(v2):
+                            if not (isinstance(v4, dict)):
+                                problems.append(Problem('body', f"{at}/message/errors/{i3}", f"{v4!r:.60} " + 'is not of type object'))
+                            else:
+                                if 'message' not in v4:
+                                    problems.append(Problem('body', f"{at}/message/errors/{i3}", "'message' is a required property"))
+                                if 'message' in v4:
+                                    v5 = v4['message']
+                                    if not (isinstance(v5, str)):
+                                        problems.append(Problem('body', f"{at}/message/errors/{i3}/message", f"{v5!r:.60} " + 'is not of type string'))
 
 
 def check_get_home_document_200(response: Incoming, parsed: Parsed) -> None:
@@ -50,33 +245,7 @@ def check_get_home_document_400(response: Incoming, parsed: Parsed) -> None:
     # body: application/json
     body = read_body(response, ('application/json',), True, problems, 'the response is documented with a body, got none')
     if body is not NO_BODY:
-        if not (isinstance(body, dict)):
-            problems.append(Problem('body', '', f"{body!r:.60} " + 'is not of type object'))
-        else:
-            if 'message' not in body:
-                problems.append(Problem('body', '', "'message' is a required property"))
-            if 'message' in body:
-                v1 = body['message']
-                if not (isinstance(v1, dict)):
-                    problems.append(Problem('body', '/message', f"{v1!r:.60} " + 'is not of type object'))
-                else:
-                    if 'errors' not in v1:
-                        problems.append(Problem('body', '/message', "'errors' is a required property"))
-                    if 'errors' in v1:
-                        v2 = v1['errors']
-                        if not (isinstance(v2, list)):
-                            problems.append(Problem('body', '/message/errors', f"{v2!r:.60} " + 'is not of type array'))
-                        else:
-                            for i3, v4 in enumerate(v2):
-                                if not (isinstance(v4, dict)):
-                                    problems.append(Problem('body', f"/message/errors/{i3}", f"{v4!r:.60} " + 'is not of type object'))
-                                else:
-                                    if 'message' not in v4:
-                                        problems.append(Problem('body', f"/message/errors/{i3}", "'message' is a required property"))
-                                    if 'message' in v4:
-                                        v5 = v4['message']
-                                        if not (isinstance(v5, str)):
-                                            problems.append(Problem('body', f"/message/errors/{i3}/message", f"{v5!r:.60} " + 'is not of type string'))
+        check_get_home_document_400_body(body, '', problems)
 
 
 def check_get_ping_204(response: Incoming, parsed: Parsed) -> None:
@@ -123,151 +292,48 @@ def check_get_all_services_200(response: Incoming, parsed: Parsed) -> None:
                                     problems.append(Problem('body', f"/domains/{i4}/protocol", f"{v7!r:.60} " + 'is not of type string'))
             if 'origins' in body:
                 v8 = body['origins']
-                if not (isinstance(v8, list)):
-                    problems.append(Problem('body', '/origins', f"{v8!r:.60} " + 'is not of type array'))
-                else:
-                    n9 = len(problems)
-                    if isinstance(v8, list) and len(v8) < 2:
-                        problems.append(Problem('body', '/origins', f"{v8!r:.60} " + 'has fewer than 2 items'))
-                    if len(problems) > n9:
-                        del problems[n9:]
-                    else:
-                        if isinstance(v8, list):
-                            for i10, v11 in enumerate(v8):
-                                if isinstance(v11, dict) and 'rules' not in v11:
-                                    problems.append(Problem('body', f"/origins/{i10}", "'rules' is a required property"))
-                    for i12, v13 in enumerate(v8):
-                        if not (isinstance(v13, dict)):
-                            problems.append(Problem('body', f"/origins/{i12}", f"{v13!r:.60} " + 'is not of type object'))
-                        else:
-                            if 'origin' in v13:
-                                v14 = v13['origin']
-                                if not (isinstance(v14, str)):
-                                    problems.append(Problem('body', f"/origins/{i12}/origin", f"{v14!r:.60} " + 'is not of type string'))
-                            if 'port' in v13:
-                                v15 = v13['port']
-                                if not (is_integer(v15)):
-                                    problems.append(Problem('body', f"/origins/{i12}/port", f"{v15!r:.60} " + 'is not of type integer'))
-                            if 'ssl' in v13:
-                                v16 = v13['ssl']
-                                if not (isinstance(v16, bool)):
-                                    problems.append(Problem('body', f"/origins/{i12}/ssl", f"{v16!r:.60} " + 'is not of type boolean'))
-                            if 'rules' in v13:
-                                v17 = v13['rules']
-                                if not (isinstance(v17, list)):
-                                    problems.append(Problem('body', f"/origins/{i12}/rules", f"{v17!r:.60} " + 'is not of type array'))
-                                else:
-                                    for i18, v19 in enumerate(v17):
-                                        if not (isinstance(v19, dict)):
-                                            problems.append(Problem('body', f"/origins/{i12}/rules/{i18}", f"{v19!r:.60} " + 'is not of type object'))
-                                        else:
-                                            if 'name' in v19:
-                                                v20 = v19['name']
-                                                if not (isinstance(v20, str)):
-                                                    problems.append(Problem('body', f"/origins/{i12}/rules/{i18}/name", f"{v20!r:.60} " + 'is not of type string'))
-                                            if 'request_url' in v19:
-                                                v21 = v19['request_url']
-                                                if not (isinstance(v21, str)):
-                                                    problems.append(Problem('body', f"/origins/{i12}/rules/{i18}/request_url", f"{v21!r:.60} " + 'is not of type string'))
+                check_get_all_services_200_body_origins(v8, '/origins', problems)
             if 'caching' in body:
-                v22 = body['caching']
-                if not (isinstance(v22, list)):
-                    problems.append(Problem('body', '/caching', f"{v22!r:.60} " + 'is not of type array'))
-                else:
-                    for i23, v24 in enumerate(v22):
-                        if not (isinstance(v24, dict)):
-                            problems.append(Problem('body', f"/caching/{i23}", f"{v24!r:.60} " + 'is not of type object'))
-                        else:
-                            if 'name' in v24:
-                                v25 = v24['name']
-                                if not (isinstance(v25, str)):
-                                    problems.append(Problem('body', f"/caching/{i23}/name", f"{v25!r:.60} " + 'is not of type string'))
-                            if 'ttl' in v24:
-                                v26 = v24['ttl']
-                                if not (is_integer(v26)):
-                                    problems.append(Problem('body', f"/caching/{i23}/ttl", f"{v26!r:.60} " + 'is not of type integer'))
-                            if 'rules' in v24:
-                                v27 = v24['rules']
-                                if not (isinstance(v27, list)):
-                                    problems.append(Problem('body', f"/caching/{i23}/rules", f"{v27!r:.60} " + 'is not of type array'))
-                                else:
-                                    for i28, v29 in enumerate(v27):
-                                        if not (isinstance(v29, dict)):
-                                            problems.append(Problem('body', f"/caching/{i23}/rules/{i28}", f"{v29!r:.60} " + 'is not of type object'))
-                                        else:
-                                            if 'name' in v29:
-                                                v30 = v29['name']
-                                                if not (isinstance(v30, str)):
-                                                    problems.append(Problem('body', f"/caching/{i23}/rules/{i28}/name", f"{v30!r:.60} " + 'is not of type string'))
-                                            if 'request_url' in v29:
-                                                v31 = v29['request_url']
-                                                if not (isinstance(v31, str)):
-                                                    problems.append(Problem('body', f"/caching/{i23}/rules/{i28}/request_url", f"{v31!r:.60} " + 'is not of type string'))
+                v9 = body['caching']
+                check_get_all_services_200_body_caching(v9, '/caching', problems)
             if 'restrictions' in body:
-                v32 = body['restrictions']
-                if not (isinstance(v32, list)):
-                    problems.append(Problem('body', '/restrictions', f"{v32!r:.60} " + 'is not of type array'))
-                else:
-                    for i33, v34 in enumerate(v32):
-                        if not (isinstance(v34, dict)):
-                            problems.append(Problem('body', f"/restrictions/{i33}", f"{v34!r:.60} " + 'is not of type object'))
-                        else:
-                            if 'name' in v34:
-                                v35 = v34['name']
-                                if not (isinstance(v35, str)):
-                                    problems.append(Problem('body', f"/restrictions/{i33}/name", f"{v35!r:.60} " + 'is not of type string'))
-                            if 'rules' in v34:
-                                v36 = v34['rules']
-                                if not (isinstance(v36, list)):
-                                    problems.append(Problem('body', f"/restrictions/{i33}/rules", f"{v36!r:.60} " + 'is not of type array'))
-                                else:
-                                    for i37, v38 in enumerate(v36):
-                                        if not (isinstance(v38, dict)):
-                                            problems.append(Problem('body', f"/restrictions/{i33}/rules/{i37}", f"{v38!r:.60} " + 'is not of type object'))
-                                        else:
-                                            if 'name' in v38:
-                                                v39 = v38['name']
-                                                if not (isinstance(v39, str)):
-                                                    problems.append(Problem('body', f"/restrictions/{i33}/rules/{i37}/name", f"{v39!r:.60} " + 'is not of type string'))
-                                            if 'referrer' in v38:
-                                                v40 = v38['referrer']
-                                                if not (isinstance(v40, str)):
-                                                    problems.append(Problem('body', f"/restrictions/{i33}/rules/{i37}/referrer", f"{v40!r:.60} " + 'is not of type string'))
+                v10 = body['restrictions']
+                check_get_all_services_200_body_restrictions(v10, '/restrictions', problems)
             if 'flavor_id' in body:
-                v41 = body['flavor_id']
-                if not (isinstance(v41, str)):
-                    problems.append(Problem('body', '/flavor_id', f"{v41!r:.60} " + 'is not of type string'))
+                v11 = body['flavor_id']
+                if not (isinstance(v11, str)):
+                    problems.append(Problem('body', '/flavor_id', f"{v11!r:.60} " + 'is not of type string'))
             if 'status' in body:
-                v42 = body['status']
-                if v42 not in ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']:
-                    problems.append(Problem('body', '/status', f"{v42!r:.60} " + "is not one of ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']"))
-                if not (isinstance(v42, str)):
-                    problems.append(Problem('body', '/status', f"{v42!r:.60} " + 'is not of type string'))
+                v12 = body['status']
+                if v12 not in ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']:
+                    problems.append(Problem('body', '/status', f"{v12!r:.60} " + "is not one of ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']"))
+                if not (isinstance(v12, str)):
+                    problems.append(Problem('body', '/status', f"{v12!r:.60} " + 'is not of type string'))
             if 'errors' in body:
-                v43 = body['errors']
-                if not (isinstance(v43, list)):
-                    problems.append(Problem('body', '/errors', f"{v43!r:.60} " + 'is not of type array'))
+                v13 = body['errors']
+                if not (isinstance(v13, list)):
+                    problems.append(Problem('body', '/errors', f"{v13!r:.60} " + 'is not of type array'))
                 else:
-                    for i44, v45 in enumerate(v43):
-                        if not (isinstance(v45, dict)):
-                            problems.append(Problem('body', f"/errors/{i44}", f"{v45!r:.60} " + 'is not of type object'))
+                    for i14, v15 in enumerate(v13):
+                        if not (isinstance(v15, dict)):
+                            problems.append(Problem('body', f"/errors/{i14}", f"{v15!r:.60} " + 'is not of type object'))
             if 'links' in body:
-                v47 = body['links']
-                if not (isinstance(v47, list)):
-                    problems.append(Problem('body', '/links', f"{v47!r:.60} " + 'is not of type array'))
+                v17 = body['links']
+                if not (isinstance(v17, list)):
+                    problems.append(Problem('body', '/links', f"{v17!r:.60} " + 'is not of type array'))
                 else:
-                    for i48, v49 in enumerate(v47):
-                        if not (isinstance(v49, dict)):
-                            problems.append(Problem('body', f"/links/{i48}", f"{v49!r:.60} " + 'is not of type object'))
+                    for i18, v19 in enumerate(v17):
+                        if not (isinstance(v19, dict)):
+                            problems.append(Problem('body', f"/links/{i18}", f"{v19!r:.60} " + 'is not of type object'))
                         else:
-                            if 'href' in v49:
-                                v50 = v49['href']
-                                if not (isinstance(v50, str)):
-                                    problems.append(Problem('body', f"/links/{i48}/href", f"{v50!r:.60} " + 'is not of type string'))
-                            if 'rel' in v49:
-                                v51 = v49['rel']
-                                if not (isinstance(v51, str)):
-                                    problems.append(Problem('body', f"/links/{i48}/rel", f"{v51!r:.60} " + 'is not of type string'))
+                            if 'href' in v19:
+                                v20 = v19['href']
+                                if not (isinstance(v20, str)):
+                                    problems.append(Problem('body', f"/links/{i18}/href", f"{v20!r:.60} " + 'is not of type string'))
+                            if 'rel' in v19:
+                                v21 = v19['rel']
+                                if not (isinstance(v21, str)):
+                                    problems.append(Problem('body', f"/links/{i18}/rel", f"{v21!r:.60} " + 'is not of type string'))
 
 
 def check_create_service_202(response: Incoming, parsed: Parsed) -> None:
@@ -321,160 +387,57 @@ def check_get_service_200(response: Incoming, parsed: Parsed) -> None:
                                     problems.append(Problem('body', f"/domains/{i4}/protocol", f"{v7!r:.60} " + 'is not of type string'))
             if 'origins' in body:
                 v8 = body['origins']
-                if not (isinstance(v8, list)):
-                    problems.append(Problem('body', '/origins', f"{v8!r:.60} " + 'is not of type array'))
-                else:
-                    n9 = len(problems)
-                    if isinstance(v8, list) and len(v8) < 2:
-                        problems.append(Problem('body', '/origins', f"{v8!r:.60} " + 'has fewer than 2 items'))
-                    if len(problems) > n9:
-                        del problems[n9:]
-                    else:
-                        if isinstance(v8, list):
-                            for i10, v11 in enumerate(v8):
-                                if isinstance(v11, dict) and 'rules' not in v11:
-                                    problems.append(Problem('body', f"/origins/{i10}", "'rules' is a required property"))
-                    for i12, v13 in enumerate(v8):
-                        if not (isinstance(v13, dict)):
-                            problems.append(Problem('body', f"/origins/{i12}", f"{v13!r:.60} " + 'is not of type object'))
-                        else:
-                            if 'origin' in v13:
-                                v14 = v13['origin']
-                                if not (isinstance(v14, str)):
-                                    problems.append(Problem('body', f"/origins/{i12}/origin", f"{v14!r:.60} " + 'is not of type string'))
-                            if 'port' in v13:
-                                v15 = v13['port']
-                                if not (is_integer(v15)):
-                                    problems.append(Problem('body', f"/origins/{i12}/port", f"{v15!r:.60} " + 'is not of type integer'))
-                            if 'ssl' in v13:
-                                v16 = v13['ssl']
-                                if not (isinstance(v16, bool)):
-                                    problems.append(Problem('body', f"/origins/{i12}/ssl", f"{v16!r:.60} " + 'is not of type boolean'))
-                            if 'rules' in v13:
-                                v17 = v13['rules']
-                                if not (isinstance(v17, list)):
-                                    problems.append(Problem('body', f"/origins/{i12}/rules", f"{v17!r:.60} " + 'is not of type array'))
-                                else:
-                                    for i18, v19 in enumerate(v17):
-                                        if not (isinstance(v19, dict)):
-                                            problems.append(Problem('body', f"/origins/{i12}/rules/{i18}", f"{v19!r:.60} " + 'is not of type object'))
-                                        else:
-                                            if 'name' in v19:
-                                                v20 = v19['name']
-                                                if not (isinstance(v20, str)):
-                                                    problems.append(Problem('body', f"/origins/{i12}/rules/{i18}/name", f"{v20!r:.60} " + 'is not of type string'))
-                                            if 'request_url' in v19:
-                                                v21 = v19['request_url']
-                                                if not (isinstance(v21, str)):
-                                                    problems.append(Problem('body', f"/origins/{i12}/rules/{i18}/request_url", f"{v21!r:.60} " + 'is not of type string'))
+                check_get_all_services_200_body_origins(v8, '/origins', problems)
             if 'caching' in body:
-                v22 = body['caching']
-                if not (isinstance(v22, list)):
-                    problems.append(Problem('body', '/caching', f"{v22!r:.60} " + 'is not of type array'))
-                else:
-                    for i23, v24 in enumerate(v22):
-                        if not (isinstance(v24, dict)):
-                            problems.append(Problem('body', f"/caching/{i23}", f"{v24!r:.60} " + 'is not of type object'))
-                        else:
-                            if 'name' in v24:
-                                v25 = v24['name']
-                                if not (isinstance(v25, str)):
-                                    problems.append(Problem('body', f"/caching/{i23}/name", f"{v25!r:.60} " + 'is not of type string'))
-                            if 'ttl' in v24:
-                                v26 = v24['ttl']
-                                if not (is_integer(v26)):
-                                    problems.append(Problem('body', f"/caching/{i23}/ttl", f"{v26!r:.60} " + 'is not of type integer'))
-                            if 'rules' in v24:
-                                v27 = v24['rules']
-                                if not (isinstance(v27, list)):
-                                    problems.append(Problem('body', f"/caching/{i23}/rules", f"{v27!r:.60} " + 'is not of type array'))
-                                else:
-                                    for i28, v29 in enumerate(v27):
-                                        if not (isinstance(v29, dict)):
-                                            problems.append(Problem('body', f"/caching/{i23}/rules/{i28}", f"{v29!r:.60} " + 'is not of type object'))
-                                        else:
-                                            if 'name' in v29:
-                                                v30 = v29['name']
-                                                if not (isinstance(v30, str)):
-                                                    problems.append(Problem('body', f"/caching/{i23}/rules/{i28}/name", f"{v30!r:.60} " + 'is not of type string'))
-                                            if 'request_url' in v29:
-                                                v31 = v29['request_url']
-                                                if not (isinstance(v31, str)):
-                                                    problems.append(Problem('body', f"/caching/{i23}/rules/{i28}/request_url", f"{v31!r:.60} " + 'is not of type string'))
+                v9 = body['caching']
+                check_get_all_services_200_body_caching(v9, '/caching', problems)
             if 'restrictions' in body:
-                v32 = body['restrictions']
-                if not (isinstance(v32, list)):
-                    problems.append(Problem('body', '/restrictions', f"{v32!r:.60} " + 'is not of type array'))
-                else:
-                    for i33, v34 in enumerate(v32):
-                        if not (isinstance(v34, dict)):
-                            problems.append(Problem('body', f"/restrictions/{i33}", f"{v34!r:.60} " + 'is not of type object'))
-                        else:
-                            if 'name' in v34:
-                                v35 = v34['name']
-                                if not (isinstance(v35, str)):
-                                    problems.append(Problem('body', f"/restrictions/{i33}/name", f"{v35!r:.60} " + 'is not of type string'))
-                            if 'rules' in v34:
-                                v36 = v34['rules']
-                                if not (isinstance(v36, list)):
-                                    problems.append(Problem('body', f"/restrictions/{i33}/rules", f"{v36!r:.60} " + 'is not of type array'))
-                                else:
-                                    for i37, v38 in enumerate(v36):
-                                        if not (isinstance(v38, dict)):
-                                            problems.append(Problem('body', f"/restrictions/{i33}/rules/{i37}", f"{v38!r:.60} " + 'is not of type object'))
-                                        else:
-                                            if 'name' in v38:
-                                                v39 = v38['name']
-                                                if not (isinstance(v39, str)):
-                                                    problems.append(Problem('body', f"/restrictions/{i33}/rules/{i37}/name", f"{v39!r:.60} " + 'is not of type string'))
-                                            if 'referrer' in v38:
-                                                v40 = v38['referrer']
-                                                if not (isinstance(v40, str)):
-                                                    problems.append(Problem('body', f"/restrictions/{i33}/rules/{i37}/referrer", f"{v40!r:.60} " + 'is not of type string'))
+                v10 = body['restrictions']
+                check_get_all_services_200_body_restrictions(v10, '/restrictions', problems)
             if 'log_delivery' in body:
-                v41 = body['log_delivery']
-                if not (isinstance(v41, dict)):
-                    problems.append(Problem('body', '/log_delivery', f"{v41!r:.60} " + 'is not of type object'))
+                v11 = body['log_delivery']
+                if not (isinstance(v11, dict)):
+                    problems.append(Problem('body', '/log_delivery', f"{v11!r:.60} " + 'is not of type object'))
                 else:
-                    if 'enabled' in v41:
-                        v42 = v41['enabled']
-                        if not (isinstance(v42, bool)):
-                            problems.append(Problem('body', '/log_delivery/enabled', f"{v42!r:.60} " + 'is not of type boolean'))
+                    if 'enabled' in v11:
+                        v12 = v11['enabled']
+                        if not (isinstance(v12, bool)):
+                            problems.append(Problem('body', '/log_delivery/enabled', f"{v12!r:.60} " + 'is not of type boolean'))
             if 'flavor_id' in body:
-                v43 = body['flavor_id']
-                if not (isinstance(v43, str)):
-                    problems.append(Problem('body', '/flavor_id', f"{v43!r:.60} " + 'is not of type string'))
+                v13 = body['flavor_id']
+                if not (isinstance(v13, str)):
+                    problems.append(Problem('body', '/flavor_id', f"{v13!r:.60} " + 'is not of type string'))
             if 'status' in body:
-                v44 = body['status']
-                if v44 not in ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']:
-                    problems.append(Problem('body', '/status', f"{v44!r:.60} " + "is not one of ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']"))
-                if not (isinstance(v44, str)):
-                    problems.append(Problem('body', '/status', f"{v44!r:.60} " + 'is not of type string'))
+                v14 = body['status']
+                if v14 not in ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']:
+                    problems.append(Problem('body', '/status', f"{v14!r:.60} " + "is not one of ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']"))
+                if not (isinstance(v14, str)):
+                    problems.append(Problem('body', '/status', f"{v14!r:.60} " + 'is not of type string'))
             if 'errors' in body:
-                v45 = body['errors']
-                if not (isinstance(v45, list)):
-                    problems.append(Problem('body', '/errors', f"{v45!r:.60} " + 'is not of type array'))
+                v15 = body['errors']
+                if not (isinstance(v15, list)):
+                    problems.append(Problem('body', '/errors', f"{v15!r:.60} " + 'is not of type array'))
                 else:
-                    for i46, v47 in enumerate(v45):
-                        if not (isinstance(v47, dict)):
-                            problems.append(Problem('body', f"/errors/{i46}", f"{v47!r:.60} " + 'is not of type object'))
+                    for i16, v17 in enumerate(v15):
+                        if not (isinstance(v17, dict)):
+                            problems.append(Problem('body', f"/errors/{i16}", f"{v17!r:.60} " + 'is not of type object'))
             if 'links' in body:
-                v49 = body['links']
-                if not (isinstance(v49, list)):
-                    problems.append(Problem('body', '/links', f"{v49!r:.60} " + 'is not of type array'))
+                v19 = body['links']
+                if not (isinstance(v19, list)):
+                    problems.append(Problem('body', '/links', f"{v19!r:.60} " + 'is not of type array'))
                 else:
-                    for i50, v51 in enumerate(v49):
-                        if not (isinstance(v51, dict)):
-                            problems.append(Problem('body', f"/links/{i50}", f"{v51!r:.60} " + 'is not of type object'))
+                    for i20, v21 in enumerate(v19):
+                        if not (isinstance(v21, dict)):
+                            problems.append(Problem('body', f"/links/{i20}", f"{v21!r:.60} " + 'is not of type object'))
                         else:
-                            if 'href' in v51:
-                                v52 = v51['href']
-                                if not (isinstance(v52, str)):
-                                    problems.append(Problem('body', f"/links/{i50}/href", f"{v52!r:.60} " + 'is not of type string'))
-                            if 'rel' in v51:
-                                v53 = v51['rel']
-                                if not (isinstance(v53, str)):
-                                    problems.append(Problem('body', f"/links/{i50}/rel", f"{v53!r:.60} " + 'is not of type string'))
+                            if 'href' in v21:
+                                v22 = v21['href']
+                                if not (isinstance(v22, str)):
+                                    problems.append(Problem('body', f"/links/{i20}/href", f"{v22!r:.60} " + 'is not of type string'))
+                            if 'rel' in v21:
+                                v23 = v21['rel']
+                                if not (isinstance(v23, str)):
+                                    problems.append(Problem('body', f"/links/{i20}/rel", f"{v23!r:.60} " + 'is not of type string'))
 
 
 def check_get_cached_asset_200(response: Incoming, parsed: Parsed) -> None:
@@ -505,51 +468,7 @@ def check_get_flavors_200(response: Incoming, parsed: Parsed) -> None:
     # body: application/json
     body = read_body(response, ('application/json',), True, problems, 'the response is documented with a body, got none')
     if body is not NO_BODY:
-        if not (isinstance(body, dict)):
-            problems.append(Problem('body', '', f"{body!r:.60} " + 'is not of type object'))
-        else:
-            if 'id' in body:
-                v1 = body['id']
-                if not (isinstance(v1, str)):
-                    problems.append(Problem('body', '/id', f"{v1!r:.60} " + 'is not of type string'))
-            if 'providers' in body:
-                v2 = body['providers']
-                if not (isinstance(v2, list)):
-                    problems.append(Problem('body', '/providers', f"{v2!r:.60} " + 'is not of type array'))
-                else:
-                    for i3, v4 in enumerate(v2):
-                        if not (isinstance(v4, dict)):
-                            problems.append(Problem('body', f"/providers/{i3}", f"{v4!r:.60} " + 'is not of type object'))
-                        else:
-                            if 'provider' in v4:
-                                v5 = v4['provider']
-                                if not (isinstance(v5, str)):
-                                    problems.append(Problem('body', f"/providers/{i3}/provider", f"{v5!r:.60} " + 'is not of type string'))
-                            if 'links' in v4:
-                                v6 = v4['links']
-                                if not (isinstance(v6, list)):
-                                    problems.append(Problem('body', f"/providers/{i3}/links", f"{v6!r:.60} " + 'is not of type array'))
-                                else:
-                                    for i7, v8 in enumerate(v6):
-                                        if not (isinstance(v8, dict)):
-                                            problems.append(Problem('body', f"/providers/{i3}/links/{i7}", f"{v8!r:.60} " + 'is not of type object'))
-            if 'links' in body:
-                v9 = body['links']
-                if not (isinstance(v9, list)):
-                    problems.append(Problem('body', '/links', f"{v9!r:.60} " + 'is not of type array'))
-                else:
-                    for i10, v11 in enumerate(v9):
-                        if not (isinstance(v11, dict)):
-                            problems.append(Problem('body', f"/links/{i10}", f"{v11!r:.60} " + 'is not of type object'))
-                        else:
-                            if 'href' in v11:
-                                v12 = v11['href']
-                                if not (isinstance(v12, str)):
-                                    problems.append(Problem('body', f"/links/{i10}/href", f"{v12!r:.60} " + 'is not of type string'))
-                            if 'rel' in v11:
-                                v13 = v11['rel']
-                                if not (isinstance(v13, str)):
-                                    problems.append(Problem('body', f"/links/{i10}/rel", f"{v13!r:.60} " + 'is not of type string'))
+        check_get_flavors_200_body(body, '', problems)
 
 
 RESPONSES: dict[str, dict[int, Callable[[Incoming, Parsed], None]]] = {

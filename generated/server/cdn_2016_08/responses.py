@@ -5,6 +5,7 @@
 
 Each reads a response as its operation documents it for that status (the headers and their
 schemas, the body and its schema, or no body) and adds a problem for each rule it breaks.
+A schema several responses hold is checked by one function of its own, which they call.
 `RESPONSES` maps each operation and status to its check, `CITED` to the statements that
 response cites; a status missing there is not documented, and breaks the statements in
 `SUCCESS_STATEMENTS`.
@@ -13,6 +14,7 @@ response cites; a status missing there is not documented, and breaks the stateme
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from contract.mock.messages import Incoming
 from contract.mock.params import (
@@ -23,6 +25,199 @@ from contract.mock.params import (
     is_integer,
     read_body,
 )
+
+
+def check_get_flavors_200_body(value: Any, at: str, problems: list[Problem]) -> None:
+    if not (isinstance(value, dict)):
+        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type object'))
+    else:
+        if 'id' in value:
+            v1 = value['id']
+            if not (isinstance(v1, str)):
+                problems.append(Problem('body', f"{at}/id", f"{v1!r:.60} " + 'is not of type string'))
+        if 'providers' in value:
+            v2 = value['providers']
+            if not (isinstance(v2, list)):
+                problems.append(Problem('body', f"{at}/providers", f"{v2!r:.60} " + 'is not of type array'))
+            else:
+                for i3, v4 in enumerate(v2):
+                    if not (isinstance(v4, dict)):
+                        problems.append(Problem('body', f"{at}/providers/{i3}", f"{v4!r:.60} " + 'is not of type object'))
+                    else:
+                        if 'provider' in v4:
+                            v5 = v4['provider']
+                            if not (isinstance(v5, str)):
+                                problems.append(Problem('body', f"{at}/providers/{i3}/provider", f"{v5!r:.60} " + 'is not of type string'))
+                        if 'links' in v4:
+                            v6 = v4['links']
+                            if not (isinstance(v6, list)):
+                                problems.append(Problem('body', f"{at}/providers/{i3}/links", f"{v6!r:.60} " + 'is not of type array'))
+                            else:
+                                for i7, v8 in enumerate(v6):
+                                    if not (isinstance(v8, dict)):
+                                        problems.append(Problem('body', f"{at}/providers/{i3}/links/{i7}", f"{v8!r:.60} " + 'is not of type object'))
+        if 'links' in value:
+            v9 = value['links']
+            if not (isinstance(v9, list)):
+                problems.append(Problem('body', f"{at}/links", f"{v9!r:.60} " + 'is not of type array'))
+            else:
+                for i10, v11 in enumerate(v9):
+                    if not (isinstance(v11, dict)):
+                        problems.append(Problem('body', f"{at}/links/{i10}", f"{v11!r:.60} " + 'is not of type object'))
+                    else:
+                        if 'href' in v11:
+                            v12 = v11['href']
+                            if not (isinstance(v12, str)):
+                                problems.append(Problem('body', f"{at}/links/{i10}/href", f"{v12!r:.60} " + 'is not of type string'))
+                        if 'rel' in v11:
+                            v13 = v11['rel']
+                            if not (isinstance(v13, str)):
+                                problems.append(Problem('body', f"{at}/links/{i10}/rel", f"{v13!r:.60} " + 'is not of type string'))
+
+
+def check_get_all_services_200_body_origins(value: Any, at: str, problems: list[Problem]) -> None:
+    if not (isinstance(value, list)):
+        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type array'))
+    else:
+        n1 = len(problems)
+        if isinstance(value, list) and len(value) < 2:
+            problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'has fewer than 2 items'))
+        if len(problems) > n1:
+            del problems[n1:]
+        else:
+            if isinstance(value, list):
+                for i2, v3 in enumerate(value):
+                    if isinstance(v3, dict) and 'rules' not in v3:
+                        problems.append(Problem('body', f"{at}/{i2}", "'rules' is a required property"))
+        for i4, v5 in enumerate(value):
+            if not (isinstance(v5, dict)):
+                problems.append(Problem('body', f"{at}/{i4}", f"{v5!r:.60} " + 'is not of type object'))
+            else:
+                if 'origin' in v5:
+                    v6 = v5['origin']
+                    if not (isinstance(v6, str)):
+                        problems.append(Problem('body', f"{at}/{i4}/origin", f"{v6!r:.60} " + 'is not of type string'))
+                if 'port' in v5:
+                    v7 = v5['port']
+                    if not (is_integer(v7)):
+                        problems.append(Problem('body', f"{at}/{i4}/port", f"{v7!r:.60} " + 'is not of type integer'))
+                if 'ssl' in v5:
+                    v8 = v5['ssl']
+                    if not (isinstance(v8, bool)):
+                        problems.append(Problem('body', f"{at}/{i4}/ssl", f"{v8!r:.60} " + 'is not of type boolean'))
+                if 'rules' in v5:
+                    v9 = v5['rules']
+                    if not (isinstance(v9, list)):
+                        problems.append(Problem('body', f"{at}/{i4}/rules", f"{v9!r:.60} " + 'is not of type array'))
+                    else:
+                        for i10, v11 in enumerate(v9):
+                            if not (isinstance(v11, dict)):
+                                problems.append(Problem('body', f"{at}/{i4}/rules/{i10}", f"{v11!r:.60} " + 'is not of type object'))
+                            else:
+                                if 'name' in v11:
+                                    v12 = v11['name']
+                                    if not (isinstance(v12, str)):
+                                        problems.append(Problem('body', f"{at}/{i4}/rules/{i10}/name", f"{v12!r:.60} " + 'is not of type string'))
+                                if 'request_url' in v11:
+                                    v13 = v11['request_url']
+                                    if not (isinstance(v13, str)):
+                                        problems.append(Problem('body', f"{at}/{i4}/rules/{i10}/request_url", f"{v13!r:.60} " + 'is not of type string'))
+
+
+def check_get_all_services_200_body_caching(value: Any, at: str, problems: list[Problem]) -> None:
+    if not (isinstance(value, list)):
+        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type array'))
+    else:
+        for i1, v2 in enumerate(value):
+            if not (isinstance(v2, dict)):
+                problems.append(Problem('body', f"{at}/{i1}", f"{v2!r:.60} " + 'is not of type object'))
+            else:
+                if 'name' in v2:
+                    v3 = v2['name']
+                    if not (isinstance(v3, str)):
+                        problems.append(Problem('body', f"{at}/{i1}/name", f"{v3!r:.60} " + 'is not of type string'))
+                if 'ttl' in v2:
+                    v4 = v2['ttl']
+                    if not (is_integer(v4)):
+                        problems.append(Problem('body', f"{at}/{i1}/ttl", f"{v4!r:.60} " + 'is not of type integer'))
+                if 'rules' in v2:
+                    v5 = v2['rules']
+                    if not (isinstance(v5, list)):
+                        problems.append(Problem('body', f"{at}/{i1}/rules", f"{v5!r:.60} " + 'is not of type array'))
+                    else:
+                        for i6, v7 in enumerate(v5):
+                            if not (isinstance(v7, dict)):
+                                problems.append(Problem('body', f"{at}/{i1}/rules/{i6}", f"{v7!r:.60} " + 'is not of type object'))
+                            else:
+                                if 'name' in v7:
+                                    v8 = v7['name']
+                                    if not (isinstance(v8, str)):
+                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i6}/name", f"{v8!r:.60} " + 'is not of type string'))
+                                if 'request_url' in v7:
+                                    v9 = v7['request_url']
+                                    if not (isinstance(v9, str)):
+                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i6}/request_url", f"{v9!r:.60} " + 'is not of type string'))
+
+
+def check_get_all_services_200_body_restrictions(value: Any, at: str, problems: list[Problem]) -> None:
+    if not (isinstance(value, list)):
+        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type array'))
+    else:
+        for i1, v2 in enumerate(value):
+            if not (isinstance(v2, dict)):
+                problems.append(Problem('body', f"{at}/{i1}", f"{v2!r:.60} " + 'is not of type object'))
+            else:
+                if 'name' in v2:
+                    v3 = v2['name']
+                    if not (isinstance(v3, str)):
+                        problems.append(Problem('body', f"{at}/{i1}/name", f"{v3!r:.60} " + 'is not of type string'))
+                if 'rules' in v2:
+                    v4 = v2['rules']
+                    if not (isinstance(v4, list)):
+                        problems.append(Problem('body', f"{at}/{i1}/rules", f"{v4!r:.60} " + 'is not of type array'))
+                    else:
+                        for i5, v6 in enumerate(v4):
+                            if not (isinstance(v6, dict)):
+                                problems.append(Problem('body', f"{at}/{i1}/rules/{i5}", f"{v6!r:.60} " + 'is not of type object'))
+                            else:
+                                if 'name' in v6:
+                                    v7 = v6['name']
+                                    if not (isinstance(v7, str)):
+                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i5}/name", f"{v7!r:.60} " + 'is not of type string'))
+                                if 'referrer' in v6:
+                                    v8 = v6['referrer']
+                                    if not (isinstance(v8, str)):
+                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i5}/referrer", f"{v8!r:.60} " + 'is not of type string'))
+
+
+def check_get_home_document_400_body(value: Any, at: str, problems: list[Problem]) -> None:
+    if not (isinstance(value, dict)):
+        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type object'))
+    else:
+        if 'message' not in value:
+            problems.append(Problem('body', f"{at}", "'message' is a required property"))
+        if 'message' in value:
+            v1 = value['message']
+            if not (isinstance(v1, dict)):
+                problems.append(Problem('body', f"{at}/message", f"{v1!r:.60} " + 'is not of type object'))
+            else:
+                if 'errors' not in v1:
+                    problems.append(Problem('body', f"{at}/message", "'errors' is a required property"))
+                if 'errors' in v1:
+                    v2 = v1['errors']
+                    if not (isinstance(v2, list)):
+                        problems.append(Problem('body', f"{at}/message/errors", f"{v2!r:.60} " + 'is not of type array'))
+                    else:
+                        for i3, v4 in enumerate(v2):
+                            if not (isinstance(v4, dict)):
+                                problems.append(Problem('body', f"{at}/message/errors/{i3}", f"{v4!r:.60} " + 'is not of type object'))
+                            else:
+                                if 'message' not in v4:
+                                    problems.append(Problem('body', f"{at}/message/errors/{i3}", "'message' is a required property"))
+                                if 'message' in v4:
+                                    v5 = v4['message']
+                                    if not (isinstance(v5, str)):
+                                        problems.append(Problem('body', f"{at}/message/errors/{i3}/message", f"{v5!r:.60} " + 'is not of type string'))
 
 
 def check_get_home_document_200(response: Incoming, parsed: Parsed) -> None:
@@ -51,33 +246,7 @@ def check_get_home_document_400(response: Incoming, parsed: Parsed) -> None:
     # body: application/json
     body = read_body(response, ('application/json',), True, problems, 'the response is documented with a body, got none')
     if body is not NO_BODY:
-        if not (isinstance(body, dict)):
-            problems.append(Problem('body', '', f"{body!r:.60} " + 'is not of type object'))
-        else:
-            if 'message' not in body:
-                problems.append(Problem('body', '', "'message' is a required property"))
-            if 'message' in body:
-                v1 = body['message']
-                if not (isinstance(v1, dict)):
-                    problems.append(Problem('body', '/message', f"{v1!r:.60} " + 'is not of type object'))
-                else:
-                    if 'errors' not in v1:
-                        problems.append(Problem('body', '/message', "'errors' is a required property"))
-                    if 'errors' in v1:
-                        v2 = v1['errors']
-                        if not (isinstance(v2, list)):
-                            problems.append(Problem('body', '/message/errors', f"{v2!r:.60} " + 'is not of type array'))
-                        else:
-                            for i3, v4 in enumerate(v2):
-                                if not (isinstance(v4, dict)):
-                                    problems.append(Problem('body', f"/message/errors/{i3}", f"{v4!r:.60} " + 'is not of type object'))
-                                else:
-                                    if 'message' not in v4:
-                                        problems.append(Problem('body', f"/message/errors/{i3}", "'message' is a required property"))
-                                    if 'message' in v4:
-                                        v5 = v4['message']
-                                        if not (isinstance(v5, str)):
-                                            problems.append(Problem('body', f"/message/errors/{i3}/message", f"{v5!r:.60} " + 'is not of type string'))
+        check_get_home_document_400_body(body, '', problems)
 
 
 def check_get_ping_204(response: Incoming, parsed: Parsed) -> None:
@@ -128,151 +297,48 @@ def check_get_all_services_200(response: Incoming, parsed: Parsed) -> None:
                                     problems.append(Problem('body', f"/domains/{i5}/protocol", f"{v8!r:.60} " + 'is not of type string'))
             if 'origins' in body:
                 v9 = body['origins']
-                if not (isinstance(v9, list)):
-                    problems.append(Problem('body', '/origins', f"{v9!r:.60} " + 'is not of type array'))
-                else:
-                    n10 = len(problems)
-                    if isinstance(v9, list) and len(v9) < 2:
-                        problems.append(Problem('body', '/origins', f"{v9!r:.60} " + 'has fewer than 2 items'))
-                    if len(problems) > n10:
-                        del problems[n10:]
-                    else:
-                        if isinstance(v9, list):
-                            for i11, v12 in enumerate(v9):
-                                if isinstance(v12, dict) and 'rules' not in v12:
-                                    problems.append(Problem('body', f"/origins/{i11}", "'rules' is a required property"))
-                    for i13, v14 in enumerate(v9):
-                        if not (isinstance(v14, dict)):
-                            problems.append(Problem('body', f"/origins/{i13}", f"{v14!r:.60} " + 'is not of type object'))
-                        else:
-                            if 'origin' in v14:
-                                v15 = v14['origin']
-                                if not (isinstance(v15, str)):
-                                    problems.append(Problem('body', f"/origins/{i13}/origin", f"{v15!r:.60} " + 'is not of type string'))
-                            if 'port' in v14:
-                                v16 = v14['port']
-                                if not (is_integer(v16)):
-                                    problems.append(Problem('body', f"/origins/{i13}/port", f"{v16!r:.60} " + 'is not of type integer'))
-                            if 'ssl' in v14:
-                                v17 = v14['ssl']
-                                if not (isinstance(v17, bool)):
-                                    problems.append(Problem('body', f"/origins/{i13}/ssl", f"{v17!r:.60} " + 'is not of type boolean'))
-                            if 'rules' in v14:
-                                v18 = v14['rules']
-                                if not (isinstance(v18, list)):
-                                    problems.append(Problem('body', f"/origins/{i13}/rules", f"{v18!r:.60} " + 'is not of type array'))
-                                else:
-                                    for i19, v20 in enumerate(v18):
-                                        if not (isinstance(v20, dict)):
-                                            problems.append(Problem('body', f"/origins/{i13}/rules/{i19}", f"{v20!r:.60} " + 'is not of type object'))
-                                        else:
-                                            if 'name' in v20:
-                                                v21 = v20['name']
-                                                if not (isinstance(v21, str)):
-                                                    problems.append(Problem('body', f"/origins/{i13}/rules/{i19}/name", f"{v21!r:.60} " + 'is not of type string'))
-                                            if 'request_url' in v20:
-                                                v22 = v20['request_url']
-                                                if not (isinstance(v22, str)):
-                                                    problems.append(Problem('body', f"/origins/{i13}/rules/{i19}/request_url", f"{v22!r:.60} " + 'is not of type string'))
+                check_get_all_services_200_body_origins(v9, '/origins', problems)
             if 'caching' in body:
-                v23 = body['caching']
-                if not (isinstance(v23, list)):
-                    problems.append(Problem('body', '/caching', f"{v23!r:.60} " + 'is not of type array'))
-                else:
-                    for i24, v25 in enumerate(v23):
-                        if not (isinstance(v25, dict)):
-                            problems.append(Problem('body', f"/caching/{i24}", f"{v25!r:.60} " + 'is not of type object'))
-                        else:
-                            if 'name' in v25:
-                                v26 = v25['name']
-                                if not (isinstance(v26, str)):
-                                    problems.append(Problem('body', f"/caching/{i24}/name", f"{v26!r:.60} " + 'is not of type string'))
-                            if 'ttl' in v25:
-                                v27 = v25['ttl']
-                                if not (is_integer(v27)):
-                                    problems.append(Problem('body', f"/caching/{i24}/ttl", f"{v27!r:.60} " + 'is not of type integer'))
-                            if 'rules' in v25:
-                                v28 = v25['rules']
-                                if not (isinstance(v28, list)):
-                                    problems.append(Problem('body', f"/caching/{i24}/rules", f"{v28!r:.60} " + 'is not of type array'))
-                                else:
-                                    for i29, v30 in enumerate(v28):
-                                        if not (isinstance(v30, dict)):
-                                            problems.append(Problem('body', f"/caching/{i24}/rules/{i29}", f"{v30!r:.60} " + 'is not of type object'))
-                                        else:
-                                            if 'name' in v30:
-                                                v31 = v30['name']
-                                                if not (isinstance(v31, str)):
-                                                    problems.append(Problem('body', f"/caching/{i24}/rules/{i29}/name", f"{v31!r:.60} " + 'is not of type string'))
-                                            if 'request_url' in v30:
-                                                v32 = v30['request_url']
-                                                if not (isinstance(v32, str)):
-                                                    problems.append(Problem('body', f"/caching/{i24}/rules/{i29}/request_url", f"{v32!r:.60} " + 'is not of type string'))
+                v10 = body['caching']
+                check_get_all_services_200_body_caching(v10, '/caching', problems)
             if 'restrictions' in body:
-                v33 = body['restrictions']
-                if not (isinstance(v33, list)):
-                    problems.append(Problem('body', '/restrictions', f"{v33!r:.60} " + 'is not of type array'))
-                else:
-                    for i34, v35 in enumerate(v33):
-                        if not (isinstance(v35, dict)):
-                            problems.append(Problem('body', f"/restrictions/{i34}", f"{v35!r:.60} " + 'is not of type object'))
-                        else:
-                            if 'name' in v35:
-                                v36 = v35['name']
-                                if not (isinstance(v36, str)):
-                                    problems.append(Problem('body', f"/restrictions/{i34}/name", f"{v36!r:.60} " + 'is not of type string'))
-                            if 'rules' in v35:
-                                v37 = v35['rules']
-                                if not (isinstance(v37, list)):
-                                    problems.append(Problem('body', f"/restrictions/{i34}/rules", f"{v37!r:.60} " + 'is not of type array'))
-                                else:
-                                    for i38, v39 in enumerate(v37):
-                                        if not (isinstance(v39, dict)):
-                                            problems.append(Problem('body', f"/restrictions/{i34}/rules/{i38}", f"{v39!r:.60} " + 'is not of type object'))
-                                        else:
-                                            if 'name' in v39:
-                                                v40 = v39['name']
-                                                if not (isinstance(v40, str)):
-                                                    problems.append(Problem('body', f"/restrictions/{i34}/rules/{i38}/name", f"{v40!r:.60} " + 'is not of type string'))
-                                            if 'referrer' in v39:
-                                                v41 = v39['referrer']
-                                                if not (isinstance(v41, str)):
-                                                    problems.append(Problem('body', f"/restrictions/{i34}/rules/{i38}/referrer", f"{v41!r:.60} " + 'is not of type string'))
+                v11 = body['restrictions']
+                check_get_all_services_200_body_restrictions(v11, '/restrictions', problems)
             if 'flavor_id' in body:
-                v42 = body['flavor_id']
-                if not (isinstance(v42, str)):
-                    problems.append(Problem('body', '/flavor_id', f"{v42!r:.60} " + 'is not of type string'))
+                v12 = body['flavor_id']
+                if not (isinstance(v12, str)):
+                    problems.append(Problem('body', '/flavor_id', f"{v12!r:.60} " + 'is not of type string'))
             if 'status' in body:
-                v43 = body['status']
-                if v43 not in ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']:
-                    problems.append(Problem('body', '/status', f"{v43!r:.60} " + "is not one of ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']"))
-                if not (isinstance(v43, str)):
-                    problems.append(Problem('body', '/status', f"{v43!r:.60} " + 'is not of type string'))
+                v13 = body['status']
+                if v13 not in ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']:
+                    problems.append(Problem('body', '/status', f"{v13!r:.60} " + "is not one of ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']"))
+                if not (isinstance(v13, str)):
+                    problems.append(Problem('body', '/status', f"{v13!r:.60} " + 'is not of type string'))
             if 'errors' in body:
-                v44 = body['errors']
-                if not (isinstance(v44, list)):
-                    problems.append(Problem('body', '/errors', f"{v44!r:.60} " + 'is not of type array'))
+                v14 = body['errors']
+                if not (isinstance(v14, list)):
+                    problems.append(Problem('body', '/errors', f"{v14!r:.60} " + 'is not of type array'))
                 else:
-                    for i45, v46 in enumerate(v44):
-                        if not (isinstance(v46, dict)):
-                            problems.append(Problem('body', f"/errors/{i45}", f"{v46!r:.60} " + 'is not of type object'))
+                    for i15, v16 in enumerate(v14):
+                        if not (isinstance(v16, dict)):
+                            problems.append(Problem('body', f"/errors/{i15}", f"{v16!r:.60} " + 'is not of type object'))
             if 'links' in body:
-                v48 = body['links']
-                if not (isinstance(v48, list)):
-                    problems.append(Problem('body', '/links', f"{v48!r:.60} " + 'is not of type array'))
+                v18 = body['links']
+                if not (isinstance(v18, list)):
+                    problems.append(Problem('body', '/links', f"{v18!r:.60} " + 'is not of type array'))
                 else:
-                    for i49, v50 in enumerate(v48):
-                        if not (isinstance(v50, dict)):
-                            problems.append(Problem('body', f"/links/{i49}", f"{v50!r:.60} " + 'is not of type object'))
+                    for i19, v20 in enumerate(v18):
+                        if not (isinstance(v20, dict)):
+                            problems.append(Problem('body', f"/links/{i19}", f"{v20!r:.60} " + 'is not of type object'))
                         else:
-                            if 'href' in v50:
-                                v51 = v50['href']
-                                if not (isinstance(v51, str)):
-                                    problems.append(Problem('body', f"/links/{i49}/href", f"{v51!r:.60} " + 'is not of type string'))
-                            if 'rel' in v50:
-                                v52 = v50['rel']
-                                if not (isinstance(v52, str)):
-                                    problems.append(Problem('body', f"/links/{i49}/rel", f"{v52!r:.60} " + 'is not of type string'))
+                            if 'href' in v20:
+                                v21 = v20['href']
+                                if not (isinstance(v21, str)):
+                                    problems.append(Problem('body', f"/links/{i19}/href", f"{v21!r:.60} " + 'is not of type string'))
+                            if 'rel' in v20:
+                                v22 = v20['rel']
+                                if not (isinstance(v22, str)):
+                                    problems.append(Problem('body', f"/links/{i19}/rel", f"{v22!r:.60} " + 'is not of type string'))
 
 
 def check_create_service_202(response: Incoming, parsed: Parsed) -> None:
@@ -330,160 +396,57 @@ def check_get_service_200(response: Incoming, parsed: Parsed) -> None:
                                     problems.append(Problem('body', f"/domains/{i5}/protocol", f"{v8!r:.60} " + 'is not of type string'))
             if 'origins' in body:
                 v9 = body['origins']
-                if not (isinstance(v9, list)):
-                    problems.append(Problem('body', '/origins', f"{v9!r:.60} " + 'is not of type array'))
-                else:
-                    n10 = len(problems)
-                    if isinstance(v9, list) and len(v9) < 2:
-                        problems.append(Problem('body', '/origins', f"{v9!r:.60} " + 'has fewer than 2 items'))
-                    if len(problems) > n10:
-                        del problems[n10:]
-                    else:
-                        if isinstance(v9, list):
-                            for i11, v12 in enumerate(v9):
-                                if isinstance(v12, dict) and 'rules' not in v12:
-                                    problems.append(Problem('body', f"/origins/{i11}", "'rules' is a required property"))
-                    for i13, v14 in enumerate(v9):
-                        if not (isinstance(v14, dict)):
-                            problems.append(Problem('body', f"/origins/{i13}", f"{v14!r:.60} " + 'is not of type object'))
-                        else:
-                            if 'origin' in v14:
-                                v15 = v14['origin']
-                                if not (isinstance(v15, str)):
-                                    problems.append(Problem('body', f"/origins/{i13}/origin", f"{v15!r:.60} " + 'is not of type string'))
-                            if 'port' in v14:
-                                v16 = v14['port']
-                                if not (is_integer(v16)):
-                                    problems.append(Problem('body', f"/origins/{i13}/port", f"{v16!r:.60} " + 'is not of type integer'))
-                            if 'ssl' in v14:
-                                v17 = v14['ssl']
-                                if not (isinstance(v17, bool)):
-                                    problems.append(Problem('body', f"/origins/{i13}/ssl", f"{v17!r:.60} " + 'is not of type boolean'))
-                            if 'rules' in v14:
-                                v18 = v14['rules']
-                                if not (isinstance(v18, list)):
-                                    problems.append(Problem('body', f"/origins/{i13}/rules", f"{v18!r:.60} " + 'is not of type array'))
-                                else:
-                                    for i19, v20 in enumerate(v18):
-                                        if not (isinstance(v20, dict)):
-                                            problems.append(Problem('body', f"/origins/{i13}/rules/{i19}", f"{v20!r:.60} " + 'is not of type object'))
-                                        else:
-                                            if 'name' in v20:
-                                                v21 = v20['name']
-                                                if not (isinstance(v21, str)):
-                                                    problems.append(Problem('body', f"/origins/{i13}/rules/{i19}/name", f"{v21!r:.60} " + 'is not of type string'))
-                                            if 'request_url' in v20:
-                                                v22 = v20['request_url']
-                                                if not (isinstance(v22, str)):
-                                                    problems.append(Problem('body', f"/origins/{i13}/rules/{i19}/request_url", f"{v22!r:.60} " + 'is not of type string'))
+                check_get_all_services_200_body_origins(v9, '/origins', problems)
             if 'caching' in body:
-                v23 = body['caching']
-                if not (isinstance(v23, list)):
-                    problems.append(Problem('body', '/caching', f"{v23!r:.60} " + 'is not of type array'))
-                else:
-                    for i24, v25 in enumerate(v23):
-                        if not (isinstance(v25, dict)):
-                            problems.append(Problem('body', f"/caching/{i24}", f"{v25!r:.60} " + 'is not of type object'))
-                        else:
-                            if 'name' in v25:
-                                v26 = v25['name']
-                                if not (isinstance(v26, str)):
-                                    problems.append(Problem('body', f"/caching/{i24}/name", f"{v26!r:.60} " + 'is not of type string'))
-                            if 'ttl' in v25:
-                                v27 = v25['ttl']
-                                if not (is_integer(v27)):
-                                    problems.append(Problem('body', f"/caching/{i24}/ttl", f"{v27!r:.60} " + 'is not of type integer'))
-                            if 'rules' in v25:
-                                v28 = v25['rules']
-                                if not (isinstance(v28, list)):
-                                    problems.append(Problem('body', f"/caching/{i24}/rules", f"{v28!r:.60} " + 'is not of type array'))
-                                else:
-                                    for i29, v30 in enumerate(v28):
-                                        if not (isinstance(v30, dict)):
-                                            problems.append(Problem('body', f"/caching/{i24}/rules/{i29}", f"{v30!r:.60} " + 'is not of type object'))
-                                        else:
-                                            if 'name' in v30:
-                                                v31 = v30['name']
-                                                if not (isinstance(v31, str)):
-                                                    problems.append(Problem('body', f"/caching/{i24}/rules/{i29}/name", f"{v31!r:.60} " + 'is not of type string'))
-                                            if 'request_url' in v30:
-                                                v32 = v30['request_url']
-                                                if not (isinstance(v32, str)):
-                                                    problems.append(Problem('body', f"/caching/{i24}/rules/{i29}/request_url", f"{v32!r:.60} " + 'is not of type string'))
+                v10 = body['caching']
+                check_get_all_services_200_body_caching(v10, '/caching', problems)
             if 'restrictions' in body:
-                v33 = body['restrictions']
-                if not (isinstance(v33, list)):
-                    problems.append(Problem('body', '/restrictions', f"{v33!r:.60} " + 'is not of type array'))
-                else:
-                    for i34, v35 in enumerate(v33):
-                        if not (isinstance(v35, dict)):
-                            problems.append(Problem('body', f"/restrictions/{i34}", f"{v35!r:.60} " + 'is not of type object'))
-                        else:
-                            if 'name' in v35:
-                                v36 = v35['name']
-                                if not (isinstance(v36, str)):
-                                    problems.append(Problem('body', f"/restrictions/{i34}/name", f"{v36!r:.60} " + 'is not of type string'))
-                            if 'rules' in v35:
-                                v37 = v35['rules']
-                                if not (isinstance(v37, list)):
-                                    problems.append(Problem('body', f"/restrictions/{i34}/rules", f"{v37!r:.60} " + 'is not of type array'))
-                                else:
-                                    for i38, v39 in enumerate(v37):
-                                        if not (isinstance(v39, dict)):
-                                            problems.append(Problem('body', f"/restrictions/{i34}/rules/{i38}", f"{v39!r:.60} " + 'is not of type object'))
-                                        else:
-                                            if 'name' in v39:
-                                                v40 = v39['name']
-                                                if not (isinstance(v40, str)):
-                                                    problems.append(Problem('body', f"/restrictions/{i34}/rules/{i38}/name", f"{v40!r:.60} " + 'is not of type string'))
-                                            if 'referrer' in v39:
-                                                v41 = v39['referrer']
-                                                if not (isinstance(v41, str)):
-                                                    problems.append(Problem('body', f"/restrictions/{i34}/rules/{i38}/referrer", f"{v41!r:.60} " + 'is not of type string'))
+                v11 = body['restrictions']
+                check_get_all_services_200_body_restrictions(v11, '/restrictions', problems)
             if 'log_delivery' in body:
-                v42 = body['log_delivery']
-                if not (isinstance(v42, dict)):
-                    problems.append(Problem('body', '/log_delivery', f"{v42!r:.60} " + 'is not of type object'))
+                v12 = body['log_delivery']
+                if not (isinstance(v12, dict)):
+                    problems.append(Problem('body', '/log_delivery', f"{v12!r:.60} " + 'is not of type object'))
                 else:
-                    if 'enabled' in v42:
-                        v43 = v42['enabled']
-                        if not (isinstance(v43, bool)):
-                            problems.append(Problem('body', '/log_delivery/enabled', f"{v43!r:.60} " + 'is not of type boolean'))
+                    if 'enabled' in v12:
+                        v13 = v12['enabled']
+                        if not (isinstance(v13, bool)):
+                            problems.append(Problem('body', '/log_delivery/enabled', f"{v13!r:.60} " + 'is not of type boolean'))
             if 'flavor_id' in body:
-                v44 = body['flavor_id']
-                if not (isinstance(v44, str)):
-                    problems.append(Problem('body', '/flavor_id', f"{v44!r:.60} " + 'is not of type string'))
+                v14 = body['flavor_id']
+                if not (isinstance(v14, str)):
+                    problems.append(Problem('body', '/flavor_id', f"{v14!r:.60} " + 'is not of type string'))
             if 'status' in body:
-                v45 = body['status']
-                if v45 not in ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']:
-                    problems.append(Problem('body', '/status', f"{v45!r:.60} " + "is not one of ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']"))
-                if not (isinstance(v45, str)):
-                    problems.append(Problem('body', '/status', f"{v45!r:.60} " + 'is not of type string'))
+                v15 = body['status']
+                if v15 not in ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']:
+                    problems.append(Problem('body', '/status', f"{v15!r:.60} " + "is not one of ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']"))
+                if not (isinstance(v15, str)):
+                    problems.append(Problem('body', '/status', f"{v15!r:.60} " + 'is not of type string'))
             if 'errors' in body:
-                v46 = body['errors']
-                if not (isinstance(v46, list)):
-                    problems.append(Problem('body', '/errors', f"{v46!r:.60} " + 'is not of type array'))
+                v16 = body['errors']
+                if not (isinstance(v16, list)):
+                    problems.append(Problem('body', '/errors', f"{v16!r:.60} " + 'is not of type array'))
                 else:
-                    for i47, v48 in enumerate(v46):
-                        if not (isinstance(v48, dict)):
-                            problems.append(Problem('body', f"/errors/{i47}", f"{v48!r:.60} " + 'is not of type object'))
+                    for i17, v18 in enumerate(v16):
+                        if not (isinstance(v18, dict)):
+                            problems.append(Problem('body', f"/errors/{i17}", f"{v18!r:.60} " + 'is not of type object'))
             if 'links' in body:
-                v50 = body['links']
-                if not (isinstance(v50, list)):
-                    problems.append(Problem('body', '/links', f"{v50!r:.60} " + 'is not of type array'))
+                v20 = body['links']
+                if not (isinstance(v20, list)):
+                    problems.append(Problem('body', '/links', f"{v20!r:.60} " + 'is not of type array'))
                 else:
-                    for i51, v52 in enumerate(v50):
-                        if not (isinstance(v52, dict)):
-                            problems.append(Problem('body', f"/links/{i51}", f"{v52!r:.60} " + 'is not of type object'))
+                    for i21, v22 in enumerate(v20):
+                        if not (isinstance(v22, dict)):
+                            problems.append(Problem('body', f"/links/{i21}", f"{v22!r:.60} " + 'is not of type object'))
                         else:
-                            if 'href' in v52:
-                                v53 = v52['href']
-                                if not (isinstance(v53, str)):
-                                    problems.append(Problem('body', f"/links/{i51}/href", f"{v53!r:.60} " + 'is not of type string'))
-                            if 'rel' in v52:
-                                v54 = v52['rel']
-                                if not (isinstance(v54, str)):
-                                    problems.append(Problem('body', f"/links/{i51}/rel", f"{v54!r:.60} " + 'is not of type string'))
+                            if 'href' in v22:
+                                v23 = v22['href']
+                                if not (isinstance(v23, str)):
+                                    problems.append(Problem('body', f"/links/{i21}/href", f"{v23!r:.60} " + 'is not of type string'))
+                            if 'rel' in v22:
+                                v24 = v22['rel']
+                                if not (isinstance(v24, str)):
+                                    problems.append(Problem('body', f"/links/{i21}/rel", f"{v24!r:.60} " + 'is not of type string'))
 
 
 def check_get_cached_asset_200(response: Incoming, parsed: Parsed) -> None:
@@ -528,33 +491,7 @@ def check_delete_cached_asset_429(response: Incoming, parsed: Parsed) -> None:
     # body: application/json
     body = read_body(response, ('application/json',), True, problems, 'the response is documented with a body, got none')
     if body is not NO_BODY:
-        if not (isinstance(body, dict)):
-            problems.append(Problem('body', '', f"{body!r:.60} " + 'is not of type object'))
-        else:
-            if 'message' not in body:
-                problems.append(Problem('body', '', "'message' is a required property"))
-            if 'message' in body:
-                v1 = body['message']
-                if not (isinstance(v1, dict)):
-                    problems.append(Problem('body', '/message', f"{v1!r:.60} " + 'is not of type object'))
-                else:
-                    if 'errors' not in v1:
-                        problems.append(Problem('body', '/message', "'errors' is a required property"))
-                    if 'errors' in v1:
-                        v2 = v1['errors']
-                        if not (isinstance(v2, list)):
-                            problems.append(Problem('body', '/message/errors', f"{v2!r:.60} " + 'is not of type array'))
-                        else:
-                            for i3, v4 in enumerate(v2):
-                                if not (isinstance(v4, dict)):
-                                    problems.append(Problem('body', f"/message/errors/{i3}", f"{v4!r:.60} " + 'is not of type object'))
-                                else:
-                                    if 'message' not in v4:
-                                        problems.append(Problem('body', f"/message/errors/{i3}", "'message' is a required property"))
-                                    if 'message' in v4:
-                                        v5 = v4['message']
-                                        if not (isinstance(v5, str)):
-                                            problems.append(Problem('body', f"/message/errors/{i3}/message", f"{v5!r:.60} " + 'is not of type string'))
+        check_get_home_document_400_body(body, '', problems)
 
 
 def check_get_flavors_200(response: Incoming, parsed: Parsed) -> None:
@@ -563,51 +500,7 @@ def check_get_flavors_200(response: Incoming, parsed: Parsed) -> None:
     # body: application/json
     body = read_body(response, ('application/json',), True, problems, 'the response is documented with a body, got none')
     if body is not NO_BODY:
-        if not (isinstance(body, dict)):
-            problems.append(Problem('body', '', f"{body!r:.60} " + 'is not of type object'))
-        else:
-            if 'id' in body:
-                v1 = body['id']
-                if not (isinstance(v1, str)):
-                    problems.append(Problem('body', '/id', f"{v1!r:.60} " + 'is not of type string'))
-            if 'providers' in body:
-                v2 = body['providers']
-                if not (isinstance(v2, list)):
-                    problems.append(Problem('body', '/providers', f"{v2!r:.60} " + 'is not of type array'))
-                else:
-                    for i3, v4 in enumerate(v2):
-                        if not (isinstance(v4, dict)):
-                            problems.append(Problem('body', f"/providers/{i3}", f"{v4!r:.60} " + 'is not of type object'))
-                        else:
-                            if 'provider' in v4:
-                                v5 = v4['provider']
-                                if not (isinstance(v5, str)):
-                                    problems.append(Problem('body', f"/providers/{i3}/provider", f"{v5!r:.60} " + 'is not of type string'))
-                            if 'links' in v4:
-                                v6 = v4['links']
-                                if not (isinstance(v6, list)):
-                                    problems.append(Problem('body', f"/providers/{i3}/links", f"{v6!r:.60} " + 'is not of type array'))
-                                else:
-                                    for i7, v8 in enumerate(v6):
-                                        if not (isinstance(v8, dict)):
-                                            problems.append(Problem('body', f"/providers/{i3}/links/{i7}", f"{v8!r:.60} " + 'is not of type object'))
-            if 'links' in body:
-                v9 = body['links']
-                if not (isinstance(v9, list)):
-                    problems.append(Problem('body', '/links', f"{v9!r:.60} " + 'is not of type array'))
-                else:
-                    for i10, v11 in enumerate(v9):
-                        if not (isinstance(v11, dict)):
-                            problems.append(Problem('body', f"/links/{i10}", f"{v11!r:.60} " + 'is not of type object'))
-                        else:
-                            if 'href' in v11:
-                                v12 = v11['href']
-                                if not (isinstance(v12, str)):
-                                    problems.append(Problem('body', f"/links/{i10}/href", f"{v12!r:.60} " + 'is not of type string'))
-                            if 'rel' in v11:
-                                v13 = v11['rel']
-                                if not (isinstance(v13, str)):
-                                    problems.append(Problem('body', f"/links/{i10}/rel", f"{v13!r:.60} " + 'is not of type string'))
+        check_get_flavors_200_body(body, '', problems)
 
 
 RESPONSES: dict[str, dict[int, Callable[[Incoming, Parsed], None]]] = {
