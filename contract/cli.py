@@ -475,7 +475,8 @@ def conform(base_url: str, variant: str, token: str | None, project_id: str | No
     if edge_url is not None and not edge_url.startswith(("http://", "https://")):
         raise click.BadParameter(f"{edge_url!r} is not an http(s) URL", param_hint="--edge-url")
     edge = EdgeOptions(edge_url, _address(origin_listen, "--origin-listen"),
-                       _address(origin_url, "--origin-url"), time_scale)
+                       _address(origin_url, "--origin-url"),
+                       (origin_url or "").startswith("https://"), time_scale)
     options = RunOptions(_chosen(variant), FuzzSettings(max_examples, seed, workers),
                          rate_limit_check, ("api", "edge") if checks == "all" else (checks,),
                          edge)

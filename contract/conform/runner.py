@@ -75,6 +75,7 @@ class EdgeOptions:
     url: str | None = None
     origin_listen: tuple[str, int] | None = None
     origin_url: tuple[str, int] | None = None
+    origin_ssl: bool = False  # --origin-url is https://
     time_scale: float | None = None
 
 
@@ -122,7 +123,8 @@ def _edge(target: Target, options: RunOptions) -> EdgeTarget | None:
     origin = Origin()
     origin.start(*listen)
     host, port = options.edge.origin_url or listen
-    return EdgeTarget(url, origin, host, port, options.edge.time_scale or target.time_scale)
+    return EdgeTarget(url, origin, host, port, options.edge.time_scale or target.time_scale,
+                      options.edge.origin_ssl)
 
 
 def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,

@@ -128,6 +128,7 @@ class EdgeTarget:
     origin_host: str
     origin_port: int
     time_scale: float  # the documented durations are waited for times this
+    origin_ssl: bool = False  # the CDN reaches the origin over HTTPS
     timeout: float = 10.0
     client: httpx.Client = field(init=False)
 
@@ -144,4 +145,4 @@ class EdgeTarget:
     def origin_member(self, **extra: Any) -> dict[str, Any]:
         """One entry of a service's `origins`, naming the suite's origin."""
         return {"origin": self.origin_host, "port": self.origin_port,
-                "ssl": self.origin_port == 443, **extra}
+                "ssl": self.origin_ssl, **extra}

@@ -105,13 +105,19 @@ class Edge:
         done = self.runtime.store.jobs(service_id, status="done", now=now,
                                        after=self.applied.get(service_id, 0))
         for job in done:
-            if job.hard:
-                self.cache.pop((service_id, job.url), None)
-            else:
-                for (owner, path), cached in self.cache.items():
-                    if owner == service_id and covers(job.url, path):
-                        cached.stale = True
+            (self.purge if job.hard else self.invalidate)(service_id, job.url)
             self.applied[service_id] = job.id
+
+    def purge(self, service_id: str, url: str) -> None:
+        """A purge job completed (S13): its one file leaves the cache."""
+        self.cache.pop((service_id, url), None)
+
+    def invalidate(self, service_id: str, url: str) -> None:
+        """An invalidation job completed (S14): what its URL covers is stale, revalidated
+        on its next request (S15)."""
+        for (owner, path), cached in self.cache.items():
+            if owner == service_id and covers(url, path):
+                cached.stale = True
 
     # -- what the API's asset reports read ---------------------------------------------------
 
