@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from contract.conform.origin import Origin
 from contract.conform.target import SERVICE_BODY
 from tests.postgres import Server, postgres
 from tests.servers import free_port, run_cli_server
@@ -31,16 +32,16 @@ def pg() -> Iterator[Server]:
 
 
 @contextlib.contextmanager
-def replicas(db: str, *args: str, count: int = 2
-             ) -> Iterator[list[tuple[str, subprocess.Popen[str]]]]:
-    """`count` mocks of 2016-08 on the database `db`: (base URL, process) each."""
+def replicas(db: str, *args: str) -> Iterator[list[tuple[str, subprocess.Popen[str]]]]:
+    """Two mocks of 2016-08 on the database `db` (each with an edge on a free port, told by
+    /__mock__/health), with `args`: (base URL, process) each."""
     with contextlib.ExitStack() as stack:
         found = []
-        for _ in range(count):
+        for _ in range(2):
             port = free_port()
             process = stack.enter_context(run_cli_server(
                 "mock", "--variant", "2016-08", "--quiet", "--tokens", "t", "--db", db,
-                "--no-edge", *args, port=port))
+                *args, port=port))
             found.append((f"http://127.0.0.1:{port}", process))
         yield found
 
@@ -83,6 +84,41 @@ def test_replicas_share_services_jobs_counters_and_resets(pg):
         assert httpx.post(f"{b}/__mock__/reset").status_code in (200, 204)
         assert httpx.get(f"{a}/v1.0/p1/services/{service}", headers=AUTH).status_code == 404
         assert httpx.get(f"{a}/__mock__/jobs").json()["jobs"] == []
+
+
+def test_an_edge_serves_what_another_replica_created_and_purged_s13_s30(pg):
+    """The edges keep their own caches, fed by the shared services and jobs: a service
+    created through one replica is served by the other's edge, and a purge accepted by
+    the first lands on the second's cache."""
+    origin, origin_port = Origin(), free_port()
+    origin.start("127.0.0.1", origin_port)
+    try:
+        with replicas(pg.database("edges"), "--time-scale", "0.001", "--origin-port",
+                      f"80={origin_port}") as [(a, _), (b, _)]:
+            edge = httpx.get(f"{b}/__mock__/health").json()["edge"]
+            origin.put("/a.txt", b"one")
+            created = httpx.post(f"{a}/v1.0/p1/services", headers=AUTH, json={
+                **SERVICE_BODY, "domains": [{"domain": "shared.example"}],
+                "origins": [{"origin": "127.0.0.1", "port": 80}],
+                "caching": [{"name": "default", "ttl": 3600}]})
+            service = created.headers["Location"].rsplit("/", 1)[-1]
+            deadline = time.monotonic() + 5
+            while (served := httpx.get(f"{edge}/a.txt", headers={"Host": "shared.example"})
+                   ).status_code != 200:
+                assert time.monotonic() < deadline, served.text  # routed once deployed
+                time.sleep(0.02)
+            assert served.content == b"one"
+            origin.put("/a.txt", b"two")
+            assert httpx.get(f"{edge}/a.txt", headers={"Host": "shared.example"}).content \
+                == b"one"  # cached
+            answer = httpx.delete(f"{a}/v1.0/p1/services/{service}/assets", headers=AUTH,
+                                  params={"url": "/a.txt", "hard": "true"})
+            assert answer.status_code == 202
+            time.sleep(600 * 0.001 + 0.1)  # the purge's documented time, scaled
+            assert httpx.get(f"{edge}/a.txt", headers={"Host": "shared.example"}).content \
+                == b"two"
+    finally:
+        origin.stop()
 
 
 def test_the_rate_limit_is_exact_across_replicas_s11_s24(pg):

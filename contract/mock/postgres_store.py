@@ -9,7 +9,8 @@ them. Each replica holds two connections:
   as with SQLite): a replica killed with `kill -9` loses nothing it acknowledged;
 - the *shared* connection (autocommit) takes the rate limit's decisions, one statement each
   under a row lock (exact across replicas, never held until a batch commits), and the reads
-  of the edge, which runs outside the requests' batches.
+  that run outside the requests' batches: the edge's, and the job listings (which see
+  committed jobs only, so not a purge pipelined in the same batch).
 
 When the database cannot be reached (stopped, restarting), every call raises
 `StoreUnavailable` at once (the mock answers 503 with the error body); the store reconnects
