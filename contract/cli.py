@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -395,17 +397,44 @@ def _port_map(pairs: tuple[str, ...]) -> dict[int, int]:
 
 
 @cli.command()
-@click.option("--base-url", required=True, help="Where the implementation under test listens.")
+@click.option("--base-url", required=True, envvar="CDN_CONTRACT_BASE_URL",
+              help="Where the implementation under test listens (the part before /v1.0).")
 @click.option("--variant", type=_VARIANT_CHOICE, default="2016-08", show_default=True,
               help="The contract to hold it to; `all` says which variants it conforms to.")
-@click.option("--token", help="A valid X-Auth-Token (then an invalid one is probed too).")
-@click.option("--project-id", help="Use this project for every check (a real account); by "
-              "default each check uses a fresh one.")
+@click.option("--token", envvar="CDN_CONTRACT_TOKEN", help="A valid X-Auth-Token (then an "
+              "invalid one is probed too). Also $CDN_CONTRACT_TOKEN; reports show it as that "
+              "variable, never its value.")
+@click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'",
+              help="Send this header on every request, schemathesis' included (repeatable; "
+              "also $CDN_CONTRACT_HEADERS, one per line).")
+@click.option("--project-id", envvar="CDN_CONTRACT_PROJECT_ID", help="Use this project for "
+              "every request, schemathesis' included (a real account); by default each check "
+              "uses a fresh one.")
+@click.option("--other-project-id", envvar="CDN_CONTRACT_OTHER_PROJECT_ID", help="A second "
+              "tenant, for the checks that another project's services are not served (S18); "
+              "with --project-id they are otherwise not observable.")
+@click.option("--other-token", envvar="CDN_CONTRACT_OTHER_TOKEN",
+              help="The second tenant's token (default: --token).")
+@click.option("--service-body", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="A JSON template for the services the suite creates, for targets with "
+              "extra requirements; the placeholders {domain}, {origin}, {name}, {flavor_id} "
+              "and {unique} are filled per create. Checked against the variant's create "
+              "schema first.")
+@click.option("--flavor-id", help="The flavor of the services the suite creates (default: "
+              "the first of GET /flavors).")
+@click.option("--deploy-timeout", type=click.FloatRange(min=0, min_open=True), default=1200,
+              show_default=True, help="Seconds a new service may take to deploy (or a "
+              "deleted one to go), times --time-scale; polled, so a fast target is not "
+              "slowed.")
+@click.option("--keep-services", is_flag=True, help="Leave the services the suite created; "
+              "by default each is deleted at the end, on failure and on Ctrl-C too.")
 @click.option("--observer", metavar="MODULE:FUNCTION", help="observer(project_id, "
               "service_id) -> the target's purge jobs, each with `hard`: how the default of "
-              "hard is seen on targets without /__mock__/jobs.")
+              "hard is seen on targets without /__mock__/jobs. MODULE may be a module of the "
+              "working directory or path/to/file.py.")
 @click.option("--rate-limit-check", is_flag=True, help="Also send one purge more than the "
-              "spec's rate limit allows, in a row (S11, S24); needs a fresh window.")
+              "spec's rate limit allows, in a row (S11, S24, S35); needs a fresh window (with "
+              "--project-id the suite waits for one).")
 @click.option("--max-examples", type=click.IntRange(min=1), default=15, show_default=True,
               help="Schemathesis cases per operation and mode (positive, negative).")
 @click.option("--seed", type=int, help="Seed the generated cases, for a reproducible run.")
@@ -422,7 +451,7 @@ def _port_map(pairs: tuple[str, ...]) -> dict[int, int]:
 @click.option("--checks", type=click.Choice(["all", "api", "edge"]), default="all",
               show_default=True, help="`api`: the API checks, the scenario and schemathesis; "
               "`edge`: what purges, invalidations and service settings do to what the edge "
-              "serves (S13-S15, S26-S30).")
+              "serves (S12-S15, S26-S30).")
 @click.option("--edge-url", help="Where the CDN's edge answers (the service's domain goes "
               "in Host). Our mock's edge is found by itself.")
 @click.option("--origin-listen", metavar="HOST:PORT", help="Where the suite's own origin "
@@ -431,46 +460,74 @@ def _port_map(pairs: tuple[str, ...]) -> dict[int, int]:
               "http://127.0.0.1:80 for a mock run with --origin-port 80=18080 (default: the "
               "--origin-listen address). Its port must be one the contract's origins accept.")
 @click.option("--time-scale", type=click.FloatRange(min=0, min_open=True),
-              help="The documented durations (purge, invalidation, TTLs) are waited for "
-              "times this (a real CDN: 1; default: what our mock reports, else 1).")
-def conform(base_url: str, variant: str, token: str | None, project_id: str | None,
-            observer: str | None, rate_limit_check: bool, max_examples: int,
-            seed: int | None, workers: int, junit: Path | None, json_path: Path | None,
-            html: Path | None, quiet: bool, allow_unobserved: bool, checks: str,
-            edge_url: str | None, origin_listen: str | None, origin_url: str | None,
-            time_scale: float | None) -> None:
+              help="The documented durations (purge, invalidation, TTLs, --deploy-timeout) "
+              "are waited for times this (a real CDN: 1; default: what our mock reports, "
+              "else 1).")
+def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, ...],
+            project_id: str | None, other_project_id: str | None, other_token: str | None,
+            service_body: Path | None, flavor_id: str | None, deploy_timeout: float,
+            keep_services: bool, observer: str | None, rate_limit_check: bool,
+            max_examples: int, seed: int | None, workers: int, junit: Path | None,
+            json_path: Path | None, html: Path | None, quiet: bool, allow_unobserved: bool,
+            checks: str, edge_url: str | None, origin_listen: str | None,
+            origin_url: str | None, time_scale: float | None) -> None:
     """Check a running implementation against the contract.
 
+    First a preflight shows that the target speaks this API (ping, home document, flavors,
+    service list, with the token and headers given); if not, nothing is checked (exit 2).
     A variant CONFORMS when every MUST and SHOULD statement it observed holds, schemathesis
-    finds nothing, and every MUST statement was observed. When nothing failed but some MUST
-    statement could not be observed (no --rate-limit-check, no service created, no way to
-    see the default of `hard`), the verdict is NOT SHOWN TO CONFORM and names each one with
-    how to observe it. Exit 0 when every variant asked for conforms (with
-    --allow-unobserved, also when it is only not shown to), 1 otherwise, 2 for bad input.
-    INTERPRETATION rows are warnings, never failures.
+    finds nothing, and every MUST statement its checks look at was observed. When nothing
+    failed but some MUST statement could not be observed (no --rate-limit-check, no
+    service created, no way to see the default of `hard`), the verdict is NOT SHOWN TO
+    CONFORM and names each one with how to observe it. INTERPRETATION rows are warnings,
+    never failures.
+
+    Exit codes: 0 every variant asked for conforms (with --allow-unobserved, also when it
+    is only not shown to); 1 one does not conform or is not shown to; 2 nothing could be
+    judged (bad options, the preflight failed, the target stopped answering).
+
+    Every service the suite creates has domains of its own under conform.example and is
+    deleted at the end (--keep-services keeps them); a service it needs deployed is polled
+    until it is, up to --deploy-timeout.
 
     The edge checks start an origin of their own (--origin-listen), create services in
     front of it, and judge what the edge serves and what the origin is asked; they wait
     for the documented durations times --time-scale.
 
-    Each failure comes with a curl command that reproduces it. Example, the whole check of
-    our own mock (a fresh one: the rate limit needs a new window), its edge included:
+    Each failure comes with a curl command that reproduces it. Examples: our own mock, its
+    edge included (a fresh one: the rate limit needs a new window); a real account.
 
+    \b
         cdn-contract mock --time-scale 0.01 --origin-port 80=18080 &
         cdn-contract conform --base-url http://127.0.0.1:8080 --variant 2016-08 \\
             --rate-limit-check --origin-listen 127.0.0.1:18080 \\
             --origin-url http://127.0.0.1:80 --html report.html
+    \b
+        export CDN_CONTRACT_TOKEN=...   # kept out of the process list and the reports
+        cdn-contract conform --base-url https://cdn.example.net --checks api \\
+            --project-id 110011 -H 'X-Tenant: 110011' --service-body body.json
     """
     from contract.conform import report as render
     from contract.conform.fuzz import FuzzSettings
     from contract.conform.runner import EdgeOptions, RunOptions, run
-    from contract.conform.target import Target, load_observer
+    from contract.conform.target import (
+        Fixtures,
+        Identity,
+        Target,
+        load_observer,
+        load_template,
+    )
     from contract.outputs import write_files
 
     if not base_url.startswith(("http://", "https://")):
         raise click.BadParameter(f"{base_url!r} is not an http(s) URL", param_hint="--base-url")
-    target = Target(base_url, token=token or "conformance-token", token_known=bool(token),
-                    project_id=project_id,
+    identity = Identity(token or "conformance-token", bool(token), project_id,
+                        other_project_id, other_token, _headers(headers))
+    fixtures = Fixtures(deploy_timeout=deploy_timeout, keep_services=keep_services,
+                        flavor_id=flavor_id)
+    if service_body is not None:
+        fixtures.template = load_template(service_body, _chosen(variant))
+    target = Target(base_url, identity, fixtures,
                     observer=load_observer(observer) if observer else None)
     if edge_url is not None and not edge_url.startswith(("http://", "https://")):
         raise click.BadParameter(f"{edge_url!r} is not an http(s) URL", param_hint="--edge-url")
@@ -480,9 +537,11 @@ def conform(base_url: str, variant: str, token: str | None, project_id: str | No
     options = RunOptions(_chosen(variant), FuzzSettings(max_examples, seed, workers),
                          rate_limit_check, ("api", "edge") if checks == "all" else (checks,),
                          edge)
-    reports = run(target, options, (lambda _: None) if quiet
-                  else (lambda line: click.echo(line, err=True)))
+    say = (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
+    reports = run(target, options, say)
     click.echo(render.summary(reports, base_url))
+    click.echo(f"services: {len(target.created)} created, "
+               + ("kept (--keep-services)" if keep_services else f"{target.removed} removed"))
     outputs = {junit: render.as_junit(reports), json_path: render.as_json(reports, base_url),
                html: render.as_html(reports, base_url)}
     for path, text in outputs.items():
@@ -491,6 +550,19 @@ def conform(base_url: str, variant: str, token: str | None, project_id: str | No
     passed = all(r.conforms or (allow_unobserved and r.verdict()[0] == "NOT SHOWN TO CONFORM")
                  for r in reports)
     sys.exit(EXIT_OK if passed else EXIT_FAILED)
+
+
+def _headers(given: tuple[str, ...]) -> dict[str, str]:
+    """`-H 'Name: value'` options (and $CDN_CONTRACT_HEADERS, one per line) as a dict."""
+    lines = [*os.environ.get("CDN_CONTRACT_HEADERS", "").splitlines(), *given]
+    found = {}
+    for line in (line for line in lines if line.strip()):
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip() or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+",
+                                                           name.strip()):
+            raise click.BadParameter(f"{line!r} is not 'Name: value'", param_hint="--header")
+        found[name.strip()] = value.strip()
+    return found
 
 
 def _address(value: str | None, option: str) -> tuple[str, int] | None:
@@ -521,7 +593,7 @@ def main() -> None:
     except InputError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_BAD_INPUT)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as error:

@@ -121,6 +121,12 @@ def purge(record: Record, expect: Expect) -> Iterator[Outcome]:
     yield outcome("S13", sibling.response.content == b"before", f"another file, changed at "
                   f"the origin but not purged, got {_served(sibling)} (expected the cached "
                   "b'before')", sibling)
+    if record.seen["took"] is not None:  # the purges sent before this one have landed too
+        wildcard = record.exchanges["wildcard purge"]
+        yield outcome("S12", sibling.response.content == b"before", f"a purge (hard=true) "
+                      f"of sib* answered {wildcard.status}; sibling.txt, which the * matches, "
+                      f"then got {_served(sibling)} (expected the cached b'before': a purge "
+                      "removes one named file)", wildcard)
 
 
 def invalidation(record: Record, expect: Expect) -> Iterator[Outcome]:

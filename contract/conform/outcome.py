@@ -47,17 +47,30 @@ class StatementVerdict:
                 if any(o.status == s for o in self.outcomes)}
 
 
-def curl(request: httpx.Request) -> str:
+CURL_BODY = 200  # characters of a request body shown in a curl line
+
+
+def curl(request: httpx.Request, secrets: dict[str, str]) -> str:
     """A curl command that sends the same request again (with its Host when it is not the
-    URL's, as the edge checks send)."""
+    URL's, as the edge checks send). A secret header value is shown as the environment
+    variable that holds it; a body longer than CURL_BODY characters is cut, with a note."""
     parts = ["curl", "-i", "-X", request.method]
+    quoted: list[str] = []
     for name, value in request.headers.multi_items():
         if name.lower() == "host" and value != request.url.netloc.decode("ascii"):
             parts += ["-H", f"Host: {value}"]
+        elif value in secrets:
+            quoted.append(f'-H "{name}: {secrets[value]}"')
         elif name.lower() not in ("host", "content-length", "accept-encoding", "connection",
                                 "user-agent"):
             parts += ["-H", f"{name}: {value}"]
+    note = ""
     if request.content:
-        parts += ["--data-binary", request.content.decode("utf-8", "replace")]
+        text = request.content.decode("utf-8", "replace")
+        if len(text) > CURL_BODY:
+            note = f"  # body cut: {len(request.content)} bytes in all"
+            text = text[:CURL_BODY] + "…"
+        parts += ["--data-binary", text]
     parts.append(str(request.url))
-    return " ".join(shlex.quote(part) for part in parts)
+    words = [shlex.quote(part) for part in parts]
+    return " ".join(words[:4] + quoted + words[4:]) + note

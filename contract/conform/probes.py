@@ -8,6 +8,7 @@ error-body judge (S16), whichever probe sent it.
 
 from __future__ import annotations
 
+import collections
 import functools
 import json
 import time
@@ -15,19 +16,33 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from contract.conform.target import SERVICE_BODY, EdgeTarget, Exchange, Target
+from contract.conform.outcome import Outcome, Status
+from contract.conform.target import OURS, EdgeTarget, Exchange, Target
 from contract.model import Contract
 
 UNKNOWN_SERVICE = "00000000-0000-4000-8000-000000000000"
-DEPLOY_TIMEOUT = 60.0  # seconds to wait for `deployed`; the wait ends as soon as it is
-NO_SERVICE = ("the target did not create a service to purge (POST /services did not answer "
-              "202 with a Location)")
+STATUSES = ("create_in_progress", "deployed", "update_in_progress", "delete_in_progress",
+            "failed")  # S34
+
+
+class Unobservable(Exception):
+    """A step a probe depends on did not go as documented: the probe's statements cannot
+    be observed. `exchange` is the step's request and answer, shown to the user."""
+
+    def __init__(self, why: str, exchange: Exchange | None = None):
+        super().__init__(why)
+        self.why, self.exchange = why, exchange
+
+    def outcome(self, statement: str, check: str) -> Outcome:
+        shown = f": {self.exchange.describe()}" if self.exchange else ""
+        return Outcome(statement, Status.NOT_OBSERVABLE, self.why + shown, check,
+                       self.exchange.curl if self.exchange else "")
 
 
 @dataclass
 class Context:
     """The run a probe belongs to: the target, the contract it is held to, the statements of
-    the variant, and every exchange sent so far."""
+    the variant, every exchange sent so far, and what the services' lifecycle showed."""
 
     target: Target
     contract: Contract  # every limit, rate, duration and default the checks expect
@@ -35,7 +50,11 @@ class Context:
     statements: set[str]  # ids that belong to this variant
     rate_limit_check: bool = False
     edge: EdgeTarget | None = None  # the CDN edge and the suite's origin, when given
+    progress: Callable[[str], None] = lambda _: None
     exchanges: list[Exchange] = field(default_factory=list)  # all sent, for S16
+    lifecycle: dict[str, Outcome] = field(default_factory=dict)  # S34, by message
+    _ready: list[tuple[str, str] | Unobservable] = field(default_factory=list)
+    _purges: collections.deque[float] = field(default_factory=collections.deque)
 
     def __post_init__(self) -> None:
         self.target.token_header = self.contract.token_header  # how the target is addressed
@@ -44,35 +63,155 @@ class Context:
     def variant(self) -> str:
         return self.contract.variant
 
-    def fresh(self) -> tuple[str, str] | None:
-        """A new service in a new project (or the fixed one), or None if none was created."""
-        project = self.target.project()
-        service = self.target.create_service(project)
-        return (project, service) if service else None
-
-    def deployed(self, project: str, service: str) -> tuple[bool, Exchange]:
-        """Wait (at most DEPLOY_TIMEOUT) for the service to be `deployed`; the last GET."""
-        deadline = time.monotonic() + DEPLOY_TIMEOUT
-        while True:
-            answer = self.send("GET", f"/v1.0/{project}/services/{service}")
-            if answer.status == 200 and answer.response.json().get("status") == "deployed":
-                return True, answer
-            if time.monotonic() > deadline:
-                return False, answer
-            time.sleep(0.05)
-
     def send(self, method: str, path: str, **options: Any) -> Exchange:
         """`target.send`, keeping the exchange for the error-body judge (S16)."""
         exchange = self.target.send(method, path, **options)
         self.exchanges.append(exchange)
         return exchange
 
+    # -- services ---------------------------------------------------------------------------
+    def prepare(self, count: int) -> None:
+        """Create `count` services now, so that their deploys run side by side; `service()`
+        hands them out."""
+        for _ in range(count):
+            try:
+                self._ready.append(self._create(self.target.project()))
+            except Unobservable as failed:
+                self._ready.append(failed)
+
+    def service(self, project: str | None = None) -> tuple[str, str]:
+        """A deployed service of its own, in a fresh project (or the fixed one, or
+        `project`): (project, service). Raises Unobservable with the step that failed."""
+        ready = self._ready.pop() if self._ready and project is None else \
+            self._create(project or self.target.project())
+        if isinstance(ready, Unobservable):
+            raise ready
+        self.deployed(*ready)
+        return ready
+
+    def create(self, project: str, body: dict[str, Any]) -> str:
+        """createService with `body`; the new service's id, or Unobservable with the
+        target's answer."""
+        service, answer = self.target.create_service(project, body)
+        self.exchanges.append(answer)
+        if service is None:
+            raise Unobservable("the target did not create a service (expected 202 with a "
+                               "Location)", answer)
+        return service
+
+    def _create(self, project: str) -> tuple[str, str]:
+        return project, self.create(project, self.target.service_body()[0])
+
+    def _poll(self, project: str, service: str, until: Callable[[Exchange], bool],
+              what: str) -> Exchange:
+        """GET the service until `until(answer)` holds or the deploy timeout passes (the
+        documented durations are unknown: S34); progress every 30 s; the last answer."""
+        scale = self.target.scale
+        limit = self.target.fixtures.deploy_timeout * scale
+        pause = min(5.0, max(0.05, 10 * scale))
+        started = time.monotonic()
+        told = started
+        while True:
+            answer = self.send("GET", f"/v1.0/{project}/services/{service}")
+            if until(answer) or time.monotonic() - started > limit:
+                return answer
+            if time.monotonic() - told > 30:
+                told = time.monotonic()
+                self.progress(f"  waiting for service {service} to {what} "
+                              f"({_status(answer)}, {told - started:.0f} s of {limit:.0f})")
+            time.sleep(pause)
+
+    def deployed(self, project: str, service: str) -> None:
+        """Wait for `deployed`. A service that fails, reports a status the docs do not list,
+        or never deploys within --deploy-timeout is judged under S34, and the probe that
+        needed it cannot observe its statements."""
+        answer = self._poll(project, service, lambda a: _status(a) != "create_in_progress",
+                            "deploy")
+        status = _status(answer)
+        if status == "deployed":
+            self._lifecycle(True, "a new service went from create_in_progress to deployed",
+                            answer)
+            return
+        if answer.status != 200:
+            raise Unobservable(f"the new service {service} could not be read", answer)
+        if status == "create_in_progress":
+            self._lifecycle(False, f"a new service was still create_in_progress after "
+                            f"--deploy-timeout ({self._limit():.0f} s)", answer)
+        elif status == "failed":
+            self._lifecycle(None, "a new service ended `failed` (the docs allow it; a valid "
+                            "service is expected to deploy)", answer)
+        else:
+            self._lifecycle(False, f"a new service reported status {status!r}, not one of "
+                            f"{', '.join(STATUSES)}", answer)
+        raise Unobservable(f"the new service {service} did not deploy (last status: "
+                           f"{status}; see S34)", answer)
+
+    def gone(self, project: str, service: str) -> Exchange:
+        """After a DELETE: wait while the service is `delete_in_progress` (S34); the last
+        GET, a 404 once the deletion completed."""
+        answer = self._poll(project, service, lambda a: _status(a) != "delete_in_progress",
+                            "be deleted")
+        if answer.status == 200:
+            status = _status(answer)
+            self._lifecycle(False, "a deleted service " + (
+                f"was still delete_in_progress after --deploy-timeout ({self._limit():.0f} s)"
+                if status == "delete_in_progress" else f"reported {status!r} (expected "
+                "delete_in_progress, then 404)"), answer)
+        return answer
+
+    def _limit(self) -> float:
+        return self.target.fixtures.deploy_timeout * self.target.scale
+
+    def _lifecycle(self, ok: bool | None, message: str, exchange: Exchange) -> None:
+        status = Status.WARNING if ok is None else Status.PASS if ok else Status.FAIL
+        self.lifecycle.setdefault(message, Outcome("S34", status, message, "lifecycle",
+                                                   exchange.curl))
+
+    # -- purges -----------------------------------------------------------------------------
     def purge_path(self, project: str, service: str) -> str:
         return self.contract.purge.template.format(project_id=project, service_id=service)
 
     def purge(self, project: str, service: str, **params: str) -> Exchange:
-        return self.send(self.contract.purge.method, self.purge_path(project, service),
-                         params=params)
+        return self.purge_at(self.purge_path(project, service), params)
+
+    def purge_at(self, path: str, params: dict[str, str], **options: Any) -> Exchange:
+        """A purge request to `path`, paced (see `pace`)."""
+        self.pace()
+        answer = self.send(self.contract.purge.method, path, params=params, **options)
+        if 200 <= answer.status < 300:
+            self._purges.append(time.monotonic())
+        return answer
+
+    def pace(self, fresh_window: bool = False) -> None:
+        """In one fixed project (a real account) every purge counts against the rate limit
+        (S11): wait so that no check meets a 429 it did not ask for, and, for the burst, until
+        a new window surely began (a minute after the last accepted purge)."""
+        limit = self.contract.rate_limits.get(self.contract.purge.operation)
+        if limit is None or self.target.identity.project_id is None:
+            return
+        now = time.monotonic()
+        while self._purges and now - self._purges[0] > limit.period_seconds:
+            self._purges.popleft()
+        wait = 0.0
+        if fresh_window and self._purges:
+            wait = self._purges[-1] + limit.period_seconds + 1 - now
+        elif len(self._purges) >= limit.requests - 1:
+            wait = self._purges[0] + limit.period_seconds + 1 - now
+        if wait > 0:
+            self.progress(f"  waiting {wait:.0f} s: the rate limit counts this project's "
+                          "purges")
+            time.sleep(wait)
+            self._purges.clear()
+
+
+def _status(answer: Exchange) -> str | None:
+    """The `status` of a service a GET answered, or None."""
+    try:
+        body = answer.response.json()
+    except ValueError:
+        return None
+    found = body.get("status") if answer.status == 200 and isinstance(body, dict) else None
+    return found if isinstance(found, str) else None
 
 
 @dataclass
@@ -86,19 +225,15 @@ class Record:
 
 def on_a_new_service(probe: Callable[[Context, Record, str, str], None]
                      ) -> Callable[[Context], Record]:
-    """A probe that needs a service of its own in a fresh project: it is called with the
-    record, the project and the service; when the target creates none, the record says so
-    (unobservable) and the probe is not called."""
+    """A probe that needs a deployed service of its own: it is called with the record, the
+    project and the service; when none can be had, Unobservable says which step failed."""
     @functools.wraps(probe)
     def run(ctx: Context) -> Record:
         record = Record()
-        fresh = ctx.fresh()
-        if fresh is None:
-            record.unobservable = NO_SERVICE
-            return record
-        record.seen["project"], record.seen["service"] = fresh
+        record.seen["project"], record.seen["service"] = fresh = ctx.service()
         probe(ctx, record, *fresh)
         return record
+    run.needs_service = True  # type: ignore[attr-defined]
     return run
 
 
@@ -106,9 +241,8 @@ def on_a_new_service(probe: Callable[[Context, Record, str, str], None]
 def purge_once(ctx: Context, record: Record, project: str, service: str) -> None:
     """A valid purge, then one with a request body (S1-S4, S9)."""
     record.exchanges["purge"] = ctx.purge(project, service, url="/index.html", hard="true")
-    record.exchanges["purge with a body"] = ctx.send(
-        ctx.contract.purge.method, ctx.purge_path(project, service),
-        params={"url": "/index.html"}, content=b'{"x": 1}',
+    record.exchanges["purge with a body"] = ctx.purge_at(
+        ctx.purge_path(project, service), {"url": "/index.html"}, content=b'{"x": 1}',
         headers={"Content-Type": "application/json"})
 
 
@@ -130,7 +264,7 @@ def purge_without_hard(ctx: Context, record: Record, project: str, service: str)
     S13)."""
     record.exchanges["purge"] = ctx.purge(project, service, url="/index.html")
     record.seen["jobs"] = ctx.target.jobs(project, service)
-    record.seen["time_scale"] = ctx.target.time_scale
+    record.seen["time_scale"] = ctx.target.scale
 
 
 @on_a_new_service
@@ -138,9 +272,8 @@ def project_in_header(ctx: Context, record: Record, project: str, service: str) 
     """The purge with the project in `X-Project-Id` instead of the path (S8)."""
     header = ctx.contract.alternative_headers["project_id"]
     path = ctx.purge_path(project, service).replace(f"/{project}/", "/", 1)
-    record.exchanges["header form"] = ctx.send(
-        ctx.contract.purge.method, path, params={"url": "/index.html", "hard": "true"},
-        headers={header: project})
+    record.exchanges["header form"] = ctx.purge_at(
+        path, {"url": "/index.html", "hard": "true"}, headers={header: project})
 
 
 def tokens(ctx: Context) -> Record:
@@ -152,15 +285,16 @@ def tokens(ctx: Context) -> Record:
     for label, token in (("purge without", None), ("purge with an empty", "")):
         record.exchanges[f"{label} token"] = ctx.send(
             ctx.contract.purge.method, path, params={"url": "/index.html"}, token=token)
-    if ctx.target.token_known:
+    if ctx.target.identity.token_known:
         record.exchanges["request with an invalid token"] = ctx.send(
-            "GET", f"/v1.0/{project}/services", token=ctx.target.token + "-not-valid")
+            "GET", f"/v1.0/{project}/services",
+            token=ctx.target.identity.token + "-not-valid")
     return record
 
 
 @on_a_new_service
 def purge_rules(ctx: Context, record: Record, project: str, service: str) -> None:
-    """The purges our interpretations refuse (S12, S21-S23, S25)."""
+    """The purges our interpretations refuse (S21-S23, S25)."""
     record.exchanges["wildcard purge"] = ctx.purge(project, service, url="/images/*",
                                                    hard="true")
     record.exchanges["purge without url"] = ctx.purge(project, service, hard="true")
@@ -173,20 +307,37 @@ def purge_rules(ctx: Context, record: Record, project: str, service: str) -> Non
 @on_a_new_service
 def hard_not_boolean(ctx: Context, record: Record, project: str, service: str) -> None:
     """Purges whose `hard` is not a boolean (S17)."""
-    for value in ("maybe", "yes"):
+    for value in ("maybe", "yes", "(", "a b"):
         record.exchanges[f"hard={value}"] = ctx.purge(project, service, url="/index.html",
                                                       hard=value)
 
 
 def unknown_services(ctx: Context) -> Record:
-    """A purge of a service that does not exist, and of another project's (S18)."""
+    """A purge of a service that does not exist; every operation on a service of ours asked
+    by another tenant (S18): another project with our token, or with a real account the
+    second one the user gave (--other-project-id, --other-token)."""
     record = Record()
-    record.exchanges["an unknown service"] = ctx.purge(ctx.target.project(), UNKNOWN_SERVICE,
-                                                    url="/index.html", hard="true")
-    fresh = ctx.fresh()
-    if fresh is not None and not ctx.target.project_id:  # one fixed project: no other
-        record.exchanges["another project's service"] = ctx.purge(
-            ctx.target.project(), fresh[1], url="/index.html", hard="true")
+    record.exchanges["a purge of an unknown service"] = ctx.purge(
+        ctx.target.project(), UNKNOWN_SERVICE, url="/index.html", hard="true")
+    identity = ctx.target.identity
+    if identity.project_id is not None and identity.other_project_id is None:
+        record.seen["no other tenant"] = True
+        return record
+    other = identity.other_project_id or ctx.target.project()
+    token = identity.other_token or OURS
+    _, service = ctx.service()
+    for label, method, suffix, params in (
+            ("a read", "GET", "", {}),
+            ("a purge", ctx.contract.purge.method, "/assets", {"url": "/index.html"}),
+            ("a cached-asset report", "GET", "/assets", {"url": "/index.html"}),
+            ("an analytics report", "GET", "/analytics", {}),
+            ("an update", "PATCH", "", {}),
+            ("a delete", "DELETE", "", {})):
+        options: dict[str, Any] = {"params": params, "token": token}
+        if method == "PATCH":
+            options["json"] = [{"op": "replace", "path": "/name", "value": "not-yours"}]
+        record.exchanges[f"{label} of another project's service"] = ctx.send(
+            method, f"/v1.0/{other}/services/{service}{suffix}", **options)
     return record
 
 
@@ -199,11 +350,13 @@ def over_the_limits(ctx: Context) -> Record:
     path = f"/v1.0/{project}/services"
     marker = "a" * (limits.max_uri_length + 1 - len(path + "?marker="))
     record.exchanges["long URI"] = ctx.send("GET", path, params={"marker": marker})
-    empty = json.dumps({**SERVICE_BODY, "name": ""})
-    padded = json.dumps({**SERVICE_BODY,
+    body = ctx.target.service_body()[0]
+    empty = json.dumps({**body, "name": ""})
+    padded = json.dumps({**body,
                          "name": "x" * (limits.max_body_bytes + 1 - len(empty.encode()))})
     record.exchanges["large body"] = ctx.send("POST", path, content=padded.encode(),
                                               headers={"Content-Type": "application/json"})
+    ctx.target.remember(project, record.exchanges["large body"])  # created: removed at the end
     maximum = ctx.contract.page_limit.maximum
     if maximum is not None:
         record.exchanges["limit over the maximum"] = ctx.send(
@@ -230,6 +383,7 @@ def purge_burst(ctx: Context) -> Record:
 @on_a_new_service
 def _burst(ctx: Context, record: Record, project: str, service: str) -> None:
     limit = ctx.contract.rate_limits[ctx.contract.purge.operation]
+    ctx.pace(fresh_window=True)
     for n in range(limit.requests + 1):
         record.exchanges[f"purge {n + 1}"] = ctx.purge(project, service, url=f"/file-{n}.png",
                                                        hard="true")

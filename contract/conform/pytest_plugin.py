@@ -11,7 +11,7 @@ import pytest
 
 from contract.conform.fuzz import FuzzSettings
 from contract.conform.runner import RunOptions, VariantReport, run
-from contract.conform.target import Target
+from contract.conform.target import Identity, Target
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,7 +30,7 @@ def cdn_conformance(pytestconfig: pytest.Config) -> VariantReport:
     if not base_url:
         pytest.skip("no --cdn-base-url given: nothing to check")
     token = pytestconfig.getoption("cdn_token")
-    target = Target(base_url, token=token or "conformance-token", token_known=bool(token))
+    target = Target(base_url, Identity(token or "conformance-token", bool(token)))
     options = RunOptions([pytestconfig.getoption("cdn_variant")],
                          FuzzSettings(pytestconfig.getoption("cdn_max_examples")),
                          pytestconfig.getoption("cdn_rate_limit_check"))

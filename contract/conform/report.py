@@ -27,7 +27,7 @@ def summary(reports: list[VariantReport], base_url: str) -> str:
             for outcome in verdict.outcomes:
                 if outcome.status in (Status.FAIL, Status.WARNING, Status.NOT_OBSERVABLE):
                     lines.append(f"        {_MARK[outcome.status]}: {outcome.message}")
-                    if outcome.curl and outcome.status != Status.NOT_OBSERVABLE:
+                    if outcome.curl:
                         lines.append(f"          {outcome.curl}")
         for finding in report.findings:
             headline = finding.message.splitlines()[0] if finding.message else ""
@@ -36,6 +36,7 @@ def summary(reports: list[VariantReport], base_url: str) -> str:
                 if line.strip().startswith("- "):
                     lines.append(f"      {line.strip()}")
             lines.append(f"          {finding.curl}")
+        lines += [f"  note: {note}" for note in report.notes]
     lines.append("")
     for report in reports:
         word, why = report.verdict()
@@ -49,7 +50,7 @@ def summary(reports: list[VariantReport], base_url: str) -> str:
 def as_json(reports: list[VariantReport], base_url: str) -> str:
     data: dict[str, Any] = {"base_url": base_url, "variants": [{
         "variant": r.variant, "conforms": r.conforms, "verdict": r.verdict()[0],
-        "reasons": r.verdict()[1], "cases": r.cases,
+        "reasons": r.verdict()[1], "notes": r.notes, "cases": r.cases,
         "seconds": round(r.seconds, 2),
         "statements": [{"id": v.id, "level": v.level, "status": v.status.value,
                         "counts": v.counts(),
@@ -122,7 +123,7 @@ def as_html(reports: list[VariantReport], base_url: str) -> str:
             items = "".join(
                 f"<li class={o.status.value.replace(' ', '-')}>{e(o.status.value)}: "
                 f"{e(o.message)}" + (f"<pre class=curl>{e(o.curl)}</pre>" if o.curl and
-                                     o.status in (Status.FAIL, Status.WARNING) else "")
+                                     o.status != Status.PASS else "")
                 + "</li>"
                 for o in verdict.outcomes)
             parts.append(f"<tr><td><b>{e(verdict.id)}</b><br>{e(verdict.text)}<td>"

@@ -7,12 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import httpx
+import requests
 
 from contract.conform.checks import CHECKS, GROUPS
-from contract.conform.fuzz import Finding, FuzzSettings, fuzz
-from contract.conform.judges import Expect, error_bodies
+from contract.conform.fuzz import Finding, FuzzSettings, fuzz, group_findings
+from contract.conform.judges import Expect, error_bodies, no_server_errors
 from contract.conform.origin import Origin
 from contract.conform.outcome import Outcome, StatementVerdict, Status
+from contract.conform.preflight import preflight
 from contract.conform.probes import Context
 from contract.conform.scenario import lifecycle
 from contract.conform.target import EdgeTarget, Target
@@ -36,11 +38,15 @@ class VariantReport:
         """MUST and SHOULD statements that failed (INTERPRETATION rows only warn)."""
         return [v for v in self.verdicts if v.status == Status.FAIL]
 
+    notes: list[str] = field(default_factory=list)  # what the run could not do, and why
+
     @property
     def unobserved(self) -> list[StatementVerdict]:
-        """MUST statements no check observed: a verdict cannot rest on them."""
-        return [v for v in self.verdicts
-                if v.level == "MUST" and v.status == Status.NOT_OBSERVABLE]
+        """MUST statements the checks that ran did not observe: a verdict cannot rest on
+        them. (A statement only the checks left out by `--checks` observe is not among
+        them: the verdict is about the checks asked for, and the report says which.)"""
+        return [v for v in self.verdicts if v.level == "MUST" and v.status ==
+                Status.NOT_OBSERVABLE and v.id in covered(self.groups)]
 
     @property
     def conforms(self) -> bool:
@@ -88,27 +94,56 @@ class RunOptions:
     edge: EdgeOptions = field(default_factory=EdgeOptions)
 
 
+def covered(groups: tuple[str, ...]) -> set[str]:
+    """The statements the checks of `groups` observe."""
+    found = {sid for check in CHECKS if check.group in groups for sid in check.statements}
+    return found | (set(API_ALSO) if "api" in groups else set())
+
+
+API_ALSO = ("S16", "S34", "S36")  # the error bodies, the lifecycle, schemathesis' 5xx
+
+
 def run(target: Target, options: RunOptions,
         progress: Callable[[str], None] = lambda _: None) -> list[VariantReport]:
-    """The reports of every variant asked for. A target that stops answering midway is bad
-    input (InputError), not a failed statement."""
-    target.preflight()
+    """The reports of every variant asked for. The target must pass the preflight first; a
+    target that stops answering midway is bad input (InputError), not a failed statement.
+    Every service the run created is deleted at the end, on failure and on Ctrl-C too,
+    unless the fixtures say to keep them."""
+    preflight(target, read_contract(load_document(options.variants[0])).token_header)
+    if options.edge.time_scale is not None:
+        target.time_scale = options.edge.time_scale
     edge = _edge(target, options)
     try:
         return _run(target, options, edge, progress)
-    except httpx.HTTPError as error:
-        where = f"--edge-url {edge.url}" if edge and edge.url in _url_of(error) \
-            else f"--base-url {target.base_url}"
-        raise InputError(f"{where} stopped answering during the run "
+    except (httpx.HTTPError, requests.RequestException) as error:
+        raise InputError(f"{_where(target, edge, error)} stopped answering during the run "
                          f"({type(error).__name__}: {error})") from None
     finally:
         if edge is not None:
             edge.origin.stop()
+        _clean_up(target, progress)
 
 
-def _url_of(error: httpx.HTTPError) -> str:
+def _clean_up(target: Target, progress: Callable[[str], None]) -> None:
+    if target.fixtures.keep_services:
+        if target.created:
+            progress(f"kept the {len(target.created)} services this run created "
+                     "(--keep-services)")
+        return
+    left = target.remove_created(progress)
+    for line in left:
+        progress(f"  not removed: {line}")
+
+
+def _where(target: Target, edge: EdgeTarget | None, error: Exception) -> str:
+    return f"--edge-url {edge.url}" if edge and edge.url in _url_of(error) \
+        else f"--base-url {target.base_url}"
+
+
+def _url_of(error: Exception) -> str:
     try:
-        return str(error.request.url)
+        request = getattr(error, "request", None)
+        return str(request.url) if request is not None else ""
     except RuntimeError:  # an error raised before any request was made
         return ""
 
@@ -123,8 +158,7 @@ def _edge(target: Target, options: RunOptions) -> EdgeTarget | None:
     origin = Origin()
     origin.start(*listen)
     host, port = options.edge.origin_url or listen
-    return EdgeTarget(url, origin, host, port, options.edge.time_scale or target.time_scale,
-                      options.edge.origin_ssl)
+    return EdgeTarget(url, origin, host, port, target.scale, options.edge.origin_ssl)
 
 
 def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
@@ -137,10 +171,15 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
         document = load_document(variant)
         mine = {sid for sid, s in statements.items() if s.variant in ("both", variant)}
         contract = read_contract(document)
-        ctx = Context(target, contract, document, mine, options.rate_limit_check, edge)
+        ctx = Context(target, contract, document, mine, options.rate_limit_check, edge,
+                      progress)
         expect = Expect(contract, frozenset(mine))
+        chosen = [c for c in CHECKS if c.group in options.groups and
+                  expect.statements.intersection(c.statements)]
+        ctx.prepare(sum(getattr(c.probe, "needs_service", False) for c in chosen)
+                    + ("api" in options.groups))
         outcomes: list[Outcome] = []
-        for check in (c for c in CHECKS if c.group in options.groups):
+        for check in chosen:
             found = check.run(ctx, expect)
             outcomes += found
             failed = sum(o.status == Status.FAIL for o in found)
@@ -151,9 +190,24 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
             progress(f"variant {variant}: scenario")
             outcomes += list(lifecycle(ctx))
             progress(f"variant {variant}: schemathesis")
-            cases, findings = fuzz(document, target.base_url, target.token,
-                                   target.token_known, options.fuzz, progress)
+            cases, findings = fuzz(document, target, options.fuzz, progress)
         outcomes += [replace(o, check="error_bodies") for o in error_bodies(ctx.exchanges)]
+        outcomes += [replace(o, check="server_errors")
+                     for o in no_server_errors(ctx.exchanges, cases)]
+        outcomes += list(ctx.lifecycle.values())
+        failing = {o.statement for o in outcomes if o.status == Status.FAIL}
+        grouped, findings = group_findings(findings, failing, mine)
+        outcomes += grouped
+        notes = []
+        if options.rate_limit_check and contract.purge.operation not in contract.rate_limits:
+            notes.append(f"--rate-limit-check: the {variant} docs state no rate limit for "
+                         "purges, so there is none to check (a 429 would be an undocumented "
+                         "status)")
+        runnable = covered(options.groups)
+        left_out = sorted(covered(GROUPS) - runnable, key=_order)
+        if left_out and mine.intersection(left_out):
+            notes.append(f"only --checks {' '.join(options.groups)} ran: "
+                         f"{', '.join(s for s in left_out if s in mine)} were not checked")
         verdicts = []
         for sid in sorted(mine, key=_order):
             statement = statements[sid]
@@ -162,9 +216,15 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
             if statement.level == "INTERPRETATION":  # reported as warnings, never failures
                 verdict.outcomes = [replace(o, status=Status.WARNING)
                                     if o.status == Status.FAIL else o for o in verdict.outcomes]
+            if not verdict.outcomes and sid not in runnable:
+                groups = sorted({c.group for c in CHECKS if sid in c.statements})
+                verdict.outcomes = [Outcome(sid, Status.NOT_OBSERVABLE, (
+                    f"not checked: the {' and '.join(groups)} checks observe it and only "
+                    f"--checks {' '.join(options.groups)} ran") if groups else
+                    "no check of the suite observes it")]
             verdicts.append(verdict)
         reports.append(VariantReport(variant, verdicts, findings, cases,
-                                     time.monotonic() - started, options.groups))
+                                     time.monotonic() - started, options.groups, notes))
     return reports
 
 

@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import json
+import os
+import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 
 from contract.conform.origin import Origin
 from contract.conform.outcome import curl
 from contract.errors import InputError
+from contract.openapi import inline_refs, operations
+from contract.variants import load_document
 
 # observer(project_id, service_id) -> the purge jobs the target recorded, each with `hard`
 Observer = Callable[[str, str], list[dict[str, Any]]]
-SERVICE_BODY = {"name": "conformance-check", "domains": [{"domain": "conformance.example"}],
-                "origins": [{"origin": "origin.conformance.example", "rules": []}],
+SUFFIX = "conform.example"  # RFC 2606 reserves .example: no real domain is ever claimed
+# The service the suite creates; `domain`, `origin` and `flavor_id` are made unique per create
+# (a real CDN refuses a two-label domain, and a domain another service holds: S37).
+SERVICE_BODY = {"name": "conformance-check", "domains": [{"domain": f"www.{SUFFIX}"}],
+                "origins": [{"origin": f"origin.{SUFFIX}", "rules": []}],
                 "log_delivery": {"enabled": False}, "flavor_id": "cdn"}
+PLACEHOLDERS = ("{domain}", "{origin}", "{name}", "{flavor_id}", "{unique}")
+TEMPLATE = {**SERVICE_BODY, "name": "{name}", "domains": [{"domain": "{domain}"}],
+            "origins": [{"origin": "{origin}", "rules": []}], "flavor_id": "{flavor_id}"}
+BODY_SHOWN = 300  # bytes of a response body quoted in a message
 
 
 OURS = "\x00our token"  # marker: send the token the user gave
@@ -33,60 +48,134 @@ class Exchange:
     def status(self) -> int:
         return self.response.status_code
 
+    def describe(self) -> str:
+        """`METHOD URL answered STATUS: body…`: what a reader needs to see why a step
+        failed, without rerunning it."""
+        request = self.response.request
+        text = self.response.content[:BODY_SHOWN].decode("utf-8", "replace")
+        cut = " …" if len(self.response.content) > BODY_SHOWN else ""
+        return (f"{request.method} {request.url} answered {self.status}"
+                + (f": {text}{cut}" if text else " with no body"))
+
+
+@dataclass
+class Identity:
+    """Who the suite is at the target: a real account has one project and one token; a
+    second tenant (S18) needs a second pair. Without a project, each check uses a new one."""
+
+    token: str = "conformance-token"
+    token_known: bool = False  # the user told us a valid token: an invalid one can be probed
+    project_id: str | None = None
+    other_project_id: str | None = None
+    other_token: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # sent on every request
+
+    def secrets(self) -> dict[str, str]:
+        """Values that reports show as the environment variable holding them."""
+        found = {}
+        if self.token_known:
+            found[self.token] = "$CDN_CONTRACT_TOKEN"
+        if self.other_token:
+            found[self.other_token] = "$CDN_CONTRACT_OTHER_TOKEN"
+        return found
+
+
+@dataclass
+class Fixtures:
+    """What the services the suite creates look like: a template with placeholders (the
+    default, or `--service-body`), the flavor, how long a deploy may take."""
+
+    template: Any = field(default_factory=lambda: TEMPLATE)
+    flavor_id: str | None = None  # None: the first of GET /flavors
+    deploy_timeout: float = 1200.0  # seconds of contract time (times the time scale)
+    keep_services: bool = False
+
 
 @dataclass
 class Target:
     base_url: str
-    token: str = "conformance-token"
-    token_known: bool = False  # the user told us a valid token: an invalid one can be probed
-    project_id: str | None = None  # fixed project of a real account; else one per check
+    identity: Identity = field(default_factory=Identity)
+    fixtures: Fixtures = field(default_factory=Fixtures)
     observer: Observer | None = None
     timeout: float = 10.0
+    time_scale: float | None = None  # the user's; else what our mock reports; else 1
     client: httpx.Client = field(init=False)
     introspection: bool = field(init=False, default=False)
     token_header: str = field(init=False, default="")  # the contract's, set by the Context
-    time_scale: float = field(init=False, default=1.0)
     edge_url: str | None = field(init=False, default=None)  # where our mock's edge listens
+    run_id: str = field(init=False, default_factory=lambda: uuid.uuid4().hex[:8])
+    created: list[tuple[str, str]] = field(init=False, default_factory=list)
+    removed: int = field(init=False, default=0)
+    _serial: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
-        self.client = httpx.Client(timeout=self.timeout)
+        self.client = httpx.Client(timeout=self.timeout, headers=self.identity.headers)
 
-    def preflight(self) -> None:
-        """Bad targets are bad input: unreachable, or not speaking HTTP → InputError."""
-        try:
-            self.client.get(self.base_url + "/")
-        except httpx.HTTPError as error:
-            raise InputError(f"--base-url {self.base_url}: no HTTP answer "
-                             f"({type(error).__name__}: {error})") from None
-        try:
-            health = self.client.get(self.base_url + "/__mock__/health")
-            if health.status_code == 200 and "variant" in health.json():
-                self.introspection = True
-                self.time_scale = float(health.json().get("time_scale", 1.0))
-                self.edge_url = health.json().get("edge")
-        except (httpx.HTTPError, ValueError):
-            pass
+    @property
+    def scale(self) -> float:
+        return self.time_scale or 1.0
 
     def project(self) -> str:
-        return self.project_id or f"conform-{uuid.uuid4().hex[:12]}"
+        return self.identity.project_id or f"conform-{uuid.uuid4().hex[:12]}"
 
     def send(self, method: str, path: str, *, token: str | None = OURS,
              headers: dict[str, str] | None = None, **kwargs: Any) -> Exchange:
-        """A request with our token, another one (`token="..."`) or none (`token=None`)."""
+        """A request with our token, another one (`token="..."`) or none (`token=None`),
+        and the user's headers."""
         sent = dict(headers or {})
         if token is not None:
-            sent[self.token_header] = self.token if token is OURS else token
+            sent[self.token_header] = self.identity.token if token is OURS else token
         request = self.client.build_request(method, self.base_url + path, headers=sent,
                                             **kwargs)
-        return Exchange(self.client.send(request), curl(request))
+        return Exchange(self.client.send(request), curl(request, self.identity.secrets()))
 
-    def create_service(self, project: str) -> str | None:
-        """A new service's id, or None when the target would not create one."""
-        created = self.send("POST", f"/v1.0/{project}/services", json=SERVICE_BODY)
-        location = created.response.headers.get("Location", "")
-        return location.rstrip("/").rsplit("/", 1)[-1] if created.status == 202 and location \
-            else None
+    def service_body(self, label: str = "conformance", **members: Any) -> tuple[dict[str, Any],
+                                                                               str]:
+        """A create body of its own (the template with unique domain, origin and name) and
+        its domain. `members` replace the template's, for the edge checks' settings."""
+        self._serial += 1
+        unique = f"{label}-{self.run_id}-{self._serial}"
+        values = {"{unique}": unique, "{domain}": f"{unique}.{SUFFIX}",
+                  "{origin}": f"origin-{unique}.{SUFFIX}", "{name}": f"conform-{unique}",
+                  "{flavor_id}": self.fixtures.flavor_id or "cdn"}
+        body = {**fill(self.fixtures.template, values), **members}
+        return body, values["{domain}"]
+
+    def create_service(self, project: str, body: dict[str, Any]) -> tuple[str | None, Exchange]:
+        """The new service's id (None when the target created none) and the exchange. Every
+        service created is remembered, to be removed at the end of the run."""
+        created = self.send("POST", f"/v1.0/{project}/services", json=body)
+        return self.remember(project, created), created
+
+    def remember(self, project: str, created: Exchange) -> str | None:
+        """The id of the service a createService exchange created (remembered, to be removed
+        at the end of the run), or None when it created none."""
+        location = str(created.response.headers.get("Location", ""))
+        if created.status != 202 or not location:
+            return None
+        service = location.rstrip("/").rsplit("/", 1)[-1]
+        self.created.append((project, service))
+        return service
+
+    def remove_created(self, progress: Callable[[str], None]) -> list[str]:
+        """DELETE every service this run created and still holds (a 404 means it is gone
+        already); what could not be removed, each with why."""
+        left = []
+        for project, service in self.created:
+            try:
+                answer = self.send("DELETE", f"/v1.0/{project}/services/{service}")
+            except httpx.HTTPError as error:
+                left.append(f"{service} (project {project}): {type(error).__name__}")
+                continue
+            if answer.status in (200, 202, 204, 404):
+                self.removed += 1
+            else:
+                left.append(f"{service} (project {project}): {answer.describe()}")
+        if self.created:
+            progress(f"removed {self.removed} of the {len(self.created)} services this run "
+                     "created")
+        return left
 
     def jobs(self, project: str, service_id: str) -> list[dict[str, Any]] | None:
         """The target's record of purge jobs, through /__mock__/jobs or the observer."""
@@ -99,16 +188,77 @@ class Target:
         return None
 
 
-def load_observer(spec: str) -> Observer:
-    """`package.module:function` → the callable, or InputError naming what is wrong."""
-    module_name, _, name = spec.partition(":")
-    if not module_name or not name:
-        raise InputError(f"--observer {spec!r}: expected module:function")
+def fill(template: Any, values: dict[str, str]) -> Any:
+    """The template with each placeholder in its strings replaced (other text untouched)."""
+    if isinstance(template, dict):
+        return {key: fill(value, values) for key, value in template.items()}
+    if isinstance(template, list):
+        return [fill(value, values) for value in template]
+    if isinstance(template, str):
+        for placeholder, value in values.items():
+            template = template.replace(placeholder, value)
+    return template
+
+
+def load_template(path: Path, variants: list[str]) -> Any:
+    """A `--service-body` template, checked: JSON, an object, and once its placeholders
+    are filled, a valid create body under every variant asked for; else InputError naming
+    the file (and line, or the member that is wrong)."""
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise InputError(f"--observer {spec!r}: cannot import {module_name} ({error})") \
-            from None
+        template = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise InputError(f"not JSON: {error.msg}", path, error.lineno) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read it: {error}", path) from None
+    if not isinstance(template, dict):
+        raise InputError("a service body is a JSON object", path)
+    sample = fill(template, {p: f"sample-{p.strip('{}')}.{SUFFIX}" for p in PLACEHOLDERS})
+    for variant in variants:
+        schema = create_schema(load_document(variant))
+        wrong = jsonschema.exceptions.best_match(
+            jsonschema.Draft202012Validator(schema).iter_errors(sample))
+        if wrong is not None:
+            where = "/".join(str(p) for p in wrong.absolute_path) or "the body"
+            raise InputError(f"not a valid create body under {variant}: {where}: "
+                             f"{wrong.message}", path)
+    return template
+
+
+def create_schema(document: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema of createService's request body, as the variant's spec states it."""
+    for _, _, operation in operations(document):
+        if operation.get("operationId") == "createService":
+            media = operation["requestBody"]["content"]["application/json"]
+            return dict(inline_refs(document, media["schema"]))
+    raise InputError("the spec has no createService operation")
+
+
+def load_observer(spec: str) -> Observer:
+    """`package.module:function` (a module of the working directory too) or
+    `path/to/file.py:function` → the callable, or InputError naming what is wrong."""
+    module_name, _, name = spec.rpartition(":")
+    if not module_name or not name:
+        raise InputError(f"--observer {spec!r}: expected module:function or "
+                         "path/to/file.py:function")
+    try:
+        if module_name.endswith(".py"):
+            path = Path(module_name)
+            if not path.is_file():
+                raise InputError(f"--observer {spec!r}: {path} is not a file")
+            loader = importlib.util.spec_from_file_location(path.stem, path)
+            if loader is None or loader.loader is None:
+                raise InputError(f"--observer {spec!r}: cannot load {path}")
+            module = importlib.util.module_from_spec(loader)
+            loader.loader.exec_module(module)
+        else:
+            if "" not in sys.path and os.getcwd() not in sys.path:
+                sys.path.insert(0, os.getcwd())
+            module = importlib.import_module(module_name)
+    except InputError:
+        raise
+    except Exception as error:  # the user's code: any failure to import is bad input
+        raise InputError(f"--observer {spec!r}: cannot import {module_name} "
+                         f"({type(error).__name__}: {error})") from None
     observer = getattr(module, name, None)
     if not callable(observer):
         raise InputError(f"--observer {spec!r}: {module_name} has no callable {name}")
@@ -140,7 +290,7 @@ class EdgeTarget:
         """GET `path` from the edge, for the domain `host`."""
         request = self.client.build_request("GET", self.url + path,
                                             headers={"Host": host, **(headers or {})})
-        return Exchange(self.client.send(request), curl(request))
+        return Exchange(self.client.send(request), curl(request, {}))
 
     def origin_member(self, **extra: Any) -> dict[str, Any]:
         """One entry of a service's `origins`, naming the suite's origin."""

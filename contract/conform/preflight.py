@@ -1,0 +1,78 @@
+"""Preflight: before any check, show that the target speaks this API at all.
+
+A target that does not route the API (a wrong base URL, a missing token or header, another
+service) would otherwise fail every statement for one reason. Four plain reads, with the
+token and headers the user gave, decide it: ping, the home document, the flavors and the
+service list. When one does not answer as documented, the run stops (exit 2) with each
+request sent and what came back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from contract.conform.target import Exchange, Target
+from contract.errors import InputError
+
+STEPS = (("ping", "/ping", (200, 204)), ("home document", "/", (200,)),
+         ("flavors", "/flavors", (200,)), ("service list", "/services", (200,)))
+
+
+def preflight(target: Target, token_header: str) -> None:
+    """Raise InputError unless the target answers the four reads as documented; learn the
+    flavor to create services with, and whether the target is our mock (its time scale and
+    edge)."""
+    target.token_header = token_header
+    project = target.identity.project_id or f"conform-preflight-{target.run_id}"
+    answers: list[tuple[str, Exchange, bool]] = []
+    for label, path, statuses in STEPS:
+        try:
+            answer = target.send("GET", f"/v1.0/{project}{path}")
+        except httpx.HTTPError as error:
+            raise InputError(f"--base-url {target.base_url}: no HTTP answer "
+                             f"({type(error).__name__}: {error})") from None
+        answers.append((label, answer, answer.status in statuses and
+                        (answer.status == 204 or _json(answer) is not None)))
+    if not all(ok for _, _, ok in answers):
+        lines = [f"--base-url {target.base_url} does not answer as the CDN API does; "
+                 "nothing was checked. The preflight sent:"]
+        for label, answer, ok in answers:
+            lines.append(f"  {'ok ' if ok else 'BAD'} {label}: {answer.describe()}")
+            lines.append(f"      {answer.curl}")
+        lines.append("Check the base URL (the part before /v1.0), --token, --project-id "
+                     "and --header.")
+        raise InputError("\n".join(lines))
+    if target.fixtures.flavor_id is None:
+        target.fixtures.flavor_id = _first_flavor(_json(answers[2][1])) or "cdn"
+    _introspect(target)
+
+
+def _json(answer: Exchange) -> Any:
+    try:
+        return answer.response.json()
+    except ValueError:
+        return None
+
+
+def _first_flavor(body: Any) -> str | None:
+    flavors = body.get("flavors") if isinstance(body, dict) else body
+    if isinstance(flavors, list) and flavors and isinstance(flavors[0], dict):
+        found = flavors[0].get("id")
+        return found if isinstance(found, str) else None
+    return None
+
+
+def _introspect(target: Target) -> None:
+    """Our mock tells its time scale, its edge and its purge jobs (`/__mock__/health`)."""
+    try:
+        health = target.client.get(target.base_url + "/__mock__/health")
+        data = health.json() if health.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return
+    if isinstance(data, dict) and "variant" in data:
+        target.introspection = True
+        if target.time_scale is None:
+            target.time_scale = float(data.get("time_scale", 1.0))
+        target.edge_url = data.get("edge")

@@ -1,0 +1,139 @@
+"""The conformance suite against servers we did not write: a vendor's implementation written
+from the docs (`tests.vendor`), under each behaviour the docs allow; a server that does not
+speak the API; a target that dies mid-run. No false alarm, nothing hidden, nothing left."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from contract.conform.fuzz import FuzzSettings
+from contract.conform.outcome import Status
+from contract.conform.runner import EdgeOptions, RunOptions, covered, run
+from contract.conform.target import Fixtures, Identity, Target
+from contract.variants import PROJECT_ROOT
+from tests.vendor import Behaviour, Vendor, serve
+
+QUICK = FuzzSettings(max_examples=3, seed=1, workers=2)
+ALLOWED = {  # each a behaviour the docs allow and our mock does not have
+    "as documented": Behaviour(),
+    "asynchronous delete": Behaviour(delete_seconds=30),
+    "a deploy of 90 s": Behaviour(deploy_seconds=90),
+    "root domains refused": Behaviour(refuse_root_domains=True),
+    "a domain held by another service refused": Behaviour(refuse_taken_domains=True),
+    "no purge before deployed": Behaviour(refuse_purge_before_deployed=True,
+                                          deploy_seconds=90),
+    "a purge body ignored": Behaviour(ignore_purge_body=True),
+    "Retry-After as an HTTP-date": Behaviour(retry_after_date=True),
+}
+
+
+@pytest.mark.parametrize("behaviour", sorted(ALLOWED))
+def test_an_independent_implementation_conforms_under_every_allowed_behaviour(
+        shared_reference, behaviour):
+    vendor = Vendor(ALLOWED[behaviour])
+    with serve(vendor) as base:
+        (report,) = run(Target(base, observer=vendor.jobs),
+                        RunOptions(["2016-08"], QUICK, rate_limit_check=True, groups=("api",),
+                                   edge=EdgeOptions(time_scale=0.01)))
+    failures = [(o.statement, o.message) for v in report.verdicts for o in v.outcomes
+                if o.status == Status.FAIL]
+    assert report.conforms and not failures, (failures, report.findings)
+    unobserved = [v.id for v in report.verdicts if v.status == Status.NOT_OBSERVABLE
+                  and v.id in covered(("api",))]
+    assert not unobserved, [(v.id, v.outcomes) for v in report.verdicts
+                            if v.id in unobserved]
+    time.sleep(30 * 0.01)  # an asynchronous delete completes
+    assert vendor.count_all() == 0  # nothing the suite created is left behind
+
+
+def test_a_fixed_project_and_one_token_reach_every_request(shared_reference):
+    """A real account: one project (schemathesis included: no invented project ids), the
+    user's header on every request, services made from --service-body's template; the second
+    tenant is not observable without --other-project-id, and says so."""
+    vendor = Vendor(Behaviour(required_header=("X-Api-Key", "k"), refuse_root_domains=True,
+                              tokens=frozenset({"secret"})))
+    template = {"name": "{name}", "domains": [{"domain": "{domain}"}],
+                "origins": [{"origin": "{origin}"}], "caching": [{"name": "default",
+                                                                   "ttl": 60}],
+                "log_delivery": {"enabled": False}, "flavor_id": "{flavor_id}"}
+    with serve(vendor) as base:
+        target = Target(base, Identity("secret", True, "110011", headers={"X-Api-Key": "k"}),
+                        Fixtures(template=template), observer=vendor.jobs)
+        (report,) = run(target, RunOptions(["2016-08"], QUICK, groups=("api",),
+                                           edge=EdgeOptions(time_scale=0.01)))
+    assert {s.project for s in vendor.services.values()} <= {"110011"}
+    assert target.created and target.removed == len(target.created)
+    assert vendor.count_all() == 0
+    assert report.conforms is False and not report.failed and not report.findings
+    s18 = next(v for v in report.verdicts if v.id == "S18")
+    assert any("--other-project-id" in o.message for o in s18.outcomes)
+
+
+class _NotFound(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        self.send_response(404)
+        self.send_header("Content-Length", "9")
+        self.end_headers()
+        self.wfile.write(b"not found")
+
+    do_POST = do_DELETE = do_PATCH = do_GET
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_target_that_does_not_serve_the_api_stops_at_the_preflight(shared_reference):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    started = time.monotonic()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "contract", "conform", "--base-url",
+             f"http://127.0.0.1:{server.server_address[1]}"], capture_output=True,
+            text=True, timeout=60, cwd=PROJECT_ROOT)
+    finally:
+        server.shutdown()
+    assert time.monotonic() - started < 10
+    assert result.returncode == 2, result.stderr
+    assert "does not answer as the CDN API does" in result.stderr, result.stderr
+    for step in ("ping", "home document", "flavors", "service list"):
+        assert f"BAD {step}: GET http://127.0.0.1" in result.stderr
+    assert "answered 404: not found" in result.stderr and "curl -i -X GET" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_target_that_dies_mid_run_gives_exit_2_and_one_line(shared_reference):
+    vendor = Vendor(Behaviour(deploy_seconds=90))
+    with serve(vendor) as base:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "contract", "conform", "--base-url", base, "--checks",
+             "api", "--time-scale", "0.01", "--quiet"], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+        time.sleep(3)  # the preflight passed; services are being created and deployed
+        vendor.dead = True
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 2, (out[-2000:], err[-2000:])
+    assert "Traceback" not in err and "stopped answering during the run" in err, err
+    assert len([line for line in err.splitlines() if line.startswith("error:")]) == 1, err
+
+
+def test_service_body_must_fit_the_create_schema(tmp_path):
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps({"name": "{name}", "domains": "not a list"}))
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"name":\n  oops}')
+    for path, expected in ((body, "body.json: not a valid create body under 2016-08"),
+                           (broken, "broken.json:2: not JSON")):
+        result = subprocess.run(
+            [sys.executable, "-m", "contract", "conform", "--base-url", "http://127.0.0.1:1",
+             "--service-body", str(path)], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and expected in result.stderr, result.stderr
