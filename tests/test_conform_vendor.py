@@ -79,7 +79,7 @@ def test_a_fixed_project_and_one_token_reach_every_request(shared_reference):
 class _NotFound(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+    def do_GET(self) -> None:
         self.send_response(404)
         self.send_header("Content-Length", "9")
         self.end_headers()

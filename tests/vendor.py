@@ -561,6 +561,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--time-scale", type=float, default=0.01)
     parser.add_argument("--require-header", metavar="'NAME: VALUE'")
+    parser.add_argument("--tokens", default="", help="the valid tokens, comma-separated "
+                        "(default: any)")
     for name in ("refuse_root_domains", "refuse_taken_domains",
                  "refuse_purge_before_deployed", "ignore_purge_body", "retry_after_date"):
         parser.add_argument("--" + name.replace("_", "-"), action="store_true")
@@ -569,7 +571,9 @@ def main() -> None:
     if args.require_header:
         name, _, value = args.require_header.partition(":")
         required = (name.strip(), value.strip())
-    behaviour = Behaviour(time_scale=args.time_scale, required_header=required, **{
+    tokens = frozenset(t for t in args.tokens.split(",") if t)
+    behaviour = Behaviour(time_scale=args.time_scale, required_header=required, tokens=tokens,
+                          **{
         name: getattr(args, name) for name in (
             "refuse_root_domains", "refuse_taken_domains", "refuse_purge_before_deployed",
             "ignore_purge_body", "retry_after_date")})
