@@ -90,6 +90,12 @@ def test_missing_empty_or_unknown_token_is_401_with_the_error_body_s10_s16(serve
                          ).status_code == 401
         assert httpx.get(f"{base}/v1.0/p/ping", headers={"X-Auth-Token": "better"}
                          ).status_code == 204
+        # The mock's own controls are no back door: with --tokens they take a valid one too.
+        assert httpx.post(f"{base}/__mock__/reset").status_code == 401
+        assert httpx.get(f"{base}/__mock__/jobs").status_code == 401
+        assert httpx.get(f"{base}/__mock__/health").status_code == 200
+        assert httpx.get(f"{base}/__mock__/jobs", headers={"X-Auth-Token": "good"}
+                         ).status_code == 200
 
 
 def test_unknown_or_other_projects_service_is_404_s18(api):

@@ -77,13 +77,14 @@ def test_replicas_share_services_jobs_counters_and_resets(pg):
         assert httpx.get(f"{b}/v1.0/p2/services/{service}", headers=AUTH).status_code == 404
         assert purge(b, service, 1).status_code == 202
         assert purge(a, service, 2).status_code == 202
-        jobs = httpx.get(f"{a}/__mock__/jobs", params={"service_id": service}).json()["jobs"]
+        jobs = httpx.get(f"{a}/__mock__/jobs", params={"service_id": service},
+                         headers=AUTH).json()["jobs"]
         assert [job["url"] for job in jobs] == ["/file-1.png", "/file-2.png"]
         analytics = httpx.get(f"{b}/v1.0/p1/services/{service}/analytics", headers=AUTH)
         assert analytics.json()["counters"] == {"purge_requests": 2}
-        assert httpx.post(f"{b}/__mock__/reset").status_code in (200, 204)
+        assert httpx.post(f"{b}/__mock__/reset", headers=AUTH).status_code in (200, 204)
         assert httpx.get(f"{a}/v1.0/p1/services/{service}", headers=AUTH).status_code == 404
-        assert httpx.get(f"{a}/__mock__/jobs").json()["jobs"] == []
+        assert httpx.get(f"{a}/__mock__/jobs", headers=AUTH).json()["jobs"] == []
 
 
 def test_an_edge_serves_what_another_replica_created_and_purged_s13_s30(pg):

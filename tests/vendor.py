@@ -78,6 +78,7 @@ class Vendor:
         self.windows: dict[str, tuple[float, int]] = {}  # project → (window start, count)
         self.lock = threading.Lock()
         self.dead = False  # a crashed server: every connection closes without an answer
+        self.projects: set[str] = set()  # every project a request named
 
     # -- the lifecycle, read from the clock ------------------------------------------------
     def status(self, service: Service, now: float) -> str | None:
@@ -153,6 +154,7 @@ class Vendor:
             project, rest = rest[0], rest[1:]
         if not project:
             raise Refusal(400, "the project id is empty")
+        self.projects.add(project)
         query = _query(split.query)
         route = (method, *("{id}" if i == 1 and len(rest) > 1 else part
                            for i, part in enumerate(rest)))

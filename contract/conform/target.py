@@ -183,7 +183,8 @@ class Target:
             return list(self.observer(project, service_id))
         if self.introspection:
             answer = self.client.get(self.base_url + "/__mock__/jobs",
-                                     params={"service_id": service_id})
+                                     params={"service_id": service_id},
+                                     headers={self.token_header: self.identity.token})
             return list(answer.json()["jobs"])
         return None
 
