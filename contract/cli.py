@@ -528,19 +528,20 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
     if service_body is not None:
         fixtures.template = load_template(service_body, _chosen(variant))
     target = Target(base_url, identity, fixtures,
-                    observer=load_observer(observer) if observer else None)
+                    observer=load_observer(observer) if observer else None,
+                    time_scale=time_scale)
     if edge_url is not None and not edge_url.startswith(("http://", "https://")):
         raise click.BadParameter(f"{edge_url!r} is not an http(s) URL", param_hint="--edge-url")
     edge = EdgeOptions(edge_url, _address(origin_listen, "--origin-listen"),
                        _address(origin_url, "--origin-url"),
-                       (origin_url or "").startswith("https://"), time_scale)
+                       (origin_url or "").startswith("https://"))
     options = RunOptions(_chosen(variant), FuzzSettings(max_examples, seed, workers),
                          rate_limit_check, ("api", "edge") if checks == "all" else (checks,),
                          edge)
     say = (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
     reports = run(target, options, say)
     click.echo(render.summary(reports, base_url))
-    click.echo(f"services: {len(target.created)} created, "
+    click.echo(f"services: {target.created_count} created, "
                + ("kept (--keep-services)" if keep_services else f"{target.removed} removed"))
     outputs = {junit: render.as_junit(reports), json_path: render.as_json(reports, base_url),
                html: render.as_html(reports, base_url)}

@@ -2,10 +2,11 @@
 sends (`probes`) paired with a judge that decides (`judges`).
 
 Running a check runs its probe, then its judge on the record; when the probe could not look
-(the target created no service, the rate limit was not asked for), the check's statements
-are reported `not observable`, never passed. The error-body judge (S16) runs once at the end
-of a variant, over every exchange any probe or the scenario sent. The `edge` checks need the
-CDN's edge and an origin the suite controls (`edge_probes`); the others only the API.
+(it raised `Unobservable`: the target created no service, the rate limit was not asked
+for), the check's statements are reported `not observable` with why, never passed. The
+error-body judge (S16) runs once at the end of a variant, over every exchange any probe or
+the scenario sent. The `edge` checks need the CDN's edge and an origin the suite controls
+(`edge_probes`); the others only the API.
 """
 
 from __future__ import annotations
@@ -34,10 +35,6 @@ class Check:
             record = self.probe(ctx)
         except Unobservable as failed:  # a step it depends on failed: say which, and show it
             return [failed.outcome(statement, self.name)
-                    for statement in self.statements if statement in expect.statements]
-        if record.unobservable is not None:
-            return [replace(judges.unobservable(statement, record.unobservable),
-                            check=self.name)
                     for statement in self.statements if statement in expect.statements]
         return [replace(found, check=self.name) for found in self.judge(record, expect)]
 

@@ -102,7 +102,7 @@ def on_a_site(label: str, members: Callable[[str, EdgeTarget], dict[str, Any]] |
     def wrap(probe: Callable[[Record, Site], None]) -> Callable[[Context], Record]:
         def run(ctx: Context) -> Record:
             if ctx.edge is None:
-                return Record(unobservable=NO_EDGE)
+                raise Unobservable(NO_EDGE)
             token = new_token()
             extra = members(f"/{token}", ctx.edge) if members else {}
             site = open_site(ctx, label, token, **extra)

@@ -6,10 +6,8 @@ failure is kept with schemathesis' own explanation and its curl reproduction.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import multiprocessing
-import re
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import hypothesis
 import requests
 import schemathesis
@@ -34,8 +33,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from contract.conform.outcome import CURL_BODY, Outcome, Status
-from contract.conform.target import Target
+from contract.conform.outcome import Outcome, Status, curl
+from contract.conform.target import Target, created_id
 from contract.errors import InputError
 from contract.model import read_contract
 
@@ -101,11 +100,25 @@ def group_findings(findings: list[Finding], failing: set[str], statements: set[s
     return grouped, rest
 
 
+@dataclass(frozen=True)
+class Fuzzed:
+    """What the cases of one job (or of them all) did."""
+
+    cases: int = 0
+    findings: tuple[Finding, ...] = ()
+    created: int = 0  # services the positive createService cases made
+    removed: int = 0  # ... and deleted again at once
+
+    def __add__(self, other: Fuzzed) -> Fuzzed:
+        return Fuzzed(self.cases + other.cases, self.findings + other.findings,
+                      self.created + other.created, self.removed + other.removed)
+
+
 def fuzz(document: dict[str, Any], target: Target, options: FuzzSettings,
-         progress: Callable[[str], None]) -> tuple[int, list[Finding]]:
-    """(cases sent, findings) for every operation, positive and negative. With several
-    workers, operations run in separate processes: hypothesis is not safe across threads.
-    A target that stops answering is bad input (InputError)."""
+         progress: Callable[[str], None]) -> Fuzzed:
+    """The cases sent and findings for every operation, positive and negative. With
+    several workers, operations run in separate processes: hypothesis is not safe across
+    threads. A target that stops answering is bad input (InputError)."""
     identity = target.identity
     base_url = target.base_url
     labels = [result.ok().label for result in _schema(json.dumps(document), base_url,
@@ -116,19 +129,21 @@ def fuzz(document: dict[str, Any], target: Target, options: FuzzSettings,
                  identity.token_known, tuple(identity.headers.items()), identity.project_id,
                  tuple(identity.secrets().items()), options, label, mode)
             for label in labels for mode in ("positive", "negative")]
-    results: list[tuple[int, list[Finding]]] = []
+    total = Fuzzed()
     if options.workers <= 1:
         for job in jobs:
-            results.append(_run(job))
-            _report(progress, job, results[-1])
+            done = _run(job)
+            total += done
+            _report(progress, job, done)
     else:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(options.workers, mp_context=context) as pool:
             futures = {pool.submit(_run, job): job for job in jobs}
             for future in as_completed(futures):
-                results.append(future.result())
-                _report(progress, futures[future], results[-1])
-    return sum(n for n, _ in results), [f for _, found in results for f in found]
+                done = future.result()
+                total += done
+                _report(progress, futures[future], done)
+    return total
 
 
 @dataclass(frozen=True)
@@ -158,7 +173,7 @@ def _schema(document: str, base_url: str, project_id: str | None) -> Any:
                                            "servers": [{"url": base_url}]}, config=config)
 
 
-def _run(job: _Job) -> tuple[int, list[Finding]]:
+def _run(job: _Job) -> Fuzzed:
     schema = _schema(job.document, job.base_url, job.project_id)
     operation = next(r.ok() for r in schema.get_all_operations() if r.ok().label == job.operation)
     mode = GenerationMode.POSITIVE if job.mode == "positive" else GenerationMode.NEGATIVE
@@ -166,7 +181,7 @@ def _run(job: _Job) -> tuple[int, list[Finding]]:
     # tell whether the target refuses an invalid token.
     checks = CHECKS + (AUTH_CHECKS if job.token_known and job.mode == "positive" else [])
     found: dict[str, Finding] = {}
-    sent = 0
+    sent = created = removed = 0
     fixed = {**dict(job.headers), job.token_header: job.token}
 
     @given(case=operation.as_strategy(generation_mode=mode))
@@ -174,7 +189,7 @@ def _run(job: _Job) -> tuple[int, list[Finding]]:
               phases=[Phase.generate], suppress_health_check=list(HealthCheck),
               derandomize=job.options.seed is None)
     def exercise(case: schemathesis.Case[Any]) -> None:
-        nonlocal sent
+        nonlocal sent, created, removed
         # Framing headers belong to the HTTP client: a generated `Content-Length: nil` is
         # refused by the HTTP server itself, before any implementation sees the request.
         case.headers = CaseInsensitiveDict({
@@ -182,7 +197,7 @@ def _run(job: _Job) -> tuple[int, list[Finding]]:
             **fixed})
         if job.project_id is not None and case.path_parameters is not None:
             case.path_parameters["project_id"] = job.project_id
-        curl = _redacted(case.as_curl_command(base_url=job.base_url), job.secrets)
+        curl = _curl(case, job)
         try:
             response = case.call(base_url=job.base_url)
         except requests.RequestException as error:
@@ -192,7 +207,9 @@ def _run(job: _Job) -> tuple[int, list[Finding]]:
                 f"answering ({type(error).__name__})", curl, DROPPED))
             return
         sent += 1
-        _remove_created(job, case, response)
+        made = _remove_created(job, case, response)
+        if made is not None:
+            created, removed = created + 1, removed + made
         try:
             case.validate_response(response, checks=checks)
         except (Failure, FailureGroup) as failure:  # schemathesis' findings
@@ -208,7 +225,7 @@ def _run(job: _Job) -> tuple[int, list[Finding]]:
     test = hypothesis.seed(job.options.seed)(exercise) if job.options.seed is not None \
         else exercise
     test()
-    return sent, list(found.values())
+    return Fuzzed(sent, tuple(found.values()), created, removed)
 
 
 def _still_there(job: _Job) -> None:
@@ -220,36 +237,42 @@ def _still_there(job: _Job) -> None:
                          f"({type(error).__name__})") from None
 
 
-def _remove_created(job: _Job, case: schemathesis.Case[Any], response: Any) -> None:
-    """A positive createService case made a real service: delete it at once, so that the
-    run leaves nothing behind in the account."""
+def _remove_created(job: _Job, case: schemathesis.Case[Any], response: Any) -> bool | None:
+    """A createService case that made a real service: delete it at once, so that the run
+    leaves nothing behind in the account. Whether it was removed; None when it made none."""
     headers = {name.lower(): value for name, value in response.headers.items()}
-    location = headers.get("location") or ""
-    location = location[0] if isinstance(location, list) else str(location)
-    if case.method.upper() != "POST" or response.status_code != 202 or not location or \
-            not case.path.rstrip("/").endswith("/services"):
-        return
+    location = headers.get("location")
+    service = created_id(response.status_code, location[0] if isinstance(location, list)
+                         else location)
+    if service is None or case.method.upper() != "POST":
+        return None
     # schemathesis percent-encodes path parameters itself: keep its escapes
     project = quote(str((case.path_parameters or {}).get("project_id", "")), safe="%")
-    service = location.rstrip("/").rsplit("/", 1)[-1]
-    with contextlib.suppress(requests.RequestException):
-        requests.delete(f"{job.base_url}/v1.0/{project}/services/{quote(service, safe='')}",
-                        headers={**dict(job.headers), job.token_header: job.token},
-                        timeout=10)
+    try:
+        deleted = requests.delete(
+            f"{job.base_url}/v1.0/{project}/services/{quote(service, safe='')}",
+            headers={**dict(job.headers), job.token_header: job.token}, timeout=10)
+    except requests.RequestException:
+        return False
+    return deleted.status_code in (200, 202, 204, 404)
 
 
-def _redacted(curl: str, secrets: tuple[tuple[str, str], ...]) -> str:
-    """A curl line with secret header values shown as the variables holding them, and a
-    body past CURL_BODY characters cut (with a note)."""
-    for value, variable in secrets:
-        curl = re.sub(rf"-H '([^':]+): {re.escape(value)}'", rf'-H "\1: {variable}"', curl)
-    body = re.search(r"-d '((?:[^']|'\\'')*)'", curl)
-    if body and len(body.group(1)) > CURL_BODY:
-        curl = (curl[:body.start(1)] + body.group(1)[:CURL_BODY] + "…" + curl[body.end(1):]
-                + f"  # body cut: {len(body.group(1))} characters in all")
-    return curl
+_REQUEST_ARGUMENTS = ("method", "url", "headers", "params", "data", "json", "cookies")
 
 
-def _report(progress: Callable[[str], None], job: _Job,
-            result: tuple[int, list[Finding]]) -> None:
-    progress(f"  {job.operation} ({job.mode}): {result[0]} cases, {len(result[1])} finding(s)")
+def _curl(case: schemathesis.Case[Any], job: _Job) -> str:
+    """The case as the suite's own curl line (secrets as their variables, long bodies cut):
+    the request schemathesis sends, prepared as `requests` prepares it."""
+    arguments = case.as_transport_kwargs(base_url=job.base_url)
+    prepared = requests.Request(**{k: v for k, v in arguments.items()
+                                   if k in _REQUEST_ARGUMENTS}).prepare()
+    body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
+    headers = [(name, str(value)) for name, value in prepared.headers.items()]
+    return curl(httpx.Request(str(prepared.method), str(prepared.url), headers=headers,
+                              content=body if isinstance(body, bytes) else b""),
+                dict(job.secrets))
+
+
+def _report(progress: Callable[[str], None], job: _Job, done: Fuzzed) -> None:
+    progress(f"  {job.operation} ({job.mode}): {done.cases} cases, {len(done.findings)} "
+             "finding(s)")

@@ -34,7 +34,7 @@ def preflight(target: Target, token_header: str) -> None:
             raise InputError(f"--base-url {target.base_url}: no HTTP answer "
                              f"({type(error).__name__}: {error})") from None
         answers.append((label, answer, answer.status in statuses and
-                        (answer.status == 204 or _json(answer) is not None)))
+                        (answer.status == 204 or answer.json() is not None)))
     if not all(ok for _, _, ok in answers):
         lines = [f"--base-url {target.base_url} does not answer as the CDN API does; "
                  "nothing was checked. The preflight sent:"]
@@ -45,15 +45,8 @@ def preflight(target: Target, token_header: str) -> None:
                      "and --header.")
         raise InputError("\n".join(lines))
     if target.fixtures.flavor_id is None:
-        target.fixtures.flavor_id = _first_flavor(_json(answers[2][1])) or "cdn"
+        target.fixtures.flavor_id = _first_flavor(answers[2][1].json()) or "cdn"
     _introspect(target)
-
-
-def _json(answer: Exchange) -> Any:
-    try:
-        return answer.response.json()
-    except ValueError:
-        return None
 
 
 def _first_flavor(body: Any) -> str | None:

@@ -206,21 +206,17 @@ class Context:
 
 def _status(answer: Exchange) -> str | None:
     """The `status` of a service a GET answered, or None."""
-    try:
-        body = answer.response.json()
-    except ValueError:
-        return None
+    body = answer.json()
     found = body.get("status") if answer.status == 200 and isinstance(body, dict) else None
     return found if isinstance(found, str) else None
 
 
 @dataclass
 class Record:
-    """What one probe saw. `unobservable` says why it could not look, when it could not."""
+    """What one probe saw (a probe that cannot look raises Unobservable instead)."""
 
     exchanges: dict[str, Exchange] = field(default_factory=dict)
     seen: dict[str, Any] = field(default_factory=dict)
-    unobservable: str | None = None
 
 
 def on_a_new_service(probe: Callable[[Context, Record, str, str], None]
@@ -375,8 +371,7 @@ def purge_burst(ctx: Context) -> Record:
     if ctx.contract.purge.operation not in ctx.contract.rate_limits:
         return Record()
     if not ctx.rate_limit_check:
-        return Record(unobservable="needs a fresh rate-limit window: run with "
-                      "--rate-limit-check")
+        raise Unobservable("needs a fresh rate-limit window: run with --rate-limit-check")
     return _burst(ctx)
 
 

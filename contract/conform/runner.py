@@ -10,7 +10,7 @@ import httpx
 import requests
 
 from contract.conform.checks import CHECKS, GROUPS
-from contract.conform.fuzz import Finding, FuzzSettings, fuzz, group_findings
+from contract.conform.fuzz import Finding, Fuzzed, FuzzSettings, fuzz, group_findings
 from contract.conform.judges import Expect, error_bodies, no_server_errors
 from contract.conform.origin import Origin
 from contract.conform.outcome import Outcome, StatementVerdict, Status
@@ -32,21 +32,21 @@ class VariantReport:
     cases: int = 0
     seconds: float = 0.0
     groups: tuple[str, ...] = GROUPS  # the checks that ran
+    notes: list[str] = field(default_factory=list)  # what the run could not do, and why
 
     @property
     def failed(self) -> list[StatementVerdict]:
         """MUST and SHOULD statements that failed (INTERPRETATION rows only warn)."""
         return [v for v in self.verdicts if v.status == Status.FAIL]
 
-    notes: list[str] = field(default_factory=list)  # what the run could not do, and why
-
     @property
     def unobserved(self) -> list[StatementVerdict]:
         """MUST statements the checks that ran did not observe: a verdict cannot rest on
         them. (A statement only the checks left out by `--checks` observe is not among
         them: the verdict is about the checks asked for, and the report says which.)"""
+        looked_at = covered(self.groups)
         return [v for v in self.verdicts if v.level == "MUST" and v.status ==
-                Status.NOT_OBSERVABLE and v.id in covered(self.groups)]
+                Status.NOT_OBSERVABLE and v.id in looked_at]
 
     @property
     def conforms(self) -> bool:
@@ -74,15 +74,14 @@ class VariantReport:
 
 @dataclass(frozen=True)
 class EdgeOptions:
-    """Where the CDN's edge answers, where the suite's origin listens, the address the CDN
-    is told for it (default: where it listens), and the time scale of the waits (default:
-    what the target reports, else 1)."""
+    """Where the CDN's edge answers, where the suite's origin listens, and the address the
+    CDN is told for it (default: where it listens). The waits' time scale is the target's
+    (`Target.time_scale`)."""
 
     url: str | None = None
     origin_listen: tuple[str, int] | None = None
     origin_url: tuple[str, int] | None = None
     origin_ssl: bool = False  # --origin-url is https://
-    time_scale: float | None = None
 
 
 @dataclass
@@ -110,8 +109,6 @@ def run(target: Target, options: RunOptions,
     Every service the run created is deleted at the end, on failure and on Ctrl-C too,
     unless the fixtures say to keep them."""
     preflight(target, read_contract(load_document(options.variants[0])).token_header)
-    if options.edge.time_scale is not None:
-        target.time_scale = options.edge.time_scale
     edge = _edge(target, options)
     try:
         return _run(target, options, edge, progress)
@@ -126,8 +123,8 @@ def run(target: Target, options: RunOptions,
 
 def _clean_up(target: Target, progress: Callable[[str], None]) -> None:
     if target.fixtures.keep_services:
-        if target.created:
-            progress(f"kept the {len(target.created)} services this run created "
+        if target.created_count:
+            progress(f"kept the {target.created_count} services this run created "
                      "(--keep-services)")
         return
     left = target.remove_created(progress)
@@ -185,18 +182,21 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
             failed = sum(o.status == Status.FAIL for o in found)
             progress(f"  {check.name} ({','.join(check.statements)}): {len(found)} "
                      "observation(s)" + (f", {failed} failed" if failed else ""))
-        cases, findings = 0, list[Finding]()
+        fuzzed = Fuzzed()
         if "api" in options.groups:
             progress(f"variant {variant}: scenario")
             outcomes += list(lifecycle(ctx))
             progress(f"variant {variant}: schemathesis")
-            cases, findings = fuzz(document, target, options.fuzz, progress)
+            fuzzed = fuzz(document, target, options.fuzz, progress)
+            target.created_by_fuzz += fuzzed.created
+            target.removed += fuzzed.removed
+        cases = fuzzed.cases
         outcomes += [replace(o, check="error_bodies") for o in error_bodies(ctx.exchanges)]
         outcomes += [replace(o, check="server_errors")
                      for o in no_server_errors(ctx.exchanges, cases)]
         outcomes += list(ctx.lifecycle.values())
         failing = {o.statement for o in outcomes if o.status == Status.FAIL}
-        grouped, findings = group_findings(findings, failing, mine)
+        grouped, findings = group_findings(list(fuzzed.findings), failing, mine)
         outcomes += grouped
         notes = []
         if options.rate_limit_check and contract.purge.operation not in contract.rate_limits:
@@ -204,10 +204,6 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
                          "purges, so there is none to check (a 429 would be an undocumented "
                          "status)")
         runnable = covered(options.groups)
-        left_out = sorted(covered(GROUPS) - runnable, key=_order)
-        if left_out and mine.intersection(left_out):
-            notes.append(f"only --checks {' '.join(options.groups)} ran: "
-                         f"{', '.join(s for s in left_out if s in mine)} were not checked")
         verdicts = []
         for sid in sorted(mine, key=_order):
             statement = statements[sid]

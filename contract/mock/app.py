@@ -69,7 +69,7 @@ class MockApp:
                 401, f"the {self.facts.contract.token_header} header is "
                 + ("missing" if token is None else "empty") + "; every operation requires it "
                 "(S10)"))
-        if not self.authorized(request):
+        if not self.accepts(token):
             return Admission(matched, refusal=error_response(
                 401, f"the {self.facts.contract.token_header} is not valid (S10)"))
         params = matched.operation.check(request)
@@ -82,15 +82,15 @@ class MockApp:
                 "bytes (S4)"))
         return Admission(matched, params)
 
-    def authorized(self, request: Incoming) -> bool:
-        """Whether the token is one --tokens accepts (any, without --tokens). A field value's
+    def accepts(self, token: str | None) -> bool:
+        """Whether `token` is one --tokens accepts (any, without --tokens). A field value's
         surrounding white space is not part of it (RFC 9110 §5.5)."""
-        token = (request.header(self.token_header) or "").strip()
-        return self.settings.tokens is None or token in self.settings.tokens
+        return self.settings.tokens is None or (token or "").strip() in self.settings.tokens
 
     def respond(self, request: Incoming) -> Outgoing:
         if request.path.startswith(introspection.PREFIX):
-            if request.path != introspection.PREFIX + "health" and not self.authorized(request):
+            if not introspection.is_open(request) and \
+                    not self.accepts(request.header(self.token_header)):
                 return error_response(401, f"with --tokens, {request.path} takes a valid "
                                       f"{self.facts.contract.token_header} too")
             return introspection.answer(request, self.runtime)
