@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from contract.mock import edge
+from contract.mock import assets, edge
 from contract.mock.edge import Cached, Edge
 
 
@@ -61,9 +61,22 @@ def ttl_ignored() -> None:
     edge.caching_ttl = lambda document, path: 86400
 
 
+def wildcard_purged() -> None:
+    """The API takes a purge (hard=true) whose url has a `*`, and the edge removes every
+    file the `*` matches (S12; refusing it at the API is only our interpretation, S21)."""
+    refused = assets._refused
+    assets._refused = lambda hard, url, every: refused(
+        hard and not (url and "*" in url), url, every)
+
+    def purge(self: Edge, service_id: str, url: str) -> None:
+        for key in [k for k in self.cache if k[0] == service_id and edge.covers(url, k[1])]:
+            del self.cache[key]
+    Edge.purge = purge  # type: ignore[method-assign]
+
+
 DEFECTS: dict[str, Callable[[], None]] = {defect.__name__: defect for defect in (
     stale_never_revalidated, purge_never_lands, wildcard_ignored, error_cached_forever,
-    restriction_ignored, ttl_ignored)}
+    restriction_ignored, ttl_ignored, wildcard_purged)}
 
 if __name__ == "__main__":
     DEFECTS[sys.argv.pop(1)]()

@@ -13,10 +13,10 @@ from contract.conform.target import Target
 from tests.broken_edges import DEFECTS
 from tests.servers import free_port, run_mock
 
-EDGE_STATEMENTS = {"S13", "S14", "S15", "S26", "S27", "S28", "S29", "S30"}
+EDGE_STATEMENTS = {"S12", "S13", "S14", "S15", "S26", "S27", "S28", "S29", "S30"}
 BROKEN = {"stale_never_revalidated": {"S15"}, "purge_never_lands": {"S13"},
           "wildcard_ignored": {"S14"}, "error_cached_forever": {"S15"},
-          "restriction_ignored": {"S29"}, "ttl_ignored": {"S28"}}
+          "restriction_ignored": {"S29"}, "ttl_ignored": {"S28"}, "wildcard_purged": {"S12"}}
 
 
 def edge_run(variant: str, defect: str | None = None) -> VariantReport:
@@ -41,7 +41,7 @@ def test_the_mock_edge_passes_every_edge_check_of_both_variants(shared_reference
         new, old = pool.map(edge_run, ("2016-08", "2015-08"))
     assert edge_verdicts(new) == dict.fromkeys(EDGE_STATEMENTS, Status.PASS), \
         [(v.id, v.outcomes) for v in new.verdicts if v.status != Status.PASS]
-    # S13-S15 are the 2016-08 page's; the edge's settings (S26-S30) hold in both
+    # S13-S15 are the 2016-08 page's; S12 and the edge's settings (S26-S30) hold in both
     assert edge_verdicts(old) == dict.fromkeys(EDGE_STATEMENTS - {"S13", "S14", "S15"},
                                                Status.PASS)
 

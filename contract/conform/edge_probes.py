@@ -194,20 +194,21 @@ def restrictions(record: Record, site: Site) -> None:
 def purge(record: Record, site: Site) -> None:
     """S13: two cached files change at the origin; one is purged. When the purge lands the
     edge fetches it anew (no If-Modified-Since); the other is still served from cache.
-    S12: a purge whose url is a wildcard matching the other one, sent first, removes
-    nothing (accepted or refused)."""
-    for name in ("file.txt", "sibling.txt"):
+    S12: a purge whose url is a wildcard matching a third cached file, sent first, removes
+    nothing (accepted or refused): that file is still served from cache."""
+    for name in ("file.txt", "sibling.txt", "wild.txt"):
         site.publish(name, b"before")
         site.get(name)
         site.publish(name, b"after")
     record.exchanges["cached"] = site.get("file.txt")
-    record.exchanges["wildcard purge"] = site.purge("sib*", "true")
+    record.exchanges["wildcard purge"] = site.purge("wil*", "true")
     record.exchanges["purge"] = site.purge("file.txt", "true")
     wanted = site.ctx.contract.purge.purge.completes_after_seconds
     record.seen["wanted"], record.seen["took"] = wanted, site.wait_for("file.txt", b"after",
                                                                        wanted)
     record.seen["asked"] = site.asked("file.txt")
     record.exchanges["sibling"] = site.get("sibling.txt")
+    record.exchanges["wild"] = site.get("wild.txt")
 
 
 @on_a_site("invalidation")
