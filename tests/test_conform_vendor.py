@@ -18,7 +18,7 @@ from contract.conform.outcome import Status
 from contract.conform.runner import RunOptions, covered, run
 from contract.conform.target import Fixtures, Identity, Target
 from contract.variants import PROJECT_ROOT
-from tests.vendor import Behaviour, Vendor, serve
+from tests.vendor import DEFECTS, Behaviour, Vendor, serve
 
 QUICK = FuzzSettings(max_examples=3, seed=1, workers=2)
 ALLOWED = {  # each a behaviour the docs allow and our mock does not have
@@ -50,6 +50,28 @@ def test_an_independent_implementation_conforms_under_every_allowed_behaviour(
                             if v.id in unobserved]
     time.sleep(30 * 0.01)  # an asynchronous delete completes
     assert vendor.count_all() == 0  # nothing the suite created is left behind
+
+
+BROKEN = {"status_active": {"S34"}, "never_deploys": {"S34"}, "retry_after_ms": {"S35"},
+          "error_500_on_bad_hard": {"S17", "S36"}, "tenancy_ignored_on_get": {"S18"}}
+
+
+@pytest.mark.parametrize("defect", sorted(BROKEN))
+def test_each_vendor_defect_fails_on_its_own_statements(shared_reference, defect):
+    """The checks new with real implementations (lifecycle, Retry-After, no 5xx, tenancy on
+    every operation) proven on a server we did not write: exactly the defect's statements
+    fail, nothing else (the others are passed or, past a service that never deploys, not
+    observable)."""
+    assert set(BROKEN) == set(DEFECTS)
+    vendor = Vendor(Behaviour(defects=frozenset({defect})))
+    with serve(vendor) as base:
+        (report,) = run(Target(base, fixtures=Fixtures(deploy_timeout=60),
+                               observer=vendor.jobs, time_scale=0.01),
+                        RunOptions(["2016-08"], QUICK, rate_limit_check=True, groups=("api",)))
+    assert {v.id for v in report.failed} == BROKEN[defect], [
+        (o.statement, o.message) for v in report.verdicts for o in v.outcomes
+        if o.status == Status.FAIL]
+    assert not report.findings, report.findings
 
 
 def test_a_fixed_project_and_one_token_reach_every_request(shared_reference):

@@ -48,6 +48,16 @@ class Behaviour:
     retry_after_date: bool = False  # Retry-After as an HTTP-date instead of seconds
     tokens: frozenset[str] = frozenset()  # empty: any non-empty token is valid
     required_header: tuple[str, str] | None = None  # a gateway's key: 401 without it
+    defects: frozenset[str] = frozenset()  # realistic vendor defects (DEFECTS), for proofs
+
+
+DEFECTS = {  # what a vendor could ship and the docs forbid, each with the statement it breaks
+    "status_active": "a deployed service reports status `active` (S34)",
+    "never_deploys": "a new service stays create_in_progress for good (S34)",
+    "retry_after_ms": "the 429's Retry-After is in milliseconds (S35)",
+    "error_500_on_bad_hard": "a `hard` that is not a boolean gets a 500 (S17, S36)",
+    "tenancy_ignored_on_get": "GET answers another project's service (S18)",
+}
 
 
 class Refusal(Exception):
@@ -87,6 +97,8 @@ class Vendor:
         if service.deleted is not None:
             return "delete_in_progress" if now < service.deleted + \
                 self.behaviour.delete_seconds * scale else None
+        if "never_deploys" in self.behaviour.defects:
+            return "create_in_progress"
         since = service.updated if service.updated is not None else service.created
         return "deployed" if now >= since + self.behaviour.deploy_seconds * scale else \
             ("update_in_progress" if service.updated is not None else "create_in_progress")
@@ -209,8 +221,11 @@ class Vendor:
 
     def _view(self, service: Service, now: float, base: str) -> dict[str, Any]:
         domain = service.body["domains"][0]["domain"]
+        status = self.status(service, now)
+        if status == "deployed" and "status_active" in self.behaviour.defects:
+            status = "active"
         return {"id": service.id, "project_id": service.project, **service.body,
-                "status": self.status(service, now), "errors": [],
+                "status": status, "errors": [],
                 "links": [{"rel": "self", "href": _url(base, service.project, service.id)},
                           {"rel": "access_url", "href": f"{domain}.cdn.vendor.example"}]}
 
@@ -238,7 +253,10 @@ class Vendor:
 
     def _get(self, project: str, service_id: str, query: dict[str, str],
              headers: dict[str, str], body: bytes, base: str) -> tuple[int, dict[str, str], Any]:
-        return 200, {}, self._view(self.live(project, service_id), time.time(), base)
+        service = self.services.get(service_id)
+        if "tenancy_ignored_on_get" not in self.behaviour.defects or service is None:
+            service = self.live(project, service_id)
+        return 200, {}, self._view(service, time.time(), base)
 
     def _patch(self, project: str, service_id: str, query: dict[str, str],
                headers: dict[str, str], body: bytes, base: str
@@ -286,7 +304,8 @@ class Vendor:
                ) -> tuple[int, dict[str, str], Any]:
         hard = {"true": True, "false": False}.get(query.get("hard", "true"))
         if hard is None:
-            raise Refusal(400, f"hard must be true or false, not {query['hard']!r}")
+            raise Refusal(500 if "error_500_on_bad_hard" in self.behaviour.defects else 400,
+                          f"hard must be true or false, not {query['hard']!r}")
         every = query.get("all", "false").lower()
         if every not in ("true", "false"):
             raise Refusal(400, "all must be true or false")
@@ -314,7 +333,8 @@ class Vendor:
         if used >= PURGES_PER_MINUTE:
             wait = max(1, math.ceil(start + 60 - now))
             retry = email.utils.formatdate(now + wait, usegmt=True) \
-                if self.behaviour.retry_after_date else str(wait)
+                if self.behaviour.retry_after_date else str(wait * 1000) \
+                if "retry_after_ms" in self.behaviour.defects else str(wait)
             raise Refusal(429, "more than 20 purges in a minute: wait up to one minute",
                           {"Retry-After": retry})
         self.windows[project] = (start, used + 1)
