@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,8 @@ def wait(url: str, timeout: float = 60) -> None:
 def purge_url(base: str, project: str = "110011") -> str:
     """A purge of a new service of the mock at `base`: the URL wrk hammers."""
     created = httpx.post(f"{base}/v1.0/{project}/services", headers={"X-Auth-Token": "t"},
-                         json=SERVICE_BODY)
+                         json={**SERVICE_BODY,
+                               "domains": [{"domain": f"{uuid.uuid4()}.test"}]})
     service = created.headers["Location"].rsplit("/", 1)[-1]
     return f"{base}/v1.0/{project}/services/{service}/assets?url=/images/logo.png"
 

@@ -337,7 +337,8 @@ def _generate(render: Callable[[Path], dict[str, str]], what: str, variant: str,
               show_default=True, help="Seconds a finished purge job stays listed in "
               "/__mock__/jobs (analytics keep counting it).")
 @click.option("--max-jobs", type=click.IntRange(min=1), default=100_000, show_default=True,
-              help="Purge jobs kept at most, finished or not; the oldest go first.")
+              help="Purge jobs kept at most, finished or not: a bound (the oldest "
+              "go first, a few more at once than needed so that pruning stays rare).")
 @click.option("--edge-port", type=click.IntRange(0, 65535), default=0,
               help="Where the CDN edge serves the services' assets, routed by Host (default: "
               "any free port; the startup line and /__mock__/health say which).")
@@ -345,12 +346,15 @@ def _generate(render: Callable[[Path], dict[str, str]], what: str, variant: str,
 @click.option("--origin-port", "origin_ports", multiple=True, metavar="PORT=LOCAL",
               help="Reach origins documented on PORT (80 or 443) on LOCAL instead, e.g. "
               "80=18080 for a test origin on loopback; repeatable.")
+@click.option("--edge-cache-bytes", type=click.IntRange(min=1024), default=256 * 1024 * 1024,
+              show_default=True, help="The most the edge cache holds (bodies and heads); "
+              "past it the least recently used objects are evicted.")
 def mock(variant: str, host: str, port: int, db: str, time_scale: float,
          tokens: tuple[str, ...], no_rate_limit: bool, latency_ms: int, error_rate: float,
          seed: int | None, cors: bool, quiet: bool, header_timeout: float,
          idle_timeout: float, max_connections: int, job_retention: float,
          max_jobs: int, edge_port: int, no_edge: bool,
-         origin_ports: tuple[str, ...]) -> None:
+         origin_ports: tuple[str, ...], edge_cache_bytes: int) -> None:
     """Serve a stateful stub of the API, generated from the spec of one variant.
 
     Logs one line per request (method, path, status, ms) to standard error. Besides the API:
@@ -371,7 +375,8 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
                             limits=ServerLimits(header_timeout, idle_timeout, max_connections),
                             job_retention=job_retention, max_jobs=max_jobs,
                             edge_port=None if no_edge else edge_port,
-                            origin_ports=_port_map(origin_ports))
+                            origin_ports=_port_map(origin_ports),
+                            edge_cache_bytes=edge_cache_bytes)
     app = create_app(variant, settings)
     limited = "on" if app.runtime.limiters else "off"
 

@@ -38,10 +38,21 @@ class ServerLimits:
     max_connections: int = 1024  # open at once; past this, new ones get 503 and are closed
 
 
+LINGER = 2.0  # seconds a refusing connection keeps reading (and dropping) what still comes
+DRAIN_SECONDS = 5.0  # on SIGTERM: how long open connections get to receive what they are owed
+MAX_HEAD = 65536  # request line and headers, in bytes: past this the request is refused
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
 class Kept(Protocol):
-    """A connection the keeper watches: `expire(now)` closes it if its deadline passed."""
+    """A connection the keeper watches: `expire(now)` closes it if its deadline passed,
+    `quiet()` says it owes no response (a stopping server closes it then)."""
 
     def expire(self, now: float) -> None: ...
+
+    def quiet(self) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 class Keeper:
@@ -67,6 +78,10 @@ class Keeper:
 
     def forget(self, connection: Kept) -> None:
         self.open.discard(connection)
+
+    def close_all(self) -> None:
+        for connection in list(self.open):
+            connection.close()
 
     def sweep(self) -> None:
         now = asyncio.get_running_loop().time()
@@ -126,18 +141,25 @@ class Handler(Protocol):
 
 class Connection(asyncio.Protocol):
     """One client connection: requests parsed as they come, answered in order by the
-    handler, one at a time."""
+    handler, one at a time. What HTTP/1.1 itself asks of a server is decided here, for every
+    handler alike: the head's size is counted as its bytes arrive (431 past `MAX_HEAD`, even
+    inside one header the parser is still buffering), a request without exactly one `Host`
+    is refused (RFC 9112 3.2), `Expect: 100-continue` is answered here (the handler gets
+    the whole body, so nothing downstream ever sees an interim response), and a request
+    the parser cannot read is answered after every request before it."""
 
     def __init__(self, handler: Handler, keeper: Keeper):
         self.handler = handler
         self.keeper = keeper
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
-        self.queue: collections.deque[Request] = collections.deque()
+        self.queue: collections.deque[Request | bytes] = collections.deque()
         self.busy = False
-        self.closing = False
+        self.closing = False  # no more requests are read; queued ones are still answered
         self.deadline = float("inf")  # loop time; the keeper closes the connection past it
         self.in_head = False
+        self.counting = True  # the bytes that arrive belong to a request head
+        self.head_bytes = 0  # of the head being read, as they arrive
         self._reset()
 
     def _reset(self) -> None:
@@ -145,6 +167,7 @@ class Connection(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
         self.size = 0
+        self.refused: bytes | None = None  # decided from the head: answered in turn
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -159,14 +182,24 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
+        self.transport = None
         self.keeper.forget(self)
 
     def expire(self, now: float) -> None:
-        if now < self.deadline or self.closing or self.transport is None:
+        if now < self.deadline or self.transport is None:
             return
         if self.in_head:
             self._write(refusal(408, f"the request did not arrive within "
                                 f"{self.keeper.limits.header_timeout:g} s"))
+        self._close()
+
+    def quiet(self) -> bool:
+        """Nothing is being answered, waits to be, or waits to be sent: a draining server
+        may close it."""
+        return not self.busy and not self.queue and (
+            self.transport is None or not self.transport.get_write_buffer_size())
+
+    def close(self) -> None:
         self._close()
 
     def on_message_begin(self) -> None:
@@ -174,14 +207,19 @@ class Connection(asyncio.Protocol):
         self.deadline = self.loop.time() + self.keeper.limits.header_timeout
 
     def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return
+        if self.counting:
+            self.head_bytes += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             pass
         except httptools.HttpParserError as error:
-            self._write(json_bytes(400, error_document(f"malformed HTTP request: {error}"),
-                               False))
-            self._close()
+            self._refuse(400, f"malformed HTTP request: {error}")
+            return
+        if self.counting and self.head_bytes > MAX_HEAD:
+            self._refuse(431, f"the request line and headers are over {MAX_HEAD} bytes")
 
     def on_url(self, url: bytes) -> None:
         self.target += url
@@ -190,12 +228,19 @@ class Connection(asyncio.Protocol):
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        self.counting, self.head_bytes = False, 0
+        hosts = sum(1 for name, _ in self.headers if name.lower() == b"host")
         declared = header_value(self.headers, b"content-length")
-        if declared.isdigit() and int(declared) > self.handler.max_request_body:
-            # answer from the head, then close: a body that may never come is not awaited
-            self._write(json_bytes(413, error_document(
-                f"the request body is over {self.handler.max_request_body} bytes"), False))
-            self._close()
+        if hosts != 1 and self.parser.get_http_version() == "1.1":
+            self.refused = json_bytes(400, error_document(
+                f"an HTTP/1.1 request carries exactly one Host header; this one has {hosts} "
+                "(RFC 9112 3.2)"), False)
+        elif declared.isdigit() and int(declared) > self.handler.max_request_body:
+            # answered from the head, then closed: a body that may never come is not awaited
+            self._refuse(413, f"the request body is over {self.handler.max_request_body} bytes")
+        elif header_value(self.headers, b"expect").lower() == "100-continue" and \
+                not self.queue and not self.busy:  # never ahead of an earlier response
+            self._write(CONTINUE)
 
     def on_body(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -203,26 +248,38 @@ class Connection(asyncio.Protocol):
             self.body.append(chunk)
 
     def on_message_complete(self) -> None:
-        self.in_head, self.deadline = False, float("inf")
-        method = self.parser.get_method()
+        self.in_head, self.counting, self.deadline = False, True, float("inf")
         keep_alive = self.parser.should_keep_alive()
-        if self.size > self.handler.max_request_body:
-            self.queue.append(Request(b"", b"", [], b"", False))  # answered 413 in turn
+        if self.refused is not None:
+            self.queue.append(self.refused)
+            self.closing = True
+        elif self.size > self.handler.max_request_body:
+            self.queue.append(json_bytes(413, error_document(
+                f"the request body is over {self.handler.max_request_body} bytes"), False))
+            self.closing = True
         else:
-            self.queue.append(Request(method, self.target, self.headers, b"".join(self.body),
-                                      keep_alive, self.client))
+            self.queue.append(Request(self.parser.get_method(), self.target, self.headers,
+                                      b"".join(self.body), keep_alive, self.client))
         self._reset()
+        self._start()
+
+    def _refuse(self, status: int, message: str) -> None:
+        """Stop reading; answer `status` once every request before it is answered."""
+        self.queue.append(json_bytes(status, error_document(message), False))
+        self.closing, self.in_head, self.deadline = True, False, float("inf")
+        self._start()
+
+    def _start(self) -> None:
         if not self.busy:
             self.busy = True
-            asyncio.get_running_loop().create_task(self._work())
+            self.loop.create_task(self._work())
 
     async def _work(self) -> None:
-        while self.queue and not self.closing:
+        while self.queue and self.transport is not None:
             request = self.queue.popleft()
-            if not request.method:
-                self._write(json_bytes(413, error_document(
-                    f"the request body is over {self.handler.max_request_body} bytes"), False))
-                self._close()
+            if isinstance(request, bytes):  # refused: the answer, then the end
+                self._write(request)
+                self._hang_up()
                 break
             try:
                 await self.handler.exchange(request, self._write)
@@ -245,15 +302,29 @@ class Connection(asyncio.Protocol):
 
     def _close(self) -> None:
         self.closing = True
+        self.queue.clear()
         if self.transport is not None:
             self.transport.close()
 
+    def _hang_up(self) -> None:
+        """Close after a refusal. The write side first: a client still sending (the rest
+        of a head or body that was refused) would otherwise get a reset that can destroy
+        the answer before it reads it; what it sends meanwhile is dropped."""
+        self.closing = True
+        self.queue.clear()
+        if self.transport is not None and self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(LINGER, self.transport.close)
+        elif self.transport is not None:
+            self.transport.close()
 
-async def listen(handler: Handler, host: str, port: int) -> asyncio.Server:
+
+async def listen(handler: Handler, host: str, port: int, keeper: Keeper | None = None
+                 ) -> asyncio.Server:
     loop = asyncio.get_running_loop()
-    keeper = Keeper(handler.limits)
+    kept = keeper or Keeper(handler.limits)
     try:
-        return await loop.create_server(lambda: Connection(handler, keeper), host, port,
+        return await loop.create_server(lambda: Connection(handler, kept), host, port,
                                         backlog=2048)
     except OSError as error:
         raise InputError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
@@ -265,14 +336,25 @@ def bound_url(server: asyncio.Server, host: str) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-async def until_stopped(server: asyncio.Server) -> None:
-    """Keep `server` serving until SIGINT or SIGTERM."""
+async def until_stopped(servers: list[tuple[asyncio.Server, Keeper]]) -> None:
+    """Keep the servers serving until SIGINT or SIGTERM, then drain: no new connection is
+    taken, and each open one is closed once it owes no response (at most DRAIN_SECONDS), so
+    a write that was committed is also answered."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with server:
-        await stop.wait()
+    await stop.wait()
+    for server, _ in servers:
+        server.close()
+    deadline = loop.time() + DRAIN_SECONDS
+    while True:
+        owing = [c for _, keeper in servers for c in keeper.open if not c.quiet()]
+        if not owing or loop.time() > deadline:
+            break
+        await asyncio.sleep(0.01)
+    for _, keeper in servers:
+        keeper.close_all()
 
 
 def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -290,9 +372,10 @@ def serve(handler: Handler, host: str, port: int,
           started: Callable[[str], None] = lambda url: None) -> None:
     """Serve until SIGINT or SIGTERM; `started(url)` once listening, with the real port."""
     async def main() -> None:
-        server = await listen(handler, host, port)
+        keeper = Keeper(handler.limits)
+        server = await listen(handler, host, port, keeper)
         started(bound_url(server, host))
-        await until_stopped(server)
+        await until_stopped([(server, keeper)])
 
     try:
         run(main)

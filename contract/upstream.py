@@ -11,7 +11,7 @@ arrive through a queue and the proxy streams them. One timer per request bounds 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import cast
 from urllib.parse import urlsplit
@@ -43,6 +43,7 @@ class UpstreamResponse:
     size: int = 0
     complete: bool = False  # the whole body is in `buffered`
     rest: asyncio.Queue[bytes | UpstreamError] | None = None  # past the limit: streamed
+    abort: Callable[[], None] = lambda: None  # past the limit, not wanted: close the connection
 
     async def remainder(self) -> AsyncIterator[bytes]:
         """The chunks past the buffer limit, as they arrive (the caller bounds the wait)."""
@@ -69,6 +70,8 @@ class _Connection(asyncio.Protocol):
         self.head_only = False  # a HEAD's response: its head is all that comes
         self.limit = 0  # the buffer limit of the response under way
         self.timer: asyncio.TimerHandle | None = None
+        self.lent = False  # a request is under way: the pool must not hand it out
+        self.interim = False  # the message being parsed is a 1xx, not the response
 
     # -- asyncio.Protocol --------------------------------------------------------------------
 
@@ -98,8 +101,11 @@ class _Connection(asyncio.Protocol):
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        self.response = UpstreamResponse(self.parser.get_status_code(), self.reason,
-                                         self.headers)
+        status = self.parser.get_status_code()
+        if 100 <= status < 200:  # interim (100 Continue, 103 Early Hints): the answer follows
+            self.interim = True
+            return
+        self.response = UpstreamResponse(status, self.reason, self.headers, abort=self.close)
         if self.head_only:  # the parser would wait for a body that never comes: not reused
             self.response.complete = True
             self._deliver()
@@ -119,6 +125,9 @@ class _Connection(asyncio.Protocol):
             self._deliver()
 
     def on_message_complete(self) -> None:
+        if self.interim:
+            self.interim = False
+            return
         response = self.response
         if response is not None and response.rest is not None:
             response.rest.put_nowait(_END)
@@ -126,9 +135,9 @@ class _Connection(asyncio.Protocol):
             response.complete = True
             self._deliver()
         self.response = None
-        if self.parser.should_keep_alive() and not self.closed:
+        if self.lent and self.parser.should_keep_alive() and not self.closed:
             self.pool.release(self)
-        else:
+        else:  # not kept alive, or a response nobody asked for: never pooled
             self.close()
 
     def _deliver(self) -> None:
@@ -144,7 +153,8 @@ class _Connection(asyncio.Protocol):
     def send(self, data: bytes, head_only: bool, limit: int, timeout: float
              ) -> asyncio.Future[UpstreamResponse]:
         """The response, once its body is complete or past `limit` bytes."""
-        assert self.transport is not None
+        assert self.transport is not None and not self.lent
+        self.lent = True
         self.head_only, self.limit = head_only, limit
         loop = asyncio.get_running_loop()
         self.waiting = loop.create_future()
@@ -216,6 +226,9 @@ class UpstreamPool:
         return protocol
 
     def release(self, connection: _Connection) -> None:
+        """Take a connection back once its response is whole: once per request, so it can
+        never be idle twice or serve two requests at once."""
+        connection.lent = False
         if len(self.idle) < self.size:
             self.idle.append(connection)
         else:

@@ -13,6 +13,12 @@ from contract.validation.messages import HttpRequest, HttpResponse
 from contract.validation.reference import validator_for
 
 
+def service_body() -> dict[str, Any]:
+    """The conformance suite's body with a domain of its own: a domain belongs to one
+    service at a time (S37)."""
+    return {**SERVICE_BODY, "domains": [{"domain": f"www.{uuid.uuid4().hex[:12]}.example"}]}
+
+
 class Api:
     def __init__(self, base_url: str, variant: str, project: str | None = None,
                  token: str = "tok"):
@@ -39,7 +45,7 @@ class Api:
         return response
 
     def create_service(self, **overrides: Any) -> str:
-        response = self.request("POST", "/services", json={**SERVICE_BODY, **overrides})
+        response = self.request("POST", "/services", json={**service_body(), **overrides})
         assert response.status_code == 202, response.text
         return response.headers["Location"].rsplit("/", 1)[-1]
 

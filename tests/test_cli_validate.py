@@ -55,3 +55,31 @@ def test_bad_input_exits_2_with_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr == f"error: {broken}:2: malformed header line: 'no colon'\n"
     assert cli(tmp_path / "absent.txt").returncode == 2
+
+
+REQUEST = {"method": "GET", "url": "http://h/v1.0/p/ping", "headers": []}
+MALFORMED_HARS = {  # what each gave before: a traceback (issue 21, item 16)
+    "log is a list": ('{"log": []}', "no log.entries list"),
+    "a header name is a number": (json.dumps({"log": {"entries": [{"request": {
+        **REQUEST, "headers": [{"name": 5, "value": "x"}]}}]}}),
+        "`request.headers[0].name` is a number"),
+    "a URL that is not one": (json.dumps({"log": {"entries": [{"request": {
+        **REQUEST, "url": "http://[::1/v1.0/p/ping"}}]}}), "`request.url`"),
+    "content.text is a number": (json.dumps({"log": {"entries": [{"request": REQUEST,
+        "response": {"status": 200, "content": {"text": 5}}}]}}),
+        "`response.content.text` is a number"),
+    "postData.text is an object": (json.dumps({"log": {"entries": [{"request": {
+        **REQUEST, "postData": {"text": {"a": 1}}}}]}}),
+        "`request.postData.text` is an object"),
+    "JSON nested 100,000 deep": ("[" * 100_000 + "]" * 100_000, "nested too deep"),
+}
+
+
+def test_malformed_har_files_get_one_line_and_exit_2(tmp_path):
+    for name, (text, message) in MALFORMED_HARS.items():
+        path = tmp_path / "recorded.har"
+        path.write_text(text)
+        result = cli(path)
+        assert result.returncode == 2, (name, result.stderr[-500:])
+        assert result.stderr.count("\n") == 1 and message in result.stderr, (name, result.stderr)
+        assert str(path) in result.stderr

@@ -36,6 +36,7 @@ from contract.variants import (
     load_document,
     notes_path,
 )
+from tests.mockapi import service_body
 from tests.servers import run_upstream
 
 VARIANT = VARIANTS["2016-08"]
@@ -100,7 +101,7 @@ def test_the_model_reads_the_changed_numbers(document):
 
 def test_the_generated_mock_follows_the_spec(mock_url):
     api = httpx.Client(base_url=mock_url + "/v1.0/p1", headers={"X-Auth-Token": "t"})
-    created = api.post("/services", json=SERVICE_BODY)
+    created = api.post("/services", json=service_body())
     service = created.headers["Location"].rsplit("/", 1)[-1]
     statuses = [api.delete(f"/services/{service}/assets", params={"url": f"/{n}.png"})
                 .status_code for n in range(6)]
@@ -112,7 +113,7 @@ def test_the_generated_mock_follows_the_spec(mock_url):
     assert too_big.status_code == 413 and "4096 bytes" in too_big.text
     assert api.get("/services", params={"limit": 6}).status_code == 400
     for n in range(6):
-        api.post("/services", json={**SERVICE_BODY, "name": f"service-{n}"})
+        api.post("/services", json={**service_body(), "name": f"service-{n}"})
     page = api.get("/services").json()
     assert len(page["services"]) == 5  # no `limit`: a page as large as the spec allows
 

@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from typing import NamedTuple
 
 import httpx
 import pytest
@@ -25,55 +24,11 @@ from contract.mock.messages import Outgoing
 from contract.mock.serve import create_app
 from contract.mock.settings import MockSettings
 from contract.mock.transport import encode, listen
-from tests.mockapi import SERVICE_BODY, Api
+from tests.mockapi import Api, service_body
 from tests.servers import free_port, run_cli_server, run_mock, wait_for_port
+from tests.wire import Wire
 
 TOKEN = b"X-Auth-Token: t\r\n"
-
-
-class Reply(NamedTuple):
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-class Wire:
-    """One client connection that writes raw bytes and reads whole responses."""
-
-    def __init__(self, base: str):
-        host, port = base.removeprefix("http://").split(":")
-        self.sock = socket.create_connection((host, int(port)), timeout=5)
-        self.buffer = b""
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def _fill(self) -> bool:
-        chunk = self.sock.recv(65536)
-        self.buffer += chunk
-        return bool(chunk)
-
-    def reply(self, head_only: bool = False) -> Reply:
-        while b"\r\n\r\n" not in self.buffer:
-            assert self._fill(), f"connection closed mid-response: {self.buffer!r}"
-        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-        status_line, *lines = head.decode("latin-1").split("\r\n")
-        headers = {}
-        for line in lines:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = 0 if head_only else int(headers.get("content-length", "0"))
-        while len(self.buffer) < length:
-            assert self._fill()
-        body, self.buffer = self.buffer[:length], self.buffer[length:]
-        return Reply(int(status_line.split()[1]), headers, body)
-
-    def closed(self) -> bool:
-        """True when the server has closed its end (and sent nothing more)."""
-        return not self.buffer and not self._fill()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +45,7 @@ def wire(base) -> Iterator[Wire]:
 
 
 def _service(wire: Wire) -> str:
-    body = json.dumps(SERVICE_BODY).encode()
+    body = json.dumps(service_body()).encode()
     wire.send(b"POST /v1.0/p1/services HTTP/1.1\r\nHost: h\r\n" + TOKEN +
               b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
     created = wire.reply()
@@ -174,7 +129,7 @@ def test_a_chunked_body_over_the_limit_is_413_and_the_connection_stays_usable_s1
 def test_expect_100_continue_is_honoured_and_refused_early_when_too_large_s19(base):
     """Statements S19."""
     wire = Wire(base)
-    body = json.dumps(SERVICE_BODY).encode()
+    body = json.dumps(service_body()).encode()
     wire.send(b"POST /v1.0/p1/services HTTP/1.1\r\nHost: h\r\n" + TOKEN +
               b"Content-Type: application/json\r\nExpect: 100-continue\r\n"
               b"Content-Length: %d\r\n\r\n" % len(body))
@@ -298,7 +253,7 @@ def test_a_failed_commit_answers_500_instead_of_acknowledging(shared_reference, 
         refused = api.purge(service, url="/a.png", conforms=False)
         assert refused.status_code == 500
         assert [job["url"] for job in api.jobs(service)] == ["/kept.png"]
-        created = httpx.post(f"{base}/v1.0/{api.project}/services", json=SERVICE_BODY,
+        created = httpx.post(f"{base}/v1.0/{api.project}/services", json=service_body(),
                              headers={"X-Auth-Token": "t"})
         assert created.status_code == 500
         listed = api.request("GET", "/services").json()["services"]
@@ -316,7 +271,7 @@ def test_embedded_as_asgi_it_commits_before_it_answers(shared_reference, tmp_pat
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://mock", headers={"X-Auth-Token": "t"}
                                      ) as client:
-            created = await client.post("/v1.0/p1/services", json=SERVICE_BODY)
+            created = await client.post("/v1.0/p1/services", json=service_body())
             service = created.headers["Location"].rsplit("/", 1)[-1]
             purged = await client.delete(f"/v1.0/p1/services/{service}/assets",
                                          params={"url": "/a.png"})
@@ -354,7 +309,7 @@ def test_a_path_that_is_not_utf8_is_a_400_and_tenants_never_merge(wire):
         assert reply.status == 400, path
         assert "not UTF-8" in json.loads(reply.body)["message"]["errors"][0]["message"]
     # U+FFFD itself is valid UTF-8: a tenant of its own, which %FF never reaches
-    body = json.dumps(SERVICE_BODY).encode()
+    body = json.dumps(service_body()).encode()
     wire.send(b"POST /v1.0/%EF%BF%BD/services HTTP/1.1\r\nHost: h\r\n" + TOKEN +
               b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
               + body)

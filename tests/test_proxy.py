@@ -8,7 +8,7 @@ import socket
 import httpx
 import pytest
 
-from contract.conform.target import SERVICE_BODY
+from tests.mockapi import service_body
 from tests.servers import (
     BROKEN_SERVICE,
     LIST_BODY,
@@ -169,7 +169,7 @@ def test_rewrite_location_points_at_the_proxy(rewrite, shared_reference):
         flags = ["--rewrite-location"] if rewrite else []
         with run_cli_server("proxy", "--upstream", mock, *flags, port=port):
             created = httpx.post(f"http://127.0.0.1:{port}/v1.0/1/services", headers=TOKEN,
-                                 json=SERVICE_BODY)
+                                 json=service_body())
     assert created.status_code == 202
     base = f"http://127.0.0.1:{port}" if rewrite else mock
     assert created.headers["location"].startswith(f"{base}/v1.0/services/")
@@ -182,4 +182,4 @@ def test_a_body_past_the_buffer_limit_is_streamed_and_not_validated(proxy):
     assert response.status_code == 200 and response.content == LIST_BODY
     assert response.headers["transfer-encoding"] == "chunked"
     notes = [r["note"] for r in read_log(log) if "note" in r]
-    assert notes == ["body over the buffer limit: streamed, not validated"]
+    assert notes == ["body not validated: over the buffer limit of 10 bytes (streamed)"]

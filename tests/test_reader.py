@@ -1,9 +1,10 @@
+import os
 from pathlib import Path
 
 import pytest
 
 from contract.errors import InputError
-from contract.wadl import read_wadl
+from contract.wadl import read_wadl, reader
 from tests.conftest import MINI_WADL
 
 HEAD = ('<?xml version="1.0"?>\n{dtd}<application xmlns="http://wadl.dev.java.net/2009/02" '
@@ -140,3 +141,15 @@ def test_not_a_wadl_and_missing_file(tmp_path):
     other.write_text("<root/>")
     assert "not a WADL" in error_of(other).message
     assert error_of(tmp_path / "absent.wadl").message == "file not found"
+
+
+def test_only_a_regular_file_under_the_cap_is_read(tmp_path, monkeypatch):
+    """`/dev/zero` grew the process to 4.7 GB and a FIFO hung (issue 21, item 17)."""
+    fifo = tmp_path / "pipe.wadl"
+    os.mkfifo(fifo)
+    for path in (Path("/dev/zero"), fifo, tmp_path):
+        assert error_of(path).message == "not a regular file: a WADL is read from a file"
+    big = tmp_path / "big.wadl"
+    big.write_bytes(b" " * 2048)
+    monkeypatch.setattr(reader, "MAX_WADL_BYTES", 1024)
+    assert "2048 bytes: over the 1024" in error_of(big).message

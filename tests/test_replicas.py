@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from contract.conform.origin import Origin
-from contract.conform.target import SERVICE_BODY
+from tests.mockapi import service_body
 from tests.postgres import Server, postgres
 from tests.servers import free_port, run_cli_server
 
@@ -47,7 +47,7 @@ def replicas(db: str, *args: str) -> Iterator[list[tuple[str, subprocess.Popen[s
 
 
 def create(base: str, project: str = "p1") -> str:
-    created = httpx.post(f"{base}/v1.0/{project}/services", json=SERVICE_BODY, headers=AUTH)
+    created = httpx.post(f"{base}/v1.0/{project}/services", json=service_body(), headers=AUTH)
     assert created.status_code == 202, created.text
     return created.headers["Location"].rsplit("/", 1)[-1]
 
@@ -99,7 +99,7 @@ def test_an_edge_serves_what_another_replica_created_and_purged_s13_s30(pg):
             edge = httpx.get(f"{b}/__mock__/health").json()["edge"]
             origin.put("/a.txt", b"one")
             created = httpx.post(f"{a}/v1.0/p1/services", headers=AUTH, json={
-                **SERVICE_BODY, "domains": [{"domain": "shared.example"}],
+                **service_body(), "domains": [{"domain": "shared.example"}],
                 "origins": [{"origin": "127.0.0.1", "port": 80}],
                 "caching": [{"name": "default", "ttl": 3600}]})
             service = created.headers["Location"].rsplit("/", 1)[-1]
@@ -150,7 +150,7 @@ def test_kill_9_of_a_replica_loses_no_acknowledged_write(pg):
             with httpx.Client(timeout=5) as session:
                 while not stop.is_set():
                     try:
-                        answer = session.post(f"{base}/v1.0/p1/services", json=SERVICE_BODY,
+                        answer = session.post(f"{base}/v1.0/p1/services", json=service_body(),
                                               headers=AUTH)
                     except httpx.HTTPError as error:
                         if base == b:

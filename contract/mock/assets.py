@@ -1,9 +1,12 @@
 """Cached assets: purge or invalidate (the focus operation), look up, analytics.
 
 The purge rules, in the order a request meets them: the checked parameters (S6, S17 in the
-generated check), the rate limit (S11, S24), the rules of S12 as we interpret them (S21-S23,
-S25), then the service lookup (S18). An accepted request becomes a job that completes after
-the documented time (S13, S14) and is answered 202 with `Location` and no body (S2-S4).
+generated check), the rules of S12 as we interpret them (S21-S23, S25), the service lookup
+(S18), then the rate limit (S11, S24). Only a purge the server would accept counts against
+the project's 20 a minute: purges of unknown ids (another project's, random ones) never
+use up a tenant's allowance, and never leave a window behind. An accepted request becomes a
+job that completes after the documented time (S13, S14) and is answered 202 with `Location`
+and no body (S2-S4).
 """
 
 from __future__ import annotations
@@ -21,17 +24,6 @@ def purge(call: Call) -> Outgoing:
     limit (S11, S24); a job per request, done after S13/S14's time; 404 (S18)."""
     runtime = call.runtime
     now = runtime.clock()
-    limiter = runtime.limiters.get(OPERATION)
-    if limiter is not None:
-        wait = limiter.admit(call.project_id, now)
-        if wait is not None:
-            seconds = retry_after(wait)
-            cited = ", ".join(limiter.limit.statements)
-            return error_response(
-                limiter.limit.exceeded_status, f"rate limit: {limiter.limit.requests} purge "
-                f"requests per {limiter.limit.period_seconds:g} s per {limiter.limit.scope} "
-                f"({cited}); wait {seconds} s and try again",
-                headers=[("Retry-After", seconds)])
     hard: bool = call.params.query["hard"]
     url: str | None = call.params.query.get("url")
     every = str(call.params.query.get("all", "")).lower() == "true"
@@ -41,6 +33,16 @@ def purge(call: Call) -> Outgoing:
     service_id = call.params.path["service_id"]
     if not call.store.has_service(call.project_id, service_id):
         return services.missing(call)
+    limiter = runtime.limiters.get(OPERATION)
+    wait = limiter.admit(call.project_id, now) if limiter is not None else None
+    if limiter is not None and wait is not None:
+        seconds = retry_after(wait)
+        cited = ", ".join(limiter.limit.statements)
+        return error_response(
+            limiter.limit.exceeded_status, f"rate limit: {limiter.limit.requests} purge "
+            f"requests per {limiter.limit.period_seconds:g} s per {limiter.limit.scope} "
+            f"({cited}); wait {seconds} s and try again",
+            headers=[("Retry-After", seconds)])
     documented = runtime.facts.contract.purge.mode(hard).completes_after_seconds
     call.store.add_job(call.project_id, service_id, "purge" if hard else "invalidate", hard,
                        url or "/*", now, now + runtime.seconds(documented))

@@ -22,9 +22,9 @@ origins are refused with 502 (the mock speaks plain HTTP to origins).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
 import json
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,37 +32,23 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
+import re2
+
 from contract.asgi import error_document
+from contract.mock.edge_cache import Cached, EdgeCache, normalised
 from contract.mock.runtime import Runtime
-from contract.mock.services import access_host
+from contract.mock.services import access_host, is_host
 from contract.mock.store import StoreUnavailable
-from contract.serving import Request, header_value, json_bytes, status_line
+from contract.serving import Request, header_value, json_bytes
 from contract.upstream import HOP_BY_HOP, UpstreamError, UpstreamPool
 
 ORIGIN_TIMEOUT = 10.0  # seconds an origin has to answer the edge
+# The largest object the edge takes from an origin: past it the answer is a 502 and nothing
+# is cached (a truncated copy served as a whole 200 would be worse than none).
+MAX_OBJECT = 16 * 1024 * 1024
 # How often (real seconds) the edge asks the store which jobs completed: a job takes effect
 # at most this late, and a cache hit does not pay for a query.
 JOB_POLL_SECONDS = 0.005
-
-
-@dataclass
-class Cached:
-    """One object in the edge cache."""
-
-    status: int
-    reason: bytes
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-    stored_at: float  # loop time it was fetched or last revalidated
-    expires_at: float
-    last_modified: str  # what If-Modified-Since sends back
-    stale: bool = False  # an invalidation covered it
-    hits: int = 0  # requests served from this copy without asking the origin
-    head: bytes = b""  # its status line and headers, encoded once
-
-    def __post_init__(self) -> None:
-        self.head = status_line(self.status, self.reason) + b"".join(
-            b"%s: %s\r\n" % pair for pair in self.headers)
 
 
 @dataclass(frozen=True)
@@ -84,7 +70,7 @@ class Edge:
         self.limits = runtime.settings.limits
         self.origin_ports = runtime.settings.origin_ports
         self.clock = runtime.clock  # the clock the jobs are timed by
-        self.cache: dict[tuple[str, str], Cached] = {}
+        self.cache = EdgeCache(runtime.settings.edge_cache_bytes)
         self.applied: dict[str, int] = {}  # service id → last job id taken into account
         self._polled: dict[str, float] = {}  # service id → when the store was last asked
         self._hosts: dict[str, Served] = {}
@@ -110,20 +96,21 @@ class Edge:
 
     def purge(self, service_id: str, url: str) -> None:
         """A purge job completed (S13): its one file leaves the cache."""
-        self.cache.pop((service_id, url), None)
+        self.cache.pop(service_id, normalised(url))
 
     def invalidate(self, service_id: str, url: str) -> None:
         """An invalidation job completed (S14): what its URL covers is stale, revalidated
         on its next request (S15)."""
-        for (owner, path), cached in self.cache.items():
-            if owner == service_id and covers(url, path):
+        url = normalised(url)
+        for path, cached in self.cache.of(service_id):
+            if covers(url, path):
                 cached.stale = True
 
     # -- what the API's asset reports read ---------------------------------------------------
 
     def asset(self, service_id: str, url: str, now: float) -> dict[str, Any]:
         self.apply_jobs(service_id, now, exact=True)
-        cached = self.cache.get((service_id, url))
+        cached = self.cache.get(service_id, normalised(url))
         if cached is None:
             return {"cached": False}
         state = "stale" if cached.stale else "fresh" if now < cached.expires_at else "expired"
@@ -174,7 +161,7 @@ class Edge:
     async def _exchange(self, request: Request, write: Callable[[bytes], None]) -> None:
         now = self.clock()
         host = header_value(request.headers, b"host").rsplit(":", 1)[0].strip("[]")
-        path = request.target.decode("latin-1").split("?", 1)[0] or "/"
+        path = normalised(request.target.decode("latin-1").split("?", 1)[0])
         served = self.service_for(host, now)
         if served is None:
             write(json_bytes(404, error_document(
@@ -202,8 +189,7 @@ class Edge:
     async def _object(self, served: Served, host: str, path: str, now: float
                       ) -> tuple[Cached, str]:
         """The object to serve and its cache state (HIT, MISS, STALE, REVALIDATED...)."""
-        key = (served.id, path)
-        cached = self.cache.get(key)
+        cached = self.cache.get(served.id, path)
         if cached is not None and not cached.stale and now < cached.expires_at:
             cached.hits += 1
             return cached, "HIT"
@@ -230,7 +216,7 @@ class Edge:
         elif fetched.status == 200:
             fetched.expires_at = now + self._ttl(served.document, path)
         if fetched.status in (200, 404):
-            self.cache[key] = fetched
+            self.cache.put(served.id, path, fetched)
         return fetched, "REFRESHED" if cached is not None else "MISS"
 
     def _ttl(self, document: dict[str, Any], path: str) -> float:
@@ -245,19 +231,26 @@ class Edge:
         if origin.get("ssl"):
             raise OriginRefused("the mock edge reaches origins over plain HTTP only; this "
                                 "origin asks for HTTPS")
-        name = str(origin["origin"])
-        port = int(origin.get("port", 80))
+        name, port = str(origin["origin"]), origin.get("port", 80)
+        host_header = origin_host_header(origin, host)
+        if not is_host(name) or port not in (80, 443) or not is_host(host_header, port=True):
+            # the API refuses such a service; one stored before it did is never followed
+            raise OriginRefused(f"the origin {name!r}, port {port!r} or Host "
+                                f"{host_header!r} is not a host name, address and port")
         local = self.origin_ports.get(port, port)
         pool = self._pools.get((name, local))
         if pool is None:
-            pool = self._pools[(name, local)] = UpstreamPool(f"http://{name}:{local}",
-                                                             ORIGIN_TIMEOUT)
-        host_header = origin_host_header(origin, host)
+            pool = self._pools[(name, local)] = UpstreamPool(
+                f"http://{name if ':' not in name else f'[{name}]'}:{local}", ORIGIN_TIMEOUT)
         head = b"GET %s HTTP/1.1\r\nhost: %s\r\nuser-agent: cdn-contract-edge\r\n" % (
             path.encode(), host_header.encode())
         if if_modified_since:
             head += b"if-modified-since: %s\r\n" % if_modified_since.encode()
-        answer = await pool.request(head + b"\r\n", b"", 16 * 1024 * 1024)
+        answer = await pool.request(head + b"\r\n", b"", MAX_OBJECT)
+        if not answer.complete:
+            answer.abort()
+            raise OriginRefused(f"the origin's object for {path} is over {MAX_OBJECT} bytes, "
+                                "the most this edge caches")
         now = self.clock()
         headers = [(k, v) for k, v in answer.headers if k.lower() not in HOP_BY_HOP]
         modified = header_value(answer.headers, b"last-modified") or \
@@ -288,12 +281,25 @@ def covers(url: str, path: str) -> bool:
     return fnmatch.fnmatchcase(path, url) if "*" in url else path == url
 
 
-def _matches(pattern: str, path: str) -> bool:
-    """A `request_url` rule (PCRE, S26) against a path; an invalid pattern matches nothing."""
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+
+
+@functools.lru_cache(maxsize=4096)
+def _rule(pattern: str) -> Any:
+    """A `request_url` rule compiled by RE2, or None when RE2 cannot take it."""
     try:
-        return re.match(pattern, path) is not None
-    except re.error:
-        return False
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error:
+        return None
+
+
+def _matches(pattern: str, path: str) -> bool:
+    """A `request_url` rule against a path. The docs name PCRE; the edge runs the subset
+    RE2 takes (no backreferences, no lookaround), in time linear in the path, so no
+    tenant's pattern can stall the process. A pattern outside it matches nothing."""
+    rule = _rule(pattern)
+    return rule is not None and rule.match(path) is not None
 
 
 def choose_origin(document: dict[str, Any], path: str) -> dict[str, Any] | None:

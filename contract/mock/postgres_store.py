@@ -34,7 +34,14 @@ import psycopg
 from psycopg.abc import Params
 
 from contract.errors import InputError
-from contract.mock.store import Job, StoreFailure, StoreUnavailable, job_filter, redacted
+from contract.mock.store import (
+    Job,
+    JobBound,
+    StoreFailure,
+    StoreUnavailable,
+    job_filter,
+    redacted,
+)
 from contract.model import RateLimit
 
 RECONNECT_SECONDS = 0.25  # a lost database is tried again at most this often
@@ -104,7 +111,7 @@ class PostgresStore:
     def __init__(self, url: str, job_retention: float = 3600.0, max_jobs: int = 100_000):
         self.url = url
         self.job_retention = job_retention
-        self.max_jobs = max_jobs
+        self.bound = JobBound(max_jobs)  # this replica's view; others only raise the floor
         self._added = 0
         self._batch: psycopg.Connection[Any] | None = None
         self._shared: psycopg.Connection[Any] | None = None
@@ -269,7 +276,7 @@ class PostgresStore:
             " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
             (project_id, service_id, mode, hard, url, accepted_at, done_at)).fetchone() or (0,)
         self._added += 1
-        if self._added % self.PRUNE_EVERY == 0:
+        if self._added % self.PRUNE_EVERY == 0 or self.bound.over(job_id):
             self.prune(accepted_at)
         return Job(job_id, project_id, service_id, mode, hard, url, accepted_at, done_at)
 
@@ -281,7 +288,8 @@ class PostgresStore:
             return
         kept = self._rows("SELECT id FROM jobs WHERE done_at >= %s ORDER BY id LIMIT 1",
                           (now - self.job_retention,))
-        cut = max(last - self.max_jobs + 1, kept[0][0] if kept else last + 1)
+        cut = max(self.bound.cut(last), kept[0][0] if kept else last + 1)
+        self.bound.floor = max(first, cut)
         if cut > first:
             self._write("INSERT INTO counters SELECT project_id, service_id, mode || "
                         "'_requests', COUNT(*) FROM jobs WHERE id < %s GROUP BY project_id, "

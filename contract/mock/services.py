@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
+import re
 import uuid
 from typing import Any
 
@@ -19,7 +21,7 @@ _EDITABLE = ("name", "domains", "origins", "caching", "restrictions", "flavor_id
 
 def create(call: Call) -> Outgoing:
     body = call.params.body
-    refused = _refused(body)
+    refused = _refused(body) or _held(call, body, None)
     if refused:
         return error_response(400, refused)
     now = call.runtime.clock()
@@ -66,7 +68,8 @@ def patch(call: Call) -> Outgoing:
     problems: list[Problem] = []
     if call.runtime.facts.service_check is not None:
         call.runtime.facts.service_check(updated, problems)
-    reasons: list[str | None] = [problem.text() for problem in problems] or [_refused(updated)]
+    reasons: list[str | None] = [problem.text() for problem in problems] or [
+        _refused(updated) or _held(call, updated, document["id"])]
     if any(reasons):
         return error_response(400, *(f"the patched service is not valid: {reason}"
                                      for reason in reasons if reason))
@@ -114,9 +117,59 @@ def _refused(body: dict[str, Any]) -> str | None:
     for origin in body["origins"]:
         if origin.get("port", 80) not in (80, 443):
             return f"origin port {origin.get('port')!r} is not 80 or 443"
+        # the spec's patterns say the same; these also refuse a value ending in a newline
+        # (a pattern's `$`, read the Python way, lets one through)
+        if not is_host(str(origin.get("origin", ""))):
+            return f"origin {origin.get('origin')!r} is not a host name or an IP address"
+        if "hostheadervalue" in origin and not is_host(str(origin["hostheadervalue"]),
+                                                       port=True):
+            return (f"hostheadervalue {origin['hostheadervalue']!r} is not a host name or "
+                    "address (with an optional port)")
     for restriction in body.get("restrictions") or []:
         if not restriction.get("name"):
             return "a restriction has no name"
+    return None
+
+
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def is_host(text: str, port: bool = False) -> bool:
+    """A DNS name or an IP address (with `port`, optionally followed by `:PORT`): what an
+    origin or a Host header may be. Nothing else reaches the edge's requests to origins: a
+    CR or LF would split the request, a `/`, `#` or `:` would move it to another port."""
+    if port and text.startswith("["):  # [IPv6] or [IPv6]:PORT
+        inside, closed, rest = text[1:].partition("]")
+        return bool(closed) and ":" in inside and is_host(inside) and \
+            (not rest or (rest[0] == ":" and _is_port(rest[1:])))
+    if port and ":" in text:
+        text, _, number = text.partition(":")
+        if not _is_port(number):
+            return False
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        pass
+    labels = text.removesuffix(".").split(".")
+    return 0 < len(text) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
+
+
+def _is_port(text: str) -> bool:
+    return text.isdigit() and 0 < int(text) < 65536
+
+
+def _held(call: Call, body: dict[str, Any], service_id: str | None) -> str | None:
+    """S37: a domain another live service holds, in any project (the edge routes by Host,
+    so a second owner could take over the first one's traffic)."""
+    wanted = {str(d.get("domain", "")).lower() for d in body.get("domains") or []}
+    for _, document in call.store.all_services():
+        if document["id"] == service_id:
+            continue
+        for domain in document.get("domains", []):
+            if domain["domain"].lower() in wanted:
+                return (f"domain {domain['domain']!r} belongs to another service; a domain "
+                        "belongs to one service at a time (S37)")
     return None
 
 

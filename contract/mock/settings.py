@@ -28,3 +28,4 @@ class MockSettings:
     # the documented origin port → the local port the edge connects to instead (80 → 18080):
     # the docs allow origins on 80 and 443 only, and the contract stays that strict
     origin_ports: dict[int, int] = field(default_factory=dict)
+    edge_cache_bytes: int = 256 * 1024 * 1024  # the edge cache's bound; least recently used go

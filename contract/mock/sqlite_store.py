@@ -15,13 +15,16 @@ the rate limit's window (one process: nothing to share).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from contract.errors import InputError
 from contract.mock.ratelimit import Limiter
-from contract.mock.store import Job, StoreFailure, job_filter
+from contract.mock.store import Job, JobBound, StoreFailure, job_filter
 from contract.model import RateLimit
 
 _SCHEMA = """
@@ -61,10 +64,12 @@ class SQLiteStore:
     def __init__(self, path: str = ":memory:", job_retention: float = 3600.0,
                  max_jobs: int = 100_000):
         self.job_retention = job_retention  # seconds a finished job is kept
-        self.max_jobs = max_jobs  # past this, the oldest jobs go, finished or not
+        self.bound = JobBound(max_jobs)  # past it, the oldest jobs go, finished or not
         self._added = 0
         self.version = 0  # grows with every write to services: the edge's host index follows
         self._limiters: list[Limiter] = []
+        self._file: tuple[Path, int] | None = None  # the file and its inode, if not memory
+        self._checked = 0.0
         if path != ":memory:":
             parent = Path(path).expanduser().resolve().parent
             if not parent.is_dir():
@@ -75,6 +80,10 @@ class SQLiteStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             self._ids = self._service_ids()
+            self.bound.floor = self._db.execute("SELECT MIN(id) FROM jobs").fetchone()[0] or 1
+            if path != ":memory:":
+                resolved = Path(path).expanduser().resolve()
+                self._file = (resolved, resolved.stat().st_ino)
         except sqlite3.DatabaseError as error:
             raise InputError(f"--db {path}: not a usable SQLite database ({error})") from None
 
@@ -95,6 +104,26 @@ class SQLiteStore:
                 self._db.execute("ROLLBACK")
             self._ids = self._service_ids()
             raise StoreFailure(str(error)) from error
+        self._check_file()
+
+    def _check_file(self) -> None:
+        """Warn (once a second at most) when the database file was deleted or replaced
+        under the running mock: SQLite keeps writing to the unlinked file, so what it
+        acknowledges is lost when the process ends. A restart is the remedy."""
+        now = time.monotonic()
+        if self._file is None or now - self._checked < 1.0:
+            return
+        self._checked = now
+        path, inode = self._file
+        try:
+            same = os.stat(path).st_ino == inode
+        except OSError:
+            same = False
+        if not same:
+            self._file = None  # said once
+            print(f"warning: the mock's database {path} was deleted or replaced while it "
+                  "runs; what it stores now is lost when it stops: restart the mock",
+                  file=sys.stderr, flush=True)
 
     def limiter(self, operation: str, limit: RateLimit, time_scale: float) -> Limiter:
         limiter = Limiter(limit, time_scale)
@@ -154,11 +183,11 @@ class SQLiteStore:
             "INSERT INTO jobs (project_id, service_id, mode, hard, url, accepted_at, done_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (project_id, service_id, mode, int(hard), url, accepted_at, done_at))
+        job_id = int(cursor.lastrowid or 0)
         self._added += 1
-        if self._added % self.PRUNE_EVERY == 0:
+        if self._added % self.PRUNE_EVERY == 0 or self.bound.over(job_id):
             self.prune(accepted_at)
-        return Job(int(cursor.lastrowid or 0), project_id, service_id, mode, hard, url,
-                   accepted_at, done_at)
+        return Job(job_id, project_id, service_id, mode, hard, url, accepted_at, done_at)
 
     def prune(self, now: float) -> None:
         """Drop the jobs finished more than `job_retention` seconds ago, and the oldest past
@@ -175,9 +204,10 @@ class SQLiteStore:
             return
         kept = self._db.execute("SELECT id FROM jobs WHERE done_at >= ? ORDER BY id LIMIT 1",
                                 (now - self.job_retention,)).fetchone()
-        cut = max(last - self.max_jobs + 1, kept[0] if kept else last + 1)
+        cut = max(self.bound.cut(last), kept[0] if kept else last + 1)
         if cut > first:
             self._drop("id < ?", cut)
+        self.bound.floor = max(first, cut)
 
     def _drop(self, condition: str, value: float) -> None:
         """Fold the jobs matching `condition` into the counters, then delete them."""

@@ -103,6 +103,26 @@ class Store(Protocol):
         """Forget every service, job, counter and rate-limit window."""
 
 
+class JobBound:
+    """`--max-jobs` as a bound, not a target: the jobs held are ids in [floor, last] (they
+    go as a prefix of the id order), so an insert whose id is `max_jobs` past the floor
+    prunes at once. Each pruning cuts a little more than needed (`slack`) so that a store
+    at its bound prunes once per `slack` inserts, not on every purge."""
+
+    def __init__(self, max_jobs: int):
+        self.max_jobs = max_jobs
+        self.slack = max(1, min(1024, max_jobs // 16))
+        self.floor = 1  # no job with a smaller id is held
+
+    def over(self, job_id: int) -> bool:
+        return job_id - self.floor + 1 > self.max_jobs
+
+    def cut(self, last: int) -> int:
+        """The first id kept when `last` is the newest: at most `max_jobs - slack` remain."""
+        return last - self.max_jobs + 1 + self.slack if self.over(last) else \
+            last - self.max_jobs + 1
+
+
 def job_filter(service_id: str | None, status: str | None, now: float, after: int,
                mark: str) -> tuple[str, list[object]]:
     """The WHERE clause of `Store.jobs` and its values, with the engine's placeholder."""

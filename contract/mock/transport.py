@@ -46,13 +46,10 @@ from contract.mock.messages import (
     error_response,
     parse_query,
 )
-from contract.serving import Keeper, refusal
+from contract.serving import CONTINUE, LINGER, MAX_HEAD, Keeper, refusal
 
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _NO_CONTENT = frozenset({204, 304})
-MAX_HEAD = 65536  # request line and headers, in bytes: past this the request is refused
-LINGER = 2.0  # seconds a closing connection keeps reading (and dropping) what still comes
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _NO_CRLF = str.maketrans("\r\n", "  ")
 
 
@@ -139,6 +136,8 @@ class Connection(asyncio.Protocol):
         self.closing = False
         self.deadline = float("inf")  # loop time; the keeper closes the connection past it
         self.in_head = False  # a request has begun and is not whole yet (else: idle or busy)
+        self.counting = True  # the bytes that arrive belong to a request head
+        self.head_bytes = 0  # of that head, as they arrive (one header may be mid-parse)
         self._reset()
 
     def _reset(self) -> None:
@@ -166,6 +165,8 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
+        if self.counting:
+            self.head_bytes += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -177,6 +178,9 @@ class Connection(asyncio.Protocol):
             else:
                 reason = str(error) or type(error).__name__
                 self._send(error_response(400, f"malformed HTTP request: {reason}"), False, 0.0)
+            return
+        if self.counting and self.head_bytes > MAX_HEAD and not self.closing:
+            self._send(_head_too_large(), False, 0.0)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
@@ -192,6 +196,17 @@ class Connection(asyncio.Protocol):
             self.transport.write(refusal(408, f"the request did not arrive within "
                                          f"{self.keeper.limits.header_timeout:g} s"))
         self.transport.close()
+
+    def quiet(self) -> bool:
+        """No response waits for its commit, its due time or the socket: a draining server
+        may close it."""
+        return not self.replies and (self.transport is None or self.transport.is_closing()
+                                     or not self.transport.get_write_buffer_size())
+
+    def close(self) -> None:
+        self.closing = True
+        if self.transport is not None:
+            self.transport.close()
 
     def pause_writing(self) -> None:  # the client is not reading: stop reading from it too
         if self.transport is not None:
@@ -222,6 +237,7 @@ class Connection(asyncio.Protocol):
         self.headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
 
     def on_headers_complete(self) -> None:
+        self.counting, self.head_bytes = False, 0
         self.early = self.app.uri_too_long(len(self.url))
         declared = self.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.app.max_body:
@@ -230,7 +246,7 @@ class Connection(asyncio.Protocol):
             self._send(self.early, False, 0.0)
         elif self.headers.get("expect", "").lower() == "100-continue" and self.transport \
                 and not self.replies:  # never ahead of an earlier response still queued
-            self.transport.write(_CONTINUE)
+            self.transport.write(CONTINUE)
 
     def on_body(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -242,6 +258,7 @@ class Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         self.in_head, self.deadline = False, float("inf")  # busy: answered, never expired
+        self.counting = True
         if self.closing:
             return
         request = self._request()
@@ -325,11 +342,12 @@ def _head_too_large() -> Outgoing:
     return error_response(431, f"the request line and headers are over {MAX_HEAD} bytes")
 
 
-async def listen(app: MockApp, host: str, port: int) -> asyncio.Server:
+async def listen(app: MockApp, host: str, port: int, keeper: Keeper | None = None
+                 ) -> asyncio.Server:
     """The mock's server, listening on the running loop (port 0: any free port)."""
     loop = asyncio.get_running_loop()
     outbox = Outbox(app)
-    keeper = Keeper(app.settings.limits)
+    keeper = keeper or Keeper(app.settings.limits)
     try:
         return await loop.create_server(lambda: Connection(app, outbox, keeper), host, port,
                                         backlog=2048)
@@ -339,15 +357,19 @@ async def listen(app: MockApp, host: str, port: int) -> asyncio.Server:
 
 async def _serve(app: MockApp, host: str, port: int,
                  started: Callable[[str, str | None], None]) -> None:
-    server = await listen(app, host, port)
+    keeper = Keeper(app.settings.limits)
+    servers = [(await listen(app, host, port, keeper), keeper)]
     edge_url = None
     if app.settings.edge_port is not None:  # the CDN edge, on the same loop and state
         from contract.mock.edge import Edge
 
-        edge = await serving.listen(Edge(app.runtime), host, app.settings.edge_port)
+        edge_keeper = Keeper(app.settings.limits)
+        edge = await serving.listen(Edge(app.runtime), host, app.settings.edge_port,
+                                    edge_keeper)
+        servers.append((edge, edge_keeper))
         edge_url = app.runtime.edge_url = serving.bound_url(edge, host)
-    started(serving.bound_url(server, host), edge_url)
-    await serving.until_stopped(server)
+    started(serving.bound_url(servers[0][0], host), edge_url)
+    await serving.until_stopped(servers)
 
 
 def serve(app: MockApp, host: str, port: int,

@@ -38,6 +38,10 @@ from contract.validation import HttpRequest, HttpResponse, Violation, validator
 from contract.validation.verdict import Validator
 
 COUNT_HEADER = "X-Contract-Violations"
+# Answered by the proxy itself, never forwarded: `Host` is the upstream's, and the body is
+# read whole before forwarding, so `Expect: 100-continue` was already answered (an upstream's
+# interim 100 would otherwise reach the client as a final response).
+_OURS = frozenset({b"host", b"expect"})
 MAX_REQUEST_BODY = 8 * 1024 * 1024  # read whole before forwarding: past this, 413
 
 
@@ -79,15 +83,18 @@ class ValidatingProxy:
                              request.keep_alive, _count(0)))
             return
         chunks, complete = answer.buffered, answer.complete
-        body = _decoded(b"".join(chunks), header_value(answer.headers, b"content-encoding"))
+        body = _decoded(b"".join(chunks), header_value(answer.headers, b"content-encoding"),
+                        self.buffer_limit) if complete else None
         response = HttpResponse(answer.status, tuple(
             (k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers),
-            body if complete else b"", answer.reason.decode("latin-1"))
+            body or b"", answer.reason.decode("latin-1"))
         violations = self.validator.validate_response(seen, response, report.operation)
-        if not complete:
+        if body is None:
             violations = [v for v in violations if not v.location.startswith("response.body")]
         self._log(seen, "response", report.operation, violations, answer.status,
-                  None if complete else "body over the buffer limit: streamed, not validated")
+                  None if body is not None else
+                  "body not validated: over the buffer limit of "
+                  f"{self.buffer_limit} bytes{'' if complete else ' (streamed)'}")
         if self.strict and violations:
             write(json_bytes(502, _error_body(violations), request.keep_alive,
                              _count(len(violations))))
@@ -123,7 +130,7 @@ class ValidatingProxy:
             request.method, self.pool.prefix.encode(), request.target,
             self.pool.netloc.encode())]
         lines += [b"%s: %s\r\n" % (k, v) for k, v in request.headers
-                  if k.lower() not in HOP_BY_HOP and k.lower() != b"host"]
+                  if k.lower() not in HOP_BY_HOP and k.lower() not in _OURS]
         if request.body or request.method in (b"POST", b"PUT", b"PATCH"):
             lines.append(b"content-length: %d\r\n" % len(request.body))
         lines.append(b"\r\n")
@@ -155,16 +162,19 @@ class ValidatingProxy:
         self.log.close()
 
 
-def _decoded(body: bytes, encoding: str) -> bytes:
-    """What the body says, for validation; the client still gets the bytes as sent."""
+def _decoded(body: bytes, encoding: str, limit: int) -> bytes | None:
+    """What the body says, for validation (the client still gets the bytes as sent); None
+    when it says more than `limit` bytes: a small compressed body can decode to gigabytes,
+    and decoding it whole would stall every client."""
+    coding = encoding.strip().lower()
+    if coding not in {"gzip", "x-gzip", "deflate"}:
+        return body
+    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS if coding != "deflate" else zlib.MAX_WBITS)
     try:
-        if encoding.strip().lower() in {"gzip", "x-gzip"}:
-            return zlib.decompress(body, 16 + zlib.MAX_WBITS)
-        if encoding.strip().lower() == "deflate":
-            return zlib.decompress(body)
+        decoded = decoder.decompress(body, limit + 1)
     except zlib.error:
         return body
-    return body
+    return None if len(decoded) > limit else decoded
 
 
 def _error_body(violations: list[Violation]) -> dict[str, Any]:

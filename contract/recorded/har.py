@@ -7,6 +7,7 @@ import binascii
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from contract.errors import InputError
 from contract.validation.messages import Exchange, HttpRequest, HttpResponse
@@ -18,9 +19,12 @@ def read_har(path: Path) -> list[Exchange]:
     except json.JSONDecodeError as error:
         raise InputError(f"not a HAR file: invalid JSON ({error.msg})", path,
                          error.lineno) from None
+    except RecursionError:
+        raise InputError("not a HAR file: JSON nested too deep to read", path) from None
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read: {error}", path) from None
-    entries = data.get("log", {}).get("entries") if isinstance(data, dict) else None
+    log = data.get("log") if isinstance(data, dict) else None
+    entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):
         raise InputError("not a HAR file: no log.entries list", path)
     exchanges = []
@@ -29,6 +33,8 @@ def read_har(path: Path) -> list[Exchange]:
             exchanges.append(_exchange(entry, f"{path.name}#{index}"))
         except _Missing as missing:
             raise InputError(f"HAR entry {index}: `{missing}` is missing", path) from None
+        except _Malformed as malformed:
+            raise InputError(f"HAR entry {index}: {malformed}", path) from None
         except (KeyError, TypeError, ValueError, binascii.Error) as error:
             raise InputError(f"HAR entry {index}: malformed ({type(error).__name__}: {error})",
                              path) from None
@@ -39,6 +45,18 @@ class _Missing(Exception):
     """A field HAR 1.2 requires is not there; the message is its path in the entry."""
 
 
+class _Malformed(Exception):
+    """A field is there but of the wrong kind; the message names it."""
+
+
+def _text(node: Any, where: str) -> str:
+    if not isinstance(node, str):
+        kind = {bool: "a boolean", int: "a number", float: "a number", dict: "an object",
+                list: "an array", type(None): "null"}.get(type(node), type(node).__name__)
+        raise _Malformed(f"`{where}` is {kind}, not a string")
+    return node
+
+
 def _need(node: Any, *path: str) -> Any:
     for depth, key in enumerate(path):
         if not isinstance(node, dict) or key not in node:
@@ -47,26 +65,35 @@ def _need(node: Any, *path: str) -> Any:
     return node
 
 
-def _headers(items: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
+def _headers(items: Any, where: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(items, list) or not all(isinstance(h, dict) for h in items):
+        raise _Malformed(f"`{where}` is not a list of name/value objects")
+    named = [(_text(h.get("name"), f"{where}[{n}].name"), h.get("value", ""))
+             for n, h in enumerate(items)]
     # HTTP/2 pseudo-headers (":authority") are not headers of the contract.
-    return tuple((h["name"], str(h["value"])) for h in items if not h["name"].startswith(":"))
+    return tuple((name, str(value)) for name, value in named if not name.startswith(":"))
 
 
 def _exchange(entry: dict[str, Any], name: str) -> Exchange:
     raw_request = _need(entry, "request")
     post = raw_request.get("postData") or {}
-    request = HttpRequest(str(_need(entry, "request", "method")).upper(),
-                          str(_need(entry, "request", "url")),
-                          _headers(raw_request.get("headers", [])),
-                          post.get("text", "").encode("utf-8"))
+    url = _text(_need(entry, "request", "url"), "request.url")
+    try:
+        urlsplit(url).port  # noqa: B018 -- what a malformed URL (`http://[::1/`) fails on
+    except ValueError as error:
+        raise _Malformed(f"`request.url` {url[:80]!r} is not a URL ({error})") from None
+    request = HttpRequest(str(_need(entry, "request", "method")).upper(), url,
+                          _headers(raw_request.get("headers", []), "request.headers"),
+                          _text(post.get("text", ""), "request.postData.text").encode("utf-8"))
     raw_response = entry.get("response") or {}
     response = None
     if int(raw_response.get("status", 0)) > 0:  # 0: no response was received
         content = raw_response.get("content") or {}
-        text = content.get("text") or ""
+        text = _text(content.get("text") or "", "response.content.text")
         body = base64.b64decode(text) if content.get("encoding") == "base64" \
             else text.encode("utf-8")
         response = HttpResponse(int(raw_response["status"]),
-                                _headers(raw_response.get("headers", [])), body,
+                                _headers(raw_response.get("headers", []), "response.headers"),
+                                body,
                                 raw_response.get("statusText", ""))
     return Exchange(request, response, name)

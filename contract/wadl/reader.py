@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from xml.parsers import expat
 
@@ -40,6 +41,9 @@ _LABELS = {"method": ("id", "href"), "response": ("status",),
            "resource": ("id", "path"), "representation": ("mediaType",)}
 
 
+MAX_WADL_BYTES = 32 * 1024 * 1024
+
+
 def read_wadl(path: Path | str) -> Application:
     """Read and resolve a WADL: resource tree, method references, params, docs, samples."""
     path = Path(path)
@@ -53,11 +57,20 @@ def read_wadl(path: Path | str) -> Application:
 
 def _parse(path: Path) -> etree._Element:
     try:
-        data = path.read_bytes()
+        kind = path.stat()
+        if not stat.S_ISREG(kind.st_mode):  # /dev/zero never ends, a FIFO may never answer
+            raise InputError("not a regular file: a WADL is read from a file", path)
+        if kind.st_size > MAX_WADL_BYTES:
+            raise InputError(f"{kind.st_size} bytes: over the {MAX_WADL_BYTES} a WADL may "
+                             "have (the CDN API's are under 1 MB)", path)
+        with path.open("rb") as file:
+            data = file.read(MAX_WADL_BYTES + 1)
     except FileNotFoundError:
         raise InputError("file not found", path) from None
     except OSError as error:
         raise InputError(f"cannot read file: {error.strerror}", path) from None
+    if len(data) > MAX_WADL_BYTES:  # grew while being read
+        raise InputError(f"over the {MAX_WADL_BYTES} bytes a WADL may have", path)
     _refuse_entities(data, path)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                              remove_comments=False, remove_pis=True, huge_tree=False)

@@ -1,0 +1,118 @@
+"""The edge's cache: objects keyed by service and normalised path, bounded in bytes.
+
+Keys are normalised the way RFC 3986 section 6 compares URIs (percent-encodings of
+unreserved characters decoded, the others in upper case, dot segments removed), and runs
+of `/` are merged as nginx does: `/./logo.png`, `//logo.png`, `/%6Cogo.png` and
+`/x/../logo.png` are one object, so a purge of `/logo.png` removes what any of them cached.
+
+The cache holds at most `max_bytes` (bodies and heads counted); past it, the least recently
+used objects go first. Without the bound, a client asking for distinct paths grows the
+process until it dies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from contract.serving import status_line
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+OVERHEAD = 256  # bytes counted per object beyond its body and head: its key, its record
+
+
+@dataclass
+class Cached:
+    """One object in the edge cache."""
+
+    status: int
+    reason: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    stored_at: float  # loop time it was fetched or last revalidated
+    expires_at: float
+    last_modified: str  # what If-Modified-Since sends back
+    stale: bool = False  # an invalidation covered it
+    hits: int = 0  # requests served from this copy without asking the origin
+    head: bytes = b""  # its status line and headers, encoded once
+
+    def __post_init__(self) -> None:
+        self.head = status_line(self.status, self.reason) + b"".join(
+            b"%s: %s\r\n" % pair for pair in self.headers)
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.head) + OVERHEAD
+
+
+def normalised(path: str) -> str:
+    """The path as the cache keys it (see the module's docstring)."""
+    def percent(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char in _UNRESERVED else "%" + match.group(1).upper()
+
+    path = _PERCENT.sub(percent, path)
+    segments: list[str] = []
+    parts = path.split("/")
+    for index, segment in enumerate(parts):
+        last = index == len(parts) - 1
+        if segment == "..":
+            if segments:
+                segments.pop()
+            if last:
+                segments.append("")
+        elif segment == ".":
+            if last:
+                segments.append("")
+        elif segment or last:
+            segments.append(segment)
+    return "/" + "/".join(segments)
+
+
+class EdgeCache:
+    """Objects by (service id, normalised path), least recently used first."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._objects: OrderedDict[tuple[str, str], Cached] = OrderedDict()
+
+    def get(self, service_id: str, path: str) -> Cached | None:
+        key = (service_id, path)
+        cached = self._objects.get(key)
+        if cached is not None:
+            self._objects.move_to_end(key)
+        return cached
+
+    def put(self, service_id: str, path: str, cached: Cached) -> None:
+        """Keep `cached`, unless it alone is over the bound; evict the least recently used
+        objects until the cache is within it."""
+        self.pop(service_id, path)
+        if cached.size > self.max_bytes:
+            return
+        self._objects[(service_id, path)] = cached
+        self.size += cached.size
+        while self.size > self.max_bytes:
+            _, evicted = self._objects.popitem(last=False)
+            self.size -= evicted.size
+
+    def pop(self, service_id: str, path: str) -> None:
+        cached = self._objects.pop((service_id, path), None)
+        if cached is not None:
+            self.size -= cached.size
+
+    def of(self, service_id: str) -> Iterator[tuple[str, Cached]]:
+        """(path, object) of one service's objects."""
+        for (owner, path), cached in self._objects.items():
+            if owner == service_id:
+                yield path, cached
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    def clear(self) -> None:
+        self._objects.clear()
+        self.size = 0
