@@ -321,8 +321,10 @@ def _generate(render: Callable[[Path], dict[str, str]], what: str, variant: str,
 @click.option("--time-scale", type=click.FloatRange(min=0, min_open=True), default=1.0,
               show_default=True, help="Multiply every documented duration (purge 10 min, "
               "invalidation 60 s, deploys, the rate-limit window) by this.")
-@click.option("--tokens", multiple=True, metavar="TOKEN[,TOKEN...]",
-              help="Accept only these X-Auth-Token values (default: any non-empty token).")
+@click.option("--tokens", multiple=True, metavar="TOKEN[=PROJECT][,...]",
+              help="Accept only these X-Auth-Token values (default: any non-empty token). "
+              "TOKEN=PROJECT is valid for that project only (401 elsewhere, and not for "
+              "/__mock__/reset or /__mock__/jobs); a bare TOKEN is valid for every project.")
 @click.option("--no-rate-limit", is_flag=True, help="Do not apply the 2016-08 purge rate "
               "limit (S11).")
 @click.option("--latency-ms", type=click.IntRange(min=0), default=0, show_default=True,
@@ -368,8 +370,12 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
     from contract.mock.store import redacted
     from contract.serving import ServerLimits
 
-    accepted = frozenset(t.strip() for group in tokens for t in group.split(",") if t.strip())
-    settings = MockSettings(db=db, tokens=accepted or None, time_scale=time_scale,
+    given = [t.strip() for group in tokens for t in group.split(",") if t.strip()]
+    scoped = {token.strip(): project.strip() for token, _, project
+              in (t.partition("=") for t in given) if project.strip()}
+    accepted = frozenset(t.partition("=")[0].strip() for t in given)
+    settings = MockSettings(db=db, tokens=accepted or None, token_projects=scoped,
+                            time_scale=time_scale,
                             rate_limit=not no_rate_limit, latency_ms=latency_ms,
                             error_rate=error_rate, seed=seed, cors=cors, quiet=quiet,
                             limits=ServerLimits(header_timeout, idle_timeout, max_connections),

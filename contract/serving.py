@@ -229,8 +229,15 @@ class Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self.counting, self.head_bytes = False, 0
-        hosts = sum(1 for name, _ in self.headers if name.lower() == b"host")
-        declared = header_value(self.headers, b"content-length")
+        hosts, declared, expect = 0, "", False
+        for name, value in self.headers:  # one pass: this runs for every request
+            lower = name.lower()
+            if lower == b"host":
+                hosts += 1
+            elif lower == b"content-length":
+                declared = value.decode("latin-1")
+            elif lower == b"expect":
+                expect = value.lower() == b"100-continue"
         if hosts != 1 and self.parser.get_http_version() == "1.1":
             self.refused = json_bytes(400, error_document(
                 f"an HTTP/1.1 request carries exactly one Host header; this one has {hosts} "
@@ -238,8 +245,7 @@ class Connection(asyncio.Protocol):
         elif declared.isdigit() and int(declared) > self.handler.max_request_body:
             # answered from the head, then closed: a body that may never come is not awaited
             self._refuse(413, f"the request body is over {self.handler.max_request_body} bytes")
-        elif header_value(self.headers, b"expect").lower() == "100-continue" and \
-                not self.queue and not self.busy:  # never ahead of an earlier response
+        elif expect and not self.queue and not self.busy:  # never ahead of an earlier response
             self._write(CONTINUE)
 
     def on_body(self, chunk: bytes) -> None:

@@ -96,6 +96,19 @@ def test_missing_empty_or_unknown_token_is_401_with_the_error_body_s10_s16(serve
         assert httpx.get(f"{base}/__mock__/health").status_code == 200
         assert httpx.get(f"{base}/__mock__/jobs", headers={"X-Auth-Token": "good"}
                          ).status_code == 200
+    with run_mock("2016-08", "--tokens", "admin,alice=p1", "--tokens", "bob = p2") as base:
+        def status(method: str, path: str, token: str) -> int:
+            return httpx.request(method, f"{base}{path}", headers={"X-Auth-Token": token}
+                                 ).status_code
+        assert [status("GET", "/v1.0/p1/services", t) for t in ("alice", "bob", "admin")] \
+            == [200, 401, 200]
+        other = httpx.get(f"{base}/v1.0/services", headers={"X-Auth-Token": "bob",
+                                                            "X-Project-Id": "p2"})
+        assert other.status_code == 200  # S8: the header form names the project too
+        refused = httpx.get(f"{base}/v1.0/p2/services", headers={"X-Auth-Token": "alice"})
+        assert "not valid for project p2" in refused.text
+        # a scoped token is no key to every project's state
+        assert [status("POST", "/__mock__/reset", t) for t in ("alice", "admin")] == [401, 204]
 
 
 def test_unknown_or_other_projects_service_is_404_s18(api):

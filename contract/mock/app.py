@@ -72,6 +72,12 @@ class MockApp:
         if not self.accepts(token):
             return Admission(matched, refusal=error_response(
                 401, f"the {self.facts.contract.token_header} is not valid (S10)"))
+        scope = self.settings.token_projects.get(token.strip())
+        project = matched.path_params.get("project_id")
+        if scope is not None and project != scope:
+            return Admission(matched, refusal=error_response(
+                401, f"the {self.facts.contract.token_header} is not valid for project "
+                f"{project} (S10)"))
         params = matched.operation.check(request)
         if params.problems:
             return Admission(matched, params, error_response(
@@ -82,17 +88,24 @@ class MockApp:
                 "bytes (S4)"))
         return Admission(matched, params)
 
-    def accepts(self, token: str | None) -> bool:
-        """Whether `token` is one --tokens accepts (any, without --tokens). A field value's
-        surrounding white space is not part of it (RFC 9110 §5.5)."""
-        return self.settings.tokens is None or (token or "").strip() in self.settings.tokens
+    def accepts(self, token: str | None, every_project: bool = False) -> bool:
+        """Whether `token` is one --tokens accepts (any, without --tokens); with
+        `every_project`, one not scoped to a single project (what /__mock__ needs: a reset
+        empties every project). A field value's surrounding white space is not part of it
+        (RFC 9110 §5.5)."""
+        if self.settings.tokens is None:
+            return True
+        value = (token or "").strip()
+        return value in self.settings.tokens and not (
+            every_project and value in self.settings.token_projects)
 
     def respond(self, request: Incoming) -> Outgoing:
         if request.path.startswith(introspection.PREFIX):
             if not introspection.is_open(request) and \
-                    not self.accepts(request.header(self.token_header)):
+                    not self.accepts(request.header(self.token_header), every_project=True):
                 return error_response(401, f"with --tokens, {request.path} takes a valid "
-                                      f"{self.facts.contract.token_header} too")
+                                      f"{self.facts.contract.token_header} not scoped to one "
+                                      "project")
             return introspection.answer(request, self.runtime)
         if request.path == docs.PREFIX or request.path.startswith(docs.PREFIX + "/"):
             return docs.answer(request, self.facts.contract.variant)

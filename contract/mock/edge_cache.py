@@ -50,6 +50,8 @@ class Cached:
 
 def normalised(path: str) -> str:
     """The path as the cache keys it (see the module's docstring)."""
+    if "%" not in path and "/." not in path and "//" not in path:
+        return path  # already normal: the common case costs three scans
     def percent(match: re.Match[str]) -> str:
         char = chr(int(match.group(1), 16))
         return char if char in _UNRESERVED else "%" + match.group(1).upper()

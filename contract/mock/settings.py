@@ -11,6 +11,8 @@ from contract.serving import ServerLimits
 class MockSettings:
     db: str = ":memory:"
     tokens: frozenset[str] | None = None  # None: any non-empty X-Auth-Token is accepted
+    # a token given as TOKEN=PROJECT is valid for that project only (and not for /__mock__)
+    token_projects: dict[str, str] = field(default_factory=dict)
     time_scale: float = 1.0  # multiplies every documented duration (jobs, deploys, rate window)
     # How long a created or updated service takes to deploy: the docs give no figure, so it
     # is the mock's own behaviour, not a contract fact.
