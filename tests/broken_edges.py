@@ -19,8 +19,8 @@ def stale_never_revalidated() -> None:
     """An invalidation drops what it covers: the next request fetches anew, without
     If-Modified-Since, and an origin in trouble leaves nothing to serve (S15)."""
     def invalidate(self: Edge, service_id: str, url: str) -> None:
-        for key in [k for k in self.cache if k[0] == service_id and edge.covers(url, k[1])]:
-            del self.cache[key]
+        for path in [p for p, _ in self.cache.of(service_id) if edge.covers(url, p)]:
+            self.cache.pop(service_id, path)
     Edge.invalidate = invalidate  # type: ignore[method-assign]
 
 
@@ -69,8 +69,8 @@ def wildcard_purged() -> None:
         hard and not (url and "*" in url), url, every)
 
     def purge(self: Edge, service_id: str, url: str) -> None:
-        for key in [k for k in self.cache if k[0] == service_id and edge.covers(url, k[1])]:
-            del self.cache[key]
+        for path in [p for p, _ in self.cache.of(service_id) if edge.covers(url, p)]:
+            self.cache.pop(service_id, path)
     Edge.purge = purge  # type: ignore[method-assign]
 
 

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,8 +55,9 @@ def run_mock_scaled(variant: str):
 
 
 def new_service(cdn: ModuleType, name: str = "mywebsite.com"):
+    """The docs' sample service, with a domain of its own (S37: one owner per domain)."""
     return cdn.NewService(
-        name=name, domains=[cdn.NewServiceDomain(domain="www.mywebsite.com")],
+        name=name, domains=[cdn.NewServiceDomain(domain=f"www.{uuid.uuid4().hex[:12]}.com")],
         origins=[cdn.NewServiceOrigin(origin="mywebsite.com", port=80, rules=[])],
         log_delivery=cdn.NewServiceLogDelivery(enabled=False), flavor_id="cdn")
 
