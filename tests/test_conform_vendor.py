@@ -53,7 +53,12 @@ def test_an_independent_implementation_conforms_under_every_allowed_behaviour(
 
 
 BROKEN = {"status_active": {"S34"}, "never_deploys": {"S34"}, "retry_after_ms": {"S35"},
-          "error_500_on_bad_hard": {"S17", "S36"}, "tenancy_ignored_on_get": {"S18"}}
+          "error_500_on_bad_hard": {"S17", "S36"}, "tenancy_ignored_on_get": {"S18"},
+          "limit_per_service": {"S11"}, "short_window": {"S11"},
+          "deleted_still_readable": {"S18", "S34"}, "deleted_still_listed": {"S34"},
+          "marker_repeated": {"S33"}, "page_overflow": {"S33"}, "patch_any_op": set(),
+          "error_500_on_bad_limit": {"S36"}}
+FOUND = {"patch_any_op": "patch_rules"}  # a defect against the spec's own facts: a finding
 
 
 @pytest.mark.parametrize("defect", sorted(BROKEN))
@@ -71,7 +76,8 @@ def test_each_vendor_defect_fails_on_its_own_statements(shared_reference, defect
     assert {v.id for v in report.failed} == BROKEN[defect], [
         (o.statement, o.message) for v in report.verdicts for o in v.outcomes
         if o.status == Status.FAIL]
-    assert not report.findings, report.findings
+    assert [f.operation for f in report.findings] == ([FOUND[defect]] * 4 if defect in FOUND
+                                                      else []), report.findings
 
 
 def test_a_fixed_project_and_one_token_reach_every_request(shared_reference):
@@ -158,3 +164,16 @@ def test_service_body_must_fit_the_create_schema(tmp_path):
             [sys.executable, "-m", "contract", "conform", "--base-url", "http://127.0.0.1:1",
              "--service-body", str(path)], capture_output=True, text=True, timeout=60)
         assert result.returncode == 2 and expected in result.stderr, result.stderr
+
+
+def test_a_429_under_a_variant_that_documents_no_limit_is_a_finding(shared_reference):
+    """2015-08 states no rate limit: a server that limits purges answers a status that
+    variant does not document. The vendor limits them (it implements 2016-08)."""
+    vendor = Vendor(Behaviour())
+    with serve(vendor) as base:
+        (report,) = run(Target(base, observer=vendor.jobs, time_scale=0.01),
+                        RunOptions(["2015-08"], QUICK, rate_limit_check=True, groups=("api",)))
+    limited = [f for f in report.findings if f.operation == "rate_limit"]
+    assert len(limited) == 1 and limited[0].source == "cdn-contract", report.findings
+    assert "429, a status the 2015-08 docs do not document" in limited[0].message
+    assert any("21 purges were sent in a row" in note for note in report.notes)

@@ -57,6 +57,16 @@ DEFECTS = {  # what a vendor could ship and the docs forbid, each with the state
     "retry_after_ms": "the 429's Retry-After is in milliseconds (S35)",
     "error_500_on_bad_hard": "a `hard` that is not a boolean gets a 500 (S17, S36)",
     "tenancy_ignored_on_get": "GET answers another project's service (S18)",
+    "limit_per_service": "the 20 purges a minute are counted per service, not per project "
+                         "(S11)",
+    "short_window": "the rate-limit window lasts 30 s, not the minute (S11)",
+    "deleted_still_readable": "a deleted service still answers GET, as deployed (S18, S34)",
+    "deleted_still_listed": "a deleted service is still listed (S34)",
+    "marker_repeated": "the page after `marker` starts with the marker's service (S33)",
+    "page_overflow": "a page holds `limit` + 1 services (S33)",
+    "patch_any_op": "PATCH takes any `op`: copy, move, test, and unknown ones are ignored "
+                    "(the spec's add/remove/replace)",
+    "error_500_on_bad_limit": "a `limit` that is not a number gets a 500 (S36)",
 }
 
 
@@ -94,6 +104,8 @@ class Vendor:
     def status(self, service: Service, now: float) -> str | None:
         """The service's status now, or None once it is gone."""
         scale = self.behaviour.time_scale
+        if service.deleted is not None and "deleted_still_readable" in self.behaviour.defects:
+            service = Service(service.id, service.project, service.body, service.created)
         if service.deleted is not None:
             return "delete_in_progress" if now < service.deleted + \
                 self.behaviour.delete_seconds * scale else None
@@ -135,6 +147,9 @@ class Vendor:
         except Refusal as refusal:
             status, extra = refusal.status, refusal.headers
             payload = {"message": {"errors": [{"message": refusal.message}]}}
+        except Exception as error:  # what a web framework does with a bug: a bare 500
+            return 500, {"Content-Type": "text/plain"}, \
+                f"Internal Server Error ({type(error).__name__})".encode()
         if payload is None:
             return status, extra, b""
         return status, {"Content-Type": "application/json", **extra}, \
@@ -159,7 +174,10 @@ class Vendor:
         segments = split.path.split("/")
         if len(segments) < 3 or segments[0] or segments[1] != "v1.0":
             raise Refusal(404, "no such resource")
-        rest = [unquote(s, errors="strict") for s in segments[2:]]
+        try:
+            rest = [unquote(s, errors="strict") for s in segments[2:]]
+        except UnicodeDecodeError:
+            raise Refusal(400, "the path is not UTF-8 once percent-decoded") from None
         if "x-project-id" in headers:
             project = headers["x-project-id"].strip()
         else:
@@ -201,6 +219,8 @@ class Vendor:
               ) -> tuple[int, dict[str, str], Any]:
         limit = PAGE
         if "limit" in query:
+            if "error_500_on_bad_limit" in self.behaviour.defects:
+                int(query["limit"])  # a ValueError: the 500 of an unhandled exception
             if not re.fullmatch(r"[0-9]{1,4}", query["limit"]) or \
                     not 1 <= int(query["limit"]) <= PAGE:
                 raise Refusal(400, f"limit must be an integer from 1 to {PAGE}")
@@ -209,19 +229,22 @@ class Vendor:
         if marker is not None and not marker:
             raise Refusal(400, "marker must not be empty")
         now = time.time()
+        listed = "deleted_still_listed" in self.behaviour.defects
         mine = sorted((s for s in self.services.values() if s.project == project and
-                       self.status(s, now) is not None), key=lambda s: s.id)
-        after = [s for s in mine if marker is None or s.id > marker]
-        page = after[:limit]
+                       (listed or self.status(s, now) is not None)), key=lambda s: s.id)
+        repeat = "marker_repeated" in self.behaviour.defects
+        after = [s for s in mine if marker is None or s.id > marker or
+                 (repeat and s.id == marker)]
+        page = after[:limit + ("page_overflow" in self.behaviour.defects)]
         links = []
-        if len(after) > limit:
+        if len(after) > len(page):
             links.append({"rel": "next", "href": f"{base}/v1.0/{quote(project, safe='')}/services?"
                           f"marker={page[-1].id}&limit={limit}"})
         return 200, {}, {"services": [self._view(s, now, base) for s in page], "links": links}
 
     def _view(self, service: Service, now: float, base: str) -> dict[str, Any]:
         domain = service.body["domains"][0]["domain"]
-        status = self.status(service, now)
+        status = self.status(service, now) or "deployed"  # a deleted one a defect still lists
         if status == "deployed" and "status_active" in self.behaviour.defects:
             status = "active"
         return {"id": service.id, "project_id": service.project, **service.body,
@@ -267,7 +290,7 @@ class Vendor:
             raise Refusal(400, "the body must be a JSON Patch: a list of operations")
         document = json.loads(json.dumps(service.body))
         for operation in operations:
-            document = _apply(document, operation)
+            document = _apply(document, operation, "patch_any_op" in self.behaviour.defects)
         changed = _service_body(document)
         self._check_domains(changed, service.id)
         service.body, service.updated = changed, time.time()
@@ -279,7 +302,8 @@ class Vendor:
         if service.deleted is not None:
             raise Refusal(404, f"service {service_id} is being deleted")
         service.deleted = time.time()
-        if self.behaviour.delete_seconds <= 0:
+        kept = {"deleted_still_readable", "deleted_still_listed"} & self.behaviour.defects
+        if self.behaviour.delete_seconds <= 0 and not kept:
             del self.services[service_id]
         return 202, {}, None
 
@@ -327,17 +351,20 @@ class Vendor:
         if self.behaviour.refuse_purge_before_deployed and \
                 self.status(service, now) != "deployed":
             raise Refusal(400, "the service is not deployed yet: purge it once it is")
-        start, used = self.windows.get(project, (now, 0))
-        if now - start >= 60:
+        key = service.id if "limit_per_service" in self.behaviour.defects else project
+        window = (30 if "short_window" in self.behaviour.defects else 60) * \
+            self.behaviour.time_scale
+        start, used = self.windows.get(key, (now, 0))
+        if now - start >= window:
             start, used = now, 0
         if used >= PURGES_PER_MINUTE:
-            wait = max(1, math.ceil(start + 60 - now))
+            wait = max(1, math.ceil(start + window - now))
             retry = email.utils.formatdate(now + wait, usegmt=True) \
                 if self.behaviour.retry_after_date else str(wait * 1000) \
                 if "retry_after_ms" in self.behaviour.defects else str(wait)
             raise Refusal(429, "more than 20 purges in a minute: wait up to one minute",
                           {"Retry-After": retry})
-        self.windows[project] = (start, used + 1)
+        self.windows[key] = (start, used + 1)
         takes = (600 if hard else 60) * self.behaviour.time_scale
         service.jobs.append({"hard": hard, "url": url or "/*", "accepted_at": now,
                              "done_at": now + takes})
@@ -467,10 +494,13 @@ def _string(owner: dict[str, Any], name: str, low: int, high: int | None, where:
                       "characters".lstrip("."))
 
 
-def _apply(document: dict[str, Any], operation: Any) -> dict[str, Any]:
+def _apply(document: dict[str, Any], operation: Any, any_op: bool = False
+           ) -> dict[str, Any]:
     """One JSON Patch operation (add, remove, replace; RFC 6902) on the service body."""
     if not isinstance(operation, dict) or operation.get("op") not in ("add", "remove",
                                                                       "replace"):
+        if isinstance(operation, dict) and any_op:
+            return document  # an op it does not know, taken as done
         raise Refusal(400, "each operation needs op: add, remove or replace")
     path = operation.get("path")
     if not isinstance(path, str) or not path.startswith("/") or \
@@ -523,6 +553,7 @@ def _index(items: list[Any], key: str) -> int:
 # -- HTTP ------------------------------------------------------------------------------------
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # the head and the body go in two writes
     vendor: Vendor
 
     def _serve(self) -> None:
@@ -535,18 +566,17 @@ class _Handler(BaseHTTPRequestHandler):
             return
         size = int(length or 0)
         body = self.rfile.read(min(size, MAX_BODY + 1)) if size else b""
-        if size > MAX_BODY:
+        if size > MAX_BODY:  # the rest is read and dropped, so that closing sends no reset
+            self.rfile.read(min(size - len(body), 1024 * 1024))
             self.close_connection = True
         headers = {k.lower(): v for k, v in self.headers.items()}
         host = self.headers.get("Host", f"{self.server.server_address[0]}:"
                                 f"{self.server.server_address[1]}")
-        try:
-            status, extra, payload = self.vendor.handle(self.command, self.path, headers,
-                                                        body, f"http://{host}")
-        except UnicodeDecodeError:
-            status, extra, payload = 400, {"Content-Type": "application/json"}, json.dumps(
-                {"message": {"errors": [{"message": "the path is not UTF-8"}]}}).encode()
+        status, extra, payload = self.vendor.handle(self.command, self.path, headers, body,
+                                                    f"http://{host}")
         self.send_response(status)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         for name, value in extra.items():
             self.send_header(name, value)
         if status != 204:

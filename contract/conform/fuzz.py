@@ -55,6 +55,7 @@ class Finding:
     curl: str
     code: str = ""  # schemathesis' failure code (ST101 a 5xx, ST108 a body schema, ...)
     status: int = 0  # the status of the response it is about (0: no response)
+    source: str = "schemathesis"  # or "cdn-contract": a fact of the spec our checks saw broken
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
-from contract.conform.outcome import Outcome, Status
-from contract.conform.probes import Record
+from contract.conform.outcome import SPEC, Outcome, Status
+from contract.conform.probes import REFUSE, Record, listed_ids, next_link
 from contract.conform.target import Exchange
 from contract.formats import CANONICAL_UUID
-from contract.model import Contract
+from contract.model import Contract, RateLimit
 
 
 @dataclass(frozen=True)
@@ -192,32 +193,158 @@ def json_is_served(record: Record, expect: Expect) -> Iterator[Outcome]:
 
 
 def rate_limit(record: Record, expect: Expect) -> Iterator[Outcome]:
-    """S11: the requests past the documented rate get the documented status; S24: it
-    carries Retry-After; S35: a valid one, asking for at most the window."""
+    """S11: the purges of one project past the documented rate, whichever of its services
+    they name, get the documented status, and the refusal lasts the minute; S24: it carries
+    Retry-After; S35: a valid one, asking for at most the window. Under a variant that
+    documents no limit, a 429 is a status that variant does not document."""
     limit = expect.contract.rate_limits.get(expect.contract.purge.operation)
-    if limit is None or "S11" not in expect.statements:
-        return
     answers = list(record.exchanges.values())
+    if limit is None:
+        refused = [a for a in answers if a.status == 429]
+        if refused:
+            yield outcome(SPEC, False, f"{len(refused)} of {len(answers)} purges in a row "
+                          f"answered 429, a status the {expect.contract.variant} docs do not "
+                          "document for this operation (they state no rate limit)", refused[0])
+        yield from _retry_after(refused[:1], None, expect)
+        return
+    if "S11" not in expect.statements:
+        return
     taken = sum(accepted(a) for a in answers)
     last = answers[-1]
     yield outcome("S11", taken == limit.requests and last.status == limit.exceeded_status,
-                  f"{len(answers)} purges in a row: {taken} accepted, the last answered "
-                  f"{last.status} (expected {limit.requests} and {limit.exceeded_status})",
-                  last)
-    if last.status != limit.exceeded_status:
+                  f"{len(answers)} purges in a row over two services of one project: {taken} "
+                  f"accepted, the last answered {last.status} (expected {limit.requests} and "
+                  f"{limit.exceeded_status}: the limit counts the project)", last)
+    late, minute = record.seen["late purge"], record.seen["minute"]
+    if last.status == limit.exceeded_status and not record.seen["late"]:
+        yield Outcome("S11", Status.NOT_OBSERVABLE, f"the burst took more than half of the "
+                      f"minute ({minute:g} s at this time scale): whether the refusal lasts "
+                      "the minute cannot be seen", curl=late.curl)
+    elif last.status == limit.exceeded_status:
+        yield outcome("S11", late.status == limit.exceeded_status, f"a purge half a minute "
+                      f"after the refused one, within the same minute, answered {late.status} "
+                      f"(expected {limit.exceeded_status}: the refusal lasts the minute)", late)
+    yield from _retry_after([last] if last.status == limit.exceeded_status else [], limit,
+                            expect)
+
+
+def _retry_after(refused: list[Exchange], limit: RateLimit | None, expect: Expect
+                 ) -> Iterator[Outcome]:
+    """S24 and S35 about the first refusal, if any."""
+    if not refused or "S24" not in expect.statements:
         return
+    last = refused[0]
     retry = last.response.headers.get("Retry-After")
     if retry is None:
         yield outcome("S24", False, f"the {last.status} has no Retry-After", last)
         return
     yield outcome("S24", True, f"the {last.status} carries Retry-After {retry!r}", last)
-    if "S35" in expect.statements:
+    if "S35" in expect.statements and limit is not None:
         wait = retry_after_seconds(retry, last.response.headers.get("Date"))
         yield outcome("S35", wait is not None and 0 <= wait <= limit.period_seconds + 1,
                       f"Retry-After {retry!r} " + ("is neither delay-seconds nor an "
                                                    "HTTP-date" if wait is None else
                                                    f"asks for {wait:.0f} s") +
                       f" (at most {limit.period_seconds:.0f} s)", last)
+
+
+def list_pages(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S33: the list's wrapper, at most `limit` per page, every service exactly once over
+    the pages, a `next` link with the next marker while more remain, an empty page past
+    the end, `limit` below 1 refused, and the flavors' wrapper."""
+    limit, created = record.seen["limit"], record.seen["created"]
+    pages = [(label, e) for label, e in record.exchanges.items() if label.startswith("page ")]
+    walked: list[str] = []
+    for label, page in pages:
+        ids = listed_ids(page)
+        links = page.json().get("links") if isinstance(page.json(), dict) else None
+        if ids is None or not isinstance(links, list):
+            yield outcome("S33", False, f"{label} is not a services page (expected 200 with "
+                          "{\"services\": [...], \"links\": [...]}): " + page.describe(), page)
+            return
+        if len(ids) > limit:
+            yield outcome("S33", False, f"{label} holds {len(ids)} services with limit="
+                          f"{limit}", page)
+        following = next_link(page)
+        if following is not None and ids and \
+                dict(parse_qsl(urlsplit(following).query)).get("marker") != ids[-1]:
+            yield outcome("S33", False, f"the next link of {label} is {following!r}: its "
+                          f"marker is not the page's last id {ids[-1]}", page)
+        walked += ids
+    if record.seen.get("cut"):
+        yield unobservable("S33", f"the project holds more than {record.seen['cut']} pages: "
+                           "the walk stopped before its end")
+        return
+    repeated = sorted({i for i in walked if walked.count(i) > 1})
+    missing = [i for i in created if i not in walked]
+    last = pages[-1][1]
+    yield outcome("S33", not repeated and not missing, f"{len(pages)} pages with limit="
+                  f"{limit}: " + (f"{', '.join(repeated)} listed more than once" if repeated
+                                  else f"{len(missing)} of the {len(created)} services created "
+                                  "never listed (no next link while more remained)" if missing
+                                  else f"each of the {len(created)} services created listed "
+                                  "once"), last)
+    if (past := record.exchanges.get("past the end")) is not None:
+        yield outcome("S33", listed_ids(past) == [], f"a marker at the last service answered "
+                      f"{past.status} with {listed_ids(past)} (expected an empty list)", past)
+    zero = record.exchanges["limit=0"]
+    yield outcome("S33", zero.status == 400, f"limit=0 answered {zero.status} (expected 400: "
+                  "limit is 1 to 20)", zero)
+    flavors = record.exchanges["flavors"]
+    body = flavors.json()
+    yield outcome("S33", flavors.status == 200 and isinstance(body, dict) and
+                  isinstance(body.get("flavors"), list), "GET /flavors answered "
+                  f"{flavors.status} " + ("with the {\"flavors\": [...]} wrapper"
+                                          if isinstance(body, dict) and
+                                          isinstance(body.get("flavors"), list)
+                                          else "without the {\"flavors\": [...]} wrapper"),
+                  flavors)
+
+
+def patch_rules(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """The spec's JSON Patch: only `add`, `remove` and `replace`, on paths that name a
+    member (RFC 6902: a `replace` of nothing fails); S34: an update is accepted, shows
+    `update_in_progress` while it lasts, and its change shows once deployed again."""
+    for label, answer in record.exchanges.items():
+        if label.startswith(REFUSE) and accepted(answer):
+            yield outcome(SPEC, False, f"patchService: a JSON Patch with "
+                          f"{label.removeprefix(REFUSE)} answered {answer.status}: the spec "
+                          "allows add, remove and replace, on a member that exists (expected "
+                          "400)", answer)
+    update = record.exchanges["update"]
+    yield outcome("S34", update.status == 202, f"an update (replace /name) answered "
+                  f"{update.status} (expected 202)", update)
+    after = record.exchanges.get("after the update")
+    if after is not None:
+        body = after.json() if after.status == 200 else None
+        shown = body.get("name") if isinstance(body, dict) else None
+        yield outcome("S34", shown == record.seen["name"], f"once the update was done the "
+                      f"service's name is {shown!r} (expected {record.seen['name']!r})", after)
+
+
+def hostile_inputs(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S36: none of the hostile values got a 5xx, or a connection closed without an answer
+    (each 5xx of the run is also listed by `no_server_errors`, with its curl line)."""
+    answers = list(record.exchanges.values())
+    failed = [a for a in answers if a.status >= 500]
+    dropped = record.seen.get("dropped", [])
+    for line in dropped:
+        yield outcome("S36", False, line)
+    yield outcome("S36", not failed, f"{len(answers) + len(dropped)} requests with hostile "
+                  "values in every parameter, body and parsed header: " + (
+                      f"{len(failed)} got a 5xx, e.g. {failed[0].describe()}" if failed
+                      else "none got a 5xx"), failed[0] if failed else None)
+
+
+def domain_taken(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S37 (our interpretation): a domain another live service holds is refused with a 400
+    that names it."""
+    answer, domain = record.exchanges["the same domain, another service"], record.seen["domain"]
+    named = domain.lower() in answer.response.text.lower()
+    yield outcome("S37", answer.status == 400 and named, f"a second service claiming "
+                  f"{domain} answered {answer.status}" + (" naming the domain" if named else
+                                                           "") + " (expected 400 naming it)",
+                  answer)
 
 
 def retry_after_seconds(value: str, date: str | None) -> float | None:

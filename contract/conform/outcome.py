@@ -16,6 +16,11 @@ class Status(enum.StrEnum):
     NOT_OBSERVABLE = "not observable"
 
 
+# The statement of an outcome about a fact the spec states that no row of CONTRACT-NOTES
+# numbers (the WADL's own schemas and statuses): a failed one is reported as a finding.
+SPEC = "spec"
+
+
 @dataclass(frozen=True)
 class Outcome:
     """One observation: a statement held or not, with the request that shows it."""

@@ -31,7 +31,7 @@ def summary(reports: list[VariantReport], base_url: str) -> str:
                         lines.append(f"          {outcome.curl}")
         for finding in report.findings:
             headline = finding.message.splitlines()[0] if finding.message else ""
-            lines.append(f"  schemathesis: {finding.operation} ({finding.mode}): {headline}")
+            lines.append(f"  {finding.source}: {finding.operation} ({finding.mode}): {headline}")
             for line in finding.message.splitlines()[1:]:
                 if line.strip().startswith("- "):
                     lines.append(f"      {line.strip()}")
@@ -57,8 +57,9 @@ def as_json(reports: list[VariantReport], base_url: str) -> str:
                         "outcomes": [{"status": o.status.value, "message": o.message,
                                       "check": o.check, "curl": o.curl} for o in v.outcomes]}
                        for v in r.verdicts],
-        "schemathesis": [{"operation": f.operation, "mode": f.mode, "message": f.message,
-                          "curl": f.curl} for f in r.findings]} for r in reports]}
+        "findings": [{"source": f.source, "operation": f.operation, "mode": f.mode,
+                      "message": f.message, "curl": f.curl} for f in r.findings]}
+        for r in reports]}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -85,11 +86,11 @@ def as_junit(reports: list[VariantReport]) -> str:
             else:
                 ET.SubElement(case, "system-out").text = details
         fuzz = ET.SubElement(suite, "testcase", classname=f"cdn.{report.variant}",
-                             name="schemathesis checks")
+                             name="findings: schemathesis, and the spec's own facts")
         if report.findings:
             failure = ET.SubElement(fuzz, "failure", message=f"{len(report.findings)} finding(s)")
-            failure.text = "\n\n".join(f"{f.operation} ({f.mode})\n{f.message}\n{f.curl}"
-                            for f in report.findings)
+            failure.text = "\n\n".join(f"{f.source}: {f.operation} ({f.mode})\n{f.message}\n"
+                                        f"{f.curl}" for f in report.findings)
     suites.attrib.update({k: str(v) for k, v in totals.items()}, errors="0")
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
@@ -131,9 +132,10 @@ def as_html(reports: list[VariantReport], base_url: str) -> str:
                          f"<td><ul>{items}</ul></tr>")
         parts.append("</table>")
         if report.findings:
-            parts.append("<h3>Schemathesis findings</h3>")
+            parts.append("<h3>Findings</h3>")
             for finding in report.findings:
-                parts.append(f"<h4>{e(finding.operation)} ({e(finding.mode)})</h4>"
+                parts.append(f"<h4>{e(finding.source)}: {e(finding.operation)} "
+                             f"({e(finding.mode)})</h4>"
                              f"<pre>{e(finding.message)}</pre><pre>{e(finding.curl)}</pre>")
     parts.append("</html>\n")
     return "\n".join(parts)

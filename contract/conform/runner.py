@@ -13,7 +13,7 @@ from contract.conform.checks import CHECKS, GROUPS
 from contract.conform.fuzz import Finding, Fuzzed, FuzzSettings, fuzz, group_findings
 from contract.conform.judges import Expect, error_bodies, no_server_errors
 from contract.conform.origin import Origin
-from contract.conform.outcome import Outcome, StatementVerdict, Status
+from contract.conform.outcome import SPEC, Outcome, StatementVerdict, Status
 from contract.conform.preflight import preflight
 from contract.conform.probes import Context
 from contract.conform.scenario import lifecycle
@@ -59,7 +59,8 @@ class VariantReport:
         the MUST statements not observed, each with how to observe it."""
         why = [f"{v.id} failed" for v in self.failed]
         if self.findings:
-            why.append(f"{len(self.findings)} schemathesis finding(s)")
+            sources = " and ".join(sorted({f.source for f in self.findings}))
+            why.append(f"{len(self.findings)} finding(s) of {sources}")
         if why:
             return "DOES NOT CONFORM", why
         if self.unobserved:
@@ -198,11 +199,14 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
         failing = {o.statement for o in outcomes if o.status == Status.FAIL}
         grouped, findings = group_findings(list(fuzzed.findings), failing, mine)
         outcomes += grouped
+        findings = [Finding(o.check, "check", o.message, o.curl, SPEC, source="cdn-contract")
+                    for o in outcomes if o.statement == SPEC and o.status == Status.FAIL
+                    ] + findings
         notes = []
         if options.rate_limit_check and contract.purge.operation not in contract.rate_limits:
             notes.append(f"--rate-limit-check: the {variant} docs state no rate limit for "
-                         "purges, so there is none to check (a 429 would be an undocumented "
-                         "status)")
+                         "purges; 21 purges were sent in a row, and a 429 among them is "
+                         "reported as a status the variant does not document")
         runnable = covered(options.groups)
         verdicts = []
         for sid in sorted(mine, key=_order):

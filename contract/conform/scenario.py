@@ -6,8 +6,7 @@ from collections.abc import Iterator
 
 from contract.conform.judges import accepted
 from contract.conform.outcome import Outcome, Status
-from contract.conform.probes import Context, Unobservable
-from contract.conform.target import Exchange
+from contract.conform.probes import Context, Unobservable, listed_ids
 
 
 def lifecycle(ctx: Context) -> Iterator[Outcome]:
@@ -45,7 +44,7 @@ def lifecycle(ctx: Context) -> Iterator[Outcome]:
     yield step("S18", again.status == 404, f"a purge once the deletion completed: "
                f"{again.status} (expected 404)", again.curl)
     listed = ctx.send("GET", f"/v1.0/{project}/services")
-    ids = _listed_ids(listed)
+    ids = listed_ids(listed)
     if ids is not None and service not in ids and len(ids) >= (ctx.contract.page_size or 20):
         yield Outcome("S34", Status.NOT_OBSERVABLE, "the list's first page is full (a real "
                       "account's): it cannot show the deleted service is gone", name,
@@ -55,12 +54,3 @@ def lifecycle(ctx: Context) -> Iterator[Outcome]:
                "completed " + ("is not a services page" if ids is None else
                                "still holds the service" if service in ids else
                                "no longer holds it"), listed.curl)
-
-
-def _listed_ids(listed: Exchange) -> list[str] | None:
-    """The ids on a services page, or None when the answer is not one (S33)."""
-    body = listed.json()
-    services = body.get("services") if isinstance(body, dict) else None
-    if listed.status != 200 or not isinstance(services, list):
-        return None
-    return [str(s.get("id")) for s in services if isinstance(s, dict)]
