@@ -40,6 +40,7 @@ from tests.mockapi import service_body
 from tests.servers import run_upstream
 
 VARIANT = VARIANTS["2016-08"]
+SCALE = 0.01  # the mock's durations (a deploy, the rate limit's minute), and the checks' waits
 
 
 def _replace_once(text: str, old: str, new: str) -> str:
@@ -85,7 +86,7 @@ def mock_url(changed: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
         module = importlib.import_module("changed_cdn_2016_08")
     finally:
         sys.path.remove(str(folder))
-    with run_upstream(module.create_app(MockSettings())) as port:
+    with run_upstream(module.create_app(MockSettings(time_scale=SCALE))) as port:
         yield f"http://127.0.0.1:{port}"
 
 
@@ -121,7 +122,8 @@ def test_the_generated_mock_follows_the_spec(mock_url):
 def _outcomes(mock_url: str, document: dict[str, Any], contract_of: dict[str, Any]
               ) -> dict[str, set[Status]]:
     contract, statements = read_contract(contract_of), {"S11", "S19", "S24"}
-    ctx = Context(Target(mock_url), contract, document, statements, rate_limit_check=True)
+    ctx = Context(Target(mock_url, time_scale=SCALE), contract, document, statements,
+                  rate_limit_check=True)
     found: dict[str, set[Status]] = {}
     for check in CHECKS:
         if check.name in ("rate_limit", "request_limits"):

@@ -211,16 +211,18 @@ def rate_limit(record: Record, expect: Expect) -> Iterator[Outcome]:
         return
     taken = sum(accepted(a) for a in answers)
     last = answers[-1]
-    yield outcome("S11", taken == limit.requests and last.status == limit.exceeded_status,
+    held = taken == limit.requests and last.status == limit.exceeded_status
+    yield outcome("S11", held,
                   f"{len(answers)} purges in a row over two services of one project: {taken} "
                   f"accepted, the last answered {last.status} (expected {limit.requests} and "
                   f"{limit.exceeded_status}: the limit counts the project)", last)
     late, minute = record.seen["late purge"], record.seen["minute"]
-    if last.status == limit.exceeded_status and not record.seen["late"]:
+    # when the burst itself failed, how long its refusal lasts says nothing more
+    if held and not record.seen["late"]:
         yield Outcome("S11", Status.NOT_OBSERVABLE, f"the burst took more than half of the "
                       f"minute ({minute:g} s at this time scale): whether the refusal lasts "
                       "the minute cannot be seen", curl=late.curl)
-    elif last.status == limit.exceeded_status:
+    elif held:
         yield outcome("S11", late.status == limit.exceeded_status, f"a purge half a minute "
                       f"after the refused one, within the same minute, answered {late.status} "
                       f"(expected {limit.exceeded_status}: the refusal lasts the minute)", late)
