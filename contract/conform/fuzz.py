@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import hypothesis
@@ -198,7 +198,10 @@ def _run(job: _Job) -> Fuzzed:
             **fixed})
         if job.project_id is not None and case.path_parameters is not None:
             case.path_parameters["project_id"] = job.project_id
-        curl = _curl(case, job)
+        prepared = _prepared(case, job)
+        if job.project_id is not None and not _in_project(prepared, job.project_id):
+            return  # a real account's: no case may name another project, however generated
+        curl = _curl(prepared, job)
         try:
             response = case.call(base_url=job.base_url)
         except requests.RequestException as error:
@@ -261,12 +264,23 @@ def _remove_created(job: _Job, case: schemathesis.Case[Any], response: Any) -> b
 _REQUEST_ARGUMENTS = ("method", "url", "headers", "params", "data", "json", "cookies")
 
 
-def _curl(case: schemathesis.Case[Any], job: _Job) -> str:
-    """The case as the suite's own curl line (secrets as their variables, long bodies cut):
-    the request schemathesis sends, prepared as `requests` prepares it."""
+def _prepared(case: schemathesis.Case[Any], job: _Job) -> requests.PreparedRequest:
+    """The request schemathesis sends for `case`, prepared as `requests` prepares it."""
     arguments = case.as_transport_kwargs(base_url=job.base_url)
-    prepared = requests.Request(**{k: v for k, v in arguments.items()
-                                   if k in _REQUEST_ARGUMENTS}).prepare()
+    return requests.Request(**{k: v for k, v in arguments.items()
+                               if k in _REQUEST_ARGUMENTS}).prepare()
+
+
+def _in_project(prepared: requests.PreparedRequest, project_id: str) -> bool:
+    """Whether the request names `project_id` and no other, in its path and its header."""
+    path = urlsplit(str(prepared.url)).path
+    named = {value for name, value in prepared.headers.items() if name.lower() == "x-project-id"}
+    return path.startswith(f"/v1.0/{quote(project_id, safe='')}/") and named <= {project_id}
+
+
+def _curl(prepared: requests.PreparedRequest, job: _Job) -> str:
+    """A prepared case as the suite's own curl line (secrets as their variables, long
+    bodies cut)."""
     body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
     headers = [(name, str(value)) for name, value in prepared.headers.items()]
     return curl(httpx.Request(str(prepared.method), str(prepared.url), headers=headers,
