@@ -15,7 +15,7 @@ import click
 
 from contract import __version__
 from contract.errors import InputError
-from contract.variants import GENERATED_DIR, SPEC_DIR, VARIANTS, require_shared
+from contract.variants import GENERATED_DIR, IN_CHECKOUT, SPEC_DIR, VARIANTS, require_shared
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 _VARIANT_CHOICE = click.Choice([*VARIANTS, "all"])
@@ -41,8 +41,9 @@ def cli() -> None:
 @click.option("--overlay", type=click.Path(path_type=Path, dir_okay=False),
               help="Apply this Overlay instead of spec/overlays/<variant>.overlay.yaml "
                    "(needs a single --variant; the common overlay is always applied).")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=SPEC_DIR,
-              show_default="spec/", help="Folder to write the documents to.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              default=SPEC_DIR if IN_CHECKOUT else Path("spec"), show_default="spec/",
+              help="Folder to write the documents to.")
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 if the files in --out differ from what would be "
                    "generated.")
@@ -201,9 +202,16 @@ def proxy(upstream: str, host: str, port: int, variant: str, log_path: Path | No
         f"{', strict' if strict else ''})", err=True))
 
 
+def _spec_argument(context: click.Context, parameter: click.Parameter, value: str) -> Path:
+    """A document's path, or a variant's name for the spec this installation carries."""
+    if value in VARIANTS and not Path(value).exists():
+        return SPEC_DIR / VARIANTS[value].spec_name
+    return Path(value)
+
+
 @cli.command()
-@click.argument("old", type=click.Path(path_type=Path, dir_okay=False))
-@click.argument("new", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("old", callback=_spec_argument)
+@click.argument("new", callback=_spec_argument)
 @click.option("--format", "output", type=click.Choice(["table", "markdown", "json"]),
               default="table", show_default=True)
 @click.option("--fail-on", type=click.Choice(["breaking", "any", "none"]), default="breaking",
@@ -215,7 +223,10 @@ def diff(old: Path, new: Path, output: str, fail_on: str) -> None:
     Each change is judged for clients (does a client of OLD still work against NEW?) and for
     servers (does a server built to OLD still satisfy NEW?). A changed default is breaking.
 
-    Example: cdn-contract diff spec/cdn-2015-08.openapi.yaml spec/cdn-2016-08.openapi.yaml
+    OLD and NEW are files, or the name of a variant (2015-08, 2016-08) for the spec this
+    installation carries.
+
+    Example: cdn-contract diff 2015-08 spec/cdn-2016-08.openapi.yaml
     """
     from contract.diff import compare
     from contract.diff.load import load_openapi
@@ -239,6 +250,10 @@ def trace(out: Path, check: bool, strict: bool) -> None:
     from contract.outputs import stale_files, write_files
     from contract.trace.build import render_pages
 
+    if not IN_CHECKOUT:
+        raise InputError("trace maps the code, the tests and the docs of a checkout: run it "
+                         "in a clone of cdn-contract (an installed copy carries the specs, "
+                         "not the tests)")
     pages, rows = render_pages()
     missing = [r for r in rows if r.gaps and r.statement.level == "MUST"]
     if strict:

@@ -47,6 +47,31 @@ def load_statements(path: Path) -> dict[str, Statement]:
     return found
 
 
+def order(sid: str) -> tuple[int, str]:
+    """How statement ids sort: S7a after S7 and before S8, S10 after S9."""
+    return int("".join(ch for ch in sid if ch.isdigit())), sid
+
+
+EMBEDDED = "x-contract-statements"  # where a derived document carries its statements
+
+
+def embed(document: dict[str, Any], statements: dict[str, Statement], variant: str) -> None:
+    """Put the statements of `variant` in its document, so that every reader at run time
+    (conform, trace, an installed wheel) asks the spec and never needs CONTRACT-NOTES.md."""
+    document[EMBEDDED] = {sid: {"variant": s.variant, "level": s.level, "text": s.text,
+                                "source": s.source}
+                          for sid, s in statements.items() if s.applies_to(variant)}
+
+
+def embedded(document: dict[str, Any]) -> dict[str, Statement]:
+    """The statements a derived document carries (see `embed`)."""
+    rows = document.get(EMBEDDED)
+    if not isinstance(rows, dict) or not rows:
+        raise InputError(f"the spec carries no {EMBEDDED}: derive it again (`make spec`)")
+    return {sid: Statement(sid, row["variant"], row["level"], row["text"], row["source"])
+            for sid, row in rows.items()}
+
+
 def citations(document: Any, pointer: str = "") -> Iterator[tuple[str, list[str]]]:
     """Every `x-statements` list in a document, with the JSON pointer of its owner."""
     if isinstance(document, dict):

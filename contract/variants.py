@@ -11,6 +11,7 @@ that hold in both.
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 import os
 import sys
 from dataclasses import dataclass
@@ -25,8 +26,15 @@ if TYPE_CHECKING:
     from contract.model import Contract
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SPEC_DIR = PROJECT_ROOT / "spec"
-GENERATED_DIR = PROJECT_ROOT / "generated"
+# A checkout (this package beside pyproject.toml and spec/) reads and writes its own files;
+# an installed wheel reads the copies it ships in contract/shipped/ (the specs, their
+# overlays, the generated server checks), and writes what it generates under the working
+# directory.
+IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "spec").is_dir()
+SHIPPED = "contract.shipped"
+SPEC_DIR = PROJECT_ROOT / "spec" if IN_CHECKOUT else \
+    Path(str(importlib.resources.files(SHIPPED) / "spec"))
+GENERATED_DIR = PROJECT_ROOT / "generated" if IN_CHECKOUT else Path("generated")
 OVERLAY_DIR = SPEC_DIR / "overlays"
 COMMON_OVERLAY = OVERLAY_DIR / "common.overlay.yaml"
 
@@ -42,7 +50,10 @@ def reference_dir() -> Path:
 
 
 SHARED_HINT = ("put the project's shared folder beside the checkout as ../shared, or point "
-               "CDN_CONTRACT_SHARED at it")
+               "CDN_CONTRACT_SHARED at it" if IN_CHECKOUT else "derive reads the WADLs and "
+               "CONTRACT-NOTES.md of the reference material: point CDN_CONTRACT_SHARED at the "
+               "folder that holds them (or give --wadl); every other command runs on the "
+               "specs this installation carries")
 
 
 def require_shared() -> None:
@@ -112,12 +123,15 @@ def generated_server(variant: str, part: str = "") -> ModuleType:
     it: it is an output of `cdn-contract generate server`."""
     from contract.errors import InputError
 
-    package = GENERATED_DIR / "server" / server_package(variant)
-    if not (package / "app.py").is_file():
-        raise InputError(f"{package} is missing: run `cdn-contract generate server`")
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))
-    name = f"generated.server.{server_package(variant)}"
+    if IN_CHECKOUT:
+        package = GENERATED_DIR / "server" / server_package(variant)
+        if not (package / "app.py").is_file():
+            raise InputError(f"{package} is missing: run `cdn-contract generate server`")
+        if str(PROJECT_ROOT) not in sys.path:
+            sys.path.insert(0, str(PROJECT_ROOT))
+        name = f"generated.server.{server_package(variant)}"
+    else:
+        name = f"{SHIPPED}.server.{server_package(variant)}"
     return importlib.import_module(f"{name}.{part}" if part else name)
 
 

@@ -20,8 +20,8 @@ from contract.conform.scenario import lifecycle
 from contract.conform.target import EdgeTarget, Target
 from contract.errors import InputError
 from contract.model import read_contract
-from contract.statements import load_statements
-from contract.variants import load_document, notes_path
+from contract.statements import embedded, order
+from contract.variants import load_document
 
 
 @dataclass
@@ -161,13 +161,13 @@ def _edge(target: Target, options: RunOptions) -> EdgeTarget | None:
 
 def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
          progress: Callable[[str], None]) -> list[VariantReport]:
-    statements = load_statements(notes_path())
     reports = []
     for variant in options.variants:
         started = time.monotonic()
         progress(f"variant {variant}: checks")
         document = load_document(variant)
-        mine = {sid for sid, s in statements.items() if s.variant in ("both", variant)}
+        statements = embedded(document)
+        mine = set(statements)
         contract = read_contract(document)
         ctx = Context(target, contract, document, mine, options.rate_limit_check, edge,
                       progress)
@@ -209,7 +209,7 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
                          "reported as a status the variant does not document")
         runnable = covered(options.groups)
         verdicts = []
-        for sid in sorted(mine, key=_order):
+        for sid in sorted(mine, key=order):
             statement = statements[sid]
             verdict = StatementVerdict(sid, statement.level, statement.text,
                                        [o for o in outcomes if o.statement == sid])
@@ -226,7 +226,3 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
         reports.append(VariantReport(variant, verdicts, findings, cases,
                                      time.monotonic() - started, options.groups, notes))
     return reports
-
-
-def _order(sid: str) -> tuple[int, str]:
-    return int("".join(ch for ch in sid if ch.isdigit())), sid

@@ -9,10 +9,11 @@ import pytest
 
 from contract.conform.outcome import Status
 from contract.conform.runner import VariantReport
-from contract.statements import load_statements
-from contract.variants import notes_path
+from contract.statements import embedded, order
+from contract.variants import VARIANTS, load_document
 
-STATEMENTS = sorted(load_statements(notes_path()), key=lambda s: (len(s), s))
+STATEMENTS = sorted({sid for name in VARIANTS for sid in embedded(load_document(name))},
+                    key=order)
 
 
 @pytest.mark.parametrize("statement", STATEMENTS)

@@ -21,7 +21,7 @@ from contract.derive.overlay import apply_overlay, load_overlay
 from contract.derive.samples import check_examples
 from contract.errors import InputError
 from contract.openapi import operations
-from contract.statements import check_citations, load_statements
+from contract.statements import check_citations, embed, load_statements
 from contract.variants import COMMON_OVERLAY, PROJECT_ROOT, Variant, notes_path, reference_dir
 from contract.wadl import read_wadl
 
@@ -56,7 +56,9 @@ def render_variant(inputs: Inputs) -> dict[str, str]:
     for path in inputs.overlays:
         apply_overlay(document, load_overlay(path), path)
     _sort_responses(document)
-    check_citations(document, variant.name, load_statements(inputs.notes))
+    statements = load_statements(inputs.notes)
+    check_citations(document, variant.name, statements)
+    embed(document, statements, variant.name)
     _check_valid(document, variant.name)
     discrepancies = _unique(result.discrepancies + check_examples(document))
     header = _header(inputs)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import yaml
 
 from contract.diff import compare
-from contract.statements import load_statements
+from contract.statements import embedded, order
 from contract.trace.matrix import Row, build_matrix, python_files
 from contract.trace.render import traceability, variants_page
-from contract.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS, notes_path
+from contract.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS
 
 # Where each kind of evidence lives; folders that do not exist yet simply contribute nothing.
 MOCK_DIRS = ("contract/mock", "generated/server")
@@ -17,9 +17,11 @@ TEST_DIRS = ("tests",)
 
 
 def render_pages() -> tuple[dict[str, str], list[Row]]:
-    statements = load_statements(notes_path())
     documents = {name: yaml.safe_load((SPEC_DIR / v.spec_name).read_text(encoding="utf-8"))
                  for name, v in VARIANTS.items()}
+    statements = {sid: statement for document in documents.values()
+                  for sid, statement in embedded(document).items()}
+    statements = {sid: statements[sid] for sid in sorted(statements, key=order)}
     rows = build_matrix(statements, documents, python_files(PROJECT_ROOT, *MOCK_DIRS),
                         python_files(PROJECT_ROOT, *CHECK_DIRS),
                         python_files(PROJECT_ROOT, *TEST_DIRS), PROJECT_ROOT)
