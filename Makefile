@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 BROWSER := $(VENV)/.browser-stamp
 POSTGRES := $(VENV)/.postgres-stamp
+IMAGE_TOOLS := $(VENV)/.image-tools-stamp
 
 .PHONY: setup run spec generated docs check-generated lint test bench clean
 
@@ -37,6 +38,14 @@ $(POSTGRES): $(STAMP)
 	  apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
 	@touch $(POSTGRES)
 
+# The image test builds the Dockerfile with buildah (no daemon) on a base debootstrap makes
+# from the Debian archive apt already uses: both from the distribution's packages.
+$(IMAGE_TOOLS): $(STAMP)
+	@command -v buildah >/dev/null && command -v debootstrap >/dev/null || { \
+	  echo "installing buildah and debootstrap (Debian packages) for the image test"; \
+	  apt-get update -qq && apt-get install -y -qq buildah debootstrap >/dev/null; }
+	@touch $(IMAGE_TOOLS)
+
 run: spec generated  ## the main job: derive spec/ (both variants), generate the server and client
 
 spec: $(STAMP)  ## regenerate spec/ (both variants) from the WADLs and overlays
@@ -58,7 +67,7 @@ check-generated: $(STAMP)  ## exit 1 if spec/, generated/ or docs/ differ from w
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) $(BROWSER) $(POSTGRES)  ## lint, check spec/, generated/ and docs/ are current, run the test suite
+test: $(STAMP) $(BROWSER) $(POSTGRES) $(IMAGE_TOOLS)  ## lint, check spec/, generated/ and docs/ are current, run the test suite
 	$(BIN)/ruff check .
 	$(BIN)/cdn-contract derive --check
 	$(BIN)/cdn-contract generate server --check

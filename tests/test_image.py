@@ -1,0 +1,98 @@
+"""The container image, built for real with buildah from the project's Dockerfile and run:
+its base is a Debian bookworm made by debootstrap from the archive this machine's apt uses
+(no registry image can be pulled here), its dependencies come from a wheelhouse built on
+the host, and the mock it runs answers a purge sent from the host."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from contract.variants import PROJECT_ROOT
+from tests.servers import free_port, wait_for_port
+
+MIRROR = "http://deb.debian.org/debian"  # what /etc/apt/sources.list.d/debian.sources names
+BASE, IMAGE = "localhost/cdn-contract-test-base", "localhost/cdn-contract-test"
+
+
+def buildah(*args: str, timeout: float = 600) -> str:
+    done = subprocess.run(["buildah", "--storage-driver", "vfs", *args], capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-3000:])
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The image, built from the Dockerfile with a debootstrapped base and a wheelhouse."""
+    assert shutil.which("buildah") and shutil.which("debootstrap"), \
+        "make test installs buildah and debootstrap (Debian packages)"
+    rootfs = tmp_path_factory.mktemp("rootfs")
+    subprocess.run(["debootstrap", "--variant=minbase", "--include=python3,python3-venv",
+                    "bookworm", str(rootfs), MIRROR], check=True, capture_output=True,
+                   timeout=900)
+    container = buildah("from", "scratch")
+    mounted = Path(buildah("mount", container))
+    subprocess.run(["cp", "-a", f"{rootfs}/.", str(mounted)], check=True, timeout=300)
+    buildah("umount", container)
+    buildah("commit", "--quiet", container, BASE)
+    buildah("rm", container)
+    shutil.rmtree(rootfs, ignore_errors=True)
+    context = tmp_path_factory.mktemp("context")
+    shutil.copy(PROJECT_ROOT / "Dockerfile", context / "Dockerfile")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir",
+                    str(context / "wheelhouse"), str(PROJECT_ROOT)], check=True,
+                   capture_output=True, timeout=900)
+    buildah("bud", "--quiet", "--format", "docker", "--isolation", "chroot",  # docker: keeps
+            "--build-arg", f"BASE={BASE}", "-t", IMAGE, str(context), timeout=900)  # HEALTHCHECK
+    try:
+        yield IMAGE
+    finally:
+        for name in (IMAGE, BASE):
+            subprocess.run(["buildah", "--storage-driver", "vfs", "rmi", "--force", name],
+                           capture_output=True, timeout=120)
+
+
+def test_the_image_is_configured_for_users(image):
+    config = buildah("inspect", "--type", "image", "--format",
+                     "{{.OCIv1.Config.User}}|{{.OCIv1.Config.Entrypoint}}|"
+                     "{{.OCIv1.Config.ExposedPorts}}|{{.Docker.Config.Healthcheck}}", image)
+    user, entrypoint, ports, health = config.split("|")
+    assert user == "cdn" and entrypoint == "[cdn-contract]"
+    assert "8080/tcp" in ports and "8081/tcp" in ports
+    assert "/__mock__/health" in health
+
+
+def test_the_mock_runs_in_the_image_and_answers_a_purge_from_the_host(image):
+    container, port = buildah("from", image), free_port()
+    server = subprocess.Popen(["buildah", "--storage-driver", "vfs", "run", "--isolation",
+                               "chroot", "--user", "cdn", container, "--",
+                               "/opt/cdn-contract/bin/cdn-contract", "mock", "--port",
+                               str(port), "--time-scale", "0.01", "--quiet"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_port(port, timeout=60)
+        base, token = f"http://127.0.0.1:{port}", {"X-Auth-Token": "t"}
+        created = httpx.post(f"{base}/v1.0/p1/services", headers=token, json={
+            "name": "site", "domains": [{"domain": "www.site.example"}],
+            "origins": [{"origin": "origin.site.example"}], "flavor_id": "cdn",
+            "log_delivery": {"enabled": False}})
+        service = created.headers["Location"].rsplit("/", 1)[-1]
+        purged = httpx.delete(f"{base}/v1.0/p1/services/{service}/assets",
+                              params={"url": "/logo.png"}, headers=token)
+        assert (created.status_code, purged.status_code) == (202, 202), purged.text
+    finally:
+        server.terminate()  # buildah passes it on to the mock, which stops cleanly
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=20)
+        subprocess.run(["pkill", "-f", f"cdn-contract mock --port {port} "], timeout=10)
+        server.kill()
+        subprocess.run(["buildah", "--storage-driver", "vfs", "rm", container],
+                       capture_output=True, timeout=120)
