@@ -23,13 +23,24 @@ _VARIANT_CHOICE = click.Choice([*VARIANTS, "all"])
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cdn-contract")
-def cli() -> None:
+@click.pass_context
+def cli(context: click.Context) -> None:
     """The Rackspace CDN API v1.0 docs as an executable contract.
 
     Two doc variants: 2015-08 (the WADL of 2015-08-31: `hard` defaults to false) and 2016-08,
     the canonical one (the last WADL plus the published reference: `hard` defaults to true,
     20 purges per minute).
+
+    Options may also come from CDN_CONTRACT_<COMMAND>_<OPTION> environment variables (e.g.
+    CDN_CONTRACT_MOCK_PORT) and from a [tool.cdn-contract.<command>] table in ./pyproject.toml
+    or a [<command>] table in ./cdn-contract.toml; a flag wins over both.
+
+    Shell completion: eval "$(_CDN_CONTRACT_COMPLETE=bash_source cdn-contract)" (zsh_source,
+    fish_source for those shells).
     """
+    from contract.config import defaults
+
+    context.default_map = defaults(Path.cwd())
 
 
 @cli.command()
@@ -616,7 +627,7 @@ def _chosen(variant: str) -> list[str]:
 def main() -> None:
     """Entry point: run the CLI, turning bad input into one line and exit code 2."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(standalone_mode=False, auto_envvar_prefix="CDN_CONTRACT")
     except InputError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_BAD_INPUT)

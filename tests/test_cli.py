@@ -111,3 +111,26 @@ def test_newcomer_trips_get_messages_that_say_what_to_do(shared_reference, tmp_p
 
 def test_mock_help_suggests_a_prefer_that_works(shared_reference):
     assert "Prefer: code=401" in cli("mock", "--help").stdout
+
+
+def test_options_come_from_a_config_file_and_the_environment_flags_winning(tmp_path):
+    """`diff` exits 1 on breaking changes by default; a cdn-contract.toml (or pyproject's
+    [tool.cdn-contract]) says otherwise; an environment variable wins over the file, a flag
+    over both; a file that is not TOML is one line with exit 2."""
+    import os
+
+    def diff(*flags: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "contract", "diff", "2015-08", "2016-08",
+                               *flags], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=60, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT),
+                                               **env})
+    assert diff().returncode == 1
+    (tmp_path / "pyproject.toml").write_text('[tool.cdn-contract.diff]\nfail-on = "none"\n')
+    assert diff().returncode == 0
+    (tmp_path / "cdn-contract.toml").write_text('[diff]\nfail-on = "breaking"\n')
+    assert diff().returncode == 1  # cdn-contract.toml wins over pyproject.toml
+    assert diff(CDN_CONTRACT_DIFF_FAIL_ON="none").returncode == 0
+    assert diff("--fail-on", "breaking", CDN_CONTRACT_DIFF_FAIL_ON="none").returncode == 1
+    (tmp_path / "cdn-contract.toml").write_text("[diff\n")
+    broken = diff()
+    assert broken.returncode == 2 and "cdn-contract.toml:1: not TOML" in broken.stderr
