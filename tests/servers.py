@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import uvicorn
 
 from contract.variants import PROJECT_ROOT
@@ -115,3 +116,23 @@ def run_mock(variant: str, *args: str, module: tuple[str, ...] = ("contract",)
     with run_cli_server("mock", "--variant", variant, "--quiet", *args, port=port,
                         module=module):
         yield f"http://127.0.0.1:{port}"
+
+
+def deployed_service(base: str, project: str = "p1", **members: Any) -> str:
+    """A service created on the mock at `base` and waited for until `deployed`: the edge's
+    test body (its origin 127.0.0.1 on port 80, which --origin-port maps to a local one),
+    `members` replacing its parts; its id."""
+    body = {"name": "edge-test", "domains": [{"domain": "www.example.test"}],
+            "origins": [{"origin": "127.0.0.1", "port": 80}],
+            "caching": [{"name": "default", "ttl": 3600}],
+            "log_delivery": {"enabled": False}, "flavor_id": "cdn", **members}
+    auth = {"X-Auth-Token": "t"}
+    created = httpx.post(f"{base}/v1.0/{project}/services", json=body, headers=auth)
+    assert created.status_code == 202, created.text
+    service = created.headers["Location"].rsplit("/", 1)[-1]
+    deadline = time.monotonic() + 5
+    while httpx.get(f"{base}/v1.0/{project}/services/{service}",
+                    headers=auth).json()["status"] != "deployed":
+        assert time.monotonic() < deadline, f"service {service} did not deploy"
+        time.sleep(0.01)
+    return service

@@ -31,6 +31,7 @@ ALLOWED = {  # each a behaviour the docs allow and our mock does not have
                                           deploy_seconds=90),
     "a purge body ignored": Behaviour(ignore_purge_body=True),
     "Retry-After as an HTTP-date": Behaviour(retry_after_date=True),
+    "the limit's minute is the calendar minute": Behaviour(calendar_minute=True),
 }
 
 

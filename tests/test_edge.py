@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from contract.conform.origin import Origin
-from tests.servers import free_port, run_mock
+from tests.servers import deployed_service, free_port, run_mock
 
 DOMAIN = "www.example.test"
 SCALE = 0.001
@@ -35,20 +35,7 @@ def cdn(shared_reference):
 
 
 def create(base: str, **members: Any) -> str:
-    service = {"name": "edge-test", "domains": [{"domain": DOMAIN}],
-               "origins": [{"origin": "127.0.0.1", "port": 80}],
-               "caching": [{"name": "default", "ttl": 3600}],
-               "log_delivery": {"enabled": False}, "flavor_id": "cdn", **members}
-    created = httpx.post(f"{base}/v1.0/p1/services", json=service,
-                         headers={"X-Auth-Token": "t"})
-    assert created.status_code == 202, created.text
-    service_id = created.headers["Location"].rsplit("/", 1)[-1]
-    deadline = time.monotonic() + 5
-    while httpx.get(f"{base}/v1.0/p1/services/{service_id}",
-                    headers={"X-Auth-Token": "t"}).json()["status"] != "deployed":
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    return service_id
+    return deployed_service(base, domains=[{"domain": DOMAIN}], **members)
 
 
 def purge(base: str, service: str, url: str, hard: bool) -> None:

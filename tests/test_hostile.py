@@ -29,7 +29,13 @@ from contract.mock.sqlite_store import SQLiteStore
 from contract.model import RateLimit
 from contract.variants import PROJECT_ROOT
 from tests.mockapi import service_body
-from tests.servers import free_port, run_cli_server, run_mock, wait_for_port
+from tests.servers import (
+    deployed_service,
+    free_port,
+    run_cli_server,
+    run_mock,
+    wait_for_port,
+)
 from tests.wire import Wire
 
 AUTH = {"X-Auth-Token": "t"}
@@ -91,18 +97,9 @@ def cdn(answer: Callable[[str, str], bytes], *args: str) -> Iterator[tuple[str, 
 def deployed(base: str, project: str = "p1", **members: Any) -> tuple[str, str]:
     """A deployed service with a domain of its own and the raw origin: (id, domain)."""
     domain = f"www.{uuid.uuid4().hex[:10]}.test"
-    body = {**service_body(), "domains": [{"domain": domain}],
-            "origins": [{"origin": "127.0.0.1", "port": 80}],
-            "caching": [{"name": "default", "ttl": YEAR}], **members}
-    created = httpx.post(f"{base}/v1.0/{project}/services", json=body, headers=AUTH)
-    assert created.status_code == 202, created.text
-    service = created.headers["Location"].rsplit("/", 1)[-1]
-    deadline = time.monotonic() + 5
-    while httpx.get(f"{base}/v1.0/{project}/services/{service}",
-                    headers=AUTH).json()["status"] != "deployed":
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    return service, domain
+    caching = [{"name": "default", "ttl": YEAR}]
+    return deployed_service(base, project, **{"domains": [{"domain": domain}],
+                                              "caching": caching, **members}), domain
 
 
 @contextlib.contextmanager

@@ -46,10 +46,15 @@ class Behaviour:
     refuse_purge_before_deployed: bool = False  # 400 while the service is not deployed
     ignore_purge_body: bool = False  # a purge with a body is served as if it had none
     retry_after_date: bool = False  # Retry-After as an HTTP-date instead of seconds
+    calendar_minute: bool = False  # the 20 purges are counted per calendar minute (S11 allows
+    # both readings), not per minute from the first one
     tokens: frozenset[str] = frozenset()  # empty: any non-empty token is valid
     required_header: tuple[str, str] | None = None  # a gateway's key: 401 without it
     defects: frozenset[str] = frozenset()  # realistic vendor defects (DEFECTS), for proofs
 
+
+SWITCHES = ("refuse_root_domains", "refuse_taken_domains", "refuse_purge_before_deployed",
+            "ignore_purge_body", "retry_after_date", "calendar_minute")  # Behaviour's flags
 
 DEFECTS = {  # what a vendor could ship and the docs forbid, each with the statement it breaks
     "status_active": "a deployed service reports status `active` (S34)",
@@ -104,9 +109,8 @@ class Vendor:
     def status(self, service: Service, now: float) -> str | None:
         """The service's status now, or None once it is gone."""
         scale = self.behaviour.time_scale
-        if service.deleted is not None and "deleted_still_readable" in self.behaviour.defects:
-            service = Service(service.id, service.project, service.body, service.created)
-        if service.deleted is not None:
+        if service.deleted is not None and \
+                "deleted_still_readable" not in self.behaviour.defects:
             return "delete_in_progress" if now < service.deleted + \
                 self.behaviour.delete_seconds * scale else None
         if "never_deploys" in self.behaviour.defects:
@@ -354,9 +358,10 @@ class Vendor:
         key = service.id if "limit_per_service" in self.behaviour.defects else project
         window = (30 if "short_window" in self.behaviour.defects else 60) * \
             self.behaviour.time_scale
-        start, used = self.windows.get(key, (now, 0))
+        opened = now - now % window if self.behaviour.calendar_minute else now
+        start, used = self.windows.get(key, (opened, 0))
         if now - start >= window:
-            start, used = now, 0
+            start, used = opened, 0
         if used >= PURGES_PER_MINUTE:
             wait = max(1, math.ceil(start + window - now))
             retry = email.utils.formatdate(now + wait, usegmt=True) \
@@ -615,8 +620,7 @@ def main() -> None:
     parser.add_argument("--require-header", metavar="'NAME: VALUE'")
     parser.add_argument("--tokens", default="", help="the valid tokens, comma-separated "
                         "(default: any)")
-    for name in ("refuse_root_domains", "refuse_taken_domains",
-                 "refuse_purge_before_deployed", "ignore_purge_body", "retry_after_date"):
+    for name in SWITCHES:
         parser.add_argument("--" + name.replace("_", "-"), action="store_true")
     args = parser.parse_args()
     required = None
@@ -625,10 +629,7 @@ def main() -> None:
         required = (name.strip(), value.strip())
     tokens = frozenset(t for t in args.tokens.split(",") if t)
     behaviour = Behaviour(time_scale=args.time_scale, required_header=required, tokens=tokens,
-                          **{
-        name: getattr(args, name) for name in (
-            "refuse_root_domains", "refuse_taken_domains", "refuse_purge_before_deployed",
-            "ignore_purge_body", "retry_after_date")})
+                          **{name: getattr(args, name) for name in SWITCHES})
     handler = type("Handler", (_Handler,), {"vendor": Vendor(behaviour)})
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
     server.daemon_threads = True

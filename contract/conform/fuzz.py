@@ -122,11 +122,11 @@ def fuzz(document: dict[str, Any], target: Target, options: FuzzSettings,
     threads. A target that stops answering is bad input (InputError)."""
     identity = target.identity
     base_url = target.base_url
-    labels = [result.ok().label for result in _schema(json.dumps(document), base_url,
-                                                      identity.project_id)
+    text = json.dumps(document)  # once: the jobs' cache key, and what each process loads
+    labels = [result.ok().label for result in _schema(text, base_url, identity.project_id)
               .get_all_operations()]
     header = read_contract(document).token_header
-    jobs = [_Job(json.dumps(document), base_url, header, identity.token,
+    jobs = [_Job(text, base_url, header, identity.token,
                  identity.token_known, tuple(identity.headers.items()), identity.project_id,
                  tuple(identity.secrets().items()), options, label, mode)
             for label in labels for mode in ("positive", "negative")]

@@ -294,13 +294,10 @@ def list_pages(record: Record, expect: Expect) -> Iterator[Outcome]:
                   "limit is 1 to 20)", zero)
     flavors = record.exchanges["flavors"]
     body = flavors.json()
-    yield outcome("S33", flavors.status == 200 and isinstance(body, dict) and
-                  isinstance(body.get("flavors"), list), "GET /flavors answered "
-                  f"{flavors.status} " + ("with the {\"flavors\": [...]} wrapper"
-                                          if isinstance(body, dict) and
-                                          isinstance(body.get("flavors"), list)
-                                          else "without the {\"flavors\": [...]} wrapper"),
-                  flavors)
+    wrapped = isinstance(body, dict) and isinstance(body.get("flavors"), list)
+    yield outcome("S33", flavors.status == 200 and wrapped, f"GET /flavors answered "
+                  f"{flavors.status} {'with' if wrapped else 'without'} the "
+                  "{\"flavors\": [...]} wrapper", flavors)
 
 
 def patch_rules(record: Record, expect: Expect) -> Iterator[Outcome]:

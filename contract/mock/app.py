@@ -72,7 +72,8 @@ class MockApp:
         if not self.accepts(token):
             return Admission(matched, refusal=error_response(
                 401, f"the {self.facts.contract.token_header} is not valid (S10)"))
-        scope = self.settings.token_projects.get(token.strip())
+        scopes = self.settings.token_projects  # empty unless --tokens TOKEN=PROJECT
+        scope = scopes.get(token.strip()) if scopes else None
         project = matched.path_params.get("project_id")
         if scope is not None and project != scope:
             return Admission(matched, refusal=error_response(
