@@ -342,14 +342,22 @@ def bound_url(server: asyncio.Server, host: str) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-async def until_stopped(servers: list[tuple[asyncio.Server, Keeper]]) -> None:
-    """Keep the servers serving until SIGINT or SIGTERM, then drain: no new connection is
-    taken, and each open one is closed once it owes no response (at most DRAIN_SECONDS), so
-    a write that was committed is also answered."""
+def stop_requested() -> asyncio.Event:
+    """An event SIGINT or SIGTERM sets. Call it before listening: a signal that arrives as
+    soon as the port answers must reach the drain, not the default handler (exit -15)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def until_stopped(servers: list[tuple[asyncio.Server, Keeper]],
+                        stop: asyncio.Event) -> None:
+    """Keep the servers serving until `stop` (see stop_requested), then drain: no new
+    connection is taken, and each open one is closed once it owes no response (at most
+    DRAIN_SECONDS), so a write that was committed is also answered."""
+    loop = asyncio.get_running_loop()
     await stop.wait()
     for server, _ in servers:
         server.close()
@@ -378,10 +386,11 @@ def serve(handler: Handler, host: str, port: int,
           started: Callable[[str], None] = lambda url: None) -> None:
     """Serve until SIGINT or SIGTERM; `started(url)` once listening, with the real port."""
     async def main() -> None:
+        stop = stop_requested()
         keeper = Keeper(handler.limits)
         server = await listen(handler, host, port, keeper)
         started(bound_url(server, host))
-        await until_stopped([(server, keeper)])
+        await until_stopped([(server, keeper)], stop)
 
     try:
         run(main)

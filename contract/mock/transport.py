@@ -357,6 +357,7 @@ async def listen(app: MockApp, host: str, port: int, keeper: Keeper | None = Non
 
 async def _serve(app: MockApp, host: str, port: int,
                  started: Callable[[str, str | None], None]) -> None:
+    stop = serving.stop_requested()
     keeper = Keeper(app.settings.limits)
     servers = [(await listen(app, host, port, keeper), keeper)]
     edge_url = None
@@ -369,7 +370,7 @@ async def _serve(app: MockApp, host: str, port: int,
         servers.append((edge, edge_keeper))
         edge_url = app.runtime.edge_url = serving.bound_url(edge, host)
     started(serving.bound_url(servers[0][0], host), edge_url)
-    await serving.until_stopped(servers)
+    await serving.until_stopped(servers, stop)
 
 
 def serve(app: MockApp, host: str, port: int,
