@@ -57,9 +57,9 @@ def run_mock_scaled(variant: str):
 def new_service(cdn: ModuleType, name: str = "mywebsite.com"):
     """The docs' sample service, with a domain of its own (S37: one owner per domain)."""
     return cdn.NewService(
-        name=name, domains=[cdn.NewServiceDomain(domain=f"www.{uuid.uuid4().hex[:12]}.com")],
-        origins=[cdn.NewServiceOrigin(origin="mywebsite.com", port=80, rules=[])],
-        log_delivery=cdn.NewServiceLogDelivery(enabled=False), flavor_id="cdn")
+        name=name, domains=[cdn.NewDomain(domain=f"www.{uuid.uuid4().hex[:12]}.com")],
+        origins=[cdn.NewOrigin(origin="mywebsite.com", port=80, rules=[])],
+        log_delivery=cdn.NewLogDelivery(enabled=False), flavor_id="cdn")
 
 
 def jobs(base_url: str, service_id: str) -> list[dict]:
@@ -170,9 +170,9 @@ def test_forbidden_values_are_refused_before_sending_s17_s19(variant, base_url):
         client.get_service("not-a-uuid")
     with pytest.raises(cdn.InvalidRequestError) as body:
         client.create_service(cdn.NewService(
-            name="ab", domains=[], origins=[cdn.NewServiceOrigin(origin="x.com", rules=[],
+            name="ab", domains=[], origins=[cdn.NewOrigin(origin="x.com", rules=[],
                                                                  port="80")],
-            log_delivery=cdn.NewServiceLogDelivery(enabled=False), flavor_id="cdn"))
+            log_delivery=cdn.NewLogDelivery(enabled=False), flavor_id="cdn"))
     assert [str(p) for p in body.value.problems] == [
         "body /name: 'ab' is shorter than 3 characters",
         "body /domains: [] has fewer than 1 items",

@@ -30,18 +30,11 @@ from contract.model import read_contract
 from contract.openapi import operations
 
 COMMAND = "cdn-contract generate client"
-# The class a body's root schema becomes. Listed in the order the models are built, so the
-# fullest shape of a resource claims the short names of its parts (`Domain`, `Origin`...).
-# Any other operation's bodies are named `<OperationId>Request` / `<OperationId>Response`.
-ROOT_NAMES = {
-    "getService.response": "Service",
-    "getAllServices.response": "ServiceSummary",
-    "createService.request": "NewService",
-    "patchService.request": "PatchOperation",
-    "getFlavors.response": "Flavor",
-    "getFlavorDetails.response": "Flavor",
-    "#/components/schemas/Error": "ErrorDocument",
-}
+# The spec names its models (`components/schemas`, see contract.derive.components) and each
+# becomes the class of that name; a body without a named model is `<OperationId>Request` /
+# `<OperationId>Response`. The error body is `ErrorDocument`: `Error` would read as an
+# exception.
+ROOT_NAMES = {"#/components/schemas/Error": "ErrorDocument"}
 # Error classes by status: fixed names, so the output does not depend on the Python version
 # (whose `HTTPStatus` phrases change).
 ERROR_NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
@@ -220,13 +213,9 @@ def render_client(spec: Path) -> dict[str, str]:
 
 
 def _operations(document: dict[str, Any], models: Models, project: str) -> list[_Operation]:
-    """Every operation, its models built in ROOT_NAMES order, listed in document order."""
-    found = list(operations(document))
-    order = {key.split(".")[0]: index for index, key in enumerate(ROOT_NAMES)}
-    built = {op["operationId"]: _operation(template, method, op, models, project)
-             for template, method, op
-             in sorted(found, key=lambda row: order.get(row[2]["operationId"], len(order)))}
-    return [built[op["operationId"]] for _, _, op in found]
+    """Every operation, in document order."""
+    return [_operation(template, method, op, models, project)
+            for template, method, op in operations(document)]
 
 
 def _operation(template: str, method: str, op: dict[str, Any], models: Models,
@@ -290,24 +279,33 @@ def _response(result: _Operation, op: dict[str, Any], response: dict[str, Any],
 
 def _collection(result: _Operation, schema: dict[str, Any], collection: dict[str, Any],
                 name: str, models: Models) -> None:
-    """A listing whose body wraps the items (the schema's shape) in `collection['items']`."""
-    item = models.type_of(schema, name, about=f"An item listed by {result.id}")
+    """A listing: the page is the schema's model, its items in `collection['items']`; with a
+    marker, the reader also returns the marker of the next page (while a `next` link says
+    more remain, S33)."""
+    page = models.type_of(schema, name, about=f"One page of {result.id}")
     member = collection["items"]
+    items = models.member(page, member)
+    if items is None or items.type.item is None:
+        raise SchemaCodeError(f"{result.id}: the page has no list of `{member}`")
+    item = items.type.item
     result.read = f"_read_{result.name}"
-    items = f"read_list({item.reader})(body.get({member!r}, []), '/{member}')"
-    lines = ["body = read_object(json_body(response), '')", f"items = {items}"]
+    lines = [f"page = {page.reader}(json_body(response), '')",
+             f"items = page.{items.name}{'' if items.required else ' or []'}"]
     marker = collection.get("marker")
     if marker is None:
         result.returns, result.returns_doc = f"list[{item.annotation}]", f"The `{member}`."
         result.reader_lines = [*lines, "return items"]
         return
+    links = models.member(page, "links")
+    if links is None:
+        raise SchemaCodeError(f"{result.id}: a page with a marker needs its `links`")
     rel = collection.get("next-link-rel", "next")
     result.returns, result.returns_doc = f"Page[{item.annotation}]", f"One page of `{member}`."
     result.pages, result.marker, result.item = member, marker["parameter"], item.annotation
     result.reader_lines = [
         *lines,
-        "links = read_list(read_object)(body.get('links', []), '/links')",
-        f"more = items and any(link.get('rel') == {rel!r} for link in links)",
+        f"links = page.{links.name}{'' if links.required else ' or []'}",
+        f"more = bool(items) and any(link.rel == {rel!r} for link in links)",
         f"return Page(items, items[-1].{marker['from-item']} if more else None)"]
 
 
@@ -377,7 +375,7 @@ def _request_body(result: _Operation, body: dict[str, Any], models: Models) -> N
     result.body = models.type_of(schema, name, about=f"The request body of {result.id}")
     result.body_required = bool(body.get("required"))
     result.content_type = media_type
-    result.body_check_lines = check_statements(schema, "body")
+    result.body_check_lines = check_statements(models.inlined(schema), "body")
 
 
 def _errors(ops: list[_Operation]) -> list[dict[str, Any]]:

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract.codegen.schema_code import SchemaCodeError
-from contract.openapi import resolve
+from contract.openapi import inline_refs, resolve
 
 _PRIMITIVES = {"string": ("str", "read_string"), "integer": ("int", "read_integer"),
                "number": ("float", "read_number"), "boolean": ("bool", "read_boolean")}
 _RESERVED = {"Error", "Page", "Any", "Literal"}  # would read as exceptions or typing names
+_COMPONENTS = "#/components/schemas/"
 _IDENTITY_IGNORED = {"description", "title", "example", "examples", "default", "minLength",
                      "maxLength", "minimum", "maximum", "minItems", "maxItems", "pattern",
                      "format"}
@@ -106,7 +107,13 @@ class Models:
     def type_of(self, schema: dict[str, Any], name: str, root: str | None = None,
                 about: str = "", parent: str | None = None) -> Type:
         """The Python type of `schema`; `name` is the class name an object schema would get,
-        `about` what it is, for a docstring when the schema has no description."""
+        `about` what it is, for a docstring when the schema has no description. A reference
+        to a named model of the spec (`components/schemas`) takes that model's name."""
+        reference = schema.get("$ref")
+        if isinstance(reference, str) and reference.startswith(_COMPONENTS):
+            named = reference.removeprefix(_COMPONENTS)
+            if named not in _RESERVED:
+                name, root, parent = named, None, None
         schema = self._resolved(schema)
         kind = schema.get("type")
         if isinstance(kind, list):
@@ -128,6 +135,11 @@ class Models:
         if kind == "object":
             return Type("dict[str, Any]", "read_object")
         return Type("Any", "read_any")
+
+    def member(self, owner: Type, key: str) -> Field | None:
+        """The field of the model `owner` that holds the JSON member `key`, if any."""
+        model = next((m for m in self.models if m.name == owner.model), None)
+        return next((f for f in model.fields if f.key == key), None) if model else None
 
     def _model(self, schema: dict[str, Any], name: str, root: str | None, about: str,
                parent: str | None) -> str:
@@ -170,6 +182,11 @@ class Models:
             number += 1
         self._taken.add(f"{candidates[-1]}{number}")
         return f"{candidates[-1]}{number}"
+
+    def inlined(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """`schema` with every reference replaced by its target (for compiled checks)."""
+        inlined: dict[str, Any] = inline_refs(self.document, schema)
+        return inlined
 
     def _resolved(self, schema: dict[str, Any]) -> dict[str, Any]:
         resolved: dict[str, Any] = resolve(self.document, schema)

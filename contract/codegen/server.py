@@ -139,7 +139,8 @@ def render_server(spec: Path) -> dict[str, str]:
         raise InputError(f"{spec}: {error}") from None
     variant = contract.variant
     try:
-        ops = [_operation(template, method, op) for template, method, op in operations(document)]
+        ops = [_operation(document, template, method, op)
+               for template, method, op in operations(document)]
     except SchemaCodeError as error:
         raise InputError(f"{spec}: cannot generate the request checks: {error}") from None
     readers = _shared_readers(ops)
@@ -163,7 +164,8 @@ def render_server(spec: Path) -> dict[str, str]:
             for name in ("__init__.py", "checks.py", "responses.py", "app.py")}
 
 
-def _operation(template: str, method: str, op: dict[str, Any]) -> _Operation:
+def _operation(document: dict[str, Any], template: str, method: str,
+               op: dict[str, Any]) -> _Operation:
     op_id = op["operationId"]
     if op_id not in BEHAVIOURS:
         raise InputError(f"operation {op_id} has no behaviour in the mock runtime (known: "
@@ -178,7 +180,7 @@ def _operation(template: str, method: str, op: dict[str, Any]) -> _Operation:
     result.blocks = [_Block(param["in"], param["name"], _parameter_lines(param))
                      for param in op.get("parameters", [])]
     if "requestBody" in op:
-        reading, result.body_lines = _body_lines(op_id, op["requestBody"])
+        reading, result.body_lines = _body_lines(op_id, inline_refs(document, op["requestBody"]))
         result.blocks.append(_Block("body", "", reading))
     return result
 

@@ -108,13 +108,16 @@ class _Node:
 
 def body_schema(params: Iterable[Param], local: Evidence, wide: Evidence,
                 cite: Callable[[int], str],
-                note: Callable[[str, int], None] = lambda message, line: None
-                ) -> dict[str, Any]:
+                note: Callable[[str, int], None] = lambda message, line: None,
+                request: bool = True) -> dict[str, Any]:
     """The schema of a body described by plain params. `local` evidence is from the samples of
     the same representation, `wide` from every sample of the WADL (with suffixes, so a list
     wrapped in `{"services": [...]}` still types `origins.rules.name`); `cite(line)` makes an
     `x-source` value. Evidence is looked up at the member's path: local, then wide.
-    `note(message, line)` hears of each place the parameter list and its prose disagree."""
+    `note(message, line)` hears of each place the parameter list and its prose disagree.
+    A member the prose requires only "if there is more than one" entry (S31) binds what a
+    client sends: in a `request` body it is required of lists of two or more, in a response
+    (which describes what the server holds) it is optional."""
     root = _Node()
     for param in params:
         names, arrays = parse_path(param.path or f"$.{param.name}")
@@ -127,12 +130,12 @@ def body_schema(params: Iterable[Param], local: Evidence, wide: Evidence,
                 node.array = True
         if names:
             node.param = param
-    return _node_schema(root, (), local, wide, cite, note)
+    return _node_schema(root, (), local, wide, cite, note, request)
 
 
 def _node_schema(node: _Node, path: Path, local: Evidence, wide: Evidence,
-                 cite: Callable[[int], str], note: Callable[[str, int], None]
-                 ) -> dict[str, Any]:
+                 cite: Callable[[int], str], note: Callable[[str, int], None],
+                 request: bool) -> dict[str, Any]:
     kinds, item_kinds = local.lookup(path)
     if not kinds:
         kinds, item_kinds = wide.lookup(path)
@@ -162,18 +165,18 @@ def _node_schema(node: _Node, path: Path, local: Evidence, wide: Evidence,
         if required:
             members["required"] = required
         members["properties"] = {name: _node_schema(child, (*path, name), local, wide, cite,
-                                                    note)
+                                                    note, request)
                                  for name, child in node.children.items()}
         schema = _described(param, cite)
         if is_list:
             schema.update({"type": "array", "items": members})
         else:
             schema.update(members)
-        if conditional:
+        if conditional and request:
             schema["if"] = {"minItems": 2}
             schema["then"] = {"items": {"required": list(conditional)}}
         for name, (child_param, sentence) in conditional.items():
-            if child_param.required:
+            if child_param.required and request:
                 note(f"`{'.'.join((*path, name))}` is marked required in the parameter "
                      f"table, but its description says: \"{sentence}\" The schema requires "
                      "it only when the list has more than one entry (S31).", child_param.line)
@@ -183,6 +186,40 @@ def _node_schema(node: _Node, path: Path, local: Evidence, wide: Evidence,
     if param is not None:
         stated_constraints(schema, param)
     return schema
+
+
+def list_wrapper(params: Iterable[Param], samples: list[Any]) -> str | None:
+    """The member that wraps a list of items when the parameter table describes one item
+    but every sample is a page of them (`{"services": [{...}], "links": [...]}`): the one
+    member, not named by the table, holding objects made of the table's members. None when
+    the table describes the body itself."""
+    names = {path[0] for p in params if (path := parse_path(p.path or f"$.{p.name}")[0])}
+    found: set[str] = set()
+    for sample in samples:
+        if not isinstance(sample, dict):
+            return None
+        lists = [key for key, value in sample.items() if key not in names
+                 and isinstance(value, list) and value
+                 and all(isinstance(item, dict) and set(item) <= names for item in value)]
+        if len(lists) != 1:
+            return None
+        found.add(lists[0])
+    return found.pop() if len(found) == 1 else None
+
+
+def wrapped(item: dict[str, Any], wrapper: str, sample: dict[str, Any],
+            source: str) -> dict[str, Any]:
+    """A page of `item`s under `wrapper`, with the sample's other members (a page's `links`)
+    typed by the item's member of that name; the sample's members are required. `source`
+    cites the sample that shows the wrapper."""
+    properties: dict[str, Any] = {}
+    for key in sample:
+        if key == wrapper:
+            properties[key] = {"description": f"The {wrapper} of this page.",
+                               "x-source": source, "type": "array", "items": item}
+        elif key in item.get("properties", {}):
+            properties[key] = item["properties"][key]
+    return {"type": "object", "required": list(properties), "properties": properties}
 
 
 def _is_enumeration(node: _Node, kinds: set[str]) -> bool:

@@ -185,7 +185,7 @@ class _Builder:
             params = method_plain + [p for p in rep.params if p.style == "plain"]
             if not params:
                 continue
-            media = self.media(rep, params, method.id)
+            media = self.media(rep, params, method.id, request=True)
             for media_type in self.request_media_types(rep, method.id):
                 # a copy each: an overlay that targets `content.*` must not update one twice
                 content[media_type] = copy.deepcopy(media)
@@ -208,13 +208,25 @@ class _Builder:
                           "both are accepted", self.sample_source(sample))
         return types
 
-    def media(self, rep: Representation, params: list[Param], operation: str) -> dict[str, Any]:
+    def media(self, rep: Representation, params: list[Param], operation: str,
+              request: bool = False) -> dict[str, Any]:
         samples = self._json_samples(rep, operation)
         if params:
+            wrapper = bodies.list_wrapper(params, [v for _, v in samples])
+            items = [item for _, v in samples for item in v[wrapper]] if wrapper else \
+                [v for _, v in samples]
             schema = bodies.body_schema(
-                params, bodies.Evidence.of(v for _, v in samples), self.wide, self.cite,
+                params, bodies.Evidence.of(items), self.wide, self.cite,
                 lambda message, line: self.note(operation, "request body", message,
-                                                self.cite(line)))
+                                                self.cite(line)), request)
+            if wrapper:
+                schema = bodies.wrapped(schema, wrapper, samples[0][1],
+                                        self.sample_source(samples[0][0]))
+                self.note(operation, "response body", f"the parameter table lists the "
+                          f"members of one item at the top level; the sample wraps the items "
+                          f"in `{wrapper}`, as the upstream implementation and the SDKs do, "
+                          "and so does the contract (S33)",
+                          self.sample_source(samples[0][0]))
         elif samples:
             schema = bodies.one_type({bodies.json_kind(v) for _, v in samples})
         else:

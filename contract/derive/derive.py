@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.derive.builder import build_openapi
+from contract.derive.components import name_models
 from contract.derive.discrepancies import Discrepancy, render_markdown
 from contract.derive.emit import comment_header, to_yaml
 from contract.derive.overlay import apply_overlay, load_overlay
@@ -56,6 +57,7 @@ def render_variant(inputs: Inputs) -> dict[str, str]:
     for path in inputs.overlays:
         apply_overlay(document, load_overlay(path), path)
     _sort_responses(document)
+    name_models(document)
     statements = load_statements(inputs.notes)
     check_citations(document, variant.name, statements)
     embed(document, statements, variant.name)

@@ -12,23 +12,19 @@ from collections.abc import Iterator
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from contract.derive.discrepancies import Discrepancy
-from contract.openapi import media_objects
+from contract.openapi import inline_refs, media_objects
 
 
 def check_examples(document: dict[str, Any]) -> list[Discrepancy]:
-    registry: Registry = Registry().with_resource(
-        "", Resource.from_contents(document, default_specification=DRAFT202012))
     found = []
     for operation, part, media_type, media in media_objects(document):
         where = f"{part} ({media_type})"
-        schema = media.get("schema")
-        if schema is None:
+        if media.get("schema") is None:
             continue
-        validator = Draft202012Validator(schema, registry=registry)
+        schema = inline_refs(document, media["schema"])
+        validator = Draft202012Validator(schema)
         for name, example in sorted((media.get("examples") or {}).items()):
             source = example.get("x-source", name)
             value = example.get("value")
