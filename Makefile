@@ -7,6 +7,10 @@ STAMP  := $(VENV)/.installed-stamp
 BROWSER := $(VENV)/.browser-stamp
 POSTGRES := $(VENV)/.postgres-stamp
 IMAGE_TOOLS := $(VENV)/.image-tools-stamp
+ECOSYSTEM := $(VENV)/ecosystem/.stamp
+SPECTRAL_CLI := 6.16.3
+REDOCLY_CLI := 2.77.0
+OPENAPI_PYTHON_CLIENT := 0.29.1
 
 .PHONY: setup run spec generated docs check-generated lint test bench clean
 
@@ -46,6 +50,22 @@ $(IMAGE_TOOLS): $(STAMP)
 	  apt-get update -qq && apt-get install -y -qq buildah debootstrap >/dev/null; }
 	@touch $(IMAGE_TOOLS)
 
+# The ecosystem test feeds the spec to the tools users feed it to: Spectral and Redocly CLI
+# (npm registry, run by the machine's Node.js; Debian's nodejs and npm if it has none) and
+# openapi-python-client (PyPI, in an environment of its own: it brings its own ruff).
+$(ECOSYSTEM): $(STAMP)
+	@command -v npm >/dev/null || { \
+	  echo "installing nodejs and npm (Debian packages) for the ecosystem test"; \
+	  apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+	@echo "installing Spectral $(SPECTRAL_CLI), Redocly CLI $(REDOCLY_CLI) (npm) and" \
+	  "openapi-python-client $(OPENAPI_PYTHON_CLIENT) (PyPI) into $(VENV)/ecosystem"
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/ecosystem \
+	  @stoplight/spectral-cli@$(SPECTRAL_CLI) @redocly/cli@$(REDOCLY_CLI)
+	$(PYTHON) -m venv $(VENV)/ecosystem/python
+	$(VENV)/ecosystem/python/bin/python -m pip install --quiet \
+	  openapi-python-client==$(OPENAPI_PYTHON_CLIENT) mypy
+	@touch $(ECOSYSTEM)
+
 run: spec generated  ## the main job: derive spec/ (both variants), generate the server and client
 
 spec: $(STAMP)  ## regenerate spec/ (both variants) from the WADLs and overlays
@@ -67,7 +87,7 @@ check-generated: $(STAMP)  ## exit 1 if spec/, generated/ or docs/ differ from w
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) $(BROWSER) $(POSTGRES) $(IMAGE_TOOLS)  ## lint, check spec/, generated/ and docs/ are current, run the test suite
+test: $(STAMP) $(BROWSER) $(POSTGRES) $(IMAGE_TOOLS) $(ECOSYSTEM)  ## lint, check spec/, generated/ and docs/ are current, run the test suite
 	$(BIN)/ruff check .
 	$(BIN)/cdn-contract derive --check
 	$(BIN)/cdn-contract generate server --check

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.mockapi import SERVICE_BODY, Api
+from tests.mockapi import SERVICE_BODY, Api, service_body
 from tests.servers import free_port, run_mock, wait_for_port
 
 SCALE = "0.005"  # purge 3 s, invalidation 0.3 s, deploy 0.15 s, rate window 0.3 s
@@ -246,6 +246,15 @@ def test_services_lifecycle_create_list_get_patch_delete(api):
     assert api.request("DELETE", f"/services/{first}").status_code == 202
     assert api.request("GET", f"/services/{first}").status_code == 404
     assert api.purge(first, url="/a.png", hard="true").status_code == 404
+
+
+def test_a_service_created_without_log_delivery_has_it_off_s38(api):
+    body = {key: value for key, value in service_body().items() if key != "log_delivery"}
+    response = api.request("POST", "/services", json=body)
+    assert response.status_code == 202, response.text
+    service_id = response.headers["Location"].rsplit("/", 1)[-1]
+    assert api.request("GET", f"/services/{service_id}").json()["log_delivery"] == {
+        "enabled": False}
 
 
 def test_create_refuses_unknown_flavor_and_bad_port(api):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -137,3 +138,31 @@ def test_both_engines_take_the_operation_a_request_resolved_to(shared_reference,
     found = checking.validate_response(purge(), HttpResponse(200, LOCATION),
                                        operation="deleteCachedAsset")
     assert [v.location for v in found] == ["response.status"]
+
+
+@pytest.mark.parametrize("engine", ["compiled", "openapi-core"])
+@pytest.mark.parametrize("variant", ["2015-08", "2016-08"])
+def test_a_list_page_is_a_wrapper_of_services_s33(shared_reference, engine, variant):
+    """The list's 200 is `{"services": [...], "links": [...]}`: a body that is not such a
+    page is a violation (before S33 the schema described one service at the top level, and
+    `{}` passed)."""
+    from contract.validation import validator
+
+    checking = validator(variant, engine)
+    listing = HttpRequest("GET", "/v1.0/110011/services", TOKEN)
+    json_type = (("Content-Type", "application/json"),)
+    page = {"services": [{"id": SERVICE, "name": "mywebsite.com"}],
+            "links": [{"rel": "next", "href": "https://cdn.example/v1.0/110011/services"}]}
+    assert checking.validate_response(listing, HttpResponse(
+        200, json_type, json.dumps(page).encode())) == []
+    for broken in ({}, {"services": "x", "links": []}, {"services": [], "links": "x"},
+                   {"services": [{"id": 7}], "links": []}, {"links": []},
+                   {"services": [{"id": SERVICE}] * 21, "links": []}):
+        found = checking.validate_response(listing, HttpResponse(
+            200, json_type, json.dumps(broken).encode()))
+        assert found and all(v.location.startswith("response.body") for v in found), broken
+    flavors = HttpRequest("GET", "/v1.0/110011/flavors", TOKEN)
+    for body, valid in (({"flavors": [{"id": "cdn"}]}, True), ({"id": "cdn"}, False)):
+        found = checking.validate_response(flavors, HttpResponse(
+            200, json_type, json.dumps(body).encode()))
+        assert (found == []) is valid, (body, found)

@@ -38,10 +38,10 @@ ROOT_NAMES = {"#/components/schemas/Error": "ErrorDocument"}
 # Error classes by status: fixed names, so the output does not depend on the Python version
 # (whose `HTTPStatus` phrases change).
 ERROR_NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-               405: "MethodNotAllowed", 409: "Conflict", 413: "PayloadTooLarge",
-               414: "UriTooLong", 415: "UnsupportedMediaType", 429: "TooManyRequests",
-               500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable",
-               504: "GatewayTimeout"}
+               405: "MethodNotAllowed", 408: "ServerRequestTimeout", 409: "Conflict",
+               413: "PayloadTooLarge", 414: "UriTooLong", 415: "UnsupportedMediaType",
+               429: "TooManyRequests", 431: "HeadersTooLarge", 500: "InternalServerError",
+               502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout"}
 _WIRE = {"string": ("str", "isinstance({v}, str)", "a string", "{v}"),
          "integer": ("int", "isinstance({v}, int) and not isinstance({v}, bool)",
                      "an integer", "str({v})"),

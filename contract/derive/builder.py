@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from contract.derive import bodies, xsd
 from contract.derive.discrepancies import Discrepancy
@@ -66,6 +66,9 @@ ERROR_SCHEMA: dict[str, Any] = {
 class BuildResult:
     document: dict[str, Any]
     discrepancies: list[Discrepancy] = field(default_factory=list)
+    # operationId → parameter → (value, source): what the raw request examples show, for
+    # the parameters' examples once the overlays have said what is valid
+    shown: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 
 
 def build_openapi(app: Application, *, title: str, version: str,
@@ -81,6 +84,7 @@ class _Builder:
         self.label = label
         self.wadl_label = label(app.source)
         self.found: list[Discrepancy] = []
+        self.shown: dict[str, dict[str, tuple[str, str]]] = {}
         self._json_cache: dict[Path, Any] = {}
         self.wide = bodies.Evidence.of(
             (value for _, method in app.operations() for rep in _representations(method)
@@ -107,6 +111,8 @@ class _Builder:
             "info": {"title": title, "version": version},
             "servers": [{"url": self.app.base.rstrip("/") or "/"}],
             "security": [{SECURITY_SCHEME: []}],
+            "tags": [{"name": name} for name in dict.fromkeys(
+                tag for item in paths.values() for op in item.values() for tag in op["tags"])],
             "paths": paths,
             "components": {
                 "securitySchemes": {SECURITY_SCHEME: {
@@ -123,12 +129,12 @@ class _Builder:
                 }},
             },
         }
-        return BuildResult(document, self.found)
+        return BuildResult(document, self.found, self.shown)
 
     # -- operations ------------------------------------------------------------------------
 
     def operation(self, resource: Resource, method: Method) -> dict[str, Any]:
-        op: dict[str, Any] = {"operationId": method.id}
+        op: dict[str, Any] = {"operationId": method.id, "tags": [resource_tag(resource.path)]}
         if method.title:
             op["summary"] = method.title
         if method.doc:
@@ -143,6 +149,7 @@ class _Builder:
                                  f"declares it", self.app.source, resource.line)
         parameters = [self.parameter(p, method.id) for p in templates]
         parameters += [self.parameter(p, method.id) for p in own if p.style != "plain"]
+        self.shown[method.id] = self.sample_values(resource, method)
         if parameters:
             op["parameters"] = parameters
         body = self.request_body(method, [p for p in own if p.style == "plain"])
@@ -332,6 +339,24 @@ class _Builder:
                         self.note(method.id, where, f"query `{key}` is not a documented "
                                   "parameter", source)
 
+    def sample_values(self, resource: Resource, method: Method) -> dict[str, tuple[str, str]]:
+        """Parameter name → (value, source) as the raw request examples show them: the
+        path's segments (`110011`, the service id) and the query (`url=/images/logo.png`)."""
+        template = template_regex(resource.path)
+        values: dict[str, tuple[str, str]] = {}
+        for rep in method.request_representations:
+            for sample in rep.samples:
+                message = self._raw(sample, method.id) if sample.is_raw_http else None
+                if message is None or message.kind != "request":
+                    continue
+                parts = urlsplit((message.target or "").split("{", 1)[0])
+                match = template.match(parts.path)
+                shown = [*(match.groupdict().items() if match else ()),
+                         *parse_qsl(parts.query, keep_blank_values=True)]
+                for name, value in shown:
+                    values.setdefault(name, (unquote(value), self.sample_source(sample)))
+        return values
+
     def sample_source(self, sample: Sample) -> str:
         return self.label(sample.path)
 
@@ -374,6 +399,18 @@ def _header_form_matches(template: re.Pattern[str], path: str, project: str | No
     """`/v1.0/services/...` with an `X-Project-Id` header: the docs' other URI form."""
     head, _, rest = path.lstrip("/").partition("/")
     return bool(project) and bool(template.match(f"/{head}/{project}/{rest}"))
+
+
+def resource_tag(path: str) -> str:
+    """An operation's group: the resource it acts on, named by the last fixed segment of its
+    path after the project (`/services/{service_id}` → services, `/assets` → assets); the
+    project's own document is `home`."""
+    segments = path.strip("/").split("/")
+    after = next((i for i, segment in enumerate(segments) if segment.startswith("{")),
+                 len(segments))
+    fixed = [segment for segment in segments[after + 1:]
+             if segment and not segment.startswith("{")]
+    return fixed[-1] if fixed else "home"
 
 
 def _representations(method: Method) -> list[Representation]:

@@ -19,7 +19,7 @@ from contract.derive.components import name_models
 from contract.derive.discrepancies import Discrepancy, render_markdown
 from contract.derive.emit import comment_header, to_yaml
 from contract.derive.overlay import apply_overlay, load_overlay
-from contract.derive.samples import check_examples
+from contract.derive.samples import check_examples, parameter_examples
 from contract.errors import InputError
 from contract.openapi import operations
 from contract.statements import check_citations, embed, load_statements
@@ -58,11 +58,12 @@ def render_variant(inputs: Inputs) -> dict[str, str]:
         apply_overlay(document, load_overlay(path), path)
     _sort_responses(document)
     name_models(document)
+    shown = parameter_examples(document, result.shown)
     statements = load_statements(inputs.notes)
     check_citations(document, variant.name, statements)
     embed(document, statements, variant.name)
     _check_valid(document, variant.name)
-    discrepancies = _unique(result.discrepancies + check_examples(document))
+    discrepancies = _unique(result.discrepancies + check_examples(document) + shown)
     header = _header(inputs)
     hidden = [(h.kind, h.name, h.note, f"{_reference_label(app.source)}:{h.line}")
               for h in app.hidden]

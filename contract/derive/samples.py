@@ -14,7 +14,10 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from contract.derive.discrepancies import Discrepancy
-from contract.openapi import inline_refs, media_objects
+from contract.derive.xsd import literal
+from contract.openapi import inline_refs, media_objects, operations
+
+FORMATS = Draft202012Validator.FORMAT_CHECKER
 
 
 def check_examples(document: dict[str, Any]) -> list[Discrepancy]:
@@ -37,6 +40,46 @@ def check_examples(document: dict[str, Any]) -> list[Discrepancy]:
                                          f"`{member}` at `{pointer or '/'}`, which the "
                                          "parameter list does not describe", source))
     return found
+
+
+def parameter_examples(document: dict[str, Any],
+                       shown: dict[str, dict[str, tuple[str, str]]]) -> list[Discrepancy]:
+    """Give every parameter an example from the docs' raw requests (in place): the value its
+    own operation's example shows, else what another operation's example shows for the same
+    name (tools such as Dredd need one for each required parameter). A value that breaks the
+    finished schema is left out, and noted when it was the operation's own."""
+    found = []
+    everywhere: dict[str, list[tuple[str, str]]] = {}
+    for values in shown.values():
+        for name, value in values.items():
+            everywhere.setdefault(name, []).append(value)
+    for _, _, operation in operations(document):
+        own = shown.get(operation["operationId"], {})
+        for parameter in operation.get("parameters", []):
+            name = parameter["name"]
+            schema = inline_refs(document, parameter.get("schema", {}))
+            candidates = ([own[name]] if name in own else []) + everywhere.get(name, [])
+            for index, (text, source) in enumerate(candidates):
+                value, problem = _typed(text, schema)
+                if problem is None:
+                    parameter["examples"] = {"docs": {"value": value, "x-source": source}}
+                    break
+                if index == 0 and name in own:
+                    found.append(Discrepancy(operation["operationId"], f"parameter {name}",
+                                             f"the example shows `{text}`, not a valid "
+                                             f"value ({problem}); left out of the spec",
+                                             source))
+    return found
+
+
+def _typed(text: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
+    """`text` as a value of `schema`'s type, and why it is not valid (None when it is)."""
+    try:
+        value = literal(text, schema)
+    except ValueError as error:
+        return None, str(error)
+    errors = list(Draft202012Validator(schema, format_checker=FORMATS).iter_errors(value))
+    return value, (errors[0].message if errors else None)
 
 
 def _undescribed(schema: dict[str, Any], value: Any, pointer: str) -> Iterator[tuple[str, str]]:

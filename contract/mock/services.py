@@ -184,6 +184,7 @@ def _normalised(body: dict[str, Any]) -> dict[str, Any]:
         origin.setdefault("rules", [])
     document.setdefault("caching", [])
     document.setdefault("restrictions", [])
+    document.setdefault("log_delivery", {"enabled": False})  # S38: absent reads as off
     return document
 
 
