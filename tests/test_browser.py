@@ -77,6 +77,10 @@ def test_swagger_ui_lists_every_operation_and_try_it_out_reaches_the_mock(
                  "data-path"))
             for block in browser.find_elements(By.CSS_SELECTOR, ".opblock"))
         assert listed == expected
+        # grouped by resource: one section per tag of the spec, in the spec's order
+        sections = [tag.get_attribute("data-tag")
+                    for tag in browser.find_elements(By.CSS_SELECTOR, ".opblock-tag")]
+        assert sections == [tag["name"] for tag in document["tags"]]
         ping = next(block for block in browser.find_elements(By.CSS_SELECTOR, ".opblock")
                     if block.find_element(By.CSS_SELECTOR, ".opblock-summary-path")
                     .get_attribute("data-path") == "/v1.0/{project_id}/ping")

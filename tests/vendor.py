@@ -48,13 +48,16 @@ class Behaviour:
     retry_after_date: bool = False  # Retry-After as an HTTP-date instead of seconds
     calendar_minute: bool = False  # the 20 purges are counted per calendar minute (S11 allows
     # both readings), not per minute from the first one
+    log_delivery_required: bool = False  # a create without it refused, as the parameter table
+    # marks it (S38 reads it optional: a warning, not a failure)
     tokens: frozenset[str] = frozenset()  # empty: any non-empty token is valid
     required_header: tuple[str, str] | None = None  # a gateway's key: 401 without it
     defects: frozenset[str] = frozenset()  # realistic vendor defects (DEFECTS), for proofs
 
 
 SWITCHES = ("refuse_root_domains", "refuse_taken_domains", "refuse_purge_before_deployed",
-            "ignore_purge_body", "retry_after_date", "calendar_minute")  # Behaviour's flags
+            "ignore_purge_body", "retry_after_date", "calendar_minute",
+            "log_delivery_required")  # Behaviour's flags
 
 DEFECTS = {  # what a vendor could ship and the docs forbid, each with the statement it breaks
     "status_active": "a deployed service reports status `active` (S34)",
@@ -257,6 +260,9 @@ class Vendor:
                           {"rel": "access_url", "href": f"{domain}.cdn.vendor.example"}]}
 
     def _create(self, project: str, body: Any, base: str) -> tuple[int, dict[str, str], Any]:
+        if self.behaviour.log_delivery_required and isinstance(body, dict) \
+                and "log_delivery" not in body:
+            raise Refusal(400, "log_delivery is required")
         service_body = _service_body(body)
         self._check_domains(service_body, None)
         service = Service(str(uuid.uuid4()), project, service_body, time.time())

@@ -61,6 +61,8 @@ CHECKS = [
     Check("patch_rules", ("S34", SPEC), probes.patch_service, judges.patch_rules),
     Check("hostile_inputs", ("S36",), probes.hostile_inputs, judges.hostile_inputs),
     Check("domain_taken", ("S37",), probes.domain_taken, judges.domain_taken),
+    Check("log_delivery_optional", ("S38",), probes.without_log_delivery,
+          judges.log_delivery_optional),
     Check("edge_routing", ("S26", "S27", "S30"), edge_probes.routing, edge_judges.routing,
           "edge"),
     Check("edge_caching", ("S28",), edge_probes.caching, edge_judges.caching, "edge"),

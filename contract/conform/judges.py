@@ -346,6 +346,20 @@ def domain_taken(record: Record, expect: Expect) -> Iterator[Outcome]:
                   answer)
 
 
+def log_delivery_optional(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S38 (our interpretation): a create without `log_delivery` is accepted, and the service
+    shows it off (or not at all)."""
+    answer = record.exchanges["create without log_delivery"]
+    yield outcome("S38", accepted(answer), f"a create without log_delivery answered "
+                  f"{answer.status} (expected it accepted)", answer)
+    shown = record.exchanges.get("the service created")
+    if shown is not None and shown.status == 200 and isinstance(shown.json(), dict):
+        value = shown.json().get("log_delivery")
+        yield outcome("S38", value is None or value == {"enabled": False},
+                      f"the service created without it shows log_delivery {value!r} (expected "
+                      "{'enabled': False} or nothing)", shown)
+
+
 def retry_after_seconds(value: str, date: str | None) -> float | None:
     """A Retry-After value (RFC 9110: delay-seconds or an HTTP-date, the latter measured
     from the response's Date, else from now) in seconds; None when it is neither."""

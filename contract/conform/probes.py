@@ -559,3 +559,20 @@ def domain_taken(ctx: Context, record: Record, project: str, service: str) -> No
     _, answer = ctx.target.create_service(other, body)
     ctx.exchanges.append(answer)
     record.exchanges["the same domain, another service"] = answer
+
+
+def without_log_delivery(ctx: Context) -> Record:
+    """A create that leaves `log_delivery` out, as the SDK sends it (S38); every other create
+    of the suite sends it."""
+    record = Record()
+    body = {key: value for key, value in ctx.target.service_body()[0].items()
+            if key != "log_delivery"}
+    project = ctx.target.project()
+    service, answer = ctx.target.create_service(project, body)
+    ctx.exchanges.append(answer)
+    record.exchanges["create without log_delivery"] = answer
+    if service is not None:
+        shown = ctx.send("GET", f"/v1.0/{project}/services/{service}")
+        record.exchanges["the service created"] = shown
+    return record
+
