@@ -37,7 +37,6 @@ class RateLimit:
     period_seconds: float
     exceeded_status: int
     scope: str = "project"
-    retry_after_max: int | None = None  # the bound of the 429's Retry-After header (S24)
     statements: tuple[str, ...] = ()
 
 
@@ -195,13 +194,11 @@ def _rate_limits(document: Document) -> dict[str, RateLimit]:
         limit = op.get("x-rate-limit")
         if not isinstance(limit, dict):
             continue
-        status = int(_need(limit, ("exceeded-status",)))
-        response = resolve(document, op.get("responses", {}).get(str(status), {}))
-        retry = ((response.get("headers") or {}).get("Retry-After") or {}).get("schema") or {}
         found[op["operationId"]] = RateLimit(
             requests=int(limit["requests"]), period_seconds=float(limit["period-seconds"]),
-            scope=str(limit.get("scope", "project")), exceeded_status=status,
-            retry_after_max=retry.get("maximum"), statements=_statements(limit))
+            scope=str(limit.get("scope", "project")),
+            exceeded_status=int(_need(limit, ("exceeded-status",))),
+            statements=_statements(limit))
     return found
 
 

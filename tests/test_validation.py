@@ -115,7 +115,12 @@ def test_limit_bounds_in_both_and_the_rate_limit_only_in_2016_08(shared_referenc
                             b'{"message": {"errors": [{"message": "slow down"}]}}')
     assert violations(Exchange(purge(), too_many), "2016-08") == []
     assert violations(Exchange(purge(), dataclasses.replace(too_many, headers=())),
-                      "2016-08")[0] == ("response.header.Retry-After", ("S24",))
+                      "2016-08")[0] == ("response.header.Retry-After", ("S24", "S35"))
+    for value, valid in (("Tue, 01 Dec 2026 04:20:00 GMT", True), ("60000", False),
+                         ("61", False), ("soon", False)):  # S35: seconds or an HTTP-date
+        late = dataclasses.replace(too_many, headers=(("Retry-After", value),
+                                                      ("Content-Type", "application/json")))
+        assert (violations(Exchange(purge(), late), "2016-08") == []) is valid, value
     assert violations(Exchange(purge(), too_many), "2015-08")[0][0] == "response.status"
 
 
