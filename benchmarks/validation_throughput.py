@@ -23,8 +23,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from contract.checks.messages import Incoming, parse_query
 from contract.mock.app import MockApp
-from contract.mock.messages import Incoming, parse_query
 from contract.mock.serve import create_app
 from contract.mock.settings import MockSettings
 from contract.validation import Exchange, HttpRequest, HttpResponse, validate_exchange, validator

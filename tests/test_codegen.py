@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from contract.checks.params import Problem, is_integer, is_number, is_uuid
 from contract.codegen.schema_code import (
     SchemaCodeError,
     check_statements,
@@ -14,7 +15,6 @@ from contract.codegen.schema_code import (
     shared_function,
 )
 from contract.codegen.server import render_server
-from contract.mock.params import Problem, is_integer, is_number, is_uuid
 from contract.variants import GENERATED_DIR, SPEC_DIR, VARIANTS
 
 

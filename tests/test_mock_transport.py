@@ -19,8 +19,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from contract.checks.messages import Outgoing
 from contract.mock.app import MockApp
-from contract.mock.messages import Outgoing
 from contract.mock.serve import create_app
 from contract.mock.settings import MockSettings
 from contract.mock.transport import encode, listen

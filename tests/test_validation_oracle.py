@@ -1,6 +1,9 @@
 """The compiled validator agrees with openapi-core, the oracle, on whole exchanges: for
 10,000 generated exchanges per variant (requests and responses, valid and invalid), the same
-verdict, the same violation locations and the same defaults applied.
+verdict, the same violation locations and the same defaults applied. The mock admits requests
+through the same verdict (`contract.checks.admission`): on each of them it accepts exactly
+what the validator finds nothing in, with the same defaults — one admission path, one oracle
+test.
 
 Known differences of openapi-core, and why they are not ours, are numbered KNOWN below; each
 is matched narrowly, so that any other disagreement fails the test.
@@ -12,6 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contract.checks.messages import Incoming
+from contract.mock.serve import create_app
+from contract.mock.settings import MockSettings
 from contract.validation.compiled import CompiledValidator
 from contract.validation.messages import HttpRequest, HttpResponse
 from contract.validation.reference import ContractValidator
@@ -41,6 +47,7 @@ def same_request_verdict(mine: list, theirs: list) -> bool:
 @pytest.mark.parametrize("variant", ["2015-08", "2016-08"])
 def test_compiled_validator_agrees_with_openapi_core(shared_reference, variant):
     ours, oracle = CompiledValidator(variant), ContractValidator(variant)
+    mock = create_app(variant, MockSettings(rate_limit=False))
     bodies = documented_bodies(load_document(variant))
     seen = {"valid": 0, "invalid": 0, "response violations": 0}
 
@@ -54,6 +61,12 @@ def test_compiled_validator_agrees_with_openapi_core(shared_reference, variant):
             (request, mine.violations, theirs.violations)
         if TOKEN not in locations(theirs.violations):
             assert mine.defaults == theirs.defaults, request
+        admission = mock.admit(Incoming(request.method, request.path, request.query, {
+            name.lower(): value for name, value in reversed(request.headers)}, request.body))
+        assert (admission.refusal is None) == (not mine.violations), \
+            (request, admission.refusal and admission.refusal.body, mine.violations)
+        if admission.params is not None and admission.refusal is None:
+            assert admission.params.defaults == mine.defaults, request
         found = []
         if answered:
             found = ours.validate_response(request, response)

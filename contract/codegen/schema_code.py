@@ -75,7 +75,7 @@ def check_statements(schema: dict[str, Any], value: str,
                      shared: Sequence[SharedSchema] = ()) -> list[str]:
     """Statements appending a `Problem` to `problems` for each way the body `value` breaks
     `schema`, calling the function of each `shared` schema where one stands. They use
-    `Problem`, `is_integer`, `is_number`, `is_uuid` (contract.mock.params) and `re`."""
+    `Problem`, `is_integer`, `is_number`, `is_uuid` (contract.checks.params) and `re`."""
     return _check(schema, value, [], _Names(shared={key(s.schema): s.name for s in shared}),
                   "body")
 

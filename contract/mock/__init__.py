@@ -1,4 +1,5 @@
-"""The stub server's runtime: everything the generated server (generated/server/) imports.
+"""The stub server's runtime: what the generated server's app (generated/server/*/app.py)
+hands valid requests to; its checks import only `contract.checks`.
 
 The generated code holds what the spec says (routes, parameter checks, documented statuses,
 examples); this package holds what a real deployment would do with a valid request (state,

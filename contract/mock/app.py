@@ -4,8 +4,9 @@
     → Prefer → injected faults → generated check (400, S16/S17) → no body where none is
     documented (400, S4) → the operation's handler
 
-`admit` is the part up to the handler, with no I/O: the oracle test compares its verdicts
-with openapi-core's on thousands of requests.
+`admit` is the part up to the handler, with no I/O: the verdict of
+`contract.checks.admission`, which the compiled validator reports from too (and the oracle
+test holds to openapi-core's on thousands of exchanges), answered by its first refusal.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import time
 from dataclasses import dataclass
 
 from contract.asgi import Receive, Scope, Send, read_body, run_lifespan
-from contract.mock import controls, docs, introspection
-from contract.mock.messages import (
+from contract.checks.admission import Refusal, admit
+from contract.checks.messages import (
     Incoming,
     NotUtf8,
     Outgoing,
@@ -26,8 +27,9 @@ from contract.mock.messages import (
     error_response,
     parse_query,
 )
-from contract.mock.params import Parsed
-from contract.mock.routing import Match, NoMatch, Router
+from contract.checks.params import Parsed
+from contract.checks.routing import Match, Router
+from contract.mock import controls, docs, introspection
 from contract.mock.runtime import Call, ContractFacts, Runtime
 from contract.mock.settings import MockSettings
 from contract.mock.store import StoreFailure, StoreUnavailable
@@ -58,36 +60,31 @@ class MockApp:
     # -- the pipeline, without I/O -----------------------------------------------------------
 
     def admit(self, request: Incoming) -> Admission:
-        matched = self.router.match(request)
-        if isinstance(matched, NoMatch):
-            return Admission(refusal=matched.answer(
-                request, self.facts.contract.alternative_header_statements))
-        request.path_params = matched.path_params
+        """The shared verdict (`contract.checks.admission`), answered by its first refusal,
+        with the `--tokens` policy between the token rule and the parameters."""
+        verdict = admit(self.router, request, self.facts.contract)
+        if verdict.match is None:
+            return Admission(refusal=_answer(verdict.refusals[0]))
+        if verdict.token is not None:
+            return Admission(verdict.match, refusal=_answer(verdict.token))
         token = request.header(self.token_header)
-        if token is None or not token.strip():
-            return Admission(matched, refusal=error_response(
-                401, f"the {self.facts.contract.token_header} header is "
-                + ("missing" if token is None else "empty") + "; every operation requires it "
-                "(S10)"))
+        header = self.facts.contract.token_header
         if not self.accepts(token):
-            return Admission(matched, refusal=error_response(
-                401, f"the {self.facts.contract.token_header} is not valid (S10)"))
+            return Admission(verdict.match, refusal=error_response(
+                401, f"the {header} is not valid (S10)"))
         scopes = self.settings.token_projects  # empty unless --tokens TOKEN=PROJECT
-        scope = scopes.get(token.strip()) if scopes else None
-        project = matched.path_params.get("project_id")
+        scope = scopes.get((token or "").strip()) if scopes else None
+        project = verdict.match.path_params.get("project_id")
         if scope is not None and project != scope:
-            return Admission(matched, refusal=error_response(
-                401, f"the {self.facts.contract.token_header} is not valid for project "
-                f"{project} (S10)"))
-        params = matched.operation.check(request)
-        if params.problems:
-            return Admission(matched, params, error_response(
+            return Admission(verdict.match, refusal=error_response(
+                401, f"the {header} is not valid for project {project} (S10)"))
+        params = verdict.params
+        if params is not None and params.problems:
+            return Admission(verdict.match, params, error_response(
                 400, *(problem.text() for problem in params.problems)))
-        if request.body and not matched.operation.takes_body:
-            return Admission(matched, params, error_response(
-                400, f"{matched.operation.id} takes no request body, got {len(request.body)} "
-                "bytes (S4)"))
-        return Admission(matched, params)
+        if verdict.body is not None:
+            return Admission(verdict.match, params, _answer(verdict.body))
+        return Admission(verdict.match, params)
 
     def accepts(self, token: str | None, every_project: bool = False) -> bool:
         """Whether `token` is one --tokens accepts (any, without --tokens); with
@@ -254,3 +251,11 @@ def unavailable(error: StoreUnavailable) -> Outgoing:
     return error_response(503, f"the mock's database is unavailable ({error}); nothing of "
                           "this request was kept, retry it shortly",
                           headers=[("Retry-After", "1")])
+
+
+def _answer(refusal: Refusal) -> Outgoing:
+    """A refusal of the shared verdict as the mock sends it: the documented error body, and
+    `Allow` on a 405."""
+    headers = [("Allow", ", ".join(refusal.allowed))] if refusal.allowed else []
+    return error_response(refusal.status, refusal.text(), headers=headers)
+

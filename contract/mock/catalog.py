@@ -6,7 +6,7 @@ import copy
 import re
 from typing import Any
 
-from contract.mock.messages import Outgoing, empty_response, error_response, json_response
+from contract.checks.messages import Outgoing, empty_response, error_response, json_response
 from contract.mock.runtime import Call
 
 _DOCS_BASE = re.compile(r"https?:\s*//global\.cdn\.api\.rackspacecloud\.com/v1\.0/\d+")

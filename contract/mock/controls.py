@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import random
 
-from contract.mock.messages import Incoming, Outgoing, empty_response, error_response
+from contract.checks.messages import Incoming, Outgoing, empty_response, error_response
+from contract.checks.routing import Match
 from contract.mock.ratelimit import retry_after
-from contract.mock.routing import Match
 from contract.mock.runtime import Runtime
 from contract.mock.settings import MockSettings
 

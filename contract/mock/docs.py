@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from contract.mock.messages import Incoming, Outgoing, error_response, json_response
+from contract.checks.messages import Incoming, Outgoing, error_response, json_response
 from contract.variants import load_document
 
 PREFIX = "/docs"

@@ -5,7 +5,13 @@ The prefix cannot collide with the API: every API path starts with `/v1.0/`.
 
 from __future__ import annotations
 
-from contract.mock.messages import Incoming, Outgoing, empty_response, error_response, json_response
+from contract.checks.messages import (
+    Incoming,
+    Outgoing,
+    empty_response,
+    error_response,
+    json_response,
+)
 from contract.mock.runtime import Runtime
 from contract.mock.store import redacted
 

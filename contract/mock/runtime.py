@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from contract.mock.messages import Incoming
-from contract.mock.params import Parsed, Problem
+from contract.checks.messages import Incoming
+from contract.checks.params import Parsed, Problem
 from contract.mock.settings import MockSettings
 from contract.mock.store import Admitter, Store, open_store
 from contract.model import Contract

@@ -10,8 +10,8 @@ from typing import Any
 
 import jsonpatch
 
-from contract.mock.messages import Outgoing, empty_response, error_response, json_response
-from contract.mock.params import Problem
+from contract.checks.messages import Outgoing, empty_response, error_response, json_response
+from contract.checks.params import Problem
 from contract.mock.runtime import Call
 
 FLAVOR = "cdn"  # the docs' sample flavor, the only one the mock offers

@@ -36,9 +36,7 @@ from typing import cast
 import httptools
 
 from contract import serving
-from contract.errors import InputError
-from contract.mock.app import MockApp
-from contract.mock.messages import (
+from contract.checks.messages import (
     Incoming,
     NotUtf8,
     Outgoing,
@@ -46,6 +44,8 @@ from contract.mock.messages import (
     error_response,
     parse_query,
 )
+from contract.errors import InputError
+from contract.mock.app import MockApp
 from contract.serving import CONTINUE, LINGER, MAX_HEAD, Keeper, refusal
 
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 
-from contract.mock.messages import Incoming, NotUtf8, decode_path, parse_query
-from contract.mock.params import Parsed, Problem
-from contract.mock.routing import Match, NoMatch, Router
+from contract.checks.admission import Refusal, admit
+from contract.checks.messages import Incoming, NotUtf8, decode_path, parse_query
+from contract.checks.params import Parsed, Problem
+from contract.checks.routing import NoMatch, Router
 from contract.model import Contract
 from contract.validation.messages import HttpRequest, HttpResponse
 from contract.validation.report_types import RequestReport, Violation
@@ -37,7 +38,6 @@ class CompiledValidator:
         self._responses: dict[str, dict[int, ResponseCheck]] = responses.RESPONSES
         self._success: dict[str, tuple[str, ...]] = responses.SUCCESS_STATEMENTS
         self._cited: dict[str, dict[int, tuple[str, ...]]] = responses.CITED
-        self._token = self.contract.token_header
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -46,39 +46,15 @@ class CompiledValidator:
             incoming = _incoming(request)
         except NotUtf8 as error:
             return RequestReport(None, [Violation("request.path", str(error))])
-        matched = self.router.match(incoming)
-        if isinstance(matched, NoMatch):
-            return RequestReport(None, [self._unrouted(request, matched)])
-        return self._admit(incoming, matched)
-
-    def _unrouted(self, request: HttpRequest, verdict: NoMatch) -> Violation:
-        if verdict.allowed:
-            return Violation("request.method", f"{request.method.upper()} is not an "
-                             f"operation of {request.path}")
-        if verdict.header:
-            return Violation("request.path", f"{request.path} has no project id: put it in "
-                             f"the URI or send the {verdict.header} header",
-                             self.contract.alternative_header_statements)
-        return Violation("request.path", f"no operation of the contract matches "
-                         f"{request.method.upper()} {request.path}")
-
-    def _admit(self, incoming: Incoming, matched: Match) -> RequestReport:
-        operation = matched.operation
-        incoming.path_params = matched.path_params
-        report = RequestReport(operation.id)
-        token = incoming.header(self._token)
-        if token is None or not token.strip():
-            state = "missing; every operation requires it" if token is None else "empty"
-            report.violations.append(Violation(f"request.header.{self._token}",
-                                               f"the {self._token} header is {state}",
-                                               self.contract.token_statements))
-        parsed = operation.check(incoming)
-        report.violations += [_violation("request", problem) for problem in parsed.problems]
-        if incoming.body and not operation.takes_body:
-            report.violations.append(Violation(
-                "request.body", f"{operation.id} takes no request body, got "
-                f"{len(incoming.body)} bytes", operation.statements))
-        report.defaults = dict(parsed.defaults)
+        verdict = admit(self.router, incoming, self.contract)
+        if verdict.match is None:
+            return RequestReport(None, [_refused(verdict.refusals[0])])
+        report = RequestReport(verdict.match.operation.id)
+        report.violations += [_refused(r) for r in verdict.refusals if r.status == 401]
+        if verdict.params is not None:
+            report.violations += [_violation("request", p) for p in verdict.params.problems]
+            report.defaults = dict(verdict.params.defaults)
+        report.violations += [_refused(r) for r in verdict.refusals if r.status != 401]
         return report
 
     # -- responses ---------------------------------------------------------------------------
@@ -122,6 +98,10 @@ def _lowered(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
     for name, value in headers:
         found.setdefault(name.lower(), value)
     return found
+
+
+def _refused(refusal: Refusal) -> Violation:
+    return Violation(refusal.location, refusal.message, refusal.statements)
 
 
 def _violation(direction: str, problem: Problem, cited: tuple[str, ...] = ()) -> Violation:

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from contract.mock.messages import Incoming
-from contract.mock.params import (
+from contract.checks.messages import Incoming
+from contract.checks.params import (
     NO_BODY,
     Parsed,
     Problem,

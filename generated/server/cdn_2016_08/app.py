@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract.checks.messages import Outgoing
+from contract.checks.routing import Operation, Router
 from contract.mock import assets, catalog, services
 from contract.mock.app import MockApp
-from contract.mock.messages import Outgoing
-from contract.mock.routing import Operation, Router
 from contract.mock.runtime import Call, ContractFacts
 from contract.mock.settings import MockSettings
 from contract.model import Bounds, Contract, Limits, Purge, PurgeMode, RateLimit

@@ -1,4 +1,5 @@
-"""Requests as the mock's pipeline sees them, responses it sends, and the error body (S16)."""
+"""Requests as the generated checks read them, the responses a server built on them sends,
+and the error body (S16)."""
 
 from __future__ import annotations
 

@@ -11,14 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import Any, NamedTuple
 
-from contract.mock.messages import Incoming, Outgoing, error_response
-from contract.mock.params import Parsed
+from contract.checks.messages import Incoming, Outgoing
+from contract.checks.params import Parsed
 from contract.openapi import template_regex
-
-if TYPE_CHECKING:
-    from contract.mock.runtime import Call
 
 
 @dataclass(frozen=True)
@@ -29,7 +26,8 @@ class Operation:
     method: str
     template: str
     check: Callable[[Incoming], Parsed]
-    handle: Callable[[Call], Outgoing]
+    handle: Callable[[Any], Outgoing]  # the mock's handler, given its `Call`; validators
+    # never call it
     statuses: tuple[int, ...]  # documented
     takes_body: bool
     statements: tuple[str, ...] = ()  # what the operation cites (a body it refuses: S4)
@@ -44,23 +42,10 @@ class Match(NamedTuple):
 class NoMatch:
     """No operation serves the request. `allowed`: the methods other operations at its path
     take (then it is a 405); `header`: the alternative header that would have routed it (the
-    project id left out of the URI without X-Project-Id, S8)."""
+    project id left out of the URI without X-Project-Id, S8). `admission` words it."""
 
     allowed: tuple[str, ...] = ()
     header: str | None = None
-
-    def answer(self, request: Incoming, statements: tuple[str, ...] = ()) -> Outgoing:
-        """The 404/405 with the documented error body, as the mock sends it."""
-        if self.allowed:
-            methods = ", ".join(self.allowed)
-            return error_response(405, f"{request.method} is not an operation of "
-                                  f"{request.path} (allowed: {methods})",
-                                  headers=[("Allow", methods)])
-        hint = ""
-        if self.header:
-            cited = f" ({', '.join(statements)})" if statements else ""
-            hint = f"; without the project id in the URI, send the {self.header} header{cited}"
-        return error_response(404, f"no operation of the API at {request.path}{hint}")
 
 
 @dataclass

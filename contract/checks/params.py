@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract.checks.messages import Incoming
 from contract.formats import is_uuid as is_uuid  # the generated checks import it from here
-from contract.mock.messages import Incoming
 
 _JSON_TYPES = ("application/json",)
 # A guard against hostile input, not a contract rule: the documented bodies nest 5 levels;

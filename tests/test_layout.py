@@ -1,0 +1,49 @@
+"""The floor plan matches the pipeline: the import contracts of pyproject.toml
+([tool.importlinter]: only the CLI imports the mock; the checks runtime stands on the model
+alone; the validators reach into nothing that serves or judges) hold, the generated checks
+import only that runtime, and every package says which stage it is."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from contract.variants import GENERATED_DIR, PROJECT_ROOT
+
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+def test_the_import_contracts_hold():
+    result = subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout and "3 kept" in result.stdout, result.stdout
+
+
+def _imported(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_the_generated_checks_import_only_the_checks_runtime():
+    """checks.py and responses.py are what the validators run: they must not bring the mock
+    (or anything but `contract.checks`) with them. The app is the mock's table."""
+    for name in ("checks.py", "responses.py"):
+        for path in sorted((GENERATED_DIR / "server").glob(f"cdn_*/{name}")):
+            ours = {m for m in _imported(path) if m.split(".")[0] == "contract"}
+            assert ours and all(m.startswith("contract.checks") for m in ours), (path, ours)
+
+
+def test_every_package_says_which_stage_it_is():
+    for init in sorted((PROJECT_ROOT / "contract").rglob("__init__.py")):
+        if "shipped" in init.parts or "templates" in init.parts:
+            continue
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
+        assert doc and len(doc.split()) >= 8, f"{init.relative_to(PROJECT_ROOT)} says nothing"
