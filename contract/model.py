@@ -50,6 +50,7 @@ class PurgeMode:
     statements: tuple[str, ...] = ()
     revalidation: str | None = None  # the conditional header the edge revalidates with (S15)
     error_ttl_seconds: float | None = None  # how long the edge keeps an origin's 404 (S15)
+    files_per_request: int | None = None  # a purge names one file (S12); None: no bound
 
 
 @dataclass(frozen=True)
@@ -171,10 +172,12 @@ def _purge(document: Document) -> Purge:
 def _mode(semantics: dict[str, Any], name: str) -> PurgeMode:
     mode = _need(semantics, (name,))
     error_ttl = mode.get("error-ttl-seconds")
+    files = mode.get("files-per-request")
     return PurgeMode(hard=bool(_need(mode, ("hard",))), wildcards=bool(mode.get("wildcards")),
                      completes_after_seconds=float(_need(mode, ("completes-after-seconds",))),
                      statements=_statements(mode), revalidation=mode.get("revalidation"),
-                     error_ttl_seconds=float(error_ttl) if error_ttl is not None else None)
+                     error_ttl_seconds=float(error_ttl) if error_ttl is not None else None,
+                     files_per_request=int(files) if files is not None else None)
 
 
 def _page_limit(document: Document) -> Bounds:

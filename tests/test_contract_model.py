@@ -1,9 +1,11 @@
 """One contract, read once: change a fact in the spec and every stage follows it.
 
 A 2016-08 spec is derived with other numbers than the docs' (5 purges a minute instead of
-20, a 4 KB body limit instead of 8 KB, pages of at most 5 services instead of 20). The mock
-and the client generated from it, and the conformance checks reading it, all act on the new
-numbers; nothing of the old ones is left in any stage.
+20, a 4 KB body limit instead of 8 KB, pages of at most 5 services instead of 20), another
+name for the purge operation and purges that take wildcards. The mock and the client
+generated from it, and the conformance checks reading it, all act on the new facts; nothing
+of the old ones is left in any stage (the mock binds its purge to the operation the spec
+gives purge semantics, and reads the purge rules from them).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from tests.mockapi import service_body
 from tests.servers import run_upstream
 
 VARIANT = VARIANTS["2016-08"]
+PURGE = "purgeAssets"  # the changed spec's name of the purge operation
 SCALE = 0.01  # the mock's durations (a deploy, the rate limit's minute), and the checks' waits
 
 
@@ -58,6 +61,9 @@ def changed(tmp_path_factory: pytest.TempPathFactory, shared_reference: Path) ->
                            "      minimum: 1\n      maximum: 5\n")
     own = _replace_once(VARIANT.overlay_path.read_text(encoding="utf-8"),
                         "requests: 20", "requests: 5")
+    own = _replace_once(own, "          wildcards: false\n", "          wildcards: true\n")
+    own += ("  - target: $.paths['/v1.0/{project_id}/services/{service_id}/assets'].delete\n"
+            "    update:\n      operationId: purgeAssets\n")
     (folder / "common.overlay.yaml").write_text(common, encoding="utf-8")
     (folder / VARIANT.overlay).write_text(own, encoding="utf-8")
     inputs = Inputs(VARIANT, VARIANT.wadl_path,
@@ -92,7 +98,8 @@ def mock_url(changed: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def test_the_model_reads_the_changed_numbers(document):
     contract = read_contract(document)
-    assert contract.rate_limits["deleteCachedAsset"].requests == 5
+    assert contract.rate_limits[PURGE].requests == 5
+    assert contract.purge.operation == PURGE and contract.purge.purge.wildcards
     assert contract.limits.max_body_bytes == 4096
     assert contract.page_size == 5
     canonical = load_contract("2016-08")
@@ -104,9 +111,9 @@ def test_the_generated_mock_follows_the_spec(mock_url):
     api = httpx.Client(base_url=mock_url + "/v1.0/p1", headers={"X-Auth-Token": "t"})
     created = api.post("/services", json=service_body())
     service = created.headers["Location"].rsplit("/", 1)[-1]
-    statuses = [api.delete(f"/services/{service}/assets", params={"url": f"/{n}.png"})
+    statuses = [api.delete(f"/services/{service}/assets", params={"url": f"/{n}/*.png"})
                 .status_code for n in range(6)]
-    assert statuses == [202] * 5 + [429]
+    assert statuses == [202] * 5 + [429]  # purges with wildcards, under the renamed limit
     padding = json.dumps({**SERVICE_BODY, "name": ""}).encode()
     over = {**SERVICE_BODY, "name": "x" * (4097 - len(padding))}
     too_big = api.post("/services", content=json.dumps(over).encode(),

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from contract.checks.messages import Incoming, Outgoing
+from contract.checks.messages import Incoming
 from contract.checks.params import Parsed
 from contract.openapi import template_regex
 
@@ -26,8 +26,6 @@ class Operation:
     method: str
     template: str
     check: Callable[[Incoming], Parsed]
-    handle: Callable[[Any], Outgoing]  # the mock's handler, given its `Call`; validators
-    # never call it
     statuses: tuple[int, ...]  # documented
     takes_body: bool
     statements: tuple[str, ...] = ()  # what the operation cites (a body it refuses: S4)

@@ -4,10 +4,12 @@ For each variant, a package `generated/server/cdn_<variant>/` with:
 - `checks.py`: one function per operation that reads and checks the request as plain Python
   (parameters, types, defaults, the body schema), so the request path never calls
   openapi-core;
-- `app.py`: the route table, one handler per operation (delegating to the behaviour in
-  `contract.mock`), the contract's typed facts as `contract.model` reads them from the spec
-  (limits, rate limits, durations, defaults), the documented examples, and
-  `create_app(settings)`.
+- `responses.py`: each documented response's check;
+- `routes.py`: the route table, the contract's typed facts as `contract.model` reads them from
+  the spec (limits, rate limits, durations, defaults), the documented examples and each body's
+  own check: what the validators and the mock admit requests with (`contract.checks` only);
+- `app.py`: `create_app(settings)`, the route table served by the mock's runtime (which binds
+  each operation to its behaviour: nothing here names one).
 """
 
 from __future__ import annotations
@@ -34,21 +36,6 @@ from contract.openapi import inline_refs, operations, resolve
 from contract.variants import server_package
 
 COMMAND = "cdn-contract generate server"
-# operationId → the behaviour in contract.mock that serves it
-BEHAVIOURS = {
-    "getHomeDocument": "catalog.home",
-    "getPing": "catalog.ping",
-    "getAllServices": "services.list_page",
-    "createService": "services.create",
-    "getService": "services.get",
-    "patchService": "services.patch",
-    "deleteService": "services.delete",
-    "getCachedAsset": "assets.cached",
-    "deleteCachedAsset": "assets.purge",
-    "getAssetAnalytics": "assets.analytics",
-    "getFlavors": "catalog.flavors",
-    "getFlavorDetails": "catalog.flavor",
-}
 _CONVERT = {"integer": "as_integer", "number": "as_number", "boolean": "as_boolean"}
 _KIND_WORD = {"integer": "an integer", "number": "a number", "boolean": "a boolean"}
 # the variable holding a converted value: one name per type, so each keeps its own type
@@ -61,7 +48,6 @@ class _Operation:
     method: str
     template: str
     summary: str
-    behaviour: str
     statuses: tuple[int, ...]
     statements: tuple[str, ...]
     takes_body: bool
@@ -151,29 +137,25 @@ def render_server(spec: Path) -> dict[str, str]:
     env = environment()
     context = {
         "header": header(COMMAND, spec), "variant": variant,
-        "operations": ops, "modules": sorted({op.behaviour.split(".")[0] for op in ops}),
+        "operations": ops,
         "contract": construct(contract),
         "model_classes": used(_MODEL_CLASSES, construct(contract)),
-        "examples": _examples(document), "service_check": _service_check(ops),
+        "examples": _examples(document), "body_checks": _body_checks(ops),
         "uses": _uses(ops, readers), "readers": readers,
         "responses": responses, "tables": tables, "schema_functions": schema_functions,
         "response_uses": _response_uses(responses, schema_functions),
     }
     package = server_package(variant)
     return {f"{package}/{name}": env.get_template(f"server/{name}.j2").render(context)
-            for name in ("__init__.py", "checks.py", "responses.py", "app.py")}
+            for name in ("__init__.py", "checks.py", "responses.py", "routes.py", "app.py")}
 
 
 def _operation(document: dict[str, Any], template: str, method: str,
                op: dict[str, Any]) -> _Operation:
     op_id = op["operationId"]
-    if op_id not in BEHAVIOURS:
-        raise InputError(f"operation {op_id} has no behaviour in the mock runtime (known: "
-                         f"{', '.join(BEHAVIOURS)})")
     responses = op.get("responses", {})
     result = _Operation(
         id=op_id, method=method.upper(), template=template, summary=op.get("summary", ""),
-        behaviour=BEHAVIOURS[op_id],
         statuses=tuple(sorted(int(s) for s in responses if s.isdigit())),
         statements=tuple(str(s) for s in op.get("x-statements", [])),
         takes_body="requestBody" in op)
@@ -357,8 +339,10 @@ def _examples(document: dict[str, Any]) -> dict[str, str]:
             for op_id, value in found.items()}
 
 
-def _service_check(ops: list[_Operation]) -> str | None:
-    return "check_create_service_body" if any(op.id == "createService" for op in ops) else None
+def _body_checks(ops: list[_Operation]) -> dict[str, str]:
+    """operationId → the function checking its JSON body on its own, for the operations
+    whose checks have one."""
+    return {op.id: f"check_{snake(op.id)}_body" for op in ops if op.body_lines}
 
 
 _NO_RESPONSE_BODY = "the response is documented with a body, got none"

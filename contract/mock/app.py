@@ -30,6 +30,7 @@ from contract.checks.messages import (
 from contract.checks.params import Parsed
 from contract.checks.routing import Match, Router
 from contract.mock import controls, docs, introspection
+from contract.mock.handlers import handlers_for
 from contract.mock.runtime import Call, ContractFacts, Runtime
 from contract.mock.settings import MockSettings
 from contract.mock.store import StoreFailure, StoreUnavailable
@@ -49,6 +50,7 @@ class Admission:
 class MockApp:
     def __init__(self, router: Router, facts: ContractFacts, settings: MockSettings):
         self.router = router
+        self.handlers = handlers_for(facts.contract, [op.id for op in router.operations])
         self.runtime = Runtime(facts, settings)
         self.settings = settings
         self.faults = controls.Faults(settings)
@@ -115,7 +117,7 @@ class MockApp:
         assert admission.match is not None and admission.params is not None
         project = admission.match.path_params["project_id"]
         call = Call(request, admission.params, project, self.runtime)
-        return admission.match.operation.handle(call)
+        return self.handlers[admission.match.operation.id](call)
 
     def admit_with_controls(self, request: Incoming) -> Admission:
         """`admit`, then what the user asked of the mock: `Prefer` or an injected fault.

@@ -15,8 +15,7 @@ from contract.checks.messages import Outgoing, empty_response, error_response, j
 from contract.mock import services
 from contract.mock.ratelimit import retry_after
 from contract.mock.runtime import Call
-
-OPERATION = "deleteCachedAsset"
+from contract.model import PurgeMode
 
 
 def purge(call: Call) -> Outgoing:
@@ -27,13 +26,14 @@ def purge(call: Call) -> Outgoing:
     hard: bool = call.params.query["hard"]
     url: str | None = call.params.query.get("url")
     every = str(call.params.query.get("all", "")).lower() == "true"
-    refused = _refused(hard, url, every)
+    purge = runtime.facts.contract.purge
+    refused = _refused(purge.mode(hard), url, every)
     if refused:
         return error_response(400, refused)
     service_id = call.params.path["service_id"]
     if not call.store.has_service(call.project_id, service_id):
         return services.missing(call)
-    limiter = runtime.limiters.get(OPERATION)
+    limiter = runtime.limiters.get(purge.operation)
     wait = limiter.admit(call.project_id, now) if limiter is not None else None
     if limiter is not None and wait is not None:
         seconds = retry_after(wait)
@@ -43,23 +43,29 @@ def purge(call: Call) -> Outgoing:
             f"requests per {limiter.limit.period_seconds:g} s per {limiter.limit.scope} "
             f"({cited}); wait {seconds} s and try again",
             headers=[("Retry-After", seconds)])
-    documented = runtime.facts.contract.purge.mode(hard).completes_after_seconds
+    documented = purge.mode(hard).completes_after_seconds
     call.store.add_job(call.project_id, service_id, "purge" if hard else "invalidate", hard,
                        url or "/*", now, now + runtime.seconds(documented))
     return empty_response(202, [("Location", call.url(f"/v1.0/services/{service_id}"))])
 
 
-def _refused(hard: bool, url: str | None, every: bool) -> str | None:
+def _refused(mode: PurgeMode, url: str | None, every: bool) -> str | None:
+    """The rules between the parameters, as the mode's semantics in the spec state them
+    (x-purge-semantics: wildcards, files per request) and as we interpret S12."""
     if every and url is not None:
         return "all=true and url cannot be combined: all=true already covers every asset (S25)"
     if url is not None and not url.isascii():
         return f"url {url!r} has non-ASCII characters; percent-encode them (S23)"
-    if hard and url is not None and "*" in url:
-        return (f"url {url!r} has a wildcard, which a purge (hard=true) does not take: purge "
-                "one file, or invalidate with hard=false (S12, S21)")
-    if hard and url is None and not every:
-        return "a purge (hard=true) needs the url of one file, or all=true (S12, S22)"
+    if not mode.wildcards and url is not None and "*" in url:
+        return (f"url {url!r} has a wildcard, which {_named(mode)} does not take: name one "
+                "file, or use the mode that takes wildcards (S12, S21)")
+    if mode.files_per_request is not None and url is None and not every:
+        return f"{_named(mode)} needs the url of one file, or all=true (S12, S22)"
     return None
+
+
+def _named(mode: PurgeMode) -> str:
+    return f"a {'purge' if mode.hard else 'cache invalidation'} (hard={str(mode.hard).lower()})"
 
 
 def cached(call: Call) -> Outgoing:

@@ -18,12 +18,13 @@ from contract.model import Contract
 class ContractFacts:
     """What the generated code knows from the spec of its variant, beyond the route table:
     the contract's typed facts (limits, rates, durations, defaults), the examples the
-    documented responses show, and the create body's check (reused on a patched service)."""
+    documented responses show, and each JSON body's own check (a patched service is checked
+    with its create body's)."""
 
     contract: Contract
     # examples[operationId][status][name] = value
     examples: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
-    service_check: Callable[[Any, list[Problem]], None] | None = None  # createService body
+    body_checks: dict[str, Callable[[Any, list[Problem]], None]] = field(default_factory=dict)
 
 
 class EdgeView(Protocol):

@@ -15,6 +15,7 @@ from contract.checks.params import Problem
 from contract.mock.runtime import Call
 
 FLAVOR = "cdn"  # the docs' sample flavor, the only one the mock offers
+CREATED_BY = "createService"  # the operation whose body check judges a patched service
 _EDITABLE = ("name", "domains", "origins", "caching", "restrictions", "flavor_id",
              "log_delivery")
 
@@ -66,8 +67,9 @@ def patch(call: Call) -> Outgoing:
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
         return error_response(400, f"the patch cannot be applied: {error}")
     problems: list[Problem] = []
-    if call.runtime.facts.service_check is not None:
-        call.runtime.facts.service_check(updated, problems)
+    check = call.runtime.facts.body_checks.get(CREATED_BY)
+    if check is not None:
+        check(updated, problems)
     reasons: list[str | None] = [problem.text() for problem in problems] or [
         _refused(updated) or _held(call, updated, document["id"])]
     if any(reasons):

@@ -32,9 +32,10 @@ class CompiledValidator:
 
     def __init__(self, variant: str):
         self.variant = variant
-        app, responses = generated_server(variant, "app"), generated_server(variant, "responses")
-        self.contract: Contract = app.CONTRACT
-        self.router = Router(app.ROUTES, self.contract.alternative_headers)
+        routes = generated_server(variant, "routes")
+        responses = generated_server(variant, "responses")
+        self.contract: Contract = routes.CONTRACT
+        self.router = Router(routes.ROUTES, self.contract.alternative_headers)
         self._responses: dict[str, dict[int, ResponseCheck]] = responses.RESPONSES
         self._success: dict[str, tuple[str, ...]] = responses.SUCCESS_STATEMENTS
         self._cited: dict[str, dict[int, tuple[str, ...]]] = responses.CITED

@@ -4,9 +4,24 @@
 """Stub server for the 2016-08 variant of the Rackspace CDN API.
 
 Run it with `cdn-contract mock --variant 2016-08`, or build the ASGI app yourself:
-`create_app(MockSettings(...))`.
+`create_app(MockSettings(...))`. The validators import `routes` and `responses` only, so
+nothing of the mock is loaded until an app is created.
 """
 
-from .app import create_app
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from contract.mock.app import MockApp
+    from contract.mock.settings import MockSettings
+
+
+def create_app(settings: MockSettings | None = None) -> MockApp:
+    """The ASGI application of this variant (see `app.create_app`)."""
+    from .app import create_app as create
+
+    return create(settings)
+
 
 __all__ = ["create_app"]
