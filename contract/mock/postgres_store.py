@@ -223,8 +223,10 @@ class PostgresStore:
         a replica that sees it change reads the committed services)."""
         now = time.monotonic()
         if now - self._version_read >= POLL_SECONDS:
-            self._version = self._rows("SELECT last_value FROM services_version",
-                                       shared=True)[0][0]
+            # a fresh sequence says 1 before its first nextval and 1 after it: `is_called`
+            # tells the two apart, or the first service of a database would go unseen
+            self._version = self._rows("SELECT CASE WHEN is_called THEN last_value ELSE 0 "
+                                       "END FROM services_version", shared=True)[0][0]
             self._version_read = now
         return self._version
 
