@@ -15,6 +15,9 @@ import click
 
 from contract import __version__
 from contract.errors import InputError
+from contract.reports import CONFORM as CONFORM_FORMATS
+from contract.reports import DIFF as DIFF_FORMATS
+from contract.reports import VALIDATE as VALIDATE_FORMATS
 from contract.variants import GENERATED_DIR, IN_CHECKOUT, SPEC_DIR, VARIANTS, require_shared
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -124,8 +127,7 @@ def _client_limits(command: Callable[..., None]) -> Callable[..., None]:
                 type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--variant", type=_VARIANT_CHOICE, default="all", show_default=True,
               help="Validate under this doc variant, or under each.")
-@click.option("--format", "output", type=click.Choice(["table", "json", "junit"]),
-              default="table", show_default=True, help="Report format, on standard output.")
+@VALIDATE_FORMATS.option(default="table")
 @click.option("--engine", type=click.Choice(["compiled", "openapi-core"]), default="compiled",
               show_default=True, help="Validate with the checks compiled from the spec, or "
               "with openapi-core (the reference implementation; much slower).")
@@ -144,12 +146,7 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str) ->
     """
     from contract.recorded import exchanges_from_files
     from contract.validation import validate_exchange
-    from contract.validation.report import (
-        ExchangeResult,
-        render_json,
-        render_junit,
-        render_table,
-    )
+    from contract.validation.report import ExchangeResult
 
     exchanges = exchanges_from_files(files)
     if not exchanges:
@@ -161,8 +158,7 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str) ->
     click.echo(f"validated {len(exchanges):,} exchanges under {', '.join(_chosen(variant))} "
                f"({engine}) in {took:.2f} s: {len(exchanges) / max(took, 1e-9):,.0f} "
                "exchanges/s", err=True)
-    render = {"table": render_table, "json": render_json, "junit": render_junit}[output]
-    click.echo(render(results))
+    click.echo(VALIDATE_FORMATS.render(output, results))
     sys.exit(EXIT_OK if all(r.valid for r in results) else EXIT_FAILED)
 
 
@@ -223,8 +219,7 @@ def _spec_argument(context: click.Context, parameter: click.Parameter, value: st
 @cli.command()
 @click.argument("old", callback=_spec_argument)
 @click.argument("new", callback=_spec_argument)
-@click.option("--format", "output", type=click.Choice(["table", "markdown", "json"]),
-              default="table", show_default=True)
+@DIFF_FORMATS.option(default="table")
 @click.option("--fail-on", type=click.Choice(["breaking", "any", "none"]), default="breaking",
               show_default=True, help="Exit 1 when a change of this kind is found (breaking: "
               "breaking for clients or for servers).")
@@ -241,11 +236,10 @@ def diff(old: Path, new: Path, output: str, fail_on: str) -> None:
     """
     from contract.diff import compare
     from contract.diff.load import load_openapi
-    from contract.diff.report import render_json, render_markdown, render_table, trips
+    from contract.diff.report import trips
 
     changes = compare(load_openapi(old), load_openapi(new))
-    render = {"table": render_table, "markdown": render_markdown, "json": render_json}[output]
-    click.echo(render(changes))
+    click.echo(DIFF_FORMATS.render(output, changes))
     sys.exit(EXIT_FAILED if trips(changes, fail_on) else EXIT_OK)
 
 
@@ -477,11 +471,7 @@ def _port_map(pairs: tuple[str, ...]) -> dict[int, int]:
 @click.option("--seed", type=int, help="Seed the generated cases, for a reproducible run.")
 @click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
               help="Operations fuzzed in parallel.")
-@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), help="Write JUnit XML.")
-@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write the report as JSON.")
-@click.option("--html", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write one self-contained HTML page.")
+@CONFORM_FORMATS.file_options("junit", "json", "html")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 @click.option("--allow-unobserved", is_flag=True, help="Exit 0 when nothing failed even if "
               "some MUST statement could not be observed (the verdict still says which).")
@@ -504,10 +494,10 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
             project_id: str | None, other_project_id: str | None, other_token: str | None,
             service_body: Path | None, flavor_id: str | None, deploy_timeout: float,
             keep_services: bool, observer: str | None, rate_limit_check: bool,
-            max_examples: int, seed: int | None, workers: int, junit: Path | None,
-            json_path: Path | None, html: Path | None, quiet: bool, allow_unobserved: bool,
-            checks: str, edge_url: str | None, origin_listen: str | None,
-            origin_url: str | None, time_scale: float | None) -> None:
+            max_examples: int, seed: int | None, workers: int, quiet: bool,
+            allow_unobserved: bool, checks: str, edge_url: str | None,
+            origin_listen: str | None, origin_url: str | None, time_scale: float | None,
+            **report_files: Path | None) -> None:
     """Check a running implementation against the contract.
 
     First a preflight shows that the target speaks this API (ping, home document, flavors,
@@ -544,8 +534,8 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
         cdn-contract conform --base-url https://cdn.example.net --checks api \\
             --project-id 110011 -H 'X-Tenant: 110011' --service-body body.json
     """
-    from contract.conform import report as render
     from contract.conform.fuzz import FuzzSettings
+    from contract.conform.report import Run
     from contract.conform.runner import EdgeOptions, RunOptions, run
     from contract.conform.target import (
         Fixtures,
@@ -577,14 +567,12 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
                          edge)
     say = (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
     reports = run(target, options, say)
-    click.echo(render.summary(reports, base_url))
+    finished = Run(reports, base_url)
+    click.echo(CONFORM_FORMATS.render("summary", finished))
     click.echo(f"services: {target.created_count} created, "
                + ("kept (--keep-services)" if keep_services else f"{target.removed} removed"))
-    outputs = {junit: render.as_junit(reports), json_path: render.as_json(reports, base_url),
-               html: render.as_html(reports, base_url)}
-    for path, text in outputs.items():
-        if path is not None:
-            write_files({path.name: text}, path.parent)
+    for path, text in CONFORM_FORMATS.written(finished, report_files).items():
+        write_files({path.name: text}, path.parent)
     passed = all(r.conforms or (allow_unobserved and r.verdict()[0] == "NOT SHOWN TO CONFORM")
                  for r in reports)
     sys.exit(EXIT_OK if passed else EXIT_FAILED)

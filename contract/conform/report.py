@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 from contract.conform.outcome import Status
-from contract.conform.runner import VariantReport
+
+if TYPE_CHECKING:  # the runner brings schemathesis; the command line reads this module early
+    from contract.conform.runner import VariantReport
+
+@dataclass(frozen=True)
+class Run:
+    """What a report of a conformance run shows: the variants' reports and the target."""
+
+    reports: list[VariantReport]
+    base_url: str
+
 
 _MARK = {Status.PASS: "pass", Status.FAIL: "FAIL", Status.WARNING: "warn",
          Status.NOT_OBSERVABLE: "n/o"}
 
 
-def summary(reports: list[VariantReport], base_url: str) -> str:
+def summary(run: Run) -> str:
+    reports, base_url = run.reports, run.base_url
     lines = []
     for report in reports:
         lines.append(f"\n{base_url} against the {report.variant} contract "
@@ -47,7 +59,8 @@ def summary(reports: list[VariantReport], base_url: str) -> str:
     return "\n".join(lines)
 
 
-def as_json(reports: list[VariantReport], base_url: str) -> str:
+def as_json(run: Run) -> str:
+    reports, base_url = run.reports, run.base_url
     data: dict[str, Any] = {"base_url": base_url, "variants": [{
         "variant": r.variant, "conforms": r.conforms, "verdict": r.verdict()[0],
         "reasons": r.verdict()[1], "notes": r.notes, "cases": r.cases,
@@ -63,7 +76,8 @@ def as_json(reports: list[VariantReport], base_url: str) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def as_junit(reports: list[VariantReport]) -> str:
+def as_junit(run: Run) -> str:
+    reports = run.reports
     suites = ET.Element("testsuites", name="cdn-contract conform")
     totals = {"tests": 0, "failures": 0, "skipped": 0}
     for report in reports:
@@ -106,7 +120,8 @@ pre{background:#f5f5f5;padding:.5rem;white-space:pre-wrap;word-break:break-all}
 """
 
 
-def as_html(reports: list[VariantReport], base_url: str) -> str:
+def as_html(run: Run) -> str:
+    reports, base_url = run.reports, run.base_url
     e = html.escape
     parts = [f"<!doctype html><html lang=en><meta charset=utf-8><title>Conformance of "
              f"{e(base_url)}</title><style>{_STYLE}</style><h1>Conformance of "
