@@ -194,9 +194,9 @@ def proxy(upstream: str, host: str, port: int, variant: str, log_path: Path | No
     body; plus an X-Contract-Violations count header) unless --strict. Upstream down: 502;
     upstream too slow: 504; both with a JSON error body. Only http:// upstreams.
     """
+    from contract.http.serving import ServerLimits
     from contract.proxy import ValidatingProxy, serve
     from contract.proxy.log import ViolationLog
-    from contract.serving import ServerLimits
 
     if not upstream.startswith("http://"):
         raise click.BadParameter(f"{upstream!r} is not an http:// URL", param_hint="--upstream")
@@ -385,10 +385,10 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
     code=401` (any status the operation documents: every one documents 401; a status it does
     not document is a 400 that lists those it does) or `Prefer: example=NAME`.
     """
+    from contract.http.serving import ServerLimits
     from contract.mock.serve import create_app, serve
     from contract.mock.settings import MockSettings
     from contract.mock.store import redacted
-    from contract.serving import ServerLimits
 
     given = [t.strip() for group in tokens for t in group.split(",") if t.strip()]
     scoped = {token.strip(): project.strip() for token, _, project

@@ -1,6 +1,6 @@
 import pytest
 
-from contract.rawhttp import RawHttpError, parse_message
+from contract.http.raw import RawHttpError, parse_message
 
 
 def test_request_with_headers_and_body():

@@ -1,4 +1,4 @@
-"""Careless and hostile clients against the mock and the proxy (contract/serving.py): slow
+"""Careless and hostile clients against the mock and the proxy (contract/http/serving.py): slow
 request heads, idle keep-alive connections, too many connections. A normal client is served
 promptly whatever the others do; each figure is printed for the closing notes."""
 

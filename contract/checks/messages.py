@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from contract.asgi import error_document
+from contract.http.asgi import error_document
 
 
 @dataclass(slots=True)

@@ -17,7 +17,6 @@ import sys
 import time
 from dataclasses import dataclass
 
-from contract.asgi import Receive, Scope, Send, read_body, run_lifespan
 from contract.checks.admission import Refusal, admit
 from contract.checks.messages import (
     Incoming,
@@ -29,6 +28,7 @@ from contract.checks.messages import (
 )
 from contract.checks.params import Parsed
 from contract.checks.routing import Match, Router
+from contract.http.asgi import Receive, Scope, Send, read_body, run_lifespan
 from contract.mock import controls, docs, introspection
 from contract.mock.handlers import handlers_for
 from contract.mock.runtime import Call, ContractFacts, Runtime

@@ -34,13 +34,13 @@ from urllib.parse import urlsplit
 
 import re2
 
-from contract.asgi import error_document
+from contract.http.asgi import error_document
+from contract.http.serving import Request, header_value, json_bytes
+from contract.http.upstream import HOP_BY_HOP, UpstreamError, UpstreamPool
 from contract.mock.edge_cache import Cached, EdgeCache, normalised
 from contract.mock.runtime import Runtime
 from contract.mock.services import access_host, is_host
 from contract.mock.store import StoreUnavailable
-from contract.serving import Request, header_value, json_bytes
-from contract.upstream import HOP_BY_HOP, UpstreamError, UpstreamPool
 
 ORIGIN_TIMEOUT = 10.0  # seconds an origin has to answer the edge
 # The largest object the edge takes from an origin: past it the answer is a 502 and nothing
@@ -61,7 +61,7 @@ class Served:
 
 
 class Edge:
-    """The edge's state and its answers: a `contract.serving` handler."""
+    """The edge's state and its answers: a `contract.http.serving` handler."""
 
     max_request_body = 65536
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from contract.serving import ServerLimits
+from contract.http.serving import ServerLimits
 
 
 @dataclass(frozen=True)

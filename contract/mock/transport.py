@@ -35,7 +35,6 @@ from typing import cast
 
 import httptools
 
-from contract import serving
 from contract.checks.messages import (
     Incoming,
     NotUtf8,
@@ -45,8 +44,9 @@ from contract.checks.messages import (
     parse_query,
 )
 from contract.errors import InputError
+from contract.http import serving
+from contract.http.serving import CONTINUE, LINGER, MAX_HEAD, Keeper, refusal
 from contract.mock.app import MockApp
-from contract.serving import CONTINUE, LINGER, MAX_HEAD, Keeper, refusal
 
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _NO_CONTENT = frozenset({204, 304})

@@ -13,7 +13,7 @@ response is replaced by a 502 listing the violations, both with the documented e
 validated, its body is not, and the log says so. An unreachable upstream gets 502, a slow
 one 504, each with the error body. `rewrite_location` points `Location` at the proxy.
 
-contract/serving.py serves it: requests on one connection answered in order, one at a time
+contract/http/serving.py serves it: requests on one connection answered in order, one at a time
 (HTTP/1.1 pipelining); connections run concurrently.
 """
 
@@ -24,16 +24,16 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from contract.asgi import error_document
-from contract.proxy.log import ViolationLog
-from contract.serving import (
+from contract.http.asgi import error_document
+from contract.http.serving import (
     Request,
     ServerLimits,
     header_value,
     json_bytes,
     status_line,
 )
-from contract.upstream import HOP_BY_HOP, UpstreamError, UpstreamPool
+from contract.http.upstream import HOP_BY_HOP, UpstreamError, UpstreamPool
+from contract.proxy.log import ViolationLog
 from contract.validation import HttpRequest, HttpResponse, Violation, validator
 from contract.validation.verdict import Validator
 

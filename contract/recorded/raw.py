@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contract.errors import InputError
-from contract.rawhttp import RawHttpError, RawMessage, parse_message
+from contract.http.raw import RawHttpError, RawMessage, parse_message
 from contract.validation.messages import HttpRequest, HttpResponse
 
 _TEMPLATE_QUERY = re.compile(r"\{\?([^}]*)\}")

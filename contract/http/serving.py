@@ -27,8 +27,8 @@ from typing import Any, Protocol, cast
 
 import httptools
 
-from contract.asgi import error_document
 from contract.errors import InputError
+from contract.http.asgi import error_document
 
 
 @dataclass(frozen=True)
