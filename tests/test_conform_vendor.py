@@ -99,7 +99,10 @@ def test_a_fixed_project_and_one_token_reach_every_request(shared_reference):
     with serve(vendor) as base:
         target = Target(base, Identity("secret", True, "110011", headers={"X-Api-Key": "k"}),
                         Fixtures(template=template), observer=vendor.jobs, time_scale=0.01)
-        (report,) = run(target, RunOptions(["2016-08"], QUICK, groups=("api",)))
+        # 8 cases per operation: enough for schemathesis' creates to make a service or
+        # more (with 3 it may make none, and the assertions below would see nothing)
+        (report,) = run(target, RunOptions(["2016-08"], FuzzSettings(8, 1, 2),
+                                           groups=("api",)))
     assert vendor.projects == {"110011"}  # no invented project, schemathesis' included
     assert target.created and target.created_by_fuzz  # schemathesis created some too
     assert target.removed == target.created_count
