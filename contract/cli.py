@@ -388,7 +388,7 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
     from contract.http.serving import ServerLimits
     from contract.mock.serve import create_app, serve
     from contract.mock.settings import MockSettings
-    from contract.mock.store import redacted
+    from contract.mock.state.store import redacted
 
     given = [t.strip() for group in tokens for t in group.split(",") if t.strip()]
     scoped = {token.strip(): project.strip() for token, _, project

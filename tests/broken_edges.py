@@ -9,10 +9,12 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from contract.mock import assets, edge
-from contract.mock.edge import Cached, Edge
+from contract.mock.api import assets
+from contract.mock.edge import server as edge
+from contract.mock.edge.server import Cached, Edge
 
 
 def stale_never_revalidated() -> None:
@@ -65,8 +67,8 @@ def wildcard_purged() -> None:
     """The API takes a purge (hard=true) whose url has a `*`, and the edge removes every
     file the `*` matches (S12; refusing it at the API is only our interpretation, S21)."""
     refused = assets._refused
-    assets._refused = lambda hard, url, every: refused(
-        hard and not (url and "*" in url), url, every)
+    assets._refused = lambda mode, url, every: refused(replace(mode, wildcards=True), url,
+                                                        every)
 
     def purge(self: Edge, service_id: str, url: str) -> None:
         for path in [p for p, _ in self.cache.of(service_id) if edge.covers(url, p)]:

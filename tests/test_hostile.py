@@ -23,9 +23,9 @@ from typing import Any
 import httpx
 import pytest
 
-from contract.mock.edge_cache import Cached, EdgeCache, normalised
-from contract.mock.ratelimit import SWEEP_EVERY, Limiter
-from contract.mock.sqlite_store import SQLiteStore
+from contract.mock.edge.cache import Cached, EdgeCache, normalised
+from contract.mock.state.ratelimit import SWEEP_EVERY, Limiter
+from contract.mock.state.sqlite_store import SQLiteStore
 from contract.model import RateLimit
 from contract.variants import PROJECT_ROOT
 from tests.mockapi import service_body

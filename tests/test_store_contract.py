@@ -1,4 +1,4 @@
-"""The Store contract (contract/mock/store.py), one suite both engines must pass: SQLite (a
+"""The Store contract (contract/mock/state/store.py), one suite both engines must pass: SQLite (a
 file) and PostgreSQL (a throwaway server on loopback, Debian's package). A new engine is one
 more parameter here, not a new end-to-end test.
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from contract.mock.store import Store, open_store
+from contract.mock.state.store import Store, open_store
 from contract.model import RateLimit
 from tests.postgres import Server, postgres
 

@@ -29,11 +29,11 @@ from contract.checks.messages import (
 from contract.checks.params import Parsed
 from contract.checks.routing import Match, Router
 from contract.http.asgi import Receive, Scope, Send, read_body, run_lifespan
-from contract.mock import controls, docs, introspection
-from contract.mock.handlers import handlers_for
+from contract.mock.api import controls, docs, introspection
+from contract.mock.api.handlers import handlers_for
 from contract.mock.runtime import Call, ContractFacts, Runtime
 from contract.mock.settings import MockSettings
-from contract.mock.store import StoreFailure, StoreUnavailable
+from contract.mock.state.store import StoreFailure, StoreUnavailable
 
 log = logging.getLogger("cdn_contract.mock")
 

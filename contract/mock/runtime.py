@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from contract.checks.messages import Incoming
 from contract.checks.params import Parsed, Problem
 from contract.mock.settings import MockSettings
-from contract.mock.store import Admitter, Store, open_store
+from contract.mock.state.store import Admitter, Store, open_store
 from contract.model import Contract
 
 

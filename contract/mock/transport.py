@@ -362,7 +362,7 @@ async def _serve(app: MockApp, host: str, port: int,
     servers = [(await listen(app, host, port, keeper), keeper)]
     edge_url = None
     if app.settings.edge_port is not None:  # the CDN edge, on the same loop and state
-        from contract.mock.edge import Edge
+        from contract.mock.edge.server import Edge
 
         edge_keeper = Keeper(app.settings.limits)
         edge = await serving.listen(Edge(app.runtime), host, app.settings.edge_port,

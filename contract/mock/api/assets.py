@@ -12,9 +12,9 @@ and no body (S2-S4).
 from __future__ import annotations
 
 from contract.checks.messages import Outgoing, empty_response, error_response, json_response
-from contract.mock import services
-from contract.mock.ratelimit import retry_after
+from contract.mock.api import services
 from contract.mock.runtime import Call
+from contract.mock.state.ratelimit import retry_after
 from contract.model import PurgeMode
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from contract.checks.messages import Outgoing
 from contract.errors import InputError
-from contract.mock import assets, catalog, services
+from contract.mock.api import assets, catalog, services
 from contract.mock.runtime import Call
 from contract.model import Contract
 

@@ -37,10 +37,10 @@ import re2
 from contract.http.asgi import error_document
 from contract.http.serving import Request, header_value, json_bytes
 from contract.http.upstream import HOP_BY_HOP, UpstreamError, UpstreamPool
-from contract.mock.edge_cache import Cached, EdgeCache, normalised
+from contract.mock.api.services import access_host, is_host
+from contract.mock.edge.cache import Cached, EdgeCache, normalised
 from contract.mock.runtime import Runtime
-from contract.mock.services import access_host, is_host
-from contract.mock.store import StoreUnavailable
+from contract.mock.state.store import StoreUnavailable
 
 ORIGIN_TIMEOUT = 10.0  # seconds an origin has to answer the edge
 # The largest object the edge takes from an origin: past it the answer is a 502 and nothing

@@ -148,9 +148,9 @@ def redacted(url: str) -> str:
 def open_store(db: str, job_retention: float, max_jobs: int) -> Store:
     """The store `--db` names: a `postgresql://` URL, else a SQLite file or `:memory:`."""
     if db.startswith(("postgresql://", "postgres://")):
-        from contract.mock.postgres_store import PostgresStore
+        from contract.mock.state.postgres_store import PostgresStore
 
         return PostgresStore(db, job_retention, max_jobs)
-    from contract.mock.sqlite_store import SQLiteStore
+    from contract.mock.state.sqlite_store import SQLiteStore
 
     return SQLiteStore(db, job_retention, max_jobs)

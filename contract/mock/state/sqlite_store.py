@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from contract.errors import InputError
-from contract.mock.ratelimit import Limiter
-from contract.mock.store import Job, JobBound, StoreFailure, job_filter
+from contract.mock.state.ratelimit import Limiter
+from contract.mock.state.store import Job, JobBound, StoreFailure, job_filter
 from contract.model import RateLimit
 
 _SCHEMA = """

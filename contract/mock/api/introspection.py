@@ -13,7 +13,7 @@ from contract.checks.messages import (
     json_response,
 )
 from contract.mock.runtime import Runtime
-from contract.mock.store import redacted
+from contract.mock.state.store import redacted
 
 PREFIX = "/__mock__/"
 

@@ -8,9 +8,9 @@ import random
 
 from contract.checks.messages import Incoming, Outgoing, empty_response, error_response
 from contract.checks.routing import Match
-from contract.mock.ratelimit import retry_after
 from contract.mock.runtime import Runtime
 from contract.mock.settings import MockSettings
+from contract.mock.state.ratelimit import retry_after
 
 
 def preference(request: Incoming) -> dict[str, str]:

@@ -34,7 +34,7 @@ import psycopg
 from psycopg.abc import Params
 
 from contract.errors import InputError
-from contract.mock.store import (
+from contract.mock.state.store import (
     Job,
     JobBound,
     StoreFailure,
