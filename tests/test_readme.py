@@ -7,8 +7,9 @@ and a fresh 2016-08 mock that accepts the token `t` listens on the first unless 
 starts its own. A block may carry an annotation in the comment line just before it:
 A PostgreSQL URL in a block becomes a new database of a throwaway server (`tests.postgres`).
 `<!-- doctest: exit N (why) -->` (the exit code it is meant to have), `prints "..."` (text
-its output must hold) or `<!-- doctest: dry-run (why) -->` (make only shows what it would
-do: for the commands CI runs itself). Plain ``` fences are diagrams and usage summaries,
+its output must hold), `matches "..."` (a regular expression it must match: for a count
+that varies from run to run) or `<!-- doctest: dry-run (why) -->` (make only shows what it
+would do: for the commands CI runs itself). Plain ``` fences are diagrams and usage summaries,
 not commands.
 """
 
@@ -52,6 +53,11 @@ class Block:
     def prints(self) -> list[str]:
         """What the annotation says the block prints: `prints "..."`, any number of times."""
         return re.findall(r'prints "([^"]*)"', self.note)
+
+    @property
+    def matches(self) -> list[str]:
+        """The regular expressions the annotation says the output matches: `matches "..."`."""
+        return re.findall(r'matches "([^"]*)"', self.note)
 
 
 def blocks() -> list[Block]:
@@ -106,6 +112,8 @@ def test_readme_block_runs_as_written(block, folder, shared_reference, request):
     assert "Traceback" not in result.stderr, result.stderr
     for expected in block.prints:
         assert expected in result.stdout, (expected, result.stdout[-3000:])
+    for pattern in block.matches:
+        assert re.search(pattern, result.stdout), (pattern, result.stdout[-3000:])
 
 
 def test_every_command_block_is_found():
