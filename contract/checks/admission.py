@@ -56,11 +56,6 @@ class Verdict:
     def body(self) -> Refusal | None:
         return next((r for r in self.refusals if r.location == "request.body"), None)
 
-    @property
-    def admitted(self) -> bool:
-        return self.match is not None and not self.refusals and not (
-            self.params is not None and self.params.problems)
-
 
 def admit(router: Router, request: Incoming, contract: Contract) -> Verdict:
     """The verdict on `request` (its `path_params` are filled in when it is routed)."""

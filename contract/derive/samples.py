@@ -4,6 +4,8 @@ Runs after the overlays, so a limit added by an overlay is checked too. A failur
 error: the docs' samples are evidence, the parameter list is the contract, and the
 disagreement becomes a `Discrepancy`. Members a sample has but the parameter list does not
 mention are reported the same way (bodies stay open objects, so they would pass silently).
+The parameters get their examples here too, for the same reason: only the finished schema
+says which of the values the docs' requests show is a valid one.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from contract.derive.discrepancies import Discrepancy
 from contract.derive.xsd import literal
 from contract.openapi import inline_refs, media_objects, operations
 
-FORMATS = Draft202012Validator.FORMAT_CHECKER
+_FORMATS = Draft202012Validator.FORMAT_CHECKER
 
 
 def check_examples(document: dict[str, Any]) -> list[Discrepancy]:
@@ -78,7 +80,7 @@ def _typed(text: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
         value = literal(text, schema)
     except ValueError as error:
         return None, str(error)
-    errors = list(Draft202012Validator(schema, format_checker=FORMATS).iter_errors(value))
+    errors = list(Draft202012Validator(schema, format_checker=_FORMATS).iter_errors(value))
     return value, (errors[0].message if errors else None)
 
 
