@@ -193,10 +193,10 @@ def test_an_origins_interim_responses_never_poison_another_services_cache(shared
             host, path = (attacker, f"/hint{n}") if n % 2 else (victim, f"/v{n}")
             return f"{host} {path}", httpx.get(f"{edge}{path}", headers={"Host": host}).content
 
-        with ThreadPoolExecutor(16) as pool:
-            fetched = list(pool.map(fetch, range(400)))
+        with ThreadPoolExecutor(16) as pool:  # the review saw 9 of 32 poisoned: 80 suffice
+            fetched = list(pool.map(fetch, range(160)))
         cached = [(f"{victim} /v{n}", httpx.get(f"{edge}/v{n}", headers={"Host": victim}))
-                  for n in range(0, 400, 2)]
+                  for n in range(0, 160, 2)]
     assert [(want, got) for want, got in fetched if want.encode() != got] == []
     assert [(want, got.content) for want, got in cached
             if (want.encode(), got.headers["x-cache"]) != (got.content, "HIT")] == []
