@@ -19,7 +19,7 @@ from contract.checks.routing import Match, NoMatch, Router
 from contract.model import Contract
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Refusal:
     """Why a request is not admitted, before its parameters: what a server answers
     (`status`, with `allowed` methods for a 405), where a validator places it (`location`,
@@ -37,7 +37,7 @@ class Refusal:
             else self.message
 
 
-@dataclass
+@dataclass(slots=True)
 class Verdict:
     """`match` is None when no operation serves the request (then `refusals` says why);
     otherwise `params` holds the generated checks' reading, and `refusals` the token and
@@ -50,11 +50,13 @@ class Verdict:
 
     @property
     def token(self) -> Refusal | None:
-        return next((r for r in self.refusals if r.status == 401), None)
+        return next((r for r in self.refusals if r.status == 401), None) \
+            if self.refusals else None
 
     @property
     def body(self) -> Refusal | None:
-        return next((r for r in self.refusals if r.location == "request.body"), None)
+        return next((r for r in self.refusals if r.location == "request.body"), None) \
+            if self.refusals else None
 
 
 def admit(router: Router, request: Incoming, contract: Contract) -> Verdict:

@@ -54,7 +54,7 @@ class MockApp:
         self.runtime = Runtime(facts, settings)
         self.settings = settings
         self.faults = controls.Faults(settings)
-        contract = facts.contract
+        self.contract = contract = facts.contract
         self.limits = contract.limits
         self.max_body = contract.limits.max_body_bytes  # read on every body chunk
         self.token_header = contract.token_header.lower()
@@ -64,29 +64,38 @@ class MockApp:
     def admit(self, request: Incoming) -> Admission:
         """The shared verdict (`contract.checks.admission`), answered by its first refusal,
         with the `--tokens` policy between the token rule and the parameters."""
-        verdict = admit(self.router, request, self.facts.contract)
-        if verdict.match is None:
+        verdict = admit(self.router, request, self.contract)
+        match = verdict.match
+        if match is None:
             return Admission(refusal=_answer(verdict.refusals[0]))
-        if verdict.token is not None:
-            return Admission(verdict.match, refusal=_answer(verdict.token))
-        token = request.header(self.token_header)
-        header = self.facts.contract.token_header
-        if not self.accepts(token):
-            return Admission(verdict.match, refusal=error_response(
-                401, f"the {header} is not valid (S10)"))
-        scopes = self.settings.token_projects  # empty unless --tokens TOKEN=PROJECT
-        scope = scopes.get((token or "").strip()) if scopes else None
-        project = verdict.match.path_params.get("project_id")
-        if scope is not None and project != scope:
-            return Admission(verdict.match, refusal=error_response(
-                401, f"the {header} is not valid for project {project} (S10)"))
+        missing = verdict.token
+        if missing is not None:
+            return Admission(match, refusal=_answer(missing))
+        if self.settings.tokens is not None:
+            refused = self._token_policy(request.header(self.token_header), match)
+            if refused is not None:
+                return Admission(match, refusal=refused)
         params = verdict.params
         if params is not None and params.problems:
-            return Admission(verdict.match, params, error_response(
+            return Admission(match, params, error_response(
                 400, *(problem.text() for problem in params.problems)))
-        if verdict.body is not None:
-            return Admission(verdict.match, params, _answer(verdict.body))
-        return Admission(verdict.match, params)
+        body = verdict.body
+        if body is not None:
+            return Admission(match, params, _answer(body))
+        return Admission(match, params)
+
+    def _token_policy(self, token: str | None, match: Match) -> Outgoing | None:
+        """`--tokens`: a token it does not list, or one scoped to another project → 401."""
+        header = self.contract.token_header
+        if not self.accepts(token):
+            return error_response(401, f"the {header} is not valid (S10)")
+        scopes = self.settings.token_projects  # empty unless --tokens TOKEN=PROJECT
+        scope = scopes.get((token or "").strip()) if scopes else None
+        project = match.path_params.get("project_id")
+        if scope is not None and project != scope:
+            return error_response(401, f"the {header} is not valid for project {project} "
+                                  "(S10)")
+        return None
 
     def accepts(self, token: str | None, every_project: bool = False) -> bool:
         """Whether `token` is one --tokens accepts (any, without --tokens); with
