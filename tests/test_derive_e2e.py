@@ -181,6 +181,7 @@ def test_every_sample_validates_or_is_recorded(rendered, docs, variant):
     assert check_examples(docs[variant]) == []
     assert "the sample wraps the items in `services`" in report
     assert "the sample wraps the items in `flavors`" in report
+    assert "the parameter table marks `log_delivery` required" in report  # S38
     broken = copy.deepcopy(docs[variant])
     page = broken["paths"]["/v1.0/{project_id}/services"]["get"]["responses"]["200"]
     page["content"]["application/json"]["examples"]["cdn-getAllServices_response"]["value"][

@@ -56,6 +56,22 @@ def test_actions_apply_in_order(tmp_path):
     assert doc["paths"]["/a/{id}"]["delete"]["x-a"] == 2
 
 
+def test_an_action_that_settles_a_contradiction_returns_it(tmp_path):
+    noted = {"operation": "op", "where": "request body", "message": "m", "source": "S38"}
+    path = overlay(tmp_path, [{"target": "$.paths.*.delete", "update": {"x-a": 1},
+                               "x-discrepancy": noted},
+                              {"target": "$.paths.*.delete", "update": {"x-b": 1}}])
+    doc = document()
+    found = apply_overlay(doc, load_overlay(path), path)
+    assert [(d.operation, d.where, d.message, d.source) for d in found] == [
+        ("op", "request body", "m", "S38")]
+    assert "x-discrepancy" not in doc["paths"]["/a/{id}"]["delete"]  # not a spec element
+    broken = overlay(tmp_path, [{"target": "$.paths.*.delete", "update": {"x-a": 1},
+                                 "x-discrepancy": {"message": "m"}}])
+    with pytest.raises(InputError, match="x-discrepancy needs operation, where"):
+        apply_overlay(document(), load_overlay(broken), broken)
+
+
 def test_a_target_that_matches_nothing_is_an_error_with_its_line(tmp_path):
     path = overlay(tmp_path, [{"target": "$.info", "update": {"x": 1}},
                               {"target": "$.paths.*.get", "update": {"x": 1}}])

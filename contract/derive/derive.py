@@ -54,8 +54,8 @@ def render_variant(inputs: Inputs) -> dict[str, str]:
     document["info"]["description"] = variant.summary
     document["info"]["x-variant"] = variant.name
     document["info"]["x-canonical"] = variant.canonical
-    for path in inputs.overlays:
-        apply_overlay(document, load_overlay(path), path)
+    settled = [found for path in inputs.overlays
+               for found in apply_overlay(document, load_overlay(path), path)]
     _sort_responses(document)
     name_models(document)
     shown = parameter_examples(document, result.shown)
@@ -63,7 +63,7 @@ def render_variant(inputs: Inputs) -> dict[str, str]:
     check_citations(document, variant.name, statements)
     embed(document, statements, variant.name)
     _check_valid(document, variant.name)
-    discrepancies = _unique(result.discrepancies + check_examples(document) + shown)
+    discrepancies = _unique(result.discrepancies + settled + check_examples(document) + shown)
     header = _header(inputs)
     hidden = [(h.kind, h.name, h.note, f"{_reference_label(app.source)}:{h.line}")
               for h in app.hidden]

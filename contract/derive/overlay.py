@@ -18,6 +18,7 @@ from jsonpath_ng import DatumInContext, Fields
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext.parser import parse
 
+from contract.derive.discrepancies import Discrepancy
 from contract.errors import InputError
 
 
@@ -58,10 +59,24 @@ def load_overlay(path: Path) -> dict[str, Any]:
     return data
 
 
-def apply_overlay(document: dict[str, Any], overlay: dict[str, Any], path: Path) -> None:
-    """Apply every action of `overlay` (from `load_overlay`) to `document`, in place."""
+_DISCREPANCY = ("operation", "where", "message", "source")
+
+
+def apply_overlay(document: dict[str, Any], overlay: dict[str, Any], path: Path
+                  ) -> list[Discrepancy]:
+    """Apply every action of `overlay` (from `load_overlay`) to `document`, in place. An
+    action that settles a contradiction of the docs says so in `x-discrepancy` (operation,
+    where, message, source): those are returned, to be listed with the builder's."""
+    settled = []
     for action in overlay["actions"]:
         line = action.get("__line__")
+        noted = action.get("x-discrepancy")
+        if noted is not None:
+            if not isinstance(noted, dict) or not all(
+                    isinstance(noted.get(key), str) for key in _DISCREPANCY):
+                raise InputError(f"x-discrepancy needs {', '.join(_DISCREPANCY)} (strings)",
+                                 path, line)
+            settled.append(Discrepancy(*(noted[key] for key in _DISCREPANCY)))
         target = action.get("target")
         if not isinstance(target, str):
             raise InputError("action without a `target` JSONPath", path, line)
@@ -88,6 +103,7 @@ def apply_overlay(document: dict[str, Any], overlay: dict[str, Any], path: Path)
                                      "; `update` needs an object or an array", path, line)
         else:
             raise InputError("action has neither `update` nor `remove: true`", path, line)
+    return settled
 
 
 def _merge(into: dict[str, Any], update: dict[str, Any]) -> None:
