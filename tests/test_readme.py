@@ -107,6 +107,7 @@ def test_readme_block_runs_as_written(block, folder, shared_reference, request):
     else:
         with run_mock("2016-08", "--time-scale", "0.01", "--tokens", "t") as base:
             result = run(block, folder, int(base.rsplit(":", 1)[1]))
+    print(result.stdout, result.stderr, sep="\n")  # shown whole when the block fails
     assert result.returncode == block.exit_code, (block.code, result.stdout[-3000:],
                                                   result.stderr[-3000:])
     assert "Traceback" not in result.stderr, result.stderr
