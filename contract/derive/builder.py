@@ -149,7 +149,6 @@ class _Builder:
                                  f"declares it", self.app.source, resource.line)
         parameters = [self.parameter(p, method.id) for p in templates]
         parameters += [self.parameter(p, method.id) for p in own if p.style != "plain"]
-        self.shown[method.id] = self.sample_values(resource, method)
         if parameters:
             op["parameters"] = parameters
         body = self.request_body(method, [p for p in own if p.style == "plain"])
@@ -157,7 +156,7 @@ class _Builder:
             op["requestBody"] = body
         op["responses"] = self.responses(method)
         op["security"] = [{SECURITY_SCHEME: []}]
-        self.check_request_samples(resource, method)
+        self.shown[method.id] = self.request_samples(resource, method)
         return op
 
     def parameter(self, param: Param, operation: str) -> dict[str, Any]:
@@ -314,11 +313,14 @@ class _Builder:
 
     # -- samples ---------------------------------------------------------------------------
 
-    def check_request_samples(self, resource: Resource, method: Method) -> None:
-        """What the raw request examples show that the parameter list does not say."""
+    def request_samples(self, resource: Resource, method: Method) -> dict[str, tuple[str, str]]:
+        """What the raw request examples show that the parameter list does not say (noted),
+        and the values they give the parameters: name → (value, source), the path's
+        segments (`110011`, the service id) and the query (`url=/images/logo.png`)."""
         template = template_regex(resource.path)
         names = {p.name for p in [*resource.params, *method.request_params]
                  if p.style == "query"}
+        values: dict[str, tuple[str, str]] = {}
         for rep in method.request_representations:
             for sample in rep.samples:
                 message = self._raw(sample, method.id) if sample.is_raw_http else None
@@ -328,33 +330,19 @@ class _Builder:
                 if message.method != method.name:
                     self.note(method.id, where, f"the example uses {message.method}, the WADL "
                               f"{method.name}", source)
-                target = (message.target or "").split("{", 1)[0]
-                parts = urlsplit(target)
-                if not template.match(parts.path) and not _header_form_matches(
+                parts = urlsplit((message.target or "").split("{", 1)[0])
+                match = template.match(parts.path)
+                if not match and not _header_form_matches(
                         template, parts.path, message.header("X-Project-Id")):
                     self.note(method.id, where, f"the example path {parts.path} does not "
                               f"match {resource.path}", source)
-                for key, _ in parse_qsl(parts.query, keep_blank_values=True):
+                query = parse_qsl(parts.query, keep_blank_values=True)
+                for key, _ in query:
                     if key not in names:
                         self.note(method.id, where, f"query `{key}` is not a documented "
                                   "parameter", source)
-
-    def sample_values(self, resource: Resource, method: Method) -> dict[str, tuple[str, str]]:
-        """Parameter name → (value, source) as the raw request examples show them: the
-        path's segments (`110011`, the service id) and the query (`url=/images/logo.png`)."""
-        template = template_regex(resource.path)
-        values: dict[str, tuple[str, str]] = {}
-        for rep in method.request_representations:
-            for sample in rep.samples:
-                message = self._raw(sample, method.id) if sample.is_raw_http else None
-                if message is None or message.kind != "request":
-                    continue
-                parts = urlsplit((message.target or "").split("{", 1)[0])
-                match = template.match(parts.path)
-                shown = [*(match.groupdict().items() if match else ()),
-                         *parse_qsl(parts.query, keep_blank_values=True)]
-                for name, value in shown:
-                    values.setdefault(name, (unquote(value), self.sample_source(sample)))
+                for name, value in [*(match.groupdict().items() if match else ()), *query]:
+                    values.setdefault(name, (unquote(value), source))
         return values
 
     def sample_source(self, sample: Sample) -> str:

@@ -19,6 +19,7 @@ spec follows `$ref` (`contract.openapi.resolve`, `inline_refs`).
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -98,11 +99,9 @@ class _Namer:
             return self.identities[identity]
         if side == "request" and not names[0].startswith("New"):
             names = [names[0], f"New{names[0]}", *names[1:]]  # what a client sends: `NewOrigin`
-        chosen = next((name for name in names if name not in self.schemas), None)
-        number = 2
-        while chosen is None:
-            candidate = f"{names[-1]}{number}"
-            chosen, number = (candidate if candidate not in self.schemas else None), number + 1
+        numbered = (f"{names[-1]}{number}" for number in itertools.count(2))
+        chosen = next(name for name in itertools.chain(names, numbered)
+                      if name not in self.schemas)
         self.schemas[chosen] = model
         self.identities[identity] = chosen
         return chosen
