@@ -92,7 +92,7 @@ lint: $(STAMP)
 # twice here.
 test: $(STAMP) $(BROWSER) $(POSTGRES) $(IMAGE_TOOLS) $(ECOSYSTEM)  ## lint, run the test suite (it checks spec/, generated/ and docs/ are current)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 bench: $(STAMP)  ## print throughput and wall-time figures (no assertions)
 	$(BIN)/python benchmarks/validation_throughput.py

@@ -6,9 +6,22 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import yaml
+
 from contract.jsonpointer import unescape
 
+# libyaml's parser when PyYAML was built with it (every wheel on PyPI is): the derived spec
+# is some 300 KB, which the pure-Python parser takes a second over, and every command and
+# every worker process of a conformance run reads it.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def parse_yaml(text: str) -> Any:
+    """A YAML (or JSON) document's data, read as `yaml.safe_load` reads it; raises
+    yaml.YAMLError, with its mark, on text that is not YAML."""
+    return yaml.load(text, Loader=_LOADER)
 
 
 def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import yaml
+from contract.openapi import parse_yaml
 
 if TYPE_CHECKING:
     from contract.model import Contract
@@ -141,7 +141,7 @@ def load_document(variant: str, spec_dir: Path = SPEC_DIR) -> dict[str, Any]:
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r} (known: {', '.join(VARIANTS)})")
     path = spec_dir / VARIANTS[variant].spec_name
-    document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document: dict[str, Any] = parse_yaml(path.read_text(encoding="utf-8"))
     return document
 
 

@@ -20,3 +20,18 @@ def shared_reference() -> Path:
         f"the reference material is missing: expected {reference} and {notes_path()} "
         "(put ../shared beside the checkout or set CDN_CONTRACT_SHARED)")
     return reference
+
+
+# `make test` runs the suite on two workers (pytest-xdist, `--dist loadgroup`). A module whose
+# module-scoped fixture is costly (a debootstrapped image, a built wheel, a browser, a
+# PostgreSQL server) stays on one worker, so that fixture is made once.
+ONE_WORKER = {"test_image", "test_install", "test_browser", "test_replicas",
+              "test_store_contract"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.nodeid.partition("::")[0].rpartition("/")[2].removesuffix(".py")
+        if module in ONE_WORKER:
+            item.add_marker(pytest.mark.xdist_group(module))

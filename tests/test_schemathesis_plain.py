@@ -2,7 +2,11 @@
 mock for either variant: every rule the mock enforces is in the spec or in
 schemathesis.toml, and the spec's links take the stateful phase to real services. With
 `--checks all` this is also the mock's fuzz test: no generated request, positive or
-negative, gets a 5xx, an undocumented status or media type, or a body off its schema."""
+negative, gets a 5xx, an undocumented status or media type, or a body off its schema.
+
+The README's plain-schemathesis block is the same run for 2016-08 (tests/test_readme.py
+runs it and holds it to the same counts); this one is 2015-08's, which the README does not
+show."""
 
 from __future__ import annotations
 
@@ -11,16 +15,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from contract.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS
 from tests.servers import run_mock
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_plain_schemathesis_reports_no_failure(variant, shared_reference):
+def test_plain_schemathesis_reports_no_failure_for_2015_08(shared_reference):
+    variant = "2015-08"
     with run_mock(variant, "--tokens", "t") as base_url:
         run = subprocess.run(
             [str(SCHEMATHESIS), "run", str(SPEC_DIR / VARIANTS[variant].spec_name),

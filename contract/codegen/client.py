@@ -20,14 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from contract.codegen.model_code import Models, Type, docstring
 from contract.codegen.render import environment, header, import_order, snake, used
 from contract.codegen.schema_code import SchemaCodeError, check_statements, constraint_statements
 from contract.errors import InputError
 from contract.model import read_contract
-from contract.openapi import operations
+from contract.openapi import operations, parse_yaml
 
 COMMAND = "cdn-contract generate client"
 # The spec names its models (`components/schemas`, see contract.derive.components) and each
@@ -158,7 +156,7 @@ def distribution_name(variant: str) -> str:
 
 def render_client(spec: Path) -> dict[str, str]:
     """The files of one variant's distribution, by path relative to generated/client/."""
-    document = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    document = parse_yaml(spec.read_text(encoding="utf-8"))
     try:
         contract = read_contract(document)
     except InputError as error:

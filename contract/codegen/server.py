@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from contract.codegen.render import construct, environment, header, import_order, snake, used
 from contract.codegen.schema_code import (
     SchemaCodeError,
@@ -32,7 +30,7 @@ from contract.codegen.schema_code import (
 )
 from contract.errors import InputError
 from contract.model import read_contract
-from contract.openapi import inline_refs, operations, resolve
+from contract.openapi import inline_refs, operations, parse_yaml, resolve
 from contract.variants import server_package
 
 COMMAND = "cdn-contract generate server"
@@ -118,7 +116,7 @@ def _uses_problems(lines: list[str]) -> bool:
 
 def render_server(spec: Path) -> dict[str, str]:
     """The files of one variant's package, by path relative to generated/server/."""
-    document = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    document = parse_yaml(spec.read_text(encoding="utf-8"))
     try:
         contract = read_contract(document)
     except InputError as error:

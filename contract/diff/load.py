@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from contract.errors import InputError
+from contract.openapi import parse_yaml
 
 
 def load_openapi(path: Path) -> dict[str, Any]:
@@ -19,7 +20,7 @@ def load_openapi(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read: {error}", path) from None
     try:
-        document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        document = json.loads(text) if path.suffix == ".json" else parse_yaml(text)
     except json.JSONDecodeError as error:
         raise InputError(f"invalid JSON: {error.msg}", path, error.lineno) from None
     except yaml.YAMLError as error:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import yaml
-
 from contract.diff import compare
+from contract.openapi import parse_yaml
 from contract.statements import embedded, order
 from contract.trace.matrix import Row, build_matrix, python_files
 from contract.trace.render import traceability, variants_page
@@ -17,7 +16,7 @@ TEST_DIRS = ("tests",)
 
 
 def render_pages() -> tuple[dict[str, str], list[Row]]:
-    documents = {name: yaml.safe_load((SPEC_DIR / v.spec_name).read_text(encoding="utf-8"))
+    documents = {name: parse_yaml((SPEC_DIR / v.spec_name).read_text(encoding="utf-8"))
                  for name, v in VARIANTS.items()}
     statements = {sid: statement for document in documents.values()
                   for sid, statement in embedded(document).items()}
