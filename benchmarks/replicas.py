@@ -41,7 +41,7 @@ from peers import (
     wrk_figures,
 )
 
-from contract.variants import load_contract
+from contract.spec.variants import load_contract
 
 sys.path.insert(0, str(ROOT))  # the tests' throwaway PostgreSQL server, reused
 from tests.postgres import postgres

@@ -27,8 +27,8 @@ from contract.checks.messages import Incoming, parse_query
 from contract.mock.app import MockApp
 from contract.mock.serve import create_app
 from contract.mock.settings import MockSettings
+from contract.spec.variants import PROJECT_ROOT, VARIANTS
 from contract.validation import Exchange, HttpRequest, HttpResponse, validate_exchange, validator
-from contract.variants import PROJECT_ROOT, VARIANTS
 
 SERVICE = "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0"
 TOKEN = (("X-Auth-Token", "0f6e9f63600142f0a970911583522217"),)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from contract.variants import notes_path, reference_dir
+from contract.spec.variants import notes_path, reference_dir
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI_WADL = FIXTURES / "wadl" / "mini.wadl"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from contract.recorded import exchanges_from_files
+from contract.spec.variants import VARIANTS
+from contract.spec.wadl import read_wadl
 from contract.validation import Exchange
-from contract.variants import VARIANTS
-from contract.wadl import read_wadl
 
 
 def _ordered(paths: list[Path]) -> list[Path]:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from contract.variants import PROJECT_ROOT
+from contract.spec.variants import PROJECT_ROOT
 
 SERVICE = "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0"
 BROKEN_SERVICE = "00000000-0000-4000-8000-000000000000"

@@ -1,7 +1,7 @@
 import pytest
 
-from contract.derive.bodies import Evidence, JsonPathError, body_schema, parse_path
-from contract.wadl.model import Param
+from contract.spec.derive.bodies import Evidence, JsonPathError, body_schema, parse_path
+from contract.spec.wadl.model import Param
 
 
 def plain(path: str, required: bool = False, doc: str = "") -> Param:

@@ -20,7 +20,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from contract.openapi import operations
-from contract.variants import PROJECT_ROOT, load_document
+from contract.spec.variants import PROJECT_ROOT, load_document
 from tests.servers import run_mock
 
 

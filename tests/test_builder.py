@@ -2,9 +2,9 @@
 
 import pytest
 
-from contract.derive.builder import build_openapi
-from contract.derive.samples import check_examples
-from contract.wadl import read_wadl
+from contract.spec.derive.builder import build_openapi
+from contract.spec.derive.samples import check_examples
+from contract.spec.wadl import read_wadl
 from tests.conftest import MINI_WADL
 
 WIDGETS = "/v2/{tenant_id}/widgets"

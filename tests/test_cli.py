@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from contract.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS
+from contract.spec.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from xml.etree import ElementTree as ET
 
-from contract.variants import PROJECT_ROOT, VARIANTS
+from contract.spec.variants import PROJECT_ROOT, VARIANTS
 
 SAMPLES = VARIANTS["2016-08"].wadl_path.parent / "samples"
 PURGE = [SAMPLES / "cdn-deleteCachedAsset_request-json-http.txt",

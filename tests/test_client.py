@@ -22,7 +22,7 @@ import yaml
 
 from contract.codegen.client import distribution_name, package_name, render_client
 from contract.errors import InputError
-from contract.variants import GENERATED_DIR, SPEC_DIR, VARIANTS
+from contract.spec.variants import GENERATED_DIR, SPEC_DIR, VARIANTS
 from tests.servers import BROKEN_SERVICE, Upstream, run_mock, run_upstream
 
 CLIENTS = GENERATED_DIR / "client"

@@ -15,7 +15,7 @@ from contract.codegen.schema_code import (
     shared_function,
 )
 from contract.codegen.server import render_server
-from contract.variants import GENERATED_DIR, SPEC_DIR, VARIANTS
+from contract.spec.variants import GENERATED_DIR, SPEC_DIR, VARIANTS
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))

@@ -17,7 +17,7 @@ from contract.conform.fuzz import FuzzSettings
 from contract.conform.outcome import Status
 from contract.conform.runner import RunOptions, covered, run
 from contract.conform.target import Fixtures, Identity, Target
-from contract.variants import PROJECT_ROOT
+from contract.spec.variants import PROJECT_ROOT
 from tests.vendor import DEFECTS, Behaviour, Vendor, serve
 
 QUICK = FuzzSettings(max_examples=3, seed=1, workers=2)

@@ -28,10 +28,10 @@ from contract.conform.judges import Expect
 from contract.conform.outcome import Status
 from contract.conform.probes import Context
 from contract.conform.target import SERVICE_BODY, Target
-from contract.derive import Inputs, render_variant
 from contract.mock.settings import MockSettings
 from contract.model import read_contract
-from contract.variants import (
+from contract.spec.derive import Inputs, render_variant
+from contract.spec.variants import (
     COMMON_OVERLAY,
     VARIANTS,
     load_contract,
@@ -53,12 +53,14 @@ def _replace_once(text: str, old: str, new: str) -> str:
 
 @pytest.fixture(scope="module")
 def changed(tmp_path_factory: pytest.TempPathFactory, shared_reference: Path) -> Path:
-    """The derived spec of 2016-08 with the docs' numbers changed in its overlays."""
+    """The derived spec of 2016-08 with the docs' numbers (and one default) changed in its
+    overlays."""
     folder = tmp_path_factory.mktemp("changed")
     common = _replace_once(COMMON_OVERLAY.read_text(encoding="utf-8"),
                            "max-body-bytes: 8192", "max-body-bytes: 4096")
     common = _replace_once(common, "      minimum: 1\n      maximum: 20\n",
                            "      minimum: 1\n      maximum: 5\n")
+    common = _replace_once(common, "default: {enabled: false}", "default: {enabled: true}")
     own = _replace_once(VARIANT.overlay_path.read_text(encoding="utf-8"),
                         "requests: 20", "requests: 5")
     own = _replace_once(own, "          wildcards: false\n", "          wildcards: true\n")
@@ -124,6 +126,11 @@ def test_the_generated_mock_follows_the_spec(mock_url):
         api.post("/services", json={**service_body(), "name": f"service-{n}"})
     page = api.get("/services").json()
     assert len(page["services"]) == 5  # no `limit`: a page as large as the spec allows
+    quiet = {key: value for key, value in service_body().items() if key != "log_delivery"}
+    location = api.post("/services", json=quiet).headers["Location"]
+    stored = api.get(f"/services/{location.rsplit('/', 1)[-1]}").json()
+    assert stored["log_delivery"] == {"enabled": True}  # S38's default, as the spec states it
+    assert stored["origins"][0]["port"] == 80  # and the WADL's
 
 
 def _outcomes(mock_url: str, document: dict[str, Any], contract_of: dict[str, Any]

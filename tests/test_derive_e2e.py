@@ -11,11 +11,11 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest
 from openapi_spec_validator import validate
 
-from contract.derive.derive import inputs_for, render_all, render_variant
-from contract.derive.samples import check_examples
 from contract.openapi import inline_refs
-from contract.statements import check_citations, citations, load_statements
-from contract.variants import SPEC_DIR, VARIANTS, notes_path
+from contract.spec.derive.derive import inputs_for, render_all, render_variant
+from contract.spec.derive.samples import check_examples
+from contract.spec.statements import check_citations, citations, load_statements
+from contract.spec.variants import SPEC_DIR, VARIANTS, notes_path
 
 PURGE = "/v1.0/{project_id}/services/{service_id}/assets"
 SERVICE = "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0"

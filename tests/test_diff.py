@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from contract.diff import Severity, compare
-from contract.variants import PROJECT_ROOT, SPEC_DIR
+from contract.spec.variants import PROJECT_ROOT, SPEC_DIR
 
 B, P, N = Severity.BREAKING, Severity.POTENTIALLY_BREAKING, Severity.NON_BREAKING
 

@@ -1,6 +1,6 @@
 from lxml import etree
 
-from contract.wadl.docbook import to_markdown
+from contract.spec.wadl.docbook import to_markdown
 
 DOC = ('<doc xmlns="http://wadl.dev.java.net/2009/02" xmlns:db="http://docbook.org/ns/docbook"'
        ' xmlns:xlink="http://www.w3.org/1999/xlink">{}</doc>')

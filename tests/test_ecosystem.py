@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from contract.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS
+from contract.spec.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS
 
 TOOLS = PROJECT_ROOT / ".venv" / "ecosystem"
 SPECS = sorted(str(SPEC_DIR / VARIANTS[name].spec_name) for name in VARIANTS)

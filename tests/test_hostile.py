@@ -27,7 +27,7 @@ from contract.mock.edge.cache import Cached, EdgeCache, normalised
 from contract.mock.state.ratelimit import SWEEP_EVERY, Limiter
 from contract.mock.state.sqlite_store import SQLiteStore
 from contract.model import RateLimit
-from contract.variants import PROJECT_ROOT
+from contract.spec.variants import PROJECT_ROOT
 from tests.mockapi import service_body
 from tests.servers import (
     deployed_service,

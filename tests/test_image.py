@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contract.variants import PROJECT_ROOT
+from contract.spec.variants import PROJECT_ROOT
 from tests.servers import free_port, wait_for_port
 
 MIRROR = "http://deb.debian.org/debian"  # what /etc/apt/sources.list.d/debian.sources names

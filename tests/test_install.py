@@ -22,7 +22,7 @@ import httpx
 import pytest
 import yaml
 
-from contract.variants import PROJECT_ROOT
+from contract.spec.variants import PROJECT_ROOT
 from tests.servers import free_port, wait_for_port
 
 # Runs a command of the installed package; any open() of a file of the checkout ends the

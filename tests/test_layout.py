@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from contract.variants import GENERATED_DIR, PROJECT_ROOT
+from contract.spec.variants import GENERATED_DIR, PROJECT_ROOT
 
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
@@ -45,7 +45,7 @@ def test_the_generated_checks_import_only_the_checks_runtime():
         for path in paths:
             ours = {m for m in _imported(path) if m.split(".")[0] == "contract"}
             assert ours and all(m.startswith(prefixes) for m in ours), (path, ours)
-    code = ("import sys; from contract.variants import generated_server; "
+    code = ("import sys; from contract.spec.variants import generated_server; "
             "generated_server('2016-08', 'routes'); generated_server('2016-08', 'responses'); "
             "print(sorted(m for m in sys.modules if m.startswith('contract.mock')))")
     loaded = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,

@@ -66,7 +66,8 @@ def test_pipelined_requests_are_answered_in_order_on_one_connection(wire):
 
 def test_keep_alive_by_default_close_on_request_and_for_http_1_0(base):
     for request, kept in [(b"GET /v1.0/p1/ping HTTP/1.1\r\nHost: h\r\n", True),
-                          (b"GET /v1.0/p1/ping HTTP/1.1\r\nConnection: close\r\n", False),
+                          (b"GET /v1.0/p1/ping HTTP/1.1\r\nHost: h\r\nConnection: close\r\n",
+                           False),
                           (b"GET /v1.0/p1/ping HTTP/1.0\r\n", False)]:
         wire = Wire(base)
         wire.send(request + TOKEN + b"\r\n")
@@ -316,3 +317,14 @@ def test_a_path_that_is_not_utf8_is_a_400_and_tenants_never_merge(wire):
     assert wire.reply().status == 202
     wire.send(b"GET /v1.0/%EF%BF%BD/services HTTP/1.1\r\nHost: h\r\n" + TOKEN + b"\r\n")
     assert len(json.loads(wire.reply().body)["services"]) == 1
+
+
+def test_an_http_1_1_request_without_exactly_one_host_is_refused(base):
+    """RFC 9112 3.2, as the edge and the proxy read it too (one HTTP/1.1 reading): 400
+    with the documented error body, then the connection closes."""
+    for hosts in (b"", b"Host: a\r\nHost: b\r\n"):
+        wire = Wire(base)
+        wire.send(b"GET /v1.0/p1/ping HTTP/1.1\r\n" + hosts + TOKEN + b"\r\n")
+        reply = wire.reply()
+        assert reply.status == 400 and b"exactly one Host header" in reply.body, reply
+        assert wire.closed()

@@ -1,8 +1,8 @@
 import pytest
 import yaml
 
-from contract.derive.overlay import apply_overlay, load_overlay
 from contract.errors import InputError
+from contract.spec.derive.overlay import apply_overlay, load_overlay
 
 
 def document():

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from contract.errors import InputError
-from contract.wadl import read_wadl, reader
+from contract.spec.wadl import read_wadl, reader
 from tests.conftest import MINI_WADL
 
 HEAD = ('<?xml version="1.0"?>\n{dtd}<application xmlns="http://wadl.dev.java.net/2009/02" '

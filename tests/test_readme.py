@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from contract.variants import PROJECT_ROOT, shared_dir
+from contract.spec.variants import PROJECT_ROOT, shared_dir
 from tests.postgres import Server, postgres
 from tests.servers import free_port, run_mock
 

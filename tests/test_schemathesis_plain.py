@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from contract.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS
+from contract.spec.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS
 from tests.servers import run_mock
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from contract.variants import PROJECT_ROOT
+from contract.spec.variants import PROJECT_ROOT
 from tests.servers import free_port, read_until_closed, run_mock, wait_for_port
 
 SLOW = 1000

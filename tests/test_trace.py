@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from contract.statements import Statement
+from contract.spec.statements import Statement
+from contract.spec.variants import PROJECT_ROOT
 from contract.trace import build_matrix
 from contract.trace.build import CHECK_DIRS, render_pages
 from contract.trace.matrix import functions_citing
 from contract.trace.render import HEADER
-from contract.variants import PROJECT_ROOT
 
 DOCS = PROJECT_ROOT / "docs"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from contract.variants import PROJECT_ROOT
+from contract.spec.variants import PROJECT_ROOT
 
 
 def test_contract_and_generated_servers_pass_mypy_strict():

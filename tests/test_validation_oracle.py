@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from contract.checks.messages import Incoming
 from contract.mock.serve import create_app
 from contract.mock.settings import MockSettings
+from contract.spec.variants import load_document
 from contract.validation.compiled import CompiledValidator
 from contract.validation.messages import HttpRequest, HttpResponse
 from contract.validation.reference import ContractValidator
-from contract.variants import load_document
 from tests.strategies import documented_bodies, requests, responses
 
 EXCHANGES = 4_000  # per variant: thousands of each kind of verdict (the counts below)

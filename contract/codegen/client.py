@@ -28,7 +28,7 @@ from contract.model import read_contract
 from contract.openapi import operations, parse_yaml
 
 COMMAND = "cdn-contract generate client"
-# The spec names its models (`components/schemas`, see contract.derive.components) and each
+# The spec names its models (`components/schemas`, see contract.spec.derive.components) and each
 # becomes the class of that name; a body without a named model is `<OperationId>Request` /
 # `<OperationId>Response`. The error body is `ErrorDocument`: `Error` would read as an
 # exception.

@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from contract.variants import PROJECT_ROOT
+from contract.spec.variants import PROJECT_ROOT
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -29,9 +29,10 @@ from contract.codegen.schema_code import (
     shared_function,
 )
 from contract.errors import InputError
+from contract.jsonpointer import escape
 from contract.model import read_contract
 from contract.openapi import inline_refs, operations, parse_yaml, resolve
-from contract.variants import server_package
+from contract.spec.variants import server_package
 
 COMMAND = "cdn-contract generate server"
 _CONVERT = {"integer": "as_integer", "number": "as_number", "boolean": "as_boolean"}
@@ -139,6 +140,7 @@ def render_server(spec: Path) -> dict[str, str]:
         "contract": construct(contract),
         "model_classes": used(_MODEL_CLASSES, construct(contract)),
         "examples": _examples(document), "body_checks": _body_checks(ops),
+        "body_defaults": _body_defaults(document),
         "uses": _uses(ops, readers), "readers": readers,
         "responses": responses, "tables": tables, "schema_functions": schema_functions,
         "response_uses": _response_uses(responses, schema_functions),
@@ -341,6 +343,34 @@ def _body_checks(ops: list[_Operation]) -> dict[str, str]:
     """operationId → the function checking its JSON body on its own, for the operations
     whose checks have one."""
     return {op.id: f"check_{snake(op.id)}_body" for op in ops if op.body_lines}
+
+
+def _body_defaults(document: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """operationId → each member of its JSON body the spec gives a default: (JSON Pointer,
+    `*` for every item of an array; the value as a Python literal), a member before its
+    own members."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for _, _, op in operations(document):
+        body = inline_refs(document, op.get("requestBody") or {})
+        media = (body.get("content") or {}).get("application/json") or {}
+        pairs = _defaults(media.get("schema") or {}, "")
+        if pairs:
+            found[op["operationId"]] = [(pointer, repr(value)) for pointer, value in pairs]
+    return found
+
+
+def _defaults(schema: dict[str, Any], pointer: str) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
+    for name, member in (schema.get("properties") or {}).items():
+        if isinstance(member, dict):
+            here = f"{pointer}/{escape(name)}"
+            if "default" in member:
+                found.append((here, member["default"]))
+            found.extend(_defaults(member, here))
+    items = schema.get("items")
+    if isinstance(items, dict):
+        found.extend(_defaults(items, f"{pointer}/*"))
+    return found
 
 
 _NO_RESPONSE_BODY = "the response is documented with a body, got none"

@@ -20,8 +20,8 @@ from contract.conform.scenario import lifecycle
 from contract.conform.target import EdgeTarget, Target
 from contract.errors import InputError
 from contract.model import read_contract
-from contract.statements import embedded, order
-from contract.variants import load_document
+from contract.spec.statements import embedded, order
+from contract.spec.variants import load_document
 
 
 @dataclass

@@ -18,7 +18,7 @@ import httpx
 from contract.conform.origin import Origin
 from contract.conform.outcome import curl
 from contract.errors import InputError
-from contract.variants import generated_server
+from contract.spec.variants import generated_server
 
 # observer(project_id, service_id) -> the purge jobs the target recorded, each with `hard`
 Observer = Callable[[str, str], list[dict[str, Any]]]

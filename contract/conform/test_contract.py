@@ -9,8 +9,8 @@ import pytest
 
 from contract.conform.outcome import Status
 from contract.conform.runner import VariantReport
-from contract.statements import embedded, order
-from contract.variants import VARIANTS, load_document
+from contract.spec.statements import embedded, order
+from contract.spec.variants import VARIANTS, load_document
 
 STATEMENTS = sorted({sid for name in VARIANTS for sid in embedded(load_document(name))},
                     key=order)

@@ -19,7 +19,7 @@ from typing import Any
 
 from contract.jsonpointer import escape as _escape
 from contract.openapi import METHODS, resolve
-from contract.statements import citations
+from contract.spec.statements import citations
 
 _PROVENANCE = {"x-source", "x-statements", "x-default-from", "x-description-source",
                "x-alternative-header"}

@@ -1,10 +1,12 @@
 """Our HTTP/1.1 serving, and what every server of ours does about careless and hostile
 clients: a cap on open connections, and deadlines for slow and idle ones.
 
-`Connection` serves a `Handler` whose answers await I/O (the proxy awaits its upstream, the
-edge its origins): requests parsed with httptools as they come, answered in order, one at a
-time per connection. The mock's API has a transport of its own (contract/mock/transport.py)
-for its synchronous pipeline and group commit; it shares the keeper.
+`HttpConnection` is the one reading of HTTP/1.1 under every server of ours: requests parsed
+with httptools as they come, and what HTTP itself asks of a server (head size, Host, body
+limit, 100-continue, deadlines) decided there. Two kinds of connection answer: `Connection`
+serves a `Handler` whose answers await I/O (the proxy awaits its upstream, the edge its
+origins), in order, one at a time; the mock's API (contract/mock/transport.py) answers
+within the read, from its synchronous pipeline, and writes after its group commit.
 
 A client that opens connections and never finishes its request head (slowloris) would
 otherwise hold a file descriptor each until none is left for anyone. The keeper refuses a
@@ -139,38 +141,77 @@ class Handler(Protocol):
     def close(self) -> None: ...
 
 
-class Connection(asyncio.Protocol):
-    """One client connection: requests parsed as they come, answered in order by the
-    handler, one at a time. What HTTP/1.1 itself asks of a server is decided here, for every
-    handler alike: the head's size is counted as its bytes arrive (431 past `MAX_HEAD`, even
-    inside one header the parser is still buffering), a request without exactly one `Host`
-    is refused (RFC 9112 3.2), `Expect: 100-continue` is answered here (the handler gets
-    the whole body, so nothing downstream ever sees an interim response), and a request
-    the parser cannot read is answered after every request before it."""
+class Refused(Exception):
+    """Raised in a parser callback to stop reading a request and refuse it at once."""
 
-    def __init__(self, handler: Handler, keeper: Keeper):
-        self.handler = handler
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class HttpConnection(asyncio.Protocol):
+    """What every connection of ours does while a request comes in, whatever answers it.
+
+    What HTTP/1.1 itself asks of a server is decided here, for the mock, the edge and the
+    proxy alike: the head's size is counted as its bytes arrive (431 past `MAX_HEAD`, even
+    inside one header the parser is still buffering), a request without exactly one `Host`
+    is refused (RFC 9112 3.2), a declared body past `max_body` gets its 413 from the head
+    (its body is not awaited), `Expect: 100-continue` is answered here and never ahead of a
+    response still owed, a request the parser cannot read is refused, and the keeper's
+    deadlines apply (408 for a head that does not arrive). A client that stops reading is
+    not read from either.
+
+    Subclasses answer: `refuse` (stop reading; answer after every earlier request, then
+    close), `owes` (a response to an earlier request is still to be written),
+    `on_message_complete` (the request is whole: `target`, `headers`, `body`, `size`, and
+    `refused` when its head was refused), `close` and `quiet` (for the keeper).
+    """
+
+    def __init__(self, keeper: Keeper, max_body: int):
         self.keeper = keeper
+        self.max_body = max_body
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
-        self.queue: collections.deque[Request | bytes] = collections.deque()
-        self.busy = False
-        self.closing = False  # no more requests are read; queued ones are still answered
+        self.client = ""  # the peer's address
+        self.closing = False  # no more requests are read; those owed are still answered
         self.deadline = float("inf")  # loop time; the keeper closes the connection past it
-        self.in_head = False
+        self.in_head = False  # a request has begun and is not whole yet
         self.counting = True  # the bytes that arrive belong to a request head
-        self.head_bytes = 0  # of the head being read, as they arrive
+        self.head_bytes = 0  # of that head, as they arrive (one header may be mid-parse)
         self._reset()
 
     def _reset(self) -> None:
         self.target = b""
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.body: list[bytes] = []
-        self.size = 0
-        self.refused: bytes | None = None  # decided from the head: answered in turn
+        self.headers: list[tuple[bytes, bytes]] = []  # names as written
+        self.body: list[bytes] = []  # up to max_body
+        self.size = 0  # of the body, as sent
+        self.refused: tuple[int, str] | None = None  # decided from the head; whole, then close
+
+    # -- what subclasses decide ------------------------------------------------------------
+
+    def refuse(self, status: int, message: str) -> None:
+        raise NotImplementedError
+
+    def owes(self) -> bool:
+        raise NotImplementedError
+
+    def quiet(self) -> bool:
+        """Nothing is owed or waits to be sent: a draining server may close it."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.closing = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def too_large(self) -> str:
+        """The 413's message."""
+        return f"the request body is over {self.max_body} bytes"
+
+    # -- asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self.loop = asyncio.get_running_loop()
         peer = transport.get_extra_info("peername")
         self.client = str(peer[0]) if peer else ""
@@ -185,27 +226,6 @@ class Connection(asyncio.Protocol):
         self.transport = None
         self.keeper.forget(self)
 
-    def expire(self, now: float) -> None:
-        if now < self.deadline or self.transport is None:
-            return
-        if self.in_head:
-            self._write(refusal(408, f"the request did not arrive within "
-                                f"{self.keeper.limits.header_timeout:g} s"))
-        self._close()
-
-    def quiet(self) -> bool:
-        """Nothing is being answered, waits to be, or waits to be sent: a draining server
-        may close it."""
-        return not self.busy and not self.queue and (
-            self.transport is None or not self.transport.get_write_buffer_size())
-
-    def close(self) -> None:
-        self._close()
-
-    def on_message_begin(self) -> None:
-        self.in_head = True
-        self.deadline = self.loop.time() + self.keeper.limits.header_timeout
-
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
@@ -214,12 +234,41 @@ class Connection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            pass
+            pass  # the request was answered as plain HTTP/1.1; the upgrade is not taken
         except httptools.HttpParserError as error:
-            self._refuse(400, f"malformed HTTP request: {error}")
+            refused = error.__context__
+            if isinstance(refused, Refused):
+                self.refuse(refused.status, refused.message)
+            else:
+                self.refuse(400, f"malformed HTTP request: {str(error) or type(error).__name__}")
             return
-        if self.counting and self.head_bytes > MAX_HEAD:
-            self._refuse(431, f"the request line and headers are over {MAX_HEAD} bytes")
+        if self.counting and self.head_bytes > MAX_HEAD and not self.closing:
+            self.refuse(431, f"the request line and headers are over {MAX_HEAD} bytes")
+
+    def pause_writing(self) -> None:  # the client is not reading: stop reading from it too
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and not self.closing:
+            self.transport.resume_reading()
+
+    def expire(self, now: float) -> None:
+        """Called by the keeper's sweep: close if the deadline passed (a 408 first when a
+        request had begun)."""
+        if now < self.deadline or self.closing or self.transport is None:
+            return
+        if self.in_head:
+            self.transport.write(refusal(408, f"the request did not arrive within "
+                                         f"{self.keeper.limits.header_timeout:g} s"))
+        self.close()
+
+    # -- httptools callbacks ---------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._reset()
+        self.in_head = True
+        self.deadline = self.loop.time() + self.keeper.limits.header_timeout
 
     def on_url(self, url: bytes) -> None:
         self.target += url
@@ -239,37 +288,66 @@ class Connection(asyncio.Protocol):
             elif lower == b"expect":
                 expect = value.lower() == b"100-continue"
         if hosts != 1 and self.parser.get_http_version() == "1.1":
-            self.refused = json_bytes(400, error_document(
-                f"an HTTP/1.1 request carries exactly one Host header; this one has {hosts} "
-                "(RFC 9112 3.2)"), False)
-        elif declared.isdigit() and int(declared) > self.handler.max_request_body:
+            self.refused = (400, f"an HTTP/1.1 request carries exactly one Host header; this "
+                                 f"one has {hosts} (RFC 9112 3.2)")
+        elif declared.isdigit() and int(declared) > self.max_body:
             # answered from the head, then closed: a body that may never come is not awaited
-            self._refuse(413, f"the request body is over {self.handler.max_request_body} bytes")
-        elif expect and not self.queue and not self.busy:  # never ahead of an earlier response
-            self._write(CONTINUE)
+            self.refuse(413, self.too_large())
+        elif expect and self.transport is not None and not self.owes():
+            self.transport.write(CONTINUE)  # never ahead of an earlier response
 
     def on_body(self, chunk: bytes) -> None:
         self.size += len(chunk)
-        if self.size <= self.handler.max_request_body:
+        if self.size <= self.max_body:
             self.body.append(chunk)
+
+    def _hang_up(self) -> None:
+        """Close after a refusal. The write side first: a client still sending (the rest
+        of a head or body that was refused) would otherwise get a reset that can destroy
+        the answer before it reads it; what it sends meanwhile is dropped."""
+        self.closing = True
+        if self.transport is not None and self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(LINGER, self.transport.close)
+        elif self.transport is not None:
+            self.transport.close()
+
+
+class Connection(HttpConnection):
+    """A connection served by a `Handler`: requests answered in order, one at a time."""
+
+    def __init__(self, handler: Handler, keeper: Keeper):
+        super().__init__(keeper, handler.max_request_body)
+        self.handler = handler
+        self.queue: collections.deque[Request | bytes] = collections.deque()
+        self.busy = False
+
+    def owes(self) -> bool:
+        return self.busy or bool(self.queue)
+
+    def quiet(self) -> bool:
+        return not self.busy and not self.queue and (
+            self.transport is None or not self.transport.get_write_buffer_size())
+
+    def close(self) -> None:
+        self.queue.clear()
+        super().close()
 
     def on_message_complete(self) -> None:
         self.in_head, self.counting, self.deadline = False, True, float("inf")
-        keep_alive = self.parser.should_keep_alive()
+        if self.closing:
+            return
         if self.refused is not None:
-            self.queue.append(self.refused)
-            self.closing = True
-        elif self.size > self.handler.max_request_body:
-            self.queue.append(json_bytes(413, error_document(
-                f"the request body is over {self.handler.max_request_body} bytes"), False))
-            self.closing = True
+            self.refuse(*self.refused)
+        elif self.size > self.max_body:
+            self.refuse(413, self.too_large())
         else:
             self.queue.append(Request(self.parser.get_method(), self.target, self.headers,
-                                      b"".join(self.body), keep_alive, self.client))
-        self._reset()
-        self._start()
+                                      b"".join(self.body), self.parser.should_keep_alive(),
+                                      self.client))
+            self._start()
 
-    def _refuse(self, status: int, message: str) -> None:
+    def refuse(self, status: int, message: str) -> None:
         """Stop reading; answer `status` once every request before it is answered."""
         self.queue.append(json_bytes(status, error_document(message), False))
         self.closing, self.in_head, self.deadline = True, False, float("inf")
@@ -285,6 +363,7 @@ class Connection(asyncio.Protocol):
             request = self.queue.popleft()
             if isinstance(request, bytes):  # refused: the answer, then the end
                 self._write(request)
+                self.queue.clear()
                 self._hang_up()
                 break
             try:
@@ -293,10 +372,10 @@ class Connection(asyncio.Protocol):
                 self._write(json_bytes(500, error_document(
                     f"the server failed on this request ({type(error).__name__}); this is a "
                     "bug in cdn-contract, please report it"), False))
-                self._close()
+                self.close()
                 break
             if not request.keep_alive:
-                self._close()
+                self.close()
                 break
         self.busy = False
         if not self.in_head:  # all answered: idle until the next request
@@ -305,24 +384,6 @@ class Connection(asyncio.Protocol):
     def _write(self, data: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
-
-    def _close(self) -> None:
-        self.closing = True
-        self.queue.clear()
-        if self.transport is not None:
-            self.transport.close()
-
-    def _hang_up(self) -> None:
-        """Close after a refusal. The write side first: a client still sending (the rest
-        of a head or body that was refused) would otherwise get a reset that can destroy
-        the answer before it reads it; what it sends meanwhile is dropped."""
-        self.closing = True
-        self.queue.clear()
-        if self.transport is not None and self.transport.can_write_eof():
-            self.transport.write_eof()
-            self.loop.call_later(LINGER, self.transport.close)
-        elif self.transport is not None:
-            self.transport.close()
 
 
 async def listen(handler: Handler, host: str, port: int, keeper: Keeper | None = None

@@ -30,7 +30,7 @@ from contract.checks.params import Parsed
 from contract.checks.routing import Match, Router
 from contract.http.asgi import Receive, Scope, Send, read_body, run_lifespan
 from contract.mock.api import controls, docs, introspection
-from contract.mock.api.handlers import handlers_for
+from contract.mock.api.handlers import handlers_for, service_operation
 from contract.mock.runtime import Call, ContractFacts, Runtime
 from contract.mock.settings import MockSettings
 from contract.mock.state.store import StoreFailure, StoreUnavailable
@@ -52,6 +52,7 @@ class MockApp:
         self.router = router
         self.handlers = handlers_for(facts.contract, [op.id for op in router.operations])
         self.runtime = Runtime(facts, settings)
+        self.runtime.service_operation = service_operation(self.handlers)
         self.settings = settings
         self.faults = controls.Faults(settings)
         self.contract = contract = facts.contract
@@ -193,17 +194,18 @@ class MockApp:
 
     # -- the absolute limits, checked by transports before the request is whole (S19) --------
 
-    def uri_too_long(self, length: int) -> Outgoing | None:
-        """The 414 for a request target of `length` characters, if it is over the limit."""
+    def uri_too_long(self, length: int) -> str | None:
+        """The 414's message for a request target of `length` characters, if it is over
+        the limit."""
         if length > self.limits.max_uri_length:
-            return error_response(414, f"the request URI is longer than "
-                                  f"{self.limits.max_uri_length} characters "
-                                  f"({', '.join(self.limits.statements)})")
+            return (f"the request URI is longer than {self.limits.max_uri_length} characters "
+                    f"({', '.join(self.limits.statements)})")
         return None
 
-    def body_too_large(self) -> Outgoing:
-        return error_response(413, f"the request body is over the limit of {self.max_body} "
-                              f"bytes ({', '.join(self.limits.statements)})")
+    def too_large(self) -> str:
+        """The 413's message."""
+        return (f"the request body is over the limit of {self.max_body} bytes "
+                f"({', '.join(self.limits.statements)})")
 
     # -- ASGI, for embedding the mock in any ASGI server ---------------------------------------
 
@@ -241,7 +243,7 @@ class MockApp:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         too_long = self.uri_too_long(len(raw_path) + (len(raw_query) + 1 if raw_query else 0))
         if too_long:
-            return request, too_long
+            return request, error_response(414, too_long)
         try:  # the server's own decoding of the path may have replaced invalid UTF-8
             request.path = decode_path(raw_path.decode("latin-1"))
             request.query = parse_query(raw_query)
@@ -251,7 +253,7 @@ class MockApp:
         body = None if declared.isdigit() and int(declared) > self.max_body \
             else await read_body(receive, self.max_body)
         if body is None:
-            return request, self.body_too_large()
+            return request, error_response(413, self.too_large())
         request.body = body
         return request, None
 

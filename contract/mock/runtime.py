@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from contract.checks.defaults import Defaults
 from contract.checks.messages import Incoming
 from contract.checks.params import Parsed, Problem
 from contract.mock.settings import MockSettings
@@ -18,13 +19,14 @@ from contract.model import Contract
 class ContractFacts:
     """What the generated code knows from the spec of its variant, beyond the route table:
     the contract's typed facts (limits, rates, durations, defaults), the examples the
-    documented responses show, and each JSON body's own check (a patched service is checked
-    with its create body's)."""
+    documented responses show, each JSON body's own check (a patched service is checked
+    with its create body's) and the defaults of its members (contract.checks.defaults)."""
 
     contract: Contract
     # examples[operationId][status][name] = value
     examples: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     body_checks: dict[str, Callable[[Any, list[Problem]], None]] = field(default_factory=dict)
+    body_defaults: dict[str, Defaults] = field(default_factory=dict)
 
 
 class EdgeView(Protocol):
@@ -51,6 +53,7 @@ class Runtime:
         self.store: Store = open_store(settings.db, settings.job_retention, settings.max_jobs)
         self.edge_url: str | None = None  # where the CDN edge listens, once it does
         self.edge: EdgeView | None = None  # its state, for getCachedAsset and analytics
+        self.service_operation = ""  # whose body is a whole service (set by the app's handlers)
         self.limiters: dict[str, Admitter] = {
             op: self.store.limiter(op, limit, settings.time_scale)
             for op, limit in facts.contract.rate_limits.items()} if settings.rate_limit else {}

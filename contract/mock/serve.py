@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from contract.mock.app import MockApp
 from contract.mock.settings import MockSettings
-from contract.variants import generated_server
+from contract.spec.variants import generated_server
 
 
 def create_app(variant: str, settings: MockSettings) -> MockApp:

@@ -31,9 +31,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import cast
-
-import httptools
 
 from contract.checks.messages import (
     Incoming,
@@ -45,19 +42,12 @@ from contract.checks.messages import (
 )
 from contract.errors import InputError
 from contract.http import serving
-from contract.http.serving import CONTINUE, LINGER, MAX_HEAD, Keeper, refusal
+from contract.http.serving import MAX_HEAD, HttpConnection, Keeper, Refused
 from contract.mock.app import MockApp
 
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _NO_CONTENT = frozenset({204, 304})
 _NO_CRLF = str.maketrans("\r\n", "  ")
-
-
-class _Refused(Exception):
-    """Raised in a parser callback to stop reading a request and answer it at once."""
-
-    def __init__(self, response: Outgoing):
-        self.response = response
 
 
 @dataclass(slots=True)
@@ -121,159 +111,86 @@ def encode(response: Outgoing, keep_alive: bool, with_body: bool = True) -> byte
     return b"".join(lines)
 
 
-class Connection(asyncio.Protocol):
-    """One client connection: the httptools callbacks build an `Incoming` per request."""
+class Connection(HttpConnection):
+    """One client connection: each whole request becomes an `Incoming`, answered by the
+    app's pipeline at once, its response queued for the commit."""
 
     def __init__(self, app: MockApp, outbox: Outbox, keeper: Keeper):
+        super().__init__(keeper, app.max_body)
         self.app = app
         self.outbox = outbox
-        self.keeper = keeper
-        self.parser = httptools.HttpRequestParser(self)
-        self.transport: asyncio.Transport | None = None
         self.base_url = "http://127.0.0.1"
         self.replies: collections.deque[_Reply] = collections.deque()  # in request order
         self.unconfirmed = 0  # the last replies in the queue, whose writes await the commit
-        self.closing = False
-        self.deadline = float("inf")  # loop time; the keeper closes the connection past it
-        self.in_head = False  # a request has begun and is not whole yet (else: idle or busy)
-        self.counting = True  # the bytes that arrive belong to a request head
-        self.head_bytes = 0  # of that head, as they arrive (one header may be mid-parse)
-        self._reset()
 
     def _reset(self) -> None:
-        self.url = b""
-        self.headers: dict[str, str] = {}
-        self.body: list[bytes] = []
-        self.size = 0  # of the body
-        self.head_size = 0
-        self.early: Outgoing | None = None  # a 413/414 decided before the body is read
+        super()._reset()
+        self.early: Outgoing | None = None  # a 414 decided from the head, or a path not UTF-8
         self.started = 0.0
 
-    # -- asyncio.Protocol --------------------------------------------------------------------
-
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        self.loop = asyncio.get_running_loop()
-        deadline = self.keeper.take(self, self.transport)
-        if deadline is None:
-            self.closing = True
-            return
-        self.deadline = deadline
+        super().connection_made(transport)
         host, port = transport.get_extra_info("sockname")[:2]
         self.base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
-    def data_received(self, data: bytes) -> None:
-        if self.closing:
-            return
-        if self.counting:
-            self.head_bytes += len(data)
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            pass  # the request was answered as plain HTTP/1.1; the upgrade is not taken
-        except httptools.HttpParserError as error:
-            refused = error.__context__
-            if isinstance(refused, _Refused):
-                self._send(refused.response, False, 0.0)
-            else:
-                reason = str(error) or type(error).__name__
-                self._send(error_response(400, f"malformed HTTP request: {reason}"), False, 0.0)
-            return
-        if self.counting and self.head_bytes > MAX_HEAD and not self.closing:
-            self._send(_head_too_large(), False, 0.0)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closing = True
-        self.keeper.forget(self)
-
-    def expire(self, now: float) -> None:
-        """Called by the keeper's sweep: close if the deadline passed (a 408 first when a
-        request had begun)."""
-        if now < self.deadline or self.closing or self.transport is None:
-            return
-        self.closing = True
-        if self.in_head:
-            self.transport.write(refusal(408, f"the request did not arrive within "
-                                         f"{self.keeper.limits.header_timeout:g} s"))
-        self.transport.close()
+    def owes(self) -> bool:
+        return bool(self.replies)
 
     def quiet(self) -> bool:
-        """No response waits for its commit, its due time or the socket: a draining server
-        may close it."""
+        """No response waits for its commit, its due time or the socket."""
         return not self.replies and (self.transport is None or self.transport.is_closing()
                                      or not self.transport.get_write_buffer_size())
 
-    def close(self) -> None:
-        self.closing = True
-        if self.transport is not None:
-            self.transport.close()
+    def refuse(self, status: int, message: str) -> None:
+        self._send(error_response(status, message), False, 0.0)
 
-    def pause_writing(self) -> None:  # the client is not reading: stop reading from it too
-        if self.transport is not None:
-            self.transport.pause_reading()
+    def too_large(self) -> str:
+        return self.app.too_large()
 
-    def resume_writing(self) -> None:
-        if self.transport is not None and not self.closing:
-            self.transport.resume_reading()
-
-    # -- httptools callbacks -----------------------------------------------------------------
+    # -- httptools callbacks, beyond the shared ones -----------------------------------------
 
     def on_message_begin(self) -> None:
-        self._reset()
+        super().on_message_begin()
         self.started = time.perf_counter()
-        self.in_head = True
-        self.deadline = self.loop.time() + self.keeper.limits.header_timeout
 
     def on_url(self, url: bytes) -> None:
-        self.url += url
-        self.head_size += len(url)
-        if self.head_size > MAX_HEAD:
-            raise _Refused(self.app.uri_too_long(len(self.url)) or _head_too_large())
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.head_size += len(name) + len(value)
-        if self.head_size > MAX_HEAD:
-            raise _Refused(_head_too_large())
-        self.headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+        self.target += url
+        if len(self.target) > MAX_HEAD:  # the documented 414, before the head is all read
+            message = self.app.uri_too_long(len(self.target))
+            raise Refused(414, message) if message else \
+                Refused(431, f"the request line and headers are over {MAX_HEAD} bytes")
 
     def on_headers_complete(self) -> None:
-        self.counting, self.head_bytes = False, 0
-        self.early = self.app.uri_too_long(len(self.url))
-        declared = self.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.app.max_body:
-            # answer from the head, then close: a body that may never come is not awaited
-            self.early = self.app.body_too_large()
-            self._send(self.early, False, 0.0)
-        elif self.headers.get("expect", "").lower() == "100-continue" and self.transport \
-                and not self.replies:  # never ahead of an earlier response still queued
-            self.transport.write(CONTINUE)
-
-    def on_body(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self.app.max_body:
-            self.early = self.early or self.app.body_too_large()
-            self.body.clear()
-        elif self.early is None:
-            self.body.append(chunk)
+        super().on_headers_complete()
+        too_long = self.app.uri_too_long(len(self.target))
+        self.early = error_response(414, too_long) if too_long else None
 
     def on_message_complete(self) -> None:
         self.in_head, self.deadline = False, float("inf")  # busy: answered, never expired
         self.counting = True
         if self.closing:
             return
-        request = self._request()
-        response = self.early or self.app.answer(request)
         keep_alive = self.parser.should_keep_alive()
-        self._send(response, keep_alive, self.app.delay(request), request)
+        if self.refused is not None:
+            self._send(error_response(*self.refused), False, 0.0)
+            return
+        request = self._request()
+        if self.early is None and self.size > self.max_body:  # a chunked body: read, dropped
+            self.early = error_response(413, self.too_large())
+        self._send(self.early or self.app.answer(request), keep_alive, self.app.delay(request),
+                   request)
 
     # -- the request in, the response out ---------------------------------------------------
 
     def _request(self) -> Incoming:
-        target = self.url.decode("latin-1")
+        target = self.target.decode("latin-1")
         raw_path, _, query = target.partition("?")
-        host = self.headers.get("host")
-        request = Incoming(self.parser.get_method().decode("ascii"), raw_path, [],
-                           self.headers, base_url=f"http://{host}" if host else self.base_url)
+        headers: dict[str, str] = {}
+        for name, value in self.headers:
+            headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+        host = headers.get("host")
+        request = Incoming(self.parser.get_method().decode("ascii"), raw_path, [], headers,
+                           base_url=f"http://{host}" if host else self.base_url)
         try:
             request.path, request.query = decode_path(raw_path), parse_query(query)
         except NotUtf8 as error:
@@ -298,17 +215,6 @@ class Connection(asyncio.Protocol):
                 reply.response = failure
         self.unconfirmed = 0
         self._release()
-
-    def _hang_up(self) -> None:
-        """Close after the last response. The write side first: a client still sending (a
-        head or body that was refused) would otherwise get a reset that can destroy the
-        response before it reads it; what it sends meanwhile is dropped."""
-        assert self.transport is not None
-        if self.transport.can_write_eof():
-            self.transport.write_eof()
-            asyncio.get_running_loop().call_later(LINGER, self.transport.close)
-        else:
-            self.transport.close()
 
     def _release(self) -> None:
         """Write the confirmed responses that are due, oldest first, in one write."""
@@ -336,10 +242,6 @@ class Connection(asyncio.Protocol):
             loop.call_at(self.replies[0].due, self._release)
         elif not self.replies and not self.in_head:  # all answered: idle until the next
             self.deadline = now + self.keeper.limits.idle_timeout
-
-
-def _head_too_large() -> Outgoing:
-    return error_response(431, f"the request line and headers are over {MAX_HEAD} bytes")
 
 
 async def listen(app: MockApp, host: str, port: int, keeper: Keeper | None = None

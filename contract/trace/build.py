@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from contract.diff import compare
 from contract.openapi import parse_yaml
-from contract.statements import embedded, order
+from contract.spec.statements import embedded, order
+from contract.spec.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS
 from contract.trace.matrix import Row, build_matrix, python_files
 from contract.trace.render import traceability, variants_page
-from contract.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS
 
 # Where each kind of evidence lives; folders that do not exist yet simply contribute nothing.
 MOCK_DIRS = ("contract/mock", "generated/server")

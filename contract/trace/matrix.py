@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contract.statements import Statement, citations
+from contract.spec.statements import Statement, citations
 
 _ID = re.compile(r"\bS\d+[a-z]?\b")
 

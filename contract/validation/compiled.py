@@ -17,9 +17,9 @@ from contract.checks.messages import Incoming, NotUtf8, decode_path, parse_query
 from contract.checks.params import Parsed, Problem
 from contract.checks.routing import NoMatch, Router
 from contract.model import Contract
+from contract.spec.variants import generated_server
 from contract.validation.messages import HttpRequest, HttpResponse
 from contract.validation.report_types import RequestReport, Violation
-from contract.variants import generated_server
 
 ResponseCheck = Callable[[Incoming, Parsed], None]
 

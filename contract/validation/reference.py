@@ -33,6 +33,7 @@ from openapi_core.validation.response import exceptions as response_errors
 from openapi_core.validation.schemas import oas31_schema_validators_factory
 
 from contract.openapi import media_objects, operations, template_regex
+from contract.spec.variants import load_document
 from contract.validation.messages import (
     HttpRequest,
     HttpResponse,
@@ -40,7 +41,6 @@ from contract.validation.messages import (
     OpenAPIResponse,
 )
 from contract.validation.report_types import RequestReport, Violation
-from contract.variants import load_document
 
 
 @dataclass(frozen=True)

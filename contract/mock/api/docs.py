@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.checks.messages import Incoming, Outgoing, error_response, json_response
-from contract.variants import load_document
+from contract.spec.variants import load_document
 
 PREFIX = "/docs"
 def _static_dir() -> Path:

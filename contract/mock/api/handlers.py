@@ -21,7 +21,7 @@ BY_OPERATION: dict[str, Handler] = {
     "getHomeDocument": catalog.home,
     "getPing": catalog.ping,
     "getAllServices": services.list_page,
-    services.CREATED_BY: services.create,
+    "createService": services.create,
     "getService": services.get,
     "patchService": services.patch,
     "deleteService": services.delete,
@@ -41,3 +41,10 @@ def handlers_for(contract: Contract, operations: list[str]) -> dict[str, Handler
         raise InputError(f"the mock has no behaviour for {', '.join(missing)} (it serves "
                          f"{', '.join(sorted(found))})")
     return {operation: found[operation] for operation in operations}
+
+
+def service_operation(handlers: dict[str, Handler]) -> str:
+    """The operation whose body is a whole service, the one `services.create` serves: its
+    body's check judges a patched service, and its defaults fill in a stored one."""
+    return next((operation for operation, handler in handlers.items()
+                 if handler is services.create), "")

@@ -10,12 +10,12 @@ from typing import Any
 
 import jsonpatch
 
+from contract.checks.defaults import fill_defaults
 from contract.checks.messages import Outgoing, empty_response, error_response, json_response
 from contract.checks.params import Problem
 from contract.mock.runtime import Call
 
 FLAVOR = "cdn"  # the docs' sample flavor, the only one the mock offers
-CREATED_BY = "createService"  # the operation whose body check judges a patched service
 _EDITABLE = ("name", "domains", "origins", "caching", "restrictions", "flavor_id",
              "log_delivery")
 
@@ -26,7 +26,7 @@ def create(call: Call) -> Outgoing:
     if refused:
         return error_response(400, refused)
     now = call.runtime.clock()
-    document = _deploying(call, {"id": str(uuid.uuid4()), **_normalised(body)},
+    document = _deploying(call, {"id": str(uuid.uuid4()), **_normalised(call, body)},
                           "create_in_progress", now)
     call.store.add_service(call.project_id, document, now)
     return _accepted(call, document)
@@ -67,7 +67,7 @@ def patch(call: Call) -> Outgoing:
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
         return error_response(400, f"the patch cannot be applied: {error}")
     problems: list[Problem] = []
-    check = call.runtime.facts.body_checks.get(CREATED_BY)
+    check = call.runtime.facts.body_checks.get(call.runtime.service_operation)
     if check is not None:
         check(updated, problems)
     reasons: list[str | None] = [problem.text() for problem in problems] or [
@@ -75,7 +75,7 @@ def patch(call: Call) -> Outgoing:
     if any(reasons):
         return error_response(400, *(f"the patched service is not valid: {reason}"
                                      for reason in reasons if reason))
-    document = _deploying(call, {**document, **_normalised(updated)}, "update_in_progress",
+    document = _deploying(call, {**document, **_normalised(call, updated)}, "update_in_progress",
                           call.runtime.clock())
     call.store.replace_service(call.project_id, document)
     return _accepted(call, document)
@@ -175,18 +175,17 @@ def _held(call: Call, body: dict[str, Any], service_id: str | None) -> str | Non
     return None
 
 
-def _normalised(body: dict[str, Any]) -> dict[str, Any]:
-    """The stored service: documented members only, documented defaults filled in."""
+def _normalised(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    """The stored service: documented members only, the spec's defaults filled in (a
+    domain's protocol, an origin's port and ssl, `log_delivery` off: S38), and absent lists
+    read as empty."""
     document = {key: copy.deepcopy(body[key]) for key in _EDITABLE if key in body}
-    for domain in document.get("domains", []):
-        domain.setdefault("protocol", "http")
+    fill_defaults(document, call.runtime.facts.body_defaults.get(
+        call.runtime.service_operation, ()))
     for origin in document.get("origins", []):
-        origin.setdefault("port", 80)
-        origin.setdefault("ssl", False)
         origin.setdefault("rules", [])
     document.setdefault("caching", [])
     document.setdefault("restrictions", [])
-    document.setdefault("log_delivery", {"enabled": False})  # S38: absent reads as off
     return document
 
 

@@ -298,3 +298,14 @@ BODY_CHECKS: dict[str, Callable[[Any, list[Problem]], None]] = {
     "createService": checks.check_create_service_body,
     "patchService": checks.check_patch_service_body,
 }
+# Each JSON body's members the spec gives a default, by operation: (JSON Pointer, value),
+# `*` for every item of an array; a server stores an absent member as its default.
+BODY_DEFAULTS: dict[str, tuple[tuple[str, Any], ...]] = {
+    "createService": (
+        ("/domains/*/protocol", 'http'),
+        ("/origins/*/port", 80),
+        ("/origins/*/ssl", False),
+        ("/origins/*/hostheadertype", 'domain'),
+        ("/log_delivery", {'enabled': False}),
+    ),
+}

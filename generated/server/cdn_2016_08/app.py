@@ -12,9 +12,10 @@ from contract.mock.app import MockApp
 from contract.mock.runtime import ContractFacts
 from contract.mock.settings import MockSettings
 
-from .routes import BODY_CHECKS, CONTRACT, EXAMPLES, ROUTES
+from .routes import BODY_CHECKS, BODY_DEFAULTS, CONTRACT, EXAMPLES, ROUTES
 
-FACTS = ContractFacts(contract=CONTRACT, examples=EXAMPLES, body_checks=BODY_CHECKS)
+FACTS = ContractFacts(contract=CONTRACT, examples=EXAMPLES, body_checks=BODY_CHECKS,
+                      body_defaults=BODY_DEFAULTS)
 
 
 def create_app(settings: MockSettings | None = None) -> MockApp:

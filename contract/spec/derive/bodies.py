@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from contract.derive import prose, xsd
-from contract.wadl.model import Param
+from contract.spec.derive import prose, xsd
+from contract.spec.wadl.model import Param
 
 Path = tuple[str, ...]
 _STEP = re.compile(r"\.([A-Za-z_][\w-]*)|\[(?:'([^']*)'|\"([^\"]*)\"|(\*|\d+))\]")

@@ -1,4 +1,4 @@
-"""Parse a WADL 2009/02 file safely into `contract.wadl.model` objects.
+"""Parse a WADL 2009/02 file safely into `contract.spec.wadl.model` objects.
 
 Safety: lxml with entity resolution, DTD loading and network access off. Any entity reference
 or entity declaration is refused outright (a WADL has no need for them), which covers
@@ -19,8 +19,8 @@ from xml.parsers import expat
 from lxml import etree
 
 from contract.errors import InputError
-from contract.wadl.docbook import to_markdown
-from contract.wadl.model import (
+from contract.spec.wadl.docbook import to_markdown
+from contract.spec.wadl.model import (
     Application,
     HiddenElement,
     Method,

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from contract.derive.builder import build_openapi
-from contract.derive.components import name_models
-from contract.derive.discrepancies import Discrepancy, render_markdown
-from contract.derive.emit import comment_header, to_yaml
-from contract.derive.overlay import apply_overlay, load_overlay
-from contract.derive.samples import check_examples, parameter_examples
 from contract.errors import InputError
 from contract.openapi import operations
-from contract.statements import check_citations, embed, load_statements
-from contract.variants import COMMON_OVERLAY, PROJECT_ROOT, Variant, notes_path, reference_dir
-from contract.wadl import read_wadl
+from contract.spec.derive.builder import build_openapi
+from contract.spec.derive.components import name_models
+from contract.spec.derive.discrepancies import Discrepancy, render_markdown
+from contract.spec.derive.emit import comment_header, to_yaml
+from contract.spec.derive.overlay import apply_overlay, load_overlay
+from contract.spec.derive.samples import check_examples, parameter_examples
+from contract.spec.statements import check_citations, embed, load_statements
+from contract.spec.variants import COMMON_OVERLAY, PROJECT_ROOT, Variant, notes_path, reference_dir
+from contract.spec.wadl import read_wadl
 
 TITLE = "Rackspace CDN API"
 API_VERSION = "1.0"

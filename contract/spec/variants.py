@@ -25,7 +25,7 @@ from contract.openapi import parse_yaml
 if TYPE_CHECKING:
     from contract.model import Contract
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # A checkout (this package beside pyproject.toml and spec/) reads and writes its own files;
 # an installed wheel reads the copies it ships in contract/shipped/ (the specs, their
 # overlays, the generated server checks), and writes what it generates under the working

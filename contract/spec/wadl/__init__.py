@@ -4,7 +4,7 @@
 rendered to CommonMark by `docbook`.
 """
 
-from contract.wadl.model import (
+from contract.spec.wadl.model import (
     Application,
     HiddenElement,
     Method,
@@ -14,7 +14,7 @@ from contract.wadl.model import (
     Response,
     Sample,
 )
-from contract.wadl.reader import read_wadl
+from contract.spec.wadl.reader import read_wadl
 
 __all__ = [
     "Application",

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from contract.derive import bodies, xsd
-from contract.derive.discrepancies import Discrepancy
 from contract.errors import InputError
 from contract.http.raw import RawHttpError, RawMessage, parse_message
 from contract.openapi import template_regex
-from contract.wadl.model import Application, Method, Param, Representation, Resource, Sample
+from contract.spec.derive import bodies, xsd
+from contract.spec.derive.discrepancies import Discrepancy
+from contract.spec.wadl.model import Application, Method, Param, Representation, Resource, Sample
 
 OPENAPI_VERSION = "3.1.0"
 SECURITY_SCHEME = "AuthToken"

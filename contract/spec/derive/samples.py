@@ -15,9 +15,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from contract.derive.discrepancies import Discrepancy
-from contract.derive.xsd import literal
 from contract.openapi import inline_refs, media_objects, operations
+from contract.spec.derive.discrepancies import Discrepancy
+from contract.spec.derive.xsd import literal
 
 _FORMATS = Draft202012Validator.FORMAT_CHECKER
 

@@ -18,8 +18,8 @@ from jsonpath_ng import DatumInContext, Fields
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext.parser import parse
 
-from contract.derive.discrepancies import Discrepancy
 from contract.errors import InputError
+from contract.spec.derive.discrepancies import Discrepancy
 
 
 class _LineLoader(yaml.SafeLoader):

@@ -14,7 +14,7 @@ from typing import Any
 
 from contract.errors import InputError
 from contract.jsonpointer import escape
-from contract.variants import SHARED_HINT
+from contract.spec.variants import SHARED_HINT
 
 _ROW = re.compile(r"^\|\s*(S\d+[a-z]?)\s*\|\s*([\w-]+)\s*\|\s*([A-Z]+)\s*\|(.*)\|(.*)\|\s*$")
 

@@ -1,0 +1,108 @@
+"""Stage 5's command: `mock`, the stateful stub server with its CDN edge."""
+
+from __future__ import annotations
+
+import click
+
+from contract.cli.common import client_limits
+from contract.spec.variants import VARIANTS
+
+
+@click.command()
+@click.option("--variant", type=click.Choice(list(VARIANTS)), default="2016-08",
+              show_default=True, help="Which doc variant to behave as.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--db", default=":memory:", show_default=True,
+              help="Where the state lives: a SQLite file (created if missing; survives "
+                   "restarts), :memory:, or postgresql://USER@HOST:PORT/DB to share services, "
+                   "jobs and the rate limit with other replicas on the same database.")
+@click.option("--time-scale", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="Multiply every documented duration (purge 10 min, "
+              "invalidation 60 s, deploys, the rate-limit window) by this.")
+@click.option("--tokens", multiple=True, metavar="TOKEN[=PROJECT][,...]",
+              help="Accept only these X-Auth-Token values (default: any non-empty token). "
+              "TOKEN=PROJECT is valid for that project only (401 elsewhere, and not for "
+              "/__mock__/reset or /__mock__/jobs); a bare TOKEN is valid for every project.")
+@click.option("--no-rate-limit", is_flag=True, help="Do not apply the 2016-08 purge rate "
+              "limit (S11).")
+@click.option("--latency-ms", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Delay every API response by this much.")
+@click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Answer this share of API requests 503, for client resilience tests.")
+@click.option("--seed", type=int, help="Seed for --error-rate, for reproducible runs.")
+@click.option("--cors", is_flag=True, help="Answer CORS preflights and allow any origin.")
+@click.option("-q", "--quiet", is_flag=True, help="No log line per request.")
+@client_limits
+@click.option("--job-retention", type=click.FloatRange(min=0), default=3600.0,
+              show_default=True, help="Seconds a finished purge job stays listed in "
+              "/__mock__/jobs (analytics keep counting it).")
+@click.option("--max-jobs", type=click.IntRange(min=1), default=100_000, show_default=True,
+              help="Purge jobs kept at most, finished or not: a bound (the oldest "
+              "go first, a few more at once than needed so that pruning stays rare).")
+@click.option("--edge-port", type=click.IntRange(0, 65535), default=0,
+              help="Where the CDN edge serves the services' assets, routed by Host (default: "
+              "any free port; the startup line and /__mock__/health say which).")
+@click.option("--no-edge", is_flag=True, help="Serve the API only, no CDN edge.")
+@click.option("--origin-port", "origin_ports", multiple=True, metavar="PORT=LOCAL",
+              help="Reach origins documented on PORT (80 or 443) on LOCAL instead, e.g. "
+              "80=18080 for a test origin on loopback; repeatable.")
+@click.option("--edge-cache-bytes", type=click.IntRange(min=1024), default=256 * 1024 * 1024,
+              show_default=True, help="The most the edge cache holds (bodies and heads); "
+              "past it the least recently used objects are evicted.")
+def mock(variant: str, host: str, port: int, db: str, time_scale: float,
+         tokens: tuple[str, ...], no_rate_limit: bool, latency_ms: int, error_rate: float,
+         seed: int | None, cors: bool, quiet: bool, header_timeout: float,
+         idle_timeout: float, max_connections: int, job_retention: float,
+         max_jobs: int, edge_port: int, no_edge: bool,
+         origin_ports: tuple[str, ...], edge_cache_bytes: int) -> None:
+    """Serve a stateful stub of the API, generated from the spec of one variant.
+
+    Logs one line per request (method, path, status, ms) to standard error. Besides the API:
+    GET /__mock__/health, POST /__mock__/reset, GET /__mock__/jobs (service_id, status,
+    limit, marker), and Swagger UI at /docs. To force a documented response, send `Prefer:
+    code=401` (any status the operation documents: every one documents 401; a status it does
+    not document is a 400 that lists those it does) or `Prefer: example=NAME`.
+    """
+    from contract.http.serving import ServerLimits
+    from contract.mock.serve import create_app, serve
+    from contract.mock.settings import MockSettings
+    from contract.mock.state.store import redacted
+
+    given = [t.strip() for group in tokens for t in group.split(",") if t.strip()]
+    scoped = {token.strip(): project.strip() for token, _, project
+              in (t.partition("=") for t in given) if project.strip()}
+    accepted = frozenset(t.partition("=")[0].strip() for t in given)
+    settings = MockSettings(db=db, tokens=accepted or None, token_projects=scoped,
+                            time_scale=time_scale,
+                            rate_limit=not no_rate_limit, latency_ms=latency_ms,
+                            error_rate=error_rate, seed=seed, cors=cors, quiet=quiet,
+                            limits=ServerLimits(header_timeout, idle_timeout, max_connections),
+                            job_retention=job_retention, max_jobs=max_jobs,
+                            edge_port=None if no_edge else edge_port,
+                            origin_ports=_port_map(origin_ports),
+                            edge_cache_bytes=edge_cache_bytes)
+    app = create_app(variant, settings)
+    limited = "on" if app.runtime.limiters else "off"
+
+    def started(url: str, edge: str | None) -> None:
+        click.echo(f"cdn-contract mock {variant}: {url} (db {redacted(db)}, rate limit "
+                   f"{limited}, time scale {time_scale:g}; docs at {url}/docs)", err=True)
+        if edge:
+            click.echo(f"CDN edge: {edge} (send the service's domain as Host)", err=True)
+
+    serve(app, host, port, started)
+
+
+
+
+def _port_map(pairs: tuple[str, ...]) -> dict[int, int]:
+    """`--origin-port 80=18080` options as {80: 18080}."""
+    found = {}
+    for pair in pairs:
+        documented, _, local = pair.partition("=")
+        if not (documented.isdigit() and local.isdigit()):
+            raise click.BadParameter(f"{pair!r} is not PORT=LOCAL (e.g. 80=18080)",
+                                     param_hint="--origin-port")
+        found[int(documented)] = int(local)
+    return found
