@@ -1,4 +1,4 @@
-"""Stage 6's command: `conform`, the conformance suite against any base URL."""
+"""The conformance suite's command: `conform`, the conformance suite against any base URL."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 4's commands: `generate server` and `generate client` (spec/ → generated/)."""
+"""The code generators' commands: `generate server` and `generate client` (spec/ → generated/)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 5's command: `mock`, the stateful stub server with its CDN edge."""
+"""The stub server's command: `mock`, the stateful stub server with its CDN edge."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 1's commands: `derive` (the WADLs and overlays → spec/), `trace` (spec/ → docs/)
+"""The spec's commands: `derive` (the WADLs and overlays → spec/), `trace` (spec/ → docs/)
 and `diff` (two specs → the changes between them)."""
 
 from __future__ import annotations

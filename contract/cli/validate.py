@@ -1,4 +1,4 @@
-"""Stage 3's commands: `validate` (recorded traffic judged by the contract) and `proxy`
+"""The validators' commands: `validate` (recorded traffic judged by the contract) and `proxy`
 (live traffic judged on its way to an implementation)."""
 
 from __future__ import annotations
