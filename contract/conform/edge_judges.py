@@ -10,7 +10,7 @@ from contract.conform.judges import Expect, outcome, unobservable
 from contract.conform.origin import Asked
 from contract.conform.outcome import Outcome
 from contract.conform.probes import Record
-from contract.conform.target import Exchange
+from contract.conform.target import Answer
 
 
 def _host(value: str) -> str:
@@ -18,7 +18,7 @@ def _host(value: str) -> str:
     return value if value.startswith("[") else value.rsplit(":", 1)[0]
 
 
-def _served(exchange: Exchange) -> str:
+def _served(exchange: Answer) -> str:
     """How an edge answer reads in a message: status, body, cache headers."""
     headers = exchange.response.headers
     return (f"{exchange.status} {exchange.response.content[:40]!r} (X-Cache "

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from contract.conform.origin import Asked
 from contract.conform.probes import Context, Record, Unobservable
-from contract.conform.target import EdgeTarget, Exchange
+from contract.conform.target import Answer, EdgeTarget
 
 NO_EDGE = ("needs the CDN's edge: --edge-url, and --origin-listen for the origin the suite "
            "runs behind it (our mock's edge is found by itself)")
@@ -46,7 +46,7 @@ class Site:
     def path(self, name: str) -> str:
         return f"{self.prefix}/{name}"
 
-    def get(self, name: str, headers: dict[str, str] | None = None) -> Exchange:
+    def get(self, name: str, headers: dict[str, str] | None = None) -> Answer:
         return self.edge.get(self.path(name), self.domain, headers)
 
     def publish(self, name: str, body: bytes) -> None:
@@ -55,7 +55,7 @@ class Site:
     def asked(self, name: str) -> list[Asked]:
         return self.edge.origin.asked(self.path(name))
 
-    def purge(self, name: str, hard: str) -> Exchange:
+    def purge(self, name: str, hard: str) -> Answer:
         return self.ctx.purge(self.project, self.service, url=self.path(name), hard=hard)
 
     def wait_for(self, name: str, body: bytes, seconds: float) -> float | None:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from contract.conform.outcome import SPEC, Outcome, Status
 from contract.conform.probes import REFUSE, Record, listed_ids, next_link
-from contract.conform.target import Exchange
+from contract.conform.target import Answer
 from contract.formats import CANONICAL_UUID
 from contract.model import Contract, RateLimit
 
@@ -29,7 +29,7 @@ class Expect:
     statements: frozenset[str]
 
 
-def outcome(statement: str, ok: bool, message: str, exchange: Exchange | None = None
+def outcome(statement: str, ok: bool, message: str, exchange: Answer | None = None
             ) -> Outcome:
     return Outcome(statement, Status.PASS if ok else Status.FAIL, message,
                    curl=exchange.curl if exchange else "")
@@ -39,7 +39,7 @@ def unobservable(statement: str, why: str) -> Outcome:
     return Outcome(statement, Status.NOT_OBSERVABLE, why)
 
 
-def accepted(exchange: Exchange) -> bool:
+def accepted(exchange: Answer) -> bool:
     """Whether the target took the request. Only S2 asks for exactly 202: every other
     statement is judged on acceptance, so one wrong status fails one statement."""
     return 200 <= exchange.status < 300
@@ -230,7 +230,7 @@ def rate_limit(record: Record, expect: Expect) -> Iterator[Outcome]:
                             expect)
 
 
-def _retry_after(refused: list[Exchange], limit: RateLimit | None, expect: Expect
+def _retry_after(refused: list[Answer], limit: RateLimit | None, expect: Expect
                  ) -> Iterator[Outcome]:
     """S24 and S35 about the first refusal, if any."""
     if not refused or "S24" not in expect.statements:
@@ -377,7 +377,7 @@ def retry_after_seconds(value: str, date: str | None) -> float | None:
     return when.timestamp() - start
 
 
-def error_bodies(exchanges: Iterable[Exchange]) -> Iterator[Outcome]:
+def error_bodies(exchanges: Iterable[Answer]) -> Iterator[Outcome]:
     """S16: every 4xx the run received is JSON with the documented error body."""
     for exchange in exchanges:
         if not 400 <= exchange.status < 500:
@@ -394,7 +394,7 @@ def error_bodies(exchanges: Iterable[Exchange]) -> Iterator[Outcome]:
                       + " the documented error body", exchange)
 
 
-def no_server_errors(exchanges: list[Exchange], cases: int) -> Iterator[Outcome]:
+def no_server_errors(exchanges: list[Answer], cases: int) -> Iterator[Outcome]:
     """S36: no request of the run, however odd, got a 5xx (schemathesis' own 5xx findings
     are grouped under S36 by the runner)."""
     failed = [e for e in exchanges if e.status >= 500]

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from contract.conform.target import Exchange, Target
+from contract.conform.target import Answer, Target
 from contract.errors import InputError
 
 STEPS = (("ping", "/ping", (200, 204)), ("home document", "/", (200,)),
@@ -26,7 +26,7 @@ def preflight(target: Target, token_header: str) -> None:
     edge)."""
     target.token_header = token_header
     project = target.identity.project_id or f"conform-preflight-{target.run_id}"
-    answers: list[tuple[str, Exchange, bool]] = []
+    answers: list[tuple[str, Answer, bool]] = []
     for label, path, statuses in STEPS:
         try:
             answer = target.send("GET", f"/v1.0/{project}{path}")

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import httpx
 
 from contract.conform.outcome import Outcome, Status
-from contract.conform.target import OURS, EdgeTarget, Exchange, Target
+from contract.conform.target import OURS, Answer, EdgeTarget, Target
 from contract.model import Contract
 from contract.openapi import operations
 
@@ -33,7 +33,7 @@ class Unobservable(Exception):
     """A step a probe depends on did not go as documented: the probe's statements cannot
     be observed. `exchange` is the step's request and answer, shown to the user."""
 
-    def __init__(self, why: str, exchange: Exchange | None = None):
+    def __init__(self, why: str, exchange: Answer | None = None):
         super().__init__(why)
         self.why, self.exchange = why, exchange
 
@@ -55,7 +55,7 @@ class Context:
     rate_limit_check: bool = False
     edge: EdgeTarget | None = None  # the CDN edge and the suite's origin, when given
     progress: Callable[[str], None] = lambda _: None
-    exchanges: list[Exchange] = field(default_factory=list)  # all sent, for S16
+    exchanges: list[Answer] = field(default_factory=list)  # all sent, for S16
     lifecycle: dict[str, Outcome] = field(default_factory=dict)  # S34, by message
     _ready: list[tuple[str, str] | Unobservable] = field(default_factory=list)
     _purges: collections.deque[float] = field(default_factory=collections.deque)
@@ -67,7 +67,7 @@ class Context:
     def variant(self) -> str:
         return self.contract.variant
 
-    def send(self, method: str, path: str, **options: Any) -> Exchange:
+    def send(self, method: str, path: str, **options: Any) -> Answer:
         """`target.send`, keeping the exchange for the error-body judge (S16)."""
         exchange = self.target.send(method, path, **options)
         self.exchanges.append(exchange)
@@ -106,8 +106,8 @@ class Context:
     def _create(self, project: str) -> tuple[str, str]:
         return project, self.create(project, self.target.service_body()[0])
 
-    def _poll(self, project: str, service: str, until: Callable[[Exchange], bool],
-              what: str) -> Exchange:
+    def _poll(self, project: str, service: str, until: Callable[[Answer], bool],
+              what: str) -> Answer:
         """GET the service until `until(answer)` holds or the deploy timeout passes (the
         documented durations are unknown: S34); progress every 30 s; the last answer."""
         scale = self.target.scale
@@ -150,7 +150,7 @@ class Context:
         raise Unobservable(f"the new service {service} did not deploy (last status: "
                            f"{status}; see S34)", answer)
 
-    def updated(self, project: str, service: str) -> Exchange:
+    def updated(self, project: str, service: str) -> Answer:
         """After an update: wait while the service is `update_in_progress` (S34); the last
         GET (a service still updating after --deploy-timeout is judged under S34)."""
         answer = self._poll(project, service, lambda a: _status(a) != "update_in_progress",
@@ -164,7 +164,7 @@ class Context:
                             f"of {', '.join(STATUSES)}", answer)
         return answer
 
-    def gone(self, project: str, service: str) -> Exchange:
+    def gone(self, project: str, service: str) -> Answer:
         """After a DELETE: wait while the service is `delete_in_progress` (S34); the last
         GET, a 404 once the deletion completed."""
         answer = self._poll(project, service, lambda a: _status(a) != "delete_in_progress",
@@ -180,7 +180,7 @@ class Context:
     def _limit(self) -> float:
         return self.target.fixtures.deploy_timeout * self.target.scale
 
-    def _lifecycle(self, ok: bool | None, message: str, exchange: Exchange) -> None:
+    def _lifecycle(self, ok: bool | None, message: str, exchange: Answer) -> None:
         status = Status.WARNING if ok is None else Status.PASS if ok else Status.FAIL
         self.lifecycle.setdefault(message, Outcome("S34", status, message, "lifecycle",
                                                    exchange.curl))
@@ -189,10 +189,10 @@ class Context:
     def purge_path(self, project: str, service: str) -> str:
         return self.contract.purge.template.format(project_id=project, service_id=service)
 
-    def purge(self, project: str, service: str, **params: str) -> Exchange:
+    def purge(self, project: str, service: str, **params: str) -> Answer:
         return self.purge_at(self.purge_path(project, service), params)
 
-    def purge_at(self, path: str, params: dict[str, str], **options: Any) -> Exchange:
+    def purge_at(self, path: str, params: dict[str, str], **options: Any) -> Answer:
         """A purge request to `path`, paced (see `pace`)."""
         self.pace()
         answer = self.send(self.contract.purge.method, path, params=params, **options)
@@ -222,7 +222,7 @@ class Context:
             self._purges.clear()
 
 
-def _status(answer: Exchange) -> str | None:
+def _status(answer: Answer) -> str | None:
     """The `status` of a service a GET answered, or None."""
     body = answer.json()
     found = body.get("status") if answer.status == 200 and isinstance(body, dict) else None
@@ -233,7 +233,7 @@ def _status(answer: Exchange) -> str | None:
 class Record:
     """What one probe saw (a probe that cannot look raises Unobservable instead)."""
 
-    exchanges: dict[str, Exchange] = field(default_factory=dict)
+    exchanges: dict[str, Answer] = field(default_factory=dict)
     seen: dict[str, Any] = field(default_factory=dict)
 
 
@@ -455,7 +455,7 @@ PAGED, PAGE_LIMIT = 5, 2  # services created and walked two at a time: three pag
 MAX_PAGES = 200  # a real account's project may hold many services: the walk stops here
 
 
-def listed_ids(answer: Exchange) -> list[str] | None:
+def listed_ids(answer: Answer) -> list[str] | None:
     """The ids on a services page, or None when the answer is not one (S33)."""
     body = answer.json()
     services = body.get("services") if isinstance(body, dict) else None
@@ -464,7 +464,7 @@ def listed_ids(answer: Exchange) -> list[str] | None:
     return [str(s.get("id")) for s in services if isinstance(s, dict)]
 
 
-def next_link(answer: Exchange) -> str | None:
+def next_link(answer: Answer) -> str | None:
     """The `href` of a page's `rel: next` link, if any."""
     body = answer.json()
     links = body.get("links") if isinstance(body, dict) else None

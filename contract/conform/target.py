@@ -57,7 +57,10 @@ OURS = "\x00our token"  # marker: send the token the user gave
 
 
 @dataclass
-class Exchange:
+class Answer:
+    """What the target answered to one request of ours, and the curl line that asks again
+    (a report quotes both; recorded traffic is `contract.recorded.Exchange`)."""
+
     response: httpx.Response
     curl: str
 
@@ -150,7 +153,7 @@ class Target:
         return self.identity.project_id or f"conform-{uuid.uuid4().hex[:12]}"
 
     def send(self, method: str, path: str, *, token: str | None = OURS,
-             headers: dict[str, str] | None = None, **kwargs: Any) -> Exchange:
+             headers: dict[str, str] | None = None, **kwargs: Any) -> Answer:
         """A request with our token, another one (`token="..."`) or none (`token=None`),
         and the user's headers."""
         sent = dict(headers or {})
@@ -158,7 +161,7 @@ class Target:
             sent[self.token_header] = self.identity.token if token is OURS else token
         request = self.client.build_request(method, self.base_url + path, headers=sent,
                                             **kwargs)
-        return Exchange(self.client.send(request), curl(request, self.identity.secrets()))
+        return Answer(self.client.send(request), curl(request, self.identity.secrets()))
 
     def service_body(self, label: str = "conformance", **members: Any) -> tuple[dict[str, Any],
                                                                                str]:
@@ -169,13 +172,13 @@ class Target:
                               self.fixtures.flavor_id or "cdn")
         return {**fill(self.fixtures.template, values), **members}, values["{domain}"]
 
-    def create_service(self, project: str, body: dict[str, Any]) -> tuple[str | None, Exchange]:
+    def create_service(self, project: str, body: dict[str, Any]) -> tuple[str | None, Answer]:
         """The new service's id (None when the target created none) and the exchange. Every
         service created is remembered, to be removed at the end of the run."""
         created = self.send("POST", f"/v1.0/{project}/services", json=body)
         return self.remember(project, created), created
 
-    def remember(self, project: str, created: Exchange) -> str | None:
+    def remember(self, project: str, created: Answer) -> str | None:
         """The id of the service a createService exchange created (remembered, to be removed
         at the end of the run), or None when it created none."""
         service = created_id(created.status, created.response.headers.get("Location"))
@@ -295,11 +298,11 @@ class EdgeTarget:
         self.url = self.url.rstrip("/")
         self.client = httpx.Client(timeout=self.timeout)
 
-    def get(self, path: str, host: str, headers: dict[str, str] | None = None) -> Exchange:
+    def get(self, path: str, host: str, headers: dict[str, str] | None = None) -> Answer:
         """GET `path` from the edge, for the domain `host`."""
         request = self.client.build_request("GET", self.url + path,
                                             headers={"Host": host, **(headers or {})})
-        return Exchange(self.client.send(request), curl(request, {}))
+        return Answer(self.client.send(request), curl(request, {}))
 
     def origin_member(self, **extra: Any) -> dict[str, Any]:
         """One entry of a service's `origins`, naming the suite's origin."""
