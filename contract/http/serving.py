@@ -18,6 +18,7 @@ timeout period, not by a timer per request, so the request path pays one clock r
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import collections
 import json
@@ -149,7 +150,7 @@ class Refused(Exception):
         self.status, self.message = status, message
 
 
-class HttpConnection(asyncio.Protocol):
+class HttpConnection(asyncio.Protocol, abc.ABC):
     """What every connection of ours does while a request comes in, whatever answers it.
 
     What HTTP/1.1 itself asks of a server is decided here, for the mock, the edge and the
@@ -189,15 +190,17 @@ class HttpConnection(asyncio.Protocol):
 
     # -- what subclasses decide ------------------------------------------------------------
 
+    @abc.abstractmethod
     def refuse(self, status: int, message: str) -> None:
-        raise NotImplementedError
+        """Stop reading; answer `status` after every earlier request, then close."""
 
+    @abc.abstractmethod
     def owes(self) -> bool:
-        raise NotImplementedError
+        """A response to an earlier request is still to be written."""
 
+    @abc.abstractmethod
     def quiet(self) -> bool:
         """Nothing is owed or waits to be sent: a draining server may close it."""
-        raise NotImplementedError
 
     def close(self) -> None:
         self.closing = True
