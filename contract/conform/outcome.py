@@ -30,6 +30,10 @@ class Outcome:
     message: str
     check: str = ""
     curl: str = ""
+    # The exchange that shows it (its request is `exchange.request`), quoted by every report,
+    # and a short stable key of why (check, what was expected, what came), for grouping.
+    exchange: httpx.Response | None = None
+    cause: str = ""
 
 
 @dataclass

@@ -40,7 +40,8 @@ class Unobservable(Exception):
     def outcome(self, statement: str, check: str) -> Outcome:
         shown = f": {self.exchange.describe()}" if self.exchange else ""
         return Outcome(statement, Status.NOT_OBSERVABLE, self.why + shown, check,
-                       self.exchange.curl if self.exchange else "")
+                       self.exchange.curl if self.exchange else "",
+                       self.exchange.response if self.exchange else None)
 
 
 @dataclass
