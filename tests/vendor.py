@@ -50,6 +50,8 @@ class Behaviour:
     # both readings), not per minute from the first one
     log_delivery_required: bool = False  # a create without it refused, as the parameter table
     # marks it (S38 reads it optional: a warning, not a failure)
+    accept_wildcard_purge: bool = False  # a purge (hard=true) with a * taken (202), its url
+    # read as one file's by the edge (S12 allows it; refusing it is S21's interpretation)
     tokens: frozenset[str] = frozenset()  # empty: any non-empty token is valid
     required_header: tuple[str, str] | None = None  # a gateway's key: 401 without it
     defects: frozenset[str] = frozenset()  # realistic vendor defects (DEFECTS), for proofs
@@ -57,7 +59,7 @@ class Behaviour:
 
 SWITCHES = ("refuse_root_domains", "refuse_taken_domains", "refuse_purge_before_deployed",
             "ignore_purge_body", "retry_after_date", "calendar_minute",
-            "log_delivery_required")  # Behaviour's flags
+            "log_delivery_required", "accept_wildcard_purge")  # Behaviour's flags
 
 DEFECTS = {  # what a vendor could ship and the docs forbid, each with the statement it breaks
     "status_active": "a deployed service reports status `active` (S34)",
@@ -349,7 +351,7 @@ class Vendor:
                 raise Refusal(400, "url must be a relative URL in ASCII, starting with /")
             if every == "true":
                 raise Refusal(400, "all=true cannot be combined with url")
-            if hard and "*" in url:
+            if hard and "*" in url and not self.behaviour.accept_wildcard_purge:
                 raise Refusal(400, "a purge (hard=true) removes one file: wildcards are "
                               "only for invalidations (hard=false)")
         elif hard and every != "true":
