@@ -14,7 +14,7 @@ from tests.broken_edges import DEFECTS
 from tests.servers import free_port, run_mock
 
 EDGE_STATEMENTS = {"S12", "S13", "S14", "S15", "S26", "S27", "S28", "S29", "S30"}
-BROKEN = {"stale_never_revalidated": {"S15"}, "purge_never_lands": {"S13"},
+BROKEN = {"stale_never_revalidated": {"S14"}, "purge_never_lands": {"S13"},
           "wildcard_ignored": {"S14"}, "error_cached_forever": {"S15"},
           "restriction_ignored": {"S29"}, "ttl_ignored": {"S28"}, "wildcard_purged": {"S12"}}
 

@@ -233,7 +233,8 @@ class Cdn:
 
     def start(self) -> None:
         self.varnish.start(self.vcl(self.config(time.time())))
-        threading.Thread(target=self._track, daemon=True, name="varnish-cdn-log").start()
+        for job in (self._track, self._purge):
+            threading.Thread(target=job, daemon=True, name=f"varnish-cdn{job.__name__}").start()
         self._thread.start()
 
     def _track(self) -> None:
@@ -272,24 +273,33 @@ class Cdn:
             ERROR_TTL * scale), hour=_duration(HOUR * scale), day=_duration(DAY * scale))
 
     def _sync(self) -> None:
+        """Keep the VCL in step with what the APIs have deployed."""
         last: dict[str, Any] | None = None
         while not self._stop.wait(0.02):
-            now = time.time()
+            config = self.config(time.time())
+            if config == last:
+                continue
             try:
-                for edge in self.edges.values():
-                    self._land(edge, now)
-                config = self.config(now)
-                if config == last:
-                    continue
                 self.varnish.load(self.vcl(config))
-            except (AssertionError, httpx.HTTPError) as error:
-                self.error = f"{type(error).__name__}: {error}"
+            except AssertionError as error:
+                self.error = str(error)
                 return
             self.loads += 1
             last = config
             self.serving = frozenset((service["id"], service["updated"])
                                      for edge in config["edges"]
                                      for service in edge["services"])
+
+    def _purge(self) -> None:
+        """Land the APIs' purge jobs as they fall due (on a thread of its own: a VCL
+        compiling does not hold them up)."""
+        while not self._stop.wait(0.01):
+            try:
+                for edge in self.edges.values():
+                    self._land(edge, time.time())
+            except httpx.HTTPError as error:
+                self.error = f"a purge request to varnishd: {type(error).__name__}: {error}"
+                return
 
     def _land(self, edge: Edge, now: float) -> None:
         """Send the edge the purge jobs of its API that are due (a little late: LATE), one

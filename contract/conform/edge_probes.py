@@ -213,19 +213,23 @@ def purge(record: Record, site: Site) -> None:
 
 @on_a_site("invalidation")
 def invalidation(record: Record, site: Site) -> None:
-    """S14: three cached files change at the origin; a wildcard invalidation of one
-    directory lands, covering its subdirectory and not the other directory."""
-    names = ("images/a.png", "images/sub/b.png", "other/c.png")
+    """S14: four cached files change at the origin, one of them to a 503; a wildcard
+    invalidation of one directory lands, covering its subdirectory and not the other
+    directory, and keeping the failing file (revalidated or served stale, not removed)."""
+    names = ("images/a.png", "images/sub/b.png", "other/c.png", "images/down.png")
     for name in names:
         site.publish(name, b"before")
         site.get(name)
         site.publish(name, b"after")
+    site.edge.origin.force(site.path("images/down.png"), 503)
+    before = len(site.asked("images/down.png"))
     record.exchanges["invalidation"] = site.purge("images/*", "false")
     wanted = site.ctx.contract.purge.invalidation.completes_after_seconds
     record.seen["wanted"], record.seen["took"] = wanted, site.wait_for(names[0], b"after",
                                                                        wanted)
     for name in names[1:]:
         record.exchanges[name] = site.get(name)
+    record.seen["images/down.png"] = site.asked("images/down.png")[before:]
 
 
 @on_a_site("revalidation")
