@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 BROWSER := $(VENV)/.browser-stamp
 POSTGRES := $(VENV)/.postgres-stamp
+VARNISH := $(VENV)/.varnish-stamp
 IMAGE_TOOLS := $(VENV)/.image-tools-stamp
 ECOSYSTEM := $(VENV)/ecosystem/.stamp
 SPECTRAL_CLI := 6.16.3
@@ -41,6 +42,14 @@ $(POSTGRES): $(STAMP)
 	  echo "installing postgresql (Debian package) for the replica tests"; \
 	  apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
 	@touch $(POSTGRES)
+
+# The Varnish CDN tests put the vendor's API in front of Debian's varnish (varnishd,
+# varnishadm, varnishncsa and vmod_purge), started on loopback in a folder of their own.
+$(VARNISH): $(STAMP)
+	@test -x /usr/sbin/varnishd || command -v varnishd >/dev/null || { \
+	  echo "installing varnish (Debian package) for the Varnish CDN tests"; \
+	  apt-get update -qq && apt-get install -y -qq varnish >/dev/null; }
+	@touch $(VARNISH)
 
 # The image test builds the Dockerfile with buildah (no daemon) on a base debootstrap makes
 # from the Debian archive apt already uses: both from the distribution's packages.
@@ -90,7 +99,7 @@ lint: $(STAMP)
 # The suite holds spec/, generated/ and docs/ to what the commands write (test_derive_e2e,
 # test_codegen, test_client, test_trace): `make check-generated` is the quick look, not run
 # twice here.
-test: $(STAMP) $(BROWSER) $(POSTGRES) $(IMAGE_TOOLS) $(ECOSYSTEM)  ## lint, run the test suite (it checks spec/, generated/ and docs/ are current)
+test: $(STAMP) $(BROWSER) $(POSTGRES) $(VARNISH) $(IMAGE_TOOLS) $(ECOSYSTEM)  ## lint, run the test suite (it checks spec/, generated/ and docs/ are current)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 

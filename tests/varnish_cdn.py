@@ -220,6 +220,7 @@ class Cdn:
             for name, port in ((edge.socket, edge.port), (edge.control, edge.control_port))})
         self.fetched: dict[str, set[str]] = {}  # service id → paths the edge has fetched
         self.landed: set[tuple[str, int]] = set()  # (service id, job number) sent
+        self.late: list[float] = []
         self.template = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATE.parent), autoescape=False,
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
@@ -262,8 +263,8 @@ class Cdn:
                         for service, view in sorted(due, key=lambda item: item[0].id)]
             edges.append({"socket": edge.socket, "control": edge.control,
                           "defect": edge.defect, "services": services})
-        return {"edges": edges, "acls": [{"name": name, **_network(cidr)} for cidr, name in
-                                         acls.items()],
+        return {"edges": edges,
+                "acls": [{"name": name, **(_network(cidr) or {})} for cidr, name in acls.items()],
                 "backends": [{"name": name, "host": host, "port": port}
                              for (host, port), name in backends.items()]}
 
@@ -312,6 +313,7 @@ class Cdn:
                                                                     job["accepted_at"])]
         for service, n, job in due:
             self.landed.add((service, n))
+            self.late.append(now - job["done_at"])
             url, hard = job["url"], job["hard"]
             matched = sorted(path for path in self.fetched.get(service, ())
                              if "*" in url and fnmatch.fnmatchcase(path, url))
