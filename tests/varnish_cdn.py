@@ -219,8 +219,8 @@ class Cdn:
             name: port for edge in self.edges.values()
             for name, port in ((edge.socket, edge.port), (edge.control, edge.control_port))})
         self.fetched: dict[str, set[str]] = {}  # service id → paths the edge has fetched
+        self._fetched_lock = threading.Lock()
         self.landed: set[tuple[str, int]] = set()  # (service id, job number) sent
-        self.late: list[float] = []
         self.template = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATE.parent), autoescape=False,
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
@@ -240,7 +240,8 @@ class Cdn:
 
     def _track(self) -> None:
         for service, path in self.varnish.fetched():
-            self.fetched.setdefault(service, set()).add(path)
+            with self._fetched_lock:
+                self.fetched.setdefault(service, set()).add(path)
 
     def stop(self) -> str:
         self._stop.set()
@@ -313,10 +314,11 @@ class Cdn:
                                                                     job["accepted_at"])]
         for service, n, job in due:
             self.landed.add((service, n))
-            self.late.append(now - job["done_at"])
             url, hard = job["url"], job["hard"]
-            matched = sorted(path for path in self.fetched.get(service, ())
-                             if "*" in url and fnmatch.fnmatchcase(path, url))
+            with self._fetched_lock:
+                fetched = sorted(self.fetched.get(service, ()))
+            matched = [path for path in fetched if "*" in url and
+                       fnmatch.fnmatchcase(path, url)]
             sends = [(url, "purge")] + [(path, "wildcard-purge") for path in matched] \
                 if hard and url != "/*" else [(path, "purge" if hard else "invalidate")
                                               for path in matched or [url]]
