@@ -140,8 +140,11 @@ class Varnish:
              "-T", f"127.0.0.1:{self.admin_port}", "-S", str(self.secret), "-f", str(first),
              "-s", "malloc,32m", "-p", "vcl_cooldown=1"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for port in (self.admin_port, *self.sockets.values()):
-            wait_for_port(port, 60)
+        try:
+            for port in (self.admin_port, *self.sockets.values()):
+                wait_for_port(port, 60)
+        except TimeoutError:
+            raise AssertionError(f"varnishd did not start: {self.stop()}") from None
         compiler = self.admin("param.show", "cc_command").split("Value is:", 1)[1]
         compiler = compiler.split("\n", 1)[0].removesuffix("(default)").strip()
         # varnishadm joins its arguments into one CLI line: a value with spaces is quoted
