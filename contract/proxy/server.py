@@ -9,7 +9,8 @@ their case, order and values, and the body. The proxy adds one header, `X-Contra
 
 With `strict`, an invalid request is answered 400 and never forwarded, and an invalid
 response is replaced by a 502 listing the violations, both with the documented error body
-(S16). A response body past `buffer_limit` is streamed through: its status and headers are
+(S16). A response body past `buffer_limit` is streamed through, as fast as the client reads
+it (contract/http/upstream.py reads the upstream no faster): its status and headers are
 validated, its body is not, and the log says so. An unreachable upstream gets 502, a slow
 one 504, each with the error body. `rewrite_location` points `Location` at the proxy.
 
