@@ -70,6 +70,8 @@ class Kept(Protocol):
 
     def idle_since(self) -> float | None: ...
 
+    def evict(self) -> None: ...
+
     def quiet(self) -> bool: ...
 
     def close(self) -> None: ...
@@ -95,7 +97,7 @@ class Keeper:
                 transport.close()
                 return None
             self.open.discard(idlest)
-            idlest.close()
+            idlest.evict()
         self.open.add(connection)
         loop = asyncio.get_running_loop()
         if self._sweep is None:
@@ -277,6 +279,15 @@ class HttpConnection(asyncio.Protocol, abc.ABC):
     def idle_since(self) -> float | None:
         return None if self.in_head or self.owes() else self.since
 
+    def evict(self) -> None:
+        """Close it now: one whose client does not read is aborted (a close would wait for
+        the client to take what it was sent, for ever)."""
+        if self.paused and self.transport is not None:
+            self.closing = True
+            self.transport.abort()
+        else:
+            self.close()
+
     def close(self) -> None:
         self.closing = True
         if self.transport is not None:
@@ -393,6 +404,9 @@ class HttpConnection(asyncio.Protocol, abc.ABC):
         """Called by the keeper's sweep: close if the deadline passed (a 408 first when a
         request had begun)."""
         if now < self.deadline or self.closing or self.transport is None:
+            return
+        if self.paused:
+            self.evict()
             return
         if self.in_head:
             self.transport.write(refusal(408, f"the request did not arrive within "

@@ -194,6 +194,9 @@ class _Connection(asyncio.Protocol):
         response = self.response
         if response is not None and response.rest is not None:
             response.rest.put(_END)
+            if response.rest.paused and self.transport is not None:
+                response.rest.paused = False  # nothing more comes for it: read on
+                self.transport.resume_reading()
         elif response is not None:
             response.complete = True
             self._deliver()
