@@ -267,13 +267,13 @@ def test_a_late_answer_on_a_pooled_origin_connection_is_never_taken(cdn):
     """An origin that sends an unrequested answer after its response poisoned the next
     request on that pooled connection (and the cache): 280 of 1,600."""
     late = b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\n"
-    cdn.routes["/late"] = lambda host, path: [ok(b"mine"), 0.05, late, 0.5, b"POISON"]
+    cdn.routes["/late"] = lambda host, path: [ok(b"mine"), 0.05, late, 2.0, b"POISON"]
     _, attacker = cdn.service(project="late")
     _, victim = cdn.service(project="victim")
     poisoned = []
     for n in range(3):
         assert cdn.get(f"/late{n}", attacker).content == b"mine"
-        time.sleep(0.2)  # the late head has reached the idle pooled connection
+        time.sleep(0.5)  # the late head has reached the idle pooled connection
         for answer in (cdn.get(f"/v{n}", victim), cdn.get(f"/v{n}", victim)):
             if answer.content != f"{victim} /v{n}".encode():
                 poisoned.append((n, answer.content, answer.headers.get("x-cache")))
