@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.errors import InputError
+from contract.inputs import read_text
 
 FILES = ("pyproject.toml", "cdn-contract.toml")  # later ones win
 
@@ -23,13 +24,11 @@ def defaults(folder: Path) -> dict[str, dict[str, Any]]:
         if not path.is_file():
             continue
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(read_text(path, "a configuration file"))
         except tomllib.TOMLDecodeError as error:
             line = re.search(r"line (\d+)", str(error))
             raise InputError(f"not TOML: {error}", path,
                              int(line.group(1)) if line else None) from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise InputError(f"cannot read it: {error}", path) from None
         tables = data.get("tool", {}).get("cdn-contract", {}) if name == "pyproject.toml" \
             else data
         if not isinstance(tables, dict):

@@ -43,14 +43,19 @@ SCALE = "0.001"  # a deploy (30 s) takes 30 ms, a purge (10 min) 0.6 s
 YEAR = 365 * 24 * 3600  # the longest TTL (the limits page): 8.8 hours at this scale
 
 
+Answer = bytes | list[bytes | float | None]
+
+
 class RawOrigin(socketserver.ThreadingTCPServer):
     """An origin on loopback that answers every request with the bytes `answer(host, path)`
-    gives, over keep-alive connections: what a hostile or broken origin can send."""
+    gives, over keep-alive connections: what a hostile or broken origin can send. An answer
+    may be a list of parts: bytes to write, a float to sleep that many seconds, None to
+    close the connection."""
 
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, answer: Callable[[str, str], bytes]):
+    def __init__(self, answer: Callable[[str, str], Answer]):
         self.answer = answer
         self.asked: list[tuple[str, str]] = []
         super().__init__(("127.0.0.1", 0), _OriginHandler)
@@ -73,7 +78,14 @@ class _OriginHandler(socketserver.StreamRequestHandler):
                     host = value.strip()
             path = request_line.split()[1].decode("latin-1")
             self.server.asked.append((host, path))
-            self.wfile.write(self.server.answer(host, path))
+            answer = self.server.answer(host, path)
+            for part in [answer] if isinstance(answer, bytes) else answer:
+                if part is None:
+                    return
+                if isinstance(part, float):
+                    time.sleep(part)
+                else:
+                    self.wfile.write(part)
 
 
 def ok(body: bytes, *headers: str) -> bytes:
@@ -306,7 +318,7 @@ def test_edge_cache_accounting():
     cache.put("s", "/huge", Cached(200, b"OK", [], b"z" * 60_000, 0.0, 1.0, ""))
     assert cache.get("s", "/huge") is None  # larger than the whole cache: not kept
     cache.pop("s", "/99")
-    assert cache.size == sum(c.size for _, c in cache.of("s"))
+    assert cache.size == sum(cache.charge("s", path, c) for path, c in cache.of("s"))
 
 
 HUGE_HEADER = b"X-Big: " + b"v" * (1024 * 1024)
@@ -396,8 +408,9 @@ def test_cache_keys_are_normalised_so_a_purge_reaches_every_spelling(shared_refe
     after the purge of `/logo.png`."""
     spellings = ["/logo.png", "/./logo.png", "//logo.png", "/%6Cogo.png", "/x/../logo.png"]
     assert {normalised(s) for s in spellings} == {"/logo.png"}
-    assert normalised("/a/b/") == "/a/b/" and normalised("/a%2fb") == "/a%2Fb"
+    assert normalised("/a/b/") == "/a/b/" and normalised("/a%3fb") == "/a%3Fb"
     assert normalised("/a/..") == "/" and normalised("/a/.") == "/a/"
+    assert normalised("/a%2fb") == normalised("/a;/b;") == "/a/b"  # issue 33, item 13
     version = [b"one"]
     with cdn(lambda host, path: ok(version[0])) as (base, edge, _):
         service, domain = deployed(base)

@@ -75,8 +75,12 @@ def test_slow_heads_neither_lock_out_others_nor_stay_open(kind, shared_reference
 
 @pytest.mark.parametrize("kind", ["mock", "proxy"])
 def test_past_the_connection_cap_a_clean_503(kind, shared_reference):
+    """With none idle (each is sending a head), a connection past the cap gets a 503; an
+    idle one would have made room (tests/test_hostile_round2.py)."""
     with server(kind, "--max-connections", "3") as url:
         held = [connect(url) for _ in range(3)]
+        for sock in held:
+            sock.sendall(HEAD)
         time.sleep(0.2)
         extra = connect(url)
         reply = read_until_closed(extra)

@@ -57,6 +57,7 @@ def client_limits(command: Callable[..., None]) -> Callable[..., None]:
                      "its next request; then it is closed."),
         click.option("--max-connections", type=click.IntRange(min=1), default=1024,
                      show_default=True, help="Connections open at once; past this a new one "
-                     "gets 503 with the error body and is closed.")]):
+                     "takes the place of the longest-idle one (of the client holding the "
+                     "most), or, with none idle, gets 503 with the error body.")]):
         command = option(command)
     return command

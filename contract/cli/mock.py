@@ -48,7 +48,8 @@ from contract.spec.variants import VARIANTS
               help="Reach origins documented on PORT (80 or 443) on LOCAL instead, e.g. "
               "80=18080 for a test origin on loopback; repeatable.")
 @click.option("--edge-cache-bytes", type=click.IntRange(min=1024), default=256 * 1024 * 1024,
-              show_default=True, help="The most the edge cache holds (bodies and heads); "
+              show_default=True, help="The most the edge cache holds (keys, bodies and "
+              "headers); "
               "past it the least recently used objects are evicted.")
 def mock(variant: str, host: str, port: int, db: str, time_scale: float,
          tokens: tuple[str, ...], no_rate_limit: bool, latency_ms: int, error_rate: float,

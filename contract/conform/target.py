@@ -18,6 +18,7 @@ import httpx
 from contract.conform.origin import Origin
 from contract.conform.outcome import curl
 from contract.errors import InputError
+from contract.inputs import read_text
 from contract.spec.variants import generated_server
 
 # observer(project_id, service_id) -> the purge jobs the target recorded, each with `hard`
@@ -228,11 +229,9 @@ def load_template(path: Path, variants: list[str]) -> Any:
     are filled, a valid create body under every variant asked for; else InputError naming
     the file (and line, or the member that is wrong)."""
     try:
-        template = json.loads(path.read_text(encoding="utf-8"))
+        template = json.loads(read_text(path, "a service body"))
     except json.JSONDecodeError as error:
         raise InputError(f"not JSON: {error.msg}", path, error.lineno) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read it: {error}", path) from None
     if not isinstance(template, dict):
         raise InputError("a service body is a JSON object", path)
     sample = fill(template, placeholders("sample", "cdn"))

@@ -9,16 +9,12 @@ from typing import Any
 import yaml
 
 from contract.errors import InputError
+from contract.inputs import read_text
 from contract.openapi import parse_yaml
 
 
 def load_openapi(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found", path) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read: {error}", path) from None
+    text = read_text(path, "an OpenAPI document")
     try:
         document = json.loads(text) if path.suffix == ".json" else parse_yaml(text)
     except json.JSONDecodeError as error:

@@ -2,15 +2,25 @@
 edge's origins).
 
 httptools parses the upstream's responses; header names keep the case and order the
-upstream sent, so the proxy can pass them on unchanged. A response's body is buffered until
-it is complete (the proxy validates it) or passes the buffer limit; from then on its chunks
-arrive through a queue and the proxy streams them. One timer per request bounds the wait
-(no `wait_for`, which costs a task each time).
+upstream sent, so the proxy can pass them on unchanged; trailers are dropped (a trailer is
+never a header, RFC 9110 6.5). A response's body is buffered until it is complete (the
+proxy validates it) or passes the buffer limit; from then on its chunks arrive through a
+stream the proxy drains, and the upstream is read no further while `STREAM_HIGH` bytes wait
+in it. A body with neither a length nor chunking ends when the upstream closes (RFC 9112
+6.3). One timer per request bounds the wait (no `wait_for`, which costs a task each time).
+
+A pooled connection that receives bytes while no request is under way (a late or
+unrequested response) is closed, and one with bytes waiting when it is taken from the pool
+is not used: such bytes would be read as the next request's answer.
 """
 
 from __future__ import annotations
 
+import array
 import asyncio
+import collections
+import fcntl
+import termios
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import cast
@@ -24,6 +34,7 @@ HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate",
                         b"proxy-authorization", b"te", b"trailer", b"trailers",
                         b"transfer-encoding", b"upgrade", b"content-length"})
 _END = b""  # the end of a body in the chunk queue (an empty chunk is never queued)
+STREAM_HIGH = 1024 * 1024  # bytes of a streamed body waiting to be taken: reading pauses
 
 
 class UpstreamError(Exception):
@@ -34,6 +45,41 @@ class UpstreamError(Exception):
         self.timeout = timeout
 
 
+class _Stream:
+    """The chunks of a body past the buffer limit, between the upstream and the consumer:
+    past `STREAM_HIGH` bytes waiting, the upstream is not read until they are taken."""
+
+    def __init__(self, transport: asyncio.Transport | None):
+        self.transport = transport
+        self.chunks: collections.deque[bytes | UpstreamError] = collections.deque()
+        self.size = 0
+        self.paused = False
+        self.waiter: asyncio.Future[None] | None = None
+
+    def put(self, chunk: bytes | UpstreamError) -> None:
+        self.chunks.append(chunk)
+        if isinstance(chunk, bytes):
+            self.size += len(chunk)
+            if self.size > STREAM_HIGH and not self.paused and self.transport is not None:
+                self.paused = True
+                self.transport.pause_reading()
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def get(self) -> bytes | UpstreamError:
+        while not self.chunks:
+            self.waiter = asyncio.get_running_loop().create_future()
+            await self.waiter
+        chunk = self.chunks.popleft()
+        if isinstance(chunk, bytes):
+            self.size -= len(chunk)
+            if self.paused and self.size <= STREAM_HIGH // 2:
+                self.paused = False
+                if self.transport is not None and not self.transport.is_closing():
+                    self.transport.resume_reading()
+        return chunk
+
+
 @dataclass
 class UpstreamResponse:
     status: int
@@ -42,7 +88,7 @@ class UpstreamResponse:
     buffered: list[bytes] = field(default_factory=list)  # the body, until the limit
     size: int = 0
     complete: bool = False  # the whole body is in `buffered`
-    rest: asyncio.Queue[bytes | UpstreamError] | None = None  # past the limit: streamed
+    rest: _Stream | None = None  # past the limit: streamed
     abort: Callable[[], None] = lambda: None  # past the limit, not wanted: close the connection
 
     async def remainder(self) -> AsyncIterator[bytes]:
@@ -72,6 +118,8 @@ class _Connection(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.lent = False  # a request is under way: the pool must not hand it out
         self.interim = False  # the message being parsed is a 1xx, not the response
+        self.in_body = False  # the head is read: a header now is a trailer (dropped)
+        self.until_close = False  # the body has no length and no chunking: EOF ends it
 
     # -- asyncio.Protocol --------------------------------------------------------------------
 
@@ -79,6 +127,9 @@ class _Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        if not self.lent:  # nobody asked: a late or unrequested answer is never taken
+            self.close()
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as error:
@@ -86,26 +137,37 @@ class _Connection(asyncio.Protocol):
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.until_close and self.response is not None and exc is None and not self.closed:
+            self.until_close = False  # the upstream's close ends its body (RFC 9112 6.3)
+            self.closed = True
+            self.on_message_complete()
         self.closed = True
         self._fail(UpstreamError("the upstream closed the connection"))
 
     # -- httptools callbacks -----------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        self.reason, self.headers = b"", []
+        self.reason, self.headers, self.in_body = b"", [], False
+        if not self.lent:  # a message after the answer, in the same bytes: never pooled
+            self.close()
 
     def on_status(self, status: bytes) -> None:
         self.reason += status
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        if not self.in_body:
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        self.in_body = True
         status = self.parser.get_status_code()
         if 100 <= status < 200:  # interim (100 Continue, 103 Early Hints): the answer follows
             self.interim = True
             return
         self.response = UpstreamResponse(status, self.reason, self.headers, abort=self.close)
+        self.until_close = not self.head_only and status not in (204, 304) and not any(
+            name.lower() in (b"content-length", b"transfer-encoding")
+            for name, _ in self.headers)
         if self.head_only:  # the parser would wait for a body that never comes: not reused
             self.response.complete = True
             self._deliver()
@@ -116,21 +178,25 @@ class _Connection(asyncio.Protocol):
         if response is None or not chunk:
             return
         if response.rest is not None:
-            response.rest.put_nowait(chunk)
+            response.rest.put(chunk)
             return
         response.buffered.append(chunk)
         response.size += len(chunk)
         if response.size > self.limit:  # past the limit: hand over now, stream the rest
-            response.rest = asyncio.Queue()
+            response.rest = _Stream(self.transport)
             self._deliver()
 
     def on_message_complete(self) -> None:
         if self.interim:
             self.interim = False
             return
+        self.until_close = False
         response = self.response
         if response is not None and response.rest is not None:
-            response.rest.put_nowait(_END)
+            response.rest.put(_END)
+            if response.rest.paused and self.transport is not None:
+                response.rest.paused = False  # nothing more comes for it: read on
+                self.transport.resume_reading()
         elif response is not None:
             response.complete = True
             self._deliver()
@@ -175,13 +241,26 @@ class _Connection(asyncio.Protocol):
         if self.waiting is not None and not self.waiting.done():
             self.waiting.set_exception(error)
         if self.response is not None and self.response.rest is not None:
-            self.response.rest.put_nowait(error)
+            self.response.rest.put(error)
         self.response = None
 
     def close(self) -> None:
         self.closed = True
         if self.transport is not None:
             self.transport.close()
+
+
+def _waiting(transport: asyncio.Transport | None) -> int:
+    """Bytes the kernel holds for the connection that the loop has not read yet."""
+    socket = transport.get_extra_info("socket") if transport is not None else None
+    if socket is None:
+        return 0
+    count = array.array("i", [0])
+    try:
+        fcntl.ioctl(socket.fileno(), termios.FIONREAD, count)
+    except OSError:
+        return 1  # unreadable: not to be trusted with a request
+    return count[0]
 
 
 class UpstreamPool:
@@ -210,8 +289,9 @@ class UpstreamPool:
     async def _connection(self) -> _Connection:
         while self.idle:
             connection = self.idle.pop()
-            if not connection.closed:
+            if not connection.closed and not _waiting(connection.transport):
                 return connection
+            connection.close()
         loop = asyncio.get_running_loop()
         try:
             _, protocol = await asyncio.wait_for(

@@ -19,7 +19,8 @@ awaited); a chunked body past it is read and dropped, and the 413 keeps the conn
 usable; a path or query that is not UTF-8 once percent-decoded gets 400; a request head over
 `MAX_HEAD` is refused (414 or 431) before it is all read; a request the parser rejects gets
 400 with the documented error body; `--latency-ms` holds responses back without reordering
-them.
+them. A client that pipelines and does not read is read no further once the answers it
+has not taken pass `OWED_BYTES` (a large read is parsed in slices, see HttpConnection).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from contract.http.serving import MAX_HEAD, HttpConnection, Keeper, Refused
 from contract.mock.app import MockApp
 
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
+OWED_BYTES = 1024 * 1024  # bodies answered but not yet written: past this, parsing waits
 _NO_CONTENT = frozenset({204, 304})
 _NO_CRLF = str.maketrans("\r\n", "  ")
 
@@ -59,6 +61,7 @@ class _Reply:
     keep_alive: bool
     request: Incoming | None  # None for a request the parser refused
     started: float
+    size: int  # the body's bytes, counted in the connection's `owed`
 
 
 class Outbox:
@@ -122,6 +125,7 @@ class Connection(HttpConnection):
         self.base_url = "http://127.0.0.1"
         self.replies: collections.deque[_Reply] = collections.deque()  # in request order
         self.unconfirmed = 0  # the last replies in the queue, whose writes await the commit
+        self.owed = 0  # bytes of the queued replies' bodies
 
     def _reset(self) -> None:
         super()._reset()
@@ -135,6 +139,9 @@ class Connection(HttpConnection):
 
     def owes(self) -> bool:
         return bool(self.replies)
+
+    def backed_up(self) -> bool:
+        return self.paused or self.owed > OWED_BYTES
 
     def quiet(self) -> bool:
         """No response waits for its commit, its due time or the socket."""
@@ -203,7 +210,9 @@ class Connection(HttpConnection):
         if not keep_alive:
             self.closing = True
         due = asyncio.get_running_loop().time() + delay if delay else 0.0
-        self.replies.append(_Reply(due, response, keep_alive, request, self.started))
+        size = len(response.body)
+        self.owed += size
+        self.replies.append(_Reply(due, response, keep_alive, request, self.started, size))
         self.unconfirmed += 1
         if self.unconfirmed == 1:
             self.outbox.add(self)
@@ -224,6 +233,7 @@ class Connection(HttpConnection):
         close = False
         while len(self.replies) > self.unconfirmed and self.replies[0].due <= now:
             reply = self.replies.popleft()
+            self.owed -= reply.size
             with_body = reply.request is None or reply.request.method != "HEAD"
             data.append(encode(reply.response, reply.keep_alive, with_body))
             if reply.request is not None:
@@ -241,7 +251,9 @@ class Connection(HttpConnection):
             # resolution) may fire a little before the due time
             loop.call_at(self.replies[0].due, self._release)
         elif not self.replies and not self.in_head:  # all answered: idle until the next
-            self.deadline = now + self.keeper.limits.idle_timeout
+            self.since, self.deadline = now, now + self.keeper.limits.idle_timeout
+        if self.stopped:  # reading waited for these answers to be taken
+            self.unblock()
 
 
 async def listen(app: MockApp, host: str, port: int, keeper: Keeper | None = None

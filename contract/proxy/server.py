@@ -9,7 +9,8 @@ their case, order and values, and the body. The proxy adds one header, `X-Contra
 
 With `strict`, an invalid request is answered 400 and never forwarded, and an invalid
 response is replaced by a 502 listing the violations, both with the documented error body
-(S16). A response body past `buffer_limit` is streamed through: its status and headers are
+(S16). A response body past `buffer_limit` is streamed through, as fast as the client reads
+it (contract/http/upstream.py reads the upstream no faster): its status and headers are
 validated, its body is not, and the log says so. An unreachable upstream gets 502, a slow
 one 504, each with the error body. `rewrite_location` points `Location` at the proxy.
 
@@ -21,11 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Callable
 from typing import Any
 
 from contract.http.asgi import error_document
 from contract.http.serving import (
+    Output,
     Request,
     ServerLimits,
     header_value,
@@ -64,7 +65,7 @@ class ValidatingProxy:
         self.limits = limits or ServerLimits()
         self.max_request_body = MAX_REQUEST_BODY
 
-    async def exchange(self, request: Request, write: Callable[[bytes], None]) -> None:
+    async def exchange(self, request: Request, write: Output) -> None:
         target = request.target.decode("latin-1")
         headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers)
         seen = HttpRequest(request.method.decode("ascii"), target, headers, request.body)
@@ -120,6 +121,9 @@ class ValidatingProxy:
             async with asyncio.timeout(self.timeout):
                 async for chunk in answer.remainder():
                     write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    if not await write.drained():  # read as fast as the client reads
+                        answer.abort()
+                        return
         finally:
             write(b"0\r\n\r\n")
 

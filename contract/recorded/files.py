@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from contract.errors import InputError
+from contract.inputs import read_bytes
 from contract.recorded.har import read_har
 from contract.recorded.raw import read_raw
 from contract.validation.messages import Exchange, HttpRequest, HttpResponse
@@ -22,7 +23,7 @@ def exchanges_from_files(paths: Iterable[Path]) -> list[Exchange]:
     current: Exchange | None = None
     last: str | None = None  # "request" | "response": what a following .json belongs to
     for path in paths:
-        if not path.is_file():
+        if not path.exists():
             raise InputError("file not found", path)
         suffix = path.suffix.lower()
         if suffix == ".har":
@@ -54,7 +55,7 @@ def exchanges_from_files(paths: Iterable[Path]) -> list[Exchange]:
 
 
 def _attach_body(exchange: Exchange, owner: str, path: Path) -> None:
-    body = path.read_bytes()
+    body = read_bytes(path, "a body")
     message: HttpRequest | HttpResponse | None = (exchange.request if owner == "request"
                                                   else exchange.response)
     if message is None:

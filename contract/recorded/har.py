@@ -10,19 +10,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from contract.errors import InputError
+from contract.inputs import read_text
 from contract.validation.messages import Exchange, HttpRequest, HttpResponse
 
 
 def read_har(path: Path) -> list[Exchange]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path, "a HAR file"))
     except json.JSONDecodeError as error:
         raise InputError(f"not a HAR file: invalid JSON ({error.msg})", path,
                          error.lineno) from None
     except RecursionError:
         raise InputError("not a HAR file: JSON nested too deep to read", path) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read: {error}", path) from None
     log = data.get("log") if isinstance(data, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):

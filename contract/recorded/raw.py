@@ -15,6 +15,7 @@ from pathlib import Path
 
 from contract.errors import InputError
 from contract.http.raw import RawHttpError, RawMessage, parse_message
+from contract.inputs import read_text
 from contract.validation.messages import HttpRequest, HttpResponse
 
 _TEMPLATE_QUERY = re.compile(r"\{\?([^}]*)\}")
@@ -37,10 +38,7 @@ class RawFile:
 
 def read_raw(path: Path) -> RawFile:
     """Parse a message file (or a curl -v transcript: its request, then its response)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read as UTF-8 text: {error}", path) from None
+    text = read_text(path, "a recorded message")
     unrecorded: set[str] = set()
     notes: list[str] = []
     if _is_curl(text):

@@ -6,13 +6,16 @@ generated check), the rules of S12 as we interpret them (S21-S23, S25), the serv
 the project's 20 a minute: purges of unknown ids (another project's, random ones) never
 use up a tenant's allowance, and never leave a window behind. An accepted request becomes a
 job that completes after the documented time (S13, S14) and is answered 202 with `Location`
-and no body (S2-S4).
+and no body (S2-S4). A job's url is the path as the edge's cache keys it (its fragment and
+query dropped, normalised as `contract.mock.edge.cache` says), so a purge reaches every
+spelling of its file.
 """
 
 from __future__ import annotations
 
 from contract.checks.messages import Outgoing, empty_response, error_response, json_response
 from contract.mock.api import services
+from contract.mock.edge.cache import cache_path
 from contract.mock.runtime import Call
 from contract.mock.state.ratelimit import retry_after
 from contract.model import PurgeMode
@@ -45,7 +48,7 @@ def purge(call: Call) -> Outgoing:
             headers=[("Retry-After", seconds)])
     documented = purge.mode(hard).completes_after_seconds
     call.store.add_job(call.project_id, service_id, "purge" if hard else "invalidate", hard,
-                       url or "/*", now, now + runtime.seconds(documented))
+                       cache_path(url or "/*"), now, now + runtime.seconds(documented))
     return empty_response(202, [("Location", call.url(f"/v1.0/services/{service_id}"))])
 
 
@@ -77,7 +80,7 @@ def cached(call: Call) -> Outgoing:
     call.store.count(call.project_id, service_id, "asset_lookups")
     now = call.runtime.clock()
     jobs = [job.as_dict(now) for job in call.store.jobs(service_id)
-            if job.url in (url, "/*") and job.project_id == call.project_id]
+            if job.url in (cache_path(url), "/*") and job.project_id == call.project_id]
     edge = call.runtime.edge
     return json_response(200, {"service_id": service_id, "url": url,
                                "edge": edge.asset(service_id, url, now) if edge else None,

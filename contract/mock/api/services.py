@@ -13,6 +13,7 @@ import jsonpatch
 from contract.checks.defaults import fill_defaults
 from contract.checks.messages import Outgoing, empty_response, error_response, json_response
 from contract.checks.params import Problem
+from contract.mock.edge.rules import costly_rule
 from contract.mock.runtime import Call
 
 FLAVOR = "cdn"  # the docs' sample flavor, the only one the mock offers
@@ -130,7 +131,7 @@ def _refused(body: dict[str, Any]) -> str | None:
     for restriction in body.get("restrictions") or []:
         if not restriction.get("name"):
             return "a restriction has no name"
-    return None
+    return costly_rule(body)
 
 
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")

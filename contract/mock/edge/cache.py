@@ -4,10 +4,14 @@ Keys are normalised the way RFC 3986 section 6 compares URIs (percent-encodings 
 unreserved characters decoded, the others in upper case, dot segments removed), and runs
 of `/` are merged as nginx does: `/./logo.png`, `//logo.png`, `/%6Cogo.png` and
 `/x/../logo.png` are one object, so a purge of `/logo.png` removes what any of them cached.
+Beyond RFC 3986, so that no spelling escapes a purge: an encoded slash is a slash
+(`/a%2Fb` is `/a/b`), empty path parameters go (`/logo.png;`), and the fragment and the
+query are no part of the key (`cache_path`; a fragment is never sent to an origin). The
+API's purge jobs are keyed the same way.
 
-The cache holds at most `max_bytes` (bodies and heads counted); past it, the least recently
-used objects go first. Without the bound, a client asking for distinct paths grows the
-process until it dies.
+The cache holds at most `max_bytes` (keys, bodies, heads and headers counted); past it, the
+least recently used objects go first. Without the bound, a client asking for distinct paths
+grows the process until it dies.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from contract.http.serving import status_line
 
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
-OVERHEAD = 256  # bytes counted per object beyond its body and head: its key, its record
+OVERHEAD = 256  # bytes counted per object beyond its key, body and headers: its record
+HEADER_OVERHEAD = 120  # per header kept as a pair of bytes objects in a tuple
 
 
 @dataclass
@@ -45,22 +50,31 @@ class Cached:
 
     @property
     def size(self) -> int:
-        return len(self.body) + len(self.head) + OVERHEAD
+        """What it costs held: its body, its encoded head and the headers it is made of."""
+        return len(self.body) + 2 * len(self.head) + HEADER_OVERHEAD * len(self.headers) + \
+            OVERHEAD
+
+
+def cache_path(target: str) -> str:
+    """The cache key of a request target (or a purge's url): its path, without fragment or
+    query, normalised."""
+    return normalised(target.partition("#")[0].partition("?")[0])
 
 
 def normalised(path: str) -> str:
     """The path as the cache keys it (see the module's docstring)."""
-    if "%" not in path and "/." not in path and "//" not in path:
-        return path  # already normal: the common case costs three scans
+    if "%" not in path and "/." not in path and "//" not in path and ";" not in path:
+        return path  # already normal: the common case costs four scans
     def percent(match: re.Match[str]) -> str:
         char = chr(int(match.group(1), 16))
-        return char if char in _UNRESERVED else "%" + match.group(1).upper()
+        return char if char in _UNRESERVED or char == "/" else "%" + match.group(1).upper()
 
     path = _PERCENT.sub(percent, path)
     segments: list[str] = []
     parts = path.split("/")
     for index, segment in enumerate(parts):
         last = index == len(parts) - 1
+        segment = segment.rstrip(";")  # empty parameters: `/logo.png;` is `/logo.png`
         if segment == "..":
             if segments:
                 segments.pop()
@@ -82,6 +96,11 @@ class EdgeCache:
         self.size = 0
         self._objects: OrderedDict[tuple[str, str], Cached] = OrderedDict()
 
+    @staticmethod
+    def charge(service_id: str, path: str, cached: Cached) -> int:
+        """The bytes an object counts for: itself and its key."""
+        return cached.size + len(service_id) + len(path)
+
     def get(self, service_id: str, path: str) -> Cached | None:
         key = (service_id, path)
         cached = self._objects.get(key)
@@ -93,18 +112,19 @@ class EdgeCache:
         """Keep `cached`, unless it alone is over the bound; evict the least recently used
         objects until the cache is within it."""
         self.pop(service_id, path)
-        if cached.size > self.max_bytes:
+        charge = self.charge(service_id, path, cached)
+        if charge > self.max_bytes:
             return
         self._objects[(service_id, path)] = cached
-        self.size += cached.size
+        self.size += charge
         while self.size > self.max_bytes:
-            _, evicted = self._objects.popitem(last=False)
-            self.size -= evicted.size
+            (owner, evicted_path), evicted = self._objects.popitem(last=False)
+            self.size -= self.charge(owner, evicted_path, evicted)
 
     def pop(self, service_id: str, path: str) -> None:
         cached = self._objects.pop((service_id, path), None)
         if cached is not None:
-            self.size -= cached.size
+            self.size -= self.charge(service_id, path, cached)
 
     def of(self, service_id: str) -> Iterator[tuple[str, Cached]]:
         """(path, object) of one service's objects."""

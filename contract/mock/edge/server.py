@@ -17,28 +17,33 @@ an error for the documented time, and a 5xx or an unreachable origin leaves the 
 served. Interpretations the docs leave open: `geography` rules never match (the mock knows no
 geography); an asset with no matching caching entry and no `default` is not cached; HTTPS
 origins are refused with 502 (the mock speaks plain HTTP to origins).
+
+As a CDN caches (RFC 9111): an answer with `Cache-Control: no-store` or `private`, or with
+a `Set-Cookie`, is passed to its client and never stored (another client would get the
+first one's cookie); the origin's trailers are dropped (contract/http/upstream.py). Misses
+of one object are collapsed: while its fetch is under way, other requests for it wait for
+that answer instead of each asking the origin (an answer that may not be stored is not
+shared: each of them then asks for its own).
 """
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
-import functools
 import ipaddress
 import json
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
-import re2
-
 from contract.http.asgi import error_document
-from contract.http.serving import Request, header_value, json_bytes
+from contract.http.serving import Output, Request, header_value, json_bytes
 from contract.http.upstream import HOP_BY_HOP, UpstreamError, UpstreamPool
 from contract.mock.api.services import access_host, is_host
-from contract.mock.edge.cache import Cached, EdgeCache, normalised
+from contract.mock.edge.cache import Cached, EdgeCache, cache_path, normalised
+from contract.mock.edge.rules import matches
 from contract.mock.runtime import Runtime
 from contract.mock.state.store import StoreUnavailable
 
@@ -77,6 +82,8 @@ class Edge:
         self._version = -1
         self._pools: dict[tuple[str, int], UpstreamPool] = {}
         self.served: dict[str, Counter[str]] = {}  # service id → answers by X-Cache state
+        # (service id, path) → the fetch under way: (object, state, whether it was stored)
+        self._fetching: dict[tuple[str, str], asyncio.Future[tuple[Cached, str, bool]]] = {}
         runtime.edge = self
 
     # -- what the API's jobs do to the cache -------------------------------------------------
@@ -110,7 +117,7 @@ class Edge:
 
     def asset(self, service_id: str, url: str, now: float) -> dict[str, Any]:
         self.apply_jobs(service_id, now, exact=True)
-        cached = self.cache.get(service_id, normalised(url))
+        cached = self.cache.get(service_id, cache_path(url))
         if cached is None:
             return {"cached": False}
         state = "stale" if cached.stale else "fresh" if now < cached.expires_at else "expired"
@@ -150,7 +157,7 @@ class Edge:
 
     # -- the handler -------------------------------------------------------------------------
 
-    async def exchange(self, request: Request, write: Callable[[bytes], None]) -> None:
+    async def exchange(self, request: Request, write: Output) -> None:
         try:
             await self._exchange(request, write)
         except StoreUnavailable as error:  # a shared store's database is down: retry later
@@ -158,10 +165,10 @@ class Edge:
                 f"the mock's database is unavailable ({error})"), request.keep_alive,
                 [(b"Retry-After", b"1")]))
 
-    async def _exchange(self, request: Request, write: Callable[[bytes], None]) -> None:
+    async def _exchange(self, request: Request, write: Output) -> None:
         now = self.clock()
         host = header_value(request.headers, b"host").rsplit(":", 1)[0].strip("[]")
-        path = normalised(request.target.decode("latin-1").split("?", 1)[0])
+        path = cache_path(request.target.decode("latin-1"))
         served = self.service_for(host, now)
         if served is None:
             write(json_bytes(404, error_document(
@@ -193,6 +200,31 @@ class Edge:
         if cached is not None and not cached.stale and now < cached.expires_at:
             cached.hits += 1
             return cached, "HIT"
+        key = (served.id, path)
+        under_way = self._fetching.get(key)
+        if under_way is not None:  # collapsed: the answer of the fetch already asked for
+            shared, state, stored = await under_way
+            if stored:
+                return shared, state
+            return (await self._refresh(served, host, path, now, cached))[:2]  # not shared
+        fetch = self._fetching[key] = asyncio.get_running_loop().create_future()
+        try:
+            shared, state, stored = await self._refresh(served, host, path, now, cached)
+            fetch.set_result((shared, state, stored))
+        except Exception as error:
+            fetch.set_exception(error)
+            fetch.exception()  # retrieved here: the waiters (if any) raise it too
+            raise
+        finally:
+            del self._fetching[key]
+            if not fetch.done():  # cancelled: so are the waiters
+                fetch.cancel()
+        return shared, state
+
+    async def _refresh(self, served: Served, host: str, path: str, now: float,
+                       cached: Cached | None) -> tuple[Cached, str, bool]:
+        """The object from the origin (or the stale copy the origin cannot replace), its
+        state, and whether the cache holds it."""
         # only a real object is revalidated; a cached error is fetched anew
         conditional = cached.last_modified if cached is not None and cached.status == 200 \
             else None
@@ -200,24 +232,27 @@ class Edge:
             fetched = await self._fetch(served, host, path, conditional)
         except (UpstreamError, OriginRefused) as error:
             if cached is not None:  # S15: the stale object, while the origin cannot answer
-                return cached, "STALE"
+                return cached, "STALE", True
             return Cached(502, b"Bad Gateway", [(b"content-type", b"application/json")],
                           json.dumps(error_document(str(error))).encode(), now, now,
-                          ""), "ERROR"
+                          ""), "ERROR", True
         if cached is not None and fetched.status == 304:  # S15: the stale object, renewed
             cached.stale, cached.stored_at = False, now
             cached.expires_at = now + self._ttl(served.document, path)
-            return cached, "REVALIDATED"
+            return cached, "REVALIDATED", True
         if cached is not None and fetched.status >= 500:
-            return cached, "STALE"
+            return cached, "STALE", True
         if fetched.status == 404:
             error_ttl = self.runtime.facts.contract.purge.invalidation.error_ttl_seconds or 0
             fetched.expires_at = now + self.runtime.seconds(error_ttl)
         elif fetched.status == 200:
             fetched.expires_at = now + self._ttl(served.document, path)
-        if fetched.status in (200, 404):
+        stored = storable(fetched.headers)
+        if fetched.status in (200, 404) and stored:
             self.cache.put(served.id, path, fetched)
-        return fetched, "REFRESHED" if cached is not None else "MISS"
+        elif not stored:
+            self.cache.pop(served.id, path)  # the origin now says: not for a shared cache
+        return fetched, "REFRESHED" if cached is not None else "MISS", stored
 
     def _ttl(self, document: dict[str, Any], path: str) -> float:
         seconds = caching_ttl(document, path)
@@ -271,6 +306,20 @@ class Edge:
             pool.close()
 
 
+def storable(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a shared cache may store the answer (RFC 9111 3, 5.2.2.3, 5.2.2.7): not with
+    `no-store` or `private`, nor with a `Set-Cookie` (one client's cookie, RFC 6265 8)."""
+    for name, value in headers:
+        lower = name.lower()
+        if lower == b"set-cookie":
+            return False
+        if lower == b"cache-control" and any(
+                directive.split(b"=", 1)[0].strip().lower() in (b"no-store", b"private")
+                for directive in value.split(b",")):
+            return False
+    return True
+
+
 class OriginRefused(Exception):
     """The service's configuration gives the edge no origin it can reach for this path."""
 
@@ -281,32 +330,11 @@ def covers(url: str, path: str) -> bool:
     return fnmatch.fnmatchcase(path, url) if "*" in url else path == url
 
 
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False
-
-
-@functools.lru_cache(maxsize=4096)
-def _rule(pattern: str) -> Any:
-    """A `request_url` rule compiled by RE2, or None when RE2 cannot take it."""
-    try:
-        return re2.compile(pattern, _RE2_OPTIONS)
-    except re2.error:
-        return None
-
-
-def _matches(pattern: str, path: str) -> bool:
-    """A `request_url` rule against a path. The docs name PCRE; the edge runs the subset
-    RE2 takes (no backreferences, no lookaround), in time linear in the path, so no
-    tenant's pattern can stall the process. A pattern outside it matches nothing."""
-    rule = _rule(pattern)
-    return rule is not None and rule.match(path) is not None
-
-
 def choose_origin(document: dict[str, Any], path: str) -> dict[str, Any] | None:
     """The origin whose rules match the path; a single origin without rules serves all."""
     origins = document.get("origins") or []
     for origin in origins:
-        if any(_matches(str(rule.get("request_url", "")), path)
+        if any(matches(str(rule.get("request_url", "")), path)
                for rule in origin.get("rules") or []):
             return dict(origin)
     if len(origins) == 1 and not origins[0].get("rules"):
@@ -330,7 +358,7 @@ def caching_ttl(document: dict[str, Any], path: str) -> int | None:
     None when neither exists (the asset is not cached)."""
     entries = document.get("caching") or []
     for entry in entries:
-        if any(_matches(str(rule.get("request_url", "")), path)
+        if any(matches(str(rule.get("request_url", "")), path)
                for rule in entry.get("rules") or []):
             return int(entry["ttl"])
     return next((int(e["ttl"]) for e in entries if e.get("name") == "default"), None)

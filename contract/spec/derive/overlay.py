@@ -19,6 +19,7 @@ from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext.parser import parse
 
 from contract.errors import InputError
+from contract.inputs import read_text
 from contract.spec.derive.discrepancies import Discrepancy
 
 
@@ -38,10 +39,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map
 
 def load_overlay(path: Path) -> dict[str, Any]:
     """Read an overlay document; its actions keep their source line as `__line__`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("overlay file not found", path) from None
+    text = read_text(path, "an overlay")
     try:
         data = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as error:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from pathlib import Path
 from xml.parsers import expat
 
 from lxml import etree
 
 from contract.errors import InputError
+from contract.inputs import read_bytes
 from contract.spec.wadl.docbook import to_markdown
 from contract.spec.wadl.model import (
     Application,
@@ -41,7 +41,7 @@ _LABELS = {"method": ("id", "href"), "response": ("status",),
            "resource": ("id", "path"), "representation": ("mediaType",)}
 
 
-MAX_WADL_BYTES = 32 * 1024 * 1024
+MAX_WADL_BYTES = 32 * 1024 * 1024  # the CDN API's are under 1 MB
 
 
 def read_wadl(path: Path | str) -> Application:
@@ -56,21 +56,7 @@ def read_wadl(path: Path | str) -> Application:
 
 
 def _parse(path: Path) -> etree._Element:
-    try:
-        kind = path.stat()
-        if not stat.S_ISREG(kind.st_mode):  # /dev/zero never ends, a FIFO may never answer
-            raise InputError("not a regular file: a WADL is read from a file", path)
-        if kind.st_size > MAX_WADL_BYTES:
-            raise InputError(f"{kind.st_size} bytes: over the {MAX_WADL_BYTES} a WADL may "
-                             "have (the CDN API's are under 1 MB)", path)
-        with path.open("rb") as file:
-            data = file.read(MAX_WADL_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError("file not found", path) from None
-    except OSError as error:
-        raise InputError(f"cannot read file: {error.strerror}", path) from None
-    if len(data) > MAX_WADL_BYTES:  # grew while being read
-        raise InputError(f"over the {MAX_WADL_BYTES} bytes a WADL may have", path)
+    data = read_bytes(path, "a WADL", MAX_WADL_BYTES)
     _refuse_entities(data, path)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                              remove_comments=False, remove_pis=True, huge_tree=False)
