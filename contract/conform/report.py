@@ -126,7 +126,7 @@ def headline(report: VariantReport) -> str:
     scope = f" on the {' and '.join(name[g] for g in ran)} statements" if left else ""
     reasons = f" ({', '.join(why)})" if why and word != "NOT SHOWN TO CONFORM" else ""
     rest = f"; {' and '.join(name[g] for g in left)} checks not run" if left else ""
-    return f"{report.variant}: {word}{scope}{reasons}{rest}"
+    return f"{report.variant}: {word}{reasons}{scope}{rest}"
 
 
 _MARK = {Status.PASS: "pass", Status.FAIL: "FAIL", Status.WARNING: "warn",
@@ -320,7 +320,9 @@ def as_html(run: Run) -> str:
         for cause in rows:
             by_statement.setdefault(cause.statement, []).append(cause)
         v = report.variant
-        parts.append(f"<h2>{e(headline(report))}</h2>"
+        word = report.verdict()[0]
+        state = f"<span class={'ok' if report.conforms else 'ko'}>{e(word.lower())}</span>"
+        parts.append(f"<h2>{e(headline(report)).replace(word, state, 1)}</h2>"
                      f"<p>{report.cases} generated cases in {report.seconds:.1f} s.</p>")
         parts.append(_links(report, by_statement))
         parts.append("<table><tr><th>statement<th>level<th>result<th>observations</tr>")
