@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
+import httpx
 import pytest
 
+from contract.cli.conform import configure, conform
 from contract.conform.fuzz import FuzzSettings
-from contract.conform.outcome import Status
+from contract.conform.outcome import Status, curl, secrets_note
 from contract.conform.runner import RunOptions, run
 from contract.conform.target import Target
 from tests import broken
@@ -224,3 +226,23 @@ def test_one_cause_is_one_row_with_its_answer_and_a_replay_that_replays(shared_r
     assert len(json.loads(read.stdout)["exchanges"]) == len(har)
     assert not (folder / ".hypothesis").exists() and not (tmp_path / "pytest" /
                                                           ".hypothesis").exists()
+
+
+def test_a_token_shows_as_its_variable_only_when_it_came_from_one(monkeypatch, tmp_path):
+    """From $CDN_CONTRACT_TOKEN: the curl line names the variable (the shell fills it in,
+    an invalid token made from it included) and the note says to set it; from --token:
+    masked. A body over CURL_BODY is read from a file in the reports' folder, never cut."""
+    def secrets(*arguments: str) -> dict[str, str]:
+        with conform.make_context("conform", ["--base-url", "http://x", *arguments]) as made:
+            return configure(made.params).target.identity.secrets()
+
+    assert secrets("--token", "abc") == {"abc": "***"}
+    monkeypatch.setenv("CDN_CONTRACT_TOKEN", "abc")
+    from_env = secrets()
+    assert from_env == {"abc": "$CDN_CONTRACT_TOKEN"}
+    request = httpx.Request("POST", "http://x/v1.0/p/services", content=b"x" * 300,
+                            headers={"X-Auth-Token": "abc-not-valid"})
+    line = curl(request, from_env, tmp_path)
+    assert '-H "x-auth-token: $CDN_CONTRACT_TOKEN-not-valid"' in line and "abc" not in line
+    assert f"--data-binary @{tmp_path}/body-" in line and "…" not in line
+    assert secrets_note(from_env) == "set CDN_CONTRACT_TOKEN before running a curl line"
