@@ -32,8 +32,9 @@ REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
 @click.option("--variant", type=VARIANT_CHOICE, default="2016-08", show_default=True,
               help="The contract to hold it to; `all` says which variants it conforms to.")
 @click.option("--token", envvar="CDN_CONTRACT_TOKEN", help="A valid X-Auth-Token (then an "
-              "invalid one is probed too). Also $CDN_CONTRACT_TOKEN; reports show it as that "
-              "variable, never its value.")
+              "invalid one is probed too). Also $CDN_CONTRACT_TOKEN; reports never show its "
+              "value: a token from that variable shows as it (curl lines read it), one given "
+              "as this option as ***.")
 @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'",
               help="Send this header on every request, schemathesis' included (repeatable; "
               "also $CDN_CONTRACT_HEADERS, one per line).")
@@ -120,7 +121,18 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
     front of it, and judge what the edge serves and what the origin is asked; they wait
     for the documented durations times --time-scale.
 
-    Each failure comes with a curl command that reproduces it. Examples: our own mock, its
+    The report is grouped by cause: one row per statement, result and cause (what was
+    expected, and what came: the status and the body's shape) with its count, the
+    operations it touched and one example, its answer quoted and a curl command that sends
+    it again (a long body from a file beside the reports). Valid requests the target
+    refuses (the target is stricter than the contract) are listed, never failures. The
+    report paths are checked before anything is sent; --har keeps every exchange, which
+    `cdn-contract validate` reads back. Hypothesis' files go to a temporary folder
+    (HYPOTHESIS_STORAGE_DIRECTORY names another). The pytest entry point takes these
+    options as --cdn-<option> and gives the same verdict and exit status:
+    `pytest --cdn-base-url URL --pyargs contract.conform.test_contract`.
+
+    Examples: our own mock, its
     edge included (a fresh one: the rate limit needs a new window); a real account.
 
     \b
