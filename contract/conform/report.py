@@ -350,12 +350,13 @@ def as_html(run: Run) -> str:
 
 
 def _links(report: VariantReport, by_statement: dict[str, list[Cause]]) -> str:
-    """The summary: a link to each statement that did not pass and to each of its causes."""
+    """The summary: a link to each statement that failed, warned or is a MUST left
+    unobserved, and to each of its causes; the rest as counts."""
     e, v = html.escape, report.variant
     items = []
-    for verdict in report.verdicts:
-        if verdict.status == Status.PASS or verdict.id not in by_statement:
-            continue
+    shown = [verdict for verdict in report.verdicts if verdict.id in by_statement and (
+        verdict.status in (Status.FAIL, Status.WARNING) or verdict in report.unobserved)]
+    for verdict in shown:
         inner = "".join(f"<li><a href=#{e(v)}-{c.anchor}>{e(_MARK[c.status])} x"
                         f"{len(c.outcomes)}: {e(c.example.message.splitlines()[0])}</a>"
                         for c in by_statement[verdict.id])
@@ -366,7 +367,10 @@ def _links(report: VariantReport, by_statement: dict[str, list[Cause]]) -> str:
         items.append(f"<li><a href=#{e(v)}-findings>{len(report.findings)} finding(s), "
                      f"{sum(c.status == Status.INFO for c in spec)} informational row(s)</a>")
     passed = sum(verdict.status == Status.PASS for verdict in report.verdicts)
+    unseen = sum(verdict.status == Status.NOT_OBSERVABLE and verdict not in shown
+                 for verdict in report.verdicts)
     items.append(f"<li class=pass>{passed} statement(s) pass")
+    items.append(f"<li class=not-observable>{unseen} more not observable here")
     return f"<ul class=summary>{''.join(items)}</ul>"
 
 
