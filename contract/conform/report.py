@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -33,6 +34,7 @@ from contract.conform.outcome import (
     masked,
     operation_of,
     secrets_note,
+    steady,
 )
 
 if TYPE_CHECKING:  # the runner brings schemathesis; the command line reads this module early
@@ -330,9 +332,11 @@ def as_html(run: Run) -> str:
             mine = by_statement.get(verdict.id, [])
             passes = verdict.counts().get(Status.PASS.value, 0)
             shown = "".join(_cause_html(run, v, cause) for cause in mine)
-            if passes:
-                listed = "".join(f"<li>{e(o.message)}" for o in verdict.outcomes
-                                 if o.status == Status.PASS)
+            if passes:  # collapsed, and one line per kind of pass
+                kinds = Counter(steady(o.message) for o in verdict.outcomes
+                                if o.status == Status.PASS)
+                listed = "".join(f"<li>{n} x {e(kind)}" if n > 1 else f"<li>{e(kind)}"
+                                 for kind, n in kinds.items())
                 shown += f"<details><summary>{passes} pass</summary><ul>{listed}</ul></details>"
             parts.append(f"<tr id={e(v)}-{e(verdict.id)}><td><b>{e(verdict.id)}</b><br>"
                          f"{_markdown(verdict.text)}<td>{e(verdict.level)}"
