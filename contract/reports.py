@@ -84,5 +84,7 @@ CONFORM: Formats[Any] = Formats(
     Format("summary", "contract.conform.report:summary", "the verdicts, as printed"),
     Format("junit", "contract.conform.report:as_junit", "JUnit XML"),
     Format("json", "contract.conform.report:as_json", "JSON"),
-    Format("html", "contract.conform.report:as_html", "one self-contained HTML page"))
+    Format("html", "contract.conform.report:as_html", "one self-contained HTML page"),
+    Format("har", "contract.conform.report:as_har", "HAR 1.2: every exchange of the run "
+           "(secrets masked; `validate` reads it back, a browser's devtools open it)"))
 

@@ -60,6 +60,25 @@ def test_the_conformance_report_shows_every_verdict_and_each_failures_curl(
     failure_row = next(row for row in rows if row.find_element(By.TAG_NAME, "b").text == "S7b")
     curl = failure_row.find_element(By.CSS_SELECTOR, "pre.curl")
     assert curl.is_displayed() and curl.text.startswith("curl -i -X DELETE")
+    # The statements' text is rendered (`hard` as code, no backticks), passes collapsed.
+    assert "`" not in failure_row.text and failure_row.find_elements(By.CSS_SELECTOR,
+                                                                      "td code")
+    collapsed = browser.find_elements(By.CSS_SELECTOR, "details")
+    assert collapsed and not any(d.get_attribute("open") for d in collapsed)
+    assert not collapsed[0].find_element(By.TAG_NAME, "li").is_displayed()
+    # The summary links to each failed statement and cause: following S7b's cause link
+    # scrolls to the cause, which quotes the answer that shows it.
+    summary = browser.find_element(By.CSS_SELECTOR, "ul.summary")
+    link = next(a for a in summary.find_elements(By.TAG_NAME, "a")
+                if a.get_attribute("href").split("#")[1].startswith("2016-08-cause-")
+                and a.find_element(By.XPATH, "../../..").text.startswith("S7b"))
+    link.click()
+    assert browser.current_url.endswith("#" + link.get_attribute("href").split("#")[1])
+    cause = browser.find_element(By.ID, browser.current_url.split("#")[1])
+    assert cause.is_displayed() and "fail" in cause.text
+    assert cause.find_element(By.CSS_SELECTOR, "pre.answer").text.startswith("DELETE http")
+    top = browser.execute_script("return arguments[0].getBoundingClientRect().top", cause)
+    assert -1 < top < 200, top  # scrolled to it
 
 
 def test_swagger_ui_lists_every_operation_and_try_it_out_reaches_the_mock(

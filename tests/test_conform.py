@@ -6,18 +6,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from xml.etree import ElementTree
 
+import httpx
 import pytest
 
+from contract.cli.conform import configure, conform
 from contract.conform.fuzz import FuzzSettings
-from contract.conform.outcome import Status
+from contract.conform.outcome import Status, curl, secrets_note
 from contract.conform.runner import RunOptions, run
 from contract.conform.target import Target
 from tests import broken
 from tests.servers import free_port, run_mock, run_upstream
+from tests.vendor import Behaviour, Vendor, serve
 
 QUICK = FuzzSettings(max_examples=3, seed=1, workers=2)
+TOKEN = "t0k3n-from-an-option"
 
 
 def verdicts(report) -> dict[str, Status]:
@@ -62,19 +67,27 @@ def test_cli_writes_reports_and_gates_with_exit_codes(shared_reference, tmp_path
     """The 2015-08 mock conforms to its own variant only: held to 2016-08 it fails S7b
     (`hard` defaults to false) and S11 (no rate limit). The README runs the 2016-08 mock the
     same way (S7a fails, S7b and S11 pass)."""
-    with run_mock("2015-08", "--time-scale", "0.01", "--tokens", "secret") as base:
+    with run_mock("2015-08", "--time-scale", "0.01", "--tokens", TOKEN) as base:
         command = [sys.executable, "-m", "contract", "conform", "--base-url", base,
-                   "--variant", "all", "--token", "secret", "--max-examples", "3",
+                   "--variant", "all", "--token", TOKEN, "--max-examples", "3",
                    "--checks", "api", "--rate-limit-check",
                    "--seed", "7", "--junit", str(tmp_path / "r.xml"),
                    "--json", str(tmp_path / "r.json"), "--html", str(tmp_path / "r.html")]
         result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stderr
-    assert "2015-08: CONFORMS" in result.stdout
-    assert "2016-08: DOES NOT CONFORM (S7b failed, S11 failed)" in result.stdout
+    assert "2015-08: CONFORMS on the API statements; edge checks not run" in result.stdout
+    assert "2016-08: DOES NOT CONFORM (S7b failed, S11 failed) on the API statements; edge " \
+        "checks not run" in result.stdout
     assert "schemathesis" in result.stderr  # live progress
     data = json.loads((tmp_path / "r.json").read_text())
     assert [v["conforms"] for v in data["variants"]] == [True, False]
+    # The token was given as an option: masked everywhere, and the curl lines say so.
+    written = [result.stdout, *(p.read_text() for p in tmp_path.iterdir())]
+    assert not [text[:80] for text in written if TOKEN in text]
+    assert "x-auth-token: ***" in result.stdout and "*** stands for a token" in result.stdout
+    # Valid cases the mock refuses (a body over its 8 KiB limit, which the spec's schema
+    # does not bound) are said, and the variant still conforms.
+    assert data["variants"][0]["informational"], data["variants"][0]["causes"]
     page = (tmp_path / "r.html").read_text()
     assert "does not conform" in page and "curl -i -X DELETE" in page
     junit = ElementTree.parse(tmp_path / "r.xml").getroot()
@@ -94,19 +107,43 @@ def test_cli_writes_reports_and_gates_with_exit_codes(shared_reference, tmp_path
     assert failure.get("message") == "S7b fails"
 
 
-def test_a_must_statement_not_observed_is_not_a_conformance(shared_reference):
+def conform_and_pytest(base: str, *options: str, cwd: Path
+                       ) -> tuple[subprocess.CompletedProcess[str], ...]:
+    """`conform` and the pytest entry point on one target with one set of options (each
+    `--option` as `--cdn-option`), each in a folder of its own under `cwd`."""
+    ran = []
+    for name, command in (
+            ("cli", [sys.executable, "-m", "contract", "conform", "--base-url", base,
+                     "--quiet", *options]),
+            ("pytest", [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        "--cdn-base-url", base,
+                        *(f"--cdn-{word[2:]}" if word.startswith("--") else word
+                          for word in options),
+                        "--pyargs", "contract.conform.test_contract"])):
+        (cwd / name).mkdir(exist_ok=True)
+        ran.append(subprocess.run(command, capture_output=True, text=True, timeout=300,
+                                  cwd=cwd / name))
+    return tuple(ran)
+
+
+def test_a_must_statement_not_observed_is_not_a_conformance(shared_reference, tmp_path):
     """Without --rate-limit-check, S11 (MUST) is never observed: the verdict says so and how
-    to observe it, and the exit code is 1 unless --allow-unobserved."""
+    to observe it, and the exit code is 1 unless --allow-unobserved; the pytest entry point
+    fails it by name, as the same gate."""
+    options = ("--max-examples", "2", "--seed", "7", "--checks", "api")
     with run_mock("2016-08", "--time-scale", "0.01") as base:
-        command = [sys.executable, "-m", "contract", "conform", "--base-url", base,
-                   "--max-examples", "2", "--seed", "7", "--quiet"]
-        strict = subprocess.run(command, capture_output=True, text=True, timeout=300)
-        lenient = subprocess.run([*command, "--allow-unobserved"], capture_output=True,
-                                 text=True, timeout=300)
+        strict, plugin = conform_and_pytest(base, *options, cwd=tmp_path)
+        lenient = subprocess.run([sys.executable, "-m", "contract", "conform", "--base-url",
+                                  base, "--quiet", *options, "--allow-unobserved"],
+                                 capture_output=True, text=True, timeout=300)
     assert strict.returncode == 1, strict.stdout[-2000:]
-    assert "2016-08: NOT SHOWN TO CONFORM\n  MUST S11 not observed: needs a fresh rate-limit " \
-        "window: run with --rate-limit-check" in strict.stdout
+    assert "2016-08: NOT SHOWN TO CONFORM on the API statements; edge checks not run\n  " \
+        "MUST S11 not observed: needs a fresh rate-limit window: run with --rate-limit-check" \
+        in strict.stdout
     assert lenient.returncode == 0 and "NOT SHOWN TO CONFORM" in lenient.stdout
+    assert plugin.returncode == 1, plugin.stdout[-2000:]
+    summary = plugin.stdout.strip().splitlines()[-1]
+    assert "FAILED ::test_statement[S11]" in plugin.stdout and "1 failed" in summary, summary
 
 
 def test_cli_bad_input_exits_2_without_traceback():
@@ -114,22 +151,100 @@ def test_cli_bad_input_exits_2_without_traceback():
     cases = {("--base-url", f"http://127.0.0.1:{free_port()}"): "no HTTP answer",
              ("--base-url", "ftp://x"): "not an http(s) URL",
              ("--base-url", "http://x", "--variant", "2020"): "'2020' is not one of",
-             ("--base-url", "http://127.0.0.1:1", "--observer", "nope"): "module:function"}
+             ("--base-url", "http://127.0.0.1:1", "--observer", "nope"): "module:function",
+             # a report path is checked before the run, and its folder is never made
+             ("--base-url", "http://127.0.0.1:1", "--junit", "/nonexistent/dir/r.xml"):
+                 "Invalid value for --junit: '/nonexistent/dir/r.xml' is in /nonexistent/dir, "
+                 "which does not exist",
+             ("--base-url", "http://127.0.0.1:1", "--har", "/"): "--har"}
     for args, expected in cases.items():
         result = subprocess.run([sys.executable, "-m", "contract", "conform", *args],
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 2, (args, result.stderr)
         assert expected in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert not Path("/nonexistent").exists()
 
 
-def test_pytest_entry_point_reports_each_statement(shared_reference, tmp_path):
-    """S7b fails by name when the 2015-08 mock is held to the 2016-08 contract."""
-    with run_mock("2015-08", "--time-scale", "0.01") as base:
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--cdn-base-url",
-             base, "--cdn-max-examples", "2", "--pyargs", "contract.conform.test_contract"],
-            capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    assert result.returncode == 1, result.stdout[-2000:]
-    assert "FAILED" in result.stdout and "test_statement[S7b]" in result.stdout
-    summary = result.stdout.strip().splitlines()[-1]
-    assert "1 failed" in summary and "passed" in summary and "skipped" in summary, summary
+def test_the_command_and_the_pytest_entry_point_agree(shared_reference, tmp_path):
+    """One gate: on the vendor's server, with only the edge checks asked for and no edge
+    to reach, both exit 0 when the unobserved MUSTs are allowed, and the headline says the
+    API was not checked; on a report path under a regular file both exit 2 before sending
+    anything, naming the option. (On the mock and on a broken vendor, with the API checks,
+    both exit 1: the tests above and below.)"""
+    vendor = Vendor(Behaviour())
+    with serve(vendor) as base:
+        cli, plugin = conform_and_pytest(base, "--checks", "edge", "--time-scale", "0.01",
+                                         "--allow-unobserved", cwd=tmp_path)
+    assert cli.returncode == 0 and plugin.returncode == 0, (cli.stdout[-3000:],
+                                                           plugin.stdout[-3000:])
+    assert "2016-08: NOT SHOWN TO CONFORM on the edge statements; API checks not run" in \
+        cli.stdout
+    assert "failed" not in plugin.stdout.splitlines()[-1]
+    (tmp_path / "a-file").write_text("")
+    for result in conform_and_pytest(f"http://127.0.0.1:{free_port()}", "--json",
+                                     str(tmp_path / "a-file" / "r.json"), cwd=tmp_path):
+        shown = result.stdout + result.stderr
+        assert result.returncode == 2 and "--json" in shown and "not a folder" in shown, shown
+        assert "Traceback" not in shown
+
+
+def test_one_cause_is_one_row_with_its_answer_and_a_replay_that_replays(shared_reference,
+                                                                       tmp_path):
+    """A vendor whose errors are `{"message": "text"}`: S16 fails on every error it sends,
+    and the report is one row per cause (its count, operations and one example quoting the
+    body received), short enough to read (under 150 lines); the 8 KiB body goes to a file
+    the curl line reads; --har holds every exchange, and `validate` reads it back; no
+    `.hypothesis/` is left behind; the pytest entry point gives the same exit status."""
+    vendor = Vendor(Behaviour(defects=frozenset({"plain_error_message"})))
+    options = ("--max-examples", "1", "--seed", "3", "--checks", "api", "--time-scale",
+               "0.01", "--json", "r.json", "--har", "r.har", "--html", "r.html")
+    with serve(vendor) as base:
+        cli, plugin = conform_and_pytest(base, *options, cwd=tmp_path)
+    assert cli.returncode == 1 and plugin.returncode == 1, cli.stdout[-3000:]
+    assert "FAILED ::test_statement[S16]" in plugin.stdout
+    lines = cli.stdout.splitlines()
+    assert len(lines) < 150, cli.stdout
+    assert "2016-08: DOES NOT CONFORM (S16 failed" in cli.stdout
+    folder = tmp_path / "cli"
+    data = json.loads((folder / "r.json").read_text())["variants"][0]
+    rows = [c for c in data["causes"] if c["statement"] == "S16"
+            and c["example"]["check"] == "error_bodies"]
+    not_found = next(c for c in rows if c["example"]["answer"]["status"] == 404)
+    assert not_found["count"] > 10 and len(not_found["operations"]) > 2, not_found
+    assert '{"message": str}' in not_found["cause"]
+    body = not_found["example"]["answer"]["body"]
+    assert json.loads(body).keys() == {"message"}
+    assert any(line.strip() == body for line in lines)  # the terminal quotes it as it came
+    assert len({c["cause"] for c in rows}) == len(rows)  # one row per cause
+    # The oversized-body probe's curl reads its body from a file beside the report.
+    replay = next(line for line in lines if "--data-binary @" in line)
+    path = Path(replay.split("--data-binary @")[1].split()[0])
+    assert path.parent == folder and path.stat().st_size > 8192, replay
+    har = json.loads((folder / "r.har").read_text())["log"]["entries"]
+    assert len(har) > data["cases"], len(har)
+    read = subprocess.run([sys.executable, "-m", "contract", "validate", str(folder / "r.har"),
+                           "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert read.returncode in (0, 1), read.stderr  # read back whole: no entry refused
+    assert len(json.loads(read.stdout)["exchanges"]) == len(har)
+    assert not (folder / ".hypothesis").exists() and not (tmp_path / "pytest" /
+                                                          ".hypothesis").exists()
+
+
+def test_a_token_shows_as_its_variable_only_when_it_came_from_one(monkeypatch, tmp_path):
+    """From $CDN_CONTRACT_TOKEN: the curl line names the variable (the shell fills it in,
+    an invalid token made from it included) and the note says to set it; from --token:
+    masked. A body over CURL_BODY is read from a file in the reports' folder, never cut."""
+    def secrets(*arguments: str) -> dict[str, str]:
+        with conform.make_context("conform", ["--base-url", "http://x", *arguments]) as made:
+            return configure(made.params).target.identity.secrets()
+
+    assert secrets("--token", "abc") == {"abc": "***"}
+    monkeypatch.setenv("CDN_CONTRACT_TOKEN", "abc")
+    from_env = secrets()
+    assert from_env == {"abc": "$CDN_CONTRACT_TOKEN"}
+    request = httpx.Request("POST", "http://x/v1.0/p/services", content=b"x" * 300,
+                            headers={"X-Auth-Token": "abc-not-valid"})
+    line = curl(request, from_env, tmp_path)
+    assert '-H "x-auth-token: $CDN_CONTRACT_TOKEN-not-valid"' in line and "abc" not in line
+    assert f"--data-binary @{tmp_path}/body-" in line and "…" not in line
+    assert secrets_note(from_env) == "set CDN_CONTRACT_TOKEN before running a curl line"

@@ -77,6 +77,7 @@ DEFECTS = {  # what a vendor could ship and the docs forbid, each with the state
     "patch_any_op": "PATCH takes any `op`: copy, move, test, and unknown ones are ignored "
                     "(the spec's add/remove/replace)",
     "error_500_on_bad_limit": "a `limit` that is not a number gets a 500 (S36)",
+    "plain_error_message": "errors as {\"message\": \"text\"}, not the documented body (S16)",
 }
 
 
@@ -155,7 +156,8 @@ class Vendor:
                 status, extra, payload = self._route(method, target, headers, body, base)
         except Refusal as refusal:
             status, extra = refusal.status, refusal.headers
-            payload = {"message": {"errors": [{"message": refusal.message}]}}
+            payload = {"message": refusal.message} if "plain_error_message" in \
+                self.behaviour.defects else {"message": {"errors": [{"message": refusal.message}]}}
         except Exception as error:  # what a web framework does with a bug: a bare 500
             return 500, {"Content-Type": "text/plain"}, \
                 f"Internal Server Error ({type(error).__name__})".encode()

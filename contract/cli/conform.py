@@ -5,13 +5,25 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import click
+from click.core import ParameterSource
 
 from contract.cli.common import EXIT_FAILED, EXIT_OK, VARIANT_CHOICE, chosen
 from contract.reports import CONFORM as CONFORM_FORMATS
+
+if TYPE_CHECKING:  # the suite brings schemathesis: loaded when a run starts
+    from contract.conform.report import Run
+    from contract.conform.runner import RunOptions
+    from contract.conform.target import Target
+
+REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
 
 
 @click.command()
@@ -20,8 +32,9 @@ from contract.reports import CONFORM as CONFORM_FORMATS
 @click.option("--variant", type=VARIANT_CHOICE, default="2016-08", show_default=True,
               help="The contract to hold it to; `all` says which variants it conforms to.")
 @click.option("--token", envvar="CDN_CONTRACT_TOKEN", help="A valid X-Auth-Token (then an "
-              "invalid one is probed too). Also $CDN_CONTRACT_TOKEN; reports show it as that "
-              "variable, never its value.")
+              "invalid one is probed too). Also $CDN_CONTRACT_TOKEN; reports never show its "
+              "value: a token from that variable shows as it (curl lines read it), one given "
+              "as this option as ***.")
 @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'",
               help="Send this header on every request, schemathesis' included (repeatable; "
               "also $CDN_CONTRACT_HEADERS, one per line).")
@@ -58,7 +71,7 @@ from contract.reports import CONFORM as CONFORM_FORMATS
 @click.option("--seed", type=int, help="Seed the generated cases, for a reproducible run.")
 @click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
               help="Operations fuzzed in parallel.")
-@CONFORM_FORMATS.file_options("junit", "json", "html")
+@CONFORM_FORMATS.file_options(*REPORT_FILES)
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 @click.option("--allow-unobserved", is_flag=True, help="Exit 0 when nothing failed even if "
               "some MUST statement could not be observed (the verdict still says which).")
@@ -108,7 +121,18 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
     front of it, and judge what the edge serves and what the origin is asked; they wait
     for the documented durations times --time-scale.
 
-    Each failure comes with a curl command that reproduces it. Examples: our own mock, its
+    The report is grouped by cause: one row per statement, result and cause (what was
+    expected, and what came: the status and the body's shape) with its count, the
+    operations it touched and one example, its answer quoted and a curl command that sends
+    it again (a long body from a file beside the reports). Valid requests the target
+    refuses (the target is stricter than the contract) are listed, never failures. The
+    report paths are checked before anything is sent; --har keeps every exchange, which
+    `cdn-contract validate` reads back. Hypothesis' files go to a temporary folder
+    (HYPOTHESIS_STORAGE_DIRECTORY names another). The pytest entry point takes these
+    options as --cdn-<option> and gives the same verdict and exit status:
+    `pytest --cdn-base-url URL --pyargs contract.conform.test_contract`.
+
+    Examples: our own mock, its
     edge included (a fresh one: the rate limit needs a new window); a real account.
 
     \b
@@ -121,9 +145,57 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
         cdn-contract conform --base-url https://cdn.example.net --checks api \\
             --project-id 110011 -H 'X-Tenant: 110011' --service-body body.json
     """
+    given = dict(locals())
+    setup = configure({**given, **given.pop("report_files")})
+    say = (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
+    finished = setup.run(say)
+    click.echo(CONFORM_FORMATS.render("summary", finished))
+    click.echo(f"services: {setup.target.created_count} created, "
+               + ("kept (--keep-services)" if keep_services else
+                  f"{setup.target.removed} removed"))
+    setup.write(finished)
+    sys.exit(EXIT_OK if setup.passes(finished) else EXIT_FAILED)
+
+
+@dataclass
+class Setup:
+    """A conformance run as the options ask for it: the command and the pytest entry point
+    (`contract.conform.pytest_plugin`) both build it here from the same options, so one
+    target and one set of options give one verdict and one exit status."""
+
+    target: Target
+    options: RunOptions
+    allow_unobserved: bool
+    files: dict[str, Path]  # format name → where the report goes
+
+    def run(self, progress: Callable[[str], None] = lambda _: None) -> Run:
+        from contract.conform.report import Run
+        from contract.conform.runner import run
+
+        reports = run(self.target, self.options, progress)
+        given = [path.resolve() for path in self.files.values()]
+        return Run(reports, self.target.base_url, self.target.identity.secrets(),
+                   given[0].parent if given else None, self.options.record or [])
+
+    def passes(self, finished: Run) -> bool:
+        return all(report.passes(self.allow_unobserved) for report in finished.reports)
+
+    def write(self, finished: Run) -> None:
+        """The report files asked for, and the request bodies their curl lines read."""
+        from contract.outputs import write_files
+
+        for path, text in CONFORM_FORMATS.written(finished, dict(self.files)).items():
+            write_files({path.name: text}, path.parent)
+        for path, content in finished.body_files().items():
+            path.write_bytes(content)
+
+
+def configure(given: dict[str, Any]) -> Setup:
+    """The run the `conform` options ask for (click's values, by parameter name); bad
+    options (a URL that is not http, a report path that cannot be written) raise
+    click.BadParameter or InputError before anything is sent or created."""
     from contract.conform.fuzz import FuzzSettings
-    from contract.conform.report import Run
-    from contract.conform.runner import EdgeOptions, RunOptions, run
+    from contract.conform.runner import EdgeOptions, RunOptions
     from contract.conform.target import (
         Fixtures,
         Identity,
@@ -131,40 +203,71 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
         load_observer,
         load_template,
     )
-    from contract.outputs import write_files
 
-    if not base_url.startswith(("http://", "https://")):
-        raise click.BadParameter(f"{base_url!r} is not an http(s) URL", param_hint="--base-url")
-    identity = Identity(token or "conformance-token", bool(token), project_id,
-                        other_project_id, other_token, _headers(headers))
-    fixtures = Fixtures(deploy_timeout=deploy_timeout, keep_services=keep_services,
-                        flavor_id=flavor_id)
-    if service_body is not None:
-        fixtures.template = load_template(service_body, chosen(variant))
-    target = Target(base_url, identity, fixtures,
-                    observer=load_observer(observer) if observer else None,
-                    time_scale=time_scale)
-    if edge_url is not None and not edge_url.startswith(("http://", "https://")):
-        raise click.BadParameter(f"{edge_url!r} is not an http(s) URL", param_hint="--edge-url")
-    edge = EdgeOptions(edge_url, _address(origin_listen, "--origin-listen"),
-                       _address(origin_url, "--origin-url"),
-                       (origin_url or "").startswith("https://"))
-    options = RunOptions(chosen(variant), FuzzSettings(max_examples, seed, workers),
-                         rate_limit_check, ("api", "edge") if checks == "all" else (checks,),
-                         edge)
-    say = (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
-    reports = run(target, options, say)
-    finished = Run(reports, base_url)
-    click.echo(CONFORM_FORMATS.render("summary", finished))
-    click.echo(f"services: {target.created_count} created, "
-               + ("kept (--keep-services)" if keep_services else f"{target.removed} removed"))
-    for path, text in CONFORM_FORMATS.written(finished, report_files).items():
-        write_files({path.name: text}, path.parent)
-    passed = all(r.conforms or (allow_unobserved and r.verdict()[0] == "NOT SHOWN TO CONFORM")
-                 for r in reports)
-    sys.exit(EXIT_OK if passed else EXIT_FAILED)
+    o = SimpleNamespace(**given)
+    if not o.base_url.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{o.base_url!r} is not an http(s) URL",
+                                 param_hint="--base-url")
+    files = writable({name: given.get(name) for name in REPORT_FILES})
+    identity = Identity(o.token or "conformance-token", bool(o.token), o.project_id,
+                        o.other_project_id, o.other_token, _headers(o.headers),
+                        _variables({"token": o.token, "other_token": o.other_token}))
+    fixtures = Fixtures(deploy_timeout=o.deploy_timeout, keep_services=o.keep_services,
+                        flavor_id=o.flavor_id)
+    if o.service_body is not None:
+        fixtures.template = load_template(o.service_body, chosen(o.variant))
+    target = Target(o.base_url, identity, fixtures,
+                    observer=load_observer(o.observer) if o.observer else None,
+                    time_scale=o.time_scale)
+    if o.edge_url is not None and not o.edge_url.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{o.edge_url!r} is not an http(s) URL",
+                                 param_hint="--edge-url")
+    edge = EdgeOptions(o.edge_url, _address(o.origin_listen, "--origin-listen"),
+                       _address(o.origin_url, "--origin-url"),
+                       (o.origin_url or "").startswith("https://"))
+    har = "har" in files
+    options = RunOptions(chosen(o.variant),
+                         FuzzSettings(o.max_examples, o.seed, o.workers, record=har),
+                         o.rate_limit_check,
+                         ("api", "edge") if o.checks == "all" else (o.checks,), edge,
+                         record=[] if har else None)
+    return Setup(target, options, o.allow_unobserved, files)
 
 
+def writable(paths: dict[str, Path | None]) -> dict[str, Path]:
+    """The report paths given, each checked before the run: its folder exists and is a
+    folder, and the path is not one; click.BadParameter naming the option otherwise (and
+    nothing created: a folder that is missing is not made)."""
+    found = {}
+    for name, path in paths.items():
+        if path is None:
+            continue
+        folder = path.parent
+        problem = ("is a folder, not a file" if path.is_dir() else
+                   f"is in {folder}, which does not exist" if not folder.exists() else
+                   f"is in {folder}, which is not a folder" if not folder.is_dir() else
+                   f"cannot be written: {folder} is not writable"
+                   if not os.access(folder, os.W_OK) else
+                   "cannot be written: it is not a regular file"
+                   if path.exists() and not path.is_file() else "")
+        if problem:
+            raise click.BadParameter(f"{str(path)!r} {problem}", param_hint=f"--{name}")
+        found[name] = path
+    return found
+
+
+def _variables(tokens: dict[str, str | None]) -> dict[str, str]:
+    """The environment variable each token came from, when one holds exactly it (reports
+    name it; a token given as an option is masked instead)."""
+    context = click.get_current_context(silent=True)
+    found = {}
+    for name, value in tokens.items():
+        source = context.get_parameter_source(name) if context else None
+        if value and source == ParameterSource.ENVIRONMENT:
+            found[name] = next((v for v in (f"CDN_CONTRACT_{name.upper()}",
+                                            f"CDN_CONTRACT_CONFORM_{name.upper()}")
+                                if os.environ.get(v) == value), f"CDN_CONTRACT_{name.upper()}")
+    return found
 
 
 def _headers(given: tuple[str, ...]) -> dict[str, str]:

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-from collections.abc import Callable
+import os
+import tempfile
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -20,20 +24,23 @@ import hypothesis
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from requests.structures import CaseInsensitiveDict
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.openapi.checks import AuthScenario, IgnoredAuth
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     ignored_auth,
     negative_data_rejection,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
 
-from contract.conform.outcome import Outcome, Status, curl
+from contract.conform.outcome import SPEC, Outcome, Status, curl, shape, steady
 from contract.conform.target import Target, created_id
 from contract.errors import InputError
 from contract.model import read_contract
@@ -42,6 +49,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance, negative_data_rejection]
 # Whether a token is invalid can only be known when the user gave a valid one.
 AUTH_CHECKS = [ignored_auth]
+# A valid case refused: where the target is stricter than the spec. Said, never failed.
+POSITIVE_CHECKS = [positive_data_acceptance]
+STRICTER = "ST202"  # its code
 # A refusal may come from the limits (413/414) or the rate limit (429) before validation.
 _FRAMING = {"content-length", "transfer-encoding", "host", "connection"}
 REJECTIONS = ["400", "401", "403", "404", "405", "406", "413", "414", "415", "422", "429"]
@@ -56,6 +66,18 @@ class Finding:
     code: str = ""  # schemathesis' failure code (ST101 a 5xx, ST108 a body schema, ...)
     status: int = 0  # the status of the response it is about (0: no response)
     source: str = "schemathesis"  # or "cdn-contract": a fact of the spec our checks saw broken
+    exchange: httpx.Response | None = None  # the answer it is about, its request included
+
+    def outcome(self, statement: str, status: Status) -> Outcome:
+        """The finding as an outcome of `statement`, its cause the failure's kind."""
+        headline = self.message.splitlines()[0] if self.message else self.code
+        if self.source != "schemathesis":  # one of our checks' outcomes: as it was
+            return Outcome(statement, status, self.message, self.operation, self.curl,
+                           self.exchange)
+        return Outcome(statement, status, f"schemathesis: {self.operation} ({self.mode}): "
+                       f"{headline}", self.code, self.curl, self.exchange,
+                       f"schemathesis {self.code}: {steady(headline)} ← {self.status} "
+                       + (shape(self.exchange) if self.exchange is not None else ""))
 
 
 @dataclass(frozen=True)
@@ -63,6 +85,7 @@ class FuzzSettings:
     max_examples: int = 15
     seed: int | None = None
     workers: int = 1
+    record: bool = False  # keep every exchange (for --har)
 
 
 DROPPED = "dropped"  # the code of a finding where the target closed without answering
@@ -91,14 +114,18 @@ def group_findings(findings: list[Finding], failing: set[str], statements: set[s
             claims.setdefault(statement, []).append(finding)
         else:
             rest.append(finding)
-    grouped = []
-    for statement, found in claims.items():
-        first = found[0]
-        headline = first.message.splitlines()[0] if first.message else first.code
-        grouped.append(Outcome(statement, Status.FAIL, f"schemathesis: {len(found)} "
-                               f"finding(s) of this kind, e.g. {first.operation} "
-                               f"({first.mode}): {headline}", "schemathesis", first.curl))
+    grouped = [finding.outcome(statement, Status.FAIL)
+               for statement, found in claims.items() for finding in found]
     return grouped, rest
+
+
+def stricter(findings: list[Finding]) -> tuple[list[Outcome], list[Finding]]:
+    """Valid cases the target refused (schemathesis' positive-data acceptance): where the
+    target is stricter than the contract, as informational rows; the other findings."""
+    said = [replace(f.outcome(SPEC, Status.INFO), message=f"the target refuses a request "
+                    f"the contract accepts: {f.operation} answered {f.status}")
+            for f in findings if f.code == STRICTER]
+    return said, [f for f in findings if f.code != STRICTER]
 
 
 @dataclass(frozen=True)
@@ -109,10 +136,12 @@ class Fuzzed:
     findings: tuple[Finding, ...] = ()
     created: int = 0  # services the positive createService cases made
     removed: int = 0  # ... and deleted again at once
+    exchanges: tuple[httpx.Response, ...] = ()  # every one, when FuzzSettings.record
 
     def __add__(self, other: Fuzzed) -> Fuzzed:
         return Fuzzed(self.cases + other.cases, self.findings + other.findings,
-                      self.created + other.created, self.removed + other.removed)
+                      self.created + other.created, self.removed + other.removed,
+                      self.exchanges + other.exchanges)
 
 
 def fuzz(document: dict[str, Any], target: Target, options: FuzzSettings,
@@ -130,6 +159,27 @@ def fuzz(document: dict[str, Any], target: Target, options: FuzzSettings,
                  identity.token_known, tuple(identity.headers.items()), identity.project_id,
                  tuple(identity.secrets().items()), options, label, mode)
             for label in labels for mode in ("positive", "negative")]
+    with _storage():
+        return _jobs(jobs, options, progress)
+
+
+@contextmanager
+def _storage() -> Iterator[None]:
+    """Hypothesis' own files in a temporary folder, removed after the run, unless the user
+    names one (HYPOTHESIS_STORAGE_DIRECTORY): no `.hypothesis/` left in the working folder."""
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="cdn-contract-hypothesis-") as folder:
+        set_hypothesis_home_dir(folder)
+        try:
+            yield
+        finally:
+            set_hypothesis_home_dir(None)
+
+
+def _jobs(jobs: list[_Job], options: FuzzSettings, progress: Callable[[str], None]
+          ) -> Fuzzed:
     total = Fuzzed()
     if options.workers <= 1:
         for job in jobs:
@@ -180,9 +230,11 @@ def _run(job: _Job) -> Fuzzed:
     mode = GenerationMode.POSITIVE if job.mode == "positive" else GenerationMode.NEGATIVE
     # Negative cases may mean to send a bad token, and ours replaces it: only positive ones
     # tell whether the target refuses an invalid token.
-    checks = CHECKS + (AUTH_CHECKS if job.token_known and job.mode == "positive" else [])
+    checks = CHECKS + (POSITIVE_CHECKS + (AUTH_CHECKS if job.token_known else [])
+                       if job.mode == "positive" else [])
     found: dict[str, Finding] = {}
     sent = created = removed = 0
+    exchanges: list[httpx.Response] = []
     fixed = {**dict(job.headers), job.token_header: job.token}
 
     @given(case=operation.as_strategy(generation_mode=mode))
@@ -211,6 +263,9 @@ def _run(job: _Job) -> Fuzzed:
                 f"answering ({type(error).__name__})", curl, DROPPED))
             return
         sent += 1
+        answer = _answer(prepared, response)
+        if job.options.record:
+            exchanges.append(answer)
         made = _remove_created(job, case, response)
         if made is not None:
             created, removed = created + 1, removed + made
@@ -222,14 +277,48 @@ def _run(job: _Job) -> Fuzzed:
             for one in failures:
                 text = str(one).strip()
                 key = text.split("\n\n")[0] + text.split("Received:")[-1][:20]
-                found.setdefault(key, Finding(operation.label, job.mode, text, curl,
-                                              getattr(one, "code", ""),
-                                              response.status_code))
+                if key in found:
+                    continue
+                shown = _without_auth(prepared, job, one.scenario) \
+                    if isinstance(one, IgnoredAuth) else answer
+                found[key] = Finding(operation.label, job.mode, text,
+                                     curl if shown is answer else _curl(shown.request, job),
+                                     getattr(one, "code", ""), shown.status_code,
+                                     exchange=shown)
 
     test = hypothesis.seed(job.options.seed)(exercise) if job.options.seed is not None \
         else exercise
     test()
-    return Fuzzed(sent, tuple(found.values()), created, removed)
+    return Fuzzed(sent, tuple(found.values()), created, removed, tuple(exchanges))
+
+
+def _answer(prepared: requests.PreparedRequest,
+            response: requests.Response | schemathesis.Response) -> httpx.Response:
+    """A case's exchange as the suite keeps every exchange (httpx: picklable, and what
+    the reports quote and --har writes)."""
+    body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
+    request = httpx.Request(str(prepared.method), str(prepared.url),
+                            headers=[(k, str(v)) for k, v in prepared.headers.items()],
+                            content=body if isinstance(body, bytes) else b"")
+    items = [(k, value) for k, values in response.headers.items()
+             for value in (values if isinstance(values, list) else [values])]
+    headers = [(k, v) for k, v in items
+               if k.lower() not in ("content-encoding", "transfer-encoding")]  # body decoded
+    return httpx.Response(response.status_code, headers=headers, content=response.content,
+                          request=request, extensions={"started": datetime.now(UTC)})
+
+
+def _without_auth(prepared: requests.PreparedRequest, job: _Job, scenario: AuthScenario
+                  ) -> httpx.Response:
+    """The request schemathesis' ignored_auth judged (the case without the token, or with
+    an invalid one), sent again: its finding quotes that one, not the case it came from."""
+    again = prepared.copy()
+    again.headers.pop(job.token_header, None)
+    if scenario != AuthScenario.NO_AUTH:
+        again.headers[job.token_header] = "invalid-token"
+    with requests.Session() as session:
+        response = session.send(again, timeout=10)
+    return _answer(again, response)
 
 
 def _still_there(job: _Job) -> None:
@@ -278,9 +367,11 @@ def _in_project(prepared: requests.PreparedRequest, project_id: str) -> bool:
     return path.startswith(f"/v1.0/{quote(project_id, safe='')}/") and named <= {project_id}
 
 
-def _curl(prepared: requests.PreparedRequest, job: _Job) -> str:
-    """A prepared case as the suite's own curl line (secrets as their variables, long
-    bodies cut)."""
+def _curl(prepared: requests.PreparedRequest | httpx.Request, job: _Job) -> str:
+    """A prepared case as the suite's own curl line (secrets as their variables or
+    masked); the reports write it again from the exchange, long bodies as files."""
+    if isinstance(prepared, httpx.Request):
+        return curl(prepared, dict(job.secrets))
     body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
     headers = [(name, str(value)) for name, value in prepared.headers.items()]
     return curl(httpx.Request(str(prepared.method), str(prepared.url), headers=headers,

@@ -32,7 +32,8 @@ class Expect:
 def outcome(statement: str, ok: bool, message: str, exchange: Answer | None = None
             ) -> Outcome:
     return Outcome(statement, Status.PASS if ok else Status.FAIL, message,
-                   curl=exchange.curl if exchange else "")
+                   curl=exchange.curl if exchange else "",
+                   exchange=exchange.response if exchange else None)
 
 
 def unobservable(statement: str, why: str) -> Outcome:

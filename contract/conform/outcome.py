@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
+import re
 import shlex
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -14,6 +19,7 @@ class Status(enum.StrEnum):
     FAIL = "fail"
     WARNING = "warning"  # an INTERPRETATION row not met, or a SHOULD the target may skip
     NOT_OBSERVABLE = "not observable"
+    INFO = "info"  # said, never judged: where the target is stricter than the contract
 
 
 # The statement of an outcome about a fact the spec states that no row of CONTRACT-NOTES
@@ -56,30 +62,150 @@ class StatementVerdict:
                 if any(o.status == s for o in self.outcomes)}
 
 
-CURL_BODY = 200  # characters of a request body shown in a curl line
+CURL_BODY = 200  # characters of a request body a curl line carries inline; longer: @file
+MASK = "***"  # a secret that came from no environment variable: shown as this, never itself
+QUOTED_BODY = 400  # characters of an answer's body a report quotes
+# The answer's headers a reader needs to see why a check judged it (the rest is noise).
+MATTERS = ("content-type", "location", "retry-after", "allow",
+           "www-authenticate", "cache-control", "age", "x-cache", "etag", "last-modified")
+_VARYING = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+                      r"|conform-[0-9a-z-]+|\b[0-9a-f]{8,}\b|\d+\.\d+", re.IGNORECASE)
 
 
-def curl(request: httpx.Request, secrets: dict[str, str]) -> str:
+def shape(response: httpx.Response) -> str:
+    """The shape of an answer's body, short and stable: `{"message": str}`, `text/plain`,
+    `empty`: the part of a cause key that tells one error body from another."""
+    if not response.content:
+        return "empty"
+    try:
+        return _shape(response.json(), 3)[:80]
+    except ValueError:
+        kind: str = response.headers.get("content-type", "no content type")
+        return kind.split(";")[0]
+
+
+def _shape(value: Any, depth: int) -> str:
+    if isinstance(value, dict):
+        if depth == 0:
+            return "{…}"
+        return "{" + ", ".join(f"{json.dumps(k)}: {_shape(v, depth - 1)}"
+                               for k, v in sorted(value.items())[:4]) + \
+            (", …" if len(value) > 4 else "") + "}"
+    if isinstance(value, list):
+        return "[]" if not value else f"[{_shape(value[0], depth - 1) if depth else '…'}]"
+    return {str: "str", bool: "bool", int: "int", float: "number",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def cause_of(outcome: Outcome) -> str:
+    """The outcome's cause, or the one derived for it: its check, what it says with the
+    values that vary from one exchange to the next left out, and what came (the answer's
+    status and body shape). Outcomes of one statement and status with one cause are one
+    row of a report."""
+    if outcome.cause:
+        return outcome.cause
+    came = f" ← {outcome.exchange.status_code} {shape(outcome.exchange)}" \
+        if outcome.exchange is not None else ""
+    return (f"{outcome.check}: " if outcome.check else "") + steady(outcome.message) + came
+
+
+def steady(message: str) -> str:
+    """A message's first line with what varies from one exchange to the next (ids,
+    durations) left out: the part of a cause that names what was expected."""
+    return _VARYING.sub("…", message.splitlines()[0] if message else "")
+
+
+def operation_of(request: httpx.Request) -> str:
+    """`METHOD /v1.0/{project_id}/services/{service_id}/assets`: which operation a request
+    was for, its ids as the spec's names (the operations a cause touched)."""
+    segments = request.url.path.split("/")
+    named = []
+    for index, segment in enumerate(segments):
+        if index == 2 and segments[1] == "v1.0" and len(segments) > 3:
+            segment = "{project_id}"
+        elif index > 2 and segments[index - 1] == "services":
+            segment = "{service_id}"
+        elif index > 2 and segments[index - 1] == "flavors":
+            segment = "{flavor_id}"
+        named.append(segment)
+    return f"{request.method} {'/'.join(named)}"
+
+
+def masked(value: str, secrets: dict[str, str]) -> str:
+    """A value as reports show it: each secret in it as its variable, or MASK (a probe's
+    invalid token is made from the valid one: the part that is the token is hidden too)."""
+    for secret, shown in secrets.items():
+        value = value.replace(secret, shown)
+    return value
+
+
+def answer_lines(response: httpx.Response, secrets: dict[str, str],
+                 limit: int = QUOTED_BODY) -> list[str]:
+    """The answer as reports quote it: the request line, the status, the headers that
+    matter, the body up to `limit` characters (the request's secrets masked)."""
+    request = response.request
+    lines = [f"{request.method} {request.url} → {response.status_code} "
+             f"{response.reason_phrase}".rstrip()]
+    lines += [f"  {name}: {masked(value, secrets)}" for name, value
+              in response.headers.multi_items() if name.lower() in MATTERS]
+    text = response.content.decode("utf-8", "replace")
+    text = masked(text, secrets)
+    if text:
+        cut = f" … ({len(response.content)} bytes in all)" if len(text) > limit else ""
+        lines.append("  " + " ".join(text[:limit].split()) + cut)
+    return lines
+
+
+def curl(request: httpx.Request, secrets: dict[str, str],
+         bodies: Path | None = None) -> str:
     """A curl command that sends the same request again (with its Host when it is not the
     URL's, as the edge checks send). A secret header value is shown as the environment
-    variable that holds it; a body longer than CURL_BODY characters is cut, with a note."""
+    variable that holds it, or MASK when none does (`secrets` maps each value to what is
+    shown); a body longer than CURL_BODY characters goes to a file in `bodies` (named by
+    its digest: `body_file`) that the command reads with `@`, else whole on the line."""
     parts = ["curl", "-i", "-X", request.method]
     quoted: list[str] = []
     for name, value in request.headers.multi_items():
         if name.lower() == "host" and value != request.url.netloc.decode("ascii"):
             parts += ["-H", f"Host: {value}"]
-        elif value in secrets:
-            quoted.append(f'-H "{name}: {secrets[value]}"')
+        elif (shown := masked(value, secrets)) != value:
+            if any(v in shown for v in secrets.values() if v.startswith("$")):
+                quoted.append(_expanding(f"{name}: {value}", secrets))
+            else:
+                parts += ["-H", f"{name}: {shown}"]
         elif name.lower() not in ("host", "content-length", "accept-encoding", "connection",
                                 "user-agent"):
             parts += ["-H", f"{name}: {value}"]
-    note = ""
     if request.content:
-        text = request.content.decode("utf-8", "replace")
-        if len(text) > CURL_BODY:
-            note = f"  # body cut: {len(request.content)} bytes in all"
-            text = text[:CURL_BODY] + "…"
-        parts += ["--data-binary", text]
+        if len(request.content) > CURL_BODY and bodies is not None:
+            parts += ["--data-binary", f"@{bodies / body_file(request.content)}"]
+        else:
+            parts += ["--data-binary", request.content.decode("utf-8", "replace")]
     parts.append(str(request.url))
     words = [shlex.quote(part) for part in parts]
-    return " ".join(words[:4] + quoted + words[4:]) + note
+    return " ".join(words[:4] + quoted + words[4:])
+
+
+def _expanding(header: str, secrets: dict[str, str]) -> str:
+    """`-H "Name: $VARIABLE…"`: a header whose secrets the shell fills in from their
+    variables, the rest of it escaped for double quotes."""
+    text = re.sub(r'([\\"`$])', r"\\\1", header)
+    for secret, shown in secrets.items():
+        text = text.replace(re.sub(r'([\\"`$])', r"\\\1", secret), shown)
+    return f'-H "{text}"'
+
+
+def body_file(content: bytes) -> str:
+    """The name of the file beside a report that holds a request body its curl reads."""
+    return f"body-{hashlib.sha256(content).hexdigest()[:12]}.bin"
+
+
+def secrets_note(secrets: dict[str, str]) -> str:
+    """What a reader sets before pasting a curl line: the variables it names, and what
+    stands for a secret given on the command line."""
+    named = sorted({shown for shown in secrets.values() if shown.startswith("$")})
+    note = [f"set {', '.join(v.lstrip('$') for v in named)} before running a curl line"
+            ] if named else []
+    if MASK in secrets.values():
+        note.append(f"{MASK} stands for a token given as an option: put yours in its place")
+    return "; ".join(note)

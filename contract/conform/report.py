@@ -1,86 +1,253 @@
-"""The conformance report: a summary for the terminal, and JSON, JUnit and HTML files."""
+"""The conformance report: a summary for the terminal, and JSON, JUnit, HTML and HAR files.
+
+Every report is grouped by cause: the outcomes that are not passes, of every statement and
+finding, become one row per cause (`Cause`: how many, the operations they touched, one full
+example with the request, the answer quoted and a curl line that sends it again); passes are
+counts. A long request body is not cut: the curl line reads it from a file beside the
+report (`Run.bodies`, written by the command with the reports).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
-from contract.conform.outcome import Status
+import httpx
+
+from contract.conform.outcome import (
+    CURL_BODY,
+    SPEC,
+    Outcome,
+    Status,
+    answer_lines,
+    body_file,
+    cause_of,
+    curl,
+    masked,
+    operation_of,
+    secrets_note,
+    steady,
+)
 
 if TYPE_CHECKING:  # the runner brings schemathesis; the command line reads this module early
     from contract.conform.runner import VariantReport
 
+
 @dataclass(frozen=True)
 class Run:
-    """What a report of a conformance run shows: the variants' reports and the target."""
+    """What a report of a conformance run shows: the variants' reports and the target, what
+    stands for each secret, where long request bodies go (None: on the curl line), and
+    every exchange of the run (for HAR)."""
 
     reports: list[VariantReport]
     base_url: str
+    secrets: dict[str, str] = field(default_factory=dict)
+    bodies: Path | None = None
+    exchanges: list[httpx.Response] = field(default_factory=list)
+
+    def replay(self, outcome: Outcome) -> str:
+        """The curl line of an outcome: from its exchange when it has one."""
+        if outcome.exchange is None:
+            return outcome.curl
+        return curl(outcome.exchange.request, self.secrets, self.bodies)
+
+    def body_files(self) -> dict[Path, bytes]:
+        """The request bodies the reports' curl lines read with `@file`."""
+        if self.bodies is None:
+            return {}
+        return {self.bodies / body_file(content): content for report in self.reports
+                for cause in causes(report) if (example := cause.example).exchange is not None
+                and len(content := example.exchange.request.content) > CURL_BODY}
+
+
+@dataclass
+class Cause:
+    """Outcomes of one statement with one status and one cause: one row of a report."""
+
+    statement: str
+    status: Status
+    key: str
+    outcomes: list[Outcome]
+
+    @property
+    def example(self) -> Outcome:
+        """The first outcome that carries an exchange (else the first)."""
+        return next((o for o in self.outcomes if o.exchange is not None), self.outcomes[0])
+
+    @property
+    def operations(self) -> list[str]:
+        return sorted({operation_of(o.exchange.request) for o in self.outcomes
+                       if o.exchange is not None})
+
+    @cached_property
+    def anchor(self) -> str:
+        digest = hashlib.sha256(f"{self.statement} {self.status} {self.key}".encode())
+        return f"cause-{digest.hexdigest()[:10]}"
+
+
+def group(outcomes: Iterable[Outcome]) -> list[Cause]:
+    """The outcomes that are not passes, one `Cause` per statement, status and cause, in
+    the order their first outcome came."""
+    found: dict[tuple[str, Status, str], Cause] = {}
+    for outcome in outcomes:
+        if outcome.status == Status.PASS:
+            continue
+        key = (outcome.statement, outcome.status, cause_of(outcome))
+        found.setdefault(key, Cause(*key, [])).outcomes.append(outcome)
+    return list(found.values())
+
+
+def findings(report: VariantReport) -> list[Outcome]:
+    """The report's findings (schemathesis', and the spec's own facts) as outcomes."""
+    return [f.outcome(SPEC, Status.FAIL) for f in report.findings]
+
+
+def causes(report: VariantReport) -> list[Cause]:
+    """Every row of a report: the statements' causes, the findings', the informational."""
+    return group([*(o for v in report.verdicts for o in v.outcomes), *findings(report),
+                  *report.informational])
+
+
+def headline(report: VariantReport) -> str:
+    """`2016-08: CONFORMS on the edge statements; API checks not run`: the verdict, and
+    which checks it rests on."""
+    from contract.conform.checks import GROUPS
+
+    word, why = report.verdict()
+    ran = [g for g in GROUPS if g in report.groups]
+    left = [g for g in GROUPS if g not in report.groups]
+    name = {"api": "API", "edge": "edge"}
+    scope = f" on the {' and '.join(name[g] for g in ran)} statements" if left else ""
+    reasons = f" ({', '.join(why)})" if why and word != "NOT SHOWN TO CONFORM" else ""
+    rest = f"; {' and '.join(name[g] for g in left)} checks not run" if left else ""
+    return f"{report.variant}: {word}{reasons}{scope}{rest}"
 
 
 _MARK = {Status.PASS: "pass", Status.FAIL: "FAIL", Status.WARNING: "warn",
-         Status.NOT_OBSERVABLE: "n/o"}
+         Status.NOT_OBSERVABLE: "n/o", Status.INFO: "info"}
+EXAMPLE_LINES = 4  # lines of a schemathesis explanation the terminal shows
 
 
 def summary(run: Run) -> str:
-    reports, base_url = run.reports, run.base_url
     lines = []
-    for report in reports:
-        lines.append(f"\n{base_url} against the {report.variant} contract "
+    for report in run.reports:
+        lines.append(f"\n{run.base_url} against the {report.variant} contract "
                      f"({report.cases} generated cases, {report.seconds:.1f} s)")
         lines.append(f"  {'id':<5} {'level':<15} {'result':<7} counts")
         for verdict in report.verdicts:
             counts = ", ".join(f"{n} {k}" for k, n in verdict.counts().items()) or "—"
             lines.append(f"  {verdict.id:<5} {verdict.level:<15} "
                          f"{_MARK[verdict.status]:<7} {counts}")
-            for outcome in verdict.outcomes:
-                if outcome.status in (Status.FAIL, Status.WARNING, Status.NOT_OBSERVABLE):
-                    lines.append(f"        {_MARK[outcome.status]}: {outcome.message}")
-                    if outcome.curl:
-                        lines.append(f"          {outcome.curl}")
-        for finding in report.findings:
-            headline = finding.message.splitlines()[0] if finding.message else ""
-            lines.append(f"  {finding.source}: {finding.operation} ({finding.mode}): {headline}")
-            for line in finding.message.splitlines()[1:]:
-                if line.strip().startswith("- "):
-                    lines.append(f"      {line.strip()}")
-            lines.append(f"          {finding.curl}")
+        rows = causes(report)
+        if rows:
+            lines.append(f"  {len(rows)} cause(s) of what did not pass, one example each:")
+        unseen: dict[str, list[Cause]] = {}  # not observable for one reason, no exchange
+        for cause in rows:
+            if cause.status == Status.NOT_OBSERVABLE and cause.example.exchange is None \
+                    and not cause.example.curl:
+                unseen.setdefault(cause.key, []).append(cause)
+            else:
+                lines += _cause_lines(run, cause)
+        for same in unseen.values():  # one line for all the statements it holds for
+            lines.append(f"  n/o {', '.join(c.statement for c in same)}: "
+                         f"{same[0].example.message}")
         lines += [f"  note: {note}" for note in report.notes]
+    if note := secrets_note(run.secrets):
+        lines.append(f"  curl: {note}")
     lines.append("")
-    for report in reports:
+    for report in run.reports:
         word, why = report.verdict()
+        lines.append(headline(report))
         if word == "NOT SHOWN TO CONFORM":  # one line per statement: each says what to do
-            lines += [f"{report.variant}: {word}", *(f"  {reason}" for reason in why)]
-        else:
-            lines.append(f"{report.variant}: {word}" + (f" ({', '.join(why)})" if why else ""))
+            lines += [f"  {reason}" for reason in why]
     return "\n".join(lines)
 
 
+def _cause_lines(run: Run, cause: Cause) -> list[str]:
+    example = cause.example
+    operations = cause.operations
+    touched = f" in {len(operations)} operation(s): {', '.join(operations[:3])}" + (
+        ", …" if len(operations) > 3 else "") if operations else ""
+    text = example.message.splitlines() or [""]
+    lines = [f"  {_MARK[cause.status]} {cause.statement} x{len(cause.outcomes)}{touched}: "
+             f"{text[0]}"]
+    lines += [f"        {line.strip()}" for line in text[1:]
+              if line.strip().startswith("- ")][:EXAMPLE_LINES]
+    if example.exchange is not None:
+        lines += [f"      {line}" for line in answer_lines(example.exchange, run.secrets)]
+    if replay := run.replay(example):
+        lines.append(f"      {replay}")
+    return lines
+
+
+def _request(response: httpx.Response, secrets: dict[str, str]) -> dict[str, Any]:
+    request = response.request
+    return {"method": request.method, "url": str(request.url),
+            "headers": {k: masked(v, secrets) for k, v in request.headers.multi_items()},
+            "body": request.content.decode("utf-8", "replace")[:2000]}
+
+
+def _answer(response: httpx.Response, limit: int = 2000) -> dict[str, Any]:
+    text = response.content.decode("utf-8", "replace")
+    return {"status": response.status_code, "headers": dict(response.headers.multi_items()),
+            "body": text[:limit], "body_bytes": len(response.content)}
+
+
+def _cause_json(run: Run, cause: Cause) -> dict[str, Any]:
+    example = cause.example
+    shown: dict[str, Any] = {"message": example.message, "check": example.check,
+                             "curl": run.replay(example)}
+    if example.exchange is not None:
+        shown |= {"request": _request(example.exchange, run.secrets),
+                  "answer": _answer(example.exchange)}
+    return {"statement": cause.statement, "status": cause.status.value, "cause": cause.key,
+            "count": len(cause.outcomes), "operations": cause.operations, "example": shown}
+
+
 def as_json(run: Run) -> str:
-    reports, base_url = run.reports, run.base_url
-    data: dict[str, Any] = {"base_url": base_url, "variants": [{
+    data: dict[str, Any] = {"base_url": run.base_url, "variants": [{
         "variant": r.variant, "conforms": r.conforms, "verdict": r.verdict()[0],
+        "headline": headline(r), "checks": list(r.groups),
         "reasons": r.verdict()[1], "notes": r.notes, "cases": r.cases,
         "seconds": round(r.seconds, 2),
         "statements": [{"id": v.id, "level": v.level, "status": v.status.value,
                         "counts": v.counts(),
                         "outcomes": [{"status": o.status.value, "message": o.message,
-                                      "check": o.check, "curl": o.curl} for o in v.outcomes]}
+                                      "check": o.check, "cause": cause_of(o)}
+                                     | ({"answer": _answer(o.exchange, 300)}
+                                        if o.exchange is not None and o.status != Status.PASS
+                                        else {})
+                                     for o in v.outcomes]}
                        for v in r.verdicts],
+        "causes": [_cause_json(run, cause) for cause in causes(r)],
         "findings": [{"source": f.source, "operation": f.operation, "mode": f.mode,
-                      "message": f.message, "curl": f.curl} for f in r.findings]}
-        for r in reports]}
+                      "message": f.message, "curl": run.replay(o), "cause": cause_of(o)}
+                     for f, o in zip(r.findings, findings(r), strict=True)],
+        "informational": [{"message": o.message, "curl": run.replay(o)}
+                          | ({"answer": _answer(o.exchange, 300)} if o.exchange else {})
+                          for o in r.informational]}
+        for r in run.reports]}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+def quote(run: Run, cause: Cause) -> str:
+    """One cause as plain text: its count, operations, example, answer and curl line."""
+    return "\n".join(line.removeprefix("  ") for line in _cause_lines(run, cause))
+
+
 def as_junit(run: Run) -> str:
-    reports = run.reports
     suites = ET.Element("testsuites", name="cdn-contract conform")
     totals = {"tests": 0, "failures": 0, "skipped": 0}
-    for report in reports:
+    for report in run.reports:
+        rows = causes(report)
         failed = len(report.failed) + bool(report.findings)
         skipped = sum(v.status == Status.NOT_OBSERVABLE for v in report.verdicts)
         counts = {"tests": len(report.verdicts) + 1, "failures": failed, "skipped": skipped}
@@ -91,8 +258,9 @@ def as_junit(run: Run) -> str:
         for verdict in report.verdicts:
             case = ET.SubElement(suite, "testcase", classname=f"cdn.{report.variant}",
                                  name=f"{verdict.id} ({verdict.level}): {verdict.text}")
-            details = "\n".join(f"{o.status.value}: {o.message}\n{o.curl}"
-                                for o in verdict.outcomes)
+            passes = ", ".join(f"{n} {k}" for k, n in verdict.counts().items())
+            details = "\n\n".join([passes, *(quote(run, c) for c in rows
+                                             if c.statement == verdict.id)])
             if verdict.status == Status.FAIL:
                 ET.SubElement(case, "failure", message=f"{verdict.id} fails").text = details
             elif verdict.status == Status.NOT_OBSERVABLE:
@@ -101,13 +269,22 @@ def as_junit(run: Run) -> str:
                 ET.SubElement(case, "system-out").text = details
         fuzz = ET.SubElement(suite, "testcase", classname=f"cdn.{report.variant}",
                              name="findings: schemathesis, and the spec's own facts")
+        spec = [c for c in rows if c.statement == SPEC]
         if report.findings:
             failure = ET.SubElement(fuzz, "failure", message=f"{len(report.findings)} finding(s)")
-            failure.text = "\n\n".join(f"{f.source}: {f.operation} ({f.mode})\n{f.message}\n"
-                                        f"{f.curl}" for f in report.findings)
+            failure.text = "\n\n".join(quote(run, c) for c in spec if c.status == Status.FAIL)
+        if said := [c for c in spec if c.status == Status.INFO]:
+            ET.SubElement(fuzz, "system-out").text = "\n\n".join(quote(run, c) for c in said)
     suites.attrib.update({k: str(v) for k, v in totals.items()}, errors="0")
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def as_har(run: Run) -> str:
+    from contract import __version__
+    from contract.recorded.har import as_har as har
+
+    return har(run.exchanges, run.secrets, "cdn-contract conform", __version__)
 
 
 _STYLE = """
@@ -115,42 +292,102 @@ body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;paddin
 table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
 .pass{color:#17663a}.fail{color:#b00020;font-weight:600}.warning{color:#8a5a00}
-.not-observable{color:#666}h2 .ok{color:#17663a}h2 .ko{color:#b00020}
+.not-observable,.info{color:#666}h2 .ok{color:#17663a}h2 .ko{color:#b00020}
 pre{background:#f5f5f5;padding:.5rem;white-space:pre-wrap;word-break:break-all}
+code{background:#f0f0f0;padding:0 .2rem}.cause{margin:.4rem 0 1rem}
 """
 
 
+def _markdown(text: str) -> str:
+    """A statement's text (inline CommonMark: `code`, *emphasis*) as HTML, raw HTML
+    escaped."""
+    from markdown_it import MarkdownIt
+
+    rendered: str = MarkdownIt("commonmark", {"html": False}).renderInline(text)
+    return rendered
+
+
+def _css(status: Status) -> str:
+    return status.value.replace(" ", "-")
+
+
 def as_html(run: Run) -> str:
-    reports, base_url = run.reports, run.base_url
     e = html.escape
     parts = [f"<!doctype html><html lang=en><meta charset=utf-8><title>Conformance of "
-             f"{e(base_url)}</title><style>{_STYLE}</style><h1>Conformance of "
-             f"<code>{e(base_url)}</code></h1>"]
-    for report in reports:
-        word, why = report.verdict()
+             f"{e(run.base_url)}</title><style>{_STYLE}</style><h1>Conformance of "
+             f"<code>{e(run.base_url)}</code></h1>"]
+    for report in run.reports:
+        rows = causes(report)
+        by_statement: dict[str, list[Cause]] = {}
+        for cause in rows:
+            by_statement.setdefault(cause.statement, []).append(cause)
+        v = report.variant
+        word = report.verdict()[0]
         state = f"<span class={'ok' if report.conforms else 'ko'}>{e(word.lower())}</span>"
-        reasons = "".join(f"<li>{e(reason)}" for reason in why)
-        parts.append(f"<h2>{e(report.variant)}: {state}</h2>"
-                     + (f"<ul class=why>{reasons}</ul>" if why else "")
-                     + f"<p>{report.cases} generated cases in {report.seconds:.1f} s.</p>"
-                     "<table><tr><th>statement<th>level<th>result<th>observations</tr>")
+        parts.append(f"<h2>{e(headline(report)).replace(word, state, 1)}</h2>"
+                     f"<p>{report.cases} generated cases in {report.seconds:.1f} s.</p>")
+        parts.append(_links(report, by_statement))
+        parts.append("<table><tr><th>statement<th>level<th>result<th>observations</tr>")
         for verdict in report.verdicts:
-            css = verdict.status.value.replace(" ", "-")
-            items = "".join(
-                f"<li class={o.status.value.replace(' ', '-')}>{e(o.status.value)}: "
-                f"{e(o.message)}" + (f"<pre class=curl>{e(o.curl)}</pre>" if o.curl and
-                                     o.status != Status.PASS else "")
-                + "</li>"
-                for o in verdict.outcomes)
-            parts.append(f"<tr><td><b>{e(verdict.id)}</b><br>{e(verdict.text)}<td>"
-                         f"{e(verdict.level)}<td class={css}>{e(verdict.status.value)}"
-                         f"<td><ul>{items}</ul></tr>")
+            mine = by_statement.get(verdict.id, [])
+            passes = verdict.counts().get(Status.PASS.value, 0)
+            shown = "".join(_cause_html(run, v, cause) for cause in mine)
+            if passes:  # collapsed, and one line per kind of pass
+                kinds = Counter(steady(o.message) for o in verdict.outcomes
+                                if o.status == Status.PASS)
+                listed = "".join(f"<li>{n} x {e(kind)}" if n > 1 else f"<li>{e(kind)}"
+                                 for kind, n in kinds.items())
+                shown += f"<details><summary>{passes} pass</summary><ul>{listed}</ul></details>"
+            parts.append(f"<tr id={e(v)}-{e(verdict.id)}><td><b>{e(verdict.id)}</b><br>"
+                         f"{_markdown(verdict.text)}<td>{e(verdict.level)}"
+                         f"<td class={_css(verdict.status)}>{e(verdict.status.value)}"
+                         f"<td>{shown}</tr>")
         parts.append("</table>")
-        if report.findings:
-            parts.append("<h3>Findings</h3>")
-            for finding in report.findings:
-                parts.append(f"<h4>{e(finding.source)}: {e(finding.operation)} "
-                             f"({e(finding.mode)})</h4>"
-                             f"<pre>{e(finding.message)}</pre><pre>{e(finding.curl)}</pre>")
+        if spec := by_statement.get(SPEC):
+            parts.append(f"<h3 id={e(v)}-findings>Findings, and where the target is "
+                         "stricter than the contract</h3>")
+            parts += [_cause_html(run, v, cause) for cause in spec]
+    if note := secrets_note(run.secrets):
+        parts.append(f"<p>curl: {e(note)}</p>")
     parts.append("</html>\n")
     return "\n".join(parts)
+
+
+def _links(report: VariantReport, by_statement: dict[str, list[Cause]]) -> str:
+    """The summary: a link to each statement that failed, warned or is a MUST left
+    unobserved, and to each of its causes; the rest as counts."""
+    e, v = html.escape, report.variant
+    items = []
+    shown = [verdict for verdict in report.verdicts if verdict.id in by_statement and (
+        verdict.status in (Status.FAIL, Status.WARNING) or verdict in report.unobserved)]
+    for verdict in shown:
+        inner = "".join(f"<li><a href=#{e(v)}-{c.anchor}>{e(_MARK[c.status])} x"
+                        f"{len(c.outcomes)}: {e(c.example.message.splitlines()[0])}</a>"
+                        for c in by_statement[verdict.id])
+        items.append(f"<li class={_css(verdict.status)}><a href=#{e(v)}-{e(verdict.id)}>"
+                     f"{e(verdict.id)} {e(verdict.status.value)}</a><ul>{inner}</ul>")
+    spec = by_statement.get(SPEC, [])
+    if spec:
+        items.append(f"<li><a href=#{e(v)}-findings>{len(report.findings)} finding(s), "
+                     f"{sum(c.status == Status.INFO for c in spec)} informational row(s)</a>")
+    passed = sum(verdict.status == Status.PASS for verdict in report.verdicts)
+    unseen = sum(verdict.status == Status.NOT_OBSERVABLE and verdict not in shown
+                 for verdict in report.verdicts)
+    items.append(f"<li class=pass>{passed} statement(s) pass")
+    items.append(f"<li class=not-observable>{unseen} more not observable here")
+    return f"<ul class=summary>{''.join(items)}</ul>"
+
+
+def _cause_html(run: Run, variant: str, cause: Cause) -> str:
+    e = html.escape
+    example = cause.example
+    operations = ", ".join(cause.operations)
+    quoted = "\n".join(answer_lines(example.exchange, run.secrets)) \
+        if example.exchange is not None else ""
+    replay = run.replay(example)
+    return (f"<div class='cause {_css(cause.status)}' id={e(variant)}-{cause.anchor}>"
+            f"<b>{e(cause.status.value)} x{len(cause.outcomes)}</b>"
+            + (f" in {e(operations)}" if operations else "")
+            + f": {e(example.message)}"
+            + (f"<pre class=answer>{e(quoted)}</pre>" if quoted else "")
+            + (f"<pre class=curl>{e(replay)}</pre>" if replay else "") + "</div>")

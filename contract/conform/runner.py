@@ -5,12 +5,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 import httpx
 import requests
 
 from contract.conform.checks import CHECKS, GROUPS
-from contract.conform.fuzz import Finding, Fuzzed, FuzzSettings, fuzz, group_findings
+from contract.conform.fuzz import (
+    Finding,
+    Fuzzed,
+    FuzzSettings,
+    fuzz,
+    group_findings,
+    stricter,
+)
 from contract.conform.judges import Expect, error_bodies, no_server_errors
 from contract.conform.origin import Origin
 from contract.conform.outcome import SPEC, Outcome, StatementVerdict, Status
@@ -33,6 +41,7 @@ class VariantReport:
     seconds: float = 0.0
     groups: tuple[str, ...] = GROUPS  # the checks that ran
     notes: list[str] = field(default_factory=list)  # what the run could not do, and why
+    informational: list[Outcome] = field(default_factory=list)  # said, never judged
 
     @property
     def failed(self) -> list[StatementVerdict]:
@@ -72,6 +81,17 @@ class VariantReport:
                 for v in self.unobserved]
         return "CONFORMS", []
 
+    def passes(self, allow_unobserved: bool) -> bool:
+        """The gate (the command's exit status and the pytest entry point's): conforms, or
+        with `allow_unobserved` nothing failed and only MUST statements went unobserved."""
+        return self.conforms or (allow_unobserved and not self.failed and not self.findings)
+
+    def blocking(self, verdict: StatementVerdict, allow_unobserved: bool) -> bool:
+        """Whether this statement alone keeps the gate shut: it failed, or it is a MUST the
+        checks that ran did not observe (unless that is allowed)."""
+        return verdict.status == Status.FAIL or (
+            not allow_unobserved and verdict in self.unobserved)
+
 
 @dataclass(frozen=True)
 class EdgeOptions:
@@ -92,6 +112,7 @@ class RunOptions:
     rate_limit_check: bool = False
     groups: tuple[str, ...] = GROUPS  # "api": the API checks, scenario, schemathesis
     edge: EdgeOptions = field(default_factory=EdgeOptions)
+    record: list[httpx.Response] | None = None  # given: every exchange of the run goes here
 
 
 def covered(groups: tuple[str, ...]) -> set[str]:
@@ -110,8 +131,12 @@ def run(target: Target, options: RunOptions,
     target that stops answering midway is bad input (InputError), not a failed statement.
     Every service the run created is deleted at the end, on failure and on Ctrl-C too,
     unless the fixtures say to keep them."""
+    if options.record is not None:
+        _record(target.client, options.record)
     preflight(target, read_contract(load_document(options.variants[0])).token_header)
     edge = _edge(target, options)
+    if edge is not None and options.record is not None:
+        _record(edge.client, options.record)
     try:
         return _run(target, options, edge, progress)
     except (httpx.HTTPError, requests.RequestException) as error:
@@ -121,6 +146,15 @@ def run(target: Target, options: RunOptions,
         if edge is not None:
             edge.origin.stop()
         _clean_up(target, progress)
+
+
+def _record(client: httpx.Client, into: list[httpx.Response]) -> None:
+    """Keep every response `client` receives (each is read before the caller sees it),
+    stamped with when it came (HAR's startedDateTime)."""
+    def keep(response: httpx.Response) -> None:
+        response.extensions["started"] = datetime.now(UTC)
+        into.append(response)
+    client.event_hooks["response"] = [*client.event_hooks["response"], keep]
 
 
 def _clean_up(target: Target, progress: Callable[[str], None]) -> None:
@@ -192,15 +226,20 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
             fuzzed = fuzz(document, target, options.fuzz, progress)
             target.created_by_fuzz += fuzzed.created
             target.removed += fuzzed.removed
+            if options.record is not None:
+                options.record += fuzzed.exchanges
         cases = fuzzed.cases
         outcomes += [replace(o, check="error_bodies") for o in error_bodies(ctx.exchanges)]
         outcomes += [replace(o, check="server_errors")
                      for o in no_server_errors(ctx.exchanges, cases)]
         outcomes += list(ctx.lifecycle.values())
         failing = {o.statement for o in outcomes if o.status == Status.FAIL}
-        grouped, findings = group_findings(list(fuzzed.findings), failing, mine)
+        informational, judged = stricter(list(fuzzed.findings))
+        grouped, findings = group_findings(judged, failing, mine)
         outcomes += grouped
-        findings = [Finding(o.check, "check", o.message, o.curl, SPEC, source="cdn-contract")
+        findings = [Finding(o.check, "check", o.message, o.curl, SPEC, source="cdn-contract",
+                            status=o.exchange.status_code if o.exchange else 0,
+                            exchange=o.exchange)
                     for o in outcomes if o.statement == SPEC and o.status == Status.FAIL
                     ] + findings
         notes = []
@@ -225,5 +264,6 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
                     "no check of the suite observes it")]
             verdicts.append(verdict)
         reports.append(VariantReport(variant, verdicts, findings, cases,
-                                     time.monotonic() - started, options.groups, notes))
+                                     time.monotonic() - started, options.groups, notes,
+                                     informational))
     return reports

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from contract.conform.origin import Origin
-from contract.conform.outcome import curl
+from contract.conform.outcome import MASK, curl
 from contract.errors import InputError
 from contract.inputs import read_text
 from contract.spec.variants import generated_server
@@ -97,14 +97,17 @@ class Identity:
     other_project_id: str | None = None
     other_token: str | None = None
     headers: dict[str, str] = field(default_factory=dict)  # sent on every request
+    # the environment variable each token came from ("token", "other_token" → its name)
+    variables: dict[str, str] = field(default_factory=dict)
 
     def secrets(self) -> dict[str, str]:
-        """Values that reports show as the environment variable holding them."""
+        """What reports show for each secret: the environment variable that held it, else
+        MASK (a value given as an option is never shown)."""
         found = {}
-        if self.token_known:
-            found[self.token] = "$CDN_CONTRACT_TOKEN"
-        if self.other_token:
-            found[self.other_token] = "$CDN_CONTRACT_OTHER_TOKEN"
+        for value, name in ((self.token if self.token_known else None, "token"),
+                            (self.other_token, "other_token")):
+            if value:
+                found[value] = f"${self.variables[name]}" if name in self.variables else MASK
         return found
 
 

@@ -1,13 +1,18 @@
-"""HAR 1.2 files (browser dev tools, mitmproxy, Charles...): one exchange per entry."""
+"""HAR 1.2 files (browser dev tools, mitmproxy, Charles...): one exchange per entry. Read
+for `validate`; written by `conform --har` (every exchange of a run, secrets masked)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import httpx
 
 from contract.errors import InputError
 from contract.inputs import read_text
@@ -96,3 +101,63 @@ def _exchange(entry: dict[str, Any], name: str) -> Exchange:
                                 body,
                                 raw_response.get("statusText", ""))
     return Exchange(request, response, name)
+
+
+def as_har(responses: Iterable[httpx.Response], secrets: dict[str, str], creator: str,
+           version: str) -> str:
+    """HAR 1.2 of `responses` (each with its request), in order: what a browser's devtools
+    open and `read_har` reads back. A secret header value or body text is written as what
+    `secrets` shows for it (its variable or a mask), never itself."""
+    entries = [_entry(response, secrets) for response in responses]
+    return json.dumps({"log": {"version": "1.2", "creator": {"name": creator,
+                                                             "version": version},
+                               "entries": entries}}, indent=1, ensure_ascii=False) + "\n"
+
+
+def _entry(response: httpx.Response, secrets: dict[str, str]) -> dict[str, Any]:
+    request = response.request
+    started = response.extensions.get("started") or datetime.now(UTC)
+    took = response.elapsed.total_seconds() * 1000 if hasattr(response, "_elapsed") else 0
+    url = httpx.URL(str(request.url))
+    entry: dict[str, Any] = {
+        "startedDateTime": started.isoformat() if isinstance(started, datetime) else
+        datetime.now(UTC).isoformat(),
+        "time": round(took, 3),
+        "request": {"method": request.method, "url": str(url), "httpVersion": "HTTP/1.1",
+                    "cookies": [], "headers": _written(request.headers, secrets),
+                    "queryString": [{"name": k, "value": v}
+                                    for k, v in url.params.multi_items()],
+                    "headersSize": -1, "bodySize": len(request.content)},
+        "response": {"status": response.status_code, "statusText": response.reason_phrase,
+                     "httpVersion": response.http_version, "cookies": [],
+                     "headers": _written(response.headers, secrets),
+                     "content": {"size": len(response.content),
+                                 "mimeType": response.headers.get("content-type", "")},
+                     "redirectURL": response.headers.get("location", ""),
+                     "headersSize": -1, "bodySize": len(response.content)},
+        "cache": {}, "timings": {"send": 0, "wait": round(took, 3), "receive": 0}}
+    if request.content:  # HAR has no encoding for a request body: bytes not UTF-8 as U+FFFD
+        entry["request"]["postData"] = {"mimeType": request.headers.get("content-type", ""),
+                                        "text": _masked(request.content, secrets, "replace")}
+    if response.content:
+        try:
+            entry["response"]["content"]["text"] = _masked(response.content, secrets)
+        except UnicodeDecodeError:
+            entry["response"]["content"].update(
+                text=base64.b64encode(response.content).decode("ascii"), encoding="base64")
+    return entry
+
+
+def _written(headers: httpx.Headers, secrets: dict[str, str]) -> list[dict[str, str]]:
+    return [{"name": name, "value": _hidden(value, secrets)}
+            for name, value in headers.multi_items()]
+
+
+def _masked(content: bytes, secrets: dict[str, str], errors: str = "strict") -> str:
+    return _hidden(content.decode("utf-8", errors), secrets)
+
+
+def _hidden(text: str, secrets: dict[str, str]) -> str:
+    for secret, shown in secrets.items():
+        text = text.replace(secret, shown)
+    return text
