@@ -6,6 +6,7 @@ failure is kept with schemathesis' own explanation and its curl reproduction.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 from collections.abc import Callable
@@ -107,12 +108,13 @@ class Fuzzed:
 
     cases: int = 0
     findings: tuple[Finding, ...] = ()
-    created: int = 0  # services the positive createService cases made
-    removed: int = 0  # ... and deleted again at once
+    # services the positive createService cases made (project as its path segment, id), each
+    # deleted again at once; the run's cleanup sees them gone
+    created: tuple[tuple[str, str], ...] = ()
 
     def __add__(self, other: Fuzzed) -> Fuzzed:
         return Fuzzed(self.cases + other.cases, self.findings + other.findings,
-                      self.created + other.created, self.removed + other.removed)
+                      self.created + other.created)
 
 
 def fuzz(document: dict[str, Any], target: Target, options: FuzzSettings,
@@ -182,7 +184,8 @@ def _run(job: _Job) -> Fuzzed:
     # tell whether the target refuses an invalid token.
     checks = CHECKS + (AUTH_CHECKS if job.token_known and job.mode == "positive" else [])
     found: dict[str, Finding] = {}
-    sent = created = removed = 0
+    sent = 0
+    created: list[tuple[str, str]] = []
     fixed = {**dict(job.headers), job.token_header: job.token}
 
     @given(case=operation.as_strategy(generation_mode=mode))
@@ -190,7 +193,7 @@ def _run(job: _Job) -> Fuzzed:
               phases=[Phase.generate], suppress_health_check=list(HealthCheck),
               derandomize=job.options.seed is None)
     def exercise(case: schemathesis.Case[Any]) -> None:
-        nonlocal sent, created, removed
+        nonlocal sent
         # Framing headers belong to the HTTP client: a generated `Content-Length: nil` is
         # refused by the HTTP server itself, before any implementation sees the request.
         case.headers = CaseInsensitiveDict({
@@ -213,7 +216,7 @@ def _run(job: _Job) -> Fuzzed:
         sent += 1
         made = _remove_created(job, case, response)
         if made is not None:
-            created, removed = created + 1, removed + made
+            created.append(made)
         try:
             case.validate_response(response, checks=checks)
         except (Failure, FailureGroup) as failure:  # schemathesis' findings
@@ -229,7 +232,7 @@ def _run(job: _Job) -> Fuzzed:
     test = hypothesis.seed(job.options.seed)(exercise) if job.options.seed is not None \
         else exercise
     test()
-    return Fuzzed(sent, tuple(found.values()), created, removed)
+    return Fuzzed(sent, tuple(found.values()), tuple(created))
 
 
 def _still_there(job: _Job) -> None:
@@ -241,9 +244,11 @@ def _still_there(job: _Job) -> None:
                          f"({type(error).__name__})") from None
 
 
-def _remove_created(job: _Job, case: schemathesis.Case[Any], response: Any) -> bool | None:
+def _remove_created(job: _Job, case: schemathesis.Case[Any], response: Any
+                    ) -> tuple[str, str] | None:
     """A createService case that made a real service: delete it at once, so that the run
-    leaves nothing behind in the account. Whether it was removed; None when it made none."""
+    leaves nothing behind in the account (the cleanup sees it gone, or deletes it again).
+    Its project (as the path names it) and id; None when it made none."""
     headers = {name.lower(): value for name, value in response.headers.items()}
     location = headers.get("location")
     service = created_id(response.status_code, location[0] if isinstance(location, list)
@@ -252,13 +257,11 @@ def _remove_created(job: _Job, case: schemathesis.Case[Any], response: Any) -> b
         return None
     # schemathesis percent-encodes path parameters itself: keep its escapes
     project = quote(str((case.path_parameters or {}).get("project_id", "")), safe="%")
-    try:
-        deleted = requests.delete(
-            f"{job.base_url}/v1.0/{project}/services/{quote(service, safe='')}",
-            headers={**dict(job.headers), job.token_header: job.token}, timeout=10)
-    except requests.RequestException:
-        return False
-    return deleted.status_code in (200, 202, 204, 404)
+    service = quote(service, safe="")
+    with contextlib.suppress(requests.RequestException):
+        requests.delete(f"{job.base_url}/v1.0/{project}/services/{service}",
+                        headers={**dict(job.headers), job.token_header: job.token}, timeout=10)
+    return project, service
 
 
 _REQUEST_ARGUMENTS = ("method", "url", "headers", "params", "data", "json", "cookies")
