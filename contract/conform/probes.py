@@ -159,7 +159,7 @@ class Context:
                  "create_in_progress"]
         if stuck and not self._undeployed:
             self._undeployed = True
-            self._lifecycle(False, f"{len(stuck)} of {len(services)} new service(s) were "
+            self._lifecycle(False, f"{len(stuck)} of {len(self._deploys)} new service(s) were "
                             f"still create_in_progress after --deploy-timeout "
                             f"({self._limit():g} s): {stuck[0].service} showed "
                             f"{stuck[0].history()}", stuck[0].last, "deploy never completed")
@@ -418,22 +418,20 @@ def unknown_services(ctx: Context) -> Record:
     other = identity.other_project_id or ctx.target.project()
     token = identity.other_token or OURS
     project, service = ctx.service()
-    page = {"params": {"url": "/index.html"}}
+    asset = {"url": "/index.html"}
     for label, method, suffix, options in (
-            ("a read", "GET", "", {}), ("a purge", ctx.contract.purge.method, "/assets", page),
-            ("a cached-asset report", "GET", "/assets", page),
+            ("a read", "GET", "", {}),
+            ("a purge", ctx.contract.purge.method, "/assets", {}),
+            ("a cached-asset report", "GET", "/assets", {"params": asset}),
             ("an analytics report", "GET", "/analytics", {}),
             ("an update", "PATCH", "", {"json": [{"op": "replace", "path": "/name",
                                                   "value": "not-yours"}]}),
             ("a delete", "DELETE", "", {})):
-        send: Callable[..., Answer] = functools.partial(ctx.send, method)
-        if label == "a purge":
-            send = functools.partial(ctx.purge_at, params=page["params"])
-            options = {}
-        record.exchanges[f"{label} of another project's service"] = send(
-            f"/v1.0/{other}/services/{service}{suffix}", token=token, **options)
-        own = record.exchanges[f"{OWN}{label}"] = send(
-            f"/v1.0/{project}/services/{service}{suffix}", **options)
+        for key, owner, extra in ((f"{label} of another project's service", other,
+                                   {"token": token}), (OWN + label, project, {})):
+            path = f"/v1.0/{owner}/services/{service}{suffix}"
+            own = record.exchanges[key] = ctx.purge_at(path, asset, **extra) \
+                if label == "a purge" else ctx.send(method, path, **options, **extra)
         if method == "PATCH" and 200 <= own.status < 300:
             ctx.updated(project, service)
     return record
