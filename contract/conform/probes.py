@@ -62,7 +62,7 @@ class Context:
     lifecycle: dict[str, Outcome] = field(default_factory=dict)  # S34, by cause
     _ready: list[tuple[str, list[str]] | Unobservable] = field(default_factory=list)
     _deploys: dict[tuple[str, str], Seen] = field(default_factory=dict)  # what each showed
-    _undeployed: bool = False  # a deploy wait ran out: later ones do not wait again
+    _undeployed: bool = False  # this variant's S34 says a deploy wait ran out
     _purges: collections.deque[float] = field(default_factory=collections.deque)
 
     def __post_init__(self) -> None:
@@ -94,13 +94,9 @@ class Context:
         self._await_deploys(keys)
         self._ready += made
 
-    def service(self, project: str | None = None) -> tuple[str, str]:
-        """A deployed service of its own, in a fresh project (or the fixed one, or
-        `project`): (project, service). Raises Unobservable with the step that failed."""
-        if project is not None:
-            service = self.create(project, self.target.service_body()[0])
-            self.deployed(project, service)
-            return project, service
+    def service(self) -> tuple[str, str]:
+        """A deployed service of its own, in a fresh project (or the fixed one): (project,
+        service). Raises Unobservable with the step that failed."""
         project, (service,) = self.services(1)
         return project, service
 
@@ -150,7 +146,7 @@ class Context:
         wait of this run ran out (S34 failed), no later one waits: one read each."""
         if not services:
             return
-        limit = 0.0 if self._undeployed else self._limit()
+        limit = 0.0 if self.target.deploy_wait_over else self._limit()
         for seen in poll(self.send, services, lambda a: service_status(a) !=
                          "create_in_progress", limit, "deploy", self.progress,
                          self.target.scale):
@@ -158,10 +154,11 @@ class Context:
         stuck = [s for s in self._deploys.values() if service_status(s.last) ==
                  "create_in_progress"]
         if stuck and not self._undeployed:
-            self._undeployed = True
+            self._undeployed = self.target.deploy_wait_over = True
+            waited = f"after --deploy-timeout ({self._limit():g} s)" if limit else \
+                "(the run's one deploy wait ran out before: read once)"
             self._lifecycle(False, f"{len(stuck)} of {len(self._deploys)} new service(s) were "
-                            f"still create_in_progress after --deploy-timeout "
-                            f"({self._limit():g} s): {stuck[0].service} showed "
+                            f"still create_in_progress {waited}: {stuck[0].service} showed "
                             f"{stuck[0].history()}", stuck[0].last, "deploy never completed")
 
     def _check_deployed(self, project: str, service: str) -> None:

@@ -165,6 +165,8 @@ class Target:
     created_by_fuzz: list[tuple[str, str]] = field(init=False, default_factory=list)
     removed: int = field(init=False, default=0)  # services seen gone (404) at the end
     left: list[str] = field(init=False, default_factory=list)  # the others, each with why
+    # a wait for deploys ran out: no later one waits (one deploy timeout for the whole run)
+    deploy_wait_over: bool = field(init=False, default=False)
     _serial: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
