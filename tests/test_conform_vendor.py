@@ -290,6 +290,6 @@ def test_a_target_that_never_deploys_is_judged_in_one_deploy_timeout(shared_refe
     assert "showed create_in_progress from 0.0 to 8." in text  # the statuses over time
     needed = ("S1", "S2", "S3", "S4", "S7b", "S8", "S11", "S17", "S21", "S37")
     assert {sid: status[sid] for sid in needed} == dict.fromkeys(needed, "not observable")
-    assert "no new service deployed within --deploy-timeout (8 s; S34)" in text
+    assert "no new service deployed within --deploy-timeout (8 s; S34 quotes" in text
     assert {sid: status[sid] for sid in ("S10", "S19", "S20", "S33")} == \
         dict.fromkeys(("S10", "S19", "S20", "S33"), "pass")

@@ -176,8 +176,8 @@ class Context:
                                "the new service could not be read")
         if status == "create_in_progress":
             raise Unobservable(f"no new service deployed within --deploy-timeout "
-                               f"({self._limit():g} s; S34): {service} showed "
-                               f"{seen.history()}", answer, "no service deployed in time")
+                               f"({self._limit():g} s; S34 quotes the statuses seen)", answer,
+                               "no service deployed in time")
         if status == "failed":
             self._lifecycle(None, "a new service ended `failed` (the docs allow it; a valid "
                             "service is expected to deploy)", answer)
