@@ -195,7 +195,7 @@ def test_one_cause_is_one_row_with_its_answer_and_a_replay_that_replays(shared_r
     body received), short enough to read (under 150 lines); the 8 KiB body goes to a file
     the curl line reads; --har holds every exchange, and `validate` reads it back; no
     `.hypothesis/` is left behind; the pytest entry point gives the same exit status."""
-    vendor = Vendor(Behaviour(defects=frozenset({"plain_error_message"})))
+    vendor = Vendor(Behaviour(plain_errors=True))
     options = ("--max-examples", "1", "--seed", "3", "--checks", "api", "--time-scale",
                "0.01", "--json", "r.json", "--har", "r.har", "--html", "r.html")
     with serve(vendor) as base:

@@ -61,9 +61,9 @@ def test_an_independent_implementation_conforms_under_every_allowed_behaviour(
 BROKEN = {"status_active": {"S34"}, "never_deploys": {"S34"}, "retry_after_ms": {"S35"},
           "error_500_on_bad_hard": {"S17", "S36"}, "tenancy_ignored_on_get": {"S18"},
           "limit_per_service": {"S11"}, "short_window": {"S11"},
-          "deleted_still_readable": {"S18", "S34"}, "deleted_still_listed": {"S34"},
+          "deleted_still_readable": {"S34"}, "deleted_still_listed": {"S34"},
           "marker_repeated": {"S33"}, "page_overflow": {"S33"}, "patch_any_op": set(),
-          "error_500_on_bad_limit": {"S36"}, "plain_error_message": {"S16"}}
+          "error_500_on_bad_limit": {"S36"}}
 FOUND = {"patch_any_op": "patch_rules"}  # a defect against the spec's own facts: a finding
 
 
@@ -186,3 +186,110 @@ def test_a_429_under_a_variant_that_documents_no_limit_is_a_finding(shared_refer
     assert len(limited) == 1 and limited[0].source == "cdn-contract", report.findings
     assert "429, a status the 2015-08 docs do not document" in limited[0].message
     assert any("21 purges were sent in a row" in note for note in report.notes)
+
+
+# The upstream open-source server's ways (issue 32): all but its error body are allowed
+UPSTREAM = Behaviour(plain_errors=True, uuid_markers=True, name_limit=64,
+                     deployed_after_delete=50, delete_seconds=20, no_cached_report=True,
+                     patch_only_when_settled=True, defects=frozenset({"patch_any_op"}))
+PLAIN_ERROR = "S16 error body: expected application/json {message: {errors: [{message: str}]}}" \
+    ", got 400 {message: str}"
+
+
+def test_the_upstream_servers_ways_fail_only_what_they_break_and_three_runs_agree(
+        shared_reference):
+    """Errors as {"message": "text"} fail S16, and nothing else fails: a marker that must be
+    a UUID and a name limit leave S19 to requests padded where no rule applies (414 and 413
+    seen, each after its control at the limit); a 405 cached-asset report, the answer for
+    any service, is not blamed on tenancy (not observable, the 405 quoted); a `deployed`
+    read after the DELETE is polled past until the 404; accepted copy/move ops cannot spoil
+    the valid update (its service is its own). Three runs on one target: one verdict per
+    statement, and each run's `removed` is what answers 404."""
+    vendor = Vendor(UPSTREAM)
+    reports = []
+    with serve(vendor) as base:
+        for _ in range(3):
+            target = Target(base, observer=vendor.jobs, time_scale=0.01)
+            (report,) = run(target, RunOptions(["2016-08"], FuzzSettings(1, 1, 2),
+                                               rate_limit_check=True, groups=("api",)))
+            reports.append(report)
+            assert target.removed == target.created_count and not target.left, target.left
+            assert vendor.count_all() == 0  # removed means gone: nothing left to wait for
+    verdicts = [{v.id: v.status for v in report.verdicts} for report in reports]
+    assert verdicts[0] == verdicts[1] == verdicts[2]
+    assert len({tuple(sorted(f.operation for f in r.findings)) for r in reports}) == 1
+    report = reports[0]
+    failed = [o for v in report.verdicts for o in v.outcomes if o.status == Status.FAIL]
+    assert {v.id for v in report.failed} == {"S16"}, [(o.statement, o.message) for o in failed]
+    ours = [o for o in failed if o.check != "schemathesis"]  # its findings: fuzz.py's
+    assert all(o.exchange is not None and o.cause for o in ours)  # each quotes the answer
+    assert PLAIN_ERROR in {o.cause for o in ours}
+    by_id = {v.id: v for v in report.verdicts}
+    s19 = by_id["S19"].outcomes
+    assert [o.status for o in s19] == [Status.PASS] * 3, s19
+    assert {o.exchange.status_code for o in s19 if o.exchange} == {414, 413, 400}
+    s18 = [o for o in by_id["S18"].outcomes if o.status != Status.PASS]
+    assert [o.cause for o in s18] == [
+        "S18 a cached-asset report of another project's service: refused on our own service "
+        "too, got 405 {message: str}"], s18
+    assert s18[0].exchange is not None and s18[0].exchange.status_code == 405
+    assert by_id["S34"].status == Status.PASS, by_id["S34"].outcomes
+    assert any("deployed" in o.message and "then delete_in_progress" in o.message
+               for o in by_id["S34"].outcomes)
+
+
+def test_removed_counts_the_services_seen_gone(shared_reference):
+    """An accepted DELETE is not a removal: the cleanup reads each service until it answers
+    404, within the deploy timeout, and lists the others as still present."""
+    vendor = Vendor(Behaviour(deployed_after_delete=100, delete_seconds=50))  # 1.5 s
+    slow = Vendor(Behaviour(delete_seconds=10 ** 6))
+    with serve(vendor) as base, serve(slow) as slow_base:
+        for server, timeout in ((base, 600), (slow_base, 50)):  # 6 s, 0.5 s
+            target = Target(server, time_scale=0.01, fixtures=Fixtures(deploy_timeout=timeout))
+            target.token_header = "X-Auth-Token"
+            for _ in range(3):
+                target.create_service("p", target.service_body()[0])
+            said: list[str] = []
+            started = time.monotonic()
+            left = target.remove_created(said.append)
+            if server == base:
+                assert time.monotonic() - started >= 1.5 and not left
+                assert target.removed == 3 and vendor.count_all() == 0
+            else:
+                assert target.removed == 0 and slow.count_all() == 3 and len(left) == 3
+                assert all("deletion accepted, still present after 1 s (delete_in_progress "
+                           "from" in line for line in left), left
+            assert said[-1] == f"removed {target.removed} of the 3 services this run created"
+
+
+def test_a_target_that_never_deploys_is_judged_in_one_deploy_timeout(shared_reference,
+                                                                     tmp_path):
+    """Issue 41: the services the checks need are awaited together, once: S34 fails with
+    the statuses seen, the statements that needed a deployed service are not observable
+    with that reason, the others are judged, the reports are written, exit 1; progress
+    tells the time left of the whole wait."""
+    vendor = Vendor(Behaviour(defects=frozenset({"never_deploys"})))
+    timeout = 8.0  # seconds: --deploy-timeout 800 at --time-scale 0.01
+    with serve(vendor) as base:
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "contract", "conform", "--base-url", base, "--checks",
+             "api", "--time-scale", "0.01", "--deploy-timeout", "800", "--rate-limit-check",
+             "--max-examples", "3", "--seed", "1", "--json", str(tmp_path / "r.json"),
+             "--junit", str(tmp_path / "r.xml")], capture_output=True, text=True,
+            timeout=300, cwd=PROJECT_ROOT)
+        took = time.monotonic() - started
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert took < timeout + 50, took  # one wait; a wait per check took 15 of them
+    assert "s left of 8" in result.stderr, result.stderr[-2000:]
+    assert (tmp_path / "r.xml").is_file()
+    text = (tmp_path / "r.json").read_text()
+    status = {s["id"]: s["status"] for s in json.loads(text)["variants"][0]["statements"]}
+    assert status["S34"] == "fail"
+    assert "still create_in_progress after --deploy-timeout (8 s)" in text
+    assert "showed create_in_progress from 0.0 to 8." in text  # the statuses over time
+    needed = ("S1", "S2", "S3", "S4", "S7b", "S8", "S11", "S17", "S21", "S37")
+    assert {sid: status[sid] for sid in needed} == dict.fromkeys(needed, "not observable")
+    assert "no new service deployed within --deploy-timeout (8 s; S34 quotes" in text
+    assert {sid: status[sid] for sid in ("S10", "S19", "S20", "S33")} == \
+        dict.fromkeys(("S10", "S19", "S20", "S33"), "pass")

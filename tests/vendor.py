@@ -55,11 +55,25 @@ class Behaviour:
     tokens: frozenset[str] = frozenset()  # empty: any non-empty token is valid
     required_header: tuple[str, str] | None = None  # a gateway's key: 401 without it
     defects: frozenset[str] = frozenset()  # realistic vendor defects (DEFECTS), for proofs
+    # The upstream open-source server's ways (issue 32); a finding only where a statement
+    # says otherwise (its error body breaks S16):
+    plain_errors: bool = False  # error bodies are {"message": "text"}
+    uuid_markers: bool = False  # a `marker` that is not a UUID: 400
+    name_limit: int = 0  # > 0: a longer `name` gets 400 "name is too long", judged before
+    # the body's size (a body over 8 KB padded in `name` shows the name rule, not S19's)
+    deployed_after_delete: float = 0.0  # a deleted service still reads `deployed` this long
+    # (the status lags the accepted DELETE), then delete_in_progress for delete_seconds
+    no_cached_report: bool = False  # the cached-asset report answers 405, for any service
+    patch_only_when_settled: bool = False  # PATCH refused (400) while an update or the
+    # deploy is in progress
 
 
 SWITCHES = ("refuse_root_domains", "refuse_taken_domains", "refuse_purge_before_deployed",
             "ignore_purge_body", "retry_after_date", "calendar_minute",
-            "log_delivery_required", "accept_wildcard_purge")  # Behaviour's flags
+            "log_delivery_required", "accept_wildcard_purge", "plain_errors", "uuid_markers",
+            "no_cached_report", "patch_only_when_settled")  # Behaviour's flags
+
+DURATIONS = ("deploy_seconds", "delete_seconds", "deployed_after_delete")  # contract seconds
 
 DEFECTS = {  # what a vendor could ship and the docs forbid, each with the statement it breaks
     "status_active": "a deployed service reports status `active` (S34)",
@@ -70,14 +84,14 @@ DEFECTS = {  # what a vendor could ship and the docs forbid, each with the state
     "limit_per_service": "the 20 purges a minute are counted per service, not per project "
                          "(S11)",
     "short_window": "the rate-limit window lasts 30 s, not the minute (S11)",
-    "deleted_still_readable": "a deleted service still answers GET, as deployed (S18, S34)",
+    "deleted_still_readable": "a deleted service still answers GET, as deployed: its "
+                              "deletion never completes (S34)",
     "deleted_still_listed": "a deleted service is still listed (S34)",
     "marker_repeated": "the page after `marker` starts with the marker's service (S33)",
     "page_overflow": "a page holds `limit` + 1 services (S33)",
     "patch_any_op": "PATCH takes any `op`: copy, move, test, and unknown ones are ignored "
                     "(the spec's add/remove/replace)",
     "error_500_on_bad_limit": "a `limit` that is not a number gets a 500 (S36)",
-    "plain_error_message": "errors as {\"message\": \"text\"}, not the documented body (S16)",
 }
 
 
@@ -117,8 +131,10 @@ class Vendor:
         scale = self.behaviour.time_scale
         if service.deleted is not None and \
                 "deleted_still_readable" not in self.behaviour.defects:
-            return "delete_in_progress" if now < service.deleted + \
-                self.behaviour.delete_seconds * scale else None
+            lag = self.behaviour.deployed_after_delete * scale
+            return "deployed" if now < service.deleted + lag else "delete_in_progress" \
+                if now < service.deleted + lag + self.behaviour.delete_seconds * scale \
+                else None
         if "never_deploys" in self.behaviour.defects:
             return "create_in_progress"
         since = service.updated if service.updated is not None else service.created
@@ -156,8 +172,8 @@ class Vendor:
                 status, extra, payload = self._route(method, target, headers, body, base)
         except Refusal as refusal:
             status, extra = refusal.status, refusal.headers
-            payload = {"message": refusal.message} if "plain_error_message" in \
-                self.behaviour.defects else {"message": {"errors": [{"message": refusal.message}]}}
+            payload = {"message": refusal.message} if self.behaviour.plain_errors else \
+                {"message": {"errors": [{"message": refusal.message}]}}
         except Exception as error:  # what a web framework does with a bug: a bare 500
             return 500, {"Content-Type": "text/plain"}, \
                 f"Internal Server Error ({type(error).__name__})".encode()
@@ -180,6 +196,8 @@ class Vendor:
         token = headers.get("x-auth-token", "").strip()
         if not token or (self.behaviour.tokens and token not in self.behaviour.tokens):
             raise Refusal(401, "a valid X-Auth-Token is required")
+        if self.behaviour.name_limit:
+            self._check_name(body)
         if len(body) > MAX_BODY:
             raise Refusal(413, f"the request body is larger than {MAX_BODY} bytes")
         segments = split.path.split("/")
@@ -226,6 +244,15 @@ class Vendor:
                 return handlers[operation](project, service_id, query, headers, body, base)
         raise Refusal(404, "no such resource")
 
+    def _check_name(self, body: bytes) -> None:
+        """The name limit, before anything else is asked of the body."""
+        try:
+            name = json.loads(body).get("name") if body else None
+        except (ValueError, AttributeError, RecursionError):
+            return
+        if isinstance(name, str) and len(name) > self.behaviour.name_limit:
+            raise Refusal(400, "name is too long")
+
     def _list(self, project: str, query: dict[str, str], base: str
               ) -> tuple[int, dict[str, str], Any]:
         limit = PAGE
@@ -239,6 +266,8 @@ class Vendor:
         marker = query.get("marker")
         if marker is not None and not marker:
             raise Refusal(400, "marker must not be empty")
+        if marker is not None and self.behaviour.uuid_markers and not _is_uuid(marker):
+            raise Refusal(400, "Marker must be a valid UUID")
         now = time.time()
         listed = "deleted_still_listed" in self.behaviour.defects
         mine = sorted((s for s in self.services.values() if s.project == project and
@@ -300,6 +329,9 @@ class Vendor:
                ) -> tuple[int, dict[str, str], Any]:
         operations = _json(headers, body, patch=True)
         service = self.live(project, service_id)
+        if self.behaviour.patch_only_when_settled and \
+                self.status(service, time.time()) not in ("deployed", "failed"):
+            raise Refusal(400, "the service is neither deployed nor failed")
         if not isinstance(operations, list):
             raise Refusal(400, "the body must be a JSON Patch: a list of operations")
         document = json.loads(json.dumps(service.body))
@@ -317,12 +349,15 @@ class Vendor:
             raise Refusal(404, f"service {service_id} is being deleted")
         service.deleted = time.time()
         kept = {"deleted_still_readable", "deleted_still_listed"} & self.behaviour.defects
-        if self.behaviour.delete_seconds <= 0 and not kept:
+        if self.behaviour.delete_seconds <= 0 and self.behaviour.deployed_after_delete <= 0 \
+                and not kept:
             del self.services[service_id]
         return 202, {}, None
 
     def _cached(self, project: str, service_id: str, query: dict[str, str], *_: Any
                 ) -> tuple[int, dict[str, str], Any]:
+        if self.behaviour.no_cached_report:
+            raise Refusal(405, "Method Not Allowed", {"Allow": "DELETE"})
         url = query.get("url")
         if not url:
             raise Refusal(400, "url is required")
@@ -632,6 +667,11 @@ def main() -> None:
                         "(default: any)")
     for name in SWITCHES:
         parser.add_argument("--" + name.replace("_", "-"), action="store_true")
+    for name in DURATIONS:
+        parser.add_argument("--" + name.replace("_", "-"), type=float,
+                            default=getattr(Behaviour(), name))
+    parser.add_argument("--name-limit", type=int, default=0)
+    parser.add_argument("--defect", action="append", choices=sorted(DEFECTS), default=[])
     args = parser.parse_args()
     required = None
     if args.require_header:
@@ -639,7 +679,8 @@ def main() -> None:
         required = (name.strip(), value.strip())
     tokens = frozenset(t for t in args.tokens.split(",") if t)
     behaviour = Behaviour(time_scale=args.time_scale, required_header=required, tokens=tokens,
-                          **{name: getattr(args, name) for name in SWITCHES})
+                          name_limit=args.name_limit, defects=frozenset(args.defect),
+                          **{name: getattr(args, name) for name in SWITCHES + DURATIONS})
     handler = type("Handler", (_Handler,), {"vendor": Vendor(behaviour)})
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
     server.daemon_threads = True

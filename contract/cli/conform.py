@@ -54,8 +54,9 @@ REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
 @click.option("--flavor-id", help="The flavor of the services the suite creates (default: "
               "the first of GET /flavors).")
 @click.option("--deploy-timeout", type=click.FloatRange(min=0, min_open=True), default=1200,
-              show_default=True, help="Seconds a new service may take to deploy (or a "
-              "deleted one to go), times --time-scale; polled, so a fast target is not "
+              show_default=True, help="Seconds the services the checks need may take to "
+              "deploy, all together (they are created up front and waited for at once), and "
+              "a deleted one to go; times --time-scale; polled, so a fast target is not "
               "slowed.")
 @click.option("--keep-services", is_flag=True, help="Leave the services the suite created; "
               "by default each is deleted at the end, on failure and on Ctrl-C too.")
@@ -114,8 +115,9 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
     judged (bad options, the preflight failed, the target stopped answering).
 
     Every service the suite creates has domains of its own under conform.example and is
-    deleted at the end (--keep-services keeps them); a service it needs deployed is polled
-    until it is, up to --deploy-timeout.
+    deleted at the end (--keep-services keeps them) and counted removed once it answers
+    404; the services the checks need deployed are created up front and polled together,
+    all within one --deploy-timeout.
 
     The edge checks start an origin of their own (--origin-listen), create services in
     front of it, and judge what the edge serves and what the origin is asked; they wait
@@ -153,6 +155,8 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
     click.echo(f"services: {setup.target.created_count} created, "
                + ("kept (--keep-services)" if keep_services else
                   f"{setup.target.removed} removed"))
+    for line in setup.target.left:  # removed counts those seen gone; the others, with why
+        click.echo(f"  not removed: {line}")
     setup.write(finished)
     sys.exit(EXIT_OK if setup.passes(finished) else EXIT_FAILED)
 

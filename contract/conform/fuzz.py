@@ -6,6 +6,7 @@ failure is kept with schemathesis' own explanation and its curl reproduction.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -134,14 +135,14 @@ class Fuzzed:
 
     cases: int = 0
     findings: tuple[Finding, ...] = ()
-    created: int = 0  # services the positive createService cases made
-    removed: int = 0  # ... and deleted again at once
+    # services the positive createService cases made (project as its path segment, id), each
+    # deleted again at once; the run's cleanup sees them gone
+    created: tuple[tuple[str, str], ...] = ()
     exchanges: tuple[httpx.Response, ...] = ()  # every one, when FuzzSettings.record
 
     def __add__(self, other: Fuzzed) -> Fuzzed:
         return Fuzzed(self.cases + other.cases, self.findings + other.findings,
-                      self.created + other.created, self.removed + other.removed,
-                      self.exchanges + other.exchanges)
+                      self.created + other.created, self.exchanges + other.exchanges)
 
 
 def fuzz(document: dict[str, Any], target: Target, options: FuzzSettings,
@@ -233,7 +234,8 @@ def _run(job: _Job) -> Fuzzed:
     checks = CHECKS + (POSITIVE_CHECKS + (AUTH_CHECKS if job.token_known else [])
                        if job.mode == "positive" else [])
     found: dict[str, Finding] = {}
-    sent = created = removed = 0
+    sent = 0
+    created: list[tuple[str, str]] = []
     exchanges: list[httpx.Response] = []
     fixed = {**dict(job.headers), job.token_header: job.token}
 
@@ -242,7 +244,7 @@ def _run(job: _Job) -> Fuzzed:
               phases=[Phase.generate], suppress_health_check=list(HealthCheck),
               derandomize=job.options.seed is None)
     def exercise(case: schemathesis.Case[Any]) -> None:
-        nonlocal sent, created, removed
+        nonlocal sent
         # Framing headers belong to the HTTP client: a generated `Content-Length: nil` is
         # refused by the HTTP server itself, before any implementation sees the request.
         case.headers = CaseInsensitiveDict({
@@ -268,7 +270,7 @@ def _run(job: _Job) -> Fuzzed:
             exchanges.append(answer)
         made = _remove_created(job, case, response)
         if made is not None:
-            created, removed = created + 1, removed + made
+            created.append(made)
         try:
             case.validate_response(response, checks=checks)
         except (Failure, FailureGroup) as failure:  # schemathesis' findings
@@ -289,7 +291,7 @@ def _run(job: _Job) -> Fuzzed:
     test = hypothesis.seed(job.options.seed)(exercise) if job.options.seed is not None \
         else exercise
     test()
-    return Fuzzed(sent, tuple(found.values()), created, removed, tuple(exchanges))
+    return Fuzzed(sent, tuple(found.values()), tuple(created), tuple(exchanges))
 
 
 def _answer(prepared: requests.PreparedRequest,
@@ -330,9 +332,11 @@ def _still_there(job: _Job) -> None:
                          f"({type(error).__name__})") from None
 
 
-def _remove_created(job: _Job, case: schemathesis.Case[Any], response: Any) -> bool | None:
+def _remove_created(job: _Job, case: schemathesis.Case[Any], response: Any
+                    ) -> tuple[str, str] | None:
     """A createService case that made a real service: delete it at once, so that the run
-    leaves nothing behind in the account. Whether it was removed; None when it made none."""
+    leaves nothing behind in the account (the cleanup sees it gone, or deletes it again).
+    Its project (as the path names it) and id; None when it made none."""
     headers = {name.lower(): value for name, value in response.headers.items()}
     location = headers.get("location")
     service = created_id(response.status_code, location[0] if isinstance(location, list)
@@ -341,13 +345,11 @@ def _remove_created(job: _Job, case: schemathesis.Case[Any], response: Any) -> b
         return None
     # schemathesis percent-encodes path parameters itself: keep its escapes
     project = quote(str((case.path_parameters or {}).get("project_id", "")), safe="%")
-    try:
-        deleted = requests.delete(
-            f"{job.base_url}/v1.0/{project}/services/{quote(service, safe='')}",
-            headers={**dict(job.headers), job.token_header: job.token}, timeout=10)
-    except requests.RequestException:
-        return False
-    return deleted.status_code in (200, 202, 204, 404)
+    service = quote(service, safe="")
+    with contextlib.suppress(requests.RequestException):
+        requests.delete(f"{job.base_url}/v1.0/{project}/services/{service}",
+                        headers={**dict(job.headers), job.token_header: job.token}, timeout=10)
+    return project, service
 
 
 _REQUEST_ARGUMENTS = ("method", "url", "headers", "params", "data", "json", "cookies")

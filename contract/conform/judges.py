@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 from contract.conform.outcome import SPEC, Outcome, Status
-from contract.conform.probes import REFUSE, Record, listed_ids, next_link
+from contract.conform.probes import OWN, REFUSE, Record, listed_ids, next_link
 from contract.conform.target import Answer
 from contract.formats import CANONICAL_UUID
 from contract.model import Contract, RateLimit
@@ -29,15 +29,26 @@ class Expect:
     statements: frozenset[str]
 
 
-def outcome(statement: str, ok: bool, message: str, exchange: Answer | None = None
-            ) -> Outcome:
+def outcome(statement: str, ok: bool, message: str, exchange: Answer | None = None,
+            cause: str = "") -> Outcome:
+    """A pass or a failure shown by `exchange`; its cause is `cause` (what was asked and
+    expected: `S19 uri: expected 414`) with what came (status and body shape)."""
     return Outcome(statement, Status.PASS if ok else Status.FAIL, message,
                    curl=exchange.curl if exchange else "",
-                   exchange=exchange.response if exchange else None)
+                   exchange=exchange.response if exchange else None,
+                   cause=_cause(cause or statement, exchange))
 
 
-def unobservable(statement: str, why: str) -> Outcome:
-    return Outcome(statement, Status.NOT_OBSERVABLE, why)
+def unobservable(statement: str, why: str, exchange: Answer | None = None,
+                 cause: str = "") -> Outcome:
+    return Outcome(statement, Status.NOT_OBSERVABLE, why,
+                   curl=exchange.curl if exchange else "",
+                   exchange=exchange.response if exchange else None,
+                   cause=_cause(cause or f"{statement} not observable", exchange))
+
+
+def _cause(what: str, exchange: Answer | None) -> str:
+    return f"{what}, got {exchange.gist()}" if exchange is not None else what
 
 
 def accepted(exchange: Answer) -> bool:
@@ -60,8 +71,8 @@ def purge_is_accepted(record: Record, expect: Expect) -> Iterator[Outcome]:
                   "(expected 202)", done)
     if done.status != 202:
         for statement in ("S3", "S4"):  # about the 202 only
-            yield Outcome(statement, Status.NOT_OBSERVABLE, f"the valid purge answered "
-                          f"{done.status}, not 202 (S2): no 202 to judge", curl=done.curl)
+            yield unobservable(statement, f"the valid purge answered {done.status}, not 202 "
+                               "(S2): no 202 to judge", done, f"{statement}: no 202")
     else:
         location = done.response.headers.get("Location")
         expected = re.compile(rf"^https?://[^/]+(/.*)?/v1\.0/({re.escape(project)}/)?"
@@ -104,8 +115,8 @@ def default_of_hard(record: Record, expect: Expect) -> Iterator[Outcome]:
                            "was given: the hard it applied cannot be seen over HTTP")
         return
     if not accepted(done):
-        yield Outcome(statement, Status.NOT_OBSERVABLE, f"the purge without hard answered "
-                      f"{done.status}: nothing was applied", curl=done.curl)
+        yield unobservable(statement, f"the purge without hard answered {done.status}: "
+                           "nothing was applied", done, f"{statement}: purge refused")
         return
     if not jobs:
         yield outcome(statement, False, f"a purge without hard answered {done.status} but "
@@ -161,28 +172,50 @@ def hard_must_be_boolean(record: Record, expect: Expect) -> Iterator[Outcome]:
 
 
 def unknown_service_is_404(record: Record, expect: Expect) -> Iterator[Outcome]:
-    """S18: an unknown service, or another project's, gets 404."""
+    """S18: an unknown service, or another project's, gets 404. Another project's request
+    served is a failure; refused otherwise than with 404, it fails only when the same
+    request on our own service was accepted (else the refusal is not about tenancy: not
+    observable, with that answer)."""
     for label, answer in record.exchanges.items():
+        if label.startswith(OWN):
+            continue
+        own = record.exchanges.get(OWN + label.removesuffix(" of another project's service"))
+        if own is not None and answer.status != 404 and not accepted(answer) and \
+                not accepted(own):
+            yield unobservable("S18", f"{label} answered {answer.status}, and {OWN}"
+                               f"{own.describe()}: the refusal is not about tenancy", own,
+                               f"S18 {label}: refused on our own service too")
+            continue
         yield outcome("S18", answer.status == 404, f"{label} answered {answer.status} "
-                      "(expected 404)", answer)
+                      "(expected 404)", answer, f"S18 {label}: expected 404")
     if record.seen.get("no other tenant"):
         yield unobservable("S18", "another project's service: with --project-id, a second "
                            "tenant needs --other-project-id (and --other-token)")
 
 
 def request_limits(record: Record, expect: Expect) -> Iterator[Outcome]:
-    """S19: 414 past the URI limit, 413 past the body limit, 400 past `limit`'s maximum."""
+    """S19: 414 past the URI limit, 413 past the body limit, 400 past `limit`'s maximum;
+    each judged only when its control, the same request at the limit, was accepted."""
     limits, maximum = expect.contract.limits, expect.contract.page_limit.maximum
-    long = record.exchanges["long URI"]
-    yield outcome("S19", long.status == 414, f"a {limits.max_uri_length + 1}-character URI "
-                  f"answered {long.status} (expected 414: at most {limits.max_uri_length})",
-                  long)
-    big = record.exchanges["large body"]
-    yield outcome("S19", big.status == 413, f"a {limits.max_body_bytes + 1}-byte body "
-                  f"answered {big.status} (expected 413: at most {limits.max_body_bytes})", big)
-    if (over := record.exchanges.get("limit over the maximum")) is not None:
-        yield outcome("S19", over.status == 400, f"limit={(maximum or 0) + 1} answered "
-                      f"{over.status} (expected 400: at most {maximum})", over)
+    for control, over, what, expected, most in (
+            ("URI at the limit", "long URI", f"a {limits.max_uri_length + 1}-character URI",
+             414, limits.max_uri_length),
+            ("body at the limit", "large body", f"a {limits.max_body_bytes + 1}-byte body",
+             413, limits.max_body_bytes),
+            ("limit at the maximum", "limit over the maximum", f"limit={(maximum or 0) + 1}",
+             400, maximum)):
+        if over not in record.exchanges:
+            continue
+        within, answer = record.exchanges[control], record.exchanges[over]
+        key = f"S19 {over}: expected {expected}"
+        if not accepted(within):
+            yield unobservable("S19", f"{what} cannot show the limit: the same request at it "
+                               f"({control}) was refused, so another rule is at work: "
+                               f"{within.describe()}", within, f"S19 {control}: refused")
+            continue
+        yield outcome("S19", answer.status == expected, f"{what} answered {answer.status} "
+                      f"(expected {expected}: at most {most}; the same request at the limit "
+                      f"answered {within.status})", answer, key)
 
 
 def json_is_served(record: Record, expect: Expect) -> Iterator[Outcome]:
@@ -220,9 +253,9 @@ def rate_limit(record: Record, expect: Expect) -> Iterator[Outcome]:
     late, minute = record.seen["late purge"], record.seen["minute"]
     # when the burst itself failed, how long its refusal lasts says nothing more
     if held and not record.seen["late"]:
-        yield Outcome("S11", Status.NOT_OBSERVABLE, f"the burst took more than half of the "
-                      f"minute ({minute:g} s at this time scale): whether the refusal lasts "
-                      "the minute cannot be seen", curl=late.curl)
+        yield unobservable("S11", f"the burst took more than half of the minute "
+                           f"({minute:g} s at this time scale): whether the refusal lasts the "
+                           "minute cannot be seen", late, "S11: the burst took too long")
     elif held:
         yield outcome("S11", late.status == limit.exceeded_status, f"a purge half a minute "
                       f"after the refused one, within the same minute, answered {late.status} "
@@ -392,7 +425,9 @@ def error_bodies(exchanges: Iterable[Answer]) -> Iterator[Outcome]:
         except (ValueError, KeyError, TypeError):
             ok = False
         yield outcome("S16", ok, f"the {exchange.status} " + ("carries" if ok else "lacks")
-                      + " the documented error body", exchange)
+                      + " the documented error body", exchange,
+                      "S16 error body: expected application/json {message: {errors: "
+                      "[{message: str}]}}")
 
 
 def no_server_errors(exchanges: list[Answer], cases: int) -> Iterator[Outcome]:

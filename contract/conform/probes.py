@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import httpx
 
 from contract.conform.outcome import Outcome, Status
-from contract.conform.target import OURS, Answer, EdgeTarget, Target
+from contract.conform.target import OURS, Answer, EdgeTarget, Seen, Target, poll, service_status
 from contract.model import Contract
 from contract.openapi import operations
 
@@ -33,15 +33,17 @@ class Unobservable(Exception):
     """A step a probe depends on did not go as documented: the probe's statements cannot
     be observed. `exchange` is the step's request and answer, shown to the user."""
 
-    def __init__(self, why: str, exchange: Answer | None = None):
+    def __init__(self, why: str, exchange: Answer | None = None, cause: str = ""):
         super().__init__(why)
-        self.why, self.exchange = why, exchange
+        self.why, self.exchange, self.cause = why, exchange, cause  # cause: `why` sans values
 
     def outcome(self, statement: str, check: str) -> Outcome:
         shown = f": {self.exchange.describe()}" if self.exchange else ""
+        came = f", got {self.exchange.gist()}" if self.exchange else ""
         return Outcome(statement, Status.NOT_OBSERVABLE, self.why + shown, check,
                        self.exchange.curl if self.exchange else "",
-                       self.exchange.response if self.exchange else None)
+                       self.exchange.response if self.exchange else None,
+                       f"{statement} not observable: {self.cause or self.why}{came}")
 
 
 @dataclass
@@ -57,8 +59,10 @@ class Context:
     edge: EdgeTarget | None = None  # the CDN edge and the suite's origin, when given
     progress: Callable[[str], None] = lambda _: None
     exchanges: list[Answer] = field(default_factory=list)  # all sent, for S16
-    lifecycle: dict[str, Outcome] = field(default_factory=dict)  # S34, by message
-    _ready: list[tuple[str, str] | Unobservable] = field(default_factory=list)
+    lifecycle: dict[str, Outcome] = field(default_factory=dict)  # S34, by cause
+    _ready: list[tuple[str, list[str]] | Unobservable] = field(default_factory=list)
+    _deploys: dict[tuple[str, str], Seen] = field(default_factory=dict)  # what each showed
+    _undeployed: bool = False  # this variant's S34 says a deploy wait ran out
     _purges: collections.deque[float] = field(default_factory=collections.deque)
 
     def __post_init__(self) -> None:
@@ -75,24 +79,47 @@ class Context:
         return exchange
 
     # -- services ---------------------------------------------------------------------------
-    def prepare(self, count: int) -> None:
-        """Create `count` services now, so that their deploys run side by side; `service()`
-        hands them out."""
-        for _ in range(count):
+    def prepare(self, groups: list[int]) -> None:
+        """Create the services the checks need now, `groups[i]` of them in one project for
+        each, and wait for them all together, within one --deploy-timeout (S34);
+        `services()` hands them out."""
+        made: list[tuple[str, list[str]] | Unobservable] = []
+        for size in groups:
             try:
-                self._ready.append(self._create(self.target.project()))
+                made.append(self._create_group(size))
             except Unobservable as failed:
-                self._ready.append(failed)
+                made.append(failed)
+        keys = [(group[0], one) for group in made if not isinstance(group, Unobservable)
+                for one in group[1]]
+        self._await_deploys(keys)
+        self._ready += made
 
-    def service(self, project: str | None = None) -> tuple[str, str]:
-        """A deployed service of its own, in a fresh project (or the fixed one, or
-        `project`): (project, service). Raises Unobservable with the step that failed."""
-        ready = self._ready.pop() if self._ready and project is None else \
-            self._create(project or self.target.project())
-        if isinstance(ready, Unobservable):
-            raise ready
-        self.deployed(*ready)
-        return ready
+    def service(self) -> tuple[str, str]:
+        """A deployed service of its own, in a fresh project (or the fixed one): (project,
+        service). Raises Unobservable with the step that failed."""
+        project, (service,) = self.services(1)
+        return project, service
+
+    def services(self, count: int) -> tuple[str, list[str]]:
+        """`count` deployed services of one project, no other probe uses: prepared ones when
+        there are, else new ones, waited for together."""
+        group = next((g for g in self._ready if not isinstance(g, Unobservable) and
+                      len(g[1]) == count), None) or \
+            next((g for g in self._ready if isinstance(g, Unobservable)), None)
+        if group is not None:
+            self._ready.remove(group)
+        else:
+            try:
+                group = self._create_group(count)
+            except Unobservable as failed:
+                group = failed
+            if not isinstance(group, Unobservable):
+                self._await_deploys([(group[0], one) for one in group[1]])
+        if isinstance(group, Unobservable):
+            raise group
+        for one in group[1]:
+            self._check_deployed(group[0], one)
+        return group
 
     def create(self, project: str, body: dict[str, Any]) -> str:
         """createService with `body`; the new service's id, or Unobservable with the
@@ -104,87 +131,112 @@ class Context:
                                "Location)", answer)
         return service
 
-    def _create(self, project: str) -> tuple[str, str]:
-        return project, self.create(project, self.target.service_body()[0])
-
-    def _poll(self, project: str, service: str, until: Callable[[Answer], bool],
-              what: str) -> Answer:
-        """GET the service until `until(answer)` holds or the deploy timeout passes (the
-        documented durations are unknown: S34); progress every 30 s; the last answer."""
-        scale = self.target.scale
-        limit = self.target.fixtures.deploy_timeout * scale
-        pause = min(5.0, max(0.05, 10 * scale))
-        started = time.monotonic()
-        told = started
-        while True:
-            answer = self.send("GET", f"/v1.0/{project}/services/{service}")
-            if until(answer) or time.monotonic() - started > limit:
-                return answer
-            if time.monotonic() - told > 30:
-                told = time.monotonic()
-                self.progress(f"  waiting for service {service} to {what} "
-                              f"({_status(answer)}, {told - started:.0f} s of {limit:.0f})")
-            time.sleep(pause)
+    def _create_group(self, size: int) -> tuple[str, list[str]]:
+        project = self.target.project()
+        return project, [self.create(project, self.target.service_body()[0])
+                         for _ in range(size)]
 
     def deployed(self, project: str, service: str) -> None:
-        """Wait for `deployed`. A service that fails, reports a status the docs do not list,
-        or never deploys within --deploy-timeout is judged under S34, and the probe that
-        needed it cannot observe its statements."""
-        answer = self._poll(project, service, lambda a: _status(a) != "create_in_progress",
-                            "deploy")
-        status = _status(answer)
+        """Wait for `deployed` (see `_check_deployed`)."""
+        self._await_deploys([(project, service)])
+        self._check_deployed(project, service)
+
+    def _await_deploys(self, services: list[tuple[str, str]]) -> None:
+        """Read the services until none is `create_in_progress`, all in one wait. Once a
+        wait of this run ran out (S34 failed), no later one waits: one read each."""
+        if not services:
+            return
+        limit = 0.0 if self.target.deploy_wait_over else self._limit()
+        for seen in poll(self.send, services, lambda a: service_status(a) !=
+                         "create_in_progress", limit, "deploy", self.progress,
+                         self.target.scale):
+            self._deploys[(seen.project, seen.service)] = seen
+        stuck = [s for s in self._deploys.values() if service_status(s.last) ==
+                 "create_in_progress"]
+        if stuck and not self._undeployed:
+            self._undeployed = self.target.deploy_wait_over = True
+            waited = f"after --deploy-timeout ({self._limit():g} s)" if limit else \
+                "(the run's one deploy wait ran out before: read once)"
+            self._lifecycle(False, f"{len(stuck)} of {len(self._deploys)} new service(s) were "
+                            f"still create_in_progress {waited}: {stuck[0].service} showed "
+                            f"{stuck[0].history()}", stuck[0].last, "deploy never completed")
+
+    def _check_deployed(self, project: str, service: str) -> None:
+        """A service that fails, reports a status the docs do not list, or never deploys
+        within --deploy-timeout is judged under S34, and the probe that needed it cannot
+        observe its statements (Unobservable)."""
+        seen = self._deploys[(project, service)]
+        answer, status = seen.last, service_status(seen.last)
         if status == "deployed":
             self._lifecycle(True, "a new service went from create_in_progress to deployed",
                             answer)
             return
         if answer.status != 200:
-            raise Unobservable(f"the new service {service} could not be read", answer)
+            raise Unobservable(f"the new service {service} could not be read", answer,
+                               "the new service could not be read")
         if status == "create_in_progress":
-            self._lifecycle(False, f"a new service was still create_in_progress after "
-                            f"--deploy-timeout ({self._limit():.0f} s)", answer)
-        elif status == "failed":
+            raise Unobservable(f"no new service deployed within --deploy-timeout "
+                               f"({self._limit():g} s; S34 quotes the statuses seen)", answer,
+                               "no service deployed in time")
+        if status == "failed":
             self._lifecycle(None, "a new service ended `failed` (the docs allow it; a valid "
                             "service is expected to deploy)", answer)
         else:
             self._lifecycle(False, f"a new service reported status {status!r}, not one of "
                             f"{', '.join(STATUSES)}", answer)
         raise Unobservable(f"the new service {service} did not deploy (last status: "
-                           f"{status}; see S34)", answer)
+                           f"{status}; see S34)", answer, "the new service did not deploy")
 
     def updated(self, project: str, service: str) -> Answer:
         """After an update: wait while the service is `update_in_progress` (S34); the last
         GET (a service still updating after --deploy-timeout is judged under S34)."""
-        answer = self._poll(project, service, lambda a: _status(a) != "update_in_progress",
-                            "update")
-        status = _status(answer)
+        (seen,) = poll(self.send, [(project, service)], lambda a: service_status(a) !=
+                       "update_in_progress", self._limit(), "update", self.progress,
+                       self.target.scale)
+        answer, status = seen.last, service_status(seen.last)
         if status == "update_in_progress":
             self._lifecycle(False, f"an updated service was still update_in_progress after "
-                            f"--deploy-timeout ({self._limit():.0f} s)", answer)
+                            f"--deploy-timeout ({self._limit():g} s): {seen.history()}",
+                            answer, "update never completed")
         elif status not in STATUSES:
             self._lifecycle(False, f"an updated service reported status {status!r}, not one "
                             f"of {', '.join(STATUSES)}", answer)
         return answer
 
-    def gone(self, project: str, service: str) -> Answer:
-        """After a DELETE: wait while the service is `delete_in_progress` (S34); the last
-        GET, a 404 once the deletion completed."""
-        answer = self._poll(project, service, lambda a: _status(a) != "delete_in_progress",
-                            "be deleted")
-        if answer.status == 200:
-            status = _status(answer)
-            self._lifecycle(False, "a deleted service " + (
-                f"was still delete_in_progress after --deploy-timeout ({self._limit():.0f} s)"
-                if status == "delete_in_progress" else f"reported {status!r} (expected "
-                "delete_in_progress, then 404)"), answer)
-        return answer
+    def gone(self, project: str, service: str) -> Seen:
+        """After an accepted DELETE: read the service until it answers 404, within
+        --deploy-timeout; what it showed meanwhile is judged under S34 (`delete_in_progress`
+        while it lasts; a read that still shows `deployed` before that only lags). The
+        deletion completed only when the last read is a 404."""
+        (seen,) = poll(self.send, [(project, service)], lambda a: a.status == 404,
+                       self._limit(), "be deleted", self.progress, self.target.scale)
+        statuses = [service_status(answer) for _, answer in seen.reads[:-1]]
+        wrong = next((n for n, status in enumerate(statuses) if status not in (
+            "deployed", "delete_in_progress") or (status == "deployed" and
+                                                  "delete_in_progress" in statuses[:n])), None)
+        if seen.last.status != 404:
+            self._lifecycle(False, f"a deleted service still answered {seen.last.status} "
+                            f"after --deploy-timeout ({self._limit():g} s): "
+                            f"{seen.history()}", seen.last, "deletion never completed")
+        elif wrong is not None:
+            self._lifecycle(False, f"a deleted service showed {seen.history()} (expected "
+                            "delete_in_progress, then 404)", seen.reads[wrong][1],
+                            "a status out of order during deletion")
+        else:
+            self._lifecycle(True, f"a deleted service answered 404 once its deletion "
+                            f"completed ({seen.history()})", seen.last, "deletion completed")
+        return seen
 
     def _limit(self) -> float:
         return self.target.fixtures.deploy_timeout * self.target.scale
 
-    def _lifecycle(self, ok: bool | None, message: str, exchange: Answer) -> None:
+    def _lifecycle(self, ok: bool | None, message: str, exchange: Answer,
+                   cause: str | None = None) -> None:
+        """An S34 outcome, one per cause (`message` when it names none)."""
         status = Status.WARNING if ok is None else Status.PASS if ok else Status.FAIL
-        self.lifecycle.setdefault(message, Outcome("S34", status, message, "lifecycle",
-                                                   exchange.curl))
+        key = f"S34 lifecycle: {cause or message}"
+        self.lifecycle.setdefault(key, Outcome("S34", status, message, "lifecycle",
+                                               exchange.curl, exchange.response, key))
 
     # -- purges -----------------------------------------------------------------------------
     def purge_path(self, project: str, service: str) -> str:
@@ -223,13 +275,6 @@ class Context:
             self._purges.clear()
 
 
-def _status(answer: Answer) -> str | None:
-    """The `status` of a service a GET answered, or None."""
-    body = answer.json()
-    found = body.get("status") if answer.status == 200 and isinstance(body, dict) else None
-    return found if isinstance(found, str) else None
-
-
 @dataclass
 class Record:
     """What one probe saw (a probe that cannot look raises Unobservable instead)."""
@@ -248,8 +293,25 @@ def on_a_new_service(probe: Callable[[Context, Record, str, str], None]
         record.seen["project"], record.seen["service"] = fresh = ctx.service()
         probe(ctx, record, *fresh)
         return record
-    run.needs_service = True  # type: ignore[attr-defined]
-    return run
+    return needs(lambda ctx: 1)(run)
+
+
+Probe = Callable[[Context], Record]
+
+
+def needs(count: Callable[[Context], int]) -> Callable[[Probe], Probe]:
+    """Marks a probe that takes `count(ctx)` deployed services of one project (`services`):
+    the runner creates them before any check runs, and waits for all together."""
+    def mark(probe: Probe) -> Probe:
+        probe.needs = count  # type: ignore[attr-defined]
+        return probe
+    return mark
+
+
+def services_needed(probe: Probe, ctx: Context) -> int:
+    """How many deployed services of one project `probe` takes (0: it makes its own)."""
+    count: Callable[[Context], int] = getattr(probe, "needs", lambda _: 0)
+    return count(ctx)
 
 
 @on_a_new_service
@@ -327,55 +389,80 @@ def hard_not_boolean(ctx: Context, record: Record, project: str, service: str) -
                                                       hard=value)
 
 
+def _other_tenant(ctx: Context) -> bool:
+    """Whether a second tenant can be asked for (a real account needs one given)."""
+    identity = ctx.target.identity
+    return identity.project_id is None or identity.other_project_id is not None
+
+
+OWN = "the same on our own service: "  # the label of an S18 request's control
+
+
+@needs(lambda ctx: 1 if _other_tenant(ctx) else 0)
 def unknown_services(ctx: Context) -> Record:
     """A purge of a service that does not exist; every operation on a service of ours asked
     by another tenant (S18): another project with our token, or with a real account the
-    second one the user gave (--other-project-id, --other-token)."""
+    second one the user gave (--other-project-id, --other-token). Each is followed by the
+    same request on our own service (a refusal is blamed on tenancy only when that one is
+    accepted); an update is waited for before the delete."""
     record = Record()
     record.exchanges["a purge of an unknown service"] = ctx.purge(
         ctx.target.project(), UNKNOWN_SERVICE, url="/index.html", hard="true")
-    identity = ctx.target.identity
-    if identity.project_id is not None and identity.other_project_id is None:
+    if not _other_tenant(ctx):
         record.seen["no other tenant"] = True
         return record
+    identity = ctx.target.identity
     other = identity.other_project_id or ctx.target.project()
     token = identity.other_token or OURS
-    _, service = ctx.service()
-    for label, method, suffix, params in (
+    project, service = ctx.service()
+    asset = {"url": "/index.html"}
+    for label, method, suffix, options in (
             ("a read", "GET", "", {}),
-            ("a purge", ctx.contract.purge.method, "/assets", {"url": "/index.html"}),
-            ("a cached-asset report", "GET", "/assets", {"url": "/index.html"}),
+            ("a purge", ctx.contract.purge.method, "/assets", {}),
+            ("a cached-asset report", "GET", "/assets", {"params": asset}),
             ("an analytics report", "GET", "/analytics", {}),
-            ("an update", "PATCH", "", {}),
+            ("an update", "PATCH", "", {"json": [{"op": "replace", "path": "/name",
+                                                  "value": "not-yours"}]}),
             ("a delete", "DELETE", "", {})):
-        options: dict[str, Any] = {"params": params, "token": token}
-        if method == "PATCH":
-            options["json"] = [{"op": "replace", "path": "/name", "value": "not-yours"}]
-        record.exchanges[f"{label} of another project's service"] = ctx.send(
-            method, f"/v1.0/{other}/services/{service}{suffix}", **options)
+        for key, owner, extra in ((f"{label} of another project's service", other,
+                                   {"token": token}), (OWN + label, project, {})):
+            path = f"/v1.0/{owner}/services/{service}{suffix}"
+            own = record.exchanges[key] = ctx.purge_at(path, asset, **extra) \
+                if label == "a purge" else ctx.send(method, path, **options, **extra)
+        if method == "PATCH" and 200 <= own.status < 300:
+            ctx.updated(project, service)
     return record
+
+
+PADDING = "conform-padding"  # a query parameter the contract sets no rule on
 
 
 def over_the_limits(ctx: Context) -> Record:
     """A URI and a body one over the contract's limits, a `limit` one over its maximum
-    (S19)."""
+    (S19). Each after a control that differs only by being at the limit: a listing padded
+    with a query parameter the contract sets no rule on (not `marker`, which names a
+    service), a create body padded with JSON whitespace (not a member a target may limit),
+    `limit` at its maximum. A refused control shows another rule at work, not the limit."""
     record = Record()
     project = ctx.target.project()
     limits = ctx.contract.limits
     path = f"/v1.0/{project}/services"
-    marker = "a" * (limits.max_uri_length + 1 - len(path + "?marker="))
-    record.exchanges["long URI"] = ctx.send("GET", path, params={"marker": marker})
-    body = ctx.target.service_body()[0]
-    empty = json.dumps({**body, "name": ""})
-    padded = json.dumps({**body,
-                         "name": "x" * (limits.max_body_bytes + 1 - len(empty.encode()))})
-    record.exchanges["large body"] = ctx.send("POST", path, content=padded.encode(),
-                                              headers={"Content-Type": "application/json"})
-    ctx.target.remember(project, record.exchanges["large body"])  # created: removed at the end
+    for label, size in (("URI at the limit", limits.max_uri_length),
+                        ("long URI", limits.max_uri_length + 1)):
+        pad = "a" * (size - len(f"{path}?{PADDING}="))
+        record.exchanges[label] = ctx.send("GET", path, params={PADDING: pad})
+    for label, size in (("body at the limit", limits.max_body_bytes),
+                        ("large body", limits.max_body_bytes + 1)):
+        text = json.dumps(ctx.target.service_body()[0])
+        padded = "{" + " " * (size - len(text.encode())) + text[1:]
+        record.exchanges[label] = ctx.send("POST", path, content=padded.encode(),
+                                           headers={"Content-Type": "application/json"})
+        ctx.target.remember(project, record.exchanges[label])  # created: removed at the end
     maximum = ctx.contract.page_limit.maximum
     if maximum is not None:
-        record.exchanges["limit over the maximum"] = ctx.send(
-            "GET", path, params={"limit": str(maximum + 1)})
+        for label, value in (("limit at the maximum", maximum),
+                             ("limit over the maximum", maximum + 1)):
+            record.exchanges[label] = ctx.send("GET", path, params={"limit": str(value)})
     return record
 
 
@@ -385,6 +472,15 @@ def json_listing(ctx: Context) -> Record:
                                        headers={"Accept": "application/json"})})
 
 
+def _burst_services(ctx: Context) -> int:
+    """Two services of one project under a documented limit, one without; none unless
+    asked for (--rate-limit-check)."""
+    if not ctx.rate_limit_check:
+        return 0
+    return 1 if ctx.contract.rate_limits.get(ctx.contract.purge.operation) is None else 2
+
+
+@needs(_burst_services)
 def purge_burst(ctx: Context) -> Record:
     """One purge more than the rate limit allows, spread over two services of one project,
     then one more half a minute after the refused one (S11, S24, S35). Under a variant that
@@ -392,18 +488,16 @@ def purge_burst(ctx: Context) -> Record:
     does not document."""
     if not ctx.rate_limit_check:
         raise Unobservable("needs a fresh rate-limit window: run with --rate-limit-check")
-    return _burst(ctx)
-
-
-@on_a_new_service
-def _burst(ctx: Context, record: Record, project: str, service: str) -> None:
+    record = Record()
     limit = ctx.contract.rate_limits.get(ctx.contract.purge.operation)
+    project, services = ctx.services(_burst_services(ctx))
+    service = services[0]
     if limit is None:  # documented nowhere: one service, one burst, whatever comes back
         for n in range(LIMITLESS_BURST):
             record.exchanges[f"purge {n + 1}"] = ctx.purge(project, service,
                                                            url=f"/file-{n}.png", hard="true")
-        return
-    _, other = ctx.service(project)  # the limit counts the project, not each service
+        return record
+    other = services[1]  # the limit counts the project, not each service
     ctx.pace(fresh_window=True)
     minute = limit.period_seconds * ctx.target.scale
     # a burst that starts as a calendar minute begins is within one minute under both
@@ -419,6 +513,7 @@ def _burst(ctx: Context, record: Record, project: str, service: str) -> None:
     record.seen["late"] = time.monotonic() - record.seen["started"] < minute
     record.seen["late purge"] = ctx.purge(project, service, url="/late.png", hard="true")
     record.seen["minute"] = minute
+    return record
 
 
 LIMITLESS_BURST = 21  # purges sent in a row under a variant that states no rate limit
@@ -478,24 +573,34 @@ def next_link(answer: Answer) -> str | None:
 REFUSE = "refuse: "  # the label of a request the spec does not allow
 
 
-@on_a_new_service
-def patch_service(ctx: Context, record: Record, project: str, service: str) -> None:
-    """JSON Patch operations the spec does not allow, a path that names nothing, then a
-    valid update and what the service shows once it is deployed again (S34)."""
-    path = f"/v1.0/{project}/services/{service}"
+@needs(lambda ctx: 2)
+def patch_service(ctx: Context) -> Record:
+    """JSON Patch operations the spec does not allow and a path that names nothing, on one
+    service (one the target takes leaves it updating: the next waits until it is done);
+    then a valid update of another, untouched one, and what it shows once it is deployed
+    again (S34)."""
+    record = Record()
+    project, (refusing, updating) = ctx.services(2)
     patch = {"Content-Type": "application/json-patch+json"}
-    for op in ("copy", "move", "test", "merge"):
-        record.exchanges[f"{REFUSE}op {op}"] = ctx.send("PATCH", path, headers=patch, json=[
-            {"op": op, "from": "/name", "path": "/name", "value": "conform-patched"}])
-    record.exchanges[f"{REFUSE}a path that names nothing"] = ctx.send(
-        "PATCH", path, headers=patch, json=[{"op": "replace", "path": "/no_such_member",
-                                             "value": 1}])
+    path = f"/v1.0/{project}/services/{refusing}"
+    refused: dict[str, list[dict[str, Any]]] = {
+        f"op {op}": [{"op": op, "from": "/name", "path": "/name", "value": "conform-patched"}]
+        for op in ("copy", "move", "test", "merge")}
+    refused["a path that names nothing"] = [{"op": "replace", "path": "/no_such_member",
+                                             "value": 1}]
+    for label, body in refused.items():
+        answer = record.exchanges[REFUSE + label] = ctx.send("PATCH", path, headers=patch,
+                                                             json=body)
+        if 200 <= answer.status < 300:  # taken: the next one waits until it is done
+            ctx.updated(project, refusing)
     name = f"conform-renamed-{ctx.target.run_id}"
     record.seen["name"] = name
-    record.exchanges["update"] = ctx.send("PATCH", path, headers=patch, json=[
-        {"op": "replace", "path": "/name", "value": name}])
+    record.exchanges["update"] = ctx.send(
+        "PATCH", f"/v1.0/{project}/services/{updating}", headers=patch,
+        json=[{"op": "replace", "path": "/name", "value": name}])
     if 200 <= record.exchanges["update"].status < 300:
-        record.exchanges["after the update"] = ctx.updated(project, service)
+        record.exchanges["after the update"] = ctx.updated(project, updating)
+    return record
 
 
 HOSTILE = ("(", "a b", '"', "'", "\\", "%FF", "%00", "9" * 40, "-1", "1e999", "[]", "{}",

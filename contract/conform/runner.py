@@ -23,7 +23,7 @@ from contract.conform.judges import Expect, error_bodies, no_server_errors
 from contract.conform.origin import Origin
 from contract.conform.outcome import SPEC, Outcome, StatementVerdict, Status
 from contract.conform.preflight import preflight
-from contract.conform.probes import Context
+from contract.conform.probes import Context, services_needed
 from contract.conform.scenario import lifecycle
 from contract.conform.target import EdgeTarget, Target
 from contract.errors import InputError
@@ -209,8 +209,9 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
         expect = Expect(contract, frozenset(mine))
         chosen = [c for c in CHECKS if c.group in options.groups and
                   expect.statements.intersection(c.statements)]
-        ctx.prepare(sum(getattr(c.probe, "needs_service", False) for c in chosen)
-                    + ("api" in options.groups))
+        # the services the checks and the scenario take, created and awaited together
+        ctx.prepare([n for c in chosen if (n := services_needed(c.probe, ctx))]
+                    + [1] * ("api" in options.groups))
         outcomes: list[Outcome] = []
         for check in chosen:
             found = check.run(ctx, expect)
@@ -225,7 +226,6 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
             progress(f"variant {variant}: schemathesis")
             fuzzed = fuzz(document, target, options.fuzz, progress)
             target.created_by_fuzz += fuzzed.created
-            target.removed += fuzzed.removed
             if options.record is not None:
                 options.record += fuzzed.exchanges
         cases = fuzzed.cases
@@ -261,7 +261,8 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
                 verdict.outcomes = [Outcome(sid, Status.NOT_OBSERVABLE, (
                     f"not checked: the {' and '.join(groups)} checks observe it and only "
                     f"--checks {' '.join(options.groups)} ran") if groups else
-                    "no check of the suite observes it")]
+                    "no check of the suite observes it",
+                    cause=f"{sid} not checked" if groups else f"{sid} observed by no check")]
             verdicts.append(verdict)
         reports.append(VariantReport(variant, verdicts, findings, cases,
                                      time.monotonic() - started, options.groups, notes,

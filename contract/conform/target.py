@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import collections
 import importlib
 import importlib.util
 import json
 import os
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,6 +78,16 @@ class Answer:
         except ValueError:
             return None
 
+    def gist(self) -> str:
+        """The status and the body's shape (`400 {message: str}`): what a cause names of an
+        answer, stable across runs (no values)."""
+        body = self.json()
+        if body is not None:
+            return f"{self.status} {shape(body)}"
+        media = self.response.headers.get("Content-Type", "").split(";")[0]
+        return f"{self.status} " + (f"{media or 'untyped'} body" if self.response.content
+                                    else "no body")
+
     def describe(self) -> str:
         """`METHOD URL answered STATUS: body…`: what a reader needs to see why a step
         failed, without rerunning it."""
@@ -84,6 +96,23 @@ class Answer:
         cut = " …" if len(self.response.content) > BODY_SHOWN else ""
         return (f"{request.method} {request.url} answered {self.status}"
                 + (f": {text}{cut}" if text else " with no body"))
+
+
+SHAPE_DEPTH, SHAPE_MEMBERS = 3, 6  # how much of a body's shape a cause names
+
+
+def shape(value: Any, depth: int = 0) -> str:
+    """A JSON value's shape, without its values: `{message: {errors: [{message: str}]}}`."""
+    if isinstance(value, dict):
+        if depth >= SHAPE_DEPTH:
+            return "{…}"
+        members = [f"{key}: {shape(item, depth + 1)}" for key, item in
+                   list(value.items())[:SHAPE_MEMBERS]]
+        return "{" + ", ".join(members + ["…"] * (len(value) > SHAPE_MEMBERS)) + "}"
+    if isinstance(value, list):
+        return "[]" if not value else "[…]" if depth >= SHAPE_DEPTH else \
+            f"[{shape(value[0], depth + 1)}]"
+    return {bool: "bool", int: "int", float: "number", str: "str"}.get(type(value), "null")
 
 
 @dataclass
@@ -136,8 +165,12 @@ class Target:
     edge_url: str | None = field(init=False, default=None)  # where our mock's edge listens
     run_id: str = field(init=False, default_factory=lambda: uuid.uuid4().hex[:8])
     created: list[tuple[str, str]] = field(init=False, default_factory=list)
-    created_by_fuzz: int = field(init=False, default=0)  # schemathesis' creates, removed at once
-    removed: int = field(init=False, default=0)
+    # schemathesis' creates (project as its path segment, service), deleted at once
+    created_by_fuzz: list[tuple[str, str]] = field(init=False, default_factory=list)
+    removed: int = field(init=False, default=0)  # services seen gone (404) at the end
+    left: list[str] = field(init=False, default_factory=list)  # the others, each with why
+    # a wait for deploys ran out: no later one waits (one deploy timeout for the whole run)
+    deploy_wait_over: bool = field(init=False, default=False)
     _serial: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
@@ -147,7 +180,7 @@ class Target:
     @property
     def created_count(self) -> int:
         """Every service the run created: the suite's own and schemathesis'."""
-        return len(self.created) + self.created_by_fuzz
+        return len(self.created) + len(self.created_by_fuzz)
 
     @property
     def scale(self) -> float:
@@ -191,22 +224,34 @@ class Target:
         return service
 
     def remove_created(self, progress: Callable[[str], None]) -> list[str]:
-        """DELETE every service this run created and still holds (a 404 means it is gone
-        already); what could not be removed, each with why."""
-        left = []
-        for project, service in self.created:
+        """DELETE every service this run created, then read each until it answers 404,
+        all within one --deploy-timeout: `removed` counts those seen gone (an accepted DELETE
+        is not a removal: a deletion may take minutes). What is still there, each with why
+        (also kept in `left`)."""
+        pending, left = [], []
+        for project, service in [*self.created, *self.created_by_fuzz]:
             try:
                 answer = self.send("DELETE", f"/v1.0/{project}/services/{service}")
             except httpx.HTTPError as error:
                 left.append(f"{service} (project {project}): {type(error).__name__}")
                 continue
-            if answer.status in (200, 202, 204, 404):
-                self.removed += 1
+            if answer.status in (200, 202, 204, 404):  # 404: gone already, or being deleted
+                pending.append((project, service))
             else:
                 left.append(f"{service} (project {project}): {answer.describe()}")
+        limit = self.fixtures.deploy_timeout * self.scale
+        for seen in poll(self.send, pending, lambda a: a.status == 404, limit,
+                         "be deleted", progress, self.scale):
+            if seen.last.status == 404:
+                self.removed += 1
+            else:
+                left.append(f"{seen.service} (project {seen.project}): deletion accepted, "
+                            f"still present after {seen.reads[-1][0]:.0f} s "
+                            f"({seen.history()})")
         if self.created_count:
             progress(f"removed {self.removed} of the {self.created_count} services this run "
                      "created")
+        self.left = left
         return left
 
     def jobs(self, project: str, service_id: str) -> list[dict[str, Any]] | None:
@@ -219,6 +264,72 @@ class Target:
                                      headers={self.token_header: self.identity.token})
             return list(answer.json()["jobs"])
         return None
+
+
+@dataclass
+class Seen:
+    """What reading one service again and again showed: each read's answer, with the
+    seconds since the wait began."""
+
+    project: str
+    service: str
+    reads: list[tuple[float, Answer]] = field(default_factory=list)
+
+    @property
+    def last(self) -> Answer:
+        return self.reads[-1][1]
+
+    def history(self) -> str:
+        """The statuses over time, a run of equal ones said once: `create_in_progress from
+        0 to 60 s (13 reads)`; a read that is not a service's says its HTTP status."""
+        runs: list[tuple[str, float, float, int]] = []
+        for at, answer in self.reads:
+            what = service_status(answer) or f"HTTP {answer.status}"
+            if runs and runs[-1][0] == what:
+                runs[-1] = (what, runs[-1][1], at, runs[-1][3] + 1)
+            else:
+                runs.append((what, at, at, 1))
+        return ", then ".join(f"{what} at {start:.1f} s" if count == 1 else
+                              f"{what} from {start:.1f} to {end:.1f} s ({count} reads)"
+                              for what, start, end, count in runs)
+
+
+def poll(send: Callable[..., Answer], services: list[tuple[str, str]],
+         until: Callable[[Answer], bool], limit: float, what: str,
+         progress: Callable[[str], None], scale: float = 1.0) -> list[Seen]:
+    """GET each service until `until` holds for its answer or `limit` seconds pass: one
+    wait for them all, however many (a target whose services never get there is judged in
+    one timeout, not one per service). Progress every 30 s (four times in a shorter wait)
+    says how long is left of it."""
+    started = told = time.monotonic()
+    seen = {key: Seen(*key) for key in services}
+    waiting = list(seen)
+    pause = min(5.0, max(0.05, 10 * scale))
+    while waiting:
+        for key in list(waiting):
+            answer = send("GET", f"/v1.0/{key[0]}/services/{key[1]}")
+            seen[key].reads.append((time.monotonic() - started, answer))
+            if until(answer):
+                waiting.remove(key)
+        now = time.monotonic()
+        if not waiting or now - started > limit:
+            break
+        if now - told > min(30.0, limit / 4):
+            told = now
+            statuses = collections.Counter(service_status(seen[key].last) or
+                                           f"HTTP {seen[key].last.status}" for key in waiting)
+            progress(f"  waiting for {len(waiting)} service(s) to {what} ("
+                     + ", ".join(f"{n} {s}" for s, n in statuses.items())
+                     + f"): {limit - (now - started):.0f} s left of {limit:.0f}")
+        time.sleep(pause)
+    return list(seen.values())
+
+
+def service_status(answer: Answer) -> str | None:
+    """The `status` of a service a GET answered, or None."""
+    body = answer.json()
+    found = body.get("status") if answer.status == 200 and isinstance(body, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def created_id(status: int, location: str | None) -> str | None:
