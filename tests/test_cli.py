@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -188,3 +190,19 @@ def test_proxy_log_under_a_regular_file_is_bad_input(tmp_path):
     refused(run_in(tmp_path, "proxy", "--upstream", "http://127.0.0.1:9", "--port", "0",
                    "--log", "garbage.bin/x.log"), "garbage.bin/x.log: --log: cannot append")
     assert [p.name for p in tmp_path.iterdir()] == ["garbage.bin"]
+
+
+def test_make_proof_ends_with_the_verdict_of_each_variant(shared_reference):
+    """`make run` ends with `make proof`: a variant's mock on a free port, judged by
+    `conform --checks api`, its verdict, the mock stopped (one variant here, few examples)."""
+    done = subprocess.run(["make", "-s", "proof", "PROOF_VARIANTS=2015-08",
+                           "PROOF_EXAMPLES=2"], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    started, verdict, services = done.stdout.splitlines()
+    port = re.fullmatch(r"mock 2015-08 on http://127\.0\.0\.1:(\d+); cdn-contract conform "
+                        r"--base-url \S+ --variant 2015-08 --checks api", started)
+    assert port and verdict == "2015-08: CONFORMS", done.stdout
+    assert re.fullmatch(r"services: (\d+) created, \1 removed", services), services
+    with socket.socket() as probe:  # the mock was stopped
+        assert probe.connect_ex(("127.0.0.1", int(port.group(1)))) != 0

@@ -116,3 +116,11 @@ def test_the_mock_runs_in_the_image_and_answers_a_purge_from_the_host(image):
         server.kill()
         subprocess.run(["buildah", "--storage-driver", "vfs", "rm", container],
                        capture_output=True, timeout=120)
+
+
+def test_the_documented_buildah_build_keeps_the_health_check():
+    """The README's and the Dockerfile's buildah command build as the image test does, in
+    Docker's format (the OCI format drops HEALTHCHECK)."""
+    for document in (PROJECT_ROOT / "README.md", PROJECT_ROOT / "Dockerfile"):
+        builds = [line for line in document.read_text().splitlines() if "buildah bud" in line]
+        assert builds and all("--format docker" in line for line in builds), document
