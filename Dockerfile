@@ -2,10 +2,11 @@
 # so the build needs no network:
 #
 #   python -m pip wheel --wheel-dir wheelhouse .
-#   docker build -t cdn-contract .            # or: buildah bud -t cdn-contract .
+#   docker build -t cdn-contract .     # or: buildah bud --format docker -t cdn-contract .
 #   docker run --rm -p 8080:8080 -p 8081:8081 cdn-contract   # the mock and its edge
 #   docker run --rm cdn-contract conform --base-url https://cdn.example.net --checks api
 #
+# (buildah's default OCI format has no HEALTHCHECK: --format docker keeps it.)
 # BASE is any image with Python 3.11 and its venv module (the wheelhouse's wheels are built
 # for the Python that built them).
 ARG BASE=python:3.11-slim

@@ -13,7 +13,7 @@ SPECTRAL_CLI := 6.16.3
 REDOCLY_CLI := 2.77.0
 OPENAPI_PYTHON_CLIENT := 0.29.1
 
-.PHONY: setup run spec generated docs check-generated lint test bench clean
+.PHONY: setup run proof spec generated docs check-generated lint test bench clean
 
 $(STAMP): pyproject.toml
 	@echo "setting up $(VENV) with $(PYTHON) (once; about 30 s): a virtual environment, then"
@@ -75,7 +75,25 @@ $(ECOSYSTEM): $(STAMP)
 	  openapi-python-client==$(OPENAPI_PYTHON_CLIENT) mypy
 	@touch $(ECOSYSTEM)
 
-run: spec generated  ## the main job: derive spec/ (both variants), generate the server and client
+run: spec generated proof  ## the main job: derive spec/ (both variants), generate the server and client, prove it
+
+# The main job in one screen: for each variant, its mock on a free port (the one the
+# generated server runs), `conform --checks api` against it, the verdict; the mock stopped.
+PROOF_VARIANTS ?= 2015-08 2016-08
+PROOF_EXAMPLES ?= 10
+proof: $(STAMP)  ## each variant's mock judged by `cdn-contract conform --checks api`
+	@log=$$(mktemp); status=0; for variant in $(PROOF_VARIANTS); do \
+	  $(BIN)/cdn-contract mock --variant $$variant --port 0 --no-edge --time-scale 0.01 \
+	    --tokens t --quiet 2>$$log & mock=$$!; url=; \
+	  for i in $$(seq 100); do \
+	    url=$$(grep -o 'http://127\.0\.0\.1:[0-9]*' $$log | head -n 1); \
+	    [ -n "$$url" ] && break; sleep 0.1; done; \
+	  echo "mock $$variant on $$url; cdn-contract conform --base-url $$url --variant $$variant --checks api"; \
+	  $(BIN)/cdn-contract conform --base-url $$url --variant $$variant --token t --checks api \
+	    --rate-limit-check --max-examples $(PROOF_EXAMPLES) >$$log.out 2>&1 || status=1; \
+	  grep -E "^$$variant: |^services: " $$log.out || tail -n 5 $$log.out; \
+	  kill $$mock; wait $$mock 2>/dev/null; rm -f $$log.out; done; \
+	rm -f $$log; exit $$status
 
 spec: $(STAMP)  ## regenerate spec/ (both variants) from the WADLs and overlays
 	$(BIN)/cdn-contract derive

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from contract.spec.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS
+from contract.spec.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS, shared_dir
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -123,3 +125,84 @@ def test_options_come_from_a_config_file_and_the_environment_flags_winning(tmp_p
     (tmp_path / "cdn-contract.toml").write_text("[diff\n")
     broken = diff()
     assert broken.returncode == 2 and "cdn-contract.toml:1: not TOML" in broken.stderr
+
+
+def run_in(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The CLI run from `folder` (where it looks for its config files)."""
+    import os
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CDN_CONTRACT_")}
+    return subprocess.run([sys.executable, "-m", "contract", *args], cwd=folder,
+                          capture_output=True, text=True, timeout=60,
+                          env={**clean, "CDN_CONTRACT_SHARED": str(shared_dir()), **env})
+
+
+def refused(done: subprocess.CompletedProcess[str], *needles: str) -> None:
+    """Exit 2, one line on standard error saying why, nothing on standard output."""
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: "), done.stderr
+    assert all(needle in done.stderr for needle in needles) and not done.stdout, done.stderr
+
+
+def test_a_bad_configured_value_is_blamed_on_its_source_not_on_a_flag(tmp_path):
+    refused(run_in(tmp_path, "mock", CDN_CONTRACT_MOCK_PORT="abc"),
+            "environment variable CDN_CONTRACT_MOCK_PORT='abc'")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n'
+                                             '[tool.cdn-contract.mock]\nport = "abc"\n')
+    refused(run_in(tmp_path, "mock"), f"{tmp_path / 'pyproject.toml'}:5: port: ")
+    (tmp_path / "pyproject.toml").unlink()
+    (tmp_path / "cdn-contract.toml").write_text('[diff]\nfail-on = "none"\n\n[mock]\n'
+                                                'prot = 9999\n')
+    refused(run_in(tmp_path, "diff", "2015-08", "2016-08"),
+            f"{tmp_path / 'cdn-contract.toml'}:5: unknown option 'prot' for mock "
+            "(did you mean 'port'?)")
+    (tmp_path / "cdn-contract.toml").write_text('[generate.client]\nvarient = "2016-08"\n')
+    refused(run_in(tmp_path, "diff", "2015-08", "2016-08"),
+            "cdn-contract.toml:2: unknown option 'varient' for generate client (did you mean "
+            "'variant'?)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdn-contract.toml"]
+
+
+@pytest.mark.parametrize(("flags", "why"), [
+    (["--no-edge", "--edge-port", "9999"], "the edge is off"),
+    (["--origin-port", "8080=18080"], "port 80 or 443 only"),
+    (["--tokens", ""], "an empty token"),
+    (["--tokens", "=p1"], "an empty token"),
+    (["--tokens", "t="], "no project after '='"),
+    (["--latency-ms", "99999999999999999999"], "--latency-ms"),
+    (["--time-scale", "1e308"], "--time-scale"),
+    (["--job-retention", "inf"], "--job-retention"),
+    (["--idle-timeout", "1e309"], "--idle-timeout"),
+])
+def test_clashing_or_unbounded_mock_options_are_refused(tmp_path, flags, why):
+    refused(run_in(tmp_path, "mock", "--port", "0", "--db", str(tmp_path / "state.db"),
+                   *flags), why)
+    assert not list(tmp_path.iterdir())
+
+
+def test_diff_of_an_unknown_variant_names_the_known_ones(tmp_path):
+    refused(run_in(tmp_path, "diff", "2017-01", "2016-08"),
+            "2017-01: no such file", "known: 2015-08, 2016-08")
+
+
+def test_proxy_log_under_a_regular_file_is_bad_input(tmp_path):
+    (tmp_path / "garbage.bin").write_bytes(b"\0")
+    refused(run_in(tmp_path, "proxy", "--upstream", "http://127.0.0.1:9", "--port", "0",
+                   "--log", "garbage.bin/x.log"), "garbage.bin/x.log: --log: cannot append")
+    assert [p.name for p in tmp_path.iterdir()] == ["garbage.bin"]
+
+
+def test_make_proof_ends_with_the_verdict_of_each_variant(shared_reference):
+    """`make run` ends with `make proof`: a variant's mock on a free port, judged by
+    `conform --checks api`, its verdict, the mock stopped (one variant here, few examples)."""
+    done = subprocess.run(["make", "-s", "--old-file", ".venv/.installed-stamp", "proof",
+                           "PROOF_VARIANTS=2015-08", "PROOF_EXAMPLES=2"],  # .venv as it is
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    started, verdict, services = done.stdout.splitlines()
+    port = re.fullmatch(r"mock 2015-08 on http://127\.0\.0\.1:(\d+); cdn-contract conform "
+                        r"--base-url \S+ --variant 2015-08 --checks api", started)
+    assert port and verdict == "2015-08: CONFORMS", done.stdout
+    assert re.fullmatch(r"services: (\d+) created, \1 removed", services), services
+    with socket.socket() as probe:  # the mock was stopped
+        assert probe.connect_ex(("127.0.0.1", int(port.group(1)))) != 0

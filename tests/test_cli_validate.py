@@ -83,3 +83,23 @@ def test_malformed_har_files_get_one_line_and_exit_2(tmp_path):
         assert result.returncode == 2, (name, result.stderr[-500:])
         assert result.stderr.count("\n") == 1 and message in result.stderr, (name, result.stderr)
         assert str(path) in result.stderr
+
+
+def test_a_request_without_its_response_is_said_to_be_judged_on_the_request_only(
+        shared_reference, tmp_path):
+    """Every format says so; --require-response makes it a failure."""
+    said = "request only: response not judged"
+    table = cli(PURGE[0], "--variant", "2016-08")
+    assert table.returncode == 0 and f"note: {said}" in table.stdout, table.stdout
+    document = json.loads(cli(PURGE[0], "--variant", "2016-08", "--format", "json").stdout)
+    assert document["exchanges"][0]["notes"] == [said]
+    junit = ET.fromstring(cli(PURGE[0], "--variant", "2016-08", "--format", "junit").stdout)
+    assert junit.find("testsuite/testcase/system-out").text == said
+    har = tmp_path / "request-only.har"
+    har.write_text(json.dumps({"log": {"entries": [{"request": {
+        "method": "GET", "url": "http://h/v1.0/p1/ping",
+        "headers": [{"name": "X-Auth-Token", "value": "t"}]}}]}}))
+    required = cli(har, "--variant", "2016-08", "--require-response")
+    assert required.returncode == 1
+    assert "INVALID (1)" in required.stdout, required.stdout
+    assert f"response  {said} (--require-response)" in required.stdout

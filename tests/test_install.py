@@ -52,8 +52,10 @@ ACCEPTED = (b"HTTP/1.1 202 Accepted\r\nLocation: https://cdn.example/v1.0/servic
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The wheel and the sdist, built with `python -m build` from this checkout."""
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out),
-                    str(PROJECT_ROOT)], check=True, capture_output=True, timeout=300)
+    done = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir",
+                           str(out), str(PROJECT_ROOT)], check=True, capture_output=True,
+                          text=True, timeout=300)
+    (out / "build.log").write_text(done.stdout + done.stderr)
     (wheel,), (sdist,) = out.glob("*.whl"), out.glob("*.tar.gz")
     return wheel, sdist
 
@@ -90,6 +92,12 @@ def test_the_wheel_and_the_sdist_carry_the_contract(built):
         assert f"contract/shipped/server/cdn_{variant}/checks.py" in names
         assert f"contract/shipped/spec/cdn-{variant.replace('_', '-')}.openapi.yaml" in names
     assert "contract/shipped/spec/overlays/common.overlay.yaml" in names
+    templates = sorted(p.relative_to(PROJECT_ROOT / "contract").as_posix() for p in
+                       (PROJECT_ROOT / "contract/codegen/templates").rglob("*.j2"))
+    assert templates and {f"contract/{t}" for t in templates} <= names
+    # the template folders are declared, so the build has nothing to warn about
+    log = (wheel.parent / "build.log").read_text()
+    assert "absent from the `packages` configuration" not in log
     assert not [n for n in names if n.startswith(("tests/", "generated/", "spec/"))]
     with tarfile.open(sdist) as archive:
         members = {m.name.split("/", 1)[1] for m in archive.getmembers() if "/" in m.name}

@@ -53,6 +53,20 @@ def test_the_generated_checks_import_only_the_checks_runtime():
     assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr
 
 
+def test_loading_a_variant_leaves_sys_path_alone():
+    """The generated server is loaded from its folder: a fresh interpreter started in the
+    checkout (without its folder on sys.path, `-P`) loads a variant and can still not import
+    the checkout's other folders by their bare names."""
+    code = ("import sys; before = list(sys.path); from contract.spec.variants import "
+            "generated_server; generated_server('2016-08', 'routes'); "
+            "generated_server('2015-08').create_app; assert sys.path == before, sys.path\n"
+            "try:\n import tests\nexcept ImportError: print('tests not importable')\n"
+            "else: print('imported', tests.__path__)")
+    loaded = subprocess.run([sys.executable, "-P", "-c", code], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert loaded.stdout.strip() == "tests not importable", loaded.stdout + loaded.stderr
+
+
 def test_every_package_says_which_stage_it_is():
     for init in sorted((PROJECT_ROOT / "contract").rglob("__init__.py")):
         if "shipped" in init.parts or "templates" in init.parts:

@@ -15,6 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import schemathesis
+from schemathesis.config import SchemathesisConfig
+
 from contract.spec.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS
 from tests.servers import run_mock
 
@@ -38,3 +42,25 @@ def test_plain_schemathesis_reports_no_failure_for_2015_08(shared_reference):
     # ours: 6 from createService; S37 lets the docs' example domain be created once only,
     # so a run may not follow every one of them to a live service
     assert covered and int(covered.group(1)) >= 5, report[-2000:]
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_no_stateful_read_of_the_purged_path_is_judged_a_use_after_free(variant):
+    """A purge (DELETE .../assets) deletes no resource (S1), so schemathesis.toml must keep
+    every read under its path from being judged by `use_after_free` in the stateful phase,
+    with `--checks all` (which outranks a per-operation check setting) as the README runs
+    it, while the purge itself stays in the scenarios."""
+    config = SchemathesisConfig.from_path(str(PROJECT_ROOT / "schemathesis.toml"))
+    schema = schemathesis.openapi.from_path(str(SPEC_DIR / VARIANTS[variant].spec_name),
+                                            config=config)
+    schema.config.checks.update(included_check_names=["all"])  # what `--checks all` sets
+    operations = [result.ok() for result in schema.get_all_operations()]
+    (purge,) = [op for op in operations if op.definition.raw["operationId"] ==
+                "deleteCachedAsset"]
+    judged = [op.label for op in operations if op.method.lower() == "get"
+              and op.path.startswith(purge.path)
+              and schema.config.phases_for(operation=op).stateful.enabled
+              and schema.config.checks_config_for(operation=op,
+                                                  phase="stateful").use_after_free.enabled]
+    assert schema.config.phases_for(operation=purge).stateful.enabled
+    assert judged == []

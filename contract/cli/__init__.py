@@ -6,8 +6,10 @@ input (a message naming the file and line, never a traceback).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -40,13 +42,60 @@ def cli(context: click.Context) -> None:
     Shell completion: eval "$(_CDN_CONTRACT_COMPLETE=bash_source cdn-contract)" (zsh_source,
     fish_source for those shells).
     """
-    from contract.config import defaults
+    from contract.config import check_known, defaults
 
-    context.default_map = defaults(Path.cwd())
+    found = defaults(Path.cwd())
+    check_known(found, _options(cli))
+    context.default_map = found.default_map
+    context.meta[ORIGINS] = found.origins
+
+
+ORIGINS = "cdn_contract.origins"  # context.meta: where each configured default came from
+
+
+def _options(group: click.Group) -> dict[str, Any]:
+    """{command: its option names, or a group's own such mapping}: what a config file may set."""
+    return {name: _options(command) if isinstance(command, click.Group)
+            else {p.name for p in command.params if p.name}
+            for name, command in group.commands.items()}
 
 
 for command in (derive, trace, diff, generate, validate, proxy, mock, conform):
     cli.add_command(command)
+
+
+def _command_names(context: click.Context) -> list[str]:
+    """The (sub)command names of a context below the group: ["generate", "client"]."""
+    names = []
+    while context.parent is not None:
+        names.append(context.info_name or "")
+        context = context.parent
+    return names[::-1]
+
+
+def _blamed(error: click.BadParameter) -> str:
+    """A bad value's message, blamed on where the value came from: the environment variable
+    or the config file's line, not the flag (which nobody typed)."""
+    context, parameter = error.ctx, error.param
+    source = context.get_parameter_source(parameter.name) if context and parameter and \
+        parameter.name else None
+    if context is None or parameter is None or parameter.name is None or source is None:
+        return error.format_message()
+    reason = error.message
+    if source is click.core.ParameterSource.ENVIRONMENT:
+        names = [parameter.envvar] if isinstance(parameter.envvar, str) else \
+            list(parameter.envvar or [])
+        names.append(f"{context.auto_envvar_prefix}_{parameter.name.upper()}")
+        variable = next((name for name in names if os.environ.get(name)), names[-1])
+        return f"environment variable {variable}={os.environ.get(variable, '')!r}: {reason}"
+    if source is click.core.ParameterSource.DEFAULT_MAP:
+        keys = (*_command_names(context), parameter.name)
+        origins = context.find_root().meta.get(ORIGINS, {})
+        if keys in origins:
+            path, line = origins[keys]
+            option = parameter.name.replace("_", "-")
+            return str(InputError(f"{option}: {reason}", path, line))
+    return error.format_message()
 
 
 def main() -> None:
@@ -59,8 +108,15 @@ def main() -> None:
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.BadParameter as error:
+        click.echo(f"error: {_blamed(error)}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except click.UsageError as error:
+        hint = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
+        click.echo(f"error: {error.format_message()}{hint}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     except click.ClickException as error:
-        error.show()
+        click.echo(f"error: {error.format_message()}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)

@@ -13,6 +13,9 @@ from contract.spec.variants import VARIANTS
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 VARIANT_CHOICE = click.Choice([*VARIANTS, "all"])
+# A timeout option's range: long enough for any real client, short enough to end (an
+# unbounded one would be a hang, and past ~1e308 not even a number)
+SECONDS = click.FloatRange(min=0.01, max=3600)
 
 
 def chosen(variant: str) -> list[str]:
@@ -48,11 +51,11 @@ def write_or_check(files: dict[str, str], out: Path, default: Path, check: bool,
 def client_limits(command: Callable[..., None]) -> Callable[..., None]:
     """The options of every server command about careless and hostile clients."""
     for option in reversed([
-        click.option("--header-timeout", type=click.FloatRange(min=0.01), default=10.0,
+        click.option("--header-timeout", type=SECONDS, default=10.0,
                      show_default=True, help="Seconds a client has to send a whole request "
                      "once it began (or to begin one on a new connection); then 408 and "
                      "close."),
-        click.option("--idle-timeout", type=click.FloatRange(min=0.01), default=60.0,
+        click.option("--idle-timeout", type=SECONDS, default=60.0,
                      show_default=True, help="Seconds a keep-alive connection may wait for "
                      "its next request; then it is closed."),
         click.option("--max-connections", type=click.IntRange(min=1), default=1024,

@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from contract.cli.common import client_limits
+from contract.errors import InputError
 from contract.spec.variants import VARIANTS
+
+# Bounds of the duration options: past them a request would wait for ever, or a job's times
+# would overflow to a number JSON cannot carry (Infinity).
+MAX_TIME_SCALE = 1000.0
+MAX_LATENCY_MS = 60_000
+MAX_RETENTION = 30 * 24 * 3600.0
+DOCUMENTED_ORIGIN_PORTS = (80, 443)  # what the contract lets an origin use
 
 
 @click.command()
@@ -17,26 +25,28 @@ from contract.spec.variants import VARIANTS
               help="Where the state lives: a SQLite file (created if missing; survives "
                    "restarts), :memory:, or postgresql://USER@HOST:PORT/DB to share services, "
                    "jobs and the rate limit with other replicas on the same database.")
-@click.option("--time-scale", type=click.FloatRange(min=0, min_open=True), default=1.0,
-              show_default=True, help="Multiply every documented duration (purge 10 min, "
-              "invalidation 60 s, deploys, the rate-limit window) by this.")
+@click.option("--time-scale", type=click.FloatRange(min=0, min_open=True, max=MAX_TIME_SCALE),
+              default=1.0, show_default=True, help="Multiply every documented duration "
+              "(purge 10 min, invalidation 60 s, deploys, the rate-limit window) by this "
+              f"(at most {MAX_TIME_SCALE:g}).")
 @click.option("--tokens", multiple=True, metavar="TOKEN[=PROJECT][,...]",
               help="Accept only these X-Auth-Token values (default: any non-empty token). "
               "TOKEN=PROJECT is valid for that project only (401 elsewhere, and not for "
               "/__mock__/reset or /__mock__/jobs); a bare TOKEN is valid for every project.")
 @click.option("--no-rate-limit", is_flag=True, help="Do not apply the 2016-08 purge rate "
               "limit (S11).")
-@click.option("--latency-ms", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Delay every API response by this much.")
+@click.option("--latency-ms", type=click.IntRange(0, MAX_LATENCY_MS), default=0,
+              show_default=True, help="Delay every API response by this much (at most "
+              f"{MAX_LATENCY_MS // 1000} s).")
 @click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Answer this share of API requests 503, for client resilience tests.")
 @click.option("--seed", type=int, help="Seed for --error-rate, for reproducible runs.")
 @click.option("--cors", is_flag=True, help="Answer CORS preflights and allow any origin.")
 @click.option("-q", "--quiet", is_flag=True, help="No log line per request.")
 @client_limits
-@click.option("--job-retention", type=click.FloatRange(min=0), default=3600.0,
+@click.option("--job-retention", type=click.FloatRange(0, MAX_RETENTION), default=3600.0,
               show_default=True, help="Seconds a finished purge job stays listed in "
-              "/__mock__/jobs (analytics keep counting it).")
+              "/__mock__/jobs (analytics keep counting it; at most 30 days).")
 @click.option("--max-jobs", type=click.IntRange(min=1), default=100_000, show_default=True,
               help="Purge jobs kept at most, finished or not: a bound (the oldest "
               "go first, a few more at once than needed so that pruning stays rare).")
@@ -70,10 +80,11 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
     from contract.mock.settings import MockSettings
     from contract.mock.state.store import redacted
 
-    given = [t.strip() for group in tokens for t in group.split(",") if t.strip()]
-    scoped = {token.strip(): project.strip() for token, _, project
-              in (t.partition("=") for t in given) if project.strip()}
-    accepted = frozenset(t.partition("=")[0].strip() for t in given)
+    scoped, accepted = _tokens(tokens)
+    if no_edge and click.get_current_context().get_parameter_source("edge_port") is not \
+            click.core.ParameterSource.DEFAULT:
+        raise InputError(f"--edge-port {edge_port} and --no-edge: the edge is off, so it "
+                         "has no port (give one or the other)")
     settings = MockSettings(db=db, tokens=accepted or None, token_projects=scoped,
                             time_scale=time_scale,
                             rate_limit=not no_rate_limit, latency_ms=latency_ms,
@@ -97,13 +108,36 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
 
 
 
+def _tokens(groups: tuple[str, ...]) -> tuple[dict[str, str], frozenset[str]]:
+    """`--tokens` values as ({token: its project}, every accepted token). An empty token
+    would be refused on every request, so it is bad input, not a setting."""
+    scoped, accepted = {}, set()
+    for group in groups:
+        for given in group.split(","):
+            token, equals, project = (part.strip() for part in given.partition("="))
+            if not token:
+                raise InputError(f"--tokens {group!r}: an empty token (X-Auth-Token must "
+                                 "carry one; leave --tokens out to accept any token)")
+            if equals and not project:
+                raise InputError(f"--tokens {group!r}: no project after '=' (TOKEN=PROJECT, "
+                                 "or a bare TOKEN for every project)")
+            accepted.add(token)
+            if project:
+                scoped[token] = project
+    return scoped, frozenset(accepted)
+
+
 def _port_map(pairs: tuple[str, ...]) -> dict[int, int]:
     """`--origin-port 80=18080` options as {80: 18080}."""
     found = {}
     for pair in pairs:
         documented, _, local = pair.partition("=")
         if not (documented.isdigit() and local.isdigit()):
-            raise click.BadParameter(f"{pair!r} is not PORT=LOCAL (e.g. 80=18080)",
-                                     param_hint="--origin-port")
+            raise InputError(f"--origin-port {pair!r} is not PORT=LOCAL (e.g. 80=18080)")
+        if int(documented) not in DOCUMENTED_ORIGIN_PORTS:
+            raise InputError(f"--origin-port {pair!r}: the contract allows origins on port 80 "
+                             f"or 443 only, so {documented} is never reached (e.g. 80=18080)")
+        if not 0 < int(local) < 65536:
+            raise InputError(f"--origin-port {pair!r}: {local} is not a port (1-65535)")
         found[int(documented)] = int(local)
     return found

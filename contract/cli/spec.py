@@ -52,9 +52,12 @@ def derive(variant: str, wadl: Path | None, overlay: Path | None, out: Path, che
 
 def _spec_argument(context: click.Context, parameter: click.Parameter, value: str) -> Path:
     """A document's path, or a variant's name for the spec this installation carries."""
-    if value in VARIANTS and not Path(value).exists():
+    if Path(value).exists():
+        return Path(value)
+    if value in VARIANTS:
         return SPEC_DIR / VARIANTS[value].spec_name
-    return Path(value)
+    raise InputError(f"no such file, and not a variant this installation knows (known: "
+                     f"{', '.join(VARIANTS)})", value)
 
 
 

@@ -9,10 +9,19 @@ from pathlib import Path
 
 import click
 
-from contract.cli.common import EXIT_FAILED, EXIT_OK, VARIANT_CHOICE, chosen, client_limits
+from contract.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    SECONDS,
+    VARIANT_CHOICE,
+    chosen,
+    client_limits,
+)
 from contract.errors import InputError
 from contract.reports import VALIDATE as VALIDATE_FORMATS
 from contract.spec.variants import VARIANTS
+
+REQUEST_ONLY = "request only: response not judged"  # an exchange recorded without a response
 
 
 @click.command()
@@ -24,13 +33,19 @@ from contract.spec.variants import VARIANTS
 @click.option("--engine", type=click.Choice(["compiled", "openapi-core"]), default="compiled",
               show_default=True, help="Validate with the checks compiled from the spec, or "
               "with openapi-core (the reference implementation; much slower).")
-def validate(files: tuple[Path, ...], variant: str, output: str, engine: str) -> None:
+@click.option("--require-response", is_flag=True, help="Fail an exchange that has no "
+              "response (a request file alone, a HAR entry without one): by default it is "
+              "judged on its request and reported as request only.")
+def validate(files: tuple[Path, ...], variant: str, output: str, engine: str,
+             require_response: bool) -> None:
     """Validate recorded HTTP exchanges against the contract.
 
     FILES are raw HTTP messages (a request file, then its response file; a `.json` file after
     a message is that message's body, as in the docs' samples), curl -v transcripts, or HAR
     1.2 files. Exit 0 when every exchange is valid under every selected variant, 1 on
-    violations, 2 on bad input. Prints its throughput on standard error.
+    violations, 2 on bad input. An exchange without a response is judged on its request
+    and every format says "request only: response not judged" (--require-response: it
+    fails). Prints its throughput on standard error.
 
     To record traffic: `curl -sv URL > file 2>&1` (curl never writes the request body it
     sends, so that part is noted as not recorded and not judged; the response body is in
@@ -40,13 +55,23 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str) ->
     from contract.recorded import exchanges_from_files
     from contract.validation import validate_exchange
     from contract.validation.report import ExchangeResult
+    from contract.validation.report_types import Violation
 
     exchanges = exchanges_from_files(files)
     if not exchanges:
         raise InputError("no exchanges in the given files")
+    for exchange in exchanges:
+        if exchange.response is None:
+            exchange.notes.append(REQUEST_ONLY)
     started = time.perf_counter()
     results = [ExchangeResult(e, [validate_exchange(e, v, engine) for v in chosen(variant)])
                for e in exchanges]
+    if require_response:
+        for result in results:
+            if result.exchange.response is None:
+                for verdict in result.verdicts:
+                    verdict.violations.append(Violation("response", f"{REQUEST_ONLY} "
+                                                        "(--require-response)"))
     took = time.perf_counter() - started
     click.echo(f"validated {len(exchanges):,} exchanges under {', '.join(chosen(variant))} "
                f"({engine}) in {took:.2f} s: {len(exchanges) / max(took, 1e-9):,.0f} "
@@ -68,7 +93,7 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str) ->
               help="Append violations here as JSON lines (default: standard error).")
 @click.option("--strict", is_flag=True, help="Answer invalid requests 400 (not forwarded) "
               "and replace invalid responses with a 502 listing the violations.")
-@click.option("--timeout", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
+@click.option("--timeout", type=SECONDS, default=30.0, show_default=True,
               help="Seconds to wait for the upstream before answering 504.")
 @click.option("--engine", type=click.Choice(["compiled", "openapi-core"]), default="compiled",
               show_default=True, help="Validate with the checks compiled from the spec, or "
@@ -95,7 +120,11 @@ def proxy(upstream: str, host: str, port: int, variant: str, log_path: Path | No
 
     if not upstream.startswith("http://"):
         raise click.BadParameter(f"{upstream!r} is not an http:// URL", param_hint="--upstream")
-    app = ValidatingProxy(upstream, variant, strict=strict, log=ViolationLog(log_path),
+    try:
+        log = ViolationLog(log_path)
+    except OSError as error:
+        raise InputError(f"--log: cannot append to it: {error.strerror}", log_path) from None
+    app = ValidatingProxy(upstream, variant, strict=strict, log=log,
                           timeout=timeout, engine=engine, rewrite_location=rewrite_location,
                           buffer_limit=buffer_limit,
                           limits=ServerLimits(header_timeout, idle_timeout, max_connections))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.resources
+import importlib.util
 import os
 import sys
 from dataclasses import dataclass
@@ -120,19 +121,34 @@ def server_package(variant: str) -> str:
 def generated_server(variant: str, part: str = "") -> ModuleType:
     """The generated stub server of a variant (`generated/server/cdn_<variant>/`), or one of
     its modules (`part`: "app", "checks", "responses"). It lives beside the package, not in
-    it: it is an output of `cdn-contract generate server`."""
+    it: it is an output of `cdn-contract generate server`. A checkout's copy is loaded from
+    its folder under the name the wheel ships it as (`contract.shipped.server.cdn_<variant>`),
+    so loading it puts nothing on sys.path: the checkout's other folders (tests, benchmarks)
+    stay unimportable and cannot shadow an installed package."""
+    name = f"{SHIPPED}.server.{server_package(variant)}"
+    if IN_CHECKOUT and name not in sys.modules:
+        _load_checkout_package(name, GENERATED_DIR / "server" / server_package(variant))
+    return importlib.import_module(f"{name}.{part}" if part else name)
+
+
+def _load_checkout_package(name: str, package: Path) -> None:
+    """Register the package in `package` as `name`: its relative imports (`.routes`) then
+    resolve inside the folder, as they would in the wheel."""
     from contract.errors import InputError
 
-    if IN_CHECKOUT:
-        package = GENERATED_DIR / "server" / server_package(variant)
-        if not (package / "app.py").is_file():
-            raise InputError(f"{package} is missing: run `cdn-contract generate server`")
-        if str(PROJECT_ROOT) not in sys.path:
-            sys.path.insert(0, str(PROJECT_ROOT))
-        name = f"generated.server.{server_package(variant)}"
-    else:
-        name = f"{SHIPPED}.server.{server_package(variant)}"
-    return importlib.import_module(f"{name}.{part}" if part else name)
+    init = package / "__init__.py"
+    if not (package / "app.py").is_file() or not init.is_file():
+        raise InputError(f"{package} is missing: run `cdn-contract generate server`")
+    spec = importlib.util.spec_from_file_location(
+        name, init, submodule_search_locations=[str(package)])
+    assert spec is not None and spec.loader is not None  # a .py file always has a loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
 
 
 @cache

@@ -68,6 +68,8 @@ def render_junit(results: list[ExchangeResult]) -> str:
             verdict = next(v for v in result.verdicts if v.variant == variant)
             case = ET.SubElement(suite, "testcase", classname=f"contract.{variant}",
                                  name=f"{result.exchange.name} [{verdict.operation}]")
+            if result.exchange.notes:  # what the recording lacked, said beside the verdict
+                ET.SubElement(case, "system-out").text = "\n".join(result.exchange.notes)
             if not verdict.valid:
                 failures += 1
                 text = "\n".join(f"{v.location} [{' '.join(v.statements)}] {v.message}"
