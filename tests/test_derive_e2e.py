@@ -11,8 +11,8 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest
 from openapi_spec_validator import validate
 
-from contract.openapi import inline_refs
 from contract.errors import InputError
+from contract.openapi import inline_refs
 from contract.spec.derive.derive import Inputs, inputs_for, render_all, render_variant
 from contract.spec.derive.overlay import load_overlay
 from contract.spec.derive.samples import check_examples
@@ -103,7 +103,7 @@ def test_a_proposed_statement_the_notes_already_have_is_refused(shared_reference
     pages.write_text(variant.pages_path.read_text().replace("  - id: S41\n", "  - id: S8\n"))
     inputs = inputs_for(variant)
     changed = Inputs(variant, inputs.wadl, (pages, *inputs.overlays[1:]), inputs.notes)
-    with pytest.raises(InputError, match="S8 is proposed here but CONTRACT-NOTES.md has it"):
+    with pytest.raises(InputError, match=r"S8 is proposed here but CONTRACT-NOTES\.md has it"):
         render_variant(changed)
 
 
