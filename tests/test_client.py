@@ -135,6 +135,19 @@ def test_every_operation_against_the_mock(variant, base_url):
         with pytest.raises(cdn.NotFoundError) as missing:
             client.get_service(service_id)
         assert missing.value.status == 404 and service_id in missing.value.messages[0]
+        if variant == "2016-08":  # the SSL certificates (S41-S46)
+            domain = f"www.{uuid.uuid4().hex[:12]}.com"
+            certificate = cdn.NewSSLCertificate(cert_type="san", domain_name=domain,
+                                                flavor_id=flavor.id, project_id=PROJECT)
+            assert client.create_ssl_certificate(certificate) is None
+            with pytest.raises(cdn.BadRequestError) as twice:  # one per domain (S43)
+                client.create_ssl_certificate(certificate)
+            assert domain in twice.value.messages[0]
+            assert client.delete_ssl_certificate(domain) is None
+            with pytest.raises(cdn.NotFoundError):
+                client.delete_ssl_certificate(domain)
+        else:
+            assert not hasattr(client, "create_ssl_certificate")
 
 
 def test_a_purge_left_at_its_default_gets_the_variants_default_s7a_s7b(variant, base_url):
@@ -223,6 +236,11 @@ def test_async_client_runs_every_operation(variant, base_url):
             await client.delete_service(service_id)
             with pytest.raises(cdn.NotFoundError):
                 await client.delete_service(service_id)
+            if variant == "2016-08":
+                await client.create_ssl_certificate(cdn.NewSSLCertificate(
+                    cert_type="san", domain_name="async.example.com", flavor_id=flavor.id,
+                    project_id="async"))
+                await client.delete_ssl_certificate("async.example.com")
             return names
 
     assert asyncio.run(scenario()) == ["async.com"]

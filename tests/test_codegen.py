@@ -8,6 +8,7 @@ import re
 import pytest
 
 from contract.checks.params import Problem, is_integer, is_number, is_uuid
+from contract.codegen.render import all_order, import_order, snake
 from contract.codegen.schema_code import (
     SchemaCodeError,
     check_statements,
@@ -84,3 +85,15 @@ def test_a_schema_standing_twice_is_compiled_once_with_the_same_verdicts():
         "/origins/0/port: 8080 is not one of [80, 443]",
         "/origins/0/rules/0/request_url: 1 is not of type string",
         "/origins/1: 'origin' is a required property"]
+
+
+def test_names_read_an_acronym_as_one_word_and_imports_sort_as_ruff_does():
+    """`createSSLCertificate` is `create_ssl_certificate` (the client's method, the server's
+    check), not `create_sslcertificate`; one `from` import sorts its classes
+    case-insensitively (isort), `__all__` case-sensitively (RUF022)."""
+    assert [snake(name) for name in ("createSSLCertificate", "deleteCachedAsset",
+                                     "X-Auth-Token", "getHomeDocument")] == [
+        "create_ssl_certificate", "delete_cached_asset", "x_auth_token", "get_home_document"]
+    names = ["NewService", "NewSSLCertificate", "VARIANT", "read_any"]
+    assert import_order(names) == ["VARIANT", "NewService", "NewSSLCertificate", "read_any"]
+    assert all_order(names) == ["VARIANT", "NewSSLCertificate", "NewService", "read_any"]

@@ -13,12 +13,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from contract.conform.checks import CHECKS
 from contract.conform.fuzz import FuzzSettings
+from contract.conform.judges import Expect
 from contract.conform.outcome import Status
+from contract.conform.probes import Context
 from contract.conform.runner import RunOptions, covered, run
 from contract.conform.target import Fixtures, Identity, Target
-from contract.spec.variants import PROJECT_ROOT
-from tests.vendor import DEFECTS, Behaviour, Vendor, serve
+from contract.model import read_contract
+from contract.spec.statements import embedded
+from contract.spec.variants import PROJECT_ROOT, load_document
+from tests.vendor import CERTIFICATE_DEFECTS, DEFECTS, Behaviour, Vendor, serve
 
 QUICK = FuzzSettings(max_examples=3, seed=1, workers=2)
 ALLOWED = {  # each a behaviour the docs allow and our mock does not have
@@ -293,3 +298,34 @@ def test_a_target_that_never_deploys_is_judged_in_one_deploy_timeout(shared_refe
     assert "no new service deployed within --deploy-timeout (8 s; S34 quotes" in text
     assert {sid: status[sid] for sid in ("S10", "S19", "S20", "S33")} == \
         dict.fromkeys(("S10", "S19", "S20", "S33"), "pass")
+
+
+CERTIFICATE_BROKEN = {"certificate_flavor_unchecked": "S41", "certificate_custom_taken": "S42",
+                      "certificate_replaced": "S43", "certificate_delete_body": "S44",
+                      "certificate_unknown_delete_202": "S45",
+                      "certificate_body_project": "S46"}
+
+
+@pytest.mark.parametrize("defect", ["as documented", *sorted(CERTIFICATE_BROKEN)])
+def test_each_certificate_defect_fails_its_own_statement_only(shared_reference, defect):
+    """The SSL-certificate check (2016-08) on the vendor with one defect: exactly the
+    defect's statement fails (an INTERPRETATION row's failure, the runner reports as a
+    warning); as documented, all six pass and no certificate is left. The check alone, not
+    a whole run: the defects touch only the certificates' two operations (the whole run's
+    pass is above)."""
+    assert set(CERTIFICATE_BROKEN) == set(CERTIFICATE_DEFECTS)
+    (check,) = [c for c in CHECKS if c.name == "ssl_certificates"]
+    document = load_document("2016-08")
+    contract = read_contract(document)
+    statements = frozenset(embedded(document))
+    failing = CERTIFICATE_BROKEN.get(defect)
+    vendor = Vendor(Behaviour(defects=frozenset({defect} if failing else ())))
+    with serve(vendor) as base:
+        ctx = Context(Target(base, time_scale=0.01), contract, document, set(statements))
+        outcomes = check.run(ctx, Expect(contract, statements))
+    assert {o.statement for o in outcomes} == set(check.statements), outcomes
+    assert {o.statement for o in outcomes if o.status == Status.FAIL} == (
+        {failing} if failing else set()), outcomes
+    assert all(o.status == Status.PASS for o in outcomes if o.statement != failing), outcomes
+    if failing is None:
+        assert vendor.certificates == {}  # the check leaves none behind

@@ -11,17 +11,20 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest
 from openapi_spec_validator import validate
 
+from contract.errors import InputError
 from contract.openapi import inline_refs
-from contract.spec.derive.derive import inputs_for, render_all, render_variant
+from contract.spec.derive.derive import Inputs, inputs_for, render_all, render_variant
+from contract.spec.derive.overlay import load_overlay
 from contract.spec.derive.samples import check_examples
-from contract.spec.statements import check_citations, citations, load_statements
-from contract.spec.variants import SPEC_DIR, VARIANTS, notes_path
+from contract.spec.statements import check_citations, citations, variant_statements
+from contract.spec.variants import SPEC_DIR, VARIANTS, notes_path, reference_dir
 
 PURGE = "/v1.0/{project_id}/services/{service_id}/assets"
 SERVICE = "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0"
 OPERATIONS = ["getHomeDocument", "getPing", "getAllServices", "createService", "getService",
               "patchService", "deleteService", "getCachedAsset", "deleteCachedAsset",
               "getAssetAnalytics", "getFlavors", "getFlavorDetails"]
+CERTIFICATES = ["createSSLCertificate", "deleteSSLCertificate"]  # 2016-08's pages only
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +46,65 @@ def param(operation, name):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_all_twelve_operations(docs, variant):
+def test_the_wadls_twelve_operations_and_the_pages_two(docs, variant):
     found = [op["operationId"] for item in docs[variant]["paths"].values() for op in item.values()]
-    assert found == OPERATIONS
+    assert found == OPERATIONS + (CERTIFICATES if variant == "2016-08" else [])
+
+
+def test_the_ssl_certificate_operations_come_from_their_published_pages(docs, rendered):
+    """Create and delete, as the 2016-08 pages have them (x-source: the line that says it),
+    with the general rules of every operation (S8, S10, the limits); the WADL's commented
+    getSSLCertificate stays out, and the discrepancy list says so."""
+    doc = docs["2016-08"]
+    create = doc["paths"]["/v1.0/{project_id}/ssl_certificate"]["post"]
+    delete = doc["paths"]["/v1.0/{project_id}/ssl_certificate/{domain_name}"]["delete"]
+    pages = reference_dir() / "rackspace-cdn/docs-2016-08/api-reference"
+    for element, says in ((create, "Create an SSL certificate"),
+                          (delete, "Delete an SSL certificate"),
+                          (param(delete, "domain_name"), "{domain_name}")):
+        page, line = element["x-source"].rsplit(":", 1)
+        assert page.startswith("rackspace-cdn/docs-2016-08/api-reference/"), page
+        assert says in (reference_dir() / page).read_text().splitlines()[int(line) - 1]
+    body = inline_refs(doc, create["requestBody"]["content"]["application/json"]["schema"])
+    cited = re.findall(r"x-source': '([^']+\.rst):(\d+)'", str((create, delete, body)))
+    assert len(cited) >= 15
+    for page, line in cited:  # every line cited is on its page and says something
+        assert (reference_dir() / page).read_text().splitlines()[int(line) - 1].strip()
+    assert body["required"] == ["cert_type", "domain_name", "flavor_id", "project_id"]
+    assert body["properties"]["cert_type"]["enum"] == ["san", "custom"]
+    flavor = body["properties"]["flavor_id"]
+    assert (flavor["minLength"], flavor["maxLength"]) == (3, 256)
+    for operation in (create, delete):
+        assert "content" not in operation["responses"]["202"]  # "does not return a body"
+        assert operation["security"] == [{"AuthToken": []}]  # S10
+        assert param(operation, "project_id")["x-alternative-header"] == "X-Project-Id"  # S8
+        assert {"400", "401", "408", "414", "431", "503"} <= set(operation["responses"])
+    assert "413" in create["responses"] and "404" in delete["responses"]
+    assert "requestBody" not in delete
+    assert [p.name for p in pages.iterdir() if "ssl" in p.name and "get-" in p.name] == []
+    assert "getSSLCertificate" not in str(doc["paths"])
+    report = rendered["cdn-2016-08.discrepancies.md"]
+    assert "| getSSLCertificate | WADL comment | " in report
+    assert "no published page\nof 2016-08 has it" not in report  # one line per row
+    assert "no published page of 2016-08 has it" in report
+    statements = doc["x-contract-statements"]
+    assert {sid: statements[sid]["level"] for sid in ("S41", "S42", "S43", "S44", "S45",
+                                                      "S46")} == {
+        "S41": "MUST", "S42": "INTERPRETATION", "S43": "INTERPRETATION", "S44": "MUST",
+        "S45": "SHOULD", "S46": "INTERPRETATION"}
+    assert not {"S41", "S44"} & set(docs["2015-08"]["x-contract-statements"])
+
+
+def test_a_proposed_statement_the_notes_already_have_is_refused(shared_reference, tmp_path):
+    """Once CONTRACT-NOTES.md takes a proposed row in, derive says to drop it from the
+    overlay (two texts for one id would drift apart)."""
+    variant = VARIANTS["2016-08"]
+    pages = tmp_path / variant.pages
+    pages.write_text(variant.pages_path.read_text().replace("  - id: S41\n", "  - id: S8\n"))
+    inputs = inputs_for(variant)
+    changed = Inputs(variant, inputs.wadl, (pages, *inputs.overlays[1:]), inputs.notes)
+    with pytest.raises(InputError, match=r"S8 is proposed here but CONTRACT-NOTES\.md has it"):
+        render_variant(changed)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -165,7 +224,9 @@ def test_openapi_core_applies_the_variant_default(docs, variant, expected):
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_citations_exist_and_belong_to_the_variant(docs, variant):
-    statements = load_statements(notes_path())
+    inputs = inputs_for(VARIANTS[variant])
+    statements = variant_statements(notes_path(), [(path, load_overlay(path))
+                                                   for path in inputs.overlays])
     check_citations(docs[variant], variant, statements)
     cited = {sid for _, ids in citations(docs[variant]) for sid in ids}
     own = {"2015-08": "S7a", "2016-08": "S7b"}[variant]

@@ -148,6 +148,10 @@ def test_our_variants_hard_default_and_rate_limit(shared_reference):
     assert any(c.kind == "extension.added" and c.pointer.endswith("/x-rate-limit")
                for c in changes)
     assert compare(new, new) == []
+    added = {c.pointer.rsplit("/", 1)[0].removeprefix("/paths/").replace("~1", "/")
+             for c in changes if c.kind == "operation.added"}
+    assert added == {"/v1.0/{project_id}/ssl_certificate",  # the pages' SSL certificates
+                     "/v1.0/{project_id}/ssl_certificate/{domain_name}"}
 
 
 def run(*args):

@@ -415,3 +415,39 @@ def test_jobs_are_bounded_paged_filtered_and_still_counted(shared_reference):
         assert done and all(job["status"] == "done" for job in done)
         bad = httpx.get(f"{base}/__mock__/jobs", params={"status": "maybe"})
         assert bad.status_code == 400
+
+
+def test_ssl_certificates_one_per_domain_of_a_project_s41_to_s46(canonical, servers):
+    """Create (202, no body: S41) and delete (202, no body: S44) a domain's certificate;
+    `custom` is not implemented yet (S42); one per domain of a project, whatever its case
+    (S43); an unknown, deleted or other project's domain is a 404 (S45); the certificate is
+    the request's project's, not the body's `project_id` (S46); bad bodies are 400s with the
+    error body. 2015-08 has neither operation."""
+    domain = f"www.{canonical.project}.example"
+    body = {"cert_type": "san", "domain_name": domain, "flavor_id": "cdn",
+            "project_id": "12345"}  # the page's example sends another project's id
+    created = canonical.request("POST", "/ssl_certificate", json=body)
+    assert (created.status_code, created.content) == (202, b"")
+    again = canonical.request("POST", "/ssl_certificate",
+                              json={**body, "domain_name": domain.upper()})
+    assert again.status_code == 400 and domain.upper() in canonical.errors(again)[0]
+    custom = canonical.request("POST", "/ssl_certificate",
+                               json={**body, "cert_type": "custom", "domain_name": "a." + domain})
+    assert custom.status_code == 400 and "not yet implemented" in canonical.errors(custom)[0]
+    for bad in ({k: v for k, v in body.items() if k != "flavor_id"}, {**body, "flavor_id": "cd"},
+                {**body, "cert_type": "wildcard"}, {**body, "domain_name": 7}, [body]):
+        refused = canonical.request("POST", "/ssl_certificate", json=bad)
+        assert refused.status_code == 400 and canonical.errors(refused), bad
+    other = Api(servers["2016-08"], "2016-08")
+    elsewhere = other.request("DELETE", f"/ssl_certificate/{domain}")
+    assert elsewhere.status_code == 404 and domain in other.errors(elsewhere)[0]
+    assert canonical.request("DELETE", f"/ssl_certificate/{domain.upper()}",
+                             content=b"{}", conforms=False).status_code == 400  # no body
+    deleted = canonical.request("DELETE", "/v1.0/ssl_certificate/" + domain.upper(),
+                                headers={"X-Project-Id": canonical.project})  # S8
+    assert (deleted.status_code, deleted.content) == (202, b"")
+    assert canonical.request("DELETE", f"/ssl_certificate/{domain}").status_code == 404
+    assert canonical.request("POST", "/ssl_certificate", json=body).status_code == 202
+    assert canonical.request("DELETE", f"/ssl_certificate/{domain}").status_code == 202
+    old = Api(servers["2015-08"], "2015-08")
+    assert old.request("POST", "/ssl_certificate", json=body, conforms=False).status_code == 404

@@ -186,3 +186,39 @@ def test_reset_forgets_services_jobs_counters_and_windows(opened):
     assert store.services("p1", None, None) == [] and store.all_services() == []
     assert store.jobs() == [] and store.counters("p1", service(1)["id"]) == {}
     assert limiter.admit("p1", 3.0) is None
+
+
+def certificate(domain: str, project: str = "p1") -> dict[str, object]:
+    return {"cert_type": "san", "domain_name": domain, "flavor_id": "cdn",
+            "project_id": project}
+
+
+def test_certificates_are_one_per_domain_and_project_seen_by_replicas_and_reset(opened):
+    """S43: a second certificate for a domain of the project is refused (nothing is kept),
+    another project's is its own (S45, S46); deleted once, a certificate can be created
+    again; another store of the database sees what was committed; reset forgets them."""
+    store, other = opened(), opened()
+    assert store.add_certificate("p1", "www.example.com", certificate("www.example.com"), 1.0)
+    assert not store.add_certificate("p1", "www.example.com", certificate("WWW.example.com"),
+                                     2.0)
+    assert store.add_certificate("p2", "www.example.com", certificate("www.example.com", "p2"),
+                                 2.0)
+    store.commit()
+    assert other.certificate("p1", "www.example.com") == certificate("www.example.com")
+    assert other.certificate("p3", "www.example.com") is None
+    assert not other.add_certificate("p1", "www.example.com", certificate("www.example.com"),
+                                     3.0)  # the replica keeps the rule too
+    other.commit()
+    assert not store.delete_certificate("p3", "www.example.com")  # another project's
+    assert store.delete_certificate("p1", "www.example.com")
+    assert not store.delete_certificate("p1", "www.example.com")  # gone
+    store.commit()
+    assert other.certificate("p1", "www.example.com") is None
+    assert other.certificate("p2", "www.example.com") == certificate("www.example.com", "p2")
+    other.commit()  # ends its read, as the runtime does after each turn
+    assert store.add_certificate("p1", "www.example.com", certificate("www.example.com"), 4.0)
+    store.commit()
+    store.reset()
+    store.commit()
+    assert store.certificate("p1", "www.example.com") is None
+    assert store.certificate("p2", "www.example.com") is None

@@ -93,6 +93,16 @@ DEFECTS = {  # what a vendor could ship and the docs forbid, each with the state
                     "(the spec's add/remove/replace)",
     "error_500_on_bad_limit": "a `limit` that is not a number gets a 500 (S36)",
 }
+CERTIFICATE_DEFECTS = {  # the same, for the SSL certificates (2016-08): proven on their check
+    "certificate_flavor_unchecked": "a flavor_id of 2 characters is taken (S41)",
+    "certificate_custom_taken": "cert_type `custom` is taken, though \"not yet implemented\" "
+                                "(S42)",
+    "certificate_replaced": "a second certificate for a domain replaces the first (S43)",
+    "certificate_delete_body": "the delete answers with a body (S44)",
+    "certificate_unknown_delete_202": "the delete of a domain with no certificate is a 202 "
+                                      "(S45)",
+    "certificate_body_project": "the certificate is filed under the body's project_id (S46)",
+}
 
 
 class Refusal(Exception):
@@ -120,6 +130,7 @@ class Vendor:
     def __init__(self, behaviour: Behaviour | None = None):
         self.behaviour = behaviour or Behaviour()
         self.services: dict[str, Service] = {}
+        self.certificates: dict[tuple[str, str], dict[str, Any]] = {}  # (project, domain)
         self.windows: dict[str, tuple[float, int]] = {}  # project → (window start, count)
         self.lock = threading.Lock()
         self.dead = False  # a crashed server: every connection closes without an answer
@@ -232,6 +243,10 @@ class Vendor:
             return self._list(project, query, base)
         if route == ("POST", "services"):
             return self._create(project, _json(headers, body), base)
+        if route == ("POST", "ssl_certificate"):
+            return self._certify(project, _json(headers, body))
+        if len(rest) == 2 and route[:2] == ("DELETE", "ssl_certificate"):
+            return self._uncertify(project, rest[1], body)
         if len(rest) >= 2 and rest[0] == "services":
             service_id = rest[1]
             if not _is_uuid(service_id):
@@ -419,6 +434,40 @@ class Vendor:
         service.jobs.append({"hard": hard, "url": url or "/*", "accepted_at": now,
                              "done_at": now + takes})
         return 202, {"Location": _url(base, project, service.id)}, None
+
+
+    # -- SSL certificates, as the two pages of 2016-08 describe them -----------------------
+    def _certify(self, project: str, body: Any) -> tuple[int, dict[str, str], Any]:
+        """Create an SSL certificate: four required strings, `san` only ("`custom` is not
+        yet implemented"), one per domain; the request's project owns it."""
+        _object(body, "body")
+        for name in ("cert_type", "domain_name", "project_id"):
+            _string(body, name, 1, None, "", required=True)
+        _string(body, "flavor_id", 3 - ("certificate_flavor_unchecked" in
+                                        self.behaviour.defects), 256, "", required=True)
+        if body["cert_type"] not in ("san", "custom"):
+            raise Refusal(400, "cert_type must be san or custom")
+        defects = self.behaviour.defects
+        if body["cert_type"] == "custom" and "certificate_custom_taken" not in defects:
+            raise Refusal(400, "cert_type custom is not yet implemented")
+        owner = body["project_id"] if "certificate_body_project" in defects else project
+        key = (owner, body["domain_name"].lower())
+        if key in self.certificates and "certificate_replaced" not in defects:
+            raise Refusal(400, f"{body['domain_name']} already has a certificate")
+        self.certificates[key] = dict(body)
+        return 202, {}, None
+
+    def _uncertify(self, project: str, domain: str, body: bytes
+                   ) -> tuple[int, dict[str, str], Any]:
+        """Delete an SSL certificate ("This operation does not accept a request body")."""
+        if body:
+            raise Refusal(400, "This operation does not accept a request body")
+        removed = self.certificates.pop((project, domain.lower()), None)
+        if removed is None and "certificate_unknown_delete_202" not in self.behaviour.defects:
+            raise Refusal(404, f"{domain} has no certificate")
+        if "certificate_delete_body" in self.behaviour.defects:
+            return 202, {}, {"domain_name": domain, "status": "delete_in_progress"}
+        return 202, {}, None
 
 
 def _url(base: str, project: str, service_id: str) -> str:
@@ -646,7 +695,8 @@ def serve(vendor: Vendor) -> Iterator[str]:
     handler = type("Handler", (_Handler,), {"vendor": vendor})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop's next poll: 50 ms, not the default 0.5 s, per test
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

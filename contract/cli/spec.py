@@ -22,7 +22,8 @@ from contract.spec.variants import IN_CHECKOUT, SPEC_DIR, VARIANTS, require_shar
                    "(needs a single --variant).")
 @click.option("--overlay", type=click.Path(path_type=Path, dir_okay=False),
               help="Apply this Overlay instead of spec/overlays/<variant>.overlay.yaml "
-                   "(needs a single --variant; the common overlay is always applied).")
+                   "(needs a single --variant; the common overlay, and the operations "
+                   "of the variant's pages, are always applied).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               default=SPEC_DIR if IN_CHECKOUT else Path("spec"), show_default="spec/",
               help="Folder to write the documents to.")

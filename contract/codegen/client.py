@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.codegen.model_code import Models, Type, docstring
-from contract.codegen.render import environment, header, import_order, snake, used
+from contract.codegen.render import all_order, environment, header, import_order, snake, used
 from contract.codegen.schema_code import SchemaCodeError, check_statements, constraint_statements
 from contract.errors import InputError
 from contract.model import read_contract
@@ -192,8 +192,8 @@ def render_client(spec: Path) -> dict[str, str]:
                      if p.default is not None],
     }
     context["exports"] = _exports(context)
-    context["exported"] = import_order({"VARIANT", *(n for _, names in context["exports"]
-                                                     for n in names)})
+    context["exported"] = all_order({"VARIANT", *(n for _, names in context["exports"]
+                                                  for n in names)})
     env = environment()
     env.globals["define"] = define
     env.filters["wrap"] = lambda text, indent: f"\n{' ' * indent}".join(docstring(text, indent))

@@ -44,13 +44,22 @@ def construct(value: Any, indent: int = 0) -> str:
 
 
 def snake(name: str) -> str:
-    """`deleteCachedAsset` → `delete_cached_asset`."""
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).replace("-", "_").lower()
+    """`deleteCachedAsset` → `delete_cached_asset`; an acronym is one word
+    (`createSSLCertificate` → `create_ssl_certificate`)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_",
+                  name).replace("-", "_").lower()
 
 
 def import_order(names: Iterable[str]) -> list[str]:
     """Names in the order ruff's isort wants them in one `from` import: constants, then
-    classes, then functions and variables."""
+    classes, then functions and variables, each group case-insensitively."""
+    return sorted(names, key=lambda n: (0 if n.isupper() else 1 if n[:1].isupper() else 2,
+                                         n.lower(), n))
+
+
+def all_order(names: Iterable[str]) -> list[str]:
+    """Names in the order ruff wants them in `__all__` (RUF022): as `import_order`, but
+    case-sensitively within each group."""
     return sorted(names, key=lambda n: (0 if n.isupper() else 1 if n[:1].isupper() else 2, n))
 
 

@@ -14,7 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from contract.conform import edge_judges, edge_probes, judges, probes
+from contract.conform import (
+    certificate_judges,
+    certificate_probes,
+    edge_judges,
+    edge_probes,
+    judges,
+    probes,
+)
 from contract.conform.judges import Expect
 from contract.conform.outcome import SPEC, Outcome
 from contract.conform.probes import Context, Record, Unobservable
@@ -63,6 +70,8 @@ CHECKS = [
     Check("domain_taken", ("S37",), probes.domain_taken, judges.domain_taken),
     Check("log_delivery_optional", ("S38",), probes.without_log_delivery,
           judges.log_delivery_optional),
+    Check("ssl_certificates", ("S41", "S42", "S43", "S44", "S45", "S46"),
+          certificate_probes.certificates, certificate_judges.certificates),
     Check("edge_routing", ("S26", "S27", "S30"), edge_probes.routing, edge_judges.routing,
           "edge"),
     Check("edge_caching", ("S28",), edge_probes.caching, edge_judges.caching, "edge"),

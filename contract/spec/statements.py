@@ -1,13 +1,15 @@
 """The normative statements of `CONTRACT-NOTES.md` (S1, S2, ...), parsed from its table.
 
 Spec elements cite them in `x-statements`; `check_citations` makes sure every cited id exists
-and belongs to the variant of the document that cites it.
+and belongs to the variant of the document that cites it. An overlay that brings what no row
+numbers yet proposes its rows in `x-proposed-statements` (same columns), statements of the
+spec like the notes' own until the notes take them in.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,45 @@ def load_statements(path: Path) -> dict[str, Statement]:
     if not found:
         raise InputError("no statement rows (| S1 | variant | level | ... |) found", path)
     return found
+
+
+PROPOSED = "x-proposed-statements"  # an overlay's rows, not yet in CONTRACT-NOTES.md
+_COLUMNS = ("id", "variant", "level", "text", "source")
+LEVELS = ("MUST", "SHOULD", "INTERPRETATION")
+
+
+def proposed_statements(overlay: dict[str, Any], path: Path) -> dict[str, Statement]:
+    """The rows an overlay (from `load_overlay`) proposes for CONTRACT-NOTES.md."""
+    rows = overlay.get(PROPOSED, [])
+    if not isinstance(rows, list):
+        raise InputError(f"{PROPOSED} must be a list of rows", path, overlay.get("__line__"))
+    found: dict[str, Statement] = {}
+    for row in rows:
+        line = row.get("__line__") if isinstance(row, dict) else None
+        if not isinstance(row, dict) or not all(isinstance(row.get(key), str)
+                                                for key in _COLUMNS):
+            raise InputError(f"a {PROPOSED} row needs {', '.join(_COLUMNS)} (strings)", path,
+                             line)
+        if not _ROW.match(f"| {row['id']} | {row['variant']} | {row['level']} | | |") or \
+                row["level"] not in LEVELS:
+            raise InputError(f"{row['id']}: not a statement row (id S<n>, a variant, a level "
+                             f"of {', '.join(LEVELS)})", path, line)
+        found[row["id"]] = Statement(*(row[key].strip() for key in _COLUMNS))
+    return found
+
+
+def variant_statements(notes: Path, overlays: Iterable[tuple[Path, dict[str, Any]]]
+                       ) -> dict[str, Statement]:
+    """The notes' statements and those the variant's overlays propose. A proposed id the
+    notes already have is an error: once the notes take a row in, the overlay drops it."""
+    statements = load_statements(notes)
+    for path, overlay in overlays:
+        for sid, statement in proposed_statements(overlay, path).items():
+            if sid in statements:
+                raise InputError(f"{sid} is proposed here but CONTRACT-NOTES.md has it: "
+                                 f"remove it from {PROPOSED}", path)
+            statements[sid] = statement
+    return statements
 
 
 def order(sid: str) -> tuple[int, str]:

@@ -3,7 +3,8 @@
 - 2015-08: the WADL of 2015-08-31, the docs as generated from it (`hard` defaults to false).
 - 2016-08 (canonical): the last WADL (2015-10-28) plus what only the published reference of
   2016-08 says (rate limit, purge/invalidation rules, absolute limits), brought in by an
-  OpenAPI Overlay.
+  OpenAPI Overlay, and the two SSL-certificate operations only its pages have (an overlay
+  of their own, applied before the common one).
 Both also get `spec/overlays/common.overlay.yaml`: traceability and the general API rules
 that hold in both.
 """
@@ -77,10 +78,17 @@ class Variant:
     overlay: str  # the variant's own overlay, in spec/overlays/
     canonical: bool
     summary: str
+    # operations only the variant's published pages have, in spec/overlays/: applied before
+    # the common overlay, so that its general rules reach them as every other operation
+    pages: str = ""
 
     @property
     def wadl_path(self) -> Path:
         return reference_dir() / self.wadl
+
+    @property
+    def pages_path(self) -> Path | None:
+        return OVERLAY_DIR / self.pages if self.pages else None
 
     @property
     def overlay_path(self) -> Path:
@@ -104,10 +112,11 @@ VARIANTS: dict[str, Variant] = {
         name="2016-08",
         wadl="rackspace-cdn/2015-10-28/wadl/cdn-devguide.wadl",
         overlay="2016-08.overlay.yaml",
+        pages="2016-08.pages.overlay.yaml",
         canonical=True,
         summary="The canonical contract: the WADL of 2015-10-28 plus the published reference of "
                 "2016-08 (`hard` defaults to `true`, 20 purge requests per minute, purge and "
-                "invalidation rules, absolute limits).",
+                "invalidation rules, absolute limits, SSL certificates).",
     ),
 }
 CANONICAL = next(v for v in VARIANTS.values() if v.canonical)

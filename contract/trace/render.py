@@ -16,10 +16,11 @@ def _cell(text: str) -> str:
 
 def traceability(rows: list[Row], variants: list[str]) -> str:
     out = [HEADER, "# Traceability matrix", "",
-           "Each statement of `../shared/CONTRACT-NOTES.md`, and where the project carries it:",
-           "spec elements (`x-statements` in `spec/`), mock behaviour, conformance checks and",
-           "tests that cite its id. Gaps are flagged; INTERPRETATION rows are warnings by",
-           "design, never failures.", "",
+           "Each statement of `../shared/CONTRACT-NOTES.md` (and those an overlay proposes for",
+           "it, `x-proposed-statements`), and where the project carries it: spec elements",
+           "(`x-statements` in `spec/`), mock behaviour, conformance checks and tests that",
+           "cite its id. Gaps are flagged; INTERPRETATION rows are warnings by design, never",
+           "failures.", "",
            "| id | variant | level | spec elements | mock | checks | tests | gaps |",
            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in rows:

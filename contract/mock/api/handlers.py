@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from contract.checks.messages import Outgoing
 from contract.errors import InputError
-from contract.mock.api import assets, catalog, services
+from contract.mock.api import assets, catalog, certificates, services
 from contract.mock.runtime import Call
 from contract.model import Contract
 
@@ -29,6 +29,8 @@ BY_OPERATION: dict[str, Handler] = {
     "getAssetAnalytics": assets.analytics,
     "getFlavors": catalog.flavors,
     "getFlavorDetails": catalog.flavor,
+    "createSSLCertificate": certificates.create,
+    "deleteSSLCertificate": certificates.delete,
 }
 
 

@@ -1,8 +1,8 @@
 """The mock's state in PostgreSQL, shared by every replica pointed at the same database.
 
-Services, purge jobs, counters and the rate limit's windows live in the database, so any
-replica answers for what another accepted: a purge limit of 20 a minute is 20 across all of
-them. Each replica holds two connections:
+Services, purge jobs, counters, SSL certificates and the rate limit's windows live in the
+database, so any replica answers for what another accepted: a purge limit of 20 a minute is
+20 across all of them. Each replica holds two connections:
 
 - the *batch* connection carries the requests' reads and writes in one open transaction,
   committed by `commit` before the responses that acknowledge them are sent (group commit,
@@ -98,6 +98,15 @@ MIGRATIONS = [
         UPDATE rate_windows SET hits = kept WHERE key = k;
         RETURN kept[1];
     END $$;
+    """,
+    """
+    CREATE TABLE certificates (
+        project_id TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        document JSONB NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (project_id, domain)
+    );
     """,
 ]
 T = TypeVar("T")
@@ -322,11 +331,29 @@ class PostgresStore:
             "GROUP BY name ORDER BY 1", {"p": project_id, "s": service_id})
         return {name: int(value) for name, value in rows}
 
+    # -- SSL certificates --------------------------------------------------------------------
+
+    def add_certificate(self, project_id: str, domain: str, document: dict[str, Any],
+                        now: float) -> bool:
+        """One statement, so two replicas creating one domain's certificate at once keep
+        one: the second waits on the first's row and then inserts nothing."""
+        return self._write("INSERT INTO certificates VALUES (%s, %s, %s, %s) ON CONFLICT DO "
+                           "NOTHING", (project_id, domain, _dump(document), now)).rowcount > 0
+
+    def certificate(self, project_id: str, domain: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT document FROM certificates WHERE project_id = %s AND "
+                          "domain = %s", (project_id, domain))
+        return dict(rows[0][0]) if rows else None
+
+    def delete_certificate(self, project_id: str, domain: str) -> bool:
+        return self._write("DELETE FROM certificates WHERE project_id = %s AND domain = %s",
+                           (project_id, domain)).rowcount > 0
+
     def reset(self) -> None:
         """Empty every table, for every replica (their edges see the services' version
         change)."""
         self._services_changed = True
-        self._write("TRUNCATE services, jobs, counters, rate_windows")
+        self._write("TRUNCATE services, jobs, counters, certificates, rate_windows")
 
     def admit(self, key: str, now: float, window: float, most: int) -> float | None:
         """The rate limit's decision for `key` (see SharedLimiter), exact across replicas."""

@@ -1,4 +1,5 @@
-"""The mock's state in SQLite (the embedded default): services, purge jobs, usage counters.
+"""The mock's state in SQLite (the embedded default): services, purge jobs, usage counters,
+SSL certificates.
 
 SQLite is the embedded default because it is durable with no server to run. Writes gather
 in one open transaction until `commit`, which the server calls before it sends the responses
@@ -52,6 +53,13 @@ CREATE TABLE IF NOT EXISTS counters (
     name TEXT NOT NULL,
     value INTEGER NOT NULL,
     PRIMARY KEY (project_id, service_id, name)
+);
+CREATE TABLE IF NOT EXISTS certificates (
+    project_id TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    document TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (project_id, domain)
 );
 """
 
@@ -247,9 +255,25 @@ class SQLiteStore:
         rows = self._db.execute("SELECT project_id, document FROM services").fetchall()
         return [(row[0], json.loads(row[1])) for row in rows]
 
+    # -- SSL certificates --------------------------------------------------------------------
+
+    def add_certificate(self, project_id: str, domain: str, document: dict[str, Any],
+                        now: float) -> bool:
+        return self._write("INSERT INTO certificates VALUES (?, ?, ?, ?) ON CONFLICT DO "
+                           "NOTHING", (project_id, domain, _dump(document), now)).rowcount > 0
+
+    def certificate(self, project_id: str, domain: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT document FROM certificates WHERE project_id = ? AND "
+                               "domain = ?", (project_id, domain)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def delete_certificate(self, project_id: str, domain: str) -> bool:
+        return self._write("DELETE FROM certificates WHERE project_id = ? AND domain = ?",
+                           (project_id, domain)).rowcount > 0
+
     def reset(self) -> None:
         self.version += 1
-        for table in ("services", "jobs", "counters"):
+        for table in ("services", "jobs", "counters", "certificates"):
             self._write(f"DELETE FROM {table}", ())  # fixed table names, no input
         self._ids.clear()
         for limiter in self._limiters:

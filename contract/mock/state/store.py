@@ -2,9 +2,9 @@
 
 `sqlite_store` is the embedded default (a file or memory, one process); `postgres_store`
 shares the state of several replicas through one PostgreSQL database (`--db
-postgresql://...`). Both keep services, purge jobs, usage counters and the rate limit's
-window, and both commit by batch: the writes of every request answered in one turn of the
-event loop become durable in one commit, before any of those responses is sent.
+postgresql://...`). Both keep services, purge jobs, usage counters, SSL certificates and the
+rate limit's window, and both commit by batch: the writes of every request answered in one
+turn of the event loop become durable in one commit, before any of those responses is sent.
 """
 
 from __future__ import annotations
@@ -99,8 +99,17 @@ class Store(Protocol):
 
     def counters(self, project_id: str, service_id: str) -> dict[str, int]: ...
 
+    def add_certificate(self, project_id: str, domain: str, document: dict[str, Any],
+                        now: float) -> bool:
+        """Keep the SSL certificate of a domain (its key: lower case) in a project; False,
+        keeping nothing, when the project holds one for the domain already (S43)."""
+
+    def certificate(self, project_id: str, domain: str) -> dict[str, Any] | None: ...
+
+    def delete_certificate(self, project_id: str, domain: str) -> bool: ...
+
     def reset(self) -> None:
-        """Forget every service, job, counter and rate-limit window."""
+        """Forget every service, job, counter, certificate and rate-limit window."""
 
 
 class JobBound:

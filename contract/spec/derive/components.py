@@ -36,6 +36,7 @@ ROOTS = {
     ("getFlavors", "response"): "FlavorList",
     ("createService", "request"): "NewService",
     ("patchService", "request"): "PatchOperation",
+    ("createSSLCertificate", "request"): "NewSSLCertificate",
 }
 # The items of a page's list, named after what they are (first free name wins).
 _LIST_ITEMS = {"ServicePage": ["Service", "ServiceSummary"], "FlavorList": ["Flavor"]}

@@ -22,7 +22,7 @@ from contract.spec.derive.discrepancies import Discrepancy, render_markdown
 from contract.spec.derive.emit import comment_header, to_yaml
 from contract.spec.derive.overlay import apply_overlay, load_overlay
 from contract.spec.derive.samples import check_examples, parameter_examples
-from contract.spec.statements import check_citations, embed, load_statements
+from contract.spec.statements import check_citations, embed, variant_statements
 from contract.spec.variants import COMMON_OVERLAY, PROJECT_ROOT, Variant, notes_path, reference_dir
 from contract.spec.wadl import read_wadl
 
@@ -40,8 +40,11 @@ class Inputs:
 
 def inputs_for(variant: Variant, wadl: Path | None = None,
                overlay: Path | None = None) -> Inputs:
+    """The variant's inputs; `overlay` replaces its own overlay (not its pages' operations,
+    which come first so that the common overlay's general rules reach them)."""
+    pages = (variant.pages_path,) if variant.pages_path else ()
     return Inputs(variant, wadl or variant.wadl_path,
-                  (COMMON_OVERLAY, overlay or variant.overlay_path), notes_path())
+                  (*pages, COMMON_OVERLAY, overlay or variant.overlay_path), notes_path())
 
 
 def render_variant(inputs: Inputs) -> dict[str, str]:
@@ -54,12 +57,13 @@ def render_variant(inputs: Inputs) -> dict[str, str]:
     document["info"]["description"] = variant.summary
     document["info"]["x-variant"] = variant.name
     document["info"]["x-canonical"] = variant.canonical
-    settled = [found for path in inputs.overlays
-               for found in apply_overlay(document, load_overlay(path), path)]
+    overlays = [(path, load_overlay(path)) for path in inputs.overlays]
+    settled = [found for path, overlay in overlays
+               for found in apply_overlay(document, overlay, path)]
     _sort_responses(document)
     name_models(document)
     shown = parameter_examples(document, result.shown)
-    statements = load_statements(inputs.notes)
+    statements = variant_statements(inputs.notes, overlays)
     check_citations(document, variant.name, statements)
     embed(document, statements, variant.name)
     _check_valid(document, variant.name)

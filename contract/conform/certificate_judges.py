@@ -1,0 +1,76 @@
+"""The SSL-certificate judge (2016-08, S41-S46): what `certificate_probes` recorded, judged.
+
+Each statement is judged on its own exchanges, so one wrong answer fails one statement; a
+statement about a certificate the target never created is not observable, never passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from contract.conform.judges import Expect, accepted, outcome, unobservable
+from contract.conform.outcome import Outcome
+from contract.conform.probes import Record
+from contract.conform.target import Answer
+
+
+def certificates(record: Record, expect: Expect) -> Iterator[Outcome]:
+    seen, domain = record.exchanges, record.seen["domain"]
+    created = seen["create"]
+    yield outcome("S41", created.status == 202, f"a create of a `san` certificate for "
+                  f"{domain} answered {created.status} (expected 202)", created)
+    if accepted(created):
+        yield outcome("S41", created.response.content == b"", f"the create's "
+                      f"{created.status} carries {len(created.response.content)} body bytes "
+                      "(expected none)", created)
+    for label in ("create without flavor_id", "create with a flavor_id of 2 characters"):
+        yield _refused("S41", seen[label], f"a {label}", "400")
+    custom = seen["custom"]
+    yield outcome("S42", custom.status == 400 and "custom" in custom.response.text,
+                  f"a create with cert_type `custom` answered {custom.status}"
+                  f"{_naming(custom, 'custom')} (\"custom is not yet implemented\": expected "
+                  "400 naming it)", custom)
+    if not accepted(created):
+        for statement in ("S43", "S44"):
+            yield unobservable(statement, f"the create answered {created.status}: no "
+                               "certificate to ask about")
+    else:
+        again = seen["the same domain again"]
+        yield outcome("S43", again.status == 400 and domain in again.response.text.lower(),
+                      f"a second certificate for {domain.upper()} answered {again.status}"
+                      f"{_naming(again, domain)} (expected 400 naming the domain)", again)
+        deleted = seen["delete"]
+        yield outcome("S44", deleted.status == 202 and deleted.response.content == b"",
+                      f"the delete of {domain}'s certificate answered {deleted.status} with "
+                      f"{len(deleted.response.content)} body bytes (expected 202, none)",
+                      deleted)
+        if accepted(deleted):
+            renewed = seen["create after the delete"]
+            yield outcome("S43", accepted(renewed), f"a create for {domain} once its "
+                          f"certificate was deleted answered {renewed.status} (expected it "
+                          "accepted)", renewed)
+            yield _refused("S45", seen["delete again"], "a second delete", "404")
+    yield _refused("S45", seen["a domain never certified"],
+                   "a delete of a domain never certified", "404")
+    if "a delete by another project" in seen and accepted(created):
+        yield _refused("S45", seen["a delete by another project"],
+                       "a delete by another project", "404")
+    elsewhere = seen["create naming another project in the body"]
+    if not accepted(elsewhere):
+        yield unobservable("S46", f"the create whose body names another project answered "
+                           f"{elsewhere.status}: no certificate to look for")
+    else:
+        mine = seen["its delete in the request's project"]
+        yield outcome("S46", accepted(mine), f"the certificate created in project "
+                      f"{record.seen['project']} with another project_id in its body: its "
+                      f"delete there answered {mine.status} (expected it accepted: the "
+                      "certificate is the request's project's)", mine)
+
+
+def _refused(statement: str, answer: Answer, what: str, status: str) -> Outcome:
+    return outcome(statement, str(answer.status) == status,
+                   f"{what} answered {answer.status} (expected {status})", answer)
+
+
+def _naming(answer: Answer, text: str) -> str:
+    return " naming it" if text.lower() in answer.response.text.lower() else ""
