@@ -87,7 +87,7 @@ def _unrouted(request: Incoming, verdict: NoMatch, contract: Contract) -> Refusa
         return Refusal(405, "request.method", f"{request.method} is not an operation of "
                        f"{request.path} (allowed: {methods})", allowed=verdict.allowed)
     if verdict.header:
-        return Refusal(404, "request.path", f"{request.path} has no project id: put it in the "
+        return Refusal(400, "request.path", f"{request.path} has no project id: put it in the "
                        f"URI or send the {verdict.header} header",
                        contract.alternative_header_statements)
     return Refusal(404, "request.path", f"no operation of the API matches {request.method} "
