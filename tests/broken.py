@@ -123,3 +123,12 @@ def not_found_for_existing_service() -> Broken:
         return (404, b'{"message": {"errors": [{"message": "not found"}]}}') \
             if _is_purge(scope) else scope
     return Broken(inbound=inbound)
+
+
+def location_not_readable() -> Broken:
+    """A project-less URL (the create's Location) answered 404, as the mock did before S40."""
+    def inbound(scope: Scope) -> Scope | tuple[int, bytes]:
+        return (404, b'{"message": {"errors": [{"message": "has no project id"}]}}') \
+            if scope["method"] == "GET" and scope["path"].startswith("/v1.0/services/") \
+            else scope
+    return Broken(inbound=inbound)

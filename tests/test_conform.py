@@ -49,6 +49,15 @@ def test_a_broken_implementation_fails_on_the_right_statement(shared_reference, 
     assert set(BROKEN[defect]) <= failed, (defect, failed)
 
 
+def test_a_location_that_cannot_be_read_back_is_a_warning_s40(shared_reference):
+    """S40 is an INTERPRETATION: a create's Location the target cannot answer is a warning
+    (before S40 no check observed it)."""
+    with run_upstream(broken.location_not_readable()) as port:
+        (report,) = run(Target(f"http://127.0.0.1:{port}"),
+                        RunOptions(["2016-08"], QUICK, groups=("api",)))
+    assert verdicts(report)["S40"] == Status.WARNING, report.verdicts
+
+
 def test_default_of_hard_is_not_observable_without_jobs_or_observer(shared_reference):
     app = broken.Broken(inbound=lambda s: (404, b"") if s["path"].startswith("/__mock__")
                         else s)

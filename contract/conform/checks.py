@@ -63,6 +63,8 @@ CHECKS = [
     Check("domain_taken", ("S37",), probes.domain_taken, judges.domain_taken),
     Check("log_delivery_optional", ("S38",), probes.without_log_delivery,
           judges.log_delivery_optional),
+    Check("location_readable", ("S40",), probes.location_read_back,
+          judges.location_readable),
     Check("edge_routing", ("S26", "S27", "S30"), edge_probes.routing, edge_judges.routing,
           "edge"),
     Check("edge_caching", ("S28",), edge_probes.caching, edge_judges.caching, "edge"),

@@ -403,3 +403,13 @@ def no_server_errors(exchanges: list[Answer], cases: int) -> Iterator[Outcome]:
     if not failed and exchanges:
         yield outcome("S36", True, f"no 5xx among the {len(exchanges)} requests of the checks"
                       + (f" and the {cases} generated cases" if cases else ""))
+
+
+def location_readable(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S40 (our interpretation): the create's Location reads back with the same token."""
+    answer = record.exchanges["Location read back"]
+    body = answer.json()
+    shown = isinstance(body, dict) and body.get("id") == record.seen["service"]
+    yield outcome("S40", answer.status == 200 and shown, f"a GET of the create's Location "
+                  f"{record.seen['location']} with the same token answered {answer.status} "
+                  "(expected 200 with the new service)", answer)
