@@ -88,6 +88,7 @@ class Contract:
     defaults: dict[str, dict[str, Any]] = field(default_factory=dict)  # op → parameter → value
     token_statements: tuple[str, ...] = ()  # what the security scheme cites (S10)
     alternative_header_statements: tuple[str, ...] = ()  # what those parameters cite (S8)
+    levels: dict[str, str] = field(default_factory=dict)  # statement → MUST, SHOULD, ...
 
     @property
     def page_size(self) -> int | None:
@@ -110,7 +111,16 @@ def read_contract(document: Document) -> Contract:
         alternative_headers=alternative_headers(document),
         rate_limits=_rate_limits(document),
         defaults=_defaults(document),
+        levels=_levels(document),
     )
+
+
+def _levels(document: Document) -> dict[str, str]:
+    """Each statement's level, from the statements the spec carries (x-contract-statements):
+    what makes a violation a failure or a warning."""
+    rows = document.get("x-contract-statements")
+    return {str(sid): str(row["level"]) for sid, row in rows.items()
+            if isinstance(row, dict) and "level" in row} if isinstance(rows, dict) else {}
 
 
 def _need(node: Any, path: tuple[str, ...]) -> Any:

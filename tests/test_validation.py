@@ -87,7 +87,8 @@ def test_hard_that_is_not_true_or_false_names_s17(shared_reference, variant, val
 
 def test_hard_is_true_or_false_in_any_case(shared_reference):
     for value in ["true", "False", "TRUE"]:
-        assert not validate_exchange(Exchange(purge(f"?hard={value}")), "2016-08").violations
+        assert not validate_exchange(Exchange(purge(f"?hard={value}&url=/a.png")),
+                                     "2016-08").violations
 
 
 def test_missing_or_empty_token_names_s10(shared_reference):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from contract.checks.messages import Incoming
 from contract.checks.params import Parsed
+from contract.checks.purge_rules import purge_problems
 from contract.checks.routing import Match, NoMatch, Router
 from contract.model import Contract
 
@@ -73,7 +74,9 @@ def admit(router: Router, request: Incoming, contract: Contract) -> Verdict:
                                         f"the {contract.token_header} header is {state}",
                                         contract.token_statements))
     operation = matched.operation
-    verdict.params = operation.check(request)
+    verdict.params = parsed = operation.check(request)
+    if operation.id == contract.purge.operation and not parsed.problems:
+        parsed.problems += purge_problems(contract.purge, parsed.query)
     if request.body and not operation.takes_body:
         verdict.refusals.append(Refusal(
             400, "request.body", f"{operation.id} takes no request body, got "

@@ -59,6 +59,7 @@ class _Param:
     doc_lines: list[str]
     wire: str  # the expression sending it as text
     default: str | None = None  # the server's default, as JSON
+    from_location: str | None = None  # the regex taking it out of a `Location` (S40)
 
 
 @dataclass
@@ -212,12 +213,26 @@ def render_client(spec: Path) -> dict[str, str]:
 
 def _operations(document: dict[str, Any], models: Models, project: str) -> list[_Operation]:
     """Every operation, in document order."""
-    return [_operation(template, method, op, models, project)
+    located = _located(document)
+    return [_operation(template, method, op, models, project, located)
             for template, method, op in operations(document)]
 
 
+def _located(document: dict[str, Any]) -> dict[str, str]:
+    """The path parameters a success response's links take out of its `Location` header
+    (`service_id`: `/services/([^/?#]+)$`, the create's), with the regex: the client
+    returns that value from the operation, and takes a `Location` wherever it takes one."""
+    found: dict[str, str] = {}
+    for _, _, op in operations(document):
+        for status, response in (op.get("responses") or {}).items():
+            taken = _taken_from_location(response) if status.startswith("2") else None
+            if taken is not None:
+                found.setdefault(*taken)
+    return found
+
+
 def _operation(template: str, method: str, op: dict[str, Any], models: Models,
-               project: str) -> _Operation:
+               project: str, located: dict[str, str]) -> _Operation:
     op_id = op["operationId"]
     responses = op.get("responses", {})
     successes = sorted(int(s) for s in responses if s.isdigit() and s.startswith("2"))
@@ -236,7 +251,7 @@ def _operation(template: str, method: str, op: dict[str, Any], models: Models,
     for param in op.get("parameters", []):
         if param["name"] == project:
             continue  # the client's, in the path or the header
-        made = _param(param)
+        made = _param(param, located.get(param["name"]) if param["in"] == "path" else None)
         (result.path if param["in"] == "path" else result.options).append(made)
         result.check_lines += _check_lines(param, made)
     if "requestBody" in op:
@@ -269,10 +284,25 @@ def _response(result: _Operation, op: dict[str, Any], response: dict[str, Any],
         result.returns, result.returns_doc = kind.annotation, f"The {noun}."
         result.read = f"_read_{result.name}"
         result.reader_lines = [f"return {kind.reader}(json_body(response), '')"]
+    elif "Location" in headers and (taken := _taken_from_location(response)):
+        name, regex = taken
+        result.returns, result.read = "str", f"_read_{result.name}"
+        result.returns_doc = f"The new `{name}`, from the answer's `Location` (S40)."
+        result.reader_lines = [f"return id_from_location(read_location(response), {regex!r})"]
     elif "Location" in headers:
         result.returns, result.read = "str", "read_location"
         result.returns_doc = ("The `Location` of the accepted request (where to follow its "
                               "progress).")
+
+
+def _taken_from_location(response: dict[str, Any]) -> tuple[str, str] | None:
+    """The parameter the response's links take out of its `Location`, and the regex."""
+    for link in (response.get("links") or {}).values():
+        for name, expression in (link.get("parameters") or {}).items():
+            head, _, regex = str(expression).partition("#regex:")
+            if head.lower() == "$response.header.location" and regex:
+                return name, regex
+    return None
 
 
 def _collection(result: _Operation, schema: dict[str, Any], collection: dict[str, Any],
@@ -307,7 +337,7 @@ def _collection(result: _Operation, schema: dict[str, Any], collection: dict[str
         f"return Page(items, items[-1].{marker['from-item']} if more else None)"]
 
 
-def _param(param: dict[str, Any]) -> _Param:
+def _param(param: dict[str, Any], from_location: str | None = None) -> _Param:
     schema = param.get("schema", {})
     kind = schema.get("type", "string")
     if kind not in _WIRE:
@@ -320,6 +350,8 @@ def _param(param: dict[str, Any]) -> _Param:
     if "default" in schema:
         description += (f" Left out (None), the server applies its default, "
                         f"{json.dumps(schema['default'])}.")
+    if from_location:
+        description += " Or the `Location` the API answered with, which ends with it (S40)."
     cited = _cited(param)
     if cited:
         description += f" ({', '.join(cited)})"
@@ -327,7 +359,8 @@ def _param(param: dict[str, Any]) -> _Param:
                   annotation=annotation, required=bool(param.get("required")),
                   doc_lines=docstring(description, 14 + len(name)),
                   wire=_WIRE[kind][3].format(v=name),
-                  default=json.dumps(schema["default"]) if "default" in schema else None)
+                  default=json.dumps(schema["default"]) if "default" in schema else None,
+                  from_location=from_location)
 
 
 def _cited(param: dict[str, Any]) -> tuple[str, ...]:
@@ -395,8 +428,10 @@ def _imports(ops: list[_Operation], models: Models) -> dict[str, list[str]]:
     bodies = " ".join([*(line for op in ops for line in op.reader_lines),
                        *(op.body.to_json("body") for op in ops if op.body)])
     core = {"Prepared", *(op.read for op in ops if not op.read.startswith("_read_"))}
-    core |= {*used(["json_body"], bodies), *(["path_value"] if any("{" in op.rest for op in ops)
-                                           else [])}
+    core |= {*used(["json_body", "id_from_location", "read_location"], bodies),
+             *(["path_value"] if any("{" in op.rest for op in ops) else []),
+             *(["id_from_location"] if any(p.from_location for op in ops for p in op.path)
+               else [])}
     typing = used(["Any", "Literal"], signatures)
     return {"operations": used(model_names | helpers, signatures + " " + bodies),
             "core": import_order(core), "typing": typing,
