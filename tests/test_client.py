@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import re
 import shutil
 import socket
 import subprocess
@@ -230,7 +231,32 @@ def test_async_client_runs_every_operation(variant, base_url):
     assert asyncio.run(scenario()) == ["async.com"]
 
 
-def test_429_is_retried_after_retry_after_or_raised_when_retries_are_off_s11_s24():
+def test_a_purge_the_contract_refuses_never_leaves_s21_s22_s25(variant, base_url):
+    """What the mock refuses between the purge's parameters, the client refuses before
+    sending: `all` with a `url` (S25), a wildcard purge (S21), a purge naming no file (S22,
+    where hard defaults to true); `all` is `all_` (no builtin shadowed). What it accepts, the
+    mock accepts."""
+    cdn = client_module(variant)
+    sent: list[httpx.Request] = []
+    http = httpx.Client(base_url=base_url, event_hooks={"request": [sent.append]})
+    with cdn.Client(token="t", project_id=PROJECT, http_client=http) as client:
+        service_id = client.create_service(new_service(cdn))
+        sent.clear()
+        refused = [({"url": "/a.css", "all_": True}, "S25"),
+                   ({"url": "/images/*", "hard": True}, "S21"), ({"hard": True}, "S22")]
+        if variant == "2016-08":
+            refused.append(({}, "S22"))  # hard defaults to true (S7b)
+        for arguments, statement in refused:
+            with pytest.raises(cdn.InvalidRequestError, match=statement):
+                client.delete_cached_asset(service_id, **arguments)
+        assert sent == []
+        for arguments in ({"all_": True}, {"url": "/images/*", "hard": False},
+                          {"hard": True, "all_": True}):
+            client.delete_cached_asset(service_id, **arguments)  # 202, or it raises
+    http.close()
+
+
+def test_429_is_retried_after_retry_after_or_raised_when_retries_are_off_s11_s24(caplog):
     cdn = client_module("2016-08")
     with run_mock_scaled("2016-08") as base_url:
         sent: list[httpx.Request] = []
@@ -243,6 +269,9 @@ def test_429_is_retried_after_retry_after_or_raised_when_retries_are_off_s11_s24
             waited = time.monotonic() - started
         assert len(jobs(base_url, service_id)) == 24
         assert len(sent) > 1 + 24 and waited >= 1.0  # at least one 429, then Retry-After
+        retried = [r.getMessage() for r in caplog.records if r.name == "cdn_client"]
+        assert len(retried) == len(sent) - 25 > 0  # each retry says so
+        assert re.search(r"DELETE \S+ answered 429: retry 1 of 3 in \d", retried[0]), retried
         http.close()
 
         with cdn.Client(base_url, token="t", project_id="hasty", retry=None) as client:

@@ -14,7 +14,9 @@ pyproject, only httpx at run time) holding the package `cdn_client_<variant>`:
 
 from __future__ import annotations
 
+import builtins
 import json
+import keyword
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +26,7 @@ from contract.codegen.model_code import Models, Type, docstring
 from contract.codegen.render import environment, header, import_order, snake, used
 from contract.codegen.schema_code import SchemaCodeError, check_statements, constraint_statements
 from contract.errors import InputError
-from contract.model import read_contract
+from contract.model import Purge, read_contract
 from contract.openapi import operations, parse_yaml
 
 COMMAND = "cdn-contract generate client"
@@ -119,10 +121,10 @@ class _Operation:
             ["body: Any"] if self.body else [])
 
     @property
-    def call(self) -> str:
+    def arguments_passed(self) -> list[str]:
         """How a client method passes its arguments on to `prepare_<operation>`."""
         positional = [p.name for p in self.path] + (["body"] if self.body else [])
-        return ", ".join(positional + [f"{p.name}={p.name}" for p in self.options])
+        return positional + [f"{p.name}={p.name}" for p in self.options]
 
     @property
     def iterator(self) -> str | None:
@@ -143,7 +145,7 @@ class _Operation:
     def rest_expression(self) -> str:
         if "{" not in self.rest:
             return repr(self.rest)
-        return 'f"' + re.sub(r"\{(\w+)\}", lambda m: "{path_value(" + snake(m.group(1)) + ")}",
+        return 'f"' + re.sub(r"\{(\w+)\}", lambda m: "{path_value(" + _argument(m.group(1)) + ")}",
                              self.rest) + '"'
 
 
@@ -173,6 +175,9 @@ def render_client(spec: Path) -> dict[str, str]:
         error_type = models.type_of({"$ref": "#/components/schemas/Error"}, error_model,
                                     about="The documented error body")
         ops = _operations(document, models, next(iter(projects)))
+        for op in ops:
+            if op.id == contract.purge.operation:
+                op.check_lines += _purge_rule_lines(contract.purge, op)
     except SchemaCodeError as error:
         raise InputError(f"{spec}: cannot generate the client: {error}") from None
     if error_type.annotation != error_model:
@@ -197,6 +202,7 @@ def render_client(spec: Path) -> dict[str, str]:
                                                      for n in names)})
     env = environment()
     env.globals["define"] = define
+    env.globals["invoke"] = invoke
     env.filters["wrap"] = lambda text, indent: f"\n{' ' * indent}".join(docstring(text, indent))
     root = distribution_name(variant)
     files = {f"{root}/pyproject.toml": "pyproject.toml", f"{root}/README.md": "README.md"}
@@ -345,7 +351,7 @@ def _param(param: dict[str, Any], from_location: str | None = None) -> _Param:
     annotation = _WIRE[kind][0]
     if "enum" in schema:
         annotation = "Literal[" + ", ".join(repr(v) for v in schema["enum"]) + "]"
-    name = snake(param["name"])
+    name = _argument(param["name"])
     description = " ".join(param.get("description", "").split())
     if "default" in schema:
         description += (f" Left out (None), the server applies its default, "
@@ -361,6 +367,13 @@ def _param(param: dict[str, Any], from_location: str | None = None) -> _Param:
                   wire=_WIRE[kind][3].format(v=name),
                   default=json.dumps(schema["default"]) if "default" in schema else None,
                   from_location=from_location)
+
+
+def _argument(name: str) -> str:
+    """A parameter's Python name: snake case, with a trailing underscore where it would
+    shadow a builtin or be a keyword (the purge's `all` is `all_`)."""
+    python = snake(name)
+    return f"{python}_" if keyword.iskeyword(python) or hasattr(builtins, python) else python
 
 
 def _cited(param: dict[str, Any]) -> tuple[str, ...]:
@@ -393,6 +406,45 @@ def _check_lines(param: dict[str, Any], made: _Param) -> list[str]:
     if made.required:
         return lines + body
     return [*lines, f"if {name} is not None:", *("    " + line for line in body)]
+
+
+def _purge_rule_lines(purge: Purge, op: _Operation) -> list[str]:
+    """The rules between the purge's parameters, as the server applies them once each is
+    valid (contract.checks.purge_rules, from the modes' semantics in the spec): `all` with a
+    `url` (S25), a non-ASCII `url` (S23), a wildcard where the mode takes none (S21), a
+    purge naming no file (S22)."""
+    names = {p.key: p.name for p in op.options}
+    url, hard, every = names.get("url"), names.get("hard"), names.get("all")
+    if url is None or hard is None:
+        return []
+
+    def problem(name: str, message: str, statement: str) -> str:
+        return f"problems.append(Problem('query', {name!r}, {message!r}, ({statement!r},)))"
+
+    default = bool(purge.hard_default)
+    given = f"{every} is True" if every else "False"
+    lines = ["# the rules between them (S21, S22, S23, S25), once each is valid",
+             "if not problems:",
+             f"    purging = {hard} if isinstance({hard}, bool) else {default!r}"]
+    rules: list[tuple[str, str]] = []
+    if every:
+        rules.append((f"{given} and {url} is not None",
+                      problem("all", "all=true and url cannot be combined", "S25")))
+    rules.append((f"isinstance({url}, str) and not {url}.isascii()",
+                  problem("url", "has non-ASCII characters; percent-encode them", "S23")))
+    for mode, test in ((purge.purge, "purging"), (purge.invalidation, "not purging")):
+        if not mode.wildcards:
+            rules.append((f"{test} and isinstance({url}, str) and '*' in {url}",
+                          problem("url", f"has a wildcard, which hard={str(mode.hard).lower()} "
+                                  "does not take", "S21")))
+        if mode.files_per_request is not None:
+            rules.append((f"{test} and {url} is None and {every} is not True" if every
+                          else f"{test} and {url} is None",
+                          problem("url", f"hard={str(mode.hard).lower()} needs the url of one "
+                                  "file, or all=true", "S22")))
+    for index, (condition, line) in enumerate(rules):
+        lines += [f"    {'if' if index == 0 else 'elif'} {condition}:", f"        {line}"]
+    return lines
 
 
 def _request_body(result: _Operation, body: dict[str, Any], models: Models) -> None:
@@ -448,6 +500,17 @@ def _exports(context: dict[str, Any]) -> list[tuple[str, list[str]]]:
               *(a.name for a in context["aliases"]), *(["Page"] if context["paged"] else [])}
     return [("_core", ["Retry"]), ("aio", ["AsyncClient"]), ("client", ["Client"]),
             ("errors", import_order(errors)), ("models", import_order(models))]
+
+
+def invoke(function: str, arguments: list[str], indent: int) -> str:
+    """A call after `prepared = ` at `indent`, one argument per line when it would be longer
+    than 100 characters."""
+    line = f"{function}({', '.join(arguments)})"
+    if indent + len("prepared = ") + len(line) <= 100:
+        return line
+    pad = " " * (indent + 4)
+    listed = "".join(f"{pad}{argument},\n" for argument in arguments)
+    return f"{function}(\n{listed}{' ' * indent})"
 
 
 def define(name: str, parameters: list[str], returns: str, indent: int = 0,
