@@ -49,12 +49,14 @@ def test_a_broken_implementation_fails_on_the_right_statement(shared_reference, 
     assert set(BROKEN[defect]) <= failed, (defect, failed)
 
 
-def test_a_location_that_cannot_be_read_back_is_a_warning_s40(shared_reference):
-    """S40 is an INTERPRETATION: a create's Location the target cannot answer is a warning
-    (before S40 no check observed it)."""
-    with run_upstream(broken.location_not_readable()) as port:
+def test_bare_responses_fail_s39_and_an_unreadable_location_warns_s40(shared_reference):
+    """A service read without its `links` fails S39 (a SHOULD); a create's Location the
+    target cannot answer is a warning under S40 (an INTERPRETATION). Before, no check
+    observed either."""
+    with run_upstream(broken.bare_responses()) as port:
         (report,) = run(Target(f"http://127.0.0.1:{port}"),
                         RunOptions(["2016-08"], QUICK, groups=("api",)))
+    assert verdicts(report)["S39"] == Status.FAIL, report.verdicts
     assert verdicts(report)["S40"] == Status.WARNING, report.verdicts
 
 

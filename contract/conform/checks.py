@@ -65,6 +65,8 @@ CHECKS = [
           judges.log_delivery_optional),
     Check("location_readable", ("S40",), probes.location_read_back,
           judges.location_readable),
+    Check("responses_hold_members", ("S39",), probes.responses_read,
+          judges.responses_hold_members),
     Check("edge_routing", ("S26", "S27", "S30"), edge_probes.routing, edge_judges.routing,
           "edge"),
     Check("edge_caching", ("S28",), edge_probes.caching, edge_judges.caching, "edge"),

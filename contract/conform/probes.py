@@ -596,3 +596,13 @@ def location_read_back(ctx: Context) -> Record:
     record.exchanges["Location read back"] = ctx.send(
         "GET", parts.path + (f"?{parts.query}" if parts.query else ""))
     return record
+
+
+@on_a_new_service
+def responses_read(ctx: Context, record: Record, project: str, service: str) -> None:
+    """The reads whose bodies the docs' samples show (S39): a service, the page listing it,
+    the flavors, the home document; each recorded under its operation."""
+    for operation, path in (("getService", f"/services/{service}"),
+                            ("getAllServices", "/services"), ("getFlavors", "/flavors"),
+                            ("getHomeDocument", "/")):
+        record.exchanges[operation] = ctx.send("GET", f"/v1.0/{project}{path}")

@@ -213,6 +213,22 @@ CONTRACT = Contract(
         'S39': 'SHOULD',
         'S40': 'INTERPRETATION',
     },
+    members={
+        'getHomeDocument': ('resources',),
+        'getAllServices': ('links', 'services'),
+        'getAllServices/links': ('href', 'rel'),
+        'getAllServices/services': ('id', 'name', 'domains', 'origins', 'flavor_id', 'status', 'links'),
+        'getService': ('id', 'name', 'domains', 'origins', 'flavor_id', 'status', 'errors', 'links'),
+        'getService/domains': ('domain',),
+        'getService/origins': ('origin',),
+        'getService/caching': ('name', 'ttl'),
+        'getService/links': ('href', 'rel'),
+        'getFlavors': ('flavors',),
+        'getFlavors/flavors': ('id', 'providers', 'links'),
+        'getFlavorDetails': ('id', 'providers', 'links'),
+        'getFlavorDetails/providers': ('provider', 'links'),
+        'getFlavorDetails/links': ('href', 'rel'),
+    },
 )
 EXAMPLES: dict[str, dict[int, dict[str, Any]]] = {
     "getHomeDocument": {200: {'cdn-getHomeDocument_response': {'resources': {'rel/health': {'href-template': '/health',
