@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from contract.checks import purge_rules
 from contract.checks.messages import Incoming
 from contract.checks.params import Parsed
-from contract.checks.purge_rules import purge_problems
 from contract.checks.routing import Match, NoMatch, Router
 from contract.model import Contract
 
@@ -76,7 +76,7 @@ def admit(router: Router, request: Incoming, contract: Contract) -> Verdict:
     operation = matched.operation
     verdict.params = parsed = operation.check(request)
     if operation.id == contract.purge.operation and not parsed.problems:
-        parsed.problems += purge_problems(contract.purge, parsed.query)
+        parsed.problems += purge_rules.purge_problems(contract.purge, parsed.query)
     if request.body and not operation.takes_body:
         verdict.refusals.append(Refusal(
             400, "request.body", f"{operation.id} takes no request body, got "
