@@ -8,10 +8,15 @@ BROWSER := $(VENV)/.browser-stamp
 POSTGRES := $(VENV)/.postgres-stamp
 VARNISH := $(VENV)/.varnish-stamp
 IMAGE_TOOLS := $(VENV)/.image-tools-stamp
-ECOSYSTEM := $(VENV)/ecosystem/.stamp
 SPECTRAL_CLI := 6.16.3
 REDOCLY_CLI := 2.77.0
 OPENAPI_PYTHON_CLIENT := 0.29.1
+DATAMODEL_CODE_GENERATOR := 0.89.0
+OPENAPI_TYPESCRIPT := 7.13.0
+TYPESCRIPT := 5.9.3
+DREDD := 14.1.0
+# the stamp names the pins: a changed pin installs again
+ECOSYSTEM := $(VENV)/ecosystem/.stamp-$(SPECTRAL_CLI)-$(REDOCLY_CLI)-$(OPENAPI_PYTHON_CLIENT)-$(DATAMODEL_CODE_GENERATOR)-$(OPENAPI_TYPESCRIPT)-$(TYPESCRIPT)-$(DREDD)
 
 .PHONY: setup run proof spec generated docs check-generated lint test bench clean
 
@@ -59,20 +64,25 @@ $(IMAGE_TOOLS): $(STAMP)
 	  apt-get update -qq && apt-get install -y -qq buildah debootstrap >/dev/null; }
 	@touch $(IMAGE_TOOLS)
 
-# The ecosystem test feeds the spec to the tools users feed it to: Spectral and Redocly CLI
-# (npm registry, run by the machine's Node.js; Debian's nodejs and npm if it has none) and
-# openapi-python-client (PyPI, in an environment of its own: it brings its own ruff).
+# The ecosystem test feeds the spec to the tools users feed it to: Spectral, Redocly CLI,
+# openapi-typescript with TypeScript's tsc, and Dredd (npm registry, run by the machine's
+# Node.js; Debian's nodejs and npm if it has none), openapi-python-client and
+# datamodel-code-generator (PyPI, in an environment of their own: they bring their own ruff).
 $(ECOSYSTEM): $(STAMP)
 	@command -v npm >/dev/null || { \
 	  echo "installing nodejs and npm (Debian packages) for the ecosystem test"; \
 	  apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
-	@echo "installing Spectral $(SPECTRAL_CLI), Redocly CLI $(REDOCLY_CLI) (npm) and" \
-	  "openapi-python-client $(OPENAPI_PYTHON_CLIENT) (PyPI) into $(VENV)/ecosystem"
+	@echo "installing Spectral $(SPECTRAL_CLI), Redocly CLI $(REDOCLY_CLI)," \
+	  "openapi-typescript $(OPENAPI_TYPESCRIPT), TypeScript $(TYPESCRIPT), Dredd $(DREDD) (npm)" \
+	  "and openapi-python-client $(OPENAPI_PYTHON_CLIENT), datamodel-code-generator" \
+	  "$(DATAMODEL_CODE_GENERATOR) (PyPI) into $(VENV)/ecosystem"
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/ecosystem \
-	  @stoplight/spectral-cli@$(SPECTRAL_CLI) @redocly/cli@$(REDOCLY_CLI)
+	  @stoplight/spectral-cli@$(SPECTRAL_CLI) @redocly/cli@$(REDOCLY_CLI) \
+	  openapi-typescript@$(OPENAPI_TYPESCRIPT) typescript@$(TYPESCRIPT) dredd@$(DREDD)
 	$(PYTHON) -m venv $(VENV)/ecosystem/python
 	$(VENV)/ecosystem/python/bin/python -m pip install --quiet \
-	  openapi-python-client==$(OPENAPI_PYTHON_CLIENT) mypy
+	  openapi-python-client==$(OPENAPI_PYTHON_CLIENT) \
+	  datamodel-code-generator==$(DATAMODEL_CODE_GENERATOR) mypy
 	@touch $(ECOSYSTEM)
 
 run: spec generated proof  ## the main job: derive spec/ (both variants), generate the server and client, prove it

@@ -88,6 +88,10 @@ class Contract:
     defaults: dict[str, dict[str, Any]] = field(default_factory=dict)  # op → parameter → value
     token_statements: tuple[str, ...] = ()  # what the security scheme cites (S10)
     alternative_header_statements: tuple[str, ...] = ()  # what those parameters cite (S8)
+    levels: dict[str, str] = field(default_factory=dict)  # statement → MUST, SHOULD, ...
+    # S39: the members a success body holds, by operation (`op` for the body, `op/member`
+    # for the items of a list member)
+    members: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def page_size(self) -> int | None:
@@ -110,7 +114,17 @@ def read_contract(document: Document) -> Contract:
         alternative_headers=alternative_headers(document),
         rate_limits=_rate_limits(document),
         defaults=_defaults(document),
+        levels=_levels(document),
+        members=_members(document),
     )
+
+
+def _levels(document: Document) -> dict[str, str]:
+    """Each statement's level, from the statements the spec carries (x-contract-statements):
+    what makes a violation a failure or a warning."""
+    rows = document.get("x-contract-statements")
+    return {str(sid): str(row["level"]) for sid, row in rows.items()
+            if isinstance(row, dict) and "level" in row} if isinstance(rows, dict) else {}
 
 
 def _need(node: Any, path: tuple[str, ...]) -> Any:
@@ -212,4 +226,23 @@ def _defaults(document: Document) -> dict[str, dict[str, Any]]:
             schema = resolve(document, param.get("schema") or {})
             if "default" in schema:
                 found.setdefault(op["operationId"], {})[param["name"]] = schema["default"]
+    return found
+
+
+def _members(document: Document) -> dict[str, tuple[str, ...]]:
+    """What each operation's JSON success body must hold (S39): the body's required members,
+    and those of the items of each list member, where the docs' samples show them."""
+    found: dict[str, tuple[str, ...]] = {}
+    for _, _, op in operations(document):
+        for status, response in (op.get("responses") or {}).items():
+            media = (resolve(document, response).get("content") or {}).get("application/json")
+            if not status.startswith("2") or not isinstance(media, dict):
+                continue
+            body = resolve(document, media.get("schema") or {})
+            if "S39" in body.get("x-statements", []):
+                found[op["operationId"]] = tuple(body.get("required", ()))
+            for name, member in (body.get("properties") or {}).items():
+                items = resolve(document, resolve(document, member).get("items") or {})
+                if "S39" in items.get("x-statements", []):
+                    found[f"{op['operationId']}/{name}"] = tuple(items.get("required", ()))
     return found

@@ -3,6 +3,7 @@ catches each defect: the correct mock, with one thing changed on the way in or o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -123,3 +124,21 @@ def not_found_for_existing_service() -> Broken:
         return (404, b'{"message": {"errors": [{"message": "not found"}]}}') \
             if _is_purge(scope) else scope
     return Broken(inbound=inbound)
+
+
+def bare_responses() -> Broken:
+    """A project-less URL (the create's Location) answered 404, as the mock did before S40,
+    and every service read without its `links` (S39)."""
+    def inbound(scope: Scope) -> Scope | tuple[int, bytes]:
+        return (404, b'{"message": {"errors": [{"message": "has no project id"}]}}') \
+            if scope["method"] == "GET" and scope["path"].startswith("/v1.0/services/") \
+            else scope
+
+    def outbound(scope: Scope, status: int, headers: list, body: bytes
+                 ) -> tuple[int, list, bytes]:
+        if scope["method"] == "GET" and "/services/" in scope["path"] and status == 200:
+            service = json.loads(body)
+            service.pop("links", None)
+            body = json.dumps(service).encode()
+        return status, headers, body
+    return Broken(inbound=inbound, outbound=outbound)

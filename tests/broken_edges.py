@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from contract.mock.api import assets
+from contract.checks import purge_rules
 from contract.mock.edge import server as edge
 from contract.mock.edge.server import Cached, Edge
 
@@ -66,9 +66,9 @@ def ttl_ignored() -> None:
 def wildcard_purged() -> None:
     """The API takes a purge (hard=true) whose url has a `*`, and the edge removes every
     file the `*` matches (S12; refusing it at the API is only our interpretation, S21)."""
-    refused = assets._refused
-    assets._refused = lambda mode, url, every: refused(replace(mode, wildcards=True), url,
-                                                        every)
+    refused = purge_rules.purge_problems
+    purge_rules.purge_problems = lambda purge, query: refused(
+        replace(purge, purge=replace(purge.purge, wildcards=True)), query)
 
     def purge(self: Edge, service_id: str, url: str) -> None:
         for path in [p for p, _ in self.cache.of(service_id) if edge.covers(url, p)]:

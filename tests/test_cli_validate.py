@@ -32,7 +32,28 @@ def test_violations_exit_1_and_name_the_statement(shared_reference, tmp_path):
     altered.write_text("HTTP/1.1 200 OK\n")
     result = cli(PURGE[0], altered, "--variant", "2016-08")
     assert result.returncode == 1
-    assert "response.status  [S2 S4] status 200 is not documented" in result.stdout
+    assert "response.status  [S2 S4 MUST] status 200 is not documented" in result.stdout
+
+
+def test_a_violation_of_an_interpretation_only_is_a_warning_unless_strict(shared_reference,
+                                                                          tmp_path):
+    """A purge with `hard=true` and a wildcard, answered 202: the request breaks S21 (an
+    INTERPRETATION), so it is named with its level, as a warning: exit 0, and 1 with
+    --strict. Before, `validate` said `valid` (it never looked at S21)."""
+    request = tmp_path / "wildcard-http.txt"
+    request.write_text(_with_query(PURGE[0].read_text(), "hard=true&url=/images/*"))
+    result = cli(request, PURGE[1], "--variant", "2016-08")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2016-08  valid, 1 warning(s)" in result.stdout
+    assert "request.query.url  [S21 INTERPRETATION] warning: " in result.stdout
+    assert cli(request, PURGE[1], "--variant", "2016-08", "--strict").returncode == 1
+
+
+def _with_query(message: str, query: str) -> str:
+    """A raw request with its query replaced."""
+    line, _, rest = message.partition("\n")
+    method, target, version = line.split(" ", 2)
+    return f"{method} {target.split('?', 1)[0]}?{query} {version}\n{rest}"
 
 
 def test_json_and_junit_reports(shared_reference, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import re
 import shutil
 import socket
 import subprocess
@@ -112,13 +113,15 @@ def test_every_operation_against_the_mock(variant, base_url):
     cdn = client_module(variant)
     with cdn.Client(base_url, token="token", project_id=PROJECT) as client:
         assert client.get_ping() is None
-        assert "resources" in client.get_home_document()
+        assert "rel/services" in client.get_home_document().resources
         (flavor,) = client.get_flavors()
         assert client.get_flavor_details(flavor.id) == flavor
-        location = client.create_service(new_service(cdn))
-        service_id = location.rsplit("/", 1)[1]
+        service_id = client.create_service(new_service(cdn))  # the id, not its Location
+        assert str(uuid.UUID(service_id)) == service_id
         service = client.get_service(service_id)
         assert isinstance(service, cdn.Service)
+        # a Location the API answered with stands for the id (S40)
+        assert client.get_service(f"{base_url}/v1.0/services/{service_id}") == service
         assert (service.name, service.status) == ("mywebsite.com", "create_in_progress")
         assert service.domains[0].protocol == "http"  # the documented default, applied
         assert service_id in [s.id for s in client.get_all_services().items]
@@ -158,7 +161,7 @@ def test_a_purge_left_at_its_default_gets_the_variants_default_s7a_s7b(variant, 
     http = httpx.Client(base_url=base_url, event_hooks={"request": [
         lambda request: seen.append(request.url)]})
     with cdn.Client(token="t", project_id=PROJECT, http_client=http) as client:
-        service_id = client.create_service(new_service(cdn)).rsplit("/", 1)[1]
+        service_id = client.create_service(new_service(cdn))
         client.delete_cached_asset(service_id, url="/a.css")
         client.delete_cached_asset(service_id, url="/b.css", hard=False)
     assert "hard" not in seen[1].params and seen[2].params["hard"] == "false"
@@ -202,7 +205,7 @@ def test_both_addressing_styles_list_every_service_page_by_page_s8(variant, base
     project = f"paging-{variant}"
     sent: list[httpx.Request] = []
     with cdn.Client(base_url, token="t", project_id=project) as client:
-        created = {client.create_service(new_service(cdn, f"site{i}.com")).rsplit("/", 1)[1]
+        created = {client.create_service(new_service(cdn, f"site{i}.com"))
                    for i in range(5)}
     http = httpx.Client(base_url=base_url, event_hooks={"request": [sent.append]})
     with cdn.Client(token="t", project_id=project, project_in="header",
@@ -225,7 +228,7 @@ def test_async_client_runs_every_operation(variant, base_url):
             await client.get_home_document()
             (flavor,) = await client.get_flavors()
             await client.get_flavor_details(flavor.id)
-            service_id = (await client.create_service(new_service(cdn))).rsplit("/", 1)[1]
+            service_id = await client.create_service(new_service(cdn))
             await client.get_service(service_id)
             await client.patch_service(service_id, [cdn.PatchOperation(
                 op="replace", path="/name", value="async.com")])
@@ -246,23 +249,51 @@ def test_async_client_runs_every_operation(variant, base_url):
     assert asyncio.run(scenario()) == ["async.com"]
 
 
-def test_429_is_retried_after_retry_after_or_raised_when_retries_are_off_s11_s24():
+def test_a_purge_the_contract_refuses_never_leaves_s21_s22_s25(variant, base_url):
+    """What the mock refuses between the purge's parameters, the client refuses before
+    sending: `all` with a `url` (S25), a wildcard purge (S21), a purge naming no file (S22,
+    where hard defaults to true); `all` is `all_` (no builtin shadowed). What it accepts, the
+    mock accepts."""
+    cdn = client_module(variant)
+    sent: list[httpx.Request] = []
+    http = httpx.Client(base_url=base_url, event_hooks={"request": [sent.append]})
+    with cdn.Client(token="t", project_id=PROJECT, http_client=http) as client:
+        service_id = client.create_service(new_service(cdn))
+        sent.clear()
+        refused = [({"url": "/a.css", "all_": True}, "S25"),
+                   ({"url": "/images/*", "hard": True}, "S21"), ({"hard": True}, "S22")]
+        if variant == "2016-08":
+            refused.append(({}, "S22"))  # hard defaults to true (S7b)
+        for arguments, statement in refused:
+            with pytest.raises(cdn.InvalidRequestError, match=statement):
+                client.delete_cached_asset(service_id, **arguments)
+        assert sent == []
+        for arguments in ({"all_": True}, {"url": "/images/*", "hard": False},
+                          {"hard": True, "all_": True}):
+            client.delete_cached_asset(service_id, **arguments)  # 202, or it raises
+    http.close()
+
+
+def test_429_is_retried_after_retry_after_or_raised_when_retries_are_off_s11_s24(caplog):
     cdn = client_module("2016-08")
     with run_mock_scaled("2016-08") as base_url:
         sent: list[httpx.Request] = []
         http = httpx.Client(base_url=base_url, event_hooks={"request": [sent.append]})
         with cdn.Client(token="t", project_id="patient", http_client=http) as client:
-            service_id = client.create_service(new_service(cdn)).rsplit("/", 1)[1]
+            service_id = client.create_service(new_service(cdn))
             started = time.monotonic()
             for index in range(24):  # 20 per (scaled) minute: the last ones wait
                 client.delete_cached_asset(service_id, url=f"/file{index}.css")
             waited = time.monotonic() - started
         assert len(jobs(base_url, service_id)) == 24
         assert len(sent) > 1 + 24 and waited >= 1.0  # at least one 429, then Retry-After
+        retried = [r.getMessage() for r in caplog.records if r.name == "cdn_client"]
+        assert len(retried) == len(sent) - 25 > 0  # each retry says so
+        assert re.search(r"DELETE \S+ answered 429: retry 1 of 3 in \d", retried[0]), retried
         http.close()
 
         with cdn.Client(base_url, token="t", project_id="hasty", retry=None) as client:
-            service_id = client.create_service(new_service(cdn)).rsplit("/", 1)[1]
+            service_id = client.create_service(new_service(cdn))
             for index in range(20):
                 client.delete_cached_asset(service_id, url=f"/file{index}.css")
             with pytest.raises(cdn.TooManyRequestsError) as limited:

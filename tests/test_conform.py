@@ -54,6 +54,17 @@ def test_a_broken_implementation_fails_on_the_right_statement(shared_reference, 
     assert set(BROKEN[defect]) <= failed, (defect, failed)
 
 
+def test_bare_responses_fail_s39_and_an_unreadable_location_warns_s40(shared_reference):
+    """A service read without its `links` fails S39 (a SHOULD); a create's Location the
+    target cannot answer is a warning under S40 (an INTERPRETATION). Before, no check
+    observed either."""
+    with run_upstream(broken.bare_responses()) as port:
+        (report,) = run(Target(f"http://127.0.0.1:{port}"),
+                        RunOptions(["2016-08"], QUICK, groups=("api",)))
+    assert verdicts(report)["S39"] == Status.FAIL, report.verdicts
+    assert verdicts(report)["S40"] == Status.WARNING, report.verdicts
+
+
 def test_default_of_hard_is_not_observable_without_jobs_or_observer(shared_reference):
     app = broken.Broken(inbound=lambda s: (404, b"") if s["path"].startswith("/__mock__")
                         else s)

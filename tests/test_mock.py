@@ -200,8 +200,29 @@ def test_x_project_id_header_form_behaves_like_the_uri_form_s8(api):
     assert response.status_code == 202
     listed = api.request("GET", "/v1.0/services", headers={"X-Project-Id": api.project})
     assert [s["id"] for s in listed.json()["services"]] == [service]
-    missing = api.request("GET", f"/v1.0/services/{service}", conforms=False)
-    assert missing.status_code == 404 and "X-Project-Id" in api.errors(missing)[0]
+    missing = api.request("GET", f"/v1.0/services/{UNKNOWN}", conforms=False)
+    assert missing.status_code == 400 and "X-Project-Id" in api.errors(missing)[0]
+
+
+def test_a_location_reads_back_with_the_same_token_s40(api, shared_reference):
+    """Statements S40. The create's Location (`/v1.0/services/{id}`, no project) answers a GET
+    with the same token: from the project holding the id, or the one the token is bound to;
+    a project-less URL neither names is a 400 naming X-Project-Id (S8)."""
+    created = api.request("POST", "/services", json=service_body())
+    location = created.headers["Location"]
+    assert "/v1.0/services/" in location
+    read = api.client.get(location)
+    assert read.status_code == 200 and location.endswith(read.json()["id"])
+    with run_mock(api.variant, "--tokens", "t=110011,admin") as base:
+        scoped = Api(base, api.variant, token="t", project="110011")
+        location = scoped.request("POST", "/services", json=service_body()).headers["Location"]
+        assert [httpx.get(location, headers={"X-Auth-Token": token}).status_code
+                for token in ("t", "admin")] == [200, 200]
+        elsewhere = httpx.get(f"{base}/v1.0/services/{UNKNOWN}", headers={"X-Auth-Token": "t"})
+        assert elsewhere.status_code == 404  # looked for in the token's project
+        unnamed = httpx.get(f"{base}/v1.0/services/{UNKNOWN}",
+                            headers={"X-Auth-Token": "admin"})
+        assert unnamed.status_code == 400 and "X-Project-Id" in unnamed.text
 
 
 def test_oversized_body_413_and_long_uri_414_s19(canonical):

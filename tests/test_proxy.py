@@ -86,7 +86,7 @@ def test_strict_blocks_invalid_requests_and_replaces_invalid_responses(proxy, up
                                params={"hard": "maybe"}, headers=TOKEN)
         assert len(app.seen) == before  # never forwarded
         replaced = httpx.delete(f"http://127.0.0.1:{port}/v1.0/1/services/{BROKEN_SERVICE}"
-                                "/assets", headers=TOKEN)
+                                "/assets", params={"url": "/a.png"}, headers=TOKEN)
     assert blocked.status_code == 400
     errors = blocked.json()["message"]["errors"]
     assert errors[0]["location"] == "request.query.hard" and "S17" in errors[0]["statements"]

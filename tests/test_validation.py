@@ -87,7 +87,8 @@ def test_hard_that_is_not_true_or_false_names_s17(shared_reference, variant, val
 
 def test_hard_is_true_or_false_in_any_case(shared_reference):
     for value in ["true", "False", "TRUE"]:
-        assert not validate_exchange(Exchange(purge(f"?hard={value}")), "2016-08").violations
+        assert not validate_exchange(Exchange(purge(f"?hard={value}&url=/a.png")),
+                                     "2016-08").violations
 
 
 def test_missing_or_empty_token_names_s10(shared_reference):
@@ -145,6 +146,44 @@ def test_both_engines_take_the_operation_a_request_resolved_to(shared_reference,
     assert [v.location for v in found] == ["response.status"]
 
 
+# What every docs sample of a listed service and of a flavor shows (S39).
+LISTED = {"id": SERVICE, "name": "mywebsite.com", "domains": [{"domain": "www.mywebsite.com"}],
+          "origins": [{"origin": "mywebsite.com"}], "flavor_id": "cdn", "status": "deployed",
+          "links": [{"href": f"https://cdn.example/v1.0/110011/services/{SERVICE}",
+                     "rel": "self"}]}
+FLAVOR = {"id": "cdn", "providers": [{"provider": "akamai", "links": [
+    {"href": "http://www.akamai.com", "rel": "provider_url"}]}], "links": []}
+
+
+@pytest.mark.parametrize("engine", ["compiled", "openapi-core"])
+@pytest.mark.parametrize("variant", ["2015-08", "2016-08"])
+def test_a_response_holds_the_members_the_docs_show_s39(shared_reference, engine, variant):
+    """`{}` is not a service, a page of `{}` not a page of services, `{}` not a flavor, nor
+    a link without its `href`: each is a violation citing S39; what every sample shows
+    passes. Before S39 every one of them was valid."""
+    from contract.validation import validator
+
+    checking = validator(variant, engine)
+    json_type = (("Content-Type", "application/json"),)
+    read = f"/v1.0/110011/services/{SERVICE}"
+    cases = [(read, {}, ["id", "name", "domains", "origins", "flavor_id", "status", "errors",
+                         "links"]),
+             ("/v1.0/110011/services", {"services": [{}], "links": []},
+              ["id", "name", "domains", "origins", "flavor_id", "status", "links"]),
+             ("/v1.0/110011/flavors/cdn", {}, ["id", "providers", "links"]),
+             ("/v1.0/110011/flavors/cdn", {**FLAVOR, "links": [{"rel": "self"}]}, ["href"]),
+             ("/v1.0/110011/", {}, ["resources"])]
+    for path, body, missing in cases:
+        found = checking.validate_response(HttpRequest("GET", path, TOKEN), HttpResponse(
+            200, json_type, json.dumps(body).encode()))
+        assert sorted(v.message.split("'")[1] for v in found) == sorted(missing), found
+        assert all("S39" in v.statements for v in found), found
+    for path, body in ((read, {**LISTED, "errors": []}), ("/v1.0/110011/flavors/cdn", FLAVOR),
+                       ("/v1.0/110011/", {"resources": {"rel/ping": {"href": "/ping"}}})):
+        assert checking.validate_response(HttpRequest("GET", path, TOKEN), HttpResponse(
+            200, json_type, json.dumps(body).encode())) == [], body
+
+
 @pytest.mark.parametrize("engine", ["compiled", "openapi-core"])
 @pytest.mark.parametrize("variant", ["2015-08", "2016-08"])
 def test_a_list_page_is_a_wrapper_of_services_s33(shared_reference, engine, variant):
@@ -156,7 +195,7 @@ def test_a_list_page_is_a_wrapper_of_services_s33(shared_reference, engine, vari
     checking = validator(variant, engine)
     listing = HttpRequest("GET", "/v1.0/110011/services", TOKEN)
     json_type = (("Content-Type", "application/json"),)
-    page = {"services": [{"id": SERVICE, "name": "mywebsite.com"}],
+    page = {"services": [LISTED],
             "links": [{"rel": "next", "href": "https://cdn.example/v1.0/110011/services"}]}
     assert checking.validate_response(listing, HttpResponse(
         200, json_type, json.dumps(page).encode())) == []
@@ -167,7 +206,7 @@ def test_a_list_page_is_a_wrapper_of_services_s33(shared_reference, engine, vari
             200, json_type, json.dumps(broken).encode()))
         assert found and all(v.location.startswith("response.body") for v in found), broken
     flavors = HttpRequest("GET", "/v1.0/110011/flavors", TOKEN)
-    for body, valid in (({"flavors": [{"id": "cdn"}]}, True), ({"id": "cdn"}, False)):
+    for body, valid in (({"flavors": [FLAVOR]}, True), ({"id": "cdn"}, False)):
         found = checking.validate_response(flavors, HttpResponse(
             200, json_type, json.dumps(body).encode()))
         assert (found == []) is valid, (body, found)

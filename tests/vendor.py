@@ -30,7 +30,8 @@ PAGE = 20  # limits page: services per page, and the maximum `limit`
 PURGES_PER_MINUTE = 20  # Purge a cached asset (2016-08)
 MAX_TTL = 365 * 24 * 3600
 FLAVOR = {"id": "cdn", "providers": [{"provider": "akamai", "links": [
-    {"href": "http://www.akamai.com", "rel": "provider_url"}]}]}
+    {"href": "http://www.akamai.com", "rel": "provider_url"}]}],
+    "links": [{"href": "https://cdn.vendor.example/v1.0/flavors/cdn", "rel": "self"}]}
 
 
 @dataclass(frozen=True)

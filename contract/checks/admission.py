@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from contract.checks import purge_rules
 from contract.checks.messages import Incoming
 from contract.checks.params import Parsed
 from contract.checks.routing import Match, NoMatch, Router
@@ -73,7 +74,9 @@ def admit(router: Router, request: Incoming, contract: Contract) -> Verdict:
                                         f"the {contract.token_header} header is {state}",
                                         contract.token_statements))
     operation = matched.operation
-    verdict.params = operation.check(request)
+    verdict.params = parsed = operation.check(request)
+    if operation.id == contract.purge.operation and not parsed.problems:
+        parsed.problems += purge_rules.purge_problems(contract.purge, parsed.query)
     if request.body and not operation.takes_body:
         verdict.refusals.append(Refusal(
             400, "request.body", f"{operation.id} takes no request body, got "
@@ -87,7 +90,7 @@ def _unrouted(request: Incoming, verdict: NoMatch, contract: Contract) -> Refusa
         return Refusal(405, "request.method", f"{request.method} is not an operation of "
                        f"{request.path} (allowed: {methods})", allowed=verdict.allowed)
     if verdict.header:
-        return Refusal(404, "request.path", f"{request.path} has no project id: put it in the "
+        return Refusal(400, "request.path", f"{request.path} has no project id: put it in the "
                        f"URI or send the {verdict.header} header",
                        contract.alternative_header_statements)
     return Refusal(404, "request.path", f"no operation of the API matches {request.method} "

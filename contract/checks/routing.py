@@ -44,6 +44,7 @@ class NoMatch:
 
     allowed: tuple[str, ...] = ()
     header: str | None = None
+    path_params: dict[str, str] = field(default_factory=dict)  # of that shorter form
 
 
 @dataclass
@@ -84,7 +85,10 @@ class Router:
         allowed.update(op.method for regex, op in self._full if regex.match(request.path))
         if allowed:
             return NoMatch(tuple(sorted(allowed)))
-        return NoMatch(header=next((name for regex, _, _, name in self._short
-                                    if regex.match(request.path)), None))
+        for regex, _, _, name in self._short:
+            short = regex.match(request.path)
+            if short:
+                return NoMatch(header=name, path_params=short.groupdict())
+        return NoMatch()
 
 

@@ -36,16 +36,20 @@ REQUEST_ONLY = "request only: response not judged"  # an exchange recorded witho
 @click.option("--require-response", is_flag=True, help="Fail an exchange that has no "
               "response (a request file alone, a HAR entry without one): by default it is "
               "judged on its request and reported as request only.")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too (violations of "
+              "INTERPRETATION rows only, which otherwise exit 0, as in `conform`).")
 def validate(files: tuple[Path, ...], variant: str, output: str, engine: str,
-             require_response: bool) -> None:
+             require_response: bool, strict: bool) -> None:
     """Validate recorded HTTP exchanges against the contract.
 
     FILES are raw HTTP messages (a request file, then its response file; a `.json` file after
     a message is that message's body, as in the docs' samples), curl -v transcripts, or HAR
-    1.2 files. Exit 0 when every exchange is valid under every selected variant, 1 on
-    violations, 2 on bad input. An exchange without a response is judged on its request
-    and every format says "request only: response not judged" (--require-response: it
-    fails). Prints its throughput on standard error.
+    1.2 files. Each violation names the statements it breaks and their level; one that breaks
+    only INTERPRETATION rows is a warning. Exit 0 when every exchange is valid under every
+    selected variant (warnings aside, unless --strict), 1 on violations, 2 on bad input. An
+    exchange without a response is judged on its request and every format says "request
+    only: response not judged" (--require-response: it fails). Prints its throughput on
+    standard error.
 
     To record traffic: `curl -sv URL > file 2>&1` (curl never writes the request body it
     sends, so that part is noted as not recorded and not judged; the response body is in
@@ -77,7 +81,8 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str,
                f"({engine}) in {took:.2f} s: {len(exchanges) / max(took, 1e-9):,.0f} "
                "exchanges/s", err=True)
     click.echo(VALIDATE_FORMATS.render(output, results))
-    sys.exit(EXIT_OK if all(r.valid for r in results) else EXIT_FAILED)
+    failed = not all(r.valid for r in results) or (strict and any(r.warned for r in results))
+    sys.exit(EXIT_FAILED if failed else EXIT_OK)
 
 
 
@@ -92,7 +97,8 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str,
 @click.option("--log", "log_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Append violations here as JSON lines (default: standard error).")
 @click.option("--strict", is_flag=True, help="Answer invalid requests 400 (not forwarded) "
-              "and replace invalid responses with a 502 listing the violations.")
+              "and replace invalid responses with a 502 listing the violations (warnings, "
+              "which break only INTERPRETATION rows, pass).")
 @click.option("--timeout", type=SECONDS, default=30.0, show_default=True,
               help="Seconds to wait for the upstream before answering 504.")
 @click.option("--engine", type=click.Choice(["compiled", "openapi-core"]), default="compiled",

@@ -14,7 +14,9 @@ pyproject, only httpx at run time) holding the package `cdn_client_<variant>`:
 
 from __future__ import annotations
 
+import builtins
 import json
+import keyword
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +26,7 @@ from contract.codegen.model_code import Models, Type, docstring
 from contract.codegen.render import all_order, environment, header, import_order, snake, used
 from contract.codegen.schema_code import SchemaCodeError, check_statements, constraint_statements
 from contract.errors import InputError
-from contract.model import read_contract
+from contract.model import Purge, read_contract
 from contract.openapi import operations, parse_yaml
 
 COMMAND = "cdn-contract generate client"
@@ -59,6 +61,7 @@ class _Param:
     doc_lines: list[str]
     wire: str  # the expression sending it as text
     default: str | None = None  # the server's default, as JSON
+    from_location: str | None = None  # the regex taking it out of a `Location` (S40)
 
 
 @dataclass
@@ -118,10 +121,10 @@ class _Operation:
             ["body: Any"] if self.body else [])
 
     @property
-    def call(self) -> str:
+    def arguments_passed(self) -> list[str]:
         """How a client method passes its arguments on to `prepare_<operation>`."""
         positional = [p.name for p in self.path] + (["body"] if self.body else [])
-        return ", ".join(positional + [f"{p.name}={p.name}" for p in self.options])
+        return positional + [f"{p.name}={p.name}" for p in self.options]
 
     @property
     def iterator(self) -> str | None:
@@ -142,7 +145,7 @@ class _Operation:
     def rest_expression(self) -> str:
         if "{" not in self.rest:
             return repr(self.rest)
-        return 'f"' + re.sub(r"\{(\w+)\}", lambda m: "{path_value(" + snake(m.group(1)) + ")}",
+        return 'f"' + re.sub(r"\{(\w+)\}", lambda m: "{path_value(" + _argument(m.group(1)) + ")}",
                              self.rest) + '"'
 
 
@@ -172,6 +175,9 @@ def render_client(spec: Path) -> dict[str, str]:
         error_type = models.type_of({"$ref": "#/components/schemas/Error"}, error_model,
                                     about="The documented error body")
         ops = _operations(document, models, next(iter(projects)))
+        for op in ops:
+            if op.id == contract.purge.operation:
+                op.check_lines += _purge_rule_lines(contract.purge, op)
     except SchemaCodeError as error:
         raise InputError(f"{spec}: cannot generate the client: {error}") from None
     if error_type.annotation != error_model:
@@ -196,6 +202,7 @@ def render_client(spec: Path) -> dict[str, str]:
                                                   for n in names)})
     env = environment()
     env.globals["define"] = define
+    env.globals["invoke"] = invoke
     env.filters["wrap"] = lambda text, indent: f"\n{' ' * indent}".join(docstring(text, indent))
     root = distribution_name(variant)
     files = {f"{root}/pyproject.toml": "pyproject.toml", f"{root}/README.md": "README.md"}
@@ -212,12 +219,26 @@ def render_client(spec: Path) -> dict[str, str]:
 
 def _operations(document: dict[str, Any], models: Models, project: str) -> list[_Operation]:
     """Every operation, in document order."""
-    return [_operation(template, method, op, models, project)
+    located = _located(document)
+    return [_operation(template, method, op, models, project, located)
             for template, method, op in operations(document)]
 
 
+def _located(document: dict[str, Any]) -> dict[str, str]:
+    """The path parameters a success response's links take out of its `Location` header
+    (`service_id`: `/services/([^/?#]+)$`, the create's), with the regex: the client
+    returns that value from the operation, and takes a `Location` wherever it takes one."""
+    found: dict[str, str] = {}
+    for _, _, op in operations(document):
+        for status, response in (op.get("responses") or {}).items():
+            taken = _taken_from_location(response) if status.startswith("2") else None
+            if taken is not None:
+                found.setdefault(*taken)
+    return found
+
+
 def _operation(template: str, method: str, op: dict[str, Any], models: Models,
-               project: str) -> _Operation:
+               project: str, located: dict[str, str]) -> _Operation:
     op_id = op["operationId"]
     responses = op.get("responses", {})
     successes = sorted(int(s) for s in responses if s.isdigit() and s.startswith("2"))
@@ -236,7 +257,7 @@ def _operation(template: str, method: str, op: dict[str, Any], models: Models,
     for param in op.get("parameters", []):
         if param["name"] == project:
             continue  # the client's, in the path or the header
-        made = _param(param)
+        made = _param(param, located.get(param["name"]) if param["in"] == "path" else None)
         (result.path if param["in"] == "path" else result.options).append(made)
         result.check_lines += _check_lines(param, made)
     if "requestBody" in op:
@@ -269,10 +290,25 @@ def _response(result: _Operation, op: dict[str, Any], response: dict[str, Any],
         result.returns, result.returns_doc = kind.annotation, f"The {noun}."
         result.read = f"_read_{result.name}"
         result.reader_lines = [f"return {kind.reader}(json_body(response), '')"]
+    elif "Location" in headers and (taken := _taken_from_location(response)):
+        name, regex = taken
+        result.returns, result.read = "str", f"_read_{result.name}"
+        result.returns_doc = f"The new `{name}`, from the answer's `Location` (S40)."
+        result.reader_lines = [f"return id_from_location(read_location(response), {regex!r})"]
     elif "Location" in headers:
         result.returns, result.read = "str", "read_location"
         result.returns_doc = ("The `Location` of the accepted request (where to follow its "
                               "progress).")
+
+
+def _taken_from_location(response: dict[str, Any]) -> tuple[str, str] | None:
+    """The parameter the response's links take out of its `Location`, and the regex."""
+    for link in (response.get("links") or {}).values():
+        for name, expression in (link.get("parameters") or {}).items():
+            head, _, regex = str(expression).partition("#regex:")
+            if head.lower() == "$response.header.location" and regex:
+                return name, regex
+    return None
 
 
 def _collection(result: _Operation, schema: dict[str, Any], collection: dict[str, Any],
@@ -307,7 +343,7 @@ def _collection(result: _Operation, schema: dict[str, Any], collection: dict[str
         f"return Page(items, items[-1].{marker['from-item']} if more else None)"]
 
 
-def _param(param: dict[str, Any]) -> _Param:
+def _param(param: dict[str, Any], from_location: str | None = None) -> _Param:
     schema = param.get("schema", {})
     kind = schema.get("type", "string")
     if kind not in _WIRE:
@@ -315,11 +351,13 @@ def _param(param: dict[str, Any]) -> _Param:
     annotation = _WIRE[kind][0]
     if "enum" in schema:
         annotation = "Literal[" + ", ".join(repr(v) for v in schema["enum"]) + "]"
-    name = snake(param["name"])
+    name = _argument(param["name"])
     description = " ".join(param.get("description", "").split())
     if "default" in schema:
         description += (f" Left out (None), the server applies its default, "
                         f"{json.dumps(schema['default'])}.")
+    if from_location:
+        description += " Or the `Location` the API answered with, which ends with it (S40)."
     cited = _cited(param)
     if cited:
         description += f" ({', '.join(cited)})"
@@ -327,7 +365,15 @@ def _param(param: dict[str, Any]) -> _Param:
                   annotation=annotation, required=bool(param.get("required")),
                   doc_lines=docstring(description, 14 + len(name)),
                   wire=_WIRE[kind][3].format(v=name),
-                  default=json.dumps(schema["default"]) if "default" in schema else None)
+                  default=json.dumps(schema["default"]) if "default" in schema else None,
+                  from_location=from_location)
+
+
+def _argument(name: str) -> str:
+    """A parameter's Python name: snake case, with a trailing underscore where it would
+    shadow a builtin or be a keyword (the purge's `all` is `all_`)."""
+    python = snake(name)
+    return f"{python}_" if keyword.iskeyword(python) or hasattr(builtins, python) else python
 
 
 def _cited(param: dict[str, Any]) -> tuple[str, ...]:
@@ -360,6 +406,45 @@ def _check_lines(param: dict[str, Any], made: _Param) -> list[str]:
     if made.required:
         return lines + body
     return [*lines, f"if {name} is not None:", *("    " + line for line in body)]
+
+
+def _purge_rule_lines(purge: Purge, op: _Operation) -> list[str]:
+    """The rules between the purge's parameters, as the server applies them once each is
+    valid (contract.checks.purge_rules, from the modes' semantics in the spec): `all` with a
+    `url` (S25), a non-ASCII `url` (S23), a wildcard where the mode takes none (S21), a
+    purge naming no file (S22)."""
+    names = {p.key: p.name for p in op.options}
+    url, hard, every = names.get("url"), names.get("hard"), names.get("all")
+    if url is None or hard is None:
+        return []
+
+    def problem(name: str, message: str, statement: str) -> str:
+        return f"problems.append(Problem('query', {name!r}, {message!r}, ({statement!r},)))"
+
+    default = bool(purge.hard_default)
+    given = f"{every} is True" if every else "False"
+    lines = ["# the rules between them (S21, S22, S23, S25), once each is valid",
+             "if not problems:",
+             f"    purging = {hard} if isinstance({hard}, bool) else {default!r}"]
+    rules: list[tuple[str, str]] = []
+    if every:
+        rules.append((f"{given} and {url} is not None",
+                      problem("all", "all=true and url cannot be combined", "S25")))
+    rules.append((f"isinstance({url}, str) and not {url}.isascii()",
+                  problem("url", "has non-ASCII characters; percent-encode them", "S23")))
+    for mode, test in ((purge.purge, "purging"), (purge.invalidation, "not purging")):
+        if not mode.wildcards:
+            rules.append((f"{test} and isinstance({url}, str) and '*' in {url}",
+                          problem("url", f"has a wildcard, which hard={str(mode.hard).lower()} "
+                                  "does not take", "S21")))
+        if mode.files_per_request is not None:
+            rules.append((f"{test} and {url} is None and {every} is not True" if every
+                          else f"{test} and {url} is None",
+                          problem("url", f"hard={str(mode.hard).lower()} needs the url of one "
+                                  "file, or all=true", "S22")))
+    for index, (condition, line) in enumerate(rules):
+        lines += [f"    {'if' if index == 0 else 'elif'} {condition}:", f"        {line}"]
+    return lines
 
 
 def _request_body(result: _Operation, body: dict[str, Any], models: Models) -> None:
@@ -395,8 +480,10 @@ def _imports(ops: list[_Operation], models: Models) -> dict[str, list[str]]:
     bodies = " ".join([*(line for op in ops for line in op.reader_lines),
                        *(op.body.to_json("body") for op in ops if op.body)])
     core = {"Prepared", *(op.read for op in ops if not op.read.startswith("_read_"))}
-    core |= {*used(["json_body"], bodies), *(["path_value"] if any("{" in op.rest for op in ops)
-                                           else [])}
+    core |= {*used(["json_body", "id_from_location", "read_location"], bodies),
+             *(["path_value"] if any("{" in op.rest for op in ops) else []),
+             *(["id_from_location"] if any(p.from_location for op in ops for p in op.path)
+               else [])}
     typing = used(["Any", "Literal"], signatures)
     return {"operations": used(model_names | helpers, signatures + " " + bodies),
             "core": import_order(core), "typing": typing,
@@ -413,6 +500,17 @@ def _exports(context: dict[str, Any]) -> list[tuple[str, list[str]]]:
               *(a.name for a in context["aliases"]), *(["Page"] if context["paged"] else [])}
     return [("_core", ["Retry"]), ("aio", ["AsyncClient"]), ("client", ["Client"]),
             ("errors", import_order(errors)), ("models", import_order(models))]
+
+
+def invoke(function: str, arguments: list[str], indent: int) -> str:
+    """A call after `prepared = ` at `indent`, one argument per line when it would be longer
+    than 100 characters."""
+    line = f"{function}({', '.join(arguments)})"
+    if indent + len("prepared = ") + len(line) <= 100:
+        return line
+    pad = " " * (indent + 4)
+    listed = "".join(f"{pad}{argument},\n" for argument in arguments)
+    return f"{function}(\n{listed}{' ' * indent})"
 
 
 def define(name: str, parameters: list[str], returns: str, indent: int = 0,

@@ -18,7 +18,8 @@ from contract.jsonpointer import escape
 _ANNOTATIONS = {"description", "title", "default", "example", "examples", "readOnly",
                 "writeOnly", "deprecated"}
 _COMPILED = {"type", "properties", "required", "items", "minLength", "maxLength", "pattern",
-             "format", "enum", "minimum", "maximum", "minItems", "maxItems", "if", "then"}
+             "format", "enum", "minimum", "maximum", "minItems", "maxItems", "if", "then",
+             "additionalProperties"}
 _TYPE_TESTS = {
     "object": "isinstance({v}, dict)",
     "array": "isinstance({v}, list)",
@@ -232,6 +233,7 @@ def _inner(schema: dict[str, Any], var: str, at: list[str], names: _Names,
             object_lines.append(f"if {name!r} in {var}:")
             object_lines.append(f"    {child} = {var}[{name!r}]")
             object_lines += ["    " + line for line in nested]
+    object_lines += _entries(schema, var, at, names, where)
     if object_lines and known == "object":
         lines += object_lines
     elif len(object_lines) == 2 and object_lines[0].startswith("if "):  # one test: one `if`
@@ -253,6 +255,27 @@ def _inner(schema: dict[str, Any], var: str, at: list[str], names: _Names,
             lines.append(f"    for {index}, {item} in enumerate({var}):")
             lines += ["        " + line for line in nested]
     return lines
+
+
+def _entries(schema: dict[str, Any], var: str, at: list[str], names: _Names,
+             where: str) -> list[str]:
+    """`additionalProperties`: each member `properties` does not name, checked by its
+    schema (a map's entries, such as the home document's resources). Its pointer is the
+    raw key, as openapi-core reports it."""
+    extra = schema.get("additionalProperties", True)
+    if extra is True:
+        return []
+    if not isinstance(extra, dict):
+        raise SchemaCodeError(f"unsupported additionalProperties {extra!r} at "
+                              f"{_pointer(at) or '(root)'}")
+    entry, child = names.fresh("k"), names.fresh("v")
+    nested = _check(extra, child, [*at, "{" + entry + "}"], names, where)
+    if not nested:
+        return []
+    named = list(schema.get("properties") or {})
+    skip = [f"    if {entry} in {named!r}:", "        continue"] if named else []
+    return [f"for {entry}, {child} in {var}.items():", *skip,
+            *("    " + line for line in nested)]
 
 
 def _enum(schema: dict[str, Any], var: str, pointer: str, where: str,

@@ -439,3 +439,35 @@ def no_server_errors(exchanges: list[Answer], cases: int) -> Iterator[Outcome]:
     if not failed and exchanges:
         yield outcome("S36", True, f"no 5xx among the {len(exchanges)} requests of the checks"
                       + (f" and the {cases} generated cases" if cases else ""))
+
+
+def location_readable(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S40 (our interpretation): the create's Location reads back with the same token."""
+    answer = record.exchanges["Location read back"]
+    body = answer.json()
+    shown = isinstance(body, dict) and body.get("id") == record.seen["service"]
+    yield outcome("S40", answer.status == 200 and shown, f"a GET of the create's Location "
+                  f"{record.seen['location']} with the same token answered {answer.status} "
+                  "(expected 200 with the new service)", answer)
+
+
+def responses_hold_members(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S39: each body holds the members every docs sample of it shows (the contract's
+    `members`: the body's, and each listed item's)."""
+    members = expect.contract.members
+    for operation, answer in record.exchanges.items():
+        body = answer.json()
+        if answer.status != 200 or not isinstance(body, dict) or operation not in members:
+            yield outcome("S39", False, f"{operation} answered {answer.status} (expected 200 "
+                          "with a JSON object)", answer)
+            continue
+        missing = [name for name in members[operation] if name not in body]
+        for key, required in members.items():
+            owner, _, member = key.partition("/")
+            items = body.get(member) if owner == operation and member else None
+            for index, item in enumerate(items if isinstance(items, list) else ()):
+                missing += [f"{member}/{index}/{name}" for name in required
+                            if not isinstance(item, dict) or name not in item]
+        yield outcome("S39", not missing, f"the {operation} body lacks "
+                      f"{', '.join(missing[:8])}" + (" …" if len(missing) > 8 else "")
+                      if missing else f"the {operation} body holds what the docs show", answer)

@@ -682,3 +682,32 @@ def without_log_delivery(ctx: Context) -> Record:
         record.exchanges["the service created"] = shown
     return record
 
+
+
+def location_read_back(ctx: Context) -> Record:
+    """A create, then a GET of its `Location` as the target wrote it, with the same token and
+    nothing else (no X-Project-Id): what a client library that follows the Location does
+    (S40)."""
+    record = Record()
+    project = ctx.target.project()
+    service, created = ctx.target.create_service(project, ctx.target.service_body()[0])
+    ctx.exchanges.append(created)
+    location = created.response.headers.get("Location")
+    if service is None or not location:
+        raise Unobservable("the target did not create a service (expected 202 with a "
+                           "Location)", created)
+    parts = urlsplit(location)
+    record.seen["service"], record.seen["location"] = service, location
+    record.exchanges["Location read back"] = ctx.send(
+        "GET", parts.path + (f"?{parts.query}" if parts.query else ""))
+    return record
+
+
+@on_a_new_service
+def responses_read(ctx: Context, record: Record, project: str, service: str) -> None:
+    """The reads whose bodies the docs' samples show (S39): a service, the page listing it,
+    the flavors, the home document; each recorded under its operation."""
+    for operation, path in (("getService", f"/services/{service}"),
+                            ("getAllServices", "/services"), ("getFlavors", "/flavors"),
+                            ("getHomeDocument", "/")):
+        record.exchanges[operation] = ctx.send("GET", f"/v1.0/{project}{path}")

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from contract.checks.admission import Refusal, admit
 from contract.checks.messages import (
@@ -27,7 +27,7 @@ from contract.checks.messages import (
     parse_query,
 )
 from contract.checks.params import Parsed
-from contract.checks.routing import Match, Router
+from contract.checks.routing import Match, NoMatch, Router
 from contract.http.asgi import Receive, Scope, Send, read_body, run_lifespan
 from contract.mock.api import controls, docs, introspection
 from contract.mock.api.handlers import handlers_for, service_operation
@@ -109,6 +109,25 @@ class MockApp:
         return value in self.settings.tokens and not (
             every_project and value in self.settings.token_projects)
 
+    def locate_project(self, request: Incoming) -> Incoming | None:
+        """S40: the `Location` the API answers with (`/v1.0/services/{id}`, no project, as
+        the docs show it) reads back with the same token. A request with the project in
+        neither the URI nor `X-Project-Id` is taken as sent to the project its token is
+        bound to (--tokens TOKEN=PROJECT), else to the project holding its service id; None
+        when neither names one (the refusal stands: 400 naming X-Project-Id)."""
+        unrouted = self.router.match(request)
+        if not isinstance(unrouted, NoMatch) or unrouted.header is None:
+            return None
+        token = (request.header(self.token_header) or "").strip()
+        project = self.settings.token_projects.get(token)
+        service = unrouted.path_params.get("service_id")
+        if project is None and service and token and self.accepts(token):
+            project = next((owner for owner, document in self.runtime.store.all_services()
+                            if document.get("id") == service), None)
+        if project is None:
+            return None
+        return replace(request, headers={**request.headers, unrouted.header.lower(): project})
+
     def respond(self, request: Incoming) -> Outgoing:
         if request.path.startswith(introspection.PREFIX):
             if not introspection.is_open(request) and \
@@ -122,6 +141,8 @@ class MockApp:
         if self.settings.cors and request.method == "OPTIONS":
             return controls.preflight(request)
         admission = self.admit_with_controls(request)
+        if admission.match is None and (located := self.locate_project(request)) is not None:
+            admission = self.admit_with_controls(located)
         if admission.refusal is not None:
             return admission.refusal
         assert admission.match is not None and admission.params is not None

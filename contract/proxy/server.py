@@ -5,7 +5,8 @@ validator, forwarded over a pooled keep-alive connection, and the upstream's ans
 validated against it and passed back as the upstream sent it: status line, header names,
 their case, order and values, and the body. The proxy adds one header, `X-Contract-Violations`
 (the count for this exchange), and removes only the hop-by-hop ones (`Connection`,
-`Transfer-Encoding`...); it sets its own `Content-Length`. Violations are logged as JSON lines.
+`Transfer-Encoding`...); it sets its own `Content-Length`. Violations are logged as JSON lines,
+each with its statements and their level (`warning` when it breaks only INTERPRETATION rows).
 
 With `strict`, an invalid request is answered 400 and never forwarded, and an invalid
 response is replaced by a 502 listing the violations, both with the documented error body
@@ -13,6 +14,7 @@ response is replaced by a 502 listing the violations, both with the documented e
 it (contract/http/upstream.py reads the upstream no faster): its status and headers are
 validated, its body is not, and the log says so. An unreachable upstream gets 502, a slow
 one 504, each with the error body. `rewrite_location` points `Location` at the proxy.
+Warnings alone never stop an exchange, as they fail no `conform` run.
 
 contract/http/serving.py serves it: requests on one connection answered in order, one at a time
 (HTTP/1.1 pipelining); connections run concurrently.
@@ -71,7 +73,7 @@ class ValidatingProxy:
         seen = HttpRequest(request.method.decode("ascii"), target, headers, request.body)
         report = self.validator.validate_request(seen)
         self._log(seen, "request", report.operation, report.violations)
-        if self.strict and report.violations:
+        if self.strict and any(not v.warning for v in report.violations):
             write(json_bytes(400, _error_body(report.violations), request.keep_alive,
                              _count(len(report.violations))))
             return
@@ -96,7 +98,7 @@ class ValidatingProxy:
                   None if body is not None else
                   "body not validated: over the buffer limit of "
                   f"{self.buffer_limit} bytes{'' if complete else ' (streamed)'}")
-        if self.strict and violations:
+        if self.strict and any(not v.warning for v in violations):
             write(json_bytes(502, _error_body(violations), request.keep_alive,
                              _count(len(violations))))
             return

@@ -19,7 +19,7 @@ from contract.checks.routing import NoMatch, Router
 from contract.model import Contract
 from contract.spec.variants import generated_server
 from contract.validation.messages import HttpRequest, HttpResponse
-from contract.validation.report_types import RequestReport, Violation
+from contract.validation.report_types import RequestReport, Violation, graded
 
 ResponseCheck = Callable[[Incoming, Parsed], None]
 
@@ -43,6 +43,12 @@ class CompiledValidator:
     # -- requests ----------------------------------------------------------------------------
 
     def validate_request(self, request: HttpRequest) -> RequestReport:
+        """The request's report, each violation with its statements' level."""
+        report = self._request(request)
+        report.violations = graded(report.violations, self.contract.levels)
+        return report
+
+    def _request(self, request: HttpRequest) -> RequestReport:
         try:
             incoming = _incoming(request)
         except NotUtf8 as error:
@@ -62,8 +68,12 @@ class CompiledValidator:
 
     def validate_response(self, request: HttpRequest, response: HttpResponse,
                           operation: str | None = None) -> list[Violation]:
-        """The response's violations; `operation`, when the request's report named it,
-        saves routing the request again."""
+        """The response's violations, each with its statements' level; `operation`, when
+        the request's report named it, saves routing the request again."""
+        return graded(self._response(request, response, operation), self.contract.levels)
+
+    def _response(self, request: HttpRequest, response: HttpResponse,
+                  operation: str | None) -> list[Violation]:
         if operation is None:
             try:
                 matched = self.router.match(_incoming(request))

@@ -3,8 +3,9 @@ compiled validator is tested against; `--engine openapi-core`).
 
 openapi-core does the validation; this module locates each error (query, header, body
 pointer), names the statement behind the spec element (`x-statements`), phrases it for a
-person, and adds the two checks openapi-core does not make: a body where the contract says
-there is none (S4), and the `X-Project-Id` form of the URI (S8), which it cannot route.
+person, and adds the checks openapi-core does not make: a body where the contract says
+there is none (S4), the `X-Project-Id` form of the URI (S8), which it cannot route, and the
+rules between the purge's parameters (`contract.checks.purge_rules`: S21-S23, S25).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from openapi_core.validation.request import exceptions as request_errors
 from openapi_core.validation.response import exceptions as response_errors
 from openapi_core.validation.schemas import oas31_schema_validators_factory
 
+from contract.checks.purge_rules import purge_problems
+from contract.model import read_contract
 from contract.openapi import media_objects, operations, template_regex
 from contract.spec.variants import load_document
 from contract.validation.messages import (
@@ -40,7 +43,7 @@ from contract.validation.messages import (
     OpenAPIRequest,
     OpenAPIResponse,
 )
-from contract.validation.report_types import RequestReport, Violation
+from contract.validation.report_types import RequestReport, Violation, graded
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,18 @@ class ContractValidator:
         self._auth = next(iter(scheme.values()))
         self._token = self._auth["name"]
         self._header_forms = _header_forms(self.document)
+        contract = read_contract(self.document)
+        self._purge, self._levels = contract.purge, contract.levels
 
     # -- requests ----------------------------------------------------------------------------
 
     def validate_request(self, request: HttpRequest) -> RequestReport:
+        """The request's report, each violation with its statements' level."""
+        report = self._request(request)
+        report.violations = graded(report.violations, self._levels)
+        return report
+
+    def _request(self, request: HttpRequest) -> RequestReport:
         path, operation, notes = self._route(request)
         report = RequestReport(operation.id if operation else None, notes)
         try:
@@ -99,6 +110,13 @@ class ContractValidator:
             report.violations.append(Violation(
                 "request.body", f"{operation.id} takes no request body, got "
                 f"{len(request.body)} bytes", _cited(operation.spec)))
+        if operation is not None and operation.id == self._purge.operation and not any(
+                isinstance(e, (request_errors.ParameterValidationError,
+                               request_errors.SecurityValidationError)) for e in result.errors):
+            report.violations += [
+                Violation(f"request.query.{p.name}", f"query parameter `{p.name}`: "
+                          f"{p.message}", p.statements)
+                for p in purge_problems(self._purge, result.parameters.query)]
         sent = {name for name, _ in request.query}
         report.defaults = {name: value for name, value in result.parameters.query.items()
                            if name not in sent}
@@ -161,8 +179,12 @@ class ContractValidator:
 
     def validate_response(self, request: HttpRequest, response: HttpResponse,
                           operation: str | None = None) -> list[Violation]:
-        """The response's violations (`operation` is accepted for the compiled validator's
-        interface; openapi-core routes the request itself)."""
+        """The response's violations, each with its statements' level (`operation` is
+        accepted for the compiled validator's interface; openapi-core routes the request
+        itself)."""
+        return graded(self._response(request, response), self._levels)
+
+    def _response(self, request: HttpRequest, response: HttpResponse) -> list[Violation]:
         path, routed, _ = self._route(request)
         if routed is None:
             return []  # the request's own report says why; a response cannot be placed

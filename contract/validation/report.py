@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
 from contract.validation.messages import Exchange
+from contract.validation.report_types import Violation
 from contract.validation.verdict import Verdict
 
 
@@ -19,6 +20,10 @@ class ExchangeResult:
     def valid(self) -> bool:
         return all(v.valid for v in self.verdicts)
 
+    @property
+    def warned(self) -> bool:
+        return any(v.warnings for v in self.verdicts)
+
 
 def render_table(results: list[ExchangeResult]) -> str:
     lines: list[str] = []
@@ -29,16 +34,26 @@ def render_table(results: list[ExchangeResult]) -> str:
         for verdict in result.verdicts:
             defaults = ", ".join(f"{k}={json.dumps(v, default=str)}"
                                  for k, v in verdict.defaults.items())
-            state = "valid" if verdict.valid else f"INVALID ({len(verdict.violations)})"
+            warned = f", {len(verdict.warnings)} warning(s)" if verdict.warnings else ""
+            state = f"valid{warned}" if verdict.valid else \
+                f"INVALID ({len(verdict.failures)}{warned})"
             lines.append(f"  {verdict.variant:<8} {state}"
                          + (f"   defaults applied: {defaults}" if defaults else ""))
             width = max((len(v.location) for v in verdict.violations), default=0)
             for violation in verdict.violations:
-                cited = f"[{' '.join(violation.statements)}] " if violation.statements else ""
-                lines.append(f"    {violation.location:<{width}}  {cited}{violation.message}")
+                lines.append(f"    {violation.location:<{width}}  {_graded(violation)}"
+                             f"{violation.message}")
         lines.append("")
     lines.append(summary(results))
     return "\n".join(lines)
+
+
+def _graded(violation: Violation) -> str:
+    """`[S21 INTERPRETATION] warning: `, `[S39 SHOULD] `: what it breaks, and how much."""
+    if not violation.statements:
+        return ""
+    kind = "warning: " if violation.warning else ""
+    return f"[{' '.join(violation.statements)} {violation.level}] {kind}"
 
 
 def summary(results: list[ExchangeResult]) -> str:
@@ -46,7 +61,10 @@ def summary(results: list[ExchangeResult]) -> str:
     parts = []
     for variant in variants:
         ok = sum(1 for r in results for v in r.verdicts if v.variant == variant and v.valid)
-        parts.append(f"{variant}: {ok}/{len(results)} valid")
+        warned = sum(len(v.warnings) for r in results for v in r.verdicts
+                     if v.variant == variant)
+        parts.append(f"{variant}: {ok}/{len(results)} valid"
+                     + (f" ({warned} warning(s))" if warned else ""))
     return f"{len(results)} exchange(s); " + "; ".join(parts)
 
 
@@ -72,11 +90,14 @@ def render_junit(results: list[ExchangeResult]) -> str:
                 ET.SubElement(case, "system-out").text = "\n".join(result.exchange.notes)
             if not verdict.valid:
                 failures += 1
-                text = "\n".join(f"{v.location} [{' '.join(v.statements)}] {v.message}"
+                text = "\n".join(f"{v.location} {_graded(v)}{v.message}"
                                  for v in verdict.violations)
                 failure = ET.SubElement(case, "failure",
-                                        message=f"{len(verdict.violations)} violation(s)")
+                                        message=f"{len(verdict.failures)} violation(s)")
                 failure.text = text
+            elif verdict.warnings:
+                ET.SubElement(case, "system-out").text = "\n".join(
+                    f"{v.location} {_graded(v)}{v.message}" for v in verdict.warnings)
         suite.set("tests", str(len(results)))
         suite.set("failures", str(failures))
     ET.indent(root)

@@ -42,11 +42,20 @@ class Verdict:
 
     @property
     def valid(self) -> bool:
-        return not self.violations
+        """Nothing but warnings: every violation breaks only INTERPRETATION rows."""
+        return not self.failures
+
+    @property
+    def failures(self) -> list[Violation]:
+        return [v for v in self.violations if not v.warning]
+
+    @property
+    def warnings(self) -> list[Violation]:
+        return [v for v in self.violations if v.warning]
 
     def as_dict(self) -> dict[str, Any]:
         return {"variant": self.variant, "operation": self.operation, "valid": self.valid,
-                "defaults": self.defaults,
+                "warnings": len(self.warnings), "defaults": self.defaults,
                 "violations": [v.as_dict() for v in self.violations]}
 
 

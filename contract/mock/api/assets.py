@@ -1,7 +1,8 @@
 """Cached assets: purge or invalidate (the focus operation), look up, analytics.
 
 The purge rules, in the order a request meets them: the checked parameters (S6, S17 in the
-generated check), the rules of S12 as we interpret them (S21-S23, S25), the service lookup
+generated check) and the rules of S12 as we interpret them (S21-S23, S25), both met at
+admission (`contract.checks.purge_rules`); then here the service lookup
 (S18), then the rate limit (S11, S24). Only a purge the server would accept counts against
 the project's 20 a minute: purges of unknown ids (another project's, random ones) never
 use up a tenant's allowance, and never leave a window behind. An accepted request becomes a
@@ -18,7 +19,6 @@ from contract.mock.api import services
 from contract.mock.edge.cache import cache_path
 from contract.mock.runtime import Call
 from contract.mock.state.ratelimit import retry_after
-from contract.model import PurgeMode
 
 
 def purge(call: Call) -> Outgoing:
@@ -28,11 +28,7 @@ def purge(call: Call) -> Outgoing:
     now = runtime.clock()
     hard: bool = call.params.query["hard"]
     url: str | None = call.params.query.get("url")
-    every = str(call.params.query.get("all", "")).lower() == "true"
-    purge = runtime.facts.contract.purge
-    refused = _refused(purge.mode(hard), url, every)
-    if refused:
-        return error_response(400, refused)
+    purge = runtime.facts.contract.purge  # its rules are the admission's (purge_rules)
     service_id = call.params.path["service_id"]
     if not call.store.has_service(call.project_id, service_id):
         return services.missing(call)
@@ -50,25 +46,6 @@ def purge(call: Call) -> Outgoing:
     call.store.add_job(call.project_id, service_id, "purge" if hard else "invalidate", hard,
                        cache_path(url or "/*"), now, now + runtime.seconds(documented))
     return empty_response(202, [("Location", call.url(f"/v1.0/services/{service_id}"))])
-
-
-def _refused(mode: PurgeMode, url: str | None, every: bool) -> str | None:
-    """The rules between the parameters, as the mode's semantics in the spec state them
-    (x-purge-semantics: wildcards, files per request) and as we interpret S12."""
-    if every and url is not None:
-        return "all=true and url cannot be combined: all=true already covers every asset (S25)"
-    if url is not None and not url.isascii():
-        return f"url {url!r} has non-ASCII characters; percent-encode them (S23)"
-    if not mode.wildcards and url is not None and "*" in url:
-        return (f"url {url!r} has a wildcard, which {_named(mode)} does not take: name one "
-                "file, or use the mode that takes wildcards (S12, S21)")
-    if mode.files_per_request is not None and url is None and not every:
-        return f"{_named(mode)} needs the url of one file, or all=true (S12, S22)"
-    return None
-
-
-def _named(mode: PurgeMode) -> str:
-    return f"a {'purge' if mode.hard else 'cache invalidation'} (hard={str(mode.hard).lower()})"
 
 
 def cached(call: Call) -> Outgoing:

@@ -30,6 +30,7 @@ from contract.openapi import operations
 # A body's root model, by operation and side, in the order names are given out (so the
 # service of getService is `Service`); bodies not listed keep their inline schema.
 ROOTS = {
+    ("getHomeDocument", "response"): "HomeDocument",
     ("getService", "response"): "Service",
     ("getAllServices", "response"): "ServicePage",
     ("getFlavorDetails", "response"): "Flavor",

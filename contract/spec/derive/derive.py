@@ -22,6 +22,7 @@ from contract.spec.derive.discrepancies import Discrepancy, render_markdown
 from contract.spec.derive.emit import comment_header, to_yaml
 from contract.spec.derive.overlay import apply_overlay, load_overlay
 from contract.spec.derive.samples import check_examples, parameter_examples
+from contract.spec.derive.shown import require_shown
 from contract.spec.statements import check_citations, embed, variant_statements
 from contract.spec.variants import COMMON_OVERLAY, PROJECT_ROOT, Variant, notes_path, reference_dir
 from contract.spec.wadl import read_wadl
@@ -62,6 +63,7 @@ def render_variant(inputs: Inputs) -> dict[str, str]:
                for found in apply_overlay(document, overlay, path)]
     _sort_responses(document)
     name_models(document)
+    settled += require_shown(document)
     shown = parameter_examples(document, result.shown)
     statements = variant_statements(inputs.notes, overlays)
     check_citations(document, variant.name, statements)

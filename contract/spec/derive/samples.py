@@ -65,6 +65,7 @@ def parameter_examples(document: dict[str, Any],
                 value, problem = _typed(text, schema)
                 if problem is None:
                     parameter["examples"] = {"docs": {"value": value, "x-source": source}}
+                    parameter["example"] = value  # what Dredd (and other tools) read
                     break
                 if index == 0 and name in own:
                     found.append(Discrepancy(operation["operationId"], f"parameter {name}",
