@@ -177,7 +177,8 @@ def test_every_module_import_is_a_declared_dependency():
                 "swagger_ui": "swagger-ui-py", "psycopg": "psycopg",
                 # what conform uses through schemathesis, and derive through jsonschema
                 "hypothesis": "schemathesis", "requests": "schemathesis",
-                "pytest": "schemathesis", "referencing": "jsonschema"}
+                "pytest": "schemathesis", "referencing": "jsonschema",
+                 "markdown_it": "markdown-it-py"}
     imported = set()
     for path in (PROJECT_ROOT / "contract").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
