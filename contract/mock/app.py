@@ -149,6 +149,10 @@ class MockApp:
             response = self.respond(request)
         except StoreUnavailable as error:
             response = unavailable(error)
+        except StoreFailure as error:  # this request's write failed alone
+            log.error("a write failed: %s", error)
+            response = error_response(500, f"the mock could not store the request ({error}); "
+                                      "nothing of it was kept")
         except Exception:  # a bug of the mock, never of the input: say so, keep serving
             log.exception("mock failure on %s %s", request.method, request.path)
             response = error_response(500, "the mock failed on this request; this is a bug in "

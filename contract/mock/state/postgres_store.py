@@ -17,6 +17,16 @@ When the database cannot be reached (stopped, restarting), every call raises
 by itself on a later request, at most every RECONNECT_SECONDS. The schema is created, or
 migrated, on start under an advisory lock, so replicas starting together do not race.
 
+A write the database refuses fails alone: the batch remembers its writes, and one that
+fails rolls the transaction back and replays the others before its request is told (a
+PostgreSQL transaction takes no statement after an error; a savepoint per write would cost
+two more round trips on every purge). S37 is the unique key of the `hosts` table, which
+holds every host name of every service: two replicas creating one domain at once get one
+owner, the second insert waiting for the first's commit. Each batch that changes services
+notifies the host names it changed (`NOTIFY`, delivered at commit to every replica), so an
+edge drops exactly those from its host index, and a replica forgets a deleted service it
+had seen (the purge path asks the database only about a service it never saw).
+
 What stays per replica: its CDN edge's cache (each edge node has its own disk), fed by the
 shared jobs. An edge takes completed jobs in id order; a job whose commit lagged behind a
 later one by more than an invalidation's duration could be skipped, which needs a commit
@@ -25,18 +35,22 @@ slower than 60 s times the time scale.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg.abc import Params
 
 from contract.errors import InputError
+from contract.mock.state.hosts import CHANGED_HOSTS
 from contract.mock.state.store import (
+    DomainHeld,
     Job,
     JobBound,
+    JobsFull,
     StoreFailure,
     StoreUnavailable,
     job_filter,
@@ -49,6 +63,8 @@ POLL_SECONDS = 0.005  # how stale the edge's view of the services' version may b
 CONNECT: dict[str, Any] = {"connect_timeout": 2, "application_name": "cdn-contract mock",
            "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
            "keepalives_count": 2, "options": "-c statement_timeout=5000 -c lock_timeout=5000"}
+CHANNEL = "cdn_services"  # what a batch that changed services notifies: hosts, services
+NOTIFY_BYTES = 7000  # a notification's payload is at most 8000 bytes
 SCHEMA_LOCK = 0x63646E  # the advisory lock replicas take to create or migrate the schema
 # Each migration runs once, in order; `schema_version` says how many have.
 MIGRATIONS = [
@@ -99,6 +115,22 @@ MIGRATIONS = [
         RETURN kept[1];
     END $$;
     """,
+    # S37 as a constraint: every host name of every service under one unique key (names of
+    # a database from before, ASCII ones normalised as `hosts.host_key` does; a name two
+    # services held then stays with one of them)
+    r"""
+    CREATE TABLE hosts (
+        host TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        service_id TEXT NOT NULL
+    );
+    CREATE INDEX hosts_by_service ON hosts (project_id, service_id);
+    CREATE INDEX jobs_by_done ON jobs (done_at);
+    INSERT INTO hosts SELECT name || suffix, project_id, id FROM (
+        SELECT DISTINCT lower(regexp_replace(d->>'domain', '\.$', '')) AS name, project_id, id
+        FROM services, jsonb_array_elements(document->'domains') AS d) AS n,
+        (VALUES (''), ('.cdn.mock.invalid')) AS s (suffix) ON CONFLICT DO NOTHING;
+    """,
 ]
 T = TypeVar("T")
 
@@ -119,9 +151,15 @@ class PostgresStore:
         self._pending = False  # writes await the next commit
         self._services_changed = False
         self._version, self._version_read = 0, float("-inf")
+        self._done: list[tuple[str, Params]] = []  # the writes of this batch, for a replay
+        self._steps: list[tuple[str, Params]] = []  # the statements of the write under way
+        self._notify: set[str] = set()  # what this batch changed: hosts, "project service"
+        self._changed: set[str] | None = set()  # hosts notified since `changed_hosts`
+        self._known: set[tuple[str, str]] = set()  # services seen, until notified deleted
         try:
             self._connect()
             self._migrate()
+            self._count_jobs()
         except StoreUnavailable as error:
             raise InputError(f"--db {redacted(url)}: {error.__cause__ or error}") from None
 
@@ -134,6 +172,8 @@ class PostgresStore:
             # the rate limit's windows need no fsync of their own: after a database crash
             # a window may forget its last hits, never double them
             self._shared.execute("SET synchronous_commit = off")
+            self._shared.add_notify_handler(self._notified)
+            self._shared.execute(f"LISTEN {CHANNEL}")
         except psycopg.Error as error:
             self._lost()
             raise StoreUnavailable(f"cannot connect: {_first_line(error)}") from error
@@ -145,6 +185,23 @@ class PostgresStore:
                 connection.close()
         self._batch = self._shared = None
         self._down_until = time.monotonic() + RECONNECT_SECONDS
+        self._changed = None  # what other replicas did meanwhile was not heard
+        self._known.clear()
+        self._done.clear()
+
+    def _notified(self, notification: psycopg.Notify) -> None:
+        """Another batch (of any replica) changed these hosts and services."""
+        for entry in notification.payload.split("\n"):
+            if entry == "*":  # a reset
+                self._changed = None
+                self._known.clear()
+            elif " " in entry:
+                project_id, service_id = entry.split(" ", 1)
+                self._known.discard((project_id, service_id))
+            elif self._changed is not None:
+                self._changed.add(entry)
+        if self._changed is not None and len(self._changed) > CHANGED_HOSTS:
+            self._changed = None  # nobody asked for a while: any may have changed
 
     def _use(self, shared: bool, work: Callable[[psycopg.Connection[Any]], T]) -> T:
         """`work` on a connection, reconnecting if need be; a lost database raises
@@ -172,8 +229,40 @@ class PostgresStore:
 
     def _write(self, statement: str, values: Params = ()) -> psycopg.Cursor[Any]:
         cursor = self._use(False, lambda c: c.execute(statement, values))
+        self._steps.append((statement, values))
         self._pending = True
         return cursor
+
+    @contextlib.contextmanager
+    def _unit(self, hosts: Sequence[str] = ()) -> Iterator[None]:
+        """One write, all of it or none. If the database refuses one of its statements,
+        the transaction is rolled back and the batch's earlier writes replayed, so this one
+        fails alone: DomainHeld when the refusal is the unique key of `hosts`, else
+        StoreFailure."""
+        self._steps = []
+        try:
+            yield
+        except StoreUnavailable:
+            raise  # the connection, and the batch with it, is gone
+        except StoreFailure as failure:
+            cause = failure.__cause__
+            self._replay()
+            if isinstance(cause, psycopg.errors.UniqueViolation) and \
+                    cause.diag.table_name == "hosts":
+                taken = self._rows("SELECT host FROM hosts WHERE host = ANY(%s) LIMIT 1",
+                                   (list(hosts),))
+                raise DomainHeld(taken[0][0] if taken else hosts[0]) from None
+            raise
+        self._done += self._steps
+
+    def _replay(self) -> None:
+        """Roll the batch back and run its earlier writes again; if one fails now, the
+        transaction stays aborted and the commit fails the whole batch."""
+        def replay(connection: psycopg.Connection[Any]) -> None:
+            connection.rollback()
+            for statement, values in self._done:
+                connection.execute(statement, values)
+        self._use(False, replay)
 
     def _migrate(self) -> None:
         def migrate(connection: psycopg.Connection[Any]) -> None:
@@ -189,10 +278,19 @@ class PostgresStore:
                 connection.execute("UPDATE schema_version SET applied = %s", (len(MIGRATIONS),))
         self._use(True, migrate)
 
+    def _count_jobs(self) -> None:
+        """The jobs held and the last id given (of any replica): what `--max-jobs` counts
+        from."""
+        self.bound.counted(*self._rows(
+            "SELECT (SELECT COUNT(*) FROM jobs), (SELECT CASE WHEN is_called THEN last_value "
+            "ELSE 0 END FROM jobs_id_seq)")[0])
+
     def commit(self) -> None:
         """Commit the batch (with no write in it, this only ends its read transaction), or
         raise having kept none of it."""
         pending, self._pending = self._pending, False
+        self._done.clear()
+        notify, self._notify = self._notify, set()
         batch = self._batch
         if batch is None:
             if pending:
@@ -204,10 +302,26 @@ class PostgresStore:
         if status == psycopg.pq.TransactionStatus.INERROR:
             self._use(False, lambda c: c.rollback())
             raise StoreFailure("a statement of this batch failed; nothing of it was kept")
+        if notify:
+            self._use(False, lambda c: self._send(c, sorted(notify)))
         self._use(False, lambda c: c.commit())
         if self._services_changed:
             self._services_changed = False
             self._version = self._rows("SELECT nextval('services_version')", shared=True)[0][0]
+
+    @staticmethod
+    def _send(connection: psycopg.Connection[Any], entries: list[str]) -> None:
+        """Notify the entries in payloads under NOTIFY_BYTES (sent at the commit)."""
+        chunks: list[list[str]] = [[]]
+        size = 0
+        for entry in entries:
+            if size + len(entry) + 1 > NOTIFY_BYTES and chunks[-1]:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(entry)
+            size += len(entry.encode()) + 1
+        connection.execute("SELECT pg_notify(%s, c) FROM unnest(%s::text[]) AS c",
+                           (CHANNEL, ["\n".join(chunk) for chunk in chunks]))
 
     def close(self) -> None:
         try:
@@ -221,6 +335,12 @@ class PostgresStore:
     def version(self) -> int:
         """The services' version, read at most every POLL_SECONDS (bumped after a commit, so
         a replica that sees it change reads the committed services)."""
+        self._poll()
+        return self._version
+
+    def _poll(self) -> None:
+        """Read the services' version, at most every POLL_SECONDS; the query also takes
+        the notifications the shared connection received (`_notified`)."""
         now = time.monotonic()
         if now - self._version_read >= POLL_SECONDS:
             # a fresh sequence says 1 before its first nextval and 1 after it: `is_called`
@@ -228,21 +348,44 @@ class PostgresStore:
             self._version = self._rows("SELECT CASE WHEN is_called THEN last_value ELSE 0 "
                                        "END FROM services_version", shared=True)[0][0]
             self._version_read = now
-        return self._version
 
     def limiter(self, operation: str, limit: RateLimit, time_scale: float) -> SharedLimiter:
         return SharedLimiter(self, operation, limit, limit.period_seconds * time_scale)
 
     # -- services ----------------------------------------------------------------------------
 
-    def add_service(self, project_id: str, document: dict[str, Any], now: float) -> None:
+    def add_service(self, project_id: str, document: dict[str, Any], now: float,
+                    hosts: Sequence[str] = ()) -> None:
+        with self._unit(hosts):
+            self._hold(project_id, document["id"], hosts)
+            self._write("INSERT INTO services VALUES (%s, %s, %s, %s)",
+                        (project_id, document["id"], _dump(document), now))
         self._services_changed = True
-        self._write("INSERT INTO services VALUES (%s, %s, %s, %s)",
-                    (project_id, document["id"], _dump(document), now))
+        self._known.add((project_id, document["id"]))
+
+    def _hold(self, project_id: str, service_id: str, hosts: Sequence[str]) -> None:
+        self._notify.update(hosts)
+        if hosts:
+            self._write("INSERT INTO hosts SELECT unnest(%s::text[]), %s, %s",
+                        (list(hosts), project_id, service_id))
+
+    def _release(self, project_id: str, service_id: str) -> None:
+        """The service holds no host name any more (its names are notified)."""
+        self._notify.update(row[0] for row in self._write(
+            "DELETE FROM hosts WHERE project_id = %s AND service_id = %s RETURNING host",
+            (project_id, service_id)).fetchall())
 
     def has_service(self, project_id: str, service_id: str) -> bool:
-        return bool(self._rows("SELECT 1 FROM services WHERE project_id = %s AND id = %s",
-                               (project_id, service_id)))
+        """A service this replica saw is known until a deletion is notified (at most
+        POLL_SECONDS late); one it never saw is looked up."""
+        self._poll()
+        if (project_id, service_id) in self._known:
+            return True
+        found = bool(self._rows("SELECT 1 FROM services WHERE project_id = %s AND id = %s",
+                                (project_id, service_id)))
+        if found:
+            self._known.add((project_id, service_id))
+        return found
 
     def service(self, project_id: str, service_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT document FROM services WHERE project_id = %s AND id = %s",
@@ -255,49 +398,80 @@ class PostgresStore:
                           "ORDER BY id LIMIT %s", (project_id, after or "", limit))
         return [dict(row[0]) for row in rows]
 
-    def replace_service(self, project_id: str, document: dict[str, Any]) -> None:
+    def replace_service(self, project_id: str, document: dict[str, Any],
+                        hosts: Sequence[str] = ()) -> None:
+        with self._unit(hosts):
+            self._release(project_id, document["id"])
+            self._hold(project_id, document["id"], hosts)
+            self._write("UPDATE services SET document = %s WHERE project_id = %s AND id = %s",
+                        (_dump(document), project_id, document["id"]))
         self._services_changed = True
-        self._write("UPDATE services SET document = %s WHERE project_id = %s AND id = %s",
-                    (_dump(document), project_id, document["id"]))
 
     def delete_service(self, project_id: str, service_id: str) -> bool:
+        with self._unit():
+            self._release(project_id, service_id)
+            deleted = self._write("DELETE FROM services WHERE project_id = %s AND id = %s",
+                                  (project_id, service_id)).rowcount
         self._services_changed = True
-        return self._write("DELETE FROM services WHERE project_id = %s AND id = %s",
-                           (project_id, service_id)).rowcount > 0
+        self._known.discard((project_id, service_id))
+        self._notify.add(f"{project_id} {service_id}")
+        return deleted > 0
 
-    def all_services(self) -> list[tuple[str, dict[str, Any]]]:
-        rows = self._rows("SELECT project_id, document FROM services", shared=True)
-        return [(row[0], dict(row[1])) for row in rows]
+    def served(self, host: str) -> tuple[str, dict[str, Any]] | None:
+        rows = self._rows(
+            "SELECT s.project_id, s.document FROM hosts AS h JOIN services AS s ON "
+            "s.project_id = h.project_id AND s.id = h.service_id WHERE h.host = %s",
+            (host,), shared=True)
+        return (rows[0][0], dict(rows[0][1])) if rows else None
+
+    def changed_hosts(self) -> set[str] | None:
+        self._poll()
+        changed = self._changed
+        if changed is None or changed:
+            self._changed = set()
+        return changed
 
     # -- jobs and counters -------------------------------------------------------------------
 
     def add_job(self, project_id: str, service_id: str, mode: str, hard: bool, url: str,
                 accepted_at: float, done_at: float) -> Job:
-        (job_id,) = self._write(
-            "INSERT INTO jobs (project_id, service_id, mode, hard, url, accepted_at, done_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (project_id, service_id, mode, hard, url, accepted_at, done_at)).fetchone() or (0,)
-        self._added += 1
-        if self._added % self.PRUNE_EVERY == 0 or self.bound.over(job_id):
-            self.prune(accepted_at)
+        wait = self.bound.refused(accepted_at)
+        if wait is not None:
+            raise JobsFull(wait)
+        with self._unit():
+            (job_id,) = self._write(
+                "INSERT INTO jobs (project_id, service_id, mode, hard, url, accepted_at, "
+                "done_at) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (project_id, service_id, mode, hard, url, accepted_at, done_at)
+            ).fetchone() or (0,)
+            self._added += 1
+            kept = self.bound.kept(
+                job_id, self._added % self.PRUNE_EVERY == 0,
+                lambda last: self.prune(accepted_at, last),
+                lambda job: self._write("DELETE FROM jobs WHERE id = %s", (job,)))
+        if not kept:
+            raise JobsFull(self.bound.full_until - accepted_at)
         return Job(job_id, project_id, service_id, mode, hard, url, accepted_at, done_at)
 
-    def prune(self, now: float) -> None:
-        """As SQLite's: finished jobs past their retention and the oldest past `max_jobs` go,
-        as a prefix of the id order, counted into the counters first."""
-        first, last = self._rows("SELECT MIN(id), MAX(id) FROM jobs")[0]
-        if first is None:
-            return
-        kept = self._rows("SELECT id FROM jobs WHERE done_at >= %s ORDER BY id LIMIT 1",
-                          (now - self.job_retention,))
-        cut = max(self.bound.cut(last), kept[0][0] if kept else last + 1)
-        self.bound.floor = max(first, cut)
-        if cut > first:
-            self._write("INSERT INTO counters SELECT project_id, service_id, mode || "
-                        "'_requests', COUNT(*) FROM jobs WHERE id < %s GROUP BY project_id, "
-                        "service_id, mode ON CONFLICT (project_id, service_id, name) DO UPDATE "
-                        "SET value = counters.value + excluded.value", (cut,))
-            self._write("DELETE FROM jobs WHERE id < %s", (cut,))
+    def prune(self, now: float, last: int) -> None:
+        """As SQLite's (by the index of `done_at`, never an unfinished job), counting the
+        jobs held once a pruning (other replicas add jobs too)."""
+        self._drop("done_at < %s", (now - self.job_retention,))
+        held = self._rows("SELECT COUNT(*) FROM jobs")[0][0]
+        self.bound.counted(held, last)
+        if held > self.bound.max_jobs:
+            held -= self._drop("id IN (SELECT id FROM jobs WHERE done_at <= %s ORDER BY "
+                               "done_at LIMIT %s)", (now, self.bound.excess()))
+            self.bound.counted(held, last)
+            self.bound.full_until = self._rows("SELECT MIN(done_at) FROM jobs")[0][0] or now
+
+    def _drop(self, condition: str, values: tuple[float, ...]) -> int:
+        """Fold the jobs matching `condition` into the counters, delete them: how many."""
+        self._write("INSERT INTO counters SELECT project_id, service_id, mode || '_requests', "
+                    f"COUNT(*) FROM jobs WHERE {condition} GROUP BY project_id, service_id, "
+                    "mode ON CONFLICT (project_id, service_id, name) DO UPDATE SET value = "
+                    "counters.value + excluded.value", values)
+        return self._write(f"DELETE FROM jobs WHERE {condition}", values).rowcount
 
     def jobs(self, service_id: str | None = None, *, status: str | None = None,
              now: float = 0.0, after: int = 0, limit: int = -1) -> list[Job]:
@@ -309,9 +483,10 @@ class PostgresStore:
         return [Job(*row) for row in rows]
 
     def count(self, project_id: str, service_id: str, name: str) -> None:
-        self._write("INSERT INTO counters VALUES (%s, %s, %s, 1) ON CONFLICT (project_id, "
-                    "service_id, name) DO UPDATE SET value = counters.value + 1",
-                    (project_id, service_id, name))
+        with self._unit():
+            self._write("INSERT INTO counters VALUES (%s, %s, %s, 1) ON CONFLICT (project_id, "
+                        "service_id, name) DO UPDATE SET value = counters.value + 1",
+                        (project_id, service_id, name))
 
     def counters(self, project_id: str, service_id: str) -> dict[str, int]:
         rows = self._rows(
@@ -326,7 +501,13 @@ class PostgresStore:
         """Empty every table, for every replica (their edges see the services' version
         change)."""
         self._services_changed = True
-        self._write("TRUNCATE services, jobs, counters, rate_windows")
+        with self._unit():
+            self._write("TRUNCATE services, hosts, jobs, counters, rate_windows")
+        self._notify.add("*")
+        self._changed = None
+        self._known.clear()
+        self._count_jobs()
+        self.bound.full_until = float("-inf")
 
     def admit(self, key: str, now: float, window: float, most: int) -> float | None:
         """The rate limit's decision for `key` (see SharedLimiter), exact across replicas."""
