@@ -107,29 +107,32 @@ def test_pages_are_ordered_by_id_and_hold_every_service_once(opened):
 
 def test_jobs_keep_their_order_and_filters(opened):
     store = opened()
-    made = [store.add_job("p1", "s1", "purge", True, "/a.png", 10.0, 20.0),
-            store.add_job("p1", "s2", "invalidate", False, "/*", 11.0, 12.0),
-            store.add_job("p1", "s1", "invalidate", False, "/b/*", 12.0, 13.0)]
+    store.add_job("p1", "s1", "purge", True, "/a.png", 10.0, 20.0)
+    store.add_job("p1", "s2", "invalidate", False, "/*", 11.0, 12.0)
+    store.add_job("p1", "s1", "invalidate", False, "/b/*", 12.0, 13.0)
     store.commit()
-    assert [job.id for job in made] == sorted(job.id for job in made)
-    assert store.jobs() == made
+    made = store.jobs()
+    assert [(job.service_id, job.url) for job in made] == [("s1", "/a.png"), ("s2", "/*"),
+                                                           ("s1", "/b/*")]
+    assert [job.id for job in made] == sorted({job.id for job in made})
     assert store.jobs("s1") == [made[0], made[2]]
     assert store.jobs(status="done", now=15.0) == [made[1], made[2]]
     assert store.jobs(status="in_progress", now=15.0) == [made[0]]
     assert store.jobs(after=made[0].id) == made[1:]
     assert store.jobs(limit=1) == made[:1]
     assert made[0].as_dict(25.0)["status"] == "done"
-    assert (made[0].mode, made[0].hard, made[0].url) == ("purge", True, "/a.png")
+    assert (made[0].mode, made[0].hard, made[0].accepted_at) == ("purge", True, 10.0)
 
 
 def test_jobs_are_bounded_by_max_jobs_oldest_first(opened):
     store = opened(max_jobs=50)
-    ids = [store.add_job("p1", "s1", "purge", True, f"/{n}", float(n), float(n) + 1).id
-           for n in range(200)]
+    for n in range(200):
+        store.add_job("p1", "s1", "purge", True, f"/{n}", float(n), float(n) + 1)
     store.commit()
-    held = [job.id for job in store.jobs()]
-    assert len(held) <= 50 and held == sorted(held) and held[-1] == ids[-1]
-    assert held == ids[len(ids) - len(held):]  # the newest, none skipped
+    held = store.jobs()
+    assert len(held) <= 50 and [job.id for job in held] == sorted(job.id for job in held)
+    # the newest, none skipped
+    assert [job.url for job in held] == [f"/{n}" for n in range(200 - len(held), 200)]
 
 
 def test_counters_are_per_service_and_project(opened):
@@ -252,17 +255,18 @@ def test_max_jobs_never_drops_an_unfinished_job(opened):
     """Issue 33 item 10: past `--max-jobs`, finished jobs go; when every held job is still
     under way a new one is refused (JobsFull, with the wait) and none is dropped."""
     store = opened(max_jobs=20)
-    attacker = [store.add_job("p1", "s1", "purge", True, f"/{n}", 1.0, 100.0) for n in range(19)]
-    victim = store.add_job("p2", "s2", "purge", True, "/logo.png", 2.0, 100.0)
+    for n in range(19):
+        store.add_job("p1", "s1", "purge", True, f"/{n}", 1.0, 100.0)
+    store.add_job("p2", "s2", "purge", True, "/logo.png", 2.0, 100.0)  # the victim's
     with pytest.raises(JobsFull) as full:
         store.add_job("p1", "s1", "purge", True, "/20", 3.0, 100.0)
     assert 96 <= full.value.retry_after <= 97
     store.commit()
-    assert [job.id for job in store.jobs()] == [job.id for job in [*attacker, victim]]
-    later = store.add_job("p1", "s1", "purge", True, "/21", 101.0, 200.0)  # all finished
+    assert [job.url for job in store.jobs()] == [f"/{n}" for n in range(19)] + ["/logo.png"]
+    store.add_job("p1", "s1", "purge", True, "/21", 101.0, 200.0)  # all finished by now
     store.commit()
     held_jobs = store.jobs()
-    assert held_jobs[-1] == later and len(held_jobs) <= 20
+    assert held_jobs[-1].url == "/21" and len(held_jobs) <= 20
     assert store.counters("p2", "s2") == {"purge_requests": 1}  # counted, though pruned
 
 

@@ -6,7 +6,12 @@ them. Each replica holds two connections:
 
 - the *batch* connection carries the requests' reads and writes in one open transaction,
   committed by `commit` before the responses that acknowledge them are sent (group commit,
-  as with SQLite): a replica killed with `kill -9` loses nothing it acknowledged;
+  as with SQLite): a replica killed with `kill -9` loses nothing it acknowledged. As
+  SQLite's `synchronous=NORMAL` leaves the fsync to checkpoints, the commit does not wait
+  for PostgreSQL's flush of its log (`synchronous_commit = off`): only a crash of the
+  database server itself could lose its last fraction of a second (`wal_writer_delay`).
+  The purges of a batch are inserted by one statement sent with the commit, in one round
+  trip: a purge costs a replica no wait of its own;
 - the *shared* connection (autocommit) takes the rate limit's decisions, one statement each
   under a row lock (exact across replicas, never held until a batch commits), and the reads
   that run outside the requests' batches: the edge's, and the job listings (which see
@@ -65,6 +70,10 @@ CONNECT: dict[str, Any] = {"connect_timeout": 2, "application_name": "cdn-contra
            "keepalives_count": 2, "options": "-c statement_timeout=5000 -c lock_timeout=5000"}
 CHANNEL = "cdn_services"  # what a batch that changed services notifies: hosts, services
 NOTIFY_BYTES = 7000  # a notification's payload is at most 8000 bytes
+JOB_COLUMNS = "project_id, service_id, mode, hard, url, accepted_at, done_at"
+INSERT_JOBS = (f"INSERT INTO jobs ({JOB_COLUMNS}) SELECT * FROM unnest(%s::text[], %s::text[], "
+               "%s::text[], %s::boolean[], %s::text[], %s::float8[], %s::float8[]) RETURNING id")
+JobRow = tuple[str, str, str, bool, str, float, float]
 SCHEMA_LOCK = 0x63646E  # the advisory lock replicas take to create or migrate the schema
 # Each migration runs once, in order; `schema_version` says how many have.
 MIGRATIONS = [
@@ -156,6 +165,7 @@ class PostgresStore:
         self._notify: set[str] = set()  # what this batch changed: hosts, "project service"
         self._changed: set[str] | None = set()  # hosts notified since `changed_hosts`
         self._known: set[tuple[str, str]] = set()  # services seen, until notified deleted
+        self._jobs: list[JobRow] = []  # accepted, inserted with the commit
         try:
             self._connect()
             self._migrate()
@@ -168,6 +178,8 @@ class PostgresStore:
     def _connect(self) -> None:
         try:
             self._batch = psycopg.connect(self.url, autocommit=False, **CONNECT)
+            self._batch.execute("SET synchronous_commit = off")
+            self._batch.commit()
             self._shared = psycopg.connect(self.url, autocommit=True, **CONNECT)
             # the rate limit's windows need no fsync of their own: after a database crash
             # a window may forget its last hits, never double them
@@ -188,6 +200,7 @@ class PostgresStore:
         self._changed = None  # what other replicas did meanwhile was not heard
         self._known.clear()
         self._done.clear()
+        self._jobs.clear()
 
     def _notified(self, notification: psycopg.Notify) -> None:
         """Another batch (of any replica) changed these hosts and services."""
@@ -287,7 +300,14 @@ class PostgresStore:
 
     def commit(self) -> None:
         """Commit the batch (with no write in it, this only ends its read transaction), or
-        raise having kept none of it."""
+        raise having kept none of it. The jobs it held back, its notifications and the
+        commit go in one round trip (a pipeline), unless the jobs are due a pruning."""
+        rows: list[JobRow] = []
+        if self._jobs and self._batch is not None:
+            if self._prune_due(len(self._jobs)):
+                self._send_jobs()
+            else:
+                rows, self._jobs = self._jobs, []
         pending, self._pending = self._pending, False
         self._done.clear()
         notify, self._notify = self._notify, set()
@@ -297,14 +317,27 @@ class PostgresStore:
                 raise StoreUnavailable("the database connection was lost")
             return
         status = batch.info.transaction_status
-        if status == psycopg.pq.TransactionStatus.IDLE:
+        if status == psycopg.pq.TransactionStatus.IDLE and not rows:
             return
         if status == psycopg.pq.TransactionStatus.INERROR:
             self._use(False, lambda c: c.rollback())
             raise StoreFailure("a statement of this batch failed; nothing of it was kept")
-        if notify:
-            self._use(False, lambda c: self._send(c, sorted(notify)))
-        self._use(False, lambda c: c.commit())
+
+        def finish(connection: psycopg.Connection[Any]) -> None:
+            try:
+                with connection.pipeline():
+                    inserted = connection.execute(INSERT_JOBS, _columns(rows)) if rows \
+                        else None
+                    if notify:
+                        self._send(connection, sorted(notify))
+                    connection.commit()
+            except psycopg.Error:
+                if connection.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+                    connection.rollback()
+                raise
+            if inserted is not None:
+                self._inserted(len(rows), [row[0] for row in inserted.fetchall()])
+        self._use(False, finish)
         if self._services_changed:
             self._services_changed = False
             self._version = self._rows("SELECT nextval('services_version')", shared=True)[0][0]
@@ -434,16 +467,24 @@ class PostgresStore:
     # -- jobs and counters -------------------------------------------------------------------
 
     def add_job(self, project_id: str, service_id: str, mode: str, hard: bool, url: str,
-                accepted_at: float, done_at: float) -> Job:
+                accepted_at: float, done_at: float) -> None:
+        """The purge path's only write, sent with the batch's other jobs in one statement
+        before the commit (a round trip per purge made a replica a fraction of a SQLite
+        process). Near `--max-jobs`, the batch's jobs go at once and this one is inserted
+        alone, so the bound is decided exactly."""
         wait = self.bound.refused(accepted_at)
         if wait is not None:
             raise JobsFull(wait)
+        row = (project_id, service_id, mode, hard, url, accepted_at, done_at)
+        if self.bound.held + len(self._jobs) < self.bound.max_jobs:
+            self._jobs.append(row)
+            self._pending = True
+            return
+        self._send_jobs()
         with self._unit():
             (job_id,) = self._write(
-                "INSERT INTO jobs (project_id, service_id, mode, hard, url, accepted_at, "
-                "done_at) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                (project_id, service_id, mode, hard, url, accepted_at, done_at)
-            ).fetchone() or (0,)
+                f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                "RETURNING id", row).fetchone() or (0,)
             self._added += 1
             kept = self.bound.kept(
                 job_id, self._added % self.PRUNE_EVERY == 0,
@@ -451,19 +492,40 @@ class PostgresStore:
                 lambda job: self._write("DELETE FROM jobs WHERE id = %s", (job,)))
         if not kept:
             raise JobsFull(self.bound.full_until - accepted_at)
-        return Job(job_id, project_id, service_id, mode, hard, url, accepted_at, done_at)
+
+    def _send_jobs(self) -> None:
+        """Insert the jobs the batch holds back, in the order they were accepted, with one
+        statement; prune if they took the store past its bound or a PRUNE_EVERY."""
+        rows, self._jobs = self._jobs, []
+        if not rows:
+            return
+        with self._unit():
+            due = self._prune_due(len(rows))
+            ids = [row[0] for row in self._write(INSERT_JOBS, _columns(rows)).fetchall()]
+            if self._inserted(len(rows), ids) or due:
+                self.prune(rows[-1][5], max(ids))
+
+    def _prune_due(self, count: int) -> bool:
+        """Whether `count` more jobs take this replica past a multiple of PRUNE_EVERY."""
+        return (self._added + count) // self.PRUNE_EVERY > self._added // self.PRUNE_EVERY
+
+    def _inserted(self, count: int, ids: list[int]) -> bool:
+        """`count` jobs were inserted with these ids: whether past the bound."""
+        self._added += count
+        return self.bound.added(max(ids))
 
     def prune(self, now: float, last: int) -> None:
-        """As SQLite's (by the index of `done_at`, never an unfinished job), counting the
-        jobs held once a pruning (other replicas add jobs too)."""
-        self._drop("done_at < %s", (now - self.job_retention,))
-        held = self._rows("SELECT COUNT(*) FROM jobs")[0][0]
-        self.bound.counted(held, last)
+        """As SQLite's (by the index of `done_at`, never an unfinished job). What is held is
+        the bound's upper estimate less what was dropped; it is counted only when no
+        finished job is left to drop (other replicas may have dropped some)."""
+        held = self.bound.held - self._drop("done_at < %s", (now - self.job_retention,))
         if held > self.bound.max_jobs:
             held -= self._drop("id IN (SELECT id FROM jobs WHERE done_at <= %s ORDER BY "
-                               "done_at LIMIT %s)", (now, self.bound.excess()))
-            self.bound.counted(held, last)
+                               "done_at LIMIT %s)", (now, self.bound.excess(held)))
+        if held > self.bound.max_jobs:
+            held = self._rows("SELECT COUNT(*) FROM jobs")[0][0]
             self.bound.full_until = self._rows("SELECT MIN(done_at) FROM jobs")[0][0] or now
+        self.bound.counted(held, last)
 
     def _drop(self, condition: str, values: tuple[float, ...]) -> int:
         """Fold the jobs matching `condition` into the counters, delete them: how many."""
@@ -489,6 +551,7 @@ class PostgresStore:
                         (project_id, service_id, name))
 
     def counters(self, project_id: str, service_id: str) -> dict[str, int]:
+        self._send_jobs()  # they count too
         rows = self._rows(
             "SELECT name, SUM(value)::BIGINT FROM (SELECT name, value FROM counters "
             "WHERE project_id = %(p)s AND service_id = %(s)s "
@@ -501,6 +564,7 @@ class PostgresStore:
         """Empty every table, for every replica (their edges see the services' version
         change)."""
         self._services_changed = True
+        self._jobs.clear()
         with self._unit():
             self._write("TRUNCATE services, hosts, jobs, counters, rate_windows")
         self._notify.add("*")
@@ -532,6 +596,11 @@ class SharedLimiter:
 
 def _dump(document: dict[str, Any]) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def _columns(rows: list[JobRow]) -> list[list[Any]]:
+    """The jobs as INSERT_JOBS's arrays, one per column."""
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def _first_line(error: Exception) -> str:

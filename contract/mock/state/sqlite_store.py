@@ -284,7 +284,7 @@ class SQLiteStore:
     # -- jobs and counters -------------------------------------------------------------------
 
     def add_job(self, project_id: str, service_id: str, mode: str, hard: bool, url: str,
-                accepted_at: float, done_at: float) -> Job:
+                accepted_at: float, done_at: float) -> None:
         """The purge path's only write (its `<mode>_requests` counter is counted from the
         jobs when analytics asks)."""
         wait = self.bound.refused(accepted_at)
@@ -303,7 +303,6 @@ class SQLiteStore:
                 lambda job: self._write("DELETE FROM jobs WHERE id = ?", (job,)))
         if not kept:
             raise JobsFull(self.bound.full_until - accepted_at)
-        return Job(job_id, project_id, service_id, mode, hard, url, accepted_at, done_at)
 
     def prune(self, now: float, last: int) -> None:
         """Drop the jobs finished more than `job_retention` seconds ago, then, past
@@ -315,7 +314,7 @@ class SQLiteStore:
         self.bound.counted(held, last)
         if held > self.bound.max_jobs:
             held -= self._drop("id IN (SELECT id FROM jobs WHERE done_at <= ? ORDER BY "
-                               "done_at LIMIT ?)", (now, self.bound.excess()))
+                               "done_at LIMIT ?)", (now, self.bound.excess(held)))
             self.bound.counted(held, last)
             self.bound.full_until = self._db.execute("SELECT MIN(done_at) FROM jobs"
                                                      ).fetchone()[0] or now

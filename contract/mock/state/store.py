@@ -119,8 +119,9 @@ class Store(Protocol):
         of them, e.g. after a lost connection): what the edge drops from its host index."""
 
     def add_job(self, project_id: str, service_id: str, mode: str, hard: bool, url: str,
-                accepted_at: float, done_at: float) -> Job:
-        """Keep a new job, or raise JobsFull when `max_jobs` unfinished jobs are held."""
+                accepted_at: float, done_at: float) -> None:
+        """Keep a new job (its id is given when the batch commits: `jobs` tells it), or
+        raise JobsFull when `max_jobs` unfinished jobs are held."""
 
     def jobs(self, service_id: str | None = None, *, status: str | None = None,
              now: float = 0.0, after: int = 0, limit: int = -1) -> list[Job]:
@@ -171,9 +172,9 @@ class JobBound:
         self.counted(self.held - 1, job_id)
         return False
 
-    def excess(self) -> int:
-        """How many finished jobs to drop (counted exactly first)."""
-        return self.held - self.max_jobs + self.slack
+    def excess(self, held: int) -> int:
+        """How many finished jobs to drop when `held` are."""
+        return held - self.max_jobs + self.slack
 
     def refused(self, now: float) -> float | None:
         """Seconds to wait when the store is full of unfinished jobs, else None."""
