@@ -290,19 +290,24 @@ class SQLiteStore:
         wait = self.bound.refused(accepted_at)
         if wait is not None:
             raise JobsFull(wait)
+        row = (project_id, service_id, mode, int(hard), url, accepted_at, done_at)
+        self._added += 1
+        if self.bound.held < self.bound.max_jobs and self._added % self.PRUNE_EVERY:
+            # one statement, all of it or none: no savepoint needed, no pruning due
+            self.bound.added(self._insert_job(row))
+            return
         with self._unit():
-            cursor = self._write(
-                "INSERT INTO jobs (project_id, service_id, mode, hard, url, accepted_at, "
-                "done_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (project_id, service_id, mode, int(hard), url, accepted_at, done_at))
-            job_id = int(cursor.lastrowid or 0)
-            self._added += 1
             kept = self.bound.kept(
-                job_id, self._added % self.PRUNE_EVERY == 0,
+                self._insert_job(row), self._added % self.PRUNE_EVERY == 0,
                 lambda last: self.prune(accepted_at, last),
                 lambda job: self._write("DELETE FROM jobs WHERE id = ?", (job,)))
         if not kept:
             raise JobsFull(self.bound.full_until - accepted_at)
+
+    def _insert_job(self, row: tuple[object, ...]) -> int:
+        return int(self._write("INSERT INTO jobs (project_id, service_id, mode, hard, url, "
+                               "accepted_at, done_at) VALUES (?, ?, ?, ?, ?, ?, ?)", row
+                               ).lastrowid or 0)
 
     def prune(self, now: float, last: int) -> None:
         """Drop the jobs finished more than `job_retention` seconds ago, then, past
