@@ -494,7 +494,8 @@ def test_max_jobs_never_drops_another_tenants_unfinished_purge(shared_reference)
     """Issue 33 item 10: with `--max-jobs 20`, 19 attacker purges then the victim's purge
     (202), then more attacker purges: the victim's job was dropped unfinished and its
     object stayed HIT. Now the attacker's purges past the bound get 503 (Retry-After), and
-    the victim's purge lands."""
+    the victim's purge lands, even when its finished job is pruned before the edge took it
+    (the edge then drops what it cached of the service)."""
     with cdn(lambda host, path: ok(b"v1"), "--max-jobs", "20") as (base, edge, _):
         victim, domain = deployed(base, "victim")
         attacker, _ = deployed(base, "attacker")
@@ -509,9 +510,12 @@ def test_max_jobs_never_drops_another_tenants_unfinished_purge(shared_reference)
             flood = [purge("attacker", attacker, f"/{n}.png") for n in range(19)]
             accepted = purge("victim", victim, "/logo.png")
             more = [purge("attacker", attacker, f"/more-{n}.png") for n in range(10)]
-        time.sleep(600 * float(SCALE) + 0.3)  # the purge's documented time, scaled
+            time.sleep(600 * float(SCALE) + 0.3)  # the purge's documented time, scaled
+            churn = [purge("attacker", attacker, f"/churn-{n}.png") for n in range(20)]
+        pruned = httpx.get(f"{base}/__mock__/jobs", params={"service_id": victim}).json()
         after = httpx.get(f"{edge}/logo.png", headers={"Host": domain})
     assert {answer.status_code for answer in flood} == {202} and accepted.status_code == 202
     assert {answer.status_code for answer in more} == {503}
     assert all(int(answer.headers["Retry-After"]) >= 1 for answer in more)
+    assert {answer.status_code for answer in churn} == {202} and pruned["jobs"] == []
     assert after.headers["X-Cache"] == "MISS", after.headers

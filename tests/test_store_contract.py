@@ -133,6 +133,8 @@ def test_jobs_are_bounded_by_max_jobs_oldest_first(opened):
     assert len(held) <= 50 and [job.id for job in held] == sorted(job.id for job in held)
     # the newest, none skipped
     assert [job.url for job in held] == [f"/{n}" for n in range(200 - len(held), 200)]
+    # what an edge that had not taken the dropped ones learns: the last id dropped
+    assert store.pruned("s1") == held[0].id - 1 and store.pruned("s2") == 0
 
 
 def test_counters_are_per_service_and_project(opened):

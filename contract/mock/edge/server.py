@@ -88,9 +88,14 @@ class Edge:
                 JOB_POLL_SECONDS:
             return
         self._polled[service_id] = now
-        done = self.runtime.store.jobs(service_id, status="done", now=now,
-                                       after=self.applied.get(service_id, 0))
-        for job in done:
+        store, applied = self.runtime.store, self.applied.get(service_id, 0)
+        done = store.jobs(service_id, status="done", now=now, after=applied)
+        pruned = store.pruned(service_id)
+        if pruned > applied:  # jobs this edge never took were dropped: what they did is lost
+            for path, _ in list(self.cache.of(service_id)):
+                self.cache.pop(service_id, path)
+            self.applied[service_id] = applied = pruned
+        for job in (job for job in done if job.id > applied):
             (self.purge if job.hard else self.invalidate)(service_id, job.url)
             self.applied[service_id] = job.id
 

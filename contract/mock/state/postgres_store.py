@@ -135,6 +135,10 @@ MIGRATIONS = [
     );
     CREATE INDEX hosts_by_service ON hosts (project_id, service_id);
     CREATE INDEX jobs_by_done ON jobs (done_at);
+    CREATE TABLE pruned (
+        service_id TEXT PRIMARY KEY,
+        last_id BIGINT NOT NULL
+    );
     INSERT INTO hosts SELECT name || suffix, project_id, id FROM (
         SELECT DISTINCT lower(regexp_replace(d->>'domain', '\.$', '')) AS name, project_id, id
         FROM services, jsonb_array_elements(document->'domains') AS d) AS n,
@@ -528,7 +532,11 @@ class PostgresStore:
         self.bound.counted(held, last)
 
     def _drop(self, condition: str, values: tuple[float, ...]) -> int:
-        """Fold the jobs matching `condition` into the counters, delete them: how many."""
+        """Fold the jobs matching `condition` into the counters, note the last of each
+        service in `pruned`, delete them: how many."""
+        self._write(f"INSERT INTO pruned SELECT service_id, MAX(id) FROM jobs WHERE {condition} "
+                    "GROUP BY service_id ON CONFLICT (service_id) DO UPDATE SET last_id = "
+                    "GREATEST(pruned.last_id, excluded.last_id)", values)
         self._write("INSERT INTO counters SELECT project_id, service_id, mode || '_requests', "
                     f"COUNT(*) FROM jobs WHERE {condition} GROUP BY project_id, service_id, "
                     "mode ON CONFLICT (project_id, service_id, name) DO UPDATE SET value = "
@@ -543,6 +551,11 @@ class PostgresStore:
             f"WHERE {where} ORDER BY id LIMIT %s",
             (*values, None if limit < 0 else limit), shared=True)
         return [Job(*row) for row in rows]
+
+    def pruned(self, service_id: str) -> int:
+        rows = self._rows("SELECT last_id FROM pruned WHERE service_id = %s", (service_id,),
+                          shared=True)
+        return int(rows[0][0]) if rows else 0
 
     def count(self, project_id: str, service_id: str, name: str) -> None:
         with self._unit():
@@ -566,7 +579,7 @@ class PostgresStore:
         self._services_changed = True
         self._jobs.clear()
         with self._unit():
-            self._write("TRUNCATE services, hosts, jobs, counters, rate_windows")
+            self._write("TRUNCATE services, hosts, jobs, pruned, counters, rate_windows")
         self._notify.add("*")
         self._changed = None
         self._known.clear()

@@ -61,6 +61,10 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_service ON jobs (service_id);
 CREATE INDEX IF NOT EXISTS jobs_by_done ON jobs (done_at);
+CREATE TABLE IF NOT EXISTS pruned (
+    service_id TEXT PRIMARY KEY,
+    last_id INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hosts (
     host TEXT PRIMARY KEY,
     project_id TEXT NOT NULL,
@@ -325,7 +329,11 @@ class SQLiteStore:
                                                      ).fetchone()[0] or now
 
     def _drop(self, condition: str, values: tuple[float, ...]) -> int:
-        """Fold the jobs matching `condition` into the counters, delete them: how many."""
+        """Fold the jobs matching `condition` into the counters, note the last of each
+        service in `pruned`, delete them: how many."""
+        self._write(f"INSERT INTO pruned SELECT service_id, MAX(id) FROM jobs WHERE {condition} "
+                    "GROUP BY service_id ON CONFLICT (service_id) DO UPDATE SET last_id = "
+                    "MAX(last_id, excluded.last_id)", values)
         self._write("INSERT INTO counters SELECT project_id, service_id, mode || '_requests', "
                     f"COUNT(*) FROM jobs WHERE {condition} GROUP BY project_id, service_id, "
                     "mode ON CONFLICT (project_id, service_id, name) DO UPDATE SET value = "
@@ -343,6 +351,11 @@ class SQLiteStore:
         return [Job(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7])
                 for row in rows.fetchall()]
 
+    def pruned(self, service_id: str) -> int:
+        row = self._db.execute("SELECT last_id FROM pruned WHERE service_id = ?",
+                               (service_id,)).fetchone()
+        return int(row[0]) if row else 0
+
     def count(self, project_id: str, service_id: str, name: str) -> None:
         self._write("INSERT INTO counters VALUES (?, ?, ?, 1) ON CONFLICT (project_id, "
                     "service_id, name) DO UPDATE SET value = value + 1",
@@ -359,7 +372,7 @@ class SQLiteStore:
 
     def reset(self) -> None:
         self.version += 1
-        for table in ("services", "hosts", "jobs", "counters"):
+        for table in ("services", "hosts", "jobs", "pruned", "counters"):
             self._write(f"DELETE FROM {table}", ())  # fixed table names, no input
         self._ids.clear()
         self._changed = None

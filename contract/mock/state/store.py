@@ -128,6 +128,10 @@ class Store(Protocol):
         """Jobs in the order they were accepted: of one service or all, `done` or
         `in_progress` at `now` or both, those after the id `after`, at most `limit`."""
 
+    def pruned(self, service_id: str) -> int:
+        """The highest id of the service's jobs the store dropped (0: none): an edge that
+        had not taken them into account must drop what it caches of the service."""
+
     def count(self, project_id: str, service_id: str, name: str) -> None: ...
 
     def counters(self, project_id: str, service_id: str) -> dict[str, int]: ...
