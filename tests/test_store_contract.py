@@ -4,7 +4,7 @@ more parameter here, not a new end-to-end test.
 
 Each test opens a fresh store; what it checks is what the runtime relies on: services scoped
 by project and paged by id, jobs in acceptance order with their filters and their bound,
-counters, the rate limit's window, `version` growing with committed changes, `commit` making
+counters, the rate limit's window, the host names each write changed, `commit` making
 writes visible to another store on the same database, and `reset` forgetting everything.
 """
 
@@ -159,20 +159,40 @@ def test_the_rate_limit_window_admits_its_requests_then_says_how_long_to_wait(op
     assert limiter.admit("p1", 160.5) is None  # the oldest left the window
 
 
-def test_version_grows_with_each_committed_change_from_the_first(opened):
-    """`version` may lag a commit by a poll (PostgreSQL reads it at most every 5 ms): it
-    must have grown soon after, from the very first service of a new database on."""
+def test_changed_hosts_name_what_each_write_changed(opened):
+    """What the edge's host index drops: the names a create, a replace (old and new) and a
+    delete changed, nothing when nothing did, "any" after a reset. PostgreSQL hears them
+    back from the commit's notification, at most a poll (5 ms) late."""
     store = opened()
-    for change in (lambda: store.add_service("p1", service(1), 1.0),
-                   lambda: store.replace_service("p1", {**service(1), "name": "renamed"}),
-                   lambda: store.delete_service("p1", service(1)["id"])):
-        before = store.version
-        change()
-        store.commit()
+
+    def changed(expected: list[str] | None) -> set[str] | None:
+        """What the store says changed, gathered until it holds `expected` (1 s at most)."""
+        found: set[str] = set()
         deadline = time.monotonic() + 1.0
-        while store.version <= before and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            names = store.changed_hosts()
+            if names is None:
+                return None
+            found |= names
+            if expected is not None and found >= set(expected):
+                return found
             time.sleep(0.01)
-        assert store.version > before
+        return found
+    time.sleep(0.05)
+    assert store.changed_hosts() == set()
+    store.add_service("p1", service(1), 1.0, held("one.example"))
+    store.commit()
+    assert changed(held("one.example")) == set(held("one.example"))
+    store.replace_service("p1", service(1), held("two.example"))
+    store.commit()
+    both = held("one.example") + held("two.example")
+    assert changed(both) == set(both)
+    store.delete_service("p1", service(1)["id"])
+    store.commit()
+    assert changed(held("two.example")) == set(held("two.example"))
+    store.reset()
+    store.commit()
+    assert changed(None) is None
 
 
 def test_a_committed_write_is_seen_by_another_store_of_the_database(opened):

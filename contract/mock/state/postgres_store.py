@@ -64,7 +64,7 @@ from contract.mock.state.store import (
 from contract.model import RateLimit
 
 RECONNECT_SECONDS = 0.25  # a lost database is tried again at most this often
-POLL_SECONDS = 0.005  # how stale the edge's view of the services' version may be
+POLL_SECONDS = 0.005  # how late a replica may hear what another's batch changed
 CONNECT: dict[str, Any] = {"connect_timeout": 2, "application_name": "cdn-contract mock",
            "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
            "keepalives_count": 2, "options": "-c statement_timeout=5000 -c lock_timeout=5000"}
@@ -162,8 +162,7 @@ class PostgresStore:
         self._shared: psycopg.Connection[Any] | None = None
         self._down_until = 0.0
         self._pending = False  # writes await the next commit
-        self._services_changed = False
-        self._version, self._version_read = 0, float("-inf")
+        self._polled = float("-inf")
         self._done: list[tuple[str, Params]] = []  # the writes of this batch, for a replay
         self._steps: list[tuple[str, Params]] = []  # the statements of the write under way
         self._notify: set[str] = set()  # what this batch changed: hosts, "project service"
@@ -342,9 +341,6 @@ class PostgresStore:
             if inserted is not None:
                 self._inserted(len(rows), [row[0] for row in inserted.fetchall()])
         self._use(False, finish)
-        if self._services_changed:
-            self._services_changed = False
-            self._version = self._rows("SELECT nextval('services_version')", shared=True)[0][0]
 
     @staticmethod
     def _send(connection: psycopg.Connection[Any], entries: list[str]) -> None:
@@ -368,23 +364,13 @@ class PostgresStore:
                 if connection is not None:
                     connection.close()
 
-    @property
-    def version(self) -> int:
-        """The services' version, read at most every POLL_SECONDS (bumped after a commit, so
-        a replica that sees it change reads the committed services)."""
-        self._poll()
-        return self._version
-
     def _poll(self) -> None:
-        """Read the services' version, at most every POLL_SECONDS; the query also takes
-        the notifications the shared connection received (`_notified`)."""
+        """Take the notifications the shared connection received (`_notified`), asking
+        for them at most every POLL_SECONDS (a query delivers them)."""
         now = time.monotonic()
-        if now - self._version_read >= POLL_SECONDS:
-            # a fresh sequence says 1 before its first nextval and 1 after it: `is_called`
-            # tells the two apart, or the first service of a database would go unseen
-            self._version = self._rows("SELECT CASE WHEN is_called THEN last_value ELSE 0 "
-                                       "END FROM services_version", shared=True)[0][0]
-            self._version_read = now
+        if now - self._polled >= POLL_SECONDS:
+            self._rows("SELECT 1", shared=True)
+            self._polled = now
 
     def limiter(self, operation: str, limit: RateLimit, time_scale: float) -> SharedLimiter:
         return SharedLimiter(self, operation, limit, limit.period_seconds * time_scale)
@@ -397,7 +383,6 @@ class PostgresStore:
             self._hold(project_id, document["id"], hosts)
             self._write("INSERT INTO services VALUES (%s, %s, %s, %s)",
                         (project_id, document["id"], _dump(document), now))
-        self._services_changed = True
         self._known.add((project_id, document["id"]))
 
     def _hold(self, project_id: str, service_id: str, hosts: Sequence[str]) -> None:
@@ -442,14 +427,12 @@ class PostgresStore:
             self._hold(project_id, document["id"], hosts)
             self._write("UPDATE services SET document = %s WHERE project_id = %s AND id = %s",
                         (_dump(document), project_id, document["id"]))
-        self._services_changed = True
 
     def delete_service(self, project_id: str, service_id: str) -> bool:
         with self._unit():
             self._release(project_id, service_id)
             deleted = self._write("DELETE FROM services WHERE project_id = %s AND id = %s",
                                   (project_id, service_id)).rowcount
-        self._services_changed = True
         self._known.discard((project_id, service_id))
         self._notify.add(f"{project_id} {service_id}")
         return deleted > 0
@@ -574,9 +557,7 @@ class PostgresStore:
         return {name: int(value) for name, value in rows}
 
     def reset(self) -> None:
-        """Empty every table, for every replica (their edges see the services' version
-        change)."""
-        self._services_changed = True
+        """Empty every table, for every replica (their edges are told: `*`)."""
         self._jobs.clear()
         with self._unit():
             self._write("TRUNCATE services, hosts, jobs, pruned, counters, rate_windows")

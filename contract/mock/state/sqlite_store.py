@@ -91,7 +91,6 @@ class SQLiteStore:
         self.job_retention = job_retention  # seconds a finished job is kept
         self.bound = JobBound(max_jobs)  # past it, finished jobs go; unfinished ones stay
         self._added = 0
-        self.version = 0  # grows with every write to services
         self._changed: set[str] | None = set()  # hosts written since `changed_hosts`
         self._limiters: list[Limiter] = []
         self._file: tuple[Path, int] | None = None  # the file and its inode, if not memory
@@ -208,7 +207,6 @@ class SQLiteStore:
             self._hold(project_id, document["id"], hosts)
             self._write("INSERT INTO services VALUES (?, ?, ?, ?)",
                         (project_id, document["id"], _dump(document), now))
-        self.version += 1
         self._ids.add((project_id, document["id"]))
 
     def _hold(self, project_id: str, service_id: str, hosts: Sequence[str]) -> None:
@@ -261,14 +259,12 @@ class SQLiteStore:
             self._hold(project_id, document["id"], hosts)
             self._write("UPDATE services SET document = ? WHERE project_id = ? AND id = ?",
                         (_dump(document), project_id, document["id"]))
-        self.version += 1
 
     def delete_service(self, project_id: str, service_id: str) -> bool:
         with self._unit():
             self._release(project_id, service_id)
             deleted = self._write("DELETE FROM services WHERE project_id = ? AND id = ?",
                                   (project_id, service_id)).rowcount
-        self.version += 1
         self._ids.discard((project_id, service_id))
         return deleted > 0
 
@@ -372,7 +368,6 @@ class SQLiteStore:
         return dict(rows.fetchall())
 
     def reset(self) -> None:
-        self.version += 1
         for table in ("services", "hosts", "jobs", "pruned", "counters"):
             self._write(f"DELETE FROM {table}", ())  # fixed table names, no input
         self._ids.clear()

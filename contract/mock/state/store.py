@@ -76,11 +76,6 @@ class Store(Protocol):
     """What the mock's runtime asks of its state. Reads see every committed write, of this
     process or of another replica; writes wait for `commit`."""
 
-    @property
-    def version(self) -> int:
-        """Grows with every committed change to the services: the edge re-reads its host
-        index when it does."""
-
     def commit(self) -> None:
         """Make every write since the last commit durable, or raise StoreFailure having
         kept none of them."""
