@@ -58,6 +58,7 @@ from contract.mock.state.store import (
     JobsFull,
     StoreFailure,
     StoreUnavailable,
+    drop_statements,
     job_filter,
     redacted,
 )
@@ -515,16 +516,11 @@ class PostgresStore:
         self.bound.counted(held, last)
 
     def _drop(self, condition: str, values: tuple[float, ...]) -> int:
-        """Fold the jobs matching `condition` into the counters, note the last of each
-        service in `pruned`, delete them: how many."""
-        self._write(f"INSERT INTO pruned SELECT service_id, MAX(id) FROM jobs WHERE {condition} "
-                    "GROUP BY service_id ON CONFLICT (service_id) DO UPDATE SET last_id = "
-                    "GREATEST(pruned.last_id, excluded.last_id)", values)
-        self._write("INSERT INTO counters SELECT project_id, service_id, mode || '_requests', "
-                    f"COUNT(*) FROM jobs WHERE {condition} GROUP BY project_id, service_id, "
-                    "mode ON CONFLICT (project_id, service_id, name) DO UPDATE SET value = "
-                    "counters.value + excluded.value", values)
-        return self._write(f"DELETE FROM jobs WHERE {condition}", values).rowcount
+        """Drop the jobs matching `condition` (`drop_statements`): how many."""
+        *notes, delete = drop_statements(condition, sqlite=False)
+        for statement in notes:
+            self._write(statement, values)
+        return self._write(delete, values).rowcount
 
     def jobs(self, service_id: str | None = None, *, status: str | None = None,
              now: float = 0.0, after: int = 0, limit: int = -1) -> list[Job]:
