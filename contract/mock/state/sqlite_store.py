@@ -37,7 +37,6 @@ from contract.mock.state.store import (
     JobBound,
     JobsFull,
     StoreFailure,
-    drop_statements,
     job_filter,
 )
 from contract.model import RateLimit
@@ -326,11 +325,18 @@ class SQLiteStore:
                                                      ).fetchone()[0] or now
 
     def _drop(self, condition: str, values: tuple[float, ...]) -> int:
-        """Drop the jobs matching `condition` (`drop_statements`): how many."""
-        *notes, delete = drop_statements(condition, sqlite=True)
-        for statement in notes:
-            self._write(statement, values)
-        return self._write(delete, values).rowcount
+        """Drop the jobs matching `condition`: what they counted is folded into the
+        counters, the last id of each service noted in `pruned` (for the edges that had not
+        taken them), then they are deleted; how many."""
+        # `+service_id`: grouping by the index of service ids would read the whole table
+        self._write(f"INSERT INTO pruned SELECT service_id, MAX(id) FROM jobs WHERE {condition} "
+                    "GROUP BY +service_id ON CONFLICT (service_id) DO UPDATE SET last_id = "
+                    "MAX(last_id, excluded.last_id)", values)
+        self._write("INSERT INTO counters SELECT project_id, service_id, mode || '_requests', "
+                    f"COUNT(*) FROM jobs WHERE {condition} GROUP BY project_id, service_id, "
+                    "mode ON CONFLICT (project_id, service_id, name) DO UPDATE SET value = "
+                    "value + excluded.value", values)
+        return self._write(f"DELETE FROM jobs WHERE {condition}", values).rowcount
 
     def jobs(self, service_id: str | None = None, *, status: str | None = None,
              now: float = 0.0, after: int = 0, limit: int = -1) -> list[Job]:

@@ -194,22 +194,6 @@ def job_filter(service_id: str | None, status: str | None, now: float, after: in
     return " AND ".join(conditions), values
 
 
-def drop_statements(condition: str, sqlite: bool) -> list[str]:
-    """The statements that drop the jobs matching `condition`, in the engine's dialect:
-    what they counted is folded into the counters, the last id of each service noted in
-    `pruned` (for the edges that had not taken them), then they are deleted. SQLite groups
-    by `+service_id`: by the index of service ids it would read the whole table."""
-    greatest, by_service = ("MAX", "+service_id") if sqlite else ("GREATEST", "service_id")
-    return [f"INSERT INTO pruned SELECT service_id, MAX(id) FROM jobs WHERE {condition} "
-            f"GROUP BY {by_service} ON CONFLICT (service_id) DO UPDATE SET last_id = "
-            f"{greatest}(pruned.last_id, excluded.last_id)",
-            "INSERT INTO counters SELECT project_id, service_id, mode || '_requests', "
-            f"COUNT(*) FROM jobs WHERE {condition} GROUP BY project_id, service_id, mode "
-            "ON CONFLICT (project_id, service_id, name) DO UPDATE SET value = "
-            "counters.value + excluded.value",
-            f"DELETE FROM jobs WHERE {condition}"]
-
-
 def redacted(url: str) -> str:
     """The URL without its password, for messages."""
     parts = urlsplit(url)
