@@ -138,6 +138,7 @@ bench: $(STAMP)  ## print throughput and wall-time figures (no assertions)
 	$(BIN)/python benchmarks/soak.py
 	$(BIN)/python benchmarks/edge_vs_nginx.py
 	$(BIN)/python benchmarks/replicas.py
+	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/conform_wall_time.py
 
 clean:

@@ -1,8 +1,10 @@
-"""What the benchmarks share: finding the peers (Prism, wrk), waiting for servers, running
-wrk in rounds and reporting medians and ratios. Measurements, never assertions."""
+"""What the benchmarks share: finding and starting the peers (Prism, WireMock, wrk), waiting
+for servers, running wrk in rounds and reporting medians and ratios. Measurements, never
+assertions."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -24,6 +26,10 @@ PURGE_LUA = """wrk.method = "DELETE"
 wrk.headers["X-Auth-Token"] = "0f6e9f63600142f0a970911583522217"
 """
 Figures = dict[str, float]
+# A purge load test's mock: no rate limit, and jobs that complete in 0.6 s (a purge's 10
+# minutes, scaled), so `--max-jobs` prunes finished ones; it never drops an unfinished job
+# (past the bound with none finished, a purge is refused with 503).
+LOAD_ARGS = ("--no-rate-limit", "--time-scale", "0.001")
 
 
 def find_prism() -> str | None:
@@ -31,6 +37,32 @@ def find_prism() -> str | None:
     candidates = [os.environ.get("PRISM"), shutil.which("prism"),
                   str(ROOT / "node_modules/.bin/prism"), "/tmp/prism/node_modules/.bin/prism"]
     return next((c for c in candidates if c and Path(c).exists()), None)
+
+
+def find_wiremock() -> str | None:
+    """WireMock 3's standalone jar: $WIREMOCK_JAR, or the one npm's `wiremock` package ships
+    (`npm install wiremock@3`) in ./node_modules or /tmp/wiremock/node_modules."""
+    found = [os.environ.get("WIREMOCK_JAR"), *sorted(
+        str(jar) for folder in (ROOT / "node_modules", Path("/tmp/wiremock/node_modules"))
+        for jar in folder.glob("wiremock/build/wiremock-standalone-3*.jar"))]
+    return next((jar for jar in found if jar and Path(jar).exists()), None)
+
+
+# The purge as a WireMock user stubs it: any project, any service, 202 with a Location.
+WIREMOCK_PURGE = {"request": {"method": "DELETE",
+                              "urlPathPattern": "/v1\\.0/[^/]+/services/[^/]+/assets"},
+                  "response": {"status": 202,
+                               "headers": {"Location": "http://127.0.0.1/v1.0/services/x"}}}
+
+
+def start_wiremock(jar: str, port: int, folder: Path) -> subprocess.Popen[bytes]:
+    """WireMock on `port` with the purge's static stub in `folder`/mappings (its request
+    journal off, as a load test needs: it grows with every request otherwise)."""
+    (folder / "mappings").mkdir(parents=True, exist_ok=True)
+    (folder / "mappings" / "purge.json").write_text(json.dumps(WIREMOCK_PURGE))
+    return subprocess.Popen(["java", "-jar", jar, "--port", str(port), "--bind-address",
+                             "127.0.0.1", "--root-dir", str(folder), "--disable-banner",
+                             "--no-request-journal"], stdout=subprocess.DEVNULL)
 
 
 def need_wrk() -> None:

@@ -17,7 +17,18 @@ import argparse
 import subprocess
 import sys
 
-from peers import ROOT, find_prism, in_turns, medians, need_wrk, purge_url, ratios, stop, wait
+from peers import (
+    LOAD_ARGS,
+    ROOT,
+    find_prism,
+    in_turns,
+    medians,
+    need_wrk,
+    purge_url,
+    ratios,
+    stop,
+    wait,
+)
 
 SPEC = ROOT / "spec" / "cdn-2016-08.openapi.yaml"
 UPSTREAM, OURS, PRISM = 18941, 18942, 18943
@@ -34,8 +45,8 @@ def main() -> None:
     prism = find_prism()
     upstream = f"http://127.0.0.1:{UPSTREAM}"
     servers = [
-        subprocess.Popen([sys.executable, "-m", "contract", "mock", "--quiet",
-                          "--no-rate-limit", "--port", str(UPSTREAM)], cwd=ROOT),
+        subprocess.Popen([sys.executable, "-m", "contract", "mock", "--quiet", *LOAD_ARGS,
+                          "--port", str(UPSTREAM)], cwd=ROOT),
         subprocess.Popen([sys.executable, "-m", "contract", "proxy", "--upstream", upstream,
                           "--port", str(OURS), "--engine", args.engine, "--log", "/dev/null"],
                          cwd=ROOT, stderr=subprocess.DEVNULL)]

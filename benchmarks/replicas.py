@@ -13,6 +13,7 @@ sends 64 purges at once spread over the two replicas with the rate limit on, and
 how many were accepted (the contract: 20). Prints figures; asserts nothing.
 
     .venv/bin/python benchmarks/replicas.py [--seconds 8] [--rounds 3] [--connections 32]
+        [--port 18961]
 
 Needs `wrk` and PostgreSQL's server (Debian packages `wrk`, `postgresql`).
 """
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import httpx
 from peers import (
+    LOAD_ARGS,
     PURGE_LUA,
     ROOT,
     Figures,
@@ -94,15 +96,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8, help="length of one measurement")
     parser.add_argument("--rounds", type=int, default=3, help="measurements per set-up")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--port", type=int, default=18961,
+                        help="the first of the 6 loopback ports the mocks listen on")
     args = parser.parse_args()
+    first = args.port
     need_wrk()
     with postgres() as pg, tempfile.TemporaryDirectory() as folder:
-        setups = {"1 process, SQLite file": mocks(str(Path(folder) / "mock.db"), 1, 18961,
-                                                  "--no-rate-limit"),
-                  "1 replica, PostgreSQL": mocks(pg.database("one"), 1, 18962,
-                                                 "--no-rate-limit"),
-                  "2 replicas, PostgreSQL": mocks(pg.database("two"), 2, 18963,
-                                                  "--no-rate-limit")}
+        setups = {"1 process, SQLite file": mocks(str(Path(folder) / "mock.db"), 1, first,
+                                                  *LOAD_ARGS),
+                  "1 replica, PostgreSQL": mocks(pg.database("one"), 1, first + 1,
+                                                 *LOAD_ARGS),
+                  "2 replicas, PostgreSQL": mocks(pg.database("two"), 2, first + 2,
+                                                  *LOAD_ARGS)}
         servers = [p for processes in setups.values() for p in processes]
         try:
             urls: dict[str, list[str]] = {}
@@ -114,7 +119,7 @@ def main() -> None:
                 path = purge_url(bases[0]).removeprefix(bases[0])
                 urls[name] = [base + path for base in bases]
             report(setups, urls, args)
-            exactness(pg.database("limit"))
+            exactness(pg.database("limit"), first + 4)
         finally:
             stop(servers)
 
@@ -161,11 +166,11 @@ def report(setups: dict[str, list[subprocess.Popen[bytes]]], urls: dict[str, lis
               f"{'the replicas' if replicas * pg_us < cores * mock_us else 'PostgreSQL'}")
 
 
-def exactness(db: str) -> None:
+def exactness(db: str, port: int) -> None:
     """64 purges at once over two replicas, rate limit on: how many were accepted."""
-    servers = mocks(db, 2, 18971, "--tokens", "t")
+    servers = mocks(db, 2, port, "--tokens", "t")
     try:
-        bases = [f"http://127.0.0.1:{18971 + n}" for n in range(2)]
+        bases = [f"http://127.0.0.1:{port + n}" for n in range(2)]
         for base in bases:
             wait(f"{base}/__mock__/health")
         path = purge_url(bases[0]).removeprefix(bases[0])

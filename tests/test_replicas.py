@@ -118,6 +118,25 @@ def test_an_edge_serves_what_another_replica_created_and_purged_s13_s30(pg):
             time.sleep(600 * 0.001 + 0.1)  # the purge's documented time, scaled
             assert httpx.get(f"{edge}/a.txt", headers={"Host": "shared.example"}).content \
                 == b"two"
+            # the other replica's edge follows a domain that moved (the write notified the
+            # names it changed), and its API forgets a service deleted elsewhere
+            moved = httpx.patch(f"{a}/v1.0/p1/services/{service}", headers={
+                **AUTH, "Content-Type": "application/json-patch+json"}, json=[
+                {"op": "replace", "path": "/domains", "value": [{"domain": "moved.example"}]}])
+            assert moved.status_code == 202, moved.text
+            deadline = time.monotonic() + 5
+            while (httpx.get(f"{edge}/a.txt", headers={"Host": "shared.example"}).status_code,
+                   httpx.get(f"{edge}/a.txt", headers={"Host": "Moved.Example."}).status_code
+                   ) != (404, 200):
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            assert purge(b, service, 1).status_code == 202
+            assert httpx.delete(f"{a}/v1.0/p1/services/{service}", headers=AUTH
+                                ).status_code == 202
+            deadline = time.monotonic() + 5
+            while purge(b, service, 2).status_code != 404:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
     finally:
         origin.stop()
 

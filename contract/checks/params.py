@@ -102,7 +102,15 @@ def read_body(request: Incoming, media_types: tuple[str, ...], required: bool,
                                 "deep"))
         return NO_BODY
     try:
-        return json.loads(request.body)
+        value = json.loads(request.body)
+        if b"\\u" in request.body:  # an escape may spell half a surrogate pair
+            json.dumps(value, ensure_ascii=False).encode()
+        return value
+    except UnicodeEncodeError:
+        problems.append(Problem("body", "", "not valid JSON text: a \\u escape spells a "
+                                "lone surrogate (half of a UTF-16 pair), which no Unicode "
+                                "string holds (RFC 8259 §8.2)"))
+        return NO_BODY
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         problems.append(Problem("body", "", f"not valid JSON: {error}"))
         return NO_BODY

@@ -48,8 +48,9 @@ DOCUMENTED_ORIGIN_PORTS = (80, 443)  # what the contract lets an origin use
               show_default=True, help="Seconds a finished purge job stays listed in "
               "/__mock__/jobs (analytics keep counting it; at most 30 days).")
 @click.option("--max-jobs", type=click.IntRange(min=1), default=100_000, show_default=True,
-              help="Purge jobs kept at most, finished or not: a bound (the oldest "
-              "go first, a few more at once than needed so that pruning stays rare).")
+              help="Purge jobs kept at most: a bound (the oldest finished go first, a few "
+              "more at once than needed so that pruning stays rare; an unfinished job is "
+              "never dropped: with only those held, a purge is refused with 503).")
 @click.option("--edge-port", type=click.IntRange(0, 65535), default=0,
               help="Where the CDN edge serves the services' assets, routed by Host (default: "
               "any free port; the startup line and /__mock__/health say which).")

@@ -122,8 +122,7 @@ class MockApp:
         project = self.settings.token_projects.get(token)
         service = unrouted.path_params.get("service_id")
         if project is None and service and token and self.accepts(token):
-            project = next((owner for owner, document in self.runtime.store.all_services()
-                            if document.get("id") == service), None)
+            project = self.runtime.store.project_of(service)
         if project is None:
             return None
         return replace(request, headers={**request.headers, unrouted.header.lower(): project})
@@ -170,6 +169,10 @@ class MockApp:
             response = self.respond(request)
         except StoreUnavailable as error:
             response = unavailable(error)
+        except StoreFailure as error:  # this request's write failed alone
+            log.error("a write failed: %s", error)
+            response = error_response(500, f"the mock could not store the request ({error}); "
+                                      "nothing of it was kept")
         except Exception:  # a bug of the mock, never of the input: say so, keep serving
             log.exception("mock failure on %s %s", request.method, request.path)
             response = error_response(500, "the mock failed on this request; this is a bug in "

@@ -18,7 +18,7 @@ class MockSettings:
     # is the mock's own behaviour, not a contract fact.
     deploy_seconds: float = 30.0
     job_retention: float = 3600.0  # seconds a finished purge job stays listed
-    max_jobs: int = 100_000  # jobs kept at most; the oldest go first
+    max_jobs: int = 100_000  # jobs kept at most; the oldest finished go first
     rate_limit: bool = True
     latency_ms: int = 0
     error_rate: float = 0.0  # share of API requests answered 503, for resilience tests

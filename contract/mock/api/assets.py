@@ -19,6 +19,7 @@ from contract.mock.api import services
 from contract.mock.edge.cache import cache_path
 from contract.mock.runtime import Call
 from contract.mock.state.ratelimit import retry_after
+from contract.mock.state.store import JobsFull
 
 
 def purge(call: Call) -> Outgoing:
@@ -43,8 +44,13 @@ def purge(call: Call) -> Outgoing:
             f"({cited}); wait {seconds} s and try again",
             headers=[("Retry-After", seconds)])
     documented = purge.mode(hard).completes_after_seconds
-    call.store.add_job(call.project_id, service_id, "purge" if hard else "invalidate", hard,
-                       cache_path(url or "/*"), now, now + runtime.seconds(documented))
+    try:
+        call.store.add_job(call.project_id, service_id, "purge" if hard else "invalidate",
+                           hard, cache_path(url or "/*"), now, now + runtime.seconds(documented))
+    except JobsFull as full:  # --max-jobs: an accepted job is never dropped unfinished
+        return error_response(503, "the mock holds --max-jobs purge jobs, none of them "
+                              "finished yet; try again later",
+                              headers=[("Retry-After", retry_after(full.retry_after))])
     return empty_response(202, [("Location", call.url(f"/v1.0/services/{service_id}"))])
 
 

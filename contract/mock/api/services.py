@@ -15,6 +15,8 @@ from contract.checks.messages import Outgoing, empty_response, error_response, j
 from contract.checks.params import Problem
 from contract.mock.edge.rules import costly_rule
 from contract.mock.runtime import Call
+from contract.mock.state.hosts import access_host, service_hosts
+from contract.mock.state.store import DomainHeld
 
 FLAVOR = "cdn"  # the docs' sample flavor, the only one the mock offers
 _EDITABLE = ("name", "domains", "origins", "caching", "restrictions", "flavor_id",
@@ -23,13 +25,17 @@ _EDITABLE = ("name", "domains", "origins", "caching", "restrictions", "flavor_id
 
 def create(call: Call) -> Outgoing:
     body = call.params.body
-    refused = _refused(body) or _held(call, body, None)
+    refused = _refused(body)
     if refused:
         return error_response(400, refused)
     now = call.runtime.clock()
     document = _deploying(call, {"id": str(uuid.uuid4()), **_normalised(call, body)},
                           "create_in_progress", now)
-    call.store.add_service(call.project_id, document, now)
+    try:
+        call.store.add_service(call.project_id, document, now,
+                               service_hosts(document["domains"]))
+    except DomainHeld as held:
+        return _held(call, held)
     return _accepted(call, document)
 
 
@@ -72,13 +78,17 @@ def patch(call: Call) -> Outgoing:
     if check is not None:
         check(updated, problems)
     reasons: list[str | None] = [problem.text() for problem in problems] or [
-        _refused(updated) or _held(call, updated, document["id"])]
+        _refused(updated)]
     if any(reasons):
         return error_response(400, *(f"the patched service is not valid: {reason}"
                                      for reason in reasons if reason))
     document = _deploying(call, {**document, **_normalised(call, updated)}, "update_in_progress",
                           call.runtime.clock())
-    call.store.replace_service(call.project_id, document)
+    try:
+        call.store.replace_service(call.project_id, document,
+                                   service_hosts(document.get("domains") or []))
+    except DomainHeld as held:
+        return _held(call, held, "the patched service is not valid: ")
     return _accepted(call, document)
 
 
@@ -162,18 +172,16 @@ def _is_port(text: str) -> bool:
     return text.isdigit() and 0 < int(text) < 65536
 
 
-def _held(call: Call, body: dict[str, Any], service_id: str | None) -> str | None:
-    """S37: a domain another live service holds, in any project (the edge routes by Host,
-    so a second owner could take over the first one's traffic)."""
-    wanted = {str(d.get("domain", "")).lower() for d in body.get("domains") or []}
-    for _, document in call.store.all_services():
-        if document["id"] == service_id:
-            continue
-        for domain in document.get("domains", []):
-            if domain["domain"].lower() in wanted:
-                return (f"domain {domain['domain']!r} belongs to another service; a domain "
-                        "belongs to one service at a time (S37)")
-    return None
+def _held(call: Call, held: DomainHeld, context: str = "") -> Outgoing:
+    """S37: a host name another live service holds, in any project (the edge routes by
+    Host, so a second owner could take over the first one's traffic). Domains and access
+    hosts are one namespace, compared as DNS compares names (`state.hosts`): the message
+    names the holder's domain as it spelt it."""
+    owner = call.store.served(held.host)
+    named = next((str(d.get("domain")) for d in (owner[1].get("domains") or [] if owner else [])
+                  if held.host in service_hosts([d])), held.host)
+    return error_response(400, f"{context}domain {named!r} belongs to another service; a "
+                          "domain and its access host belong to one service at a time (S37)")
 
 
 def _normalised(call: Call, body: dict[str, Any]) -> dict[str, Any]:
@@ -188,11 +196,6 @@ def _normalised(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     document.setdefault("caching", [])
     document.setdefault("restrictions", [])
     return document
-
-
-def access_host(domain: str) -> str:
-    """The host of a domain's `access_url` link: the mock's edge answers for it too (S30)."""
-    return f"{domain}.cdn.mock.invalid"
 
 
 def _public(call: Call, document: dict[str, Any]) -> dict[str, Any]:

@@ -41,10 +41,11 @@ from urllib.parse import urlsplit
 from contract.http.asgi import error_document
 from contract.http.serving import Output, Request, header_value, json_bytes
 from contract.http.upstream import HOP_BY_HOP, UpstreamError, UpstreamPool
-from contract.mock.api.services import access_host, is_host
+from contract.mock.api.services import is_host
 from contract.mock.edge.cache import Cached, EdgeCache, cache_path, normalised
 from contract.mock.edge.rules import matches
 from contract.mock.runtime import Runtime
+from contract.mock.state.hosts import host_key
 from contract.mock.state.store import StoreUnavailable
 
 ORIGIN_TIMEOUT = 10.0  # seconds an origin has to answer the edge
@@ -78,8 +79,7 @@ class Edge:
         self.cache = EdgeCache(runtime.settings.edge_cache_bytes)
         self.applied: dict[str, int] = {}  # service id → last job id taken into account
         self._polled: dict[str, float] = {}  # service id → when the store was last asked
-        self._hosts: dict[str, Served] = {}
-        self._version = -1
+        self._hosts: dict[str, Served] = {}  # normalised host → its service, as last read
         self._pools: dict[tuple[str, int], UpstreamPool] = {}
         self.served: dict[str, Counter[str]] = {}  # service id → answers by X-Cache state
         # (service id, path) → the fetch under way: (object, state, whether it was stored)
@@ -95,9 +95,14 @@ class Edge:
                 JOB_POLL_SECONDS:
             return
         self._polled[service_id] = now
-        done = self.runtime.store.jobs(service_id, status="done", now=now,
-                                       after=self.applied.get(service_id, 0))
-        for job in done:
+        store, applied = self.runtime.store, self.applied.get(service_id, 0)
+        done = store.jobs(service_id, status="done", now=now, after=applied)
+        pruned = store.pruned(service_id)
+        if pruned > applied:  # jobs this edge never took were dropped: what they did is lost
+            for path, _ in list(self.cache.of(service_id)):
+                self.cache.pop(service_id, path)
+            self.applied[service_id] = applied = pruned
+        for job in (job for job in done if job.id > applied):
             (self.purge if job.hard else self.invalidate)(service_id, job.url)
             self.applied[service_id] = job.id
 
@@ -140,18 +145,25 @@ class Edge:
     # -- routing -----------------------------------------------------------------------------
 
     def service_for(self, host: str, now: float) -> Served | None:
-        """The deployed service answering for `host` (without its port), if any (S30)."""
+        """The deployed service answering for `host` (without its port), if any (S30).
+        The index holds what the store said for each host asked; a write drops the hosts
+        it changed (`changed_hosts`), which the next request reads again by key: no
+        request costs more as the services grow."""
         store = self.runtime.store
-        if store.version != self._version:
-            self._hosts = {}
-            for project_id, document in store.all_services():
-                entry = Served(project_id, document["id"], document)
-                for domain in document.get("domains", []):
-                    self._hosts[domain["domain"].lower()] = entry
-                    self._hosts[access_host(domain["domain"]).lower()] = entry
-            self._version = store.version
-        served = self._hosts.get(host.lower())
-        if served is None or now < served.document.get("_ready_at", 0):
+        changed = store.changed_hosts()
+        if changed is None:
+            self._hosts.clear()
+        elif changed:
+            for name in changed:
+                self._hosts.pop(name, None)
+        key = host_key(host)
+        served = self._hosts.get(key)
+        if served is None:
+            found = store.served(key)
+            if found is None:
+                return None  # not cached: a client naming random hosts grows nothing
+            served = self._hosts[key] = Served(found[0], found[1]["id"], found[1])
+        if now < served.document.get("_ready_at", 0):
             return None  # unknown, or not deployed yet
         return served
 

@@ -9,6 +9,7 @@ turn of the event loop become durable in one commit, before any of those respons
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -43,6 +44,25 @@ class StoreUnavailable(StoreFailure):
     store reconnects by itself."""
 
 
+class DomainHeld(Exception):
+    """The write would give its service a host name another service holds (S37): the
+    store's unique key on normalised names refused it, and nothing of the write was kept."""
+
+    def __init__(self, host: str):
+        super().__init__(f"the host name {host!r} belongs to another service")
+        self.host = host
+
+
+class JobsFull(Exception):
+    """`--max-jobs` jobs are held and none of them has finished: the new job was not kept
+    (an accepted job is never dropped before it completes). `retry_after`: seconds until
+    the first held job finishes."""
+
+    def __init__(self, retry_after: float):
+        super().__init__(f"{retry_after:.1f} s until a held job finishes")
+        self.retry_after = retry_after
+
+
 class Admitter(Protocol):
     """A rate limit's window (S11), kept where the store keeps its state."""
 
@@ -56,11 +76,6 @@ class Store(Protocol):
     """What the mock's runtime asks of its state. Reads see every committed write, of this
     process or of another replica; writes wait for `commit`."""
 
-    @property
-    def version(self) -> int:
-        """Grows with every committed change to the services: the edge re-reads its host
-        index when it does."""
-
     def commit(self) -> None:
         """Make every write since the last commit durable, or raise StoreFailure having
         kept none of them."""
@@ -70,30 +85,51 @@ class Store(Protocol):
     def limiter(self, operation: str, limit: RateLimit, time_scale: float) -> Admitter:
         """The window of an operation's rate limit, shared by every process of the store."""
 
-    def add_service(self, project_id: str, document: dict[str, Any], now: float) -> None: ...
+    def add_service(self, project_id: str, document: dict[str, Any], now: float,
+                    hosts: Sequence[str] = ()) -> None:
+        """Store a new service holding the host names `hosts` (`hosts.service_hosts`), or
+        raise DomainHeld having stored nothing."""
 
     def has_service(self, project_id: str, service_id: str) -> bool: ...
 
     def service(self, project_id: str, service_id: str) -> dict[str, Any] | None: ...
 
+    def project_of(self, service_id: str) -> str | None:
+        """The project holding the service id, whatever the project (S40: a project-less
+        Location read back), an indexed lookup."""
+
     def services(self, project_id: str, after: str | None, limit: int | None
                  ) -> list[dict[str, Any]]:
         """A page of services, ordered by id, after the `marker` id (all when no `limit`)."""
 
-    def replace_service(self, project_id: str, document: dict[str, Any]) -> None: ...
+    def replace_service(self, project_id: str, document: dict[str, Any],
+                        hosts: Sequence[str] = ()) -> None:
+        """Replace a service's document and the host names it holds, or raise DomainHeld
+        having changed nothing."""
 
     def delete_service(self, project_id: str, service_id: str) -> bool: ...
 
-    def all_services(self) -> list[tuple[str, dict[str, Any]]]:
-        """(project id, stored document) of every service: what the edge indexes by host."""
+    def served(self, host: str) -> tuple[str, dict[str, Any]] | None:
+        """(project id, stored document) of the service holding the normalised host name:
+        what the edge routes by, an indexed lookup."""
+
+    def changed_hosts(self) -> set[str] | None:
+        """The host names whose service may have changed since the last call (None: any
+        of them, e.g. after a lost connection): what the edge drops from its host index."""
 
     def add_job(self, project_id: str, service_id: str, mode: str, hard: bool, url: str,
-                accepted_at: float, done_at: float) -> Job: ...
+                accepted_at: float, done_at: float) -> None:
+        """Keep a new job (its id is given when the batch commits: `jobs` tells it), or
+        raise JobsFull when `max_jobs` unfinished jobs are held."""
 
     def jobs(self, service_id: str | None = None, *, status: str | None = None,
              now: float = 0.0, after: int = 0, limit: int = -1) -> list[Job]:
         """Jobs in the order they were accepted: of one service or all, `done` or
         `in_progress` at `now` or both, those after the id `after`, at most `limit`."""
+
+    def pruned(self, service_id: str) -> int:
+        """The highest id of the service's jobs the store dropped (0: none): an edge that
+        had not taken them into account must drop what it caches of the service."""
 
     def count(self, project_id: str, service_id: str, name: str) -> None: ...
 
@@ -113,23 +149,49 @@ class Store(Protocol):
 
 
 class JobBound:
-    """`--max-jobs` as a bound, not a target: the jobs held are ids in [floor, last] (they
-    go as a prefix of the id order), so an insert whose id is `max_jobs` past the floor
-    prunes at once. Each pruning cuts a little more than needed (`slack`) so that a store
-    at its bound prunes once per `slack` inserts, not on every purge."""
+    """`--max-jobs` as a bound that never drops an accepted job before it completes: past
+    it, finished jobs go (oldest finished first, a little more than needed: `slack`, so a
+    store at its bound prunes once per `slack` inserts), and when every held job is still
+    under way a new one is refused until the first of them finishes (`full_until`).
+    `held` is an upper bound of the jobs held, exact after `counted`: every insert since
+    adds at most its id's distance from the last one counted (other replicas insert too)."""
 
     def __init__(self, max_jobs: int):
         self.max_jobs = max_jobs
         self.slack = max(1, min(1024, max_jobs // 16))
-        self.floor = 1  # no job with a smaller id is held
+        self.held = 0
+        self._counted, self._last = 0, 0
+        self.full_until = float("-inf")  # while full: when the first held job finishes
 
-    def over(self, job_id: int) -> bool:
-        return job_id - self.floor + 1 > self.max_jobs
+    def counted(self, held: int, last: int) -> None:
+        """The store counted `held` jobs, the newest with the id `last`."""
+        self.held, self._counted, self._last = held, held, last
 
-    def cut(self, last: int) -> int:
-        """The first id kept when `last` is the newest: at most `max_jobs - slack` remain."""
-        return last - self.max_jobs + 1 + self.slack if self.over(last) else \
-            last - self.max_jobs + 1
+    def added(self, job_id: int) -> bool:
+        """A job was inserted with this id: whether the store is now past its bound."""
+        self.held = self._counted + max(1, job_id - self._last)
+        return self.held > self.max_jobs
+
+    def kept(self, job_id: int, prune_due: bool, prune: Callable[[int], None],
+             remove: Callable[[int], object]) -> bool:
+        """After the insert of `job_id`: prune if past the bound (or `prune_due`), and if
+        only unfinished jobs were left to drop, `remove` the new one (False: not kept)."""
+        if self.added(job_id) or prune_due:
+            prune(job_id)
+        if self.held <= self.max_jobs:
+            return True
+        remove(job_id)  # what the pruning dropped stays dropped
+        self.counted(self.held - 1, job_id)
+        return False
+
+    def excess(self, held: int) -> int:
+        """How many finished jobs to drop when `held` are."""
+        return held - self.max_jobs + self.slack
+
+    def refused(self, now: float) -> float | None:
+        """Seconds to wait when the store is full of unfinished jobs, else None."""
+        return self.full_until - now if self.held >= self.max_jobs and \
+            now < self.full_until else None
 
 
 def job_filter(service_id: str | None, status: str | None, now: float, after: int,
