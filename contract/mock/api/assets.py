@@ -12,6 +12,7 @@ and no body (S2-S4).
 from __future__ import annotations
 
 from contract.checks.messages import Outgoing, empty_response, error_response, json_response
+from contract.mock import behaviours
 from contract.mock.api import services
 from contract.mock.runtime import Call
 from contract.mock.state.ratelimit import retry_after
@@ -42,11 +43,12 @@ def purge(call: Call) -> Outgoing:
             limiter.limit.exceeded_status, f"rate limit: {limiter.limit.requests} purge "
             f"requests per {limiter.limit.period_seconds:g} s per {limiter.limit.scope} "
             f"({cited}); wait {seconds} s and try again",
-            headers=[("Retry-After", seconds)])
+            headers=behaviours.retry_after(call.behaves, wait, runtime.seconds(
+                limiter.limit.period_seconds), now))
     documented = purge.mode(hard).completes_after_seconds
     call.store.add_job(call.project_id, service_id, "purge" if hard else "invalidate", hard,
                        url or "/*", now, now + runtime.seconds(documented))
-    return empty_response(202, [("Location", call.url(f"/v1.0/services/{service_id}"))])
+    return empty_response(202, [("Location", call.url(services.location(call, service_id)))])
 
 
 def _refused(mode: PurgeMode, url: str | None, every: bool) -> str | None:
