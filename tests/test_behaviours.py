@@ -10,7 +10,6 @@ import email.utils
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
