@@ -198,17 +198,23 @@ class Behaviours:
         return f"behave {', '.join(self.offered)}"
 
     # -- an asynchronous delete: gone from the store, still shown while it lasts ---------------
-    def deleted(self, project: str, document: dict[str, Any], until: float) -> None:
+    def deleted(self, project: str, document: dict[str, Any], now: float, until: float
+                ) -> None:
+        """A service whose delete lasts until `until` (kept in this process only)."""
+        self._forget(now)
         self.deleting[(project, document["id"])] = (until, document)
 
     def being_deleted(self, project: str, service_id: str, now: float
                       ) -> dict[str, Any] | None:
         """The service, if its asynchronous delete is still under way."""
+        self._forget(now)
+        found = self.deleting.get((project, service_id))
+        return found[1] if found else None
+
+    def _forget(self, now: float) -> None:
         for key, (until, _) in list(self.deleting.items()):
             if until <= now:
                 del self.deleting[key]
-        found = self.deleting.get((project, service_id))
-        return found[1] if found else None
 
     def reset(self) -> None:
         self.deleting.clear()

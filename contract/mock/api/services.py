@@ -96,7 +96,7 @@ def delete(call: Call) -> Outgoing:
         now = call.runtime.clock()  # gone from the store; shown while the delete lasts
         call.runtime.behaviours.deleted(call.project_id, {
             **document, "_ready_at": math.inf, "_busy": "delete_in_progress"},
-            now + call.runtime.seconds(DELETE_SECONDS))
+            now, now + call.runtime.seconds(DELETE_SECONDS))
     return empty_response(202)
 
 
