@@ -172,16 +172,10 @@ class MockApp:
         return response
 
     def behaves(self, request: Incoming) -> frozenset[str]:
-        """The freedoms an API request takes (none for /__mock__ and /docs); under
-        `--behave random` the draw is logged unless --quiet, for a replay."""
-        chosen = self.runtime.behaviours
-        if not chosen or not request.path.startswith(API_PREFIX):
+        """The freedoms an API request takes (none for /__mock__ and /docs)."""
+        if not request.path.startswith(API_PREFIX):
             return frozenset()
-        drawn = chosen.for_request()
-        if chosen.random and not self.settings.quiet:
-            print(f"behave: {request.method} {request.path} drew "
-                  f"{', '.join(sorted(drawn)) or 'nothing'}", file=sys.stderr, flush=True)
-        return drawn
+        return self.runtime.behaviours.for_request(f"{request.method} {request.path}")
 
     def delay(self, request: Incoming) -> float:
         """Seconds to hold the response back (--latency-ms; never on /__mock__)."""

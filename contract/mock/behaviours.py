@@ -18,6 +18,7 @@ import json
 import math
 import random
 import secrets
+import sys
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -123,8 +124,10 @@ def listing() -> str:
 class Behaviours:
     """The freedoms one mock process takes: a fixed set, or `random` draws from a seed."""
 
-    def __init__(self, names: tuple[str, ...], seed: int | None, rate_limited: bool):
+    def __init__(self, names: tuple[str, ...], seed: int | None, rate_limited: bool,
+                 quiet: bool = True):
         self.random = names == (RANDOM,)
+        self.quiet = quiet  # else each random draw is logged to standard error
         offered = [f for f in FREEDOMS if rate_limited or not f.rate_limited]
         unusable = [n for n in names if n in BY_NAME and BY_NAME[n].rate_limited
                     and not rate_limited]
@@ -164,12 +167,14 @@ class Behaviours:
                 drawn.add(members[pick])
         return frozenset(drawn)
 
-    def for_request(self) -> frozenset[str]:
-        """A request's draw (with the process's: one set to ask)."""
+    def for_request(self, what: str) -> frozenset[str]:
+        """The draw of a request (`what`: its method and path), with the process's."""
         if not self.offered:
             return frozenset()
         self._requests += 1
-        return self.process | self._draw("request", str(self._requests))
+        drawn = self.process | self._draw("request", str(self._requests))
+        self._log(f"{what} (request {self._requests})", drawn)
+        return drawn
 
     def for_service(self, service_id: str) -> tuple[str, ...]:
         """A new service's draw, kept with it (its lifecycle follows it) and in `drawn`."""
@@ -177,11 +182,17 @@ class Behaviours:
             return ()
         self._services += 1
         drawn = tuple(sorted(self._draw("service", str(self._services))))
+        self._log(f"service {service_id} (service {self._services})", drawn)
         if self.random:
             self.drawn[service_id] = drawn
             while len(self.drawn) > SERVICES_SHOWN:
                 self.drawn.popitem(last=False)
         return drawn
+
+    def _log(self, what: str, drawn: Iterable[str]) -> None:
+        if self.random and not self.quiet:
+            print(f"behave: {what} drew {', '.join(sorted(drawn)) or 'nothing'}",
+                  file=sys.stderr, flush=True)
 
     def describe(self) -> dict[str, Any]:
         """What /__mock__/health says, so a failing client test can be replayed."""

@@ -58,7 +58,8 @@ class Runtime:
         self.limiters: dict[str, Admitter] = {
             op: self.store.limiter(op, limit, settings.time_scale)
             for op, limit in facts.contract.rate_limits.items()} if settings.rate_limit else {}
-        self.behaviours = Behaviours(settings.behave, settings.seed, bool(self.limiters))
+        self.behaviours = Behaviours(settings.behave, settings.seed, bool(self.limiters),
+                                     settings.quiet)
         if "calendar-minute" in self.behaviours.process:
             self.limiters = {op: CalendarMinute(limiter.limit, settings.time_scale)
                              for op, limiter in self.limiters.items()}
