@@ -89,7 +89,7 @@ def patch(call: Call) -> Outgoing:
 
 
 def delete(call: Call) -> Outgoing:
-    document = find(call)
+    document = find(call) if call.runtime.behaviours else None  # its draw (--behave)
     if not call.store.delete_service(call.project_id, call.params.path["service_id"]):
         return missing(call)
     if document is not None and "async-delete" in document.get("_behave", ()):
