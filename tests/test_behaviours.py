@@ -262,7 +262,7 @@ def conform(base: str) -> dict[str, Any]:
             "warned": sorted(v.id for v in report.verdicts if v.status == Status.WARNING)}
 
 
-RUNS = 5  # conform processes at once, each running its share of the targets in turn
+RUNS = 4  # conform processes at once, each running its share of the targets in turn
 
 
 def test_conform_finds_the_mock_conforming_under_each_behaviour_and_random_seeds(
