@@ -136,7 +136,9 @@ def test_every_operation_against_the_mock(variant, base_url):
         assert client.get_asset_analytics(service_id)["counters"]["purge_requests"] == 1
         assert client.delete_service(service_id) is None
         with pytest.raises(cdn.NotFoundError) as missing:
-            client.get_service(service_id)
+            for _ in range(100):  # a delete may take a while: delete_in_progress (S34)
+                assert client.get_service(service_id).status == "delete_in_progress"
+                time.sleep(0.05)
         assert missing.value.status == 404 and service_id in missing.value.messages[0]
         if variant == "2016-08":  # the SSL certificates (S41-S46)
             domain = f"www.{uuid.uuid4().hex[:12]}.com"
@@ -212,9 +214,11 @@ def test_both_addressing_styles_list_every_service_page_by_page_s8(variant, base
                     http_client=http) as client:
         listed = list(client.iter_services(limit=2))
     assert {service.id for service in listed} == created and len(listed) == 5
-    assert [request.url.path for request in sent] == ["/v1.0/services"] * 3
+    # a 4th request when the last page links a next one too, which is empty (S33 allows it)
+    assert [request.url.path for request in sent] in (["/v1.0/services"] * 3,
+                                                      ["/v1.0/services"] * 4)
     assert all(request.headers["X-Project-Id"] == project for request in sent)
-    assert [request.url.params.get("marker") for request in sent] == [
+    assert [request.url.params.get("marker") for request in sent][:3] == [
         None, listed[1].id, listed[3].id]
     http.close()
 
@@ -298,7 +302,8 @@ def test_429_is_retried_after_retry_after_or_raised_when_retries_are_off_s11_s24
                 client.delete_cached_asset(service_id, url=f"/file{index}.css")
             with pytest.raises(cdn.TooManyRequestsError) as limited:
                 client.delete_cached_asset(service_id, url="/one-too-many.css")
-        assert limited.value.status == 429 and limited.value.retry_after >= 1
+        asked = limited.value.retry_after  # None: a server may leave Retry-After out (S24)
+        assert limited.value.status == 429 and (asked is None or asked > 0)
         assert limited.value.messages
         with cdn.Client(base_url, token="t", project_id="hasty",
                         retry=cdn.Retry(attempts=2, max_wait=0.5)) as client, \

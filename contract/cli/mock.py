@@ -40,7 +40,17 @@ DOCUMENTED_ORIGIN_PORTS = (80, 443)  # what the contract lets an origin use
               f"{MAX_LATENCY_MS // 1000} s).")
 @click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Answer this share of API requests 503, for client resilience tests.")
-@click.option("--seed", type=int, help="Seed for --error-rate, for reproducible runs.")
+@click.option("--seed", type=int, help="Seed for --error-rate and --behave random, for "
+              "reproducible runs.")
+@click.option("--behave", multiple=True, metavar="NAME[,NAME...]|random",
+              help="Take these freedoms the docs allow (each a point of the documented "
+              "envelope: asynchronous delete, Retry-After as an HTTP-date, ...; see "
+              "--list-behaviours), or `random`: each process, service and request draws them "
+              "from --seed, logged and shown by /__mock__/health.")
+@click.option("--list-behaviours", is_flag=True, is_eager=True, expose_value=False,
+              callback=lambda context, _, value: _list_behaviours(context, value),
+              help="List the --behave names, the statement allowing each and what the mock "
+              "then does, and exit.")
 @click.option("--cors", is_flag=True, help="Answer CORS preflights and allow any origin.")
 @click.option("-q", "--quiet", is_flag=True, help="No log line per request.")
 @client_limits
@@ -67,7 +77,8 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
          seed: int | None, cors: bool, quiet: bool, header_timeout: float,
          idle_timeout: float, max_connections: int, job_retention: float,
          max_jobs: int, edge_port: int, no_edge: bool,
-         origin_ports: tuple[str, ...], edge_cache_bytes: int) -> None:
+         origin_ports: tuple[str, ...], edge_cache_bytes: int, behave: tuple[str, ...]
+         ) -> None:
     """Serve a stateful stub of the API, generated from the spec of one variant.
 
     Logs one line per request (method, path, status, ms) to standard error. Besides the API:
@@ -77,6 +88,7 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
     not document is a 400 that lists those it does) or `Prefer: example=NAME`.
     """
     from contract.http.serving import ServerLimits
+    from contract.mock.behaviours import choose
     from contract.mock.serve import create_app, serve
     from contract.mock.settings import MockSettings
     from contract.mock.state.store import redacted
@@ -94,13 +106,15 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
                             job_retention=job_retention, max_jobs=max_jobs,
                             edge_port=None if no_edge else edge_port,
                             origin_ports=_port_map(origin_ports),
-                            edge_cache_bytes=edge_cache_bytes)
+                            edge_cache_bytes=edge_cache_bytes, behave=choose(behave))
     app = create_app(variant, settings)
     limited = "on" if app.runtime.limiters else "off"
 
     def started(url: str, edge: str | None) -> None:
         click.echo(f"cdn-contract mock {variant}: {url} (db {redacted(db)}, rate limit "
                    f"{limited}, time scale {time_scale:g}; docs at {url}/docs)", err=True)
+        if app.runtime.behaviours:
+            click.echo(app.runtime.behaviours.summary(), err=True)
         if edge:
             click.echo(f"CDN edge: {edge} (send the service's domain as Host)", err=True)
 
@@ -126,6 +140,14 @@ def _tokens(groups: tuple[str, ...]) -> tuple[dict[str, str], frozenset[str]]:
             if project:
                 scoped[token] = project
     return scoped, frozenset(accepted)
+
+
+def _list_behaviours(context: click.Context, value: bool) -> None:
+    if value:
+        from contract.mock.behaviours import listing
+
+        click.echo(listing())
+        context.exit(0)
 
 
 def _port_map(pairs: tuple[str, ...]) -> dict[int, int]:

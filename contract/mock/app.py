@@ -29,6 +29,7 @@ from contract.checks.messages import (
 from contract.checks.params import Parsed
 from contract.checks.routing import Match, NoMatch, Router
 from contract.http.asgi import Receive, Scope, Send, read_body, run_lifespan
+from contract.mock import behaviours
 from contract.mock.api import controls, docs, introspection
 from contract.mock.api.handlers import handlers_for, service_operation
 from contract.mock.runtime import Call, ContractFacts, Runtime
@@ -36,6 +37,8 @@ from contract.mock.settings import MockSettings
 from contract.mock.state.store import StoreFailure, StoreUnavailable
 
 log = logging.getLogger("cdn_contract.mock")
+API_PREFIX = "/v1.0/"  # every API path; /__mock__ and /docs are not the API
+BOOLEANS = ("hard",)  # the purge's boolean query parameters, for case-sensitive-booleans
 
 
 @dataclass(slots=True)
@@ -62,9 +65,10 @@ class MockApp:
 
     # -- the pipeline, without I/O -----------------------------------------------------------
 
-    def admit(self, request: Incoming) -> Admission:
+    def admit(self, request: Incoming, behaves: frozenset[str] = frozenset()) -> Admission:
         """The shared verdict (`contract.checks.admission`), answered by its first refusal,
-        with the `--tokens` policy between the token rule and the parameters."""
+        with the `--tokens` policy between the token rule and the parameters (and a purge's
+        body ignored when `behaves` says so)."""
         verdict = admit(self.router, request, self.contract)
         match = verdict.match
         if match is None:
@@ -80,8 +84,13 @@ class MockApp:
         if params is not None and params.problems:
             return Admission(match, params, error_response(
                 400, *(problem.text() for problem in params.problems)))
+        purging = match.operation.id == self.contract.purge.operation
+        strict = behaviours.not_lower_case(request.query, BOOLEANS) \
+            if purging and "case-sensitive-booleans" in behaves else None
+        if strict:
+            return Admission(match, params, error_response(400, strict))
         body = verdict.body
-        if body is not None:
+        if body is not None and not ("purge-body-ignored" in behaves and purging):
             return Admission(match, params, _answer(body))
         return Admission(match, params)
 
@@ -127,7 +136,7 @@ class MockApp:
             return None
         return replace(request, headers={**request.headers, unrouted.header.lower(): project})
 
-    def respond(self, request: Incoming) -> Outgoing:
+    def respond(self, request: Incoming, behaves: frozenset[str] = frozenset()) -> Outgoing:
         if request.path.startswith(introspection.PREFIX):
             if not introspection.is_open(request) and \
                     not self.accepts(request.header(self.token_header), every_project=True):
@@ -139,20 +148,21 @@ class MockApp:
             return docs.answer(request, self.facts.contract.variant)
         if self.settings.cors and request.method == "OPTIONS":
             return controls.preflight(request)
-        admission = self.admit_with_controls(request)
+        admission = self.admit_with_controls(request, behaves)
         if admission.match is None and (located := self.locate_project(request)) is not None:
-            admission = self.admit_with_controls(located)
+            admission = self.admit_with_controls(located, behaves)
         if admission.refusal is not None:
             return admission.refusal
         assert admission.match is not None and admission.params is not None
         project = admission.match.path_params["project_id"]
-        call = Call(request, admission.params, project, self.runtime)
+        call = Call(request, admission.params, project, self.runtime, behaves)
         return self.handlers[admission.match.operation.id](call)
 
-    def admit_with_controls(self, request: Incoming) -> Admission:
+    def admit_with_controls(self, request: Incoming, behaves: frozenset[str] = frozenset()
+                            ) -> Admission:
         """`admit`, then what the user asked of the mock: `Prefer` or an injected fault.
         Neither bypasses authentication."""
-        admission = self.admit(request)
+        admission = self.admit(request, behaves)
         if admission.match is None or (admission.refusal is not None
                                        and admission.refusal.status == 401):
             return admission
@@ -164,9 +174,11 @@ class MockApp:
     # -- what every transport does around `respond` -------------------------------------------
 
     def answer(self, request: Incoming) -> Outgoing:
-        """`respond`, never raising, with the CORS headers when they are on."""
+        """`respond`, never raising, with the CORS headers when they are on, and the
+        freedoms this request draws (--behave) taken."""
+        behaves = self.behaves(request)
         try:
-            response = self.respond(request)
+            response = self.respond(request, behaves)
         except StoreUnavailable as error:
             response = unavailable(error)
         except StoreFailure as error:  # this request's write failed alone
@@ -179,7 +191,15 @@ class MockApp:
                                       "cdn-contract, please report it with the request")
         if self.settings.cors and request.header("origin"):
             response.headers += controls.cors_headers(request)
+        if "error-extra-members" in behaves and response.status >= 400:
+            response = behaviours.extra_members(response)
         return response
+
+    def behaves(self, request: Incoming) -> frozenset[str]:
+        """The freedoms an API request takes (none for /__mock__ and /docs)."""
+        if not request.path.startswith(API_PREFIX):
+            return frozenset()
+        return self.runtime.behaviours.for_request(f"{request.method} {request.path}")
 
     def delay(self, request: Incoming) -> float:
         """Seconds to hold the response back (--latency-ms; never on /__mock__)."""

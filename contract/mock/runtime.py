@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from contract.checks.defaults import Defaults
 from contract.checks.messages import Incoming
 from contract.checks.params import Parsed, Problem
+from contract.mock.behaviours import Behaviours, CalendarMinute
 from contract.mock.settings import MockSettings
 from contract.mock.state.store import Admitter, Store, open_store
 from contract.model import Contract
@@ -57,6 +58,11 @@ class Runtime:
         self.limiters: dict[str, Admitter] = {
             op: self.store.limiter(op, limit, settings.time_scale)
             for op, limit in facts.contract.rate_limits.items()} if settings.rate_limit else {}
+        self.behaviours = Behaviours(settings.behave, settings.seed, bool(self.limiters),
+                                     settings.quiet)
+        if "calendar-minute" in self.behaviours.process:
+            self.limiters = {op: CalendarMinute(limiter.limit, settings.time_scale)
+                             for op, limiter in self.limiters.items()}
 
     def seconds(self, documented: float) -> float:
         return documented * self.settings.time_scale
@@ -64,6 +70,10 @@ class Runtime:
     def reset(self) -> None:
         """Everything the API and the edge hold (with a shared store: of every replica)."""
         self.store.reset()
+        self.behaviours.reset()
+        for limiter in self.limiters.values():
+            if isinstance(limiter, CalendarMinute):
+                limiter.reset()
         if self.edge is not None:
             self.edge.reset()
 
@@ -76,6 +86,7 @@ class Call:
     params: Parsed
     project_id: str
     runtime: Runtime
+    behaves: frozenset[str] = frozenset()  # the freedoms this request takes (--behave)
 
     @property
     def store(self) -> Store:

@@ -31,3 +31,5 @@ class MockSettings:
     # the docs allow origins on 80 and 443 only, and the contract stays that strict
     origin_ports: dict[int, int] = field(default_factory=dict)
     edge_cache_bytes: int = 256 * 1024 * 1024  # the edge cache's bound; least recently used go
+    # --behave: the documented freedoms the mock takes (mock.behaviours), or ("random",)
+    behave: tuple[str, ...] = ()

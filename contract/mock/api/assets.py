@@ -15,6 +15,7 @@ spelling of its file.
 from __future__ import annotations
 
 from contract.checks.messages import Outgoing, empty_response, error_response, json_response
+from contract.mock import behaviours
 from contract.mock.api import services
 from contract.mock.edge.cache import cache_path
 from contract.mock.runtime import Call
@@ -42,7 +43,8 @@ def purge(call: Call) -> Outgoing:
             limiter.limit.exceeded_status, f"rate limit: {limiter.limit.requests} purge "
             f"requests per {limiter.limit.period_seconds:g} s per {limiter.limit.scope} "
             f"({cited}); wait {seconds} s and try again",
-            headers=[("Retry-After", seconds)])
+            headers=behaviours.retry_after(call.behaves, wait, runtime.seconds(
+                limiter.limit.period_seconds), now))
     documented = purge.mode(hard).completes_after_seconds
     try:
         call.store.add_job(call.project_id, service_id, "purge" if hard else "invalidate",
@@ -51,7 +53,7 @@ def purge(call: Call) -> Outgoing:
         return error_response(503, "the mock holds --max-jobs purge jobs, none of them "
                               "finished yet; try again later",
                               headers=[("Retry-After", retry_after(full.retry_after))])
-    return empty_response(202, [("Location", call.url(f"/v1.0/services/{service_id}"))])
+    return empty_response(202, [("Location", call.url(services.location(call, service_id)))])
 
 
 def cached(call: Call) -> Outgoing:

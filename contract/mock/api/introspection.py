@@ -32,7 +32,8 @@ def _health(request: Incoming, runtime: Runtime) -> Outgoing:
     return json_response(200, {"status": "ok", "variant": runtime.facts.contract.variant,
                                "rate_limit": bool(runtime.limiters),
                                "time_scale": settings.time_scale,
-                               "db": redacted(settings.db), "edge": runtime.edge_url})
+                               "db": redacted(settings.db), "edge": runtime.edge_url,
+                               "behave": runtime.behaviours.describe()})
 
 
 def _reset(request: Incoming, runtime: Runtime) -> Outgoing:

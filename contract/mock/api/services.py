@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+import math
 import re
 import uuid
 from typing import Any
@@ -13,6 +14,7 @@ import jsonpatch
 from contract.checks.defaults import fill_defaults
 from contract.checks.messages import Outgoing, empty_response, error_response, json_response
 from contract.checks.params import Problem
+from contract.mock.behaviours import DELETE_SECONDS, SLOW_DEPLOY, two_label
 from contract.mock.edge.rules import costly_rule
 from contract.mock.runtime import Call
 from contract.mock.state.hosts import access_host, service_hosts
@@ -25,11 +27,13 @@ _EDITABLE = ("name", "domains", "origins", "caching", "restrictions", "flavor_id
 
 def create(call: Call) -> Outgoing:
     body = call.params.body
-    refused = _refused(body)
+    refused = _freely_refused(call, body, creating=True) or _refused(body)
     if refused:
         return error_response(400, refused)
     now = call.runtime.clock()
-    document = _deploying(call, {"id": str(uuid.uuid4()), **_normalised(call, body)},
+    service_id = str(uuid.uuid4())
+    document = _deploying(call, {"id": service_id, **_normalised(call, body),
+                                 "_behave": call.runtime.behaviours.for_service(service_id)},
                           "create_in_progress", now)
     try:
         call.store.add_service(call.project_id, document, now,
@@ -45,7 +49,7 @@ def list_page(call: Call) -> Outgoing:
     marker = call.params.query.get("marker")
     page = call.store.services(call.project_id, marker, limit)
     links = []
-    if len(page) == limit:
+    if len(page) == limit or (page and "next-on-every-page" in call.behaves):
         links.append({"rel": "next", "href": call.url(
             f"/v1.0/{call.project_id}/services?marker={page[-1]['id']}&limit={limit}")})
     return json_response(200, {"links": links,
@@ -53,7 +57,8 @@ def list_page(call: Call) -> Outgoing:
 
 
 def get(call: Call) -> Outgoing:
-    document = find(call)
+    document = find(call) or call.runtime.behaviours.being_deleted(
+        call.project_id, call.params.path["service_id"], call.runtime.clock())
     if document is None:
         return missing(call)
     return json_response(200, _public(call, document))
@@ -78,7 +83,7 @@ def patch(call: Call) -> Outgoing:
     if check is not None:
         check(updated, problems)
     reasons: list[str | None] = [problem.text() for problem in problems] or [
-        _refused(updated)]
+        _freely_refused(call, updated) or _refused(updated)]
     if any(reasons):
         return error_response(400, *(f"the patched service is not valid: {reason}"
                                      for reason in reasons if reason))
@@ -93,8 +98,14 @@ def patch(call: Call) -> Outgoing:
 
 
 def delete(call: Call) -> Outgoing:
+    document = find(call) if call.runtime.behaviours else None  # its draw (--behave)
     if not call.store.delete_service(call.project_id, call.params.path["service_id"]):
         return missing(call)
+    if document is not None and "async-delete" in document.get("_behave", ()):
+        now = call.runtime.clock()  # gone from the store; shown while the delete lasts
+        call.runtime.behaviours.deleted(call.project_id, {
+            **document, "_ready_at": math.inf, "_busy": "delete_in_progress"},
+            now, now + call.runtime.seconds(DELETE_SECONDS))
     return empty_response(202)
 
 
@@ -110,13 +121,36 @@ def missing(call: Call) -> Outgoing:
 
 def _deploying(call: Call, document: dict[str, Any], busy: str, now: float
                ) -> dict[str, Any]:
-    """The document with its deployment under way: `busy` is its status until it is ready."""
-    ready_at = now + call.runtime.seconds(call.runtime.settings.deploy_seconds)
-    return {**document, "_ready_at": ready_at, "_busy": busy}
+    """The document with its deployment under way: `busy` is its status until it is ready
+    (or `failed`, when an update's deploy fails: --behave deploy-fails)."""
+    chosen = document.get("_behave", ())
+    slow = SLOW_DEPLOY if "slow-deploy" in chosen else 1.0
+    ready_at = now + call.runtime.seconds(call.runtime.settings.deploy_seconds * slow)
+    fails = busy == "update_in_progress" and "deploy-fails" in chosen and \
+        not document.get("_fails", False)  # every other update: the next one deploys
+    return {**document, "_ready_at": ready_at, "_busy": busy, "_fails": fails}
 
 
 def _accepted(call: Call, document: dict[str, Any]) -> Outgoing:
-    return empty_response(202, [("Location", call.url(f"/v1.0/services/{document['id']}"))])
+    return empty_response(202, [("Location", call.url(location(call, document["id"])))])
+
+
+def location(call: Call, service_id: str) -> str:
+    """Where an accepted request's service is: as the docs' samples show it (S3), or with
+    the project in it (--behave location-with-project)."""
+    if "location-with-project" in call.behaves:
+        return f"/v1.0/{call.project_id}/services/{service_id}"
+    return f"/v1.0/services/{service_id}"
+
+
+def _freely_refused(call: Call, body: dict[str, Any], creating: bool = False) -> str | None:
+    """What a server may refuse besides the contract's rules (--behave)."""
+    if creating and "log-delivery-required" in call.behaves and "log_delivery" not in body:
+        return "log_delivery is required (the parameter table marks it required, S38)"
+    if "two-label-domains-refused" in call.behaves:
+        return two_label(str(d.get("domain", "")) for d in body.get("domains") or []
+                         if isinstance(d, dict))
+    return None
 
 
 def _refused(body: dict[str, Any]) -> str | None:
@@ -201,6 +235,7 @@ def _normalised(call: Call, body: dict[str, Any]) -> dict[str, Any]:
 def _public(call: Call, document: dict[str, Any]) -> dict[str, Any]:
     """A service as the API shows it, its status derived from the clock."""
     ready = call.runtime.clock() >= document["_ready_at"]
+    failed = ready and document.get("_fails", False)
     public = {key: value for key, value in document.items() if not key.startswith("_")}
     service_id = document["id"]
     links = [{"href": call.url(f"/v1.0/{call.project_id}/services/{service_id}"), "rel": "self"},
@@ -209,6 +244,8 @@ def _public(call: Call, document: dict[str, Any]) -> dict[str, Any]:
     links += [{"href": access_host(domain["domain"]), "rel": "access_url"}
               for domain in document.get("domains", [])]
     public.update({"project_id": call.project_id,
-                   "status": "deployed" if ready else document["_busy"],
-                   "errors": [], "links": links})
+                   "status": "failed" if failed else "deployed" if ready else document["_busy"],
+                   "errors": [{"message": "the deploy failed (--behave deploy-fails); update "
+                               "the service to deploy it again"}] if failed else [],
+                   "links": links})
     return public
