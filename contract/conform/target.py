@@ -299,20 +299,23 @@ def poll(send: Callable[..., Answer], services: list[tuple[str, str]],
          progress: Callable[[str], None], scale: float = 1.0) -> list[Seen]:
     """GET each service until `until` holds for its answer or `limit` seconds pass: one
     wait for them all, however many (a target whose services never get there is judged in
-    one timeout, not one per service). Progress every 30 s (four times in a shorter wait)
-    says how long is left of it."""
+    one timeout, not one per service). A service is given up on only after a read that
+    began past the limit (a round of many slow reads may outlast a short limit: its first
+    reads then came before the service could be ready). Progress every 30 s (four times in
+    a shorter wait) says how long is left of it."""
     started = told = time.monotonic()
     seen = {key: Seen(*key) for key in services}
     waiting = list(seen)
     pause = min(5.0, max(0.05, 10 * scale))
     while waiting:
+        late = time.monotonic() - started > limit  # this round is the last
         for key in list(waiting):
             answer = send("GET", f"/v1.0/{key[0]}/services/{key[1]}")
             seen[key].reads.append((time.monotonic() - started, answer))
             if until(answer):
                 waiting.remove(key)
         now = time.monotonic()
-        if not waiting or now - started > limit:
+        if not waiting or late:
             break
         if now - told > min(30.0, limit / 4):
             told = now

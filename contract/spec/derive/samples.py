@@ -59,6 +59,8 @@ def parameter_examples(document: dict[str, Any],
         own = shown.get(operation["operationId"], {})
         for parameter in operation.get("parameters", []):
             name = parameter["name"]
+            if "example" not in parameter and parameter.get("examples"):  # an overlay's
+                parameter["example"] = next(iter(parameter["examples"].values()))["value"]
             schema = inline_refs(document, parameter.get("schema", {}))
             candidates = ([own[name]] if name in own else []) + everywhere.get(name, [])
             for index, (text, source) in enumerate(candidates):
