@@ -129,7 +129,7 @@ lint: $(STAMP)
 # twice here.
 test: $(STAMP) $(BROWSER) $(POSTGRES) $(VARNISH) $(IMAGE_TOOLS) $(ECOSYSTEM)  ## lint, run the test suite (it checks spec/, generated/ and docs/ are current)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=15
 
 bench: $(STAMP)  ## print throughput and wall-time figures (no assertions)
 	$(BIN)/python benchmarks/validation_throughput.py
