@@ -72,9 +72,14 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = base_image(tmp_path_factory)
     context = tmp_path_factory.mktemp("context")
     shutil.copy(PROJECT_ROOT / "Dockerfile", context / "Dockerfile")
+    # Built from a copy: an in-tree build writes build/ in the checkout, where another
+    # test's build (or a stale one) makes it fail
+    source = shutil.copytree(PROJECT_ROOT, context / "source", ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir",
-                    str(context / "wheelhouse"), str(PROJECT_ROOT)], check=True,
+                    str(context / "wheelhouse"), str(source)], check=True,
                    capture_output=True, timeout=900)
+    shutil.rmtree(source)
     buildah("bud", "--quiet", "--format", "docker", "--isolation", "chroot",  # docker: keeps
             "--build-arg", f"BASE={base}", "-t", IMAGE, str(context), timeout=900)  # HEALTHCHECK
     try:
