@@ -38,6 +38,12 @@ ALLOWED = {  # each a behaviour the docs allow and our mock does not have
     "Retry-After as an HTTP-date": Behaviour(retry_after_date=True),
     "the limit's minute is the calendar minute": Behaviour(calendar_minute=True),
     "log_delivery required on create": Behaviour(log_delivery_required=True),
+    "a purge with a * taken as one file's": Behaviour(accept_wildcard_purge=True),
+    # the upstream server's ways the docs allow (its error body is S16's failure and its
+    # 405 cached-asset report an undocumented status: both below)
+    "the upstream server's allowed ways": Behaviour(
+        uuid_markers=True, name_limit=64, deployed_after_delete=50, delete_seconds=20,
+        patch_only_when_settled=True),
 }
 WARNED = {"log_delivery required on create": "S38"}  # the INTERPRETATION row it does not meet
 
