@@ -41,7 +41,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from contract.conform.outcome import SPEC, Outcome, Status, curl, shape, steady
+from contract.conform.outcome import SPEC, Outcome, Status, curl, gist, steady
 from contract.conform.target import Target, created_id
 from contract.errors import InputError
 from contract.model import read_contract
@@ -77,8 +77,9 @@ class Finding:
                            self.exchange)
         return Outcome(statement, status, f"schemathesis: {self.operation} ({self.mode}): "
                        f"{headline}", self.code, self.curl, self.exchange,
-                       f"schemathesis {self.code}: {steady(headline)} ← {self.status} "
-                       + (shape(self.exchange) if self.exchange is not None else ""))
+                       f"schemathesis {self.code}: {steady(headline)} ← "
+                       + (gist(self.exchange) if self.exchange is not None else
+                          str(self.status)))
 
 
 @dataclass(frozen=True)

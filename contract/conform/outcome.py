@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import json
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -72,29 +71,33 @@ _VARYING = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
                       r"|conform-[0-9a-z-]+|\b[0-9a-f]{8,}\b|\d+\.\d+", re.IGNORECASE)
 
 
-def shape(response: httpx.Response) -> str:
-    """The shape of an answer's body, short and stable: `{"message": str}`, `text/plain`,
-    `empty`: the part of a cause key that tells one error body from another."""
+SHAPE_DEPTH, SHAPE_MEMBERS = 3, 6  # how much of a body's shape a cause names
+
+
+def gist(response: httpx.Response) -> str:
+    """The status and the body's shape (`400 {message: str}`, `405 text/plain body`,
+    `202 no body`): what a cause names of an answer, stable across runs (no values)."""
     if not response.content:
-        return "empty"
+        return f"{response.status_code} no body"
     try:
-        return _shape(response.json(), 3)[:80]
+        return f"{response.status_code} {shape(response.json())}"
     except ValueError:
-        kind: str = response.headers.get("content-type", "no content type")
-        return kind.split(";")[0]
+        media = response.headers.get("content-type", "").split(";")[0]
+        return f"{response.status_code} {media or 'untyped'} body"
 
 
-def _shape(value: Any, depth: int) -> str:
+def shape(value: Any, depth: int = 0) -> str:
+    """A JSON value's shape, without its values: `{message: {errors: [{message: str}]}}`."""
     if isinstance(value, dict):
-        if depth == 0:
+        if depth >= SHAPE_DEPTH:
             return "{…}"
-        return "{" + ", ".join(f"{json.dumps(k)}: {_shape(v, depth - 1)}"
-                               for k, v in sorted(value.items())[:4]) + \
-            (", …" if len(value) > 4 else "") + "}"
+        members = [f"{key}: {shape(item, depth + 1)}" for key, item in
+                   list(value.items())[:SHAPE_MEMBERS]]
+        return "{" + ", ".join(members + ["…"] * (len(value) > SHAPE_MEMBERS)) + "}"
     if isinstance(value, list):
-        return "[]" if not value else f"[{_shape(value[0], depth - 1) if depth else '…'}]"
-    return {str: "str", bool: "bool", int: "int", float: "number",
-            type(None): "null"}.get(type(value), type(value).__name__)
+        return "[]" if not value else "[…]" if depth >= SHAPE_DEPTH else \
+            f"[{shape(value[0], depth + 1)}]"
+    return {bool: "bool", int: "int", float: "number", str: "str"}.get(type(value), "null")
 
 
 def cause_of(outcome: Outcome) -> str:
@@ -104,8 +107,7 @@ def cause_of(outcome: Outcome) -> str:
     row of a report."""
     if outcome.cause:
         return outcome.cause
-    came = f" ← {outcome.exchange.status_code} {shape(outcome.exchange)}" \
-        if outcome.exchange is not None else ""
+    came = f" ← {gist(outcome.exchange)}" if outcome.exchange is not None else ""
     return (f"{outcome.check}: " if outcome.check else "") + steady(outcome.message) + came
 
 

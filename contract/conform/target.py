@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from contract.conform.origin import Origin
-from contract.conform.outcome import MASK, curl
+from contract.conform.outcome import MASK, curl, gist
 from contract.errors import InputError
 from contract.inputs import read_text
 from contract.spec.variants import generated_server
@@ -79,14 +79,8 @@ class Answer:
             return None
 
     def gist(self) -> str:
-        """The status and the body's shape (`400 {message: str}`): what a cause names of an
-        answer, stable across runs (no values)."""
-        body = self.json()
-        if body is not None:
-            return f"{self.status} {shape(body)}"
-        media = self.response.headers.get("Content-Type", "").split(";")[0]
-        return f"{self.status} " + (f"{media or 'untyped'} body" if self.response.content
-                                    else "no body")
+        """The status and the body's shape: what a cause names of an answer."""
+        return gist(self.response)
 
     def describe(self) -> str:
         """`METHOD URL answered STATUS: body…`: what a reader needs to see why a step
@@ -96,23 +90,6 @@ class Answer:
         cut = " …" if len(self.response.content) > BODY_SHOWN else ""
         return (f"{request.method} {request.url} answered {self.status}"
                 + (f": {text}{cut}" if text else " with no body"))
-
-
-SHAPE_DEPTH, SHAPE_MEMBERS = 3, 6  # how much of a body's shape a cause names
-
-
-def shape(value: Any, depth: int = 0) -> str:
-    """A JSON value's shape, without its values: `{message: {errors: [{message: str}]}}`."""
-    if isinstance(value, dict):
-        if depth >= SHAPE_DEPTH:
-            return "{…}"
-        members = [f"{key}: {shape(item, depth + 1)}" for key, item in
-                   list(value.items())[:SHAPE_MEMBERS]]
-        return "{" + ", ".join(members + ["…"] * (len(value) > SHAPE_MEMBERS)) + "}"
-    if isinstance(value, list):
-        return "[]" if not value else "[…]" if depth >= SHAPE_DEPTH else \
-            f"[{shape(value[0], depth + 1)}]"
-    return {bool: "bool", int: "int", float: "number", str: "str"}.get(type(value), "null")
 
 
 @dataclass

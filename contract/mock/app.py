@@ -39,6 +39,7 @@ from contract.mock.state.store import StoreFailure, StoreUnavailable
 log = logging.getLogger("cdn_contract.mock")
 API_PREFIX = "/v1.0/"  # every API path; /__mock__ and /docs are not the API
 BOOLEANS = ("hard",)  # the purge's boolean query parameters, for case-sensitive-booleans
+NO_FREEDOMS: frozenset[str] = frozenset()  # what a request takes without --behave
 
 
 @dataclass(slots=True)
@@ -65,7 +66,7 @@ class MockApp:
 
     # -- the pipeline, without I/O -----------------------------------------------------------
 
-    def admit(self, request: Incoming, behaves: frozenset[str] = frozenset()) -> Admission:
+    def admit(self, request: Incoming, behaves: frozenset[str] = NO_FREEDOMS) -> Admission:
         """The shared verdict (`contract.checks.admission`), answered by its first refusal,
         with the `--tokens` policy between the token rule and the parameters (and a purge's
         body ignored when `behaves` says so)."""
@@ -136,7 +137,7 @@ class MockApp:
             return None
         return replace(request, headers={**request.headers, unrouted.header.lower(): project})
 
-    def respond(self, request: Incoming, behaves: frozenset[str] = frozenset()) -> Outgoing:
+    def respond(self, request: Incoming, behaves: frozenset[str] = NO_FREEDOMS) -> Outgoing:
         if request.path.startswith(introspection.PREFIX):
             if not introspection.is_open(request) and \
                     not self.accepts(request.header(self.token_header), every_project=True):
@@ -158,7 +159,7 @@ class MockApp:
         call = Call(request, admission.params, project, self.runtime, behaves)
         return self.handlers[admission.match.operation.id](call)
 
-    def admit_with_controls(self, request: Incoming, behaves: frozenset[str] = frozenset()
+    def admit_with_controls(self, request: Incoming, behaves: frozenset[str] = NO_FREEDOMS
                             ) -> Admission:
         """`admit`, then what the user asked of the mock: `Prefer` or an injected fault.
         Neither bypasses authentication."""
@@ -197,9 +198,10 @@ class MockApp:
 
     def behaves(self, request: Incoming) -> frozenset[str]:
         """The freedoms an API request takes (none for /__mock__ and /docs)."""
-        if not request.path.startswith(API_PREFIX):
-            return frozenset()
-        return self.runtime.behaviours.for_request(f"{request.method} {request.path}")
+        drawing = self.runtime.behaviours
+        if not drawing.offered or not request.path.startswith(API_PREFIX):
+            return NO_FREEDOMS  # the request path pays nothing without --behave
+        return drawing.for_request(f"{request.method} {request.path}")
 
     def delay(self, request: Incoming) -> float:
         """Seconds to hold the response back (--latency-ms; never on /__mock__)."""

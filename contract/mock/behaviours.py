@@ -168,9 +168,8 @@ class Behaviours:
         return frozenset(drawn)
 
     def for_request(self, what: str) -> frozenset[str]:
-        """The draw of a request (`what`: its method and path), with the process's."""
-        if not self.offered:
-            return frozenset()
+        """The draw of a request (`what`: its method and path), with the process's (the
+        caller asks only when some are `offered`)."""
         self._requests += 1
         drawn = self.process | self._draw("request", str(self._requests))
         self._log(f"{what} (request {self._requests})", drawn)
