@@ -16,6 +16,9 @@ from contract.jsonpointer import unescape
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# A request body's media types accepted beside the one it declares, with the same schema
+# (the WADL's application/json where the docs' samples send application/json-patch+json).
+ALSO_ACCEPTED = "x-also-accepted"
 
 
 def parse_yaml(text: str) -> Any:
@@ -43,6 +46,17 @@ def media_objects(document: dict[str, Any]) -> Iterator[tuple[str, str, str, dic
         for status, response in (operation.get("responses") or {}).items():
             for media_type, media in (response.get("content") or {}).items():
                 yield name, f"response {status}", media_type, media
+
+
+def accepted_media(body: dict[str, Any]) -> dict[str, Any]:
+    """A request body's media objects by media type: those it declares (`content`), then
+    each it accepts too (`x-also-accepted`), with the first declared one's schema."""
+    content = dict(body.get("content") or {})
+    if content:
+        first = next(iter(content.values()))
+        for media_type in body.get(ALSO_ACCEPTED) or ():
+            content.setdefault(str(media_type), first)
+    return content
 
 
 def resolve(document: dict[str, Any], node: Any, hops: int = 20) -> Any:

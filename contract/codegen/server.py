@@ -31,7 +31,7 @@ from contract.codegen.schema_code import (
 from contract.errors import InputError
 from contract.jsonpointer import escape
 from contract.model import read_contract
-from contract.openapi import inline_refs, operations, parse_yaml, resolve
+from contract.openapi import accepted_media, inline_refs, operations, parse_yaml, resolve
 from contract.spec.variants import server_package
 
 COMMAND = "cdn-contract generate server"
@@ -238,7 +238,7 @@ def _parameter_lines(param: dict[str, Any], source: str = "request") -> list[str
 def _body_lines(op_id: str, body: dict[str, Any]) -> tuple[list[str], list[str]]:
     """The lines reading the body in the operation's check, and those of its schema check
     (a function of its own, which PATCH reuses on the patched service)."""
-    content = body.get("content", {})
+    content = accepted_media(body)
     schemas = [media.get("schema", {}) for media in content.values()]
     if any(schema != schemas[0] for schema in schemas):
         raise SchemaCodeError("media types with different schemas are not supported")

@@ -35,7 +35,13 @@ from openapi_core.validation.schemas import oas31_schema_validators_factory
 
 from contract.checks.purge_rules import purge_problems
 from contract.model import read_contract
-from contract.openapi import media_objects, operations, template_regex
+from contract.openapi import (
+    ALSO_ACCEPTED,
+    accepted_media,
+    media_objects,
+    operations,
+    template_regex,
+)
 from contract.spec.variants import load_document
 from contract.validation.messages import (
     HttpRequest,
@@ -63,6 +69,10 @@ class ContractValidator:
             else load_document(variant)
         # Validate paths only: the servers of the docs are not where a tested server lives.
         self.document["servers"] = [{"url": "/"}]
+        # openapi-core reads `content` only: the media types a body accepts too join it.
+        for _, _, operation in operations(self.document):
+            if ALSO_ACCEPTED in (operation.get("requestBody") or {}):
+                operation["requestBody"]["content"] = accepted_media(operation["requestBody"])
         # Structured-syntax JSON types (application/json-patch+json) are JSON too.
         json_types: dict[str, Callable[[bytes], Any]] = {
             media: _json for *_, media, _ in media_objects(self.document)

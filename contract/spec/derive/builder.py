@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from contract.errors import InputError
 from contract.http.raw import RawHttpError, RawMessage, parse_message
-from contract.openapi import template_regex
+from contract.openapi import ALSO_ACCEPTED, template_regex
 from contract.spec.derive import bodies, xsd
 from contract.spec.derive.discrepancies import Discrepancy
 from contract.spec.wadl.model import Application, Method, Param, Representation, Resource, Sample
@@ -186,33 +186,41 @@ class _Builder:
 
     def request_body(self, method: Method, method_plain: list[Param]) -> dict[str, Any] | None:
         content: dict[str, Any] = {}
+        also: list[str] = []
         required = False
         for rep in method.request_representations:
             params = method_plain + [p for p in rep.params if p.style == "plain"]
             if not params:
                 continue
-            media = self.media(rep, params, method.id, request=True)
-            for media_type in self.request_media_types(rep, method.id):
-                # a copy each: an overlay that targets `content.*` must not update one twice
-                content[media_type] = copy.deepcopy(media)
+            media_type, declared = self.request_media_type(rep, method.id)
+            content[media_type] = self.media(rep, params, method.id, request=True)
+            also += [declared] if declared and declared not in also else []
             required = required or any(p.required for p in params)
         if not content:
             return None
-        return {"required": required, "content": content}
+        body: dict[str, Any] = {"required": required, "content": content}
+        if also:
+            body[ALSO_ACCEPTED] = also
+        return body
 
-    def request_media_types(self, rep: Representation, operation: str) -> list[str]:
-        """The representation's media type, plus a different one its raw sample sends."""
+    def request_media_type(self, rep: Representation, operation: str
+                           ) -> tuple[str, str | None]:
+        """The media type a body is declared with: the one its raw sample sends (the docs'
+        example of the exchange), else the WADL's. The WADL's, when the sample sends another,
+        is second: accepted too (`x-also-accepted`), not declared beside it, since code
+        generators give a body one media type (openapi-python-client writes a module that
+        cannot import for two)."""
         declared = rep.media_type or "application/json"
-        types = [declared]
         for sample in rep.samples:
             message = self._raw(sample, operation)
             sent = message.header("Content-Type") if message else None
             if sent and sent.split(";")[0].strip().lower() != declared.lower():
-                types.append(sent.split(";")[0].strip())
                 self.note(operation, "request body",
-                          f"the WADL declares {declared}, its raw sample sends {sent}; "
-                          "both are accepted", self.sample_source(sample))
-        return types
+                          f"the WADL declares {declared}, its raw sample sends {sent}: the "
+                          f"body is declared as the sample sends it, and {declared} is "
+                          f"accepted too (`{ALSO_ACCEPTED}`)", self.sample_source(sample))
+                return sent.split(";")[0].strip(), declared
+        return declared, None
 
     def media(self, rep: Representation, params: list[Param], operation: str,
               request: bool = False) -> dict[str, Any]:
