@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from xml.etree import ElementTree as ET
+
+import pytest
 
 from contract.spec.variants import PROJECT_ROOT, VARIANTS
 
@@ -47,6 +50,42 @@ def test_a_violation_of_an_interpretation_only_is_a_warning_unless_strict(shared
     assert "2016-08  valid, 1 warning(s)" in result.stdout
     assert "request.query.url  [S21 INTERPRETATION] warning: " in result.stdout
     assert cli(request, PURGE[1], "--variant", "2016-08", "--strict").returncode == 1
+
+
+@pytest.mark.parametrize("engine", ["compiled", "openapi-core"])
+def test_a_429_is_judged_by_the_statement_of_each_part_it_breaks(shared_reference, tmp_path,
+                                                                  engine):
+    """The 429's `Retry-After` is asked for by S24 alone (an INTERPRETATION), its form by
+    S35 (SHOULD), the error body by S16 (SHOULD): a 429 without the header is valid with a
+    warning (exit 0, 1 with --strict); one asking for 120 s fails on S35; a body that is not
+    the documented error fails on S16. Both engines say so alike. Before, a missing header
+    was a SHOULD failure (S24 and S35 cited together) and the body's shape was S11 and S24's."""
+    error = '{"message": {"errors": [{"message": "Too many requests"}]}}'
+
+    def answered(name: str, headers: str, body: str = error) -> Path:
+        path = tmp_path / f"{name}-http.txt"
+        path.write_text("HTTP/1.1 429 Too Many Requests\nContent-Type: application/json\n"
+                        f"{headers}\n{body}")
+        return path
+
+    def judged(response: Path, *options: str) -> subprocess.CompletedProcess[str]:
+        return cli(PURGE[0], response, "--variant", "2016-08", "--engine", engine, *options)
+
+    without = answered("without", "")
+    result = judged(without)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2016-08  valid, 1 warning(s)" in result.stdout
+    assert "response.header.Retry-After  [S24 INTERPRETATION] warning: required header" \
+        in result.stdout
+    assert judged(without, "--strict").returncode == 1
+    result = judged(answered("too-long", "Retry-After: 120\n"))
+    assert result.returncode == 1
+    assert "response.header.Retry-After  [S24 S35 SHOULD] header" in result.stdout
+    result = judged(answered("plain", "Retry-After: 30\n", '{"message": "slow down"}'))
+    assert result.returncode == 1
+    assert "response.body/message  [S16 SHOULD] 'slow down' is not of type" \
+        in result.stdout
+    assert judged(answered("documented", "Retry-After: 30\n")).returncode == 0
 
 
 def _with_query(message: str, query: str) -> str:

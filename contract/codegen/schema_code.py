@@ -54,6 +54,7 @@ class _Names:
     count: int = 0
     shared: dict[str, str] = field(default_factory=dict)
     base: str | None = None
+    cite: bool = False  # problems cite the innermost schema's `x-statements` (responses)
 
     def fresh(self, prefix: str) -> str:
         self.count += 1
@@ -70,22 +71,34 @@ class SharedSchema:
 
 
 SHARED_SIZE = 8  # subschemas with at least this many nodes are worth a function
+# Within a shared schema's function, what its caller cites (its `cited` argument): the
+# statements of the schema around the place it is called from.
+_CALLERS = ("<the caller's>",)
 
 
 def check_statements(schema: dict[str, Any], value: str,
-                     shared: Sequence[SharedSchema] = ()) -> list[str]:
+                     shared: Sequence[SharedSchema] = (), cite: bool = False) -> list[str]:
     """Statements appending a `Problem` to `problems` for each way the body `value` breaks
     `schema`, calling the function of each `shared` schema where one stands. They use
-    `Problem`, `is_integer`, `is_number`, `is_uuid` (contract.checks.params) and `re`."""
-    return _check(schema, value, [], _Names(shared={key(s.schema): s.name for s in shared}),
-                  "body")
+    `Problem`, `is_integer`, `is_number`, `is_uuid` (contract.checks.params) and `re`.
+
+    With `cite` (a response's body), a problem cites the statements of the innermost schema
+    around it that cites any (the error body's S16, the members a response holds, S39); one
+    with none is graded by the response's own. A request body's schemas cite what their
+    defaults or the server's behaviour come from (S38's optional `log_delivery`, S42's
+    `custom`), not what their keywords ask for, so its problems cite nothing: they break the
+    spec itself."""
+    names = _Names(shared={key(s.schema): s.name for s in shared}, cite=cite)
+    return _check(schema, value, [], names, "body")
 
 
 def shared_function(function: SharedSchema, shared: Sequence[SharedSchema]) -> list[str]:
-    """The function checking a shared schema: its pointers start at its `at` argument."""
-    names = _Names(shared={key(s.schema): s.name for s in shared}, base="at")
-    lines = _check(function.schema, "value", [], names, "body") or ["pass"]
-    return [f"def {function.name}(value: Any, at: str, problems: list[Problem]) -> None:",
+    """The function checking a shared schema (of responses: its problems cite as `cite`
+    says, within it): its pointers start at its `at` argument."""
+    names = _Names(shared={key(s.schema): s.name for s in shared}, base="at", cite=True)
+    lines = _check(function.schema, "value", [], names, "body", _CALLERS) or ["pass"]
+    return [f"def {function.name}(value: Any, at: str, problems: list[Problem],",
+            f"{' ' * (len(function.name) + 5)}cited: tuple[str, ...] = ()) -> None:",
             *("    " + line for line in lines)]
 
 
@@ -130,9 +143,10 @@ def _subschemas(schema: dict[str, Any], path: list[str], stop: set[str]
 
 
 def _assertions(schema: Any) -> Any:
+    """The keywords that decide a schema's checks, and the statements its problems cite."""
     if isinstance(schema, dict):
         return {k: _assertions(v) for k, v in schema.items()
-                if k not in _ANNOTATIONS and not k.startswith("x-")}
+                if k not in _ANNOTATIONS and (k == "x-statements" or not k.startswith("x-"))}
     if isinstance(schema, list):
         return [_assertions(v) for v in schema]
     return schema
@@ -151,6 +165,12 @@ def _identifier(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name).lower()
 
 
+def citing(cited: tuple[str, ...], schema: dict[str, Any]) -> tuple[str, ...]:
+    """`cited` and the statements `schema` cites (`x-statements`), each once (a parameter's
+    and its schema's: what its form breaks)."""
+    return tuple(dict.fromkeys([*cited, *(str(s) for s in schema.get("x-statements", []))]))
+
+
 def constraint_statements(schema: dict[str, Any], value: str, name: str, where: str,
                           kind: str, cited: tuple[str, ...] = ()) -> list[str]:
     """The checks of a parameter already converted to `kind` (bounds, length, pattern...),
@@ -159,12 +179,15 @@ def constraint_statements(schema: dict[str, Any], value: str, name: str, where: 
 
 
 def _check(schema: dict[str, Any], var: str, at: list[str], names: _Names,
-           where: str) -> list[str]:
+           where: str, cited: tuple[str, ...] = ()) -> list[str]:
+    """Checks of `var` against `schema`, each problem citing `cited`, or where `names.cite`
+    and `schema` cites statements (`x-statements`), those."""
     function = names.shared.get(key(schema)) if names.shared else None
     if function is not None and (at or names.base is None):  # never itself, from within
         pointer = _pointer(at, where, names.base)
         location = f'f"{pointer}"' if "{" in pointer else repr(pointer)
-        return [f"{function}({var}, {location}, problems)"]
+        passed = f", {_statements(cited)}" if cited else ""
+        return [f"{function}({var}, {location}, problems{passed})"]
     unknown = sorted(k for k in schema if k not in _COMPILED and k not in _ANNOTATIONS
                      and not k.startswith("x-"))
     if unknown:
@@ -172,18 +195,20 @@ def _check(schema: dict[str, Any], var: str, at: list[str], names: _Names,
         raise SchemaCodeError(f"unsupported keyword(s) {', '.join(unknown)} at "
                               f"{where_in_schema or '(root)'}")
     pointer = _pointer(at, where, names.base)
+    if names.cite and schema.get("x-statements"):
+        cited = tuple(str(s) for s in schema["x-statements"])
     lines: list[str] = []
     kinds = schema.get("type")
     if kinds is None:
-        return _inner(schema, var, at, names, where, None)
+        return _inner(schema, var, at, names, where, None, cited)
     kinds = [kinds] if isinstance(kinds, str) else list(kinds)
     inner = _inner(schema, var, at, names, where, kinds[0] if len(kinds) == 1 else None,
-                   with_enum=False)
+                   cited, with_enum=False)
     test = " or ".join(_TYPE_TESTS[kind].format(v=var) for kind in kinds)
     wanted = " or ".join(kinds)
-    lines += _enum(schema, var, pointer, where, ())  # `enum` holds whatever the type
+    lines += _enum(schema, var, pointer, where, cited)  # `enum` holds whatever the type
     lines.append(f"if not ({test}):")
-    lines.append(f"    {_problem(where, pointer, repr(f'is not of type {wanted}'), var)}")
+    lines.append(f"    {_problem(where, pointer, repr(f'is not of type {wanted}'), var, cited)}")
     if inner:
         lines.append("else:")
         lines += ["    " + line for line in inner]
@@ -225,15 +250,15 @@ def _inner(schema: dict[str, Any], var: str, at: list[str], names: _Names,
     for name in schema.get("required", []):
         object_lines.append(f"if {name!r} not in {var}:")
         message = repr(f"{name!r} is a required property")
-        object_lines.append(f"    {_problem(where, pointer, message)}")
+        object_lines.append(f"    {_problem(where, pointer, message, None, cited)}")
     for name, member in (schema.get("properties") or {}).items():
         child = names.fresh("v")
-        nested = _check(member, child, [*at, _escape(name)], names, where)
+        nested = _check(member, child, [*at, _escape(name)], names, where, cited)
         if nested:
             object_lines.append(f"if {name!r} in {var}:")
             object_lines.append(f"    {child} = {var}[{name!r}]")
             object_lines += ["    " + line for line in nested]
-    object_lines += _entries(schema, var, at, names, where)
+    object_lines += _entries(schema, var, at, names, where, cited)
     if object_lines and known == "object":
         lines += object_lines
     elif len(object_lines) == 2 and object_lines[0].startswith("if "):  # one test: one `if`
@@ -243,10 +268,11 @@ def _inner(schema: dict[str, Any], var: str, at: list[str], names: _Names,
         lines.append(f"if isinstance({var}, dict):")
         lines += ["    " + line for line in object_lines]
     if "if" in schema:
-        lines += _conditional(schema, var, at, names, where)
+        lines += _conditional(schema, var, at, names, where, cited)
     if isinstance(schema.get("items"), dict):
         index, item = names.fresh("i"), names.fresh("v")
-        nested = _check(schema["items"], item, [*at, "{" + index + "}"], names, where)
+        nested = _check(schema["items"], item, [*at, "{" + index + "}"], names, where,
+                        cited)
         if nested and known == "array":
             lines.append(f"for {index}, {item} in enumerate({var}):")
             lines += ["    " + line for line in nested]
@@ -258,7 +284,7 @@ def _inner(schema: dict[str, Any], var: str, at: list[str], names: _Names,
 
 
 def _entries(schema: dict[str, Any], var: str, at: list[str], names: _Names,
-             where: str) -> list[str]:
+             where: str, cited: tuple[str, ...]) -> list[str]:
     """`additionalProperties`: each member `properties` does not name, checked by its
     schema (a map's entries, such as the home document's resources). Its pointer is the
     raw key, as openapi-core reports it."""
@@ -269,7 +295,7 @@ def _entries(schema: dict[str, Any], var: str, at: list[str], names: _Names,
         raise SchemaCodeError(f"unsupported additionalProperties {extra!r} at "
                               f"{_pointer(at) or '(root)'}")
     entry, child = names.fresh("k"), names.fresh("v")
-    nested = _check(extra, child, [*at, "{" + entry + "}"], names, where)
+    nested = _check(extra, child, [*at, "{" + entry + "}"], names, where, cited)
     if not nested:
         return []
     named = list(schema.get("properties") or {})
@@ -288,14 +314,14 @@ def _enum(schema: dict[str, Any], var: str, pointer: str, where: str,
 
 
 def _conditional(schema: dict[str, Any], var: str, at: list[str], names: _Names,
-                 where: str) -> list[str]:
+                 where: str, cited: tuple[str, ...]) -> list[str]:
     """`if`/`then`: the `if` schema is checked into `problems` like any other; when it added
     nothing it holds and `then` applies, else what it added is taken back."""
     if "else" in schema:
         raise SchemaCodeError(f"unsupported keyword else at {_pointer(at) or '(root)'}")
     mark = names.fresh("n")
-    then = _check(schema.get("then", {}), var, at, names, where)
-    return [f"{mark} = len(problems)", *_check(schema["if"], var, at, names, where),
+    then = _check(schema.get("then", {}), var, at, names, where, cited)
+    return [f"{mark} = len(problems)", *_check(schema["if"], var, at, names, where, cited),
             f"if len(problems) > {mark}:", f"    del problems[{mark}:]",
             *(["else:", *("    " + line for line in then)] if then else [])]
 
@@ -318,5 +344,11 @@ def _problem(where: str, pointer: str, message: str, var: str | None = None,
     """`message` is a Python expression; the offending value is shown when there is one."""
     location = f'f"{pointer}"' if "{" in pointer else repr(pointer)
     shown = f"f\"{{{var}!r:.60}} \" + {message}" if var else message
-    statements = f", {cited!r}" if cited else ""
+    statements = f", {_statements(cited)}" if cited else ""
     return f"problems.append(Problem({where!r}, {location}, {shown}{statements}))"
+
+
+def _statements(cited: tuple[str, ...]) -> str:
+    """The expression of the statements a problem cites (in a shared schema's function, with
+    none of its own, its `cited` argument)."""
+    return "cited" if cited == _CALLERS else repr(cited)

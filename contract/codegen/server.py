@@ -24,6 +24,7 @@ from contract.codegen.schema_code import (
     SchemaCodeError,
     SharedSchema,
     check_statements,
+    citing,
     constraint_statements,
     repeated,
     shared_function,
@@ -198,14 +199,14 @@ def _parameter_lines(param: dict[str, Any], source: str = "request") -> list[str
     name, where = param["name"], param["in"]
     schema = param.get("schema", {})
     kind = schema.get("type", "string")
-    cited = tuple(dict.fromkeys([*param.get("x-statements", []),
-                                 *schema.get("x-statements", [])]))
+    own = tuple(str(s) for s in param.get("x-statements", []))  # what asks for it at all
+    cited = citing(own, schema)  # what asks for its form too
     read = {"query": f"{source}.query_value({name!r})", "header": f"{source}.header({name!r})",
             "path": f"{source}.path_params.get({name!r})"}[where]
     target = f"parsed.{'headers' if where == 'header' else where}[{name!r}]"
 
-    def problem(message: str) -> str:
-        return f"problems.append(Problem({where!r}, {name!r}, {message}, {cited!r}))"
+    def problem(message: str, statements: tuple[str, ...] = cited) -> str:
+        return f"problems.append(Problem({where!r}, {name!r}, {message}, {statements!r}))"
 
     described = kind + (f", default {schema['default']!r}" if "default" in schema else "")
     lines = [f"# {where} `{name}`: {described}" + (f" ({', '.join(cited)})" if cited else "")]
@@ -216,7 +217,7 @@ def _parameter_lines(param: dict[str, Any], source: str = "request") -> list[str
         return [*lines, f"value = {assign}", *checks] if checks else [*lines, assign]
     lines += [f"raw = {read}", "if raw is None:"]
     if param.get("required"):
-        lines.append(f"    {problem(repr('is required'))}")
+        lines.append(f"    {problem(repr('is required'), own)}")
     elif "default" in schema:
         lines.append(f"    {target} = parsed.defaults[{name!r}] = {schema['default']!r}")
     else:
@@ -314,7 +315,7 @@ def _response_lines(document: dict[str, Any], response: dict[str, Any],
         raise SchemaCodeError("response media types with different schemas")
     media_types = tuple(content)
     read = f"read_body(response, {media_types!r}, True, problems, {_NO_RESPONSE_BODY!r})"
-    checking = check_statements(schemas[0], "body", shared)
+    checking = check_statements(schemas[0], "body", shared, cite=True)
     lines.append(f"# body: {', '.join(media_types)}")
     if not checking:
         return [*lines, read]

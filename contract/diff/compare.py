@@ -57,12 +57,16 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
 
 def _statements(*elements: Any) -> tuple[str, ...]:
     """The statement ids an element carries itself (or, for an extension's value, anywhere
-    inside it)."""
+    inside it), and a response's headers' (a 429's `Retry-After` is S24's)."""
     found: list[str] = []
     for element in elements:
         cited = element.get("x-statements", []) if isinstance(element, dict) else []
         if isinstance(element, dict) and not cited and "x-source" not in element:
             cited = [sid for _, ids in citations(element) for sid in ids]
+        if isinstance(element, dict) and isinstance(element.get("headers"), dict):
+            cited = [*cited, *(sid for header in element["headers"].values()
+                               if isinstance(header, dict)
+                               for sid in header.get("x-statements", []))]
         found += [str(s) for s in cited if str(s) not in found]
     return tuple(found)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -40,6 +40,7 @@ from contract.openapi import (
     accepted_media,
     media_objects,
     operations,
+    resolve,
     template_regex,
 )
 from contract.spec.variants import load_document
@@ -173,15 +174,14 @@ class ContractValidator:
                               "operation requires it", _cited(self._auth))]
         if isinstance(error, request_errors.ParameterValidationError):
             param = _find_param(operation, error.name, error.location)
-            statements = _cited(param, param.get("schema", {}))
             where = f"request.{error.location}.{error.name}"
             if isinstance(error, request_errors.MissingParameterError):
                 return [Violation(where, f"required {error.location} parameter `{error.name}` "
-                                  "is missing", statements)]
+                                  "is missing", _cited(param))]
             return [Violation(where, f"{error.location} parameter `{error.name}`: "
-                              f"{_cause_text(error)}", statements)]
+                              f"{_cause_text(error)}", _cited(param, param.get("schema", {})))]
         if isinstance(error, request_errors.RequestBodyValidationError):
-            return _schema_violations("request.body", error) or [
+            return self._schema_violations("request.body", error) or [
                 Violation("request.body", _cause_text(error))]
         return [Violation("request", str(error))]
 
@@ -229,12 +229,43 @@ class ContractValidator:
                 return [Violation(where, f"required header {error.name} is missing from the "
                                   f"{response.status} response", _cited(header))]
             return [Violation(where, f"header {error.name}: {_cause_text(error)}",
-                              _cited(header))]
+                              _cited(header, header.get("schema", {})))]
         if isinstance(error, response_errors.DataValidationError):
             statements = _cited(spec or {})
-            found = _schema_violations("response.body", error, statements)
+            media = _media_for(spec or {}, response)
+            found = self._schema_violations("response.body", error, media.get("schema", {}),
+                                            statements)
             return found or [Violation("response.body", _cause_text(error), statements)]
         return [Violation("response", str(error))]
+
+    def _schema_violations(self, prefix: str, error: Exception, schema: Any = None,
+                           fallback: tuple[str, ...] = ()) -> list[Violation]:
+        """A violation per schema error. In a response's body (`schema`), each cites the
+        statements of the innermost schema around the failed keyword that cites any, else
+        `fallback` (the response's), as the compiled checks do; a request body's cite
+        none (see `contract.codegen.schema_code.check_statements`)."""
+        found = []
+        for schema_error in getattr(error.__cause__, "schema_errors", None) or ():
+            pointer = "/" + "/".join(str(p) for p in schema_error.absolute_path)
+            statements = (self._innermost(schema, schema_error.absolute_schema_path)
+                          if schema is not None else ()) or fallback
+            found.append(Violation(prefix + (pointer if pointer != "/" else ""),
+                                   schema_error.message, statements))
+        return found
+
+    def _innermost(self, schema: Any, path: Iterable[str | int]) -> tuple[str, ...]:
+        """The statements of the innermost schema on `path` (a schema error's keyword path,
+        which goes through `$ref`s) that cites any."""
+        node = resolve(self.document, schema)
+        cited = _cited(node) if isinstance(node, dict) else ()
+        for step in path:
+            node = node.get(step) if isinstance(node, dict) else \
+                node[step] if isinstance(node, list) and isinstance(step, int) \
+                and step < len(node) else None
+            node = resolve(self.document, node)
+            if isinstance(node, dict) and node.get("x-statements"):
+                cited = _cited(node)
+        return cited
 
     # -- lookup ------------------------------------------------------------------------------
 
@@ -322,12 +353,10 @@ def _cause_text(error: Exception) -> str:
     return str(error)
 
 
-def _schema_violations(prefix: str, error: Exception,
-                       statements: tuple[str, ...] = ()) -> list[Violation]:
-    cause = error.__cause__
-    found = []
-    for schema_error in getattr(cause, "schema_errors", None) or ():
-        pointer = "/" + "/".join(str(p) for p in schema_error.absolute_path)
-        found.append(Violation(prefix + (pointer if pointer != "/" else ""),
-                               schema_error.message, statements))
-    return found
+def _media_for(spec: dict[str, Any], response: HttpResponse) -> dict[str, Any]:
+    """The media object of the response's Content-Type (else the first one documented)."""
+    content = spec.get("content") or {}
+    declared = next((value for name, value in response.headers
+                     if name.lower() == "content-type"), "").split(";")[0].strip().lower()
+    media: Any = content.get(declared) or next(iter(content.values()), {})
+    return media if isinstance(media, dict) else {}

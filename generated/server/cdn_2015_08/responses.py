@@ -27,230 +27,235 @@ from contract.checks.params import (
 )
 
 
-def check_get_flavor_details_200_body(value: Any, at: str, problems: list[Problem]) -> None:
+def check_get_flavor_details_200_body(value: Any, at: str, problems: list[Problem],
+                                      cited: tuple[str, ...] = ()) -> None:
     if not (isinstance(value, dict)):
-        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type object'))
+        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type object', ('S39',)))
     else:
         if 'id' not in value:
-            problems.append(Problem('body', f"{at}", "'id' is a required property"))
+            problems.append(Problem('body', f"{at}", "'id' is a required property", ('S39',)))
         if 'providers' not in value:
-            problems.append(Problem('body', f"{at}", "'providers' is a required property"))
+            problems.append(Problem('body', f"{at}", "'providers' is a required property", ('S39',)))
         if 'links' not in value:
-            problems.append(Problem('body', f"{at}", "'links' is a required property"))
+            problems.append(Problem('body', f"{at}", "'links' is a required property", ('S39',)))
         if 'id' in value:
             v1 = value['id']
             if not (isinstance(v1, str)):
-                problems.append(Problem('body', f"{at}/id", f"{v1!r:.60} " + 'is not of type string'))
+                problems.append(Problem('body', f"{at}/id", f"{v1!r:.60} " + 'is not of type string', ('S39',)))
         if 'providers' in value:
             v2 = value['providers']
             if not (isinstance(v2, list)):
-                problems.append(Problem('body', f"{at}/providers", f"{v2!r:.60} " + 'is not of type array'))
+                problems.append(Problem('body', f"{at}/providers", f"{v2!r:.60} " + 'is not of type array', ('S39',)))
             else:
                 for i3, v4 in enumerate(v2):
                     if not (isinstance(v4, dict)):
-                        problems.append(Problem('body', f"{at}/providers/{i3}", f"{v4!r:.60} " + 'is not of type object'))
+                        problems.append(Problem('body', f"{at}/providers/{i3}", f"{v4!r:.60} " + 'is not of type object', ('S39',)))
                     else:
                         if 'provider' not in v4:
-                            problems.append(Problem('body', f"{at}/providers/{i3}", "'provider' is a required property"))
+                            problems.append(Problem('body', f"{at}/providers/{i3}", "'provider' is a required property", ('S39',)))
                         if 'links' not in v4:
-                            problems.append(Problem('body', f"{at}/providers/{i3}", "'links' is a required property"))
+                            problems.append(Problem('body', f"{at}/providers/{i3}", "'links' is a required property", ('S39',)))
                         if 'provider' in v4:
                             v5 = v4['provider']
                             if not (isinstance(v5, str)):
-                                problems.append(Problem('body', f"{at}/providers/{i3}/provider", f"{v5!r:.60} " + 'is not of type string'))
+                                problems.append(Problem('body', f"{at}/providers/{i3}/provider", f"{v5!r:.60} " + 'is not of type string', ('S39',)))
                         if 'links' in v4:
                             v6 = v4['links']
                             if not (isinstance(v6, list)):
-                                problems.append(Problem('body', f"{at}/providers/{i3}/links", f"{v6!r:.60} " + 'is not of type array'))
+                                problems.append(Problem('body', f"{at}/providers/{i3}/links", f"{v6!r:.60} " + 'is not of type array', ('S39',)))
                             else:
                                 for i7, v8 in enumerate(v6):
                                     if not (isinstance(v8, dict)):
-                                        problems.append(Problem('body', f"{at}/providers/{i3}/links/{i7}", f"{v8!r:.60} " + 'is not of type object'))
+                                        problems.append(Problem('body', f"{at}/providers/{i3}/links/{i7}", f"{v8!r:.60} " + 'is not of type object', ('S39',)))
                                     else:
                                         if 'href' not in v8:
-                                            problems.append(Problem('body', f"{at}/providers/{i3}/links/{i7}", "'href' is a required property"))
+                                            problems.append(Problem('body', f"{at}/providers/{i3}/links/{i7}", "'href' is a required property", ('S39',)))
                                         if 'rel' not in v8:
-                                            problems.append(Problem('body', f"{at}/providers/{i3}/links/{i7}", "'rel' is a required property"))
+                                            problems.append(Problem('body', f"{at}/providers/{i3}/links/{i7}", "'rel' is a required property", ('S39',)))
                                         if 'href' in v8:
                                             v9 = v8['href']
                                             if not (isinstance(v9, str)):
-                                                problems.append(Problem('body', f"{at}/providers/{i3}/links/{i7}/href", f"{v9!r:.60} " + 'is not of type string'))
+                                                problems.append(Problem('body', f"{at}/providers/{i3}/links/{i7}/href", f"{v9!r:.60} " + 'is not of type string', ('S39',)))
                                         if 'rel' in v8:
                                             v10 = v8['rel']
                                             if not (isinstance(v10, str)):
-                                                problems.append(Problem('body', f"{at}/providers/{i3}/links/{i7}/rel", f"{v10!r:.60} " + 'is not of type string'))
+                                                problems.append(Problem('body', f"{at}/providers/{i3}/links/{i7}/rel", f"{v10!r:.60} " + 'is not of type string', ('S39',)))
         if 'links' in value:
             v11 = value['links']
             if not (isinstance(v11, list)):
-                problems.append(Problem('body', f"{at}/links", f"{v11!r:.60} " + 'is not of type array'))
+                problems.append(Problem('body', f"{at}/links", f"{v11!r:.60} " + 'is not of type array', ('S39',)))
             else:
                 for i12, v13 in enumerate(v11):
                     if not (isinstance(v13, dict)):
-                        problems.append(Problem('body', f"{at}/links/{i12}", f"{v13!r:.60} " + 'is not of type object'))
+                        problems.append(Problem('body', f"{at}/links/{i12}", f"{v13!r:.60} " + 'is not of type object', ('S39',)))
                     else:
                         if 'href' not in v13:
-                            problems.append(Problem('body', f"{at}/links/{i12}", "'href' is a required property"))
+                            problems.append(Problem('body', f"{at}/links/{i12}", "'href' is a required property", ('S39',)))
                         if 'rel' not in v13:
-                            problems.append(Problem('body', f"{at}/links/{i12}", "'rel' is a required property"))
+                            problems.append(Problem('body', f"{at}/links/{i12}", "'rel' is a required property", ('S39',)))
                         if 'href' in v13:
                             v14 = v13['href']
                             if not (isinstance(v14, str)):
-                                problems.append(Problem('body', f"{at}/links/{i12}/href", f"{v14!r:.60} " + 'is not of type string'))
+                                problems.append(Problem('body', f"{at}/links/{i12}/href", f"{v14!r:.60} " + 'is not of type string', ('S39',)))
                         if 'rel' in v13:
                             v15 = v13['rel']
                             if not (isinstance(v15, str)):
-                                problems.append(Problem('body', f"{at}/links/{i12}/rel", f"{v15!r:.60} " + 'is not of type string'))
+                                problems.append(Problem('body', f"{at}/links/{i12}/rel", f"{v15!r:.60} " + 'is not of type string', ('S39',)))
 
 
-def check_get_all_services_200_body_services_item_origins(value: Any, at: str, problems: list[Problem]) -> None:
+def check_get_all_services_200_body_services_item_origins(value: Any, at: str, problems: list[Problem],
+                                                          cited: tuple[str, ...] = ()) -> None:
     if not (isinstance(value, list)):
-        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type array'))
+        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type array', cited))
     else:
         for i1, v2 in enumerate(value):
             if not (isinstance(v2, dict)):
-                problems.append(Problem('body', f"{at}/{i1}", f"{v2!r:.60} " + 'is not of type object'))
+                problems.append(Problem('body', f"{at}/{i1}", f"{v2!r:.60} " + 'is not of type object', ('S39',)))
             else:
                 if 'origin' not in v2:
-                    problems.append(Problem('body', f"{at}/{i1}", "'origin' is a required property"))
+                    problems.append(Problem('body', f"{at}/{i1}", "'origin' is a required property", ('S39',)))
                 if 'origin' in v2:
                     v3 = v2['origin']
                     if not (isinstance(v3, str)):
-                        problems.append(Problem('body', f"{at}/{i1}/origin", f"{v3!r:.60} " + 'is not of type string'))
+                        problems.append(Problem('body', f"{at}/{i1}/origin", f"{v3!r:.60} " + 'is not of type string', ('S39',)))
                 if 'port' in v2:
                     v4 = v2['port']
                     if not (is_integer(v4)):
-                        problems.append(Problem('body', f"{at}/{i1}/port", f"{v4!r:.60} " + 'is not of type integer'))
+                        problems.append(Problem('body', f"{at}/{i1}/port", f"{v4!r:.60} " + 'is not of type integer', ('S39',)))
                 if 'ssl' in v2:
                     v5 = v2['ssl']
                     if not (isinstance(v5, bool)):
-                        problems.append(Problem('body', f"{at}/{i1}/ssl", f"{v5!r:.60} " + 'is not of type boolean'))
+                        problems.append(Problem('body', f"{at}/{i1}/ssl", f"{v5!r:.60} " + 'is not of type boolean', ('S39',)))
                 if 'rules' in v2:
                     v6 = v2['rules']
                     if not (isinstance(v6, list)):
-                        problems.append(Problem('body', f"{at}/{i1}/rules", f"{v6!r:.60} " + 'is not of type array'))
+                        problems.append(Problem('body', f"{at}/{i1}/rules", f"{v6!r:.60} " + 'is not of type array', ('S39',)))
                     else:
                         for i7, v8 in enumerate(v6):
                             if not (isinstance(v8, dict)):
-                                problems.append(Problem('body', f"{at}/{i1}/rules/{i7}", f"{v8!r:.60} " + 'is not of type object'))
+                                problems.append(Problem('body', f"{at}/{i1}/rules/{i7}", f"{v8!r:.60} " + 'is not of type object', ('S39',)))
                             else:
                                 if 'name' not in v8:
-                                    problems.append(Problem('body', f"{at}/{i1}/rules/{i7}", "'name' is a required property"))
+                                    problems.append(Problem('body', f"{at}/{i1}/rules/{i7}", "'name' is a required property", ('S39',)))
                                 if 'request_url' not in v8:
-                                    problems.append(Problem('body', f"{at}/{i1}/rules/{i7}", "'request_url' is a required property"))
+                                    problems.append(Problem('body', f"{at}/{i1}/rules/{i7}", "'request_url' is a required property", ('S39',)))
                                 if 'name' in v8:
                                     v9 = v8['name']
                                     if not (isinstance(v9, str)):
-                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i7}/name", f"{v9!r:.60} " + 'is not of type string'))
+                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i7}/name", f"{v9!r:.60} " + 'is not of type string', ('S39',)))
                                 if 'request_url' in v8:
                                     v10 = v8['request_url']
                                     if not (isinstance(v10, str)):
-                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i7}/request_url", f"{v10!r:.60} " + 'is not of type string'))
+                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i7}/request_url", f"{v10!r:.60} " + 'is not of type string', ('S39',)))
 
 
-def check_get_all_services_200_body_services_item_caching(value: Any, at: str, problems: list[Problem]) -> None:
+def check_get_all_services_200_body_services_item_caching(value: Any, at: str, problems: list[Problem],
+                                                          cited: tuple[str, ...] = ()) -> None:
     if not (isinstance(value, list)):
-        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type array'))
+        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type array', cited))
     else:
         for i1, v2 in enumerate(value):
             if not (isinstance(v2, dict)):
-                problems.append(Problem('body', f"{at}/{i1}", f"{v2!r:.60} " + 'is not of type object'))
+                problems.append(Problem('body', f"{at}/{i1}", f"{v2!r:.60} " + 'is not of type object', ('S39',)))
             else:
                 if 'name' not in v2:
-                    problems.append(Problem('body', f"{at}/{i1}", "'name' is a required property"))
+                    problems.append(Problem('body', f"{at}/{i1}", "'name' is a required property", ('S39',)))
                 if 'ttl' not in v2:
-                    problems.append(Problem('body', f"{at}/{i1}", "'ttl' is a required property"))
+                    problems.append(Problem('body', f"{at}/{i1}", "'ttl' is a required property", ('S39',)))
                 if 'name' in v2:
                     v3 = v2['name']
                     if not (isinstance(v3, str)):
-                        problems.append(Problem('body', f"{at}/{i1}/name", f"{v3!r:.60} " + 'is not of type string'))
+                        problems.append(Problem('body', f"{at}/{i1}/name", f"{v3!r:.60} " + 'is not of type string', ('S39',)))
                 if 'ttl' in v2:
                     v4 = v2['ttl']
                     if not (is_integer(v4)):
-                        problems.append(Problem('body', f"{at}/{i1}/ttl", f"{v4!r:.60} " + 'is not of type integer'))
+                        problems.append(Problem('body', f"{at}/{i1}/ttl", f"{v4!r:.60} " + 'is not of type integer', ('S39',)))
                 if 'rules' in v2:
                     v5 = v2['rules']
                     if not (isinstance(v5, list)):
-                        problems.append(Problem('body', f"{at}/{i1}/rules", f"{v5!r:.60} " + 'is not of type array'))
+                        problems.append(Problem('body', f"{at}/{i1}/rules", f"{v5!r:.60} " + 'is not of type array', ('S39',)))
                     else:
                         for i6, v7 in enumerate(v5):
                             if not (isinstance(v7, dict)):
-                                problems.append(Problem('body', f"{at}/{i1}/rules/{i6}", f"{v7!r:.60} " + 'is not of type object'))
+                                problems.append(Problem('body', f"{at}/{i1}/rules/{i6}", f"{v7!r:.60} " + 'is not of type object', ('S39',)))
                             else:
                                 if 'name' not in v7:
-                                    problems.append(Problem('body', f"{at}/{i1}/rules/{i6}", "'name' is a required property"))
+                                    problems.append(Problem('body', f"{at}/{i1}/rules/{i6}", "'name' is a required property", ('S39',)))
                                 if 'request_url' not in v7:
-                                    problems.append(Problem('body', f"{at}/{i1}/rules/{i6}", "'request_url' is a required property"))
+                                    problems.append(Problem('body', f"{at}/{i1}/rules/{i6}", "'request_url' is a required property", ('S39',)))
                                 if 'name' in v7:
                                     v8 = v7['name']
                                     if not (isinstance(v8, str)):
-                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i6}/name", f"{v8!r:.60} " + 'is not of type string'))
+                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i6}/name", f"{v8!r:.60} " + 'is not of type string', ('S39',)))
                                 if 'request_url' in v7:
                                     v9 = v7['request_url']
                                     if not (isinstance(v9, str)):
-                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i6}/request_url", f"{v9!r:.60} " + 'is not of type string'))
+                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i6}/request_url", f"{v9!r:.60} " + 'is not of type string', ('S39',)))
 
 
-def check_get_all_services_200_body_services_item_restrictions(value: Any, at: str, problems: list[Problem]) -> None:
+def check_get_all_services_200_body_services_item_restrictions(value: Any, at: str, problems: list[Problem],
+                                                               cited: tuple[str, ...] = ()) -> None:
     if not (isinstance(value, list)):
-        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type array'))
+        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type array', cited))
     else:
         for i1, v2 in enumerate(value):
             if not (isinstance(v2, dict)):
-                problems.append(Problem('body', f"{at}/{i1}", f"{v2!r:.60} " + 'is not of type object'))
+                problems.append(Problem('body', f"{at}/{i1}", f"{v2!r:.60} " + 'is not of type object', cited))
             else:
                 if 'name' in v2:
                     v3 = v2['name']
                     if not (isinstance(v3, str)):
-                        problems.append(Problem('body', f"{at}/{i1}/name", f"{v3!r:.60} " + 'is not of type string'))
+                        problems.append(Problem('body', f"{at}/{i1}/name", f"{v3!r:.60} " + 'is not of type string', cited))
                 if 'rules' in v2:
                     v4 = v2['rules']
                     if not (isinstance(v4, list)):
-                        problems.append(Problem('body', f"{at}/{i1}/rules", f"{v4!r:.60} " + 'is not of type array'))
+                        problems.append(Problem('body', f"{at}/{i1}/rules", f"{v4!r:.60} " + 'is not of type array', cited))
                     else:
                         for i5, v6 in enumerate(v4):
                             if not (isinstance(v6, dict)):
-                                problems.append(Problem('body', f"{at}/{i1}/rules/{i5}", f"{v6!r:.60} " + 'is not of type object'))
+                                problems.append(Problem('body', f"{at}/{i1}/rules/{i5}", f"{v6!r:.60} " + 'is not of type object', ('S39',)))
                             else:
                                 if 'name' not in v6:
-                                    problems.append(Problem('body', f"{at}/{i1}/rules/{i5}", "'name' is a required property"))
+                                    problems.append(Problem('body', f"{at}/{i1}/rules/{i5}", "'name' is a required property", ('S39',)))
                                 if 'name' in v6:
                                     v7 = v6['name']
                                     if not (isinstance(v7, str)):
-                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i5}/name", f"{v7!r:.60} " + 'is not of type string'))
+                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i5}/name", f"{v7!r:.60} " + 'is not of type string', ('S39',)))
                                 if 'referrer' in v6:
                                     v8 = v6['referrer']
                                     if not (isinstance(v8, str)):
-                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i5}/referrer", f"{v8!r:.60} " + 'is not of type string'))
+                                        problems.append(Problem('body', f"{at}/{i1}/rules/{i5}/referrer", f"{v8!r:.60} " + 'is not of type string', ('S39',)))
 
 
-def check_get_home_document_400_body(value: Any, at: str, problems: list[Problem]) -> None:
+def check_get_home_document_400_body(value: Any, at: str, problems: list[Problem],
+                                     cited: tuple[str, ...] = ()) -> None:
     if not (isinstance(value, dict)):
-        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type object'))
+        problems.append(Problem('body', f"{at}", f"{value!r:.60} " + 'is not of type object', ('S16',)))
     else:
         if 'message' not in value:
-            problems.append(Problem('body', f"{at}", "'message' is a required property"))
+            problems.append(Problem('body', f"{at}", "'message' is a required property", ('S16',)))
         if 'message' in value:
             v1 = value['message']
             if not (isinstance(v1, dict)):
-                problems.append(Problem('body', f"{at}/message", f"{v1!r:.60} " + 'is not of type object'))
+                problems.append(Problem('body', f"{at}/message", f"{v1!r:.60} " + 'is not of type object', ('S16',)))
             else:
                 if 'errors' not in v1:
-                    problems.append(Problem('body', f"{at}/message", "'errors' is a required property"))
+                    problems.append(Problem('body', f"{at}/message", "'errors' is a required property", ('S16',)))
                 if 'errors' in v1:
                     v2 = v1['errors']
                     if not (isinstance(v2, list)):
-                        problems.append(Problem('body', f"{at}/message/errors", f"{v2!r:.60} " + 'is not of type array'))
+                        problems.append(Problem('body', f"{at}/message/errors", f"{v2!r:.60} " + 'is not of type array', ('S16',)))
                     else:
                         for i3, v4 in enumerate(v2):
                             if not (isinstance(v4, dict)):
-                                problems.append(Problem('body', f"{at}/message/errors/{i3}", f"{v4!r:.60} " + 'is not of type object'))
+                                problems.append(Problem('body', f"{at}/message/errors/{i3}", f"{v4!r:.60} " + 'is not of type object', ('S16',)))
                             else:
                                 if 'message' not in v4:
-                                    problems.append(Problem('body', f"{at}/message/errors/{i3}", "'message' is a required property"))
+                                    problems.append(Problem('body', f"{at}/message/errors/{i3}", "'message' is a required property", ('S16',)))
                                 if 'message' in v4:
                                     v5 = v4['message']
                                     if not (isinstance(v5, str)):
-                                        problems.append(Problem('body', f"{at}/message/errors/{i3}/message", f"{v5!r:.60} " + 'is not of type string'))
+                                        problems.append(Problem('body', f"{at}/message/errors/{i3}/message", f"{v5!r:.60} " + 'is not of type string', ('S16',)))
 
 
 def check_get_home_document_200(response: Incoming, parsed: Parsed) -> None:
@@ -260,52 +265,52 @@ def check_get_home_document_200(response: Incoming, parsed: Parsed) -> None:
     body = read_body(response, ('application/json',), True, problems, 'the response is documented with a body, got none')
     if body is not NO_BODY:
         if not (isinstance(body, dict)):
-            problems.append(Problem('body', '', f"{body!r:.60} " + 'is not of type object'))
+            problems.append(Problem('body', '', f"{body!r:.60} " + 'is not of type object', ('S39',)))
         else:
             if 'resources' not in body:
-                problems.append(Problem('body', '', "'resources' is a required property"))
+                problems.append(Problem('body', '', "'resources' is a required property", ('S39',)))
             if 'resources' in body:
                 v1 = body['resources']
                 if not (isinstance(v1, dict)):
-                    problems.append(Problem('body', '/resources', f"{v1!r:.60} " + 'is not of type object'))
+                    problems.append(Problem('body', '/resources', f"{v1!r:.60} " + 'is not of type object', ('S39',)))
                 else:
                     for k2, v3 in v1.items():
                         if not (isinstance(v3, dict)):
-                            problems.append(Problem('body', f"/resources/{k2}", f"{v3!r:.60} " + 'is not of type object'))
+                            problems.append(Problem('body', f"/resources/{k2}", f"{v3!r:.60} " + 'is not of type object', ('S39',)))
                         else:
                             if 'href' in v3:
                                 v4 = v3['href']
                                 if not (isinstance(v4, str)):
-                                    problems.append(Problem('body', f"/resources/{k2}/href", f"{v4!r:.60} " + 'is not of type string'))
+                                    problems.append(Problem('body', f"/resources/{k2}/href", f"{v4!r:.60} " + 'is not of type string', ('S39',)))
                             if 'href-template' in v3:
                                 v5 = v3['href-template']
                                 if not (isinstance(v5, str)):
-                                    problems.append(Problem('body', f"/resources/{k2}/href-template", f"{v5!r:.60} " + 'is not of type string'))
+                                    problems.append(Problem('body', f"/resources/{k2}/href-template", f"{v5!r:.60} " + 'is not of type string', ('S39',)))
                             if 'href-vars' in v3:
                                 v6 = v3['href-vars']
                                 if not (isinstance(v6, dict)):
-                                    problems.append(Problem('body', f"/resources/{k2}/href-vars", f"{v6!r:.60} " + 'is not of type object'))
+                                    problems.append(Problem('body', f"/resources/{k2}/href-vars", f"{v6!r:.60} " + 'is not of type object', ('S39',)))
                                 else:
                                     for k7, v8 in v6.items():
                                         if not (isinstance(v8, str)):
-                                            problems.append(Problem('body', f"/resources/{k2}/href-vars/{k7}", f"{v8!r:.60} " + 'is not of type string'))
+                                            problems.append(Problem('body', f"/resources/{k2}/href-vars/{k7}", f"{v8!r:.60} " + 'is not of type string', ('S39',)))
                             if 'hints' in v3:
                                 v9 = v3['hints']
                                 if not (isinstance(v9, dict)):
-                                    problems.append(Problem('body', f"/resources/{k2}/hints", f"{v9!r:.60} " + 'is not of type object'))
+                                    problems.append(Problem('body', f"/resources/{k2}/hints", f"{v9!r:.60} " + 'is not of type object', ('S39',)))
                                 else:
                                     if 'allow' in v9:
                                         v10 = v9['allow']
                                         if not (isinstance(v10, list)):
-                                            problems.append(Problem('body', f"/resources/{k2}/hints/allow", f"{v10!r:.60} " + 'is not of type array'))
+                                            problems.append(Problem('body', f"/resources/{k2}/hints/allow", f"{v10!r:.60} " + 'is not of type array', ('S39',)))
                                         else:
                                             for i11, v12 in enumerate(v10):
                                                 if not (isinstance(v12, str)):
-                                                    problems.append(Problem('body', f"/resources/{k2}/hints/allow/{i11}", f"{v12!r:.60} " + 'is not of type string'))
+                                                    problems.append(Problem('body', f"/resources/{k2}/hints/allow/{i11}", f"{v12!r:.60} " + 'is not of type string', ('S39',)))
                                     if 'formats' in v9:
                                         v13 = v9['formats']
                                         if not (isinstance(v13, dict)):
-                                            problems.append(Problem('body', f"/resources/{k2}/hints/formats", f"{v13!r:.60} " + 'is not of type object'))
+                                            problems.append(Problem('body', f"/resources/{k2}/hints/formats", f"{v13!r:.60} " + 'is not of type object', ('S39',)))
 
 
 def check_get_home_document_400(response: Incoming, parsed: Parsed) -> None:
@@ -351,136 +356,136 @@ def check_get_all_services_200(response: Incoming, parsed: Parsed) -> None:
     body = read_body(response, ('application/json',), True, problems, 'the response is documented with a body, got none')
     if body is not NO_BODY:
         if not (isinstance(body, dict)):
-            problems.append(Problem('body', '', f"{body!r:.60} " + 'is not of type object'))
+            problems.append(Problem('body', '', f"{body!r:.60} " + 'is not of type object', ('S33', 'S39')))
         else:
             if 'links' not in body:
-                problems.append(Problem('body', '', "'links' is a required property"))
+                problems.append(Problem('body', '', "'links' is a required property", ('S33', 'S39')))
             if 'services' not in body:
-                problems.append(Problem('body', '', "'services' is a required property"))
+                problems.append(Problem('body', '', "'services' is a required property", ('S33', 'S39')))
             if 'links' in body:
                 v1 = body['links']
                 if not (isinstance(v1, list)):
-                    problems.append(Problem('body', '/links', f"{v1!r:.60} " + 'is not of type array'))
+                    problems.append(Problem('body', '/links', f"{v1!r:.60} " + 'is not of type array', ('S33', 'S39')))
                 else:
                     for i2, v3 in enumerate(v1):
                         if not (isinstance(v3, dict)):
-                            problems.append(Problem('body', f"/links/{i2}", f"{v3!r:.60} " + 'is not of type object'))
+                            problems.append(Problem('body', f"/links/{i2}", f"{v3!r:.60} " + 'is not of type object', ('S39',)))
                         else:
                             if 'href' not in v3:
-                                problems.append(Problem('body', f"/links/{i2}", "'href' is a required property"))
+                                problems.append(Problem('body', f"/links/{i2}", "'href' is a required property", ('S39',)))
                             if 'rel' not in v3:
-                                problems.append(Problem('body', f"/links/{i2}", "'rel' is a required property"))
+                                problems.append(Problem('body', f"/links/{i2}", "'rel' is a required property", ('S39',)))
                             if 'href' in v3:
                                 v4 = v3['href']
                                 if not (isinstance(v4, str)):
-                                    problems.append(Problem('body', f"/links/{i2}/href", f"{v4!r:.60} " + 'is not of type string'))
+                                    problems.append(Problem('body', f"/links/{i2}/href", f"{v4!r:.60} " + 'is not of type string', ('S39',)))
                             if 'rel' in v3:
                                 v5 = v3['rel']
                                 if not (isinstance(v5, str)):
-                                    problems.append(Problem('body', f"/links/{i2}/rel", f"{v5!r:.60} " + 'is not of type string'))
+                                    problems.append(Problem('body', f"/links/{i2}/rel", f"{v5!r:.60} " + 'is not of type string', ('S39',)))
             if 'services' in body:
                 v6 = body['services']
                 if not (isinstance(v6, list)):
-                    problems.append(Problem('body', '/services', f"{v6!r:.60} " + 'is not of type array'))
+                    problems.append(Problem('body', '/services', f"{v6!r:.60} " + 'is not of type array', ('S33', 'S39')))
                 else:
                     if len(v6) > 20:
-                        problems.append(Problem('body', '/services', f"{v6!r:.60} " + 'has more than 20 items'))
+                        problems.append(Problem('body', '/services', f"{v6!r:.60} " + 'has more than 20 items', ('S33', 'S39')))
                     for i7, v8 in enumerate(v6):
                         if not (isinstance(v8, dict)):
-                            problems.append(Problem('body', f"/services/{i7}", f"{v8!r:.60} " + 'is not of type object'))
+                            problems.append(Problem('body', f"/services/{i7}", f"{v8!r:.60} " + 'is not of type object', ('S39',)))
                         else:
                             if 'id' not in v8:
-                                problems.append(Problem('body', f"/services/{i7}", "'id' is a required property"))
+                                problems.append(Problem('body', f"/services/{i7}", "'id' is a required property", ('S39',)))
                             if 'name' not in v8:
-                                problems.append(Problem('body', f"/services/{i7}", "'name' is a required property"))
+                                problems.append(Problem('body', f"/services/{i7}", "'name' is a required property", ('S39',)))
                             if 'domains' not in v8:
-                                problems.append(Problem('body', f"/services/{i7}", "'domains' is a required property"))
+                                problems.append(Problem('body', f"/services/{i7}", "'domains' is a required property", ('S39',)))
                             if 'origins' not in v8:
-                                problems.append(Problem('body', f"/services/{i7}", "'origins' is a required property"))
+                                problems.append(Problem('body', f"/services/{i7}", "'origins' is a required property", ('S39',)))
                             if 'flavor_id' not in v8:
-                                problems.append(Problem('body', f"/services/{i7}", "'flavor_id' is a required property"))
+                                problems.append(Problem('body', f"/services/{i7}", "'flavor_id' is a required property", ('S39',)))
                             if 'status' not in v8:
-                                problems.append(Problem('body', f"/services/{i7}", "'status' is a required property"))
+                                problems.append(Problem('body', f"/services/{i7}", "'status' is a required property", ('S39',)))
                             if 'links' not in v8:
-                                problems.append(Problem('body', f"/services/{i7}", "'links' is a required property"))
+                                problems.append(Problem('body', f"/services/{i7}", "'links' is a required property", ('S39',)))
                             if 'id' in v8:
                                 v9 = v8['id']
                                 if not (isinstance(v9, str)):
-                                    problems.append(Problem('body', f"/services/{i7}/id", f"{v9!r:.60} " + 'is not of type string'))
+                                    problems.append(Problem('body', f"/services/{i7}/id", f"{v9!r:.60} " + 'is not of type string', ('S9',)))
                                 else:
                                     if not is_uuid(v9):
-                                        problems.append(Problem('body', f"/services/{i7}/id", f"{v9!r:.60} " + 'is not a uuid'))
+                                        problems.append(Problem('body', f"/services/{i7}/id", f"{v9!r:.60} " + 'is not a uuid', ('S9',)))
                             if 'name' in v8:
                                 v10 = v8['name']
                                 if not (isinstance(v10, str)):
-                                    problems.append(Problem('body', f"/services/{i7}/name", f"{v10!r:.60} " + 'is not of type string'))
+                                    problems.append(Problem('body', f"/services/{i7}/name", f"{v10!r:.60} " + 'is not of type string', ('S39',)))
                             if 'domains' in v8:
                                 v11 = v8['domains']
                                 if not (isinstance(v11, list)):
-                                    problems.append(Problem('body', f"/services/{i7}/domains", f"{v11!r:.60} " + 'is not of type array'))
+                                    problems.append(Problem('body', f"/services/{i7}/domains", f"{v11!r:.60} " + 'is not of type array', ('S39',)))
                                 else:
                                     for i12, v13 in enumerate(v11):
                                         if not (isinstance(v13, dict)):
-                                            problems.append(Problem('body', f"/services/{i7}/domains/{i12}", f"{v13!r:.60} " + 'is not of type object'))
+                                            problems.append(Problem('body', f"/services/{i7}/domains/{i12}", f"{v13!r:.60} " + 'is not of type object', ('S39',)))
                                         else:
                                             if 'domain' not in v13:
-                                                problems.append(Problem('body', f"/services/{i7}/domains/{i12}", "'domain' is a required property"))
+                                                problems.append(Problem('body', f"/services/{i7}/domains/{i12}", "'domain' is a required property", ('S39',)))
                                             if 'domain' in v13:
                                                 v14 = v13['domain']
                                                 if not (isinstance(v14, str)):
-                                                    problems.append(Problem('body', f"/services/{i7}/domains/{i12}/domain", f"{v14!r:.60} " + 'is not of type string'))
+                                                    problems.append(Problem('body', f"/services/{i7}/domains/{i12}/domain", f"{v14!r:.60} " + 'is not of type string', ('S39',)))
                                             if 'protocol' in v13:
                                                 v15 = v13['protocol']
                                                 if not (isinstance(v15, str)):
-                                                    problems.append(Problem('body', f"/services/{i7}/domains/{i12}/protocol", f"{v15!r:.60} " + 'is not of type string'))
+                                                    problems.append(Problem('body', f"/services/{i7}/domains/{i12}/protocol", f"{v15!r:.60} " + 'is not of type string', ('S39',)))
                             if 'origins' in v8:
                                 v16 = v8['origins']
-                                check_get_all_services_200_body_services_item_origins(v16, f"/services/{i7}/origins", problems)
+                                check_get_all_services_200_body_services_item_origins(v16, f"/services/{i7}/origins", problems, ('S39',))
                             if 'caching' in v8:
                                 v17 = v8['caching']
-                                check_get_all_services_200_body_services_item_caching(v17, f"/services/{i7}/caching", problems)
+                                check_get_all_services_200_body_services_item_caching(v17, f"/services/{i7}/caching", problems, ('S39',))
                             if 'restrictions' in v8:
                                 v18 = v8['restrictions']
-                                check_get_all_services_200_body_services_item_restrictions(v18, f"/services/{i7}/restrictions", problems)
+                                check_get_all_services_200_body_services_item_restrictions(v18, f"/services/{i7}/restrictions", problems, ('S39',))
                             if 'flavor_id' in v8:
                                 v19 = v8['flavor_id']
                                 if not (isinstance(v19, str)):
-                                    problems.append(Problem('body', f"/services/{i7}/flavor_id", f"{v19!r:.60} " + 'is not of type string'))
+                                    problems.append(Problem('body', f"/services/{i7}/flavor_id", f"{v19!r:.60} " + 'is not of type string', ('S39',)))
                             if 'status' in v8:
                                 v20 = v8['status']
                                 if v20 not in ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']:
-                                    problems.append(Problem('body', f"/services/{i7}/status", f"{v20!r:.60} " + "is not one of ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']"))
+                                    problems.append(Problem('body', f"/services/{i7}/status", f"{v20!r:.60} " + "is not one of ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']", ('S39',)))
                                 if not (isinstance(v20, str)):
-                                    problems.append(Problem('body', f"/services/{i7}/status", f"{v20!r:.60} " + 'is not of type string'))
+                                    problems.append(Problem('body', f"/services/{i7}/status", f"{v20!r:.60} " + 'is not of type string', ('S39',)))
                             if 'errors' in v8:
                                 v21 = v8['errors']
                                 if not (isinstance(v21, list)):
-                                    problems.append(Problem('body', f"/services/{i7}/errors", f"{v21!r:.60} " + 'is not of type array'))
+                                    problems.append(Problem('body', f"/services/{i7}/errors", f"{v21!r:.60} " + 'is not of type array', ('S39',)))
                                 else:
                                     for i22, v23 in enumerate(v21):
                                         if not (isinstance(v23, dict)):
-                                            problems.append(Problem('body', f"/services/{i7}/errors/{i22}", f"{v23!r:.60} " + 'is not of type object'))
+                                            problems.append(Problem('body', f"/services/{i7}/errors/{i22}", f"{v23!r:.60} " + 'is not of type object', ('S39',)))
                             if 'links' in v8:
                                 v25 = v8['links']
                                 if not (isinstance(v25, list)):
-                                    problems.append(Problem('body', f"/services/{i7}/links", f"{v25!r:.60} " + 'is not of type array'))
+                                    problems.append(Problem('body', f"/services/{i7}/links", f"{v25!r:.60} " + 'is not of type array', ('S39',)))
                                 else:
                                     for i26, v27 in enumerate(v25):
                                         if not (isinstance(v27, dict)):
-                                            problems.append(Problem('body', f"/services/{i7}/links/{i26}", f"{v27!r:.60} " + 'is not of type object'))
+                                            problems.append(Problem('body', f"/services/{i7}/links/{i26}", f"{v27!r:.60} " + 'is not of type object', ('S39',)))
                                         else:
                                             if 'href' not in v27:
-                                                problems.append(Problem('body', f"/services/{i7}/links/{i26}", "'href' is a required property"))
+                                                problems.append(Problem('body', f"/services/{i7}/links/{i26}", "'href' is a required property", ('S39',)))
                                             if 'rel' not in v27:
-                                                problems.append(Problem('body', f"/services/{i7}/links/{i26}", "'rel' is a required property"))
+                                                problems.append(Problem('body', f"/services/{i7}/links/{i26}", "'rel' is a required property", ('S39',)))
                                             if 'href' in v27:
                                                 v28 = v27['href']
                                                 if not (isinstance(v28, str)):
-                                                    problems.append(Problem('body', f"/services/{i7}/links/{i26}/href", f"{v28!r:.60} " + 'is not of type string'))
+                                                    problems.append(Problem('body', f"/services/{i7}/links/{i26}/href", f"{v28!r:.60} " + 'is not of type string', ('S39',)))
                                             if 'rel' in v27:
                                                 v29 = v27['rel']
                                                 if not (isinstance(v29, str)):
-                                                    problems.append(Problem('body', f"/services/{i7}/links/{i26}/rel", f"{v29!r:.60} " + 'is not of type string'))
+                                                    problems.append(Problem('body', f"/services/{i7}/links/{i26}/rel", f"{v29!r:.60} " + 'is not of type string', ('S39',)))
 
 
 def check_create_service_202(response: Incoming, parsed: Parsed) -> None:
@@ -505,113 +510,113 @@ def check_get_service_200(response: Incoming, parsed: Parsed) -> None:
     body = read_body(response, ('application/json',), True, problems, 'the response is documented with a body, got none')
     if body is not NO_BODY:
         if not (isinstance(body, dict)):
-            problems.append(Problem('body', '', f"{body!r:.60} " + 'is not of type object'))
+            problems.append(Problem('body', '', f"{body!r:.60} " + 'is not of type object', ('S39',)))
         else:
             if 'id' not in body:
-                problems.append(Problem('body', '', "'id' is a required property"))
+                problems.append(Problem('body', '', "'id' is a required property", ('S39',)))
             if 'name' not in body:
-                problems.append(Problem('body', '', "'name' is a required property"))
+                problems.append(Problem('body', '', "'name' is a required property", ('S39',)))
             if 'domains' not in body:
-                problems.append(Problem('body', '', "'domains' is a required property"))
+                problems.append(Problem('body', '', "'domains' is a required property", ('S39',)))
             if 'origins' not in body:
-                problems.append(Problem('body', '', "'origins' is a required property"))
+                problems.append(Problem('body', '', "'origins' is a required property", ('S39',)))
             if 'flavor_id' not in body:
-                problems.append(Problem('body', '', "'flavor_id' is a required property"))
+                problems.append(Problem('body', '', "'flavor_id' is a required property", ('S39',)))
             if 'status' not in body:
-                problems.append(Problem('body', '', "'status' is a required property"))
+                problems.append(Problem('body', '', "'status' is a required property", ('S39',)))
             if 'errors' not in body:
-                problems.append(Problem('body', '', "'errors' is a required property"))
+                problems.append(Problem('body', '', "'errors' is a required property", ('S39',)))
             if 'links' not in body:
-                problems.append(Problem('body', '', "'links' is a required property"))
+                problems.append(Problem('body', '', "'links' is a required property", ('S39',)))
             if 'id' in body:
                 v1 = body['id']
                 if not (isinstance(v1, str)):
-                    problems.append(Problem('body', '/id', f"{v1!r:.60} " + 'is not of type string'))
+                    problems.append(Problem('body', '/id', f"{v1!r:.60} " + 'is not of type string', ('S9',)))
                 else:
                     if not is_uuid(v1):
-                        problems.append(Problem('body', '/id', f"{v1!r:.60} " + 'is not a uuid'))
+                        problems.append(Problem('body', '/id', f"{v1!r:.60} " + 'is not a uuid', ('S9',)))
             if 'name' in body:
                 v2 = body['name']
                 if not (isinstance(v2, str)):
-                    problems.append(Problem('body', '/name', f"{v2!r:.60} " + 'is not of type string'))
+                    problems.append(Problem('body', '/name', f"{v2!r:.60} " + 'is not of type string', ('S39',)))
             if 'domains' in body:
                 v3 = body['domains']
                 if not (isinstance(v3, list)):
-                    problems.append(Problem('body', '/domains', f"{v3!r:.60} " + 'is not of type array'))
+                    problems.append(Problem('body', '/domains', f"{v3!r:.60} " + 'is not of type array', ('S39',)))
                 else:
                     for i4, v5 in enumerate(v3):
                         if not (isinstance(v5, dict)):
-                            problems.append(Problem('body', f"/domains/{i4}", f"{v5!r:.60} " + 'is not of type object'))
+                            problems.append(Problem('body', f"/domains/{i4}", f"{v5!r:.60} " + 'is not of type object', ('S39',)))
                         else:
                             if 'domain' not in v5:
-                                problems.append(Problem('body', f"/domains/{i4}", "'domain' is a required property"))
+                                problems.append(Problem('body', f"/domains/{i4}", "'domain' is a required property", ('S39',)))
                             if 'domain' in v5:
                                 v6 = v5['domain']
                                 if not (isinstance(v6, str)):
-                                    problems.append(Problem('body', f"/domains/{i4}/domain", f"{v6!r:.60} " + 'is not of type string'))
+                                    problems.append(Problem('body', f"/domains/{i4}/domain", f"{v6!r:.60} " + 'is not of type string', ('S39',)))
                             if 'protocol' in v5:
                                 v7 = v5['protocol']
                                 if not (isinstance(v7, str)):
-                                    problems.append(Problem('body', f"/domains/{i4}/protocol", f"{v7!r:.60} " + 'is not of type string'))
+                                    problems.append(Problem('body', f"/domains/{i4}/protocol", f"{v7!r:.60} " + 'is not of type string', ('S39',)))
             if 'origins' in body:
                 v8 = body['origins']
-                check_get_all_services_200_body_services_item_origins(v8, '/origins', problems)
+                check_get_all_services_200_body_services_item_origins(v8, '/origins', problems, ('S39',))
             if 'caching' in body:
                 v9 = body['caching']
-                check_get_all_services_200_body_services_item_caching(v9, '/caching', problems)
+                check_get_all_services_200_body_services_item_caching(v9, '/caching', problems, ('S39',))
             if 'restrictions' in body:
                 v10 = body['restrictions']
-                check_get_all_services_200_body_services_item_restrictions(v10, '/restrictions', problems)
+                check_get_all_services_200_body_services_item_restrictions(v10, '/restrictions', problems, ('S39',))
             if 'log_delivery' in body:
                 v11 = body['log_delivery']
                 if not (isinstance(v11, dict)):
-                    problems.append(Problem('body', '/log_delivery', f"{v11!r:.60} " + 'is not of type object'))
+                    problems.append(Problem('body', '/log_delivery', f"{v11!r:.60} " + 'is not of type object', ('S39',)))
                 else:
                     if 'enabled' not in v11:
-                        problems.append(Problem('body', '/log_delivery', "'enabled' is a required property"))
+                        problems.append(Problem('body', '/log_delivery', "'enabled' is a required property", ('S39',)))
                     if 'enabled' in v11:
                         v12 = v11['enabled']
                         if not (isinstance(v12, bool)):
-                            problems.append(Problem('body', '/log_delivery/enabled', f"{v12!r:.60} " + 'is not of type boolean'))
+                            problems.append(Problem('body', '/log_delivery/enabled', f"{v12!r:.60} " + 'is not of type boolean', ('S39',)))
             if 'flavor_id' in body:
                 v13 = body['flavor_id']
                 if not (isinstance(v13, str)):
-                    problems.append(Problem('body', '/flavor_id', f"{v13!r:.60} " + 'is not of type string'))
+                    problems.append(Problem('body', '/flavor_id', f"{v13!r:.60} " + 'is not of type string', ('S39',)))
             if 'status' in body:
                 v14 = body['status']
                 if v14 not in ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']:
-                    problems.append(Problem('body', '/status', f"{v14!r:.60} " + "is not one of ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']"))
+                    problems.append(Problem('body', '/status', f"{v14!r:.60} " + "is not one of ['create_in_progress', 'deployed', 'update_in_progress', 'delete_in_progress', 'failed']", ('S39',)))
                 if not (isinstance(v14, str)):
-                    problems.append(Problem('body', '/status', f"{v14!r:.60} " + 'is not of type string'))
+                    problems.append(Problem('body', '/status', f"{v14!r:.60} " + 'is not of type string', ('S39',)))
             if 'errors' in body:
                 v15 = body['errors']
                 if not (isinstance(v15, list)):
-                    problems.append(Problem('body', '/errors', f"{v15!r:.60} " + 'is not of type array'))
+                    problems.append(Problem('body', '/errors', f"{v15!r:.60} " + 'is not of type array', ('S39',)))
                 else:
                     for i16, v17 in enumerate(v15):
                         if not (isinstance(v17, dict)):
-                            problems.append(Problem('body', f"/errors/{i16}", f"{v17!r:.60} " + 'is not of type object'))
+                            problems.append(Problem('body', f"/errors/{i16}", f"{v17!r:.60} " + 'is not of type object', ('S39',)))
             if 'links' in body:
                 v19 = body['links']
                 if not (isinstance(v19, list)):
-                    problems.append(Problem('body', '/links', f"{v19!r:.60} " + 'is not of type array'))
+                    problems.append(Problem('body', '/links', f"{v19!r:.60} " + 'is not of type array', ('S39',)))
                 else:
                     for i20, v21 in enumerate(v19):
                         if not (isinstance(v21, dict)):
-                            problems.append(Problem('body', f"/links/{i20}", f"{v21!r:.60} " + 'is not of type object'))
+                            problems.append(Problem('body', f"/links/{i20}", f"{v21!r:.60} " + 'is not of type object', ('S39',)))
                         else:
                             if 'href' not in v21:
-                                problems.append(Problem('body', f"/links/{i20}", "'href' is a required property"))
+                                problems.append(Problem('body', f"/links/{i20}", "'href' is a required property", ('S39',)))
                             if 'rel' not in v21:
-                                problems.append(Problem('body', f"/links/{i20}", "'rel' is a required property"))
+                                problems.append(Problem('body', f"/links/{i20}", "'rel' is a required property", ('S39',)))
                             if 'href' in v21:
                                 v22 = v21['href']
                                 if not (isinstance(v22, str)):
-                                    problems.append(Problem('body', f"/links/{i20}/href", f"{v22!r:.60} " + 'is not of type string'))
+                                    problems.append(Problem('body', f"/links/{i20}/href", f"{v22!r:.60} " + 'is not of type string', ('S39',)))
                             if 'rel' in v21:
                                 v23 = v21['rel']
                                 if not (isinstance(v23, str)):
-                                    problems.append(Problem('body', f"/links/{i20}/rel", f"{v23!r:.60} " + 'is not of type string'))
+                                    problems.append(Problem('body', f"/links/{i20}/rel", f"{v23!r:.60} " + 'is not of type string', ('S39',)))
 
 
 def check_get_cached_asset_200(response: Incoming, parsed: Parsed) -> None:
@@ -643,17 +648,17 @@ def check_get_flavors_200(response: Incoming, parsed: Parsed) -> None:
     body = read_body(response, ('application/json',), True, problems, 'the response is documented with a body, got none')
     if body is not NO_BODY:
         if not (isinstance(body, dict)):
-            problems.append(Problem('body', '', f"{body!r:.60} " + 'is not of type object'))
+            problems.append(Problem('body', '', f"{body!r:.60} " + 'is not of type object', ('S33', 'S39')))
         else:
             if 'flavors' not in body:
-                problems.append(Problem('body', '', "'flavors' is a required property"))
+                problems.append(Problem('body', '', "'flavors' is a required property", ('S33', 'S39')))
             if 'flavors' in body:
                 v1 = body['flavors']
                 if not (isinstance(v1, list)):
-                    problems.append(Problem('body', '/flavors', f"{v1!r:.60} " + 'is not of type array'))
+                    problems.append(Problem('body', '/flavors', f"{v1!r:.60} " + 'is not of type array', ('S33', 'S39')))
                 else:
                     for i2, v3 in enumerate(v1):
-                        check_get_flavor_details_200_body(v3, f"/flavors/{i2}", problems)
+                        check_get_flavor_details_200_body(v3, f"/flavors/{i2}", problems, ('S33', 'S39'))
 
 
 def check_get_flavor_details_200(response: Incoming, parsed: Parsed) -> None:
