@@ -193,7 +193,8 @@ class _Differ:
         for status, where, was, now in self.pairs(pointer, old, new):
             if was is None:
                 self.add(where, "response.added", f"{name} may now answer {status}", P,
-                         P if status.startswith(("2", "4")) else N, now)
+                         P if status.startswith(("2", "4")) else N, now,
+                         *(now.get("headers") or {}).values())  # what its headers promise
             elif now is None:
                 self.add(where, "response.removed", f"{name} no longer answers {status}", N,
                          P, was)

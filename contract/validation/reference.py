@@ -256,13 +256,11 @@ class ContractValidator:
     def _innermost(self, schema: Any, path: Iterable[str | int]) -> tuple[str, ...]:
         """The statements of the innermost schema on `path` (a schema error's keyword path,
         which goes through `$ref`s) that cites any."""
-        node = resolve(self.document, schema)
-        cited = _cited(node) if isinstance(node, dict) else ()
-        for step in path:
-            node = node.get(step) if isinstance(node, dict) else \
-                node[step] if isinstance(node, list) and isinstance(step, int) \
-                and step < len(node) else None
-            node = resolve(self.document, node)
+        node: Any = resolve(self.document, schema)
+        cited: tuple[str, ...] = ()
+        for step in [None, *path]:  # None: the body's schema itself
+            if step is not None:
+                node = resolve(self.document, _child(node, step))
             if isinstance(node, dict) and node.get("x-statements"):
                 cited = _cited(node)
         return cited
@@ -353,10 +351,18 @@ def _cause_text(error: Exception) -> str:
     return str(error)
 
 
+def _child(node: Any, step: str | int) -> Any:
+    """The member or item `step` of a schema node (None where there is none)."""
+    if isinstance(node, dict):
+        return node.get(step)
+    if isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+        return node[step]
+    return None
+
+
 def _media_for(spec: dict[str, Any], response: HttpResponse) -> dict[str, Any]:
     """The media object of the response's Content-Type (else the first one documented)."""
     content = spec.get("content") or {}
-    declared = next((value for name, value in response.headers
-                     if name.lower() == "content-type"), "").split(";")[0].strip().lower()
+    declared = (response.header("Content-Type") or "").split(";")[0].strip().lower()
     media: Any = content.get(declared) or next(iter(content.values()), {})
     return media if isinstance(media, dict) else {}

@@ -194,7 +194,8 @@ class _Builder:
                 continue
             media_type, declared = self.request_media_type(rep, method.id)
             content[media_type] = self.media(rep, params, method.id, request=True)
-            also += [declared] if declared and declared not in also else []
+            if declared and declared not in also:
+                also.append(declared)
             required = required or any(p.required for p in params)
         if not content:
             return None
