@@ -211,3 +211,55 @@ def test_a_list_page_is_a_wrapper_of_services_s33(shared_reference, engine, vari
         found = checking.validate_response(flavors, HttpResponse(
             200, json_type, json.dumps(body).encode()))
         assert (found == []) is valid, (body, found)
+
+
+# The JSON responses whose body the docs never show (the WADL's samples are placeholders):
+# open by rule (S39), so `{}` is one of them. Every other documented JSON body has members.
+OPEN_BODIES = {("getCachedAsset", 200), ("getAssetAnalytics", 200)}
+PATH_VALUES = {"project_id": "110011", "service_id": SERVICE, "flavor_id": "cdn",
+               "domain_name": "www.example.com"}
+
+
+def _documented_json_responses(variant: str):
+    """(method, URL, operationId, status) of every documented JSON response of a variant."""
+    from contract.openapi import operations, resolve
+    from contract.spec.variants import load_document
+
+    document = load_document(variant)
+    for template, method, operation in operations(document):
+        url = template.format(**PATH_VALUES) + ("?url=/a.png" if "assets" in template else "")
+        for status, response in operation["responses"].items():
+            if "application/json" in (resolve(document, response).get("content") or {}):
+                yield method.upper(), url, operation["operationId"], int(status)
+
+
+@pytest.mark.parametrize("engine", ["compiled", "openapi-core"])
+@pytest.mark.parametrize("variant", ["2015-08", "2016-08"])
+def test_no_documented_json_response_but_the_unshown_ones_is_an_empty_object(
+        shared_reference, engine, variant):
+    """`{}` as the body of every documented JSON response of every operation: refused
+    (S39 for what the samples show, S16 for the error body) except where the docs show no
+    body at all; an error body must list at least one error (S16: it "contains the error
+    messages"), which `{"message": {"errors": []}}` does not."""
+    from contract.validation import validator
+
+    checking = validator(variant, engine)
+    headers = (("Content-Type", "application/json"), ("Retry-After", "30"))
+    seen = set()
+    for method, url, operation, status in _documented_json_responses(variant):
+        request = HttpRequest(method, url, TOKEN)
+        bodies = [{}] + ([{"message": {}}, {"message": {"errors": []}},
+                          {"message": {"errors": [{}]}}] if status >= 400 else [])
+        for body in bodies:
+            found = [v for v in checking.validate_response(
+                request, HttpResponse(status, headers, json.dumps(body).encode()),
+                operation=operation) if v.location.startswith("response.body")]
+            assert bool(found) is ((operation, status) not in OPEN_BODIES), (
+                operation, status, body, found)
+            if status >= 400:
+                assert all("S16" in v.statements for v in found), found
+        seen.add(operation)
+    assert len(seen) == (12 if variant == "2015-08" else 14)
+    one_error = {"message": {"errors": [{"message": "not found"}]}}
+    assert checking.validate_response(purge(), HttpResponse(
+        404, headers[:1], json.dumps(one_error).encode()), operation="deleteCachedAsset") == []
