@@ -11,6 +11,7 @@ is missing, so a hand-edited spec fails at load time, not halfway through a run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +93,10 @@ class Contract:
     # S39: the members a success body holds, by operation (`op` for the body, `op/member`
     # for the items of a list member)
     members: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # by operation, the successes whose documented response has a body, and the statuses
+    # that carry a Location (what a response forced with `Prefer: code=` must hold)
+    with_body: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    located: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def page_size(self) -> int | None:
@@ -116,6 +121,10 @@ def read_contract(document: Document) -> Contract:
         defaults=_defaults(document),
         levels=_levels(document),
         members=_members(document),
+        with_body=_statuses(document, lambda status, response: status < 300
+                            and bool(response.get("content"))),
+        located=_statuses(document, lambda _, response: "Location" in (response.get("headers")
+                                                                      or {})),
     )
 
 
@@ -245,4 +254,17 @@ def _members(document: Document) -> dict[str, tuple[str, ...]]:
                 items = resolve(document, resolve(document, member).get("items") or {})
                 if "S39" in items.get("x-statements", []):
                     found[f"{op['operationId']}/{name}"] = tuple(items.get("required", ()))
+    return found
+
+
+def _statuses(document: Document, holds: Callable[[int, dict[str, Any]], bool]
+              ) -> dict[str, tuple[int, ...]]:
+    """By operation, the documented statuses whose response `holds` (operations with none
+    left out)."""
+    found: dict[str, tuple[int, ...]] = {}
+    for _, _, op in operations(document):
+        statuses = tuple(int(status) for status, response in (op.get("responses") or {}).items()
+                         if status.isdigit() and holds(int(status), resolve(document, response)))
+        if statuses:
+            found[op["operationId"]] = statuses
     return found

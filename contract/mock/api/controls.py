@@ -31,7 +31,7 @@ def preferred(request: Incoming, match: Match, runtime: Runtime) -> Outgoing | N
     if "example" in wanted:
         for status, named in sorted(examples.items()):
             if wanted["example"] in named:
-                return _with_body(status, named[wanted["example"]], request, match)
+                return _with_body(status, named[wanted["example"]], request, match, runtime)
         known = sorted(name for named in examples.values() for name in named)
         return error_response(400, f"Prefer: example={wanted['example']} is not an example of "
                               f"{operation.id} (known: {', '.join(known) or 'none'})")
@@ -44,21 +44,26 @@ def preferred(request: Incoming, match: Match, runtime: Runtime) -> Outgoing | N
         status = int(code)
         documented_examples = examples.get(status)
         if documented_examples:
-            return _with_body(status, next(iter(documented_examples.values())), request, match)
+            return _with_body(status, next(iter(documented_examples.values())), request, match,
+                              runtime)
         if status >= 400:
             limit = runtime.facts.contract.rate_limits.get(operation.id)
             headers = [("Retry-After", retry_after(limit.period_seconds))] \
                 if limit is not None and status == limit.exceeded_status else []
             return error_response(status, f"status {status} forced by Prefer: code={code}",
                                   headers=headers)
-        return _with_body(status, None, request, match)
+        # no example: a documented body is one the docs show no sample of, open by rule (S39)
+        shows_body = status in runtime.facts.contract.with_body.get(operation.id, ())
+        body: dict[str, object] | None = {} if shows_body else None
+        return _with_body(status, body, request, match, runtime)
     return None
 
 
-def _with_body(status: int, value: object, request: Incoming, match: Match) -> Outgoing:
+def _with_body(status: int, value: object, request: Incoming, match: Match,
+               runtime: Runtime) -> Outgoing:
     headers = []
-    service_id = match.path_params.get("service_id")
-    if status == 202:  # the documented 202s all carry Location
+    if status in runtime.facts.contract.located.get(match.operation.id, ()):
+        service_id = match.path_params.get("service_id")
         target = f"/v1.0/services/{service_id}" if service_id else "/v1.0/services"
         headers.append(("Location", request.base_url + target))
     if value is None:

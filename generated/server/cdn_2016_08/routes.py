@@ -266,6 +266,20 @@ CONTRACT = Contract(
         'getFlavorDetails/providers': ('provider', 'links'),
         'getFlavorDetails/links': ('href', 'rel'),
     },
+    with_body={
+        'getHomeDocument': (200,),
+        'getAllServices': (200,),
+        'getService': (200,),
+        'getCachedAsset': (200,),
+        'getAssetAnalytics': (200,),
+        'getFlavors': (200,),
+        'getFlavorDetails': (200,),
+    },
+    located={
+        'createService': (202,),
+        'patchService': (202,),
+        'deleteCachedAsset': (202,),
+    },
 )
 EXAMPLES: dict[str, dict[int, dict[str, Any]]] = {
     "getHomeDocument": {200: {'cdn-getHomeDocument_response': {'resources': {'rel/health': {'href-template': '/health',
