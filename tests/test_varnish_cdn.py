@@ -3,7 +3,7 @@ API in front of a real Varnish (`tests.varnish_cdn`). Its conforming edge CONFOR
 edge statements, observed, with no failure and no warning, though it answers as a real
 cache does (Via, X-Varnish, an Age in whole seconds, no X-Cache, purges landing a little
 late); each VCL defect fails on its own statement only. One varnishd runs every edge side
-by side, one listening socket each, so the eleven runs take the time of one."""
+by side, one listening socket each, so the thirteen runs take the time of one."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ BROKEN = {"wildcard_purged": {"S12"}, "purge_only_invalidates": {"S13"},
           "invalidation_purges": {"S14"}, "no_if_modified_since": {"S15"},
           "error_cached_an_hour": {"S15"}, "error_instead_of_stale": {"S15"},
           "host_header_ignored": {"S27"}, "ttl_rules_ignored": {"S28"},
-          "restrictions_ignored": {"S29"}}
+          "restrictions_ignored": {"S29"}, "origin_rules_ignored": {"S26"},
+          "age_hidden": set()}
+WARNED = {"age_hidden": {"S30"}}  # an INTERPRETATION row it does not meet: a warning
 EDGES = {"conforming": "", **{defect: defect for defect in DEFECTS}}
 
 
@@ -78,6 +80,9 @@ def test_each_vcl_defect_fails_on_its_own_statement_only(reports):
     assert set(BROKEN) == set(DEFECTS)
     for defect, statements in BROKEN.items():
         assert {v.id for v in reports[defect].failed} == statements, \
+            (defect, not_passed(reports[defect]))
+        assert {v.id for v in reports[defect].verdicts if v.status == Status.WARNING
+                and v.id in EDGE_STATEMENTS} == WARNED.get(defect, set()), \
             (defect, not_passed(reports[defect]))
 
 

@@ -63,6 +63,9 @@ DEFECTS = {  # each a VCL switch: what an edge could ship and the docs forbid
     "host_header_ignored": "the origin always gets the requested domain as Host (S27)",
     "ttl_rules_ignored": "every asset is cached for a day, whatever `caching` says (S28)",
     "restrictions_ignored": "every request is served, whatever `restrictions` say (S29)",
+    "origin_rules_ignored": "every path is fetched from the first origin, whatever its "
+                            "`rules` match (S26)",
+    "age_hidden": "the edge's answers carry no Age: nothing tells the cache state (S30)",
 }
 ERROR_TTL = 10  # seconds a 404 is cached (S15)
 HOUR, DAY = 3600, 86400

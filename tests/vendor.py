@@ -80,6 +80,8 @@ DEFECTS = {  # what a vendor could ship and the docs forbid, each with the state
     "status_active": "a deployed service reports status `active` (S34)",
     "never_deploys": "a new service stays create_in_progress for good (S34)",
     "retry_after_ms": "the 429's Retry-After is in milliseconds (S35)",
+    "retry_after_missing": "the 429 carries no Retry-After (S24, an INTERPRETATION: a "
+                           "warning; not S35, about a Retry-After present)",
     "error_500_on_bad_hard": "a `hard` that is not a boolean gets a 500 (S17, S36)",
     "tenancy_ignored_on_get": "GET answers another project's service (S18)",
     "limit_per_service": "the 20 purges a minute are counted per service, not per project "
@@ -93,6 +95,15 @@ DEFECTS = {  # what a vendor could ship and the docs forbid, each with the state
     "patch_any_op": "PATCH takes any `op`: copy, move, test, and unknown ones are ignored "
                     "(the spec's add/remove/replace)",
     "error_500_on_bad_limit": "a `limit` that is not a number gets a 500 (S36)",
+    "uri_limit_ignored": "a request URI over 320 characters is served, not refused with 414 "
+                         "(S19)",
+    "purge_without_url_taken": "a purge (hard=true) with neither `url` nor all=true is taken, "
+                               "as a purge of everything (S22, an INTERPRETATION: a warning)",
+    "all_with_url_taken": "all=true together with a `url` is taken, the url ignored (S25)",
+    "service_without_links": "a service is read without its `links` (S39)",
+    "location_without_project": "the create's Location has no project (as the docs' samples "
+                                "show) and a GET of it is a 404 (S40, an INTERPRETATION: a "
+                                "warning)",
 }
 CERTIFICATE_DEFECTS = {  # the same, for the SSL certificates (2016-08): proven on their check
     "certificate_flavor_unchecked": "a flavor_id of 2 characters is taken (S41)",
@@ -196,7 +207,7 @@ class Vendor:
 
     def _route(self, method: str, target: str, headers: dict[str, str], body: bytes,
                base: str) -> tuple[int, dict[str, str], Any]:
-        if len(target) > MAX_URI:
+        if len(target) > MAX_URI and "uri_limit_ignored" not in self.behaviour.defects:
             raise Refusal(414, f"the request URI is longer than {MAX_URI} characters")
         if self.behaviour.required_header is not None:
             name, value = self.behaviour.required_header
@@ -303,10 +314,13 @@ class Vendor:
         status = self.status(service, now) or "deployed"  # a deleted one a defect still lists
         if status == "deployed" and "status_active" in self.behaviour.defects:
             status = "active"
-        return {"id": service.id, "project_id": service.project, **service.body,
+        view = {"id": service.id, "project_id": service.project, **service.body,
                 "status": status, "errors": [],
                 "links": [{"rel": "self", "href": _url(base, service.project, service.id)},
                           {"rel": "access_url", "href": f"{domain}.cdn.vendor.example"}]}
+        if "service_without_links" in self.behaviour.defects:
+            del view["links"]
+        return view
 
     def _create(self, project: str, body: Any, base: str) -> tuple[int, dict[str, str], Any]:
         if self.behaviour.log_delivery_required and isinstance(body, dict) \
@@ -316,6 +330,8 @@ class Vendor:
         self._check_domains(service_body, None)
         service = Service(str(uuid.uuid4()), project, service_body, time.time())
         self.services[service.id] = service
+        if "location_without_project" in self.behaviour.defects:
+            return 202, {"Location": f"{base}/v1.0/services/{service.id}"}, None
         return 202, {"Location": _url(base, project, service.id)}, None
 
     def _check_domains(self, body: dict[str, Any], owner: str | None) -> None:
@@ -402,12 +418,13 @@ class Vendor:
         if url is not None:
             if not url or not url.isascii() or not url.startswith("/"):
                 raise Refusal(400, "url must be a relative URL in ASCII, starting with /")
-            if every == "true":
+            if every == "true" and "all_with_url_taken" not in self.behaviour.defects:
                 raise Refusal(400, "all=true cannot be combined with url")
             if hard and "*" in url and not self.behaviour.accept_wildcard_purge:
                 raise Refusal(400, "a purge (hard=true) removes one file: wildcards are "
                               "only for invalidations (hard=false)")
-        elif hard and every != "true":
+        elif hard and every != "true" and \
+                "purge_without_url_taken" not in self.behaviour.defects:
             raise Refusal(400, "a purge (hard=true) needs the url of one file, or all=true")
         if body and not self.behaviour.ignore_purge_body:
             raise Refusal(400, "This operation does not accept a request body")
@@ -429,9 +446,12 @@ class Vendor:
                 if self.behaviour.retry_after_date else str(wait * 1000) \
                 if "retry_after_ms" in self.behaviour.defects else str(wait)
             raise Refusal(429, "more than 20 purges in a minute: wait up to one minute",
+                          {} if "retry_after_missing" in self.behaviour.defects else
                           {"Retry-After": retry})
         self.windows[key] = (start, used + 1)
         takes = (600 if hard else 60) * self.behaviour.time_scale
+        if every == "true":
+            url = None  # every asset, whatever url says
         service.jobs.append({"hard": hard, "url": url or "/*", "accepted_at": now,
                              "done_at": now + takes})
         return 202, {"Location": _url(base, project, service.id)}, None
@@ -722,7 +742,8 @@ def main() -> None:
         parser.add_argument("--" + name.replace("_", "-"), type=float,
                             default=getattr(Behaviour(), name))
     parser.add_argument("--name-limit", type=int, default=0)
-    parser.add_argument("--defect", action="append", choices=sorted(DEFECTS), default=[])
+    parser.add_argument("--defect", action="append", default=[],
+                        choices=sorted(DEFECTS | CERTIFICATE_DEFECTS))
     args = parser.parse_args()
     required = None
     if args.require_header:
