@@ -177,6 +177,21 @@ def test_cli_bad_input_exits_2_without_traceback():
     assert not Path("/nonexistent").exists()
 
 
+def test_without_a_target_both_entry_points_exit_2(tmp_path, monkeypatch):
+    """No --base-url: `conform` exits 2, and so does the pytest entry point (it skipped
+    every test before, and a CI that forgot the target passed)."""
+    monkeypatch.delenv("CDN_CONTRACT_BASE_URL", raising=False)
+    cli = subprocess.run([sys.executable, "-m", "contract", "conform"], capture_output=True,
+                         text=True, timeout=60)
+    plugin = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             "--pyargs", "contract.conform.test_contract"],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert cli.returncode == 2 and "--base-url" in cli.stderr, cli.stderr
+    assert plugin.returncode == 2, plugin.stdout[-2000:]
+    assert "no --cdn-base-url (or $CDN_CONTRACT_BASE_URL) given" in plugin.stdout + \
+        plugin.stderr
+
+
 def test_the_command_and_the_pytest_entry_point_agree(shared_reference, tmp_path):
     """One gate: on the vendor's server, with only the edge checks asked for and no edge
     to reach, both exit 0 when the unobserved MUSTs are allowed, and the headline says the
