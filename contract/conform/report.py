@@ -3,8 +3,9 @@
 Every report is grouped by cause: the outcomes that are not passes, of every statement and
 finding, become one row per cause (`Cause`: how many, the operations they touched, one full
 example with the request, the answer quoted and a curl line that sends it again); passes are
-counts. A long request body is not cut: the curl line reads it from a file beside the
-report (`Run.bodies`, written by the command with the reports).
+counts. The terminal gives the statements not observable for one reason (a service that
+never deployed) one row between them. A long request body is not cut: the curl line reads
+it from a file beside the report (`Run.bodies`, written by the command with the reports).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -146,19 +148,17 @@ def summary(run: Run) -> str:
             counts = ", ".join(f"{n} {k}" for k, n in verdict.counts().items()) or "—"
             lines.append(f"  {verdict.id:<5} {verdict.level:<15} "
                          f"{_MARK[verdict.status]:<7} {counts}")
-        rows = causes(report)
+        rows = _merged(causes(report))
         if rows:
             lines.append(f"  {len(rows)} cause(s) of what did not pass, one example each:")
-        unseen: dict[str, list[Cause]] = {}  # not observable for one reason, no exchange
-        for cause in rows:
-            if cause.status == Status.NOT_OBSERVABLE and cause.example.exchange is None \
-                    and not cause.example.curl:
-                unseen.setdefault(cause.key, []).append(cause)
+        for same in rows:
+            example = same[0].example
+            if same[0].status == Status.NOT_OBSERVABLE and example.exchange is None \
+                    and not example.curl:
+                lines.append(f"  n/o {', '.join(c.statement for c in same)}: "
+                             f"{example.message}")  # one line for all it holds for
             else:
-                lines += _cause_lines(run, cause)
-        for same in unseen.values():  # one line for all the statements it holds for
-            lines.append(f"  n/o {', '.join(c.statement for c in same)}: "
-                         f"{same[0].example.message}")
+                lines += _cause_lines(run, *same)
         lines += [f"  note: {note}" for note in report.notes]
     if note := secrets_note(run.secrets):
         lines.append(f"  curl: {note}")
@@ -171,14 +171,34 @@ def summary(run: Run) -> str:
     return "\n".join(lines)
 
 
-def _cause_lines(run: Run, cause: Cause) -> list[str]:
+def _merged(rows: list[Cause]) -> list[list[Cause]]:
+    """The rows the terminal shows: each cause alone, but the statements not observable for
+    one reason (a service that never deployed leaves twenty-odd) as one row, in the order
+    of their first."""
+    merged: dict[tuple[Status, str], list[Cause]] = {}
+    for index, cause in enumerate(rows):
+        reason = _unstated(cause) if cause.status == Status.NOT_OBSERVABLE else str(index)
+        merged.setdefault((cause.status, reason), []).append(cause)
+    return list(merged.values())
+
+
+def _unstated(cause: Cause) -> str:
+    """A cause's key without the statement it opens with (`S4 not observable: the new
+    service did not deploy, got 200 {…}`): what the statements it holds for share."""
+    return re.sub(rf"^{re.escape(cause.statement)}\b", "", cause.key)
+
+
+def _cause_lines(run: Run, cause: Cause, *also: Cause) -> list[str]:
+    """A row: the cause's statement (and those of `also`, of the same reason), its count and
+    operations, its example's message, the answer quoted and the curl line."""
     example = cause.example
-    operations = cause.operations
+    both = (cause, *also)
+    operations = sorted({operation for c in both for operation in c.operations})
     touched = f" in {len(operations)} operation(s): {', '.join(operations[:3])}" + (
         ", …" if len(operations) > 3 else "") if operations else ""
     text = example.message.splitlines() or [""]
-    lines = [f"  {_MARK[cause.status]} {cause.statement} x{len(cause.outcomes)}{touched}: "
-             f"{text[0]}"]
+    lines = [f"  {_MARK[cause.status]} {', '.join(c.statement for c in both)} "
+             f"x{sum(len(c.outcomes) for c in both)}{touched}: {text[0]}"]
     lines += [f"        {line.strip()}" for line in text[1:]
               if line.strip().startswith("- ")][:EXAMPLE_LINES]
     if example.exchange is not None:
