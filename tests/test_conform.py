@@ -15,8 +15,9 @@ import pytest
 from contract.cli.conform import configure, conform
 from contract.conform.fuzz import FuzzSettings
 from contract.conform.outcome import Status, curl, secrets_note
+from contract.conform.report import Run, as_html, as_json, as_junit, summary
 from contract.conform.runner import RunOptions, run
-from contract.conform.target import Target
+from contract.conform.target import Identity, Target
 from tests import broken
 from tests.servers import free_port, run_mock, run_upstream
 from tests.vendor import Behaviour, Vendor, serve
@@ -255,6 +256,27 @@ def test_one_cause_is_one_row_with_its_answer_and_a_replay_that_replays(shared_r
     assert len(json.loads(read.stdout)["exchanges"]) == len(har)
     assert not (folder / ".hypothesis").exists() and not (tmp_path / "pytest" /
                                                           ".hypothesis").exists()
+
+
+def test_a_token_the_target_echoes_is_masked_in_every_report(shared_reference):
+    """A target that quotes the token it was sent in its errors' bodies and headers: every
+    report masks it, JSON included (its answers were written as they came: 22 times)."""
+    def echoed(scope: dict, status: int, headers: list, body: bytes) -> tuple[int, list, bytes]:
+        if status < 400:
+            return status, headers, body
+        sent = dict(scope["headers"]).get(b"x-auth-token", b"").decode()
+        error = {"message": {"errors": [{"message": f"refused for token {sent}"}]}}
+        return status, [*headers, (b"x-seen-token", sent.encode())], json.dumps(error).encode()
+
+    with run_upstream(broken.Broken(outbound=echoed)) as port:
+        target = Target(f"http://127.0.0.1:{port}", Identity(TOKEN, True))
+        reports = run(target, RunOptions(["2016-08"], FuzzSettings(1, 1, 1), groups=("api",)))
+    shown = Run(reports, target.base_url, target.identity.secrets())
+    written = {"terminal": summary(shown), "json": as_json(shown), "html": as_html(shown),
+               "junit": as_junit(shown)}
+    assert {name: text.count(TOKEN) for name, text in written.items()} == dict.fromkeys(
+        written, 0)
+    assert "refused for token ***" in written["json"]  # the answer is still quoted
 
 
 def test_a_token_shows_as_its_variable_only_when_it_came_from_one(monkeypatch, tmp_path):

@@ -212,12 +212,16 @@ def _request(response: httpx.Response, secrets: dict[str, str]) -> dict[str, Any
     request = response.request
     return {"method": request.method, "url": str(request.url),
             "headers": {k: masked(v, secrets) for k, v in request.headers.multi_items()},
-            "body": request.content.decode("utf-8", "replace")[:2000]}
+            "body": masked(request.content.decode("utf-8", "replace"), secrets)[:2000]}
 
 
-def _answer(response: httpx.Response, limit: int = 2000) -> dict[str, Any]:
-    text = response.content.decode("utf-8", "replace")
-    return {"status": response.status_code, "headers": dict(response.headers.multi_items()),
+def _answer(response: httpx.Response, secrets: dict[str, str], limit: int = 2000
+            ) -> dict[str, Any]:
+    """The answer as JSON: its status, headers and body, the secrets masked as every other
+    report masks them (a target may echo the token it was sent, in a header or a body)."""
+    text = masked(response.content.decode("utf-8", "replace"), secrets)
+    return {"status": response.status_code,
+            "headers": {k: masked(v, secrets) for k, v in response.headers.multi_items()},
             "body": text[:limit], "body_bytes": len(response.content)}
 
 
@@ -227,7 +231,7 @@ def _cause_json(run: Run, cause: Cause) -> dict[str, Any]:
                              "curl": run.replay(example)}
     if example.exchange is not None:
         shown |= {"request": _request(example.exchange, run.secrets),
-                  "answer": _answer(example.exchange)}
+                  "answer": _answer(example.exchange, run.secrets)}
     return {"statement": cause.statement, "status": cause.status.value, "cause": cause.key,
             "count": len(cause.outcomes), "operations": cause.operations, "example": shown}
 
@@ -242,7 +246,7 @@ def as_json(run: Run) -> str:
                         "counts": v.counts(),
                         "outcomes": [{"status": o.status.value, "message": o.message,
                                       "check": o.check, "cause": cause_of(o)}
-                                     | ({"answer": _answer(o.exchange, 300)}
+                                     | ({"answer": _answer(o.exchange, run.secrets, 300)}
                                         if o.exchange is not None and o.status != Status.PASS
                                         else {})
                                      for o in v.outcomes]}
@@ -252,7 +256,8 @@ def as_json(run: Run) -> str:
                       "message": f.message, "curl": run.replay(o), "cause": cause_of(o)}
                      for f, o in zip(r.findings, findings(r), strict=True)],
         "informational": [{"message": o.message, "curl": run.replay(o)}
-                          | ({"answer": _answer(o.exchange, 300)} if o.exchange else {})
+                          | ({"answer": _answer(o.exchange, run.secrets, 300)}
+                             if o.exchange else {})
                           for o in r.informational]}
         for r in run.reports]}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
