@@ -7,17 +7,24 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import httpx
 import pytest
 
 from contract.cli.conform import configure, conform
+from contract.conform.checks import CHECKS
 from contract.conform.fuzz import FuzzSettings
+from contract.conform.judges import Expect
 from contract.conform.outcome import Status, curl, secrets_note
-from contract.conform.report import Run, as_html, as_json, as_junit, summary
+from contract.conform.probes import Context
+from contract.conform.report import Run, as_html, as_json, as_junit, group, summary
 from contract.conform.runner import RunOptions, run
 from contract.conform.target import Identity, Target
+from contract.model import read_contract
+from contract.spec.statements import embedded
+from contract.spec.variants import load_document
 from tests import broken
 from tests.servers import free_port, run_mock, run_upstream
 from tests.vendor import Behaviour, Vendor, serve
@@ -277,6 +284,38 @@ def test_a_token_the_target_echoes_is_masked_in_every_report(shared_reference):
     assert {name: text.count(TOKEN) for name, text in written.items()} == dict.fromkeys(
         written, 0)
     assert "refused for token ***" in written["json"]  # the answer is still quoted
+
+
+class DropsOnHugeNumbers:
+    """The mock, but a request whose query holds `1e999` gets its status line and then a
+    closed connection (uvicorn closes it when the app fails mid-answer)."""
+
+    def __init__(self) -> None:
+        self.app = broken.Broken()
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and b"1e999" in scope["query_string"]:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            raise RuntimeError("dropped on purpose")
+        await self.app(scope, receive, send)
+
+
+def test_a_dropped_connection_fails_s36_with_a_curl_line_that_asks_again(shared_reference):
+    """Nothing came back to quote: the failure says so and gives the request as a curl
+    line (it gave neither answer nor curl before), one row for all the drops."""
+    (check,) = [c for c in CHECKS if c.name == "hostile_inputs"]
+    document = load_document("2016-08")
+    contract, statements = read_contract(document), frozenset(embedded(document))
+    with run_upstream(DropsOnHugeNumbers()) as port:
+        target = Target(f"http://127.0.0.1:{port}", Identity(TOKEN, True), time_scale=0.01)
+        outcomes = check.run(Context(target, contract, document, set(statements)),
+                             Expect(contract, statements))
+    dropped = [o for o in outcomes if "closed without an answer" in o.message]
+    assert dropped and all(o.status == Status.FAIL for o in dropped), outcomes
+    assert all(o.curl.startswith("curl -i -X ") and "1e999" in o.curl and TOKEN not in o.curl
+               for o in dropped), [o.curl for o in dropped]
+    (row,) = group(dropped)
+    assert len(row.outcomes) == len(dropped)
 
 
 def test_a_token_shows_as_its_variable_only_when_it_came_from_one(monkeypatch, tmp_path):
