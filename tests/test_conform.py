@@ -101,6 +101,8 @@ def test_cli_writes_reports_and_gates_with_exit_codes(shared_reference, tmp_path
     assert "schemathesis" in result.stderr  # live progress
     data = json.loads((tmp_path / "r.json").read_text())
     assert [v["conforms"] for v in data["variants"]] == [True, False]
+    found = data["variants"][1]["findings"]  # each with the answer it is about
+    assert found and all(f["answer"]["status"] >= 400 for f in found), found
     # The token was given as an option: masked everywhere, and the curl lines say so.
     written = [result.stdout, *(p.read_text() for p in tmp_path.iterdir())]
     assert not [text[:80] for text in written if TOKEN in text]

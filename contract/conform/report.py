@@ -254,6 +254,8 @@ def as_json(run: Run) -> str:
         "causes": [_cause_json(run, cause) for cause in causes(r)],
         "findings": [{"source": f.source, "operation": f.operation, "mode": f.mode,
                       "message": f.message, "curl": run.replay(o), "cause": cause_of(o)}
+                     | ({"answer": _answer(o.exchange, run.secrets, 300)}
+                        if o.exchange is not None else {})
                      for f, o in zip(r.findings, findings(r), strict=True)],
         "informational": [{"message": o.message, "curl": run.replay(o)}
                           | ({"answer": _answer(o.exchange, run.secrets, 300)}
