@@ -108,6 +108,36 @@ def test_json_and_junit_reports(shared_reference, tmp_path):
     assert [s.get("failures") for s in junit.iter("testsuite")] == ["1", "1"]
 
 
+def test_each_exchange_says_what_came_back_and_a_repeated_violation_is_counted_once(
+        shared_reference, tmp_path):
+    """A HAR of three purges answered 200, one of them asking `hard=maybe`: each entry's line
+    names the request and the status that came back (table, JSON, JUnit), and the table
+    ends with the violation the three share, counted, before the one of a single entry.
+    Before, an entry was its name and operation only, and a cause repeated a thousand times
+    was read a thousand times."""
+    url = "http://cdn.example/v1.0/1/services/96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0/assets"
+    entries = [{"request": {"method": "DELETE", "url": f"{url}?{query}", "headers": [
+        {"name": "X-Auth-Token", "value": "t"}]}, "response": {"status": 200, "headers": [],
+                                                              "content": {"text": ""}}}
+               for query in ("url=/a.png", "url=/b.png", "hard=maybe&url=/c.png")]
+    har = tmp_path / "purges.har"
+    har.write_text(json.dumps({"log": {"entries": entries}}))
+    table = cli(har, "--variant", "2016-08")
+    assert table.returncode == 1, table.stderr
+    lines = table.stdout.splitlines()
+    assert f"purges.har#2  [deleteCachedAsset]  DELETE {url}?hard=maybe&url=/c.png → 200" in lines
+    closing = lines[lines.index("violations found in more than one exchange, most first:") + 1:]
+    assert closing[0].startswith("  3 x 2016-08  response.status  [S2 S4 MUST] status 200 is "
+                                 "not documented"), closing
+    assert closing[0].endswith("(first: purges.har#0)") and closing[1] == "", closing
+    data = json.loads(cli(har, "--variant", "2016-08", "--format", "json").stdout)
+    assert [(e["method"], e["url"].rsplit("?", 1)[1], e["status"]) for e in data["exchanges"]
+            ] == [("DELETE", entry["request"]["url"].rsplit("?", 1)[1], 200) for entry in entries]
+    junit = ET.fromstring(cli(har, "--variant", "2016-08", "--format", "junit").stdout)
+    failures = [f.text.splitlines()[0] for f in junit.iter("failure")]
+    assert failures == [f"DELETE {entry['request']['url']} → 200" for entry in entries]
+
+
 def test_bad_input_exits_2_with_one_line(tmp_path):
     broken = tmp_path / "broken-http.txt"
     broken.write_text("GET / HTTP/1.1\nno colon\n")

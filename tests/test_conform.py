@@ -7,16 +7,24 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import httpx
 import pytest
 
 from contract.cli.conform import configure, conform
+from contract.conform.checks import CHECKS
 from contract.conform.fuzz import FuzzSettings
+from contract.conform.judges import Expect
 from contract.conform.outcome import Status, curl, secrets_note
+from contract.conform.probes import Context
+from contract.conform.report import Run, as_html, as_json, as_junit, group, summary
 from contract.conform.runner import RunOptions, run
-from contract.conform.target import Target
+from contract.conform.target import Identity, Target
+from contract.model import read_contract
+from contract.spec.statements import embedded
+from contract.spec.variants import load_document
 from tests import broken
 from tests.servers import free_port, run_mock, run_upstream
 from tests.vendor import Behaviour, Vendor, serve
@@ -93,6 +101,8 @@ def test_cli_writes_reports_and_gates_with_exit_codes(shared_reference, tmp_path
     assert "schemathesis" in result.stderr  # live progress
     data = json.loads((tmp_path / "r.json").read_text())
     assert [v["conforms"] for v in data["variants"]] == [True, False]
+    found = data["variants"][1]["findings"]  # each with the answer it is about
+    assert found and all(f["answer"]["status"] >= 400 for f in found), found
     # The token was given as an option: masked everywhere, and the curl lines say so.
     written = [result.stdout, *(p.read_text() for p in tmp_path.iterdir())]
     assert not [text[:80] for text in written if TOKEN in text]
@@ -177,6 +187,21 @@ def test_cli_bad_input_exits_2_without_traceback():
     assert not Path("/nonexistent").exists()
 
 
+def test_without_a_target_both_entry_points_exit_2(tmp_path, monkeypatch):
+    """No --base-url: `conform` exits 2, and so does the pytest entry point (it skipped
+    every test before, and a CI that forgot the target passed)."""
+    monkeypatch.delenv("CDN_CONTRACT_BASE_URL", raising=False)
+    cli = subprocess.run([sys.executable, "-m", "contract", "conform"], capture_output=True,
+                         text=True, timeout=60)
+    plugin = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             "--pyargs", "contract.conform.test_contract"],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert cli.returncode == 2 and "--base-url" in cli.stderr, cli.stderr
+    assert plugin.returncode == 2, plugin.stdout[-2000:]
+    assert "no --cdn-base-url (or $CDN_CONTRACT_BASE_URL) given" in plugin.stdout + \
+        plugin.stderr
+
+
 def test_the_command_and_the_pytest_entry_point_agree(shared_reference, tmp_path):
     """One gate: on the vendor's server, with only the edge checks asked for and no edge
     to reach, both exit 0 when the unobserved MUSTs are allowed, and the headline says the
@@ -240,6 +265,59 @@ def test_one_cause_is_one_row_with_its_answer_and_a_replay_that_replays(shared_r
     assert len(json.loads(read.stdout)["exchanges"]) == len(har)
     assert not (folder / ".hypothesis").exists() and not (tmp_path / "pytest" /
                                                           ".hypothesis").exists()
+
+
+def test_a_token_the_target_echoes_is_masked_in_every_report(shared_reference):
+    """A target that quotes the token it was sent in its errors' bodies and headers: every
+    report masks it, JSON included (its answers were written as they came: 22 times)."""
+    def echoed(scope: dict, status: int, headers: list, body: bytes) -> tuple[int, list, bytes]:
+        if status < 400:
+            return status, headers, body
+        sent = dict(scope["headers"]).get(b"x-auth-token", b"").decode()
+        error = {"message": {"errors": [{"message": f"refused for token {sent}"}]}}
+        return status, [*headers, (b"x-seen-token", sent.encode())], json.dumps(error).encode()
+
+    with run_upstream(broken.Broken(outbound=echoed)) as port:
+        target = Target(f"http://127.0.0.1:{port}", Identity(TOKEN, True))
+        reports = run(target, RunOptions(["2016-08"], FuzzSettings(1, 1, 1), groups=("api",)))
+    shown = Run(reports, target.base_url, target.identity.secrets())
+    written = {"terminal": summary(shown), "json": as_json(shown), "html": as_html(shown),
+               "junit": as_junit(shown)}
+    assert {name: text.count(TOKEN) for name, text in written.items()} == dict.fromkeys(
+        written, 0)
+    assert "refused for token ***" in written["json"]  # the answer is still quoted
+
+
+class DropsOnHugeNumbers:
+    """The mock, but a request whose query holds `1e999` gets its status line and then a
+    closed connection (uvicorn closes it when the app fails mid-answer)."""
+
+    def __init__(self) -> None:
+        self.app = broken.Broken()
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and b"1e999" in scope["query_string"]:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            raise RuntimeError("dropped on purpose")
+        await self.app(scope, receive, send)
+
+
+def test_a_dropped_connection_fails_s36_with_a_curl_line_that_asks_again(shared_reference):
+    """Nothing came back to quote: the failure says so and gives the request as a curl
+    line (it gave neither answer nor curl before), one row for all the drops."""
+    (check,) = [c for c in CHECKS if c.name == "hostile_inputs"]
+    document = load_document("2016-08")
+    contract, statements = read_contract(document), frozenset(embedded(document))
+    with run_upstream(DropsOnHugeNumbers()) as port:
+        target = Target(f"http://127.0.0.1:{port}", Identity(TOKEN, True), time_scale=0.01)
+        outcomes = check.run(Context(target, contract, document, set(statements)),
+                             Expect(contract, statements))
+    dropped = [o for o in outcomes if "closed without an answer" in o.message]
+    assert dropped and all(o.status == Status.FAIL for o in dropped), outcomes
+    assert all(o.curl.startswith("curl -i -X ") and "1e999" in o.curl and TOKEN not in o.curl
+               for o in dropped), [o.curl for o in dropped]
+    (row,) = group(dropped)
+    assert len(row.outcomes) == len(dropped)
 
 
 def test_a_token_shows_as_its_variable_only_when_it_came_from_one(monkeypatch, tmp_path):

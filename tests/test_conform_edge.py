@@ -56,6 +56,14 @@ def test_each_broken_edge_fails_on_its_own_statement(shared_reference):
         assert failed == statements, (defect, [
             (o.statement, o.message) for v in reports[defect].verdicts for o in v.outcomes
             if o.status != Status.PASS])
+        # every failure quotes an answer; a purge that never lands, what the edge still
+        # served when the wait ran out (it quoted nothing before)
+        failures = [o for v in reports[defect].failed for o in v.outcomes
+                    if o.status == Status.FAIL]
+        assert failures and all(o.exchange is not None for o in failures), (defect, failures)
+    (never,) = [o for o in reports["purge_never_lands"].failed[0].outcomes
+                if "had not taken effect" in o.message]
+    assert never.exchange.content == b"before", never.exchange
 
 
 def test_without_an_origin_the_edge_statements_say_how_to_observe_them(shared_reference):

@@ -377,6 +377,13 @@ def test_a_target_that_never_deploys_is_judged_in_one_deploy_timeout(shared_refe
     assert "no new service deployed within --deploy-timeout (8 s; S34 quotes" in text
     assert {sid: status[sid] for sid in ("S10", "S19", "S20", "S33")} == \
         dict.fromkeys(("S10", "S19", "S20", "S33"), "pass")
+    # The terminal says the one reason once, naming every statement it holds for (it was a
+    # row of five lines per statement, 25 of them), and the edge's unchecked ones in a line.
+    rows = [line for line in result.stdout.splitlines() if "no new service deployed" in line]
+    assert len(rows) == 1 and rows[0].startswith("  n/o S1, S2, S3, S4, "), rows
+    assert all(f" {sid}," in rows[0] for sid in needed), rows
+    assert "  n/o S12, S15, S26, S27, S28, S29, S30: not checked: the edge checks" in \
+        result.stdout
 
 
 CERTIFICATE_BROKEN = {"certificate_flavor_unchecked": "S41", "certificate_custom_taken": "S42",

@@ -238,10 +238,25 @@ def test_idle_sockets_make_room_for_new_clients_the_greediest_first(shared_refer
                    for _ in range(5)]
         victim.sendall(b"GET /v1.0/p1/ping HTTP/1.1\r\nHost: h\r\nX-Auth-Token: t\r\n\r\n")
         kept = victim.recv(65536)
+        still_open = [sock for sock in held if _open(sock)]
         for sock in [victim, *held]:
             sock.close()
     assert answers == [204] * 5
     assert kept.startswith(b"HTTP/1.1 204"), kept
+    # the room was made by closing the attacker's: the server holds 20 at most, the
+    # victim's among them (with no cap at all, the assertions above passed too)
+    assert len(still_open) <= 19, f"{len(still_open)} of the attacker's 30 still open"
+
+
+def _open(sock: socket.socket) -> bool:
+    """Whether the server still holds this connection (it sent nothing on it)."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) != b""  # b"": closed by the server
+    except BlockingIOError:
+        return True
+    except OSError:  # reset
+        return False
 
 
 # -- item 5: the cache cap counts keys and headers ---------------------------------------------

@@ -75,6 +75,10 @@ def test_violations_are_logged_and_counted_but_not_altered(proxy):
     assert by_location["request.query.hard"]["statements"][:2] == ["S6", "S17"]
     assert by_location["response.status"]["direction"] == "response"
     assert by_location["response.status"]["operation"] == "deleteCachedAsset"
+    # each line says what the upstream answered, a request's too: here it took the invalid
+    # request (a 200, not the 400 or 401 it owed); the request's lines said null before
+    assert [(r["direction"], r["status"]) for r in records] == [
+        ("request", 200), ("request", 200), ("response", 200)]
 
 
 def test_strict_blocks_invalid_requests_and_replaces_invalid_responses(proxy, upstream):
@@ -92,7 +96,9 @@ def test_strict_blocks_invalid_requests_and_replaces_invalid_responses(proxy, up
     assert errors[0]["location"] == "request.query.hard" and "S17" in errors[0]["statements"]
     assert replaced.status_code == 502
     assert replaced.json()["message"]["errors"][0]["location"] == "response.status"
-    assert len(read_log(log)) == 2
+    # the blocked request got no answer of the upstream; the replaced one was its 200
+    assert [(r["direction"], r["status"]) for r in read_log(log)] == [("request", None),
+                                                                      ("response", 200)]
 
 
 def test_upstream_down_gives_502_and_slow_upstream_504(tmp_path):

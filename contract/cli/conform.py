@@ -126,7 +126,8 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
     The report is grouped by cause: one row per statement, result and cause (what was
     expected, and what came: the status and the body's shape) with its count, the
     operations it touched and one example, its answer quoted and a curl command that sends
-    it again (a long body from a file beside the reports). Valid requests the target
+    it again (a long body from a file beside the reports); on the terminal, statements not
+    observable for one reason share one row. Valid requests the target
     refuses (the target is stricter than the contract) are listed, never failures. The
     report paths are checked before anything is sent; --har keeps every exchange, which
     `cdn-contract validate` reads back. Hypothesis' files go to a temporary folder

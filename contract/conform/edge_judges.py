@@ -28,9 +28,10 @@ def _served(exchange: Answer) -> str:
 def _landed(statement: str, what: str, record: Record) -> Outcome:
     took, wanted = record.seen["took"], record.seen["wanted"]
     scaled = wanted * record.seen["time_scale"]
-    if took is None:
+    if took is None:  # quoting what the edge still served when the wait ran out
         return outcome(statement, False, f"the {what} had not taken effect "
-                       f"{1.5 * scaled:.1f} s after its 202 (documented: about {scaled:.1f} s)")
+                       f"{1.5 * scaled:.1f} s after its 202 (documented: about {scaled:.1f} s)",
+                       record.seen["waited"], f"{statement} the {what} never landed")
     return outcome(statement, True, f"the {what} took effect {took:.2f} s after its 202 "
                    f"(documented: about {scaled:.1f} s)")
 

@@ -58,18 +58,21 @@ class Site:
     def purge(self, name: str, hard: str) -> Answer:
         return self.ctx.purge(self.project, self.service, url=self.path(name), hard=hard)
 
-    def wait_for(self, name: str, body: bytes, seconds: float) -> float | None:
+    def wait_for(self, name: str, body: bytes, seconds: float
+                 ) -> tuple[float | None, Answer | None]:
         """Ask the edge for `name` until it serves `body`, for at most the documented
-        `seconds` (times the time scale) and half as much again plus SLACK; how long it
-        took, or None."""
+        `seconds` (times the time scale) and half as much again plus SLACK: how long it
+        took, or None, and the last answer (what a failure quotes: what it still served)."""
         scaled = seconds * self.edge.time_scale
         started = time.monotonic()
         deadline = started + 1.5 * scaled + SLACK
+        answer = None
         while time.monotonic() < deadline:
-            if self.get(name).response.content == body:
-                return time.monotonic() - started
+            answer = self.get(name)
+            if answer.response.content == body:
+                return time.monotonic() - started, answer
             time.sleep(max(0.005, scaled / 50))
-        return None
+        return None, answer
 
     def sleep(self, seconds: float) -> None:
         """Let `seconds` of the contract's time pass, and a little more."""
@@ -204,8 +207,8 @@ def purge(record: Record, site: Site) -> None:
     record.exchanges["wildcard purge"] = site.purge("wil*", "true")
     record.exchanges["purge"] = site.purge("file.txt", "true")
     wanted = site.ctx.contract.purge.purge.completes_after_seconds
-    record.seen["wanted"], record.seen["took"] = wanted, site.wait_for("file.txt", b"after",
-                                                                       wanted)
+    record.seen["wanted"] = wanted
+    record.seen["took"], record.seen["waited"] = site.wait_for("file.txt", b"after", wanted)
     record.seen["asked"] = site.asked("file.txt")
     record.exchanges["sibling"] = site.get("sibling.txt")
     record.exchanges["wild"] = site.get("wild.txt")
@@ -225,8 +228,8 @@ def invalidation(record: Record, site: Site) -> None:
     before = len(site.asked("images/down.png"))
     record.exchanges["invalidation"] = site.purge("images/*", "false")
     wanted = site.ctx.contract.purge.invalidation.completes_after_seconds
-    record.seen["wanted"], record.seen["took"] = wanted, site.wait_for(names[0], b"after",
-                                                                       wanted)
+    record.seen["wanted"] = wanted
+    record.seen["took"], record.seen["waited"] = site.wait_for(names[0], b"after", wanted)
     if record.seen["took"] is not None:  # an edge lands an invalidation file by file
         site.wait_for(names[1], b"after", wanted)
     for name in names[1:]:
@@ -250,8 +253,8 @@ def revalidation(record: Record, site: Site) -> None:
     for name in names:
         record.exchanges[f"invalidate {name}"] = site.purge(name, "false")
     wanted = site.ctx.contract.purge.invalidation.completes_after_seconds
-    record.seen["wanted"], record.seen["took"] = wanted, site.wait_for("new.txt", b"after",
-                                                                       wanted)
+    record.seen["wanted"] = wanted
+    record.seen["took"], record.seen["waited"] = site.wait_for("new.txt", b"after", wanted)
     for name in ("same.txt", "down.txt", "gone.txt"):
         record.exchanges[name] = site.get(name)
     record.exchanges["same.txt again"] = site.get("same.txt")

@@ -361,8 +361,9 @@ def hostile_inputs(record: Record, expect: Expect) -> Iterator[Outcome]:
     answers = list(record.exchanges.values())
     failed = [a for a in answers if a.status >= 500]
     dropped = record.seen.get("dropped", [])
-    for line in dropped:
-        yield outcome("S36", False, line)
+    for line, replay in dropped:  # no answer came: the curl line that asks again
+        yield Outcome("S36", Status.FAIL, line, curl=replay,
+                      cause="S36 hostile input: the connection closed without an answer")
     yield outcome("S36", not failed, f"{len(answers) + len(dropped)} requests with hostile "
                   "values in every parameter, body and parsed header: " + (
                       f"{len(failed)} got a 5xx, e.g. {failed[0].describe()}" if failed

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
-from contract.conform.outcome import Outcome, Status
+from contract.conform.outcome import Outcome, Status, curl
 from contract.conform.target import OURS, Answer, EdgeTarget, Seen, Target, poll, service_status
 from contract.model import Contract
 from contract.openapi import operations
@@ -619,8 +619,9 @@ def hostile_inputs(ctx: Context, record: Record, project: str, service: str) -> 
         try:
             record.exchanges[label] = ctx.send(method.upper(), path, **options)
         except httpx.TransportError as error:  # dropped: a failure of the server (S36)
-            record.seen.setdefault("dropped", []).append(f"{label}: the connection closed "
-                                                         f"without an answer ({error!r})")
+            record.seen.setdefault("dropped", []).append((
+                f"{label}: the connection closed without an answer ({error!r})",
+                curl(error.request, ctx.target.identity.secrets())))  # nothing else to quote
 
     for template, method, operation in operations(ctx.document):
         ids = {"project_id": project, "service_id": service,

@@ -5,8 +5,8 @@ Its options are `conform`'s, each as `--cdn-<option>` (`--cdn-token`, `--cdn-che
 `--cdn-allow-unobserved`, `--cdn-json PATH`, ...), read by click as the command reads them
 (the same defaults, choices and environment variables) and turned into the same run
 (`contract.cli.conform.configure`): one target and one set of options give the command and
-pytest one verdict and one exit status. Bad options or a target that fails the preflight
-stop the session with exit status 2, as the command does.
+pytest one verdict and one exit status. Bad options, no target, or a target that fails the
+preflight stop the session with exit status 2, as the command does.
 
 The suite runs once per session (fixture `cdn_run`); `contract.conform.test_contract` turns
 each statement of each variant into one test, so a CI sees which statement failed by name.
@@ -81,7 +81,10 @@ def cdn_run(pytestconfig: pytest.Config) -> Conformance:
     """The conformance run of --cdn-base-url (once per session), its reports written to
     the paths given (--cdn-json, --cdn-html, --cdn-junit, --cdn-har)."""
     if not pytestconfig.getoption("cdn_base_url") and not os.environ.get(BASE_URL):
-        pytest.skip(f"no --cdn-base-url (or ${BASE_URL}) given: nothing to check")
+        # exit 2, as `conform` without --base-url: skipped, every test would pass a CI
+        # that forgot the target
+        pytest.exit(f"error: no --cdn-base-url (or ${BASE_URL}) given: nothing to check",
+                    returncode=EXIT_BAD_INPUT)
     try:
         with conform.make_context("conform", _arguments(pytestconfig),
                                   auto_envvar_prefix="CDN_CONTRACT_CONFORM") as context:

@@ -3,8 +3,9 @@
 Every report is grouped by cause: the outcomes that are not passes, of every statement and
 finding, become one row per cause (`Cause`: how many, the operations they touched, one full
 example with the request, the answer quoted and a curl line that sends it again); passes are
-counts. A long request body is not cut: the curl line reads it from a file beside the
-report (`Run.bodies`, written by the command with the reports).
+counts. The terminal gives the statements not observable for one reason (a service that
+never deployed) one row between them. A long request body is not cut: the curl line reads
+it from a file beside the report (`Run.bodies`, written by the command with the reports).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -146,19 +148,17 @@ def summary(run: Run) -> str:
             counts = ", ".join(f"{n} {k}" for k, n in verdict.counts().items()) or "—"
             lines.append(f"  {verdict.id:<5} {verdict.level:<15} "
                          f"{_MARK[verdict.status]:<7} {counts}")
-        rows = causes(report)
+        rows = _merged(causes(report))
         if rows:
             lines.append(f"  {len(rows)} cause(s) of what did not pass, one example each:")
-        unseen: dict[str, list[Cause]] = {}  # not observable for one reason, no exchange
-        for cause in rows:
-            if cause.status == Status.NOT_OBSERVABLE and cause.example.exchange is None \
-                    and not cause.example.curl:
-                unseen.setdefault(cause.key, []).append(cause)
+        for same in rows:
+            example = same[0].example
+            if same[0].status == Status.NOT_OBSERVABLE and example.exchange is None \
+                    and not example.curl:
+                lines.append(f"  n/o {', '.join(c.statement for c in same)}: "
+                             f"{example.message}")  # one line for all it holds for
             else:
-                lines += _cause_lines(run, cause)
-        for same in unseen.values():  # one line for all the statements it holds for
-            lines.append(f"  n/o {', '.join(c.statement for c in same)}: "
-                         f"{same[0].example.message}")
+                lines += _cause_lines(run, *same)
         lines += [f"  note: {note}" for note in report.notes]
     if note := secrets_note(run.secrets):
         lines.append(f"  curl: {note}")
@@ -171,14 +171,34 @@ def summary(run: Run) -> str:
     return "\n".join(lines)
 
 
-def _cause_lines(run: Run, cause: Cause) -> list[str]:
+def _merged(rows: list[Cause]) -> list[list[Cause]]:
+    """The rows the terminal shows: each cause alone, but the statements not observable for
+    one reason (a service that never deployed leaves twenty-odd) as one row, in the order
+    of their first."""
+    merged: dict[tuple[Status, str], list[Cause]] = {}
+    for index, cause in enumerate(rows):
+        reason = _unstated(cause) if cause.status == Status.NOT_OBSERVABLE else str(index)
+        merged.setdefault((cause.status, reason), []).append(cause)
+    return list(merged.values())
+
+
+def _unstated(cause: Cause) -> str:
+    """A cause's key without the statement it opens with (`S4 not observable: the new
+    service did not deploy, got 200 {…}`): what the statements it holds for share."""
+    return re.sub(rf"^{re.escape(cause.statement)}\b", "", cause.key)
+
+
+def _cause_lines(run: Run, cause: Cause, *also: Cause) -> list[str]:
+    """A row: the cause's statement (and those of `also`, of the same reason), its count and
+    operations, its example's message, the answer quoted and the curl line."""
     example = cause.example
-    operations = cause.operations
+    both = (cause, *also)
+    operations = sorted({operation for c in both for operation in c.operations})
     touched = f" in {len(operations)} operation(s): {', '.join(operations[:3])}" + (
         ", …" if len(operations) > 3 else "") if operations else ""
     text = example.message.splitlines() or [""]
-    lines = [f"  {_MARK[cause.status]} {cause.statement} x{len(cause.outcomes)}{touched}: "
-             f"{text[0]}"]
+    lines = [f"  {_MARK[cause.status]} {', '.join(c.statement for c in both)} "
+             f"x{sum(len(c.outcomes) for c in both)}{touched}: {text[0]}"]
     lines += [f"        {line.strip()}" for line in text[1:]
               if line.strip().startswith("- ")][:EXAMPLE_LINES]
     if example.exchange is not None:
@@ -192,12 +212,16 @@ def _request(response: httpx.Response, secrets: dict[str, str]) -> dict[str, Any
     request = response.request
     return {"method": request.method, "url": str(request.url),
             "headers": {k: masked(v, secrets) for k, v in request.headers.multi_items()},
-            "body": request.content.decode("utf-8", "replace")[:2000]}
+            "body": masked(request.content.decode("utf-8", "replace"), secrets)[:2000]}
 
 
-def _answer(response: httpx.Response, limit: int = 2000) -> dict[str, Any]:
-    text = response.content.decode("utf-8", "replace")
-    return {"status": response.status_code, "headers": dict(response.headers.multi_items()),
+def _answer(response: httpx.Response, secrets: dict[str, str], limit: int = 2000
+            ) -> dict[str, Any]:
+    """The answer as JSON: its status, headers and body, the secrets masked as every other
+    report masks them (a target may echo the token it was sent, in a header or a body)."""
+    text = masked(response.content.decode("utf-8", "replace"), secrets)
+    return {"status": response.status_code,
+            "headers": {k: masked(v, secrets) for k, v in response.headers.multi_items()},
             "body": text[:limit], "body_bytes": len(response.content)}
 
 
@@ -207,7 +231,7 @@ def _cause_json(run: Run, cause: Cause) -> dict[str, Any]:
                              "curl": run.replay(example)}
     if example.exchange is not None:
         shown |= {"request": _request(example.exchange, run.secrets),
-                  "answer": _answer(example.exchange)}
+                  "answer": _answer(example.exchange, run.secrets)}
     return {"statement": cause.statement, "status": cause.status.value, "cause": cause.key,
             "count": len(cause.outcomes), "operations": cause.operations, "example": shown}
 
@@ -222,7 +246,7 @@ def as_json(run: Run) -> str:
                         "counts": v.counts(),
                         "outcomes": [{"status": o.status.value, "message": o.message,
                                       "check": o.check, "cause": cause_of(o)}
-                                     | ({"answer": _answer(o.exchange, 300)}
+                                     | ({"answer": _answer(o.exchange, run.secrets, 300)}
                                         if o.exchange is not None and o.status != Status.PASS
                                         else {})
                                      for o in v.outcomes]}
@@ -230,9 +254,12 @@ def as_json(run: Run) -> str:
         "causes": [_cause_json(run, cause) for cause in causes(r)],
         "findings": [{"source": f.source, "operation": f.operation, "mode": f.mode,
                       "message": f.message, "curl": run.replay(o), "cause": cause_of(o)}
+                     | ({"answer": _answer(o.exchange, run.secrets, 300)}
+                        if o.exchange is not None else {})
                      for f, o in zip(r.findings, findings(r), strict=True)],
         "informational": [{"message": o.message, "curl": run.replay(o)}
-                          | ({"answer": _answer(o.exchange, 300)} if o.exchange else {})
+                          | ({"answer": _answer(o.exchange, run.secrets, 300)}
+                             if o.exchange else {})
                           for o in r.informational]}
         for r in run.reports]}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -6,7 +6,9 @@ validated against it and passed back as the upstream sent it: status line, heade
 their case, order and values, and the body. The proxy adds one header, `X-Contract-Violations`
 (the count for this exchange), and removes only the hop-by-hop ones (`Connection`,
 `Transfer-Encoding`...); it sets its own `Content-Length`. Violations are logged as JSON lines,
-each with its statements and their level (`warning` when it breaks only INTERPRETATION rows).
+each with its statements and their level (`warning` when it breaks only INTERPRETATION rows)
+and the status the upstream answered (a request's too: whether the upstream refused it;
+null when it was not forwarded or got no answer).
 
 With `strict`, an invalid request is answered 400 and never forwarded, and an invalid
 response is replaced by a 502 listing the violations, both with the documented error body
@@ -72,8 +74,8 @@ class ValidatingProxy:
         headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers)
         seen = HttpRequest(request.method.decode("ascii"), target, headers, request.body)
         report = self.validator.validate_request(seen)
-        self._log(seen, "request", report.operation, report.violations)
         if self.strict and any(not v.warning for v in report.violations):
+            self._log(seen, "request", report.operation, report.violations)  # not sent on
             write(json_bytes(400, _error_body(report.violations), request.keep_alive,
                              _count(len(report.violations))))
             return
@@ -82,9 +84,12 @@ class ValidatingProxy:
             answer = await self.pool.request(self._head(request), request.body,
                                              self.buffer_limit, head_only)
         except UpstreamError as error:
+            self._log(seen, "request", report.operation, report.violations)
             write(json_bytes(504 if error.timeout else 502, error_document(str(error)),
                              request.keep_alive, _count(0)))
             return
+        # a request's violations with what the upstream answered it: refused, or taken
+        self._log(seen, "request", report.operation, report.violations, answer.status)
         chunks, complete = answer.buffered, answer.complete
         body = _decoded(b"".join(chunks), header_value(answer.headers, b"content-encoding"),
                         self.buffer_limit) if complete else None

@@ -29,7 +29,8 @@ def render_table(results: list[ExchangeResult]) -> str:
     lines: list[str] = []
     for result in results:
         operation = next((v.operation for v in result.verdicts if v.operation), None)
-        lines.append(f"{result.exchange.name or 'exchange'}  [{operation or 'no operation'}]")
+        lines.append(f"{result.exchange.name or 'exchange'}  [{operation or 'no operation'}]"
+                     f"  {_exchanged(result.exchange)}")
         lines += [f"  note: {note}" for note in result.exchange.notes]
         for verdict in result.verdicts:
             defaults = ", ".join(f"{k}={json.dumps(v, default=str)}"
@@ -44,8 +45,45 @@ def render_table(results: list[ExchangeResult]) -> str:
                 lines.append(f"    {violation.location:<{width}}  {_graded(violation)}"
                              f"{violation.message}")
         lines.append("")
+    lines += _repeated(results)
     lines.append(summary(results))
     return "\n".join(lines)
+
+
+SHOWN_TARGET = 120  # characters of a request target the table shows
+REPEATED = 10  # violations the table's closing list of the most repeated shows
+
+
+def _exchanged(exchange: Exchange) -> str:
+    """`GET /v1.0/1/services/… → 200`: what was asked and what came back, so that an entry
+    of a long HAR needs no look into the file."""
+    request = exchange.request
+    target = request.url if len(request.url) <= SHOWN_TARGET else \
+        request.url[:SHOWN_TARGET] + "…"
+    came = f"{exchange.response.status}" if exchange.response is not None else "no response"
+    return f"{request.method} {target} → {came}"
+
+
+def _repeated(results: list[ExchangeResult]) -> list[str]:
+    """The violations found in more than one exchange, most first, each once with its count
+    and where it was first seen: one cause of a thousand entries reads as one line."""
+    seen: dict[tuple[str, str, str], list[str]] = {}
+    for result in results:
+        for verdict in result.verdicts:
+            for violation in verdict.violations:
+                key = (verdict.variant, violation.location,
+                       f"{_graded(violation)}{violation.message}")
+                seen.setdefault(key, []).append(result.exchange.name or "exchange")
+    repeated = sorted(((names, key) for key, names in seen.items() if len(names) > 1),
+                      key=lambda item: -len(item[0]))
+    if not repeated:
+        return []
+    lines = ["violations found in more than one exchange, most first:"]
+    lines += [f"  {len(names)} x {variant}  {location}  {text} (first: {names[0]})"
+              for names, (variant, location, text) in repeated[:REPEATED]]
+    if len(repeated) > REPEATED:
+        lines.append(f"  … and {len(repeated) - REPEATED} more")
+    return [*lines, ""]
 
 
 def _graded(violation: Violation) -> str:
@@ -72,6 +110,8 @@ def render_json(results: list[ExchangeResult]) -> str:
     return json.dumps({
         "valid": all(r.valid for r in results),
         "exchanges": [{"name": r.exchange.name, "notes": r.exchange.notes,
+                       "method": r.exchange.request.method, "url": r.exchange.request.url,
+                       "status": r.exchange.response.status if r.exchange.response else None,
                        "verdicts": [v.as_dict() for v in r.verdicts]} for r in results],
     }, indent=2, default=str)
 
@@ -90,14 +130,15 @@ def render_junit(results: list[ExchangeResult]) -> str:
                 ET.SubElement(case, "system-out").text = "\n".join(result.exchange.notes)
             if not verdict.valid:
                 failures += 1
-                text = "\n".join(f"{v.location} {_graded(v)}{v.message}"
-                                 for v in verdict.violations)
+                text = "\n".join([_exchanged(result.exchange), *(
+                    f"{v.location} {_graded(v)}{v.message}" for v in verdict.violations)])
                 failure = ET.SubElement(case, "failure",
                                         message=f"{len(verdict.failures)} violation(s)")
                 failure.text = text
             elif verdict.warnings:
-                ET.SubElement(case, "system-out").text = "\n".join(
-                    f"{v.location} {_graded(v)}{v.message}" for v in verdict.warnings)
+                ET.SubElement(case, "system-out").text = "\n".join([
+                    _exchanged(result.exchange), *(f"{v.location} {_graded(v)}{v.message}"
+                                                   for v in verdict.warnings)])
         suite.set("tests", str(len(results)))
         suite.set("failures", str(failures))
     ET.indent(root)
