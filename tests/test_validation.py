@@ -183,6 +183,13 @@ def test_a_response_holds_the_members_the_docs_show_s39(shared_reference, engine
                        ("/v1.0/110011/", {"resources": {"rel/ping": {"href": "/ping"}}})):
         assert checking.validate_response(HttpRequest("GET", path, TOKEN), HttpResponse(
             200, json_type, json.dumps(body).encode())) == [], body
+    # a status outside the lifecycle's five breaks S34 (the member's own), not S39
+    for path, body in ((read, {**LISTED, "errors": [], "status": "active"}),
+                       ("/v1.0/110011/services", {"services": [{**LISTED, "status": "active"}],
+                                                  "links": []})):
+        found = checking.validate_response(HttpRequest("GET", path, TOKEN), HttpResponse(
+            200, json_type, json.dumps(body).encode()))
+        assert [(v.statements, v.level) for v in found] == [(("S34",), "SHOULD")], found
 
 
 @pytest.mark.parametrize("engine", ["compiled", "openapi-core"])
