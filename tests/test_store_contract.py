@@ -309,6 +309,23 @@ def test_a_failing_write_fails_alone_and_the_batch_commits(opened):
     assert store.served("two.example") is None and store.served("three.example") is not None
 
 
+def test_a_certificate_written_before_a_failing_write_is_kept(opened):
+    """A write that fails alone leaves the batch's earlier writes kept, a certificate's too
+    (PostgreSQL replays the batch's writes after the rollback: one left out of the replay
+    would be lost, its 202 sent after the commit all the same)."""
+    store = opened()
+    store.add_service("p1", service(1), 1.0, held("one.example"))
+    store.commit()
+    assert store.add_certificate("p1", "www.example.com", certificate("www.example.com"), 1.0)
+    assert store.delete_certificate("p1", "www.example.com")
+    assert store.add_certificate("p1", "api.example.com", certificate("api.example.com"), 1.0)
+    with pytest.raises(StoreFailure):
+        store.add_service("p1", service(1), 2.0, held("two.example"))
+    store.commit()
+    assert store.certificate("p1", "api.example.com") == certificate("api.example.com")
+    assert store.certificate("p1", "www.example.com") is None
+
+
 def test_max_jobs_never_drops_an_unfinished_job(opened):
     """Issue 33 item 10: past `--max-jobs`, finished jobs go; when every held job is still
     under way a new one is refused (JobsFull, with the wait) and none is dropped."""

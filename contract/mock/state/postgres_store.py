@@ -174,7 +174,8 @@ class PostgresStore:
         self._pending = False  # writes await the next commit
         self._polled = float("-inf")
         self._done: list[tuple[str, Params]] = []  # the writes of this batch, for a replay
-        self._steps: list[tuple[str, Params]] = []  # the statements of the write under way
+        # the statements of the write under way (None: no `_unit` is under way)
+        self._steps: list[tuple[str, Params]] | None = None
         self._notify: set[str] = set()  # what this batch changed: hosts, "project service"
         self._changed: set[str] | None = set()  # hosts notified since `changed_hosts`
         self._known: set[tuple[str, str]] = set()  # services seen, until notified deleted
@@ -254,6 +255,11 @@ class PostgresStore:
         return self._use(shared, lambda c: c.execute(statement, values).fetchall())
 
     def _write(self, statement: str, values: Params = ()) -> psycopg.Cursor[Any]:
+        """A statement of the write under way; outside a `_unit`, a unit of its own (else
+        it would be left out of a replay, and lost with the rollback of a later failure)."""
+        if self._steps is None:
+            with self._unit():
+                return self._write(statement, values)
         cursor = self._use(False, lambda c: c.execute(statement, values))
         self._steps.append((statement, values))
         self._pending = True
@@ -265,7 +271,8 @@ class PostgresStore:
         the transaction is rolled back and the batch's earlier writes replayed, so this one
         fails alone: DomainHeld when the refusal is the unique key of `hosts`, else
         StoreFailure."""
-        self._steps = []
+        steps: list[tuple[str, Params]] = []
+        self._steps = steps
         try:
             yield
         except StoreUnavailable:
@@ -279,7 +286,9 @@ class PostgresStore:
                                    (list(hosts),))
                 raise DomainHeld(taken[0][0] if taken else hosts[0]) from None
             raise
-        self._done += self._steps
+        finally:
+            self._steps = None
+        self._done += steps
 
     def _replay(self) -> None:
         """Roll the batch back and run its earlier writes again; if one fails now, the
