@@ -293,6 +293,19 @@ def test_a_host_name_has_one_owner_as_dns_compares_names_s37(opened):
     assert store.served("free.example") is None
 
 
+def test_a_refused_replace_names_the_host_another_service_holds_s37(opened):
+    """DomainHeld names a host name another service holds, never one the replaced service
+    holds itself (the 400 names the holder's domain: its own would say it belongs to
+    another service)."""
+    store = opened()
+    store.add_service("p1", service(2), 1.0, held("a.example"))  # first in any order
+    store.add_service("p1", service(1), 1.0, held("z.example"))
+    store.commit()
+    with pytest.raises(DomainHeld) as refused:
+        store.replace_service("p1", service(2), held("a.example") + held("z.example"))
+    assert refused.value.host in held("z.example")
+
+
 def test_a_failing_write_fails_alone_and_the_batch_commits(opened):
     """Issue 33 item 9: a write the database refuses (here a service id given twice) is
     refused alone; the writes before and after it in the same batch are kept."""

@@ -266,11 +266,12 @@ class PostgresStore:
         return cursor
 
     @contextlib.contextmanager
-    def _unit(self, hosts: Sequence[str] = ()) -> Iterator[None]:
+    def _unit(self, hosts: Sequence[str] = (), owner: tuple[str, str] = ("", "")
+              ) -> Iterator[None]:
         """One write, all of it or none. If the database refuses one of its statements,
         the transaction is rolled back and the batch's earlier writes replayed, so this one
-        fails alone: DomainHeld when the refusal is the unique key of `hosts`, else
-        StoreFailure."""
+        fails alone: DomainHeld when the refusal is the unique key of `hosts` (naming one
+        that a service other than `owner`, project and id, holds), else StoreFailure."""
         steps: list[tuple[str, Params]] = []
         self._steps = steps
         try:
@@ -282,8 +283,9 @@ class PostgresStore:
             self._replay()
             if isinstance(cause, psycopg.errors.UniqueViolation) and \
                     cause.diag.table_name == "hosts":
-                taken = self._rows("SELECT host FROM hosts WHERE host = ANY(%s) LIMIT 1",
-                                   (list(hosts),))
+                taken = self._rows("SELECT host FROM hosts WHERE host = ANY(%s) AND NOT "
+                                   "(project_id = %s AND service_id = %s) LIMIT 1",
+                                   (list(hosts), *owner))
                 raise DomainHeld(taken[0][0] if taken else hosts[0]) from None
             raise
         finally:
@@ -398,7 +400,7 @@ class PostgresStore:
 
     def add_service(self, project_id: str, document: dict[str, Any], now: float,
                     hosts: Sequence[str] = ()) -> None:
-        with self._unit(hosts):
+        with self._unit(hosts, (project_id, document["id"])):
             self._hold(project_id, document["id"], hosts)
             self._write("INSERT INTO services VALUES (%s, %s, %s, %s)",
                         (project_id, document["id"], _dump(document), now))
@@ -446,7 +448,7 @@ class PostgresStore:
 
     def replace_service(self, project_id: str, document: dict[str, Any],
                         hosts: Sequence[str] = ()) -> None:
-        with self._unit(hosts):
+        with self._unit(hosts, (project_id, document["id"])):
             self._release(project_id, document["id"])
             self._hold(project_id, document["id"], hosts)
             self._write("UPDATE services SET document = %s WHERE project_id = %s AND id = %s",
