@@ -10,6 +10,7 @@ writes visible to another store on the same database, and `reset` forgetting eve
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -337,6 +338,43 @@ def test_a_certificate_written_before_a_failing_write_is_kept(opened):
     store.commit()
     assert store.certificate("p1", "api.example.com") == certificate("api.example.com")
     assert store.certificate("p1", "www.example.com") is None
+
+
+@pytest.mark.parametrize("names", [["a" * 8000], ["a" * 2690, "\U0001F600" * 675]],
+                         ids=["too-long-to-hold", "notified-past-the-payload-cap"])
+def test_no_host_name_makes_the_batch_fail_for_the_others(opened, names):
+    """A host name the store cannot hold fails its own write alone; names it holds are
+    notified in payloads PostgreSQL takes (8000 bytes, counted in bytes, not characters):
+    either way the batch's other writes commit (one tenant's create made every answer of
+    its batch a 500)."""
+    store = opened()
+    store.add_service("p1", service(1), 1.0, held("one.example"))
+    hosts = [host for name in names for host in held(name)]
+    with contextlib.suppress(StoreFailure):  # too long for the database's index: alone
+        store.add_service("p2", service(2), 1.0, hosts)
+    store.add_service("p1", service(3), 1.0, held("three.example"))
+    store.commit()
+    assert store.served("three.example") is not None
+    assert store.served("one.example") is not None
+
+
+def test_notifications_fit_postgresql_payloads_whatever_the_names():
+    """Each payload is under 8000 bytes as PostgreSQL counts them; a name too long for one
+    is sent as `*` (any may have changed)."""
+    from contract.mock.state.postgres_store import NOTIFY_BYTES, PostgresStore
+
+    class Sent:
+        def __init__(self) -> None:
+            self.payloads: list[str] = []
+
+        def execute(self, statement: str, values: tuple[str, list[str]]) -> None:
+            self.payloads += values[1]
+
+    for entries, whole in ((["\U0001F600" * 600] * 20, False), (["x" * 9000, "y.example"], True)):
+        sent = Sent()
+        PostgresStore._send(sent, entries)  # type: ignore[arg-type]
+        assert all(len(payload.encode()) < NOTIFY_BYTES for payload in sent.payloads)
+        assert (sent.payloads == ["*"]) is whole
 
 
 def test_max_jobs_never_drops_an_unfinished_job(opened):

@@ -365,15 +365,21 @@ class PostgresStore:
 
     @staticmethod
     def _send(connection: psycopg.Connection[Any], entries: list[str]) -> None:
-        """Notify the entries in payloads under NOTIFY_BYTES (sent at the commit)."""
+        """Notify the entries in payloads under NOTIFY_BYTES, counted in bytes as
+        PostgreSQL counts them (sent at the commit: a payload it refuses fails the whole
+        batch). An entry too long for a payload of its own is sent as `*`: any may have
+        changed."""
+        sized = [(entry, len(entry.encode()) + 1) for entry in entries]
+        if any(length > NOTIFY_BYTES for _, length in sized):
+            sized = [("*", 2)]
         chunks: list[list[str]] = [[]]
         size = 0
-        for entry in entries:
-            if size + len(entry) + 1 > NOTIFY_BYTES and chunks[-1]:
+        for entry, length in sized:
+            if size + length > NOTIFY_BYTES and chunks[-1]:
                 chunks.append([])
                 size = 0
             chunks[-1].append(entry)
-            size += len(entry.encode()) + 1
+            size += length
         connection.execute("SELECT pg_notify(%s, c) FROM unnest(%s::text[]) AS c",
                            (CHANNEL, ["\n".join(chunk) for chunk in chunks]))
 
@@ -407,10 +413,12 @@ class PostgresStore:
         self._known.add((project_id, document["id"]))
 
     def _hold(self, project_id: str, service_id: str, hosts: Sequence[str]) -> None:
-        self._notify.update(hosts)
+        """Give the service these host names; notified once held (a name the database
+        refused, e.g. one too long for its index, is no change to tell anyone of)."""
         if hosts:
             self._write("INSERT INTO hosts SELECT unnest(%s::text[]), %s, %s",
                         (list(hosts), project_id, service_id))
+        self._notify.update(hosts)
 
     def _release(self, project_id: str, service_id: str) -> None:
         """The service holds no host name any more (its names are notified)."""
