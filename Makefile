@@ -133,6 +133,7 @@ test: $(STAMP) $(BROWSER) $(POSTGRES) $(VARNISH) $(IMAGE_TOOLS) $(ECOSYSTEM)  ##
 
 bench: $(STAMP)  ## print throughput and wall-time figures (no assertions)
 	$(BIN)/python benchmarks/validation_throughput.py
+	$(BIN)/python benchmarks/request_path.py
 	$(BIN)/python benchmarks/mock_vs_prism.py
 	$(BIN)/python benchmarks/proxy_vs_prism.py
 	$(BIN)/python benchmarks/soak.py

@@ -207,6 +207,33 @@ def test_every_behaviour_changes_what_the_mock_answers():
         assert shown == with_it, (name, shown)
 
 
+def test_async_deletes_end_in_order_and_only_those_under_way_are_kept():
+    """`async-delete`: each delete shows `delete_in_progress` until its own end, the ended
+    ones are dropped as they end (the oldest first, never a scan of every delete under
+    way); a delete with no behaviour that needs the stored service does not read it."""
+    d = Driver(mock("async-delete"))
+    services = [d.create({**SERVICE, "domains": [{"domain": f"www{n}.example.com"}]})
+                for n in range(3)]
+    d.wait(31)
+    for service in services:
+        assert d.send("DELETE", f"/v1.0/{PROJECT}/services/{service}").status == 202
+        d.wait(10)
+    d.wait(1)  # the first delete ended (31 s), the others have not
+    assert [d.status(s) for s in services] == [404, "delete_in_progress", "delete_in_progress"]
+    assert len(d.app.runtime.behaviours.deleting) == 2
+    d.wait(20)
+    assert [d.status(s) for s in services] == [404, 404, 404]
+    assert not d.app.runtime.behaviours.deleting
+    plain = Driver(mock("location-with-project"))
+    service = plain.create()
+    read = []
+    plain.app.runtime.store.service = lambda *key: read.append(key)  # type: ignore[method-assign]
+    assert plain.send("DELETE", f"/v1.0/{PROJECT}/services/{service}").status == 202
+    assert read == []
+    drawing = plain.app.runtime.behaviours
+    assert drawing.for_request("GET /") is drawing.for_request("GET /")  # drawn once
+
+
 def test_the_list_names_each_statement_and_bad_choices_exit_2():
     listed = subprocess.run([sys.executable, "-m", "contract", "mock", "--list-behaviours"],
                             capture_output=True, text=True, timeout=60)

@@ -226,6 +226,30 @@ def test_a_location_reads_back_with_the_same_token_s40(api, shared_reference):
         assert unnamed.status_code == 400 and "X-Project-Id" in unnamed.text
 
 
+def test_a_project_less_location_is_routed_once_before_its_project_is_found_s40():
+    """S40's read-back takes the router's reason from the admission that refused it (the
+    shorter form's header and service id): the request is routed once without the project
+    and once with it, never a third time."""
+    import json
+
+    from contract.checks.messages import Incoming
+    from contract.mock.serve import create_app
+    from contract.mock.settings import MockSettings
+
+    app = create_app("2016-08", MockSettings(rate_limit=False, quiet=True))
+    token = {"x-auth-token": "t"}
+    created = app.answer(Incoming("POST", "/v1.0/110011/services", [], {
+        **token, "content-type": "application/json"}, json.dumps(service_body()).encode()))
+    app.commit()
+    service = dict(created.headers)["Location"].rsplit("/", 1)[-1]
+    routed = []
+    match = app.router.match
+    app.router.match = lambda request: routed.append(request.path) or match(request)
+    read = app.answer(Incoming("GET", f"/v1.0/services/{service}", [], dict(token)))
+    assert read.status == 200 and json.loads(read.body)["id"] == service
+    assert routed == [f"/v1.0/services/{service}"] * 2
+
+
 def test_oversized_body_413_and_long_uri_414_s19(canonical):
     """Statements S19."""
     big = {**SERVICE_BODY, "name": "x" * 9000}

@@ -10,6 +10,7 @@ writes visible to another store on the same database, and `reset` forgetting eve
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -293,6 +294,19 @@ def test_a_host_name_has_one_owner_as_dns_compares_names_s37(opened):
     assert store.served("free.example") is None
 
 
+def test_a_refused_replace_names_the_host_another_service_holds_s37(opened):
+    """DomainHeld names a host name another service holds, never one the replaced service
+    holds itself (the 400 names the holder's domain: its own would say it belongs to
+    another service)."""
+    store = opened()
+    store.add_service("p1", service(2), 1.0, held("a.example"))  # first in any order
+    store.add_service("p1", service(1), 1.0, held("z.example"))
+    store.commit()
+    with pytest.raises(DomainHeld) as refused:
+        store.replace_service("p1", service(2), held("a.example") + held("z.example"))
+    assert refused.value.host in held("z.example")
+
+
 def test_a_failing_write_fails_alone_and_the_batch_commits(opened):
     """Issue 33 item 9: a write the database refuses (here a service id given twice) is
     refused alone; the writes before and after it in the same batch are kept."""
@@ -307,6 +321,60 @@ def test_a_failing_write_fails_alone_and_the_batch_commits(opened):
                                                                    service(2)["id"]]
     assert [job.url for job in store.jobs()] == ["/a"]
     assert store.served("two.example") is None and store.served("three.example") is not None
+
+
+def test_a_certificate_written_before_a_failing_write_is_kept(opened):
+    """A write that fails alone leaves the batch's earlier writes kept, a certificate's too
+    (PostgreSQL replays the batch's writes after the rollback: one left out of the replay
+    would be lost, its 202 sent after the commit all the same)."""
+    store = opened()
+    store.add_service("p1", service(1), 1.0, held("one.example"))
+    store.commit()
+    assert store.add_certificate("p1", "www.example.com", certificate("www.example.com"), 1.0)
+    assert store.delete_certificate("p1", "www.example.com")
+    assert store.add_certificate("p1", "api.example.com", certificate("api.example.com"), 1.0)
+    with pytest.raises(StoreFailure):
+        store.add_service("p1", service(1), 2.0, held("two.example"))
+    store.commit()
+    assert store.certificate("p1", "api.example.com") == certificate("api.example.com")
+    assert store.certificate("p1", "www.example.com") is None
+
+
+@pytest.mark.parametrize("names", [["a" * 8000], ["a" * 2690, "\U0001F600" * 675]],
+                         ids=["too-long-to-hold", "notified-past-the-payload-cap"])
+def test_no_host_name_makes_the_batch_fail_for_the_others(opened, names):
+    """A host name the store cannot hold fails its own write alone; names it holds are
+    notified in payloads PostgreSQL takes (8000 bytes, counted in bytes, not characters):
+    either way the batch's other writes commit (one tenant's create made every answer of
+    its batch a 500)."""
+    store = opened()
+    store.add_service("p1", service(1), 1.0, held("one.example"))
+    hosts = [host for name in names for host in held(name)]
+    with contextlib.suppress(StoreFailure):  # too long for the database's index: alone
+        store.add_service("p2", service(2), 1.0, hosts)
+    store.add_service("p1", service(3), 1.0, held("three.example"))
+    store.commit()
+    assert store.served("three.example") is not None
+    assert store.served("one.example") is not None
+
+
+def test_notifications_fit_postgresql_payloads_whatever_the_names():
+    """Each payload is under 8000 bytes as PostgreSQL counts them; a name too long for one
+    is sent as `*` (any may have changed)."""
+    from contract.mock.state.postgres_store import NOTIFY_BYTES, PostgresStore
+
+    class Sent:
+        def __init__(self) -> None:
+            self.payloads: list[str] = []
+
+        def execute(self, statement: str, values: tuple[str, list[str]]) -> None:
+            self.payloads += values[1]
+
+    for entries, whole in ((["\U0001F600" * 600] * 20, False), (["x" * 9000, "y.example"], True)):
+        sent = Sent()
+        PostgresStore._send(sent, entries)  # type: ignore[arg-type]
+        assert all(len(payload.encode()) < NOTIFY_BYTES for payload in sent.payloads)
+        assert (sent.payloads == ["*"]) is whole
 
 
 def test_max_jobs_never_drops_an_unfinished_job(opened):

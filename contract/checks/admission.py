@@ -48,6 +48,7 @@ class Verdict:
     match: Match | None
     params: Parsed | None = None
     refusals: list[Refusal] = field(default_factory=list)
+    unrouted: NoMatch | None = None  # why no operation serves it (when `match` is None)
 
     @property
     def token(self) -> Refusal | None:
@@ -64,7 +65,8 @@ def admit(router: Router, request: Incoming, contract: Contract) -> Verdict:
     """The verdict on `request` (its `path_params` are filled in when it is routed)."""
     matched = router.match(request)
     if isinstance(matched, NoMatch):
-        return Verdict(None, refusals=[_unrouted(request, matched, contract)])
+        return Verdict(None, refusals=[_unrouted(request, matched, contract)],
+                       unrouted=matched)
     request.path_params = matched.path_params
     verdict = Verdict(matched)
     token = request.header(contract.token_header)

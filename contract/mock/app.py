@@ -49,6 +49,7 @@ class Admission:
     match: Match | None = None
     params: Parsed | None = None
     refusal: Outgoing | None = None
+    unrouted: NoMatch | None = None  # the router's reason, when no operation serves it
 
 
 class MockApp:
@@ -73,7 +74,7 @@ class MockApp:
         verdict = admit(self.router, request, self.contract)
         match = verdict.match
         if match is None:
-            return Admission(refusal=_answer(verdict.refusals[0]))
+            return Admission(refusal=_answer(verdict.refusals[0]), unrouted=verdict.unrouted)
         missing = verdict.token
         if missing is not None:
             return Admission(match, refusal=_answer(missing))
@@ -119,14 +120,15 @@ class MockApp:
         return value in self.settings.tokens and not (
             every_project and value in self.settings.token_projects)
 
-    def locate_project(self, request: Incoming) -> Incoming | None:
+    def locate_project(self, request: Incoming, unrouted: NoMatch | None
+                       ) -> Incoming | None:
         """S40: the `Location` the API answers with (`/v1.0/services/{id}`, no project, as
         the docs show it) reads back with the same token. A request with the project in
         neither the URI nor `X-Project-Id` is taken as sent to the project its token is
         bound to (--tokens TOKEN=PROJECT), else to the project holding its service id; None
-        when neither names one (the refusal stands: 400 naming X-Project-Id)."""
-        unrouted = self.router.match(request)
-        if not isinstance(unrouted, NoMatch) or unrouted.header is None:
+        when neither names one (the refusal stands: 400 naming X-Project-Id). `unrouted`
+        is why the router found no operation (its admission routed it already)."""
+        if unrouted is None or unrouted.header is None:
             return None
         token = (request.header(self.token_header) or "").strip()
         project = self.settings.token_projects.get(token)
@@ -150,7 +152,8 @@ class MockApp:
         if self.settings.cors and request.method == "OPTIONS":
             return controls.preflight(request)
         admission = self.admit_with_controls(request, behaves)
-        if admission.match is None and (located := self.locate_project(request)) is not None:
+        if admission.match is None and \
+                (located := self.locate_project(request, admission.unrouted)) is not None:
             admission = self.admit_with_controls(located, behaves)
         if admission.refusal is not None:
             return admission.refusal

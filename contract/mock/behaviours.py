@@ -141,7 +141,12 @@ class Behaviours:
         self._services = 0
         self.drawn: OrderedDict[str, tuple[str, ...]] = OrderedDict()  # service id → draw
         self.process = self._draw("process", "start")
-        self.deleting: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        # a fixed set draws the same every time: each request takes this one, drawn once
+        self._every_request = None if self.random else \
+            self.process | self._draw("request", "")
+        # services being deleted, in the order their deletes end (each lasts as long)
+        self.deleting: OrderedDict[tuple[str, str], tuple[float, dict[str, Any]]] = \
+            OrderedDict()
 
     def __bool__(self) -> bool:
         return bool(self.offered)
@@ -170,6 +175,8 @@ class Behaviours:
     def for_request(self, what: str) -> frozenset[str]:
         """The draw of a request (`what`: its method and path), with the process's (the
         caller asks only when some are `offered`)."""
+        if self._every_request is not None:
+            return self._every_request
         self._requests += 1
         drawn = self.process | self._draw("request", str(self._requests))
         self._log(f"{what} (request {self._requests})", drawn)
@@ -212,19 +219,25 @@ class Behaviours:
                 ) -> None:
         """A service whose delete lasts until `until` (kept in this process only)."""
         self._forget(now)
-        self.deleting[(project, document["id"])] = (until, document)
+        key = (project, document["id"])
+        self.deleting[key] = (until, document)
+        self.deleting.move_to_end(key)  # the last to end
 
     def being_deleted(self, project: str, service_id: str, now: float
                       ) -> dict[str, Any] | None:
         """The service, if its asynchronous delete is still under way."""
         self._forget(now)
         found = self.deleting.get((project, service_id))
-        return found[1] if found else None
+        return found[1] if found and found[0] > now else None
 
     def _forget(self, now: float) -> None:
-        for key, (until, _) in list(self.deleting.items()):
-            if until <= now:
-                del self.deleting[key]
+        """Drop the deletes that ended: the oldest first, up to the first still under way
+        (every delete lasts as long, so the rest end later), never a scan of them all."""
+        while self.deleting:
+            key, (until, _) = next(iter(self.deleting.items()))
+            if until > now:
+                break
+            del self.deleting[key]
 
     def reset(self) -> None:
         self.deleting.clear()

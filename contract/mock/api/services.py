@@ -98,7 +98,8 @@ def patch(call: Call) -> Outgoing:
 
 
 def delete(call: Call) -> Outgoing:
-    document = find(call) if call.runtime.behaviours else None  # its draw (--behave)
+    # its draw, read only when a delete may be asynchronous (--behave async-delete)
+    document = find(call) if "async-delete" in call.runtime.behaviours.offered else None
     if not call.store.delete_service(call.project_id, call.params.path["service_id"]):
         return missing(call)
     if document is not None and "async-delete" in document.get("_behave", ()):

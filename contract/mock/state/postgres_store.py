@@ -174,7 +174,8 @@ class PostgresStore:
         self._pending = False  # writes await the next commit
         self._polled = float("-inf")
         self._done: list[tuple[str, Params]] = []  # the writes of this batch, for a replay
-        self._steps: list[tuple[str, Params]] = []  # the statements of the write under way
+        # the statements of the write under way (None: no `_unit` is under way)
+        self._steps: list[tuple[str, Params]] | None = None
         self._notify: set[str] = set()  # what this batch changed: hosts, "project service"
         self._changed: set[str] | None = set()  # hosts notified since `changed_hosts`
         self._known: set[tuple[str, str]] = set()  # services seen, until notified deleted
@@ -254,18 +255,25 @@ class PostgresStore:
         return self._use(shared, lambda c: c.execute(statement, values).fetchall())
 
     def _write(self, statement: str, values: Params = ()) -> psycopg.Cursor[Any]:
+        """A statement of the write under way; outside a `_unit`, a unit of its own (else
+        it would be left out of a replay, and lost with the rollback of a later failure)."""
+        if self._steps is None:
+            with self._unit():
+                return self._write(statement, values)
         cursor = self._use(False, lambda c: c.execute(statement, values))
         self._steps.append((statement, values))
         self._pending = True
         return cursor
 
     @contextlib.contextmanager
-    def _unit(self, hosts: Sequence[str] = ()) -> Iterator[None]:
+    def _unit(self, hosts: Sequence[str] = (), owner: tuple[str, str] = ("", "")
+              ) -> Iterator[None]:
         """One write, all of it or none. If the database refuses one of its statements,
         the transaction is rolled back and the batch's earlier writes replayed, so this one
-        fails alone: DomainHeld when the refusal is the unique key of `hosts`, else
-        StoreFailure."""
-        self._steps = []
+        fails alone: DomainHeld when the refusal is the unique key of `hosts` (naming one
+        that a service other than `owner`, project and id, holds), else StoreFailure."""
+        steps: list[tuple[str, Params]] = []
+        self._steps = steps
         try:
             yield
         except StoreUnavailable:
@@ -275,11 +283,14 @@ class PostgresStore:
             self._replay()
             if isinstance(cause, psycopg.errors.UniqueViolation) and \
                     cause.diag.table_name == "hosts":
-                taken = self._rows("SELECT host FROM hosts WHERE host = ANY(%s) LIMIT 1",
-                                   (list(hosts),))
+                taken = self._rows("SELECT host FROM hosts WHERE host = ANY(%s) AND NOT "
+                                   "(project_id = %s AND service_id = %s) LIMIT 1",
+                                   (list(hosts), *owner))
                 raise DomainHeld(taken[0][0] if taken else hosts[0]) from None
             raise
-        self._done += self._steps
+        finally:
+            self._steps = None
+        self._done += steps
 
     def _replay(self) -> None:
         """Roll the batch back and run its earlier writes again; if one fails now, the
@@ -354,15 +365,21 @@ class PostgresStore:
 
     @staticmethod
     def _send(connection: psycopg.Connection[Any], entries: list[str]) -> None:
-        """Notify the entries in payloads under NOTIFY_BYTES (sent at the commit)."""
+        """Notify the entries in payloads under NOTIFY_BYTES, counted in bytes as
+        PostgreSQL counts them (sent at the commit: a payload it refuses fails the whole
+        batch). An entry too long for a payload of its own is sent as `*`: any may have
+        changed."""
+        sized = [(entry, len(entry.encode()) + 1) for entry in entries]
+        if any(length > NOTIFY_BYTES for _, length in sized):
+            sized = [("*", 2)]
         chunks: list[list[str]] = [[]]
         size = 0
-        for entry in entries:
-            if size + len(entry) + 1 > NOTIFY_BYTES and chunks[-1]:
+        for entry, length in sized:
+            if size + length > NOTIFY_BYTES and chunks[-1]:
                 chunks.append([])
                 size = 0
             chunks[-1].append(entry)
-            size += len(entry.encode()) + 1
+            size += length
         connection.execute("SELECT pg_notify(%s, c) FROM unnest(%s::text[]) AS c",
                            (CHANNEL, ["\n".join(chunk) for chunk in chunks]))
 
@@ -389,17 +406,19 @@ class PostgresStore:
 
     def add_service(self, project_id: str, document: dict[str, Any], now: float,
                     hosts: Sequence[str] = ()) -> None:
-        with self._unit(hosts):
+        with self._unit(hosts, (project_id, document["id"])):
             self._hold(project_id, document["id"], hosts)
             self._write("INSERT INTO services VALUES (%s, %s, %s, %s)",
                         (project_id, document["id"], _dump(document), now))
         self._known.add((project_id, document["id"]))
 
     def _hold(self, project_id: str, service_id: str, hosts: Sequence[str]) -> None:
-        self._notify.update(hosts)
+        """Give the service these host names; notified once held (a name the database
+        refused, e.g. one too long for its index, is no change to tell anyone of)."""
         if hosts:
             self._write("INSERT INTO hosts SELECT unnest(%s::text[]), %s, %s",
                         (list(hosts), project_id, service_id))
+        self._notify.update(hosts)
 
     def _release(self, project_id: str, service_id: str) -> None:
         """The service holds no host name any more (its names are notified)."""
@@ -437,7 +456,7 @@ class PostgresStore:
 
     def replace_service(self, project_id: str, document: dict[str, Any],
                         hosts: Sequence[str] = ()) -> None:
-        with self._unit(hosts):
+        with self._unit(hosts, (project_id, document["id"])):
             self._release(project_id, document["id"])
             self._hold(project_id, document["id"], hosts)
             self._write("UPDATE services SET document = %s WHERE project_id = %s AND id = %s",
