@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import os
 import socket
 import subprocess
 import sys
@@ -23,10 +25,35 @@ BROKEN_SERVICE = "00000000-0000-4000-8000-000000000000"
 LIST_BODY = b'{"services": [],\n  "links": []}'  # an empty page (S33), spaced as no encoder would
 
 
+_PORTS_BELOW_EPHEMERAL = 20000, 32000  # Linux hands out 32768-60999 to outgoing sockets
+_PORTS_PER_WORKER = 2000
+
+
+def _worker_ports() -> Iterator[int]:
+    """This pytest-xdist worker's own share of the ports below the ephemeral range."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    slots = (_PORTS_BELOW_EPHEMERAL[1] - _PORTS_BELOW_EPHEMERAL[0]) // _PORTS_PER_WORKER
+    first = _PORTS_BELOW_EPHEMERAL[0] + int(worker or 0) % slots * _PORTS_PER_WORKER
+    return itertools.cycle(range(first, first + _PORTS_PER_WORKER))
+
+
+_PORTS = _worker_ports()
+_PORTS_LOCK = threading.Lock()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port nothing listens on, for a server a test is about to start.
+
+    Not the kernel's pick (`bind(0)`): that comes from the ephemeral range, where any
+    client socket of a parallel test may take it as its source port before the server
+    binds (CI once failed so). Each xdist worker walks its own range instead, skipping
+    ports in use, so two tests never get the same port and no client ever holds one."""
+    with _PORTS_LOCK:
+        for port in itertools.islice(_PORTS, _PORTS_PER_WORKER):
+            with socket.socket() as sock, contextlib.suppress(OSError):
+                sock.bind(("127.0.0.1", port))
+                return port
+    raise OSError(f"all {_PORTS_PER_WORKER} of this worker's loopback ports are in use")
 
 
 def read_until_closed(sock: socket.socket) -> bytes:

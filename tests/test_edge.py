@@ -93,6 +93,30 @@ def test_the_life_of_an_asset_through_the_edge_s13_s14_s15_s26_s27_s28_s30(cdn):
     assert not origin.asked()[asked].if_modified_since  # fetched anew, not revalidated
 
 
+def test_a_purge_lands_when_a_later_invalidation_finishes_first_s13_s14(cdn):
+    """A purge (10 min) accepted before an invalidation (60 s) finishes after it: the
+    invalidation takes effect at its time, and the purge still lands at its own."""
+    base, edge, origin = cdn
+    service = create(base)
+    for path in ("/a.png", "/b.png"):
+        origin.put(path, b"old")
+        assert get(edge, path).content == b"old"
+        origin.put(path, b"new")
+    accepted = time.monotonic()
+    for path, hard in (("/a.png", True), ("/b.png", False)):
+        answer = httpx.delete(f"{base}/v1.0/p1/services/{service}/assets",
+                              params={"url": path, "hard": str(hard).lower()},
+                              headers={"X-Auth-Token": "t"})
+        assert answer.status_code == 202, answer.text
+    time.sleep(60 * SCALE + 0.05)
+    assert get(edge, "/b.png").content == b"new"  # the invalidation, taken by the edge
+    assert time.monotonic() - accepted < 600 * SCALE, "too slow to see the purge under way"
+    assert get(edge, "/a.png").content == b"old"  # the purge is still under way
+    time.sleep(max(0.0, accepted + 600 * SCALE + 0.05 - time.monotonic()))
+    landed = get(edge, "/a.png")
+    assert (landed.content, landed.headers["x-cache"]) == (b"new", "MISS")
+
+
 def report(base: str, service: str, what: str, url: str) -> dict[str, Any]:
     answer = httpx.get(f"{base}/v1.0/p1/services/{service}/{what}", params={"url": url},
                        headers={"X-Auth-Token": "t"})

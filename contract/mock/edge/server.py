@@ -46,7 +46,7 @@ from contract.mock.edge.cache import Cached, EdgeCache, cache_path, normalised
 from contract.mock.edge.rules import matches
 from contract.mock.runtime import Runtime
 from contract.mock.state.hosts import host_key
-from contract.mock.state.store import StoreUnavailable
+from contract.mock.state.store import Job, StoreUnavailable
 
 ORIGIN_TIMEOUT = 10.0  # seconds an origin has to answer the edge
 # The largest object the edge takes from an origin: past it the answer is a 502 and nothing
@@ -78,6 +78,8 @@ class Edge:
         self.clock = runtime.clock  # the clock the jobs are timed by
         self.cache = EdgeCache(runtime.settings.edge_cache_bytes)
         self.applied: dict[str, int] = {}  # service id → last job id taken into account
+        # service id → jobs below that id that were unfinished when it was passed
+        self._pending: dict[str, list[Job]] = {}
         self._polled: dict[str, float] = {}  # service id → when the store was last asked
         self._hosts: dict[str, Served] = {}  # normalised host → its service, as last read
         self._pools: dict[tuple[str, int], UpstreamPool] = {}
@@ -90,21 +92,38 @@ class Edge:
 
     def apply_jobs(self, service_id: str, now: float, exact: bool = False) -> None:
         """Take the jobs of the service that completed since last time into account, in the
-        order they were accepted; unless `exact`, at most once per JOB_POLL_SECONDS."""
+        order they were accepted; unless `exact`, at most once per JOB_POLL_SECONDS.
+
+        Jobs do not finish in the order they were accepted (an invalidation takes 60 s, a
+        purge 10 min): the id watermark passes a purge still under way when a later
+        invalidation finishes, so the jobs it passes unfinished are kept aside and taken
+        when their time comes (their records do not change, so they are not read again)."""
         if not exact and now - self._polled.get(service_id, -JOB_POLL_SECONDS) < \
                 JOB_POLL_SECONDS:
             return
         self._polled[service_id] = now
         store, applied = self.runtime.store, self.applied.get(service_id, 0)
+        passed = applied  # jobs after it under way now are passed below (never pruned)
         done = store.jobs(service_id, status="done", now=now, after=applied)
         pruned = store.pruned(service_id)
         if pruned > applied:  # jobs this edge never took were dropped: what they did is lost
             for path, _ in list(self.cache.of(service_id)):
                 self.cache.pop(service_id, path)
             self.applied[service_id] = applied = pruned
-        for job in (job for job in done if job.id > applied):
+        done = [job for job in done if job.id > applied]
+        pending = self._pending.get(service_id, [])
+        if done:
+            pending += store.jobs(service_id, status="in_progress", now=now, after=passed,
+                                  before=done[-1].id)
+        due = [job for job in pending if job.done_at <= now]
+        for job in sorted(due + done, key=lambda job: job.id):
             (self.purge if job.hard else self.invalidate)(service_id, job.url)
-            self.applied[service_id] = job.id
+        if done:
+            self.applied[service_id] = done[-1].id
+        if still := [job for job in pending if job.done_at > now]:
+            self._pending[service_id] = still
+        else:
+            self._pending.pop(service_id, None)
 
     def purge(self, service_id: str, url: str) -> None:
         """A purge job completed (S13): its one file leaves the cache."""
@@ -139,6 +158,7 @@ class Edge:
     def reset(self) -> None:
         self.cache.clear()
         self.applied.clear()
+        self._pending.clear()
         self._polled.clear()
         self.served.clear()
 

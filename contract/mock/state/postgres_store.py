@@ -564,8 +564,9 @@ class PostgresStore:
         return int(count)
 
     def jobs(self, service_id: str | None = None, *, status: str | None = None,
-             now: float = 0.0, after: int = 0, limit: int = -1) -> list[Job]:
-        where, values = job_filter(service_id, status, now, after, "%s")
+             now: float = 0.0, after: int = 0, before: int | None = None, limit: int = -1
+             ) -> list[Job]:
+        where, values = job_filter(service_id, status, now, after, before, "%s")
         rows = self._rows(
             "SELECT id, project_id, service_id, mode, hard, url, accepted_at, done_at FROM jobs "
             f"WHERE {where} ORDER BY id LIMIT %s",

@@ -353,10 +353,11 @@ class SQLiteStore:
         return self._write(f"DELETE FROM jobs WHERE {condition}", values).rowcount
 
     def jobs(self, service_id: str | None = None, *, status: str | None = None,
-             now: float = 0.0, after: int = 0, limit: int = -1) -> list[Job]:
+             now: float = 0.0, after: int = 0, before: int | None = None, limit: int = -1
+             ) -> list[Job]:
         """Jobs in the order they were accepted: of one service or all, `done` or
         `in_progress` at `now` or both, those after the id `after`, at most `limit`."""
-        where, values = job_filter(service_id, status, now, after, "?")
+        where, values = job_filter(service_id, status, now, after, before, "?")
         rows = self._db.execute(
             "SELECT id, project_id, service_id, mode, hard, url, accepted_at, done_at FROM jobs "
             f"WHERE {where} ORDER BY id LIMIT ?", (*values, limit))

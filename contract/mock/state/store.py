@@ -123,9 +123,11 @@ class Store(Protocol):
         raise JobsFull when `max_jobs` unfinished jobs are held."""
 
     def jobs(self, service_id: str | None = None, *, status: str | None = None,
-             now: float = 0.0, after: int = 0, limit: int = -1) -> list[Job]:
+             now: float = 0.0, after: int = 0, before: int | None = None, limit: int = -1
+             ) -> list[Job]:
         """Jobs in the order they were accepted: of one service or all, `done` or
-        `in_progress` at `now` or both, those after the id `after`, at most `limit`."""
+        `in_progress` at `now` or both, those with an id above `after` (and below
+        `before`), at most `limit`."""
 
     def pruned(self, service_id: str) -> int:
         """The highest id of the service's jobs the store dropped (0: none): an edge that
@@ -195,9 +197,12 @@ class JobBound:
 
 
 def job_filter(service_id: str | None, status: str | None, now: float, after: int,
-               mark: str) -> tuple[str, list[object]]:
+               before: int | None, mark: str) -> tuple[str, list[object]]:
     """The WHERE clause of `Store.jobs` and its values, with the engine's placeholder."""
     conditions, values = [f"id > {mark}"], list[object]([after])
+    if before is not None:
+        conditions.append(f"id < {mark}")
+        values.append(before)
     if service_id:
         conditions.append(f"service_id = {mark}")
         values.append(service_id)
