@@ -182,6 +182,42 @@ def test_latency_holds_responses_back_without_reordering(shared_reference):
         wire.close()
 
 
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        (line,) = (line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def test_latency_bounds_what_a_pipelining_client_that_does_not_read_holds(shared_reference):
+    """Under --latency-ms every reply is held with its request: 204s, counted by their
+    empty bodies alone, let one client's pipelined pings with 7 KB heads take the mock to
+    525 MB. Reading stops once the held replies and requests pass OWED_BYTES; another
+    client is answered meanwhile."""
+    port = free_port()
+    with run_cli_server("mock", "--variant", "2016-08", "--quiet", "--latency-ms", "2000",
+                        port=port) as process:
+        before = rss_mb(process.pid)
+        ping = b"GET /v1.0/p1/ping HTTP/1.1\r\nHost: h\r\n" + TOKEN + \
+            b"X-Pad: " + b"p" * 7000 + b"\r\n\r\n"
+        flood = socket.create_connection(("127.0.0.1", port))
+        flood.setblocking(False)
+        batch, sent, deadline = ping * 64, 0, time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            try:  # whole requests only: a cut one would be a malformed request, refused
+                sent += flood.send(batch[sent % len(batch):])
+            except BlockingIOError:
+                time.sleep(0.01)
+        grown = rss_mb(process.pid) - before
+        other = Wire(f"http://127.0.0.1:{port}")
+        started = time.perf_counter()
+        other.send(b"GET /v1.0/p1/ping HTTP/1.1\r\nHost: h\r\n" + TOKEN + b"\r\n")
+        assert other.reply().status == 204 and time.perf_counter() - started < 4
+        other.close()
+        flood.close()
+    assert grown < 64, f"the mock grew by {grown:.0f} MB ({sent >> 20} MiB sent to it)"
+    print(f"\nmock: {grown:.0f} MB more for {sent >> 20} MiB of pipelined pings unread")
+
+
 def test_a_header_value_cannot_split_the_response_head():
     response = Outgoing(202, [("Location", "http://h/x\r\nSet-Cookie: a=b")])
     head = encode(response, keep_alive=True).decode("latin-1")

@@ -20,7 +20,8 @@ usable; a path or query that is not UTF-8 once percent-decoded gets 400; a reque
 `MAX_HEAD` is refused (414 or 431) before it is all read; a request the parser rejects gets
 400 with the documented error body; `--latency-ms` holds responses back without reordering
 them. A client that pipelines and does not read is read no further once the answers it
-has not taken pass `OWED_BYTES` (a large read is parsed in slices, see HttpConnection).
+has not taken, with their requests, hold `OWED_BYTES` (a large read is parsed in slices,
+see HttpConnection).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ from contract.http.serving import MAX_HEAD, HttpConnection, Keeper, Refused
 from contract.mock.app import MockApp
 
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
-OWED_BYTES = 1024 * 1024  # bodies answered but not yet written: past this, parsing waits
+OWED_BYTES = 1024 * 1024  # what queued replies hold: past this, parsing waits
+REPLY_BYTES = 512  # a reply held with its request: their objects, beyond bodies and head
 _NO_CONTENT = frozenset({204, 304})
 _NO_CRLF = str.maketrans("\r\n", "  ")
 
@@ -61,7 +63,7 @@ class _Reply:
     keep_alive: bool
     request: Incoming | None  # None for a request the parser refused
     started: float
-    size: int  # the body's bytes, counted in the connection's `owed`
+    size: int  # its body's bytes (and, held by latency, its request's), counted in `owed`
 
 
 class Outbox:
@@ -125,7 +127,7 @@ class Connection(HttpConnection):
         self.base_url = "http://127.0.0.1"
         self.replies: collections.deque[_Reply] = collections.deque()  # in request order
         self.unconfirmed = 0  # the last replies in the queue, whose writes await the commit
-        self.owed = 0  # bytes of the queued replies' bodies
+        self.owed = 0  # bytes the queued replies hold (see `_send`)
 
     def _reset(self) -> None:
         super()._reset()
@@ -211,6 +213,10 @@ class Connection(HttpConnection):
             self.closing = True
         due = asyncio.get_running_loop().time() + delay if delay else 0.0
         size = len(response.body)
+        if delay and request is not None:  # held by --latency-ms, with its request: 204s to
+            # pipelined pings with 7 KB heads, counted by their bodies alone, took 525 MB
+            size += REPLY_BYTES + len(self.target) + len(request.body) + sum(
+                len(name) + len(value) for name, value in self.headers)
         self.owed += size
         self.replies.append(_Reply(due, response, keep_alive, request, self.started, size))
         self.unconfirmed += 1
