@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import random
+import string
 import subprocess
 import threading
 import time
@@ -243,3 +245,29 @@ def test_a_database_restart_gives_503s_then_the_replicas_recover(pg):
             assert httpx.get(f"{base}/v1.0/p1/services/{service}",
                              headers=AUTH).status_code == 200
             assert purge(base, service, 7).status_code == 202
+
+
+def test_a_value_postgresql_cannot_hold_is_a_400_that_locks_nobody_out(pg):
+    """A NUL character or a key too long for its index (a random 3,000-character project)
+    was a 500, or taken for a lost database: then every client got 503s. Now each is a 400
+    with the error body, and the replicas serve everyone else meanwhile."""
+    long_project = "".join(random.Random(3).choices(string.ascii_lowercase, k=3000))
+    with replicas(pg.database("unholdable"), "--no-rate-limit") as [(a, _), (b, _)]:
+        service = create(a)
+        named = {**service_body(), "name": "a\0b"}
+        answers = {
+            "NUL in a name": httpx.post(f"{a}/v1.0/p1/services", json=named, headers=AUTH),
+            "NUL in a project": httpx.get(f"{a}/v1.0/p%00/services", headers=AUTH),
+            "NUL in a purge url": httpx.delete(
+                f"{a}/v1.0/p1/services/{service}/assets", headers=AUTH,
+                params={"url": "/a\0b", "hard": "true"}),
+            "a long project": httpx.post(f"{a}/v1.0/services", json=service_body(),
+                                         headers={**AUTH, "X-Project-Id": long_project})}
+        for name, answer in answers.items():
+            assert answer.status_code == 400, (name, answer.text)
+            (error,) = answer.json()["message"]["errors"]
+            assert "database cannot hold a value of this request" in error["message"], name
+        for base in (a, b):
+            assert purge(base, service, 1).status_code == 202
+            assert httpx.get(f"{base}/v1.0/p1/services/{service}",
+                             headers=AUTH).status_code == 200

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
+import string
 import threading
 import time
 import uuid
@@ -26,7 +28,15 @@ from contract.mock.edge.server import Edge
 from contract.mock.serve import create_app
 from contract.mock.settings import MockSettings
 from contract.mock.state.hosts import service_hosts
-from contract.mock.state.store import DomainHeld, JobsFull, Store, StoreFailure, open_store
+from contract.mock.state.postgres_store import PostgresStore
+from contract.mock.state.store import (
+    DomainHeld,
+    JobsFull,
+    Store,
+    StoreFailure,
+    StoreRefused,
+    open_store,
+)
 from contract.model import RateLimit
 from tests.mockapi import service_body
 from tests.postgres import Server, postgres
@@ -359,10 +369,43 @@ def test_no_host_name_makes_the_batch_fail_for_the_others(opened, names):
     assert store.served("one.example") is not None
 
 
+def test_a_value_the_database_cannot_hold_is_refused_alone(opened):
+    """A NUL character (PostgreSQL text holds none) and a key too long for its index (one
+    that does not compress) are kept, or refused with StoreRefused alone: never taken for a
+    lost database (that gave every client 503s), never the batch's failure."""
+    store = opened()
+    store.add_service("p1", service(1), 1.0, held("one.example"))
+    long_project = "".join(random.Random(7).choices(string.ascii_lowercase, k=3000))
+    writes = {"NUL in a name": lambda: store.add_service(
+                  "p1", {**service(2), "name": "a\0b"}, 1.0, held("two.example")),
+              "NUL in a job's url": lambda: store.add_job(
+                  "p1", service(1)["id"], "purge", True, "/a\0b", 1.0, 2.0),
+              "a long project": lambda: store.add_service(
+                  long_project, service(3), 1.0, held("three.example")),
+              "a long project's certificate": lambda: store.add_certificate(
+                  long_project, "www.example.com", certificate("www.example.com"), 1.0)}
+    refused = set()
+    for name, write in writes.items():
+        try:
+            write()
+        except StoreRefused:
+            refused.add(name)
+    store.add_job("p1", service(1)["id"], "purge", True, "/kept", 1.0, 2.0)
+    store.add_service("p1", service(4), 1.0, held("four.example"))
+    store.commit()
+    assert store.served("four.example") is not None and store.served("one.example")
+    assert [job.url for job in store.jobs()] == \
+        ["/a\0b", "/kept"][("NUL in a job's url" in refused):]
+    if isinstance(store, PostgresStore):  # SQLite holds them all
+        assert refused == set(writes)
+    else:
+        assert not refused
+
+
 def test_notifications_fit_postgresql_payloads_whatever_the_names():
     """Each payload is under 8000 bytes as PostgreSQL counts them; a name too long for one
     is sent as `*` (any may have changed)."""
-    from contract.mock.state.postgres_store import NOTIFY_BYTES, PostgresStore
+    from contract.mock.state.postgres_store import NOTIFY_BYTES
 
     class Sent:
         def __init__(self) -> None:

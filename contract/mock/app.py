@@ -34,7 +34,7 @@ from contract.mock.api import controls, docs, introspection
 from contract.mock.api.handlers import handlers_for, service_operation
 from contract.mock.runtime import Call, ContractFacts, Runtime
 from contract.mock.settings import MockSettings
-from contract.mock.state.store import StoreFailure, StoreUnavailable
+from contract.mock.state.store import StoreFailure, StoreRefused, StoreUnavailable
 
 log = logging.getLogger("cdn_contract.mock")
 API_PREFIX = "/v1.0/"  # every API path; /__mock__ and /docs are not the API
@@ -185,6 +185,9 @@ class MockApp:
             response = self.respond(request, behaves)
         except StoreUnavailable as error:
             response = unavailable(error)
+        except StoreRefused as error:  # the input, not the database, is at fault
+            response = error_response(400, f"the mock's database cannot hold a value of this "
+                                      f"request ({error}); nothing of it was kept")
         except StoreFailure as error:  # this request's write failed alone
             log.error("a write failed: %s", error)
             response = error_response(500, f"the mock could not store the request ({error}); "

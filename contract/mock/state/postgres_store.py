@@ -57,6 +57,7 @@ from contract.mock.state.store import (
     JobBound,
     JobsFull,
     StoreFailure,
+    StoreRefused,
     StoreUnavailable,
     job_filter,
     redacted,
@@ -232,7 +233,10 @@ class PostgresStore:
 
     def _use(self, shared: bool, work: Callable[[psycopg.Connection[Any]], T]) -> T:
         """`work` on a connection, reconnecting if need be; a lost database raises
-        StoreUnavailable, any other database error StoreFailure (the batch is lost)."""
+        StoreUnavailable, a value it cannot hold StoreRefused (a program limit is an
+        OperationalError, but the connection is fine: once taken for a lost database, one
+        random 3,000-character X-Project-Id gave every client 503s), any other database
+        error StoreFailure (the batch's transaction is aborted: `_unit` replays it)."""
         if self._batch is None or self._shared is None:
             if self._pending:  # the writes of this batch went with the lost connection
                 raise StoreUnavailable("the database connection was lost")
@@ -243,6 +247,9 @@ class PostgresStore:
         assert connection is not None
         try:
             return work(connection)
+        except (psycopg.DataError, psycopg.errors.ProgramLimitExceeded) as error:
+            self._pending = True
+            raise StoreRefused(_first_line(error)) from error
         except (psycopg.OperationalError, psycopg.InterfaceError) as error:
             self._lost()
             raise StoreUnavailable(_first_line(error)) from error
@@ -497,6 +504,8 @@ class PostgresStore:
         if wait is not None:
             raise JobsFull(wait)
         row = (project_id, service_id, mode, hard, url, accepted_at, done_at)
+        if "\0" in project_id + url:  # refused now: in the batch's statement, all would fail
+            raise StoreRefused("PostgreSQL text fields cannot contain NUL (0x00) bytes")
         if self.bound.held + len(self._jobs) < self.bound.max_jobs:
             self._jobs.append(row)
             self._pending = True

@@ -39,6 +39,12 @@ class StoreFailure(Exception):
     """The store could not do what was asked; nothing of the current batch was kept."""
 
 
+class StoreRefused(StoreFailure):
+    """The database cannot hold a value of this request (PostgreSQL: a NUL character, a key
+    past its index's size): the request is refused (400), nothing of it kept; the store,
+    and the batch of the other requests, go on."""
+
+
 class StoreUnavailable(StoreFailure):
     """The database cannot be reached (down, restarting): the request may be retried; the
     store reconnects by itself."""
