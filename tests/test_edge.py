@@ -7,7 +7,9 @@ The mock runs with --time-scale 0.001: a deploy (30 s) takes 30 ms, an invalidat
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -15,34 +17,50 @@ import httpx
 import pytest
 
 from contract.conform.origin import Origin
+from contract.mock.edge.cache import Cached
+from contract.mock.edge.server import Edge
+from contract.mock.serve import create_app
+from contract.mock.settings import MockSettings
 from tests.servers import deployed_service, free_port, run_mock
 
 DOMAIN = "www.example.test"
 SCALE = 0.001
 
 
-@pytest.fixture
-def cdn(shared_reference):
+@contextlib.contextmanager
+def serving(*args: str) -> Iterator[tuple[str, str, Origin]]:
+    """The mock with its edge and an origin: (API base URL, edge base URL, origin)."""
     origin, origin_port, edge_port = Origin(), free_port(), free_port()
     origin.start("127.0.0.1", origin_port)
     try:
         with run_mock("2016-08", "--time-scale", str(SCALE), "--no-rate-limit",
                       "--edge-port", str(edge_port), "--origin-port",
-                      f"80={origin_port}") as base:
+                      f"80={origin_port}", *args) as base:
             yield base, f"http://127.0.0.1:{edge_port}", origin
     finally:
         origin.stop()
+
+
+@pytest.fixture
+def cdn(shared_reference):
+    with serving() as served:
+        yield served
 
 
 def create(base: str, **members: Any) -> str:
     return deployed_service(base, domains=[{"domain": DOMAIN}], **members)
 
 
-def purge(base: str, service: str, url: str, hard: bool) -> None:
+def accept(base: str, service: str, url: str, hard: bool) -> None:
+    """A purge (`hard`) or an invalidation of `url`, accepted."""
     answer = httpx.delete(f"{base}/v1.0/p1/services/{service}/assets",
                           params={"url": url, "hard": str(hard).lower()},
                           headers={"X-Auth-Token": "t"})
     assert answer.status_code == 202, answer.text
+
+
+def purge(base: str, service: str, url: str, hard: bool) -> None:
+    accept(base, service, url, hard)
     time.sleep((600 if hard else 60) * SCALE + 0.05)  # until the job completes
 
 
@@ -103,11 +121,8 @@ def test_a_purge_lands_when_a_later_invalidation_finishes_first_s13_s14(cdn):
         assert get(edge, path).content == b"old"
         origin.put(path, b"new")
     accepted = time.monotonic()
-    for path, hard in (("/a.png", True), ("/b.png", False)):
-        answer = httpx.delete(f"{base}/v1.0/p1/services/{service}/assets",
-                              params={"url": path, "hard": str(hard).lower()},
-                              headers={"X-Auth-Token": "t"})
-        assert answer.status_code == 202, answer.text
+    accept(base, service, "/a.png", hard=True)
+    accept(base, service, "/b.png", hard=False)
     time.sleep(60 * SCALE + 0.05)
     assert get(edge, "/b.png").content == b"new"  # the invalidation, taken by the edge
     assert time.monotonic() - accepted < 600 * SCALE, "too slow to see the purge under way"
@@ -115,6 +130,64 @@ def test_a_purge_lands_when_a_later_invalidation_finishes_first_s13_s14(cdn):
     time.sleep(max(0.0, accepted + 600 * SCALE + 0.05 - time.monotonic()))
     landed = get(edge, "/a.png")
     assert (landed.content, landed.headers["x-cache"]) == (b"new", "MISS")
+
+
+def test_a_purge_under_way_lands_after_a_later_job_was_pruned_s13(shared_reference):
+    """--max-jobs 2: an invalidation accepted after a purge finishes and is pruned before
+    the edge took it. The edge, told jobs it never took were dropped, empties its cache of
+    the service; the purge still under way lands at its time all the same (it was lost
+    with the dropped job's id: the copy fetched meanwhile stayed)."""
+    with serving("--max-jobs", "2") as (base, edge, origin):
+        service = create(base)
+        origin.put("/a.png", b"old")
+        assert get(edge, "/a.png").content == b"old"
+        accepted = time.monotonic()
+        accept(base, service, "/a.png", hard=True)
+        accept(base, service, "/b.png", hard=False)
+        time.sleep(60 * SCALE + 0.03)
+        accept(base, service, "/c.png", hard=False)  # past the bound: /b.png's job goes
+        origin.put("/a.png", b"new")
+        assert get(edge, "/a.png").content == b"new"  # the cache was emptied
+        origin.put("/a.png", b"newer")
+        assert time.monotonic() - accepted < 600 * SCALE, "too slow to see the purge under way"
+        time.sleep(max(0.0, accepted + 600 * SCALE + 0.05 - time.monotonic()))
+        landed = get(edge, "/a.png")
+        assert (landed.content, landed.headers["x-cache"]) == (b"newer", "MISS")
+
+
+def _poll(edge: Edge, now: float) -> float:
+    """The fastest of a few polls of the edge's jobs at `now`, in seconds."""
+    times = []
+    for _ in range(20):
+        started = time.perf_counter()
+        edge.apply_jobs("s", now, exact=True)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def _kept_aside(purges: int) -> tuple[Edge, float]:
+    """An edge whose cache holds each purged file, after an invalidation passed `purges`
+    purges under way; what a poll costs it then."""
+    app = create_app("2016-08", MockSettings(db=":memory:", rate_limit=False))
+    edge, store = Edge(app.runtime), app.runtime.store
+    for number in range(purges):
+        store.add_job("p1", "s", "purge", True, f"/{number}.png", 0.0, 600.0)
+        edge.cache.put("s", f"/{number}.png", Cached(200, b"OK", [], b"", 0.0, 1e9, ""))
+    store.add_job("p1", "s", "invalidate", False, "/i.png", 0.0, 60.0)
+    store.commit()
+    edge.apply_jobs("s", 100.0, exact=True)  # the invalidation passes them: kept aside
+    return edge, _poll(edge, 100.0)
+
+
+def test_the_purges_kept_aside_cost_a_poll_nothing_until_they_land_s13(shared_reference):
+    """Purges passed unfinished by a later invalidation are read once; each poll until they
+    land looks at those due, not at every one held (50,000 of them made the edge walk its
+    whole list twice a poll: 47 answers a second instead of 1,500)."""
+    few_cost = _kept_aside(10)[1]
+    many, many_cost = _kept_aside(50_000)
+    assert many_cost < few_cost * 3 + 0.0002, (few_cost, many_cost)
+    _poll(many, 700.0)
+    assert not list(many.cache.of("s")), "the purges landed when due"
 
 
 def report(base: str, service: str, what: str, url: str) -> dict[str, Any]:

@@ -402,6 +402,27 @@ def test_a_value_the_database_cannot_hold_is_refused_alone(opened):
         assert not refused
 
 
+def test_the_jobs_of_a_project_the_store_holds_are_pruned_whatever_its_length(opened):
+    """A project id of 2,636 random letters fit PostgreSQL's index of services, not that of
+    the counters a pruning folds its jobs into: once one of its jobs was due to go, every
+    purge of every project failed (400 on PostgreSQL). A project a service is kept under
+    is one the counters hold (longer ones are refused with the service)."""
+    store = opened(max_jobs=1)
+    long_project = "".join(random.Random(11).choices(string.ascii_lowercase, k=2636))
+    store.add_service("p1", service(1), 1.0, held("one.example"))
+    try:
+        store.add_service(long_project, service(2), 1.0, held("two.example"))
+        store.add_job(long_project, service(2)["id"], "invalidate", False, "/a", 1.0, 2.0)
+        store.commit()
+    except StoreRefused:
+        assert isinstance(store, PostgresStore)  # SQLite holds any length
+    for number in range(3):  # past --max-jobs: the finished jobs are pruned
+        store.add_job("p1", service(1)["id"], "purge", True, f"/{number}", 3.0 + number, 3.5)
+        store.commit()
+    assert [job.url for job in store.jobs()] == ["/2"]
+    assert store.counters("p1", service(1)["id"]) == {"purge_requests": 3}
+
+
 def test_notifications_fit_postgresql_payloads_whatever_the_names():
     """Each payload is under 8000 bytes as PostgreSQL counts them; a name too long for one
     is sent as `*` (any may have changed)."""

@@ -20,8 +20,8 @@ usable; a path or query that is not UTF-8 once percent-decoded gets 400; a reque
 `MAX_HEAD` is refused (414 or 431) before it is all read; a request the parser rejects gets
 400 with the documented error body; `--latency-ms` holds responses back without reordering
 them. A client that pipelines and does not read is read no further once the answers it
-has not taken, with their requests, hold `OWED_BYTES` (a large read is parsed in slices,
-see HttpConnection).
+has not taken hold `OWED_BYTES` (a reply held keeps of its request its method and path
+alone; a large read is parsed in slices, see HttpConnection).
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ from contract.mock.app import MockApp
 
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 OWED_BYTES = 1024 * 1024  # what queued replies hold: past this, parsing waits
-REPLY_BYTES = 512  # a reply held with its request: their objects, beyond bodies and head
+REPLY_BYTES = 1024  # a reply held with its request: their objects, beyond body and headers
+HEADER_BYTES = 160  # a header held: its pair's objects, beyond its characters
 _NO_CONTENT = frozenset({204, 304})
 _NO_CRLF = str.maketrans("\r\n", "  ")
 
@@ -63,7 +64,7 @@ class _Reply:
     keep_alive: bool
     request: Incoming | None  # None for a request the parser refused
     started: float
-    size: int  # its body's bytes (and, held by latency, its request's), counted in `owed`
+    size: int  # its body's bytes (held by latency, all it holds), counted in `owed`
 
 
 class Outbox:
@@ -213,10 +214,15 @@ class Connection(HttpConnection):
             self.closing = True
         due = asyncio.get_running_loop().time() + delay if delay else 0.0
         size = len(response.body)
-        if delay and request is not None:  # held by --latency-ms, with its request: 204s to
-            # pipelined pings with 7 KB heads, counted by their bodies alone, took 525 MB
-            size += REPLY_BYTES + len(self.target) + len(request.body) + sum(
-                len(name) + len(value) for name, value in self.headers)
+        if delay:  # held by --latency-ms: counted whole (204s to pipelined pings with 7 KB
+            # heads, counted by their bodies alone, took 525 MB), its request kept as the
+            # access log needs it, not its headers (a thousand small ones held 16 times
+            # what they were counted for)
+            size += REPLY_BYTES + sum(HEADER_BYTES + len(name) + len(value)
+                                      for name, value in response.headers)
+            if request is not None:
+                request = Incoming(request.method, request.path)
+                size += len(request.path)
         self.owed += size
         self.replies.append(_Reply(due, response, keep_alive, request, self.started, size))
         self.unconfirmed += 1

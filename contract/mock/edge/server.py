@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import heapq
 import ipaddress
 import json
 from collections import Counter
@@ -78,8 +79,9 @@ class Edge:
         self.clock = runtime.clock  # the clock the jobs are timed by
         self.cache = EdgeCache(runtime.settings.edge_cache_bytes)
         self.applied: dict[str, int] = {}  # service id → last job id taken into account
-        # service id → jobs below that id that were unfinished when it was passed
-        self._pending: dict[str, list[Job]] = {}
+        # service id → jobs below that id that were unfinished when it was passed: a heap
+        # by (done_at, id), so a poll looks at the jobs that are due, not at every one held
+        self._pending: dict[str, list[tuple[float, int, Job]]] = {}
         self._polled: dict[str, float] = {}  # service id → when the store was last asked
         self._hosts: dict[str, Served] = {}  # normalised host → its service, as last read
         self._pools: dict[tuple[str, int], UpstreamPool] = {}
@@ -96,34 +98,39 @@ class Edge:
 
         Jobs do not finish in the order they were accepted (an invalidation takes 60 s, a
         purge 10 min): the id watermark passes a purge still under way when a later
-        invalidation finishes, so the jobs it passes unfinished are kept aside and taken
-        when their time comes (their records do not change, so they are not read again)."""
+        invalidation finishes, or when it jumps past jobs the store dropped, so the jobs it
+        passes unfinished are kept aside and taken when their time comes (their records do
+        not change, so they are not read again)."""
         if not exact and now - self._polled.get(service_id, -JOB_POLL_SECONDS) < \
                 JOB_POLL_SECONDS:
             return
         self._polled[service_id] = now
-        store, applied = self.runtime.store, self.applied.get(service_id, 0)
-        passed = applied  # jobs after it under way now are passed below (never pruned)
-        done = store.jobs(service_id, status="done", now=now, after=applied)
-        pruned = store.pruned(service_id)
-        if pruned > applied:  # jobs this edge never took were dropped: what they did is lost
+        store, passed = self.runtime.store, self.applied.get(service_id, 0)
+        done = store.jobs(service_id, status="done", now=now, after=passed)
+        applied = max(passed, store.pruned(service_id))
+        if applied > passed:  # jobs this edge never took were dropped: what they did is lost
             for path, _ in list(self.cache.of(service_id)):
                 self.cache.pop(service_id, path)
-            self.applied[service_id] = applied = pruned
         done = [job for job in done if job.id > applied]
-        pending = self._pending.get(service_id, [])
-        if done:
-            pending += store.jobs(service_id, status="in_progress", now=now, after=passed,
-                                  before=done[-1].id)
-        due = [job for job in pending if job.done_at <= now]
+        mark = done[-1].id if done else applied
+        if mark > passed:  # the jobs it passes under way now are kept (never pruned)
+            pending = self._pending.setdefault(service_id, [])
+            for job in store.jobs(service_id, status="in_progress", now=now, after=passed,
+                                  before=mark):
+                heapq.heappush(pending, (job.done_at, job.id, job))
+            self.applied[service_id] = mark
+        due = self._due(service_id, now)
         for job in sorted(due + done, key=lambda job: job.id):
             (self.purge if job.hard else self.invalidate)(service_id, job.url)
-        if done:
-            self.applied[service_id] = done[-1].id
-        if still := [job for job in pending if job.done_at > now]:
-            self._pending[service_id] = still
-        else:
+
+    def _due(self, service_id: str, now: float) -> list[Job]:
+        """The jobs kept aside for the service that have finished by `now`, taken out."""
+        pending, due = self._pending.get(service_id, []), []
+        while pending and pending[0][0] <= now:
+            due.append(heapq.heappop(pending)[2])
+        if not pending:
             self._pending.pop(service_id, None)
+        return due
 
     def purge(self, service_id: str, url: str) -> None:
         """A purge job completed (S13): its one file leaves the cache."""

@@ -71,6 +71,11 @@ CONNECT: dict[str, Any] = {"connect_timeout": 2, "application_name": "cdn-contra
            "keepalives_count": 2, "options": "-c statement_timeout=5000 -c lock_timeout=5000"}
 CHANNEL = "cdn_services"  # what a batch that changed services notifies: hosts, services
 NOTIFY_BYTES = 7000  # a notification's payload is at most 8000 bytes
+# The longest project id a service is kept under. An index entry holds at most 2704 bytes;
+# the counters' (project, service id, name), which a pruning folds jobs into, is the widest
+# that a service's project must fit (one that fit the services' index alone, by a few bytes,
+# made every later pruning fail, and with it every purge of every project).
+PROJECT_BYTES = 2048
 JOB_COLUMNS = "project_id, service_id, mode, hard, url, accepted_at, done_at"
 INSERT_JOBS = (f"INSERT INTO jobs ({JOB_COLUMNS}) SELECT * FROM unnest(%s::text[], %s::text[], "
                "%s::text[], %s::boolean[], %s::text[], %s::float8[], %s::float8[]) RETURNING id")
@@ -413,6 +418,8 @@ class PostgresStore:
 
     def add_service(self, project_id: str, document: dict[str, Any], now: float,
                     hosts: Sequence[str] = ()) -> None:
+        if len(project_id.encode()) > PROJECT_BYTES:
+            raise StoreRefused(f"a project id is at most {PROJECT_BYTES} bytes")
         with self._unit(hosts, (project_id, document["id"])):
             self._hold(project_id, document["id"], hosts)
             self._write("INSERT INTO services VALUES (%s, %s, %s, %s)",
