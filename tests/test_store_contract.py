@@ -131,6 +131,7 @@ def test_jobs_keep_their_order_and_filters(opened):
     assert store.jobs(status="in_progress", now=15.0) == [made[0]]
     assert store.jobs(after=made[0].id) == made[1:]
     assert store.jobs(after=made[0].id, before=made[2].id) == made[1:2]
+    assert store.jobs("s1", urls=("/b/*", "/*")) == [made[2]]
     assert store.jobs(limit=1) == made[:1]
     assert made[0].as_dict(25.0)["status"] == "done"
     assert (made[0].mode, made[0].hard, made[0].accepted_at) == ("purge", True, 10.0)

@@ -65,8 +65,8 @@ def cached(call: Call) -> Outgoing:
     call.store.count(call.project_id, service_id, "asset_lookups")
     now = call.runtime.clock()
     keys = (cache_path(url), "/*")  # as the jobs are keyed
-    jobs = [job.as_dict(now) for job in call.store.jobs(service_id)
-            if job.url in keys and job.project_id == call.project_id]
+    jobs = [job.as_dict(now) for job in call.store.jobs(service_id, urls=keys)
+            if job.project_id == call.project_id]
     edge = call.runtime.edge
     return json_response(200, {"service_id": service_id, "url": url,
                                "edge": edge.asset(service_id, url, now) if edge else None,

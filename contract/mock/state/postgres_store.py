@@ -160,6 +160,7 @@ MIGRATIONS = [
         PRIMARY KEY (project_id, domain)
     );
     """,
+    "CREATE INDEX jobs_by_url ON jobs (service_id, url);  -- an asset report's jobs",
 ]
 T = TypeVar("T")
 
@@ -580,9 +581,9 @@ class PostgresStore:
         return int(count)
 
     def jobs(self, service_id: str | None = None, *, status: str | None = None,
-             now: float = 0.0, after: int = 0, before: int | None = None, limit: int = -1
-             ) -> list[Job]:
-        where, values = job_filter(service_id, status, now, after, before, "%s")
+             now: float = 0.0, after: int = 0, before: int | None = None,
+             urls: Sequence[str] = (), limit: int = -1) -> list[Job]:
+        where, values = job_filter(service_id, status, now, after, before, urls, "%s")
         rows = self._rows(
             "SELECT id, project_id, service_id, mode, hard, url, accepted_at, done_at FROM jobs "
             f"WHERE {where} ORDER BY id LIMIT %s",

@@ -129,11 +129,11 @@ class Store(Protocol):
         raise JobsFull when `max_jobs` unfinished jobs are held."""
 
     def jobs(self, service_id: str | None = None, *, status: str | None = None,
-             now: float = 0.0, after: int = 0, before: int | None = None, limit: int = -1
-             ) -> list[Job]:
+             now: float = 0.0, after: int = 0, before: int | None = None,
+             urls: Sequence[str] = (), limit: int = -1) -> list[Job]:
         """Jobs in the order they were accepted: of one service or all, `done` or
         `in_progress` at `now` or both, those with an id above `after` (and below
-        `before`), at most `limit`."""
+        `before`), naming one of `urls` (if given), at most `limit`."""
 
     def pruned(self, service_id: str) -> int:
         """The highest id of the service's jobs the store dropped (0: none): an edge that
@@ -203,12 +203,16 @@ class JobBound:
 
 
 def job_filter(service_id: str | None, status: str | None, now: float, after: int,
-               before: int | None, mark: str) -> tuple[str, list[object]]:
+               before: int | None, urls: Sequence[str], mark: str
+               ) -> tuple[str, list[object]]:
     """The WHERE clause of `Store.jobs` and its values, with the engine's placeholder."""
     conditions, values = [f"id > {mark}"], list[object]([after])
     if before is not None:
         conditions.append(f"id < {mark}")
         values.append(before)
+    if urls:  # an asset report's jobs, by an index, not by reading all of the service's
+        conditions.append(f"url IN ({', '.join([mark] * len(urls))})")
+        values += urls
     if service_id:
         conditions.append(f"service_id = {mark}")
         values.append(service_id)
