@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 MAX_URI = 320  # limits page: longer request URIs get 414
 MAX_BODY = 8 * 1024  # limits page: larger bodies get 413
@@ -104,6 +104,17 @@ DEFECTS = {  # what a vendor could ship and the docs forbid, each with the state
     "location_without_project": "the create's Location has no project (as the docs' samples "
                                 "show) and a GET of it is a 404 (S40, an INTERPRETATION: a "
                                 "warning)",
+    "purge_dropped": "a purge is answered 202 but never queued: no job, nothing purged (S1)",
+    "purge_200": "a purge is answered 200 OK, not 202 Accepted (S2)",
+    "purge_location_of_request": "the purge's Location is the request's own URL (.../assets?"
+                                 "url=...), not the service's (S3, a SHOULD)",
+    "purge_body": "the purge's 202 carries a JSON body describing the job (S4)",
+    "hard_default_2015": "a purge without `hard` is an invalidation: the 2015-08 default "
+                         "(false) served under 2016-08 (S7b)",
+    "token_only_when_sent": "X-Auth-Token is checked only when the header is sent: a request "
+                            "without it is served (S10)",
+    "non_ascii_url_taken": "a purge url with non-ASCII characters is taken (S23, an "
+                           "INTERPRETATION: a warning)",
 }
 CERTIFICATE_DEFECTS = {  # the same, for the SSL certificates (2016-08): proven on their check
     "certificate_flavor_unchecked": "a flavor_id of 2 characters is taken (S41)",
@@ -216,9 +227,8 @@ class Vendor:
         split = urlsplit(target)
         if split.path.startswith("/vendor/jobs/"):  # the vendor's own admin read
             return 200, {}, self._jobs(split.path.rsplit("/", 1)[-1])
-        token = headers.get("x-auth-token", "").strip()
-        if not token or (self.behaviour.tokens and token not in self.behaviour.tokens):
-            raise Refusal(401, "a valid X-Auth-Token is required")
+        if "x-auth-token" in headers or "token_only_when_sent" not in self.behaviour.defects:
+            self._check_token(headers.get("x-auth-token", "").strip())
         if self.behaviour.name_limit:
             self._check_name(body)
         if len(body) > MAX_BODY:
@@ -270,6 +280,10 @@ class Vendor:
             if operation in handlers:
                 return handlers[operation](project, service_id, query, headers, body, base)
         raise Refusal(404, "no such resource")
+
+    def _check_token(self, token: str) -> None:
+        if not token or (self.behaviour.tokens and token not in self.behaviour.tokens):
+            raise Refusal(401, "a valid X-Auth-Token is required")
 
     def _check_name(self, body: bytes) -> None:
         """The name limit, before anything else is asked of the body."""
@@ -407,24 +421,27 @@ class Vendor:
     def _purge(self, project: str, service_id: str, query: dict[str, str],
                headers: dict[str, str], body: bytes, base: str
                ) -> tuple[int, dict[str, str], Any]:
-        hard = {"true": True, "false": False}.get(query.get("hard", "true"))
+        defects = self.behaviour.defects
+        default = "false" if "hard_default_2015" in defects else "true"
+        hard = {"true": True, "false": False}.get(query.get("hard", default))
         if hard is None:
-            raise Refusal(500 if "error_500_on_bad_hard" in self.behaviour.defects else 400,
+            raise Refusal(500 if "error_500_on_bad_hard" in defects else 400,
                           f"hard must be true or false, not {query['hard']!r}")
         every = query.get("all", "false").lower()
         if every not in ("true", "false"):
             raise Refusal(400, "all must be true or false")
         url = query.get("url")
         if url is not None:
-            if not url or not url.isascii() or not url.startswith("/"):
+            if not url or not url.startswith("/") or \
+                    not (url.isascii() or "non_ascii_url_taken" in defects):
                 raise Refusal(400, "url must be a relative URL in ASCII, starting with /")
-            if every == "true" and "all_with_url_taken" not in self.behaviour.defects:
+            if every == "true" and "all_with_url_taken" not in defects:
                 raise Refusal(400, "all=true cannot be combined with url")
             if hard and "*" in url and not self.behaviour.accept_wildcard_purge:
                 raise Refusal(400, "a purge (hard=true) removes one file: wildcards are "
                               "only for invalidations (hard=false)")
         elif hard and every != "true" and \
-                "purge_without_url_taken" not in self.behaviour.defects:
+                "purge_without_url_taken" not in defects:
             raise Refusal(400, "a purge (hard=true) needs the url of one file, or all=true")
         if body and not self.behaviour.ignore_purge_body:
             raise Refusal(400, "This operation does not accept a request body")
@@ -433,8 +450,8 @@ class Vendor:
         if self.behaviour.refuse_purge_before_deployed and \
                 self.status(service, now) != "deployed":
             raise Refusal(400, "the service is not deployed yet: purge it once it is")
-        key = service.id if "limit_per_service" in self.behaviour.defects else project
-        window = (30 if "short_window" in self.behaviour.defects else 60) * \
+        key = service.id if "limit_per_service" in defects else project
+        window = (30 if "short_window" in defects else 60) * \
             self.behaviour.time_scale
         opened = now - now % window if self.behaviour.calendar_minute else now
         start, used = self.windows.get(key, (opened, 0))
@@ -444,17 +461,22 @@ class Vendor:
             wait = max(1, math.ceil(start + window - now))
             retry = email.utils.formatdate(now + wait, usegmt=True) \
                 if self.behaviour.retry_after_date else str(wait * 1000) \
-                if "retry_after_ms" in self.behaviour.defects else str(wait)
+                if "retry_after_ms" in defects else str(wait)
             raise Refusal(429, "more than 20 purges in a minute: wait up to one minute",
-                          {} if "retry_after_missing" in self.behaviour.defects else
+                          {} if "retry_after_missing" in defects else
                           {"Retry-After": retry})
         self.windows[key] = (start, used + 1)
         takes = (600 if hard else 60) * self.behaviour.time_scale
         if every == "true":
             url = None  # every asset, whatever url says
-        service.jobs.append({"hard": hard, "url": url or "/*", "accepted_at": now,
-                             "done_at": now + takes})
-        return 202, {"Location": _url(base, project, service.id)}, None
+        job = {"hard": hard, "url": url or "/*", "accepted_at": now, "done_at": now + takes}
+        if "purge_dropped" not in defects:
+            service.jobs.append(job)
+        location = _url(base, project, service.id)
+        if "purge_location_of_request" in defects:
+            location += "/assets?" + urlencode(query)
+        return (200 if "purge_200" in defects else 202), {"Location": location}, \
+            {"job": {**job, "status": "queued"}} if "purge_body" in defects else None
 
 
     # -- SSL certificates, as the two pages of 2016-08 describe them -----------------------

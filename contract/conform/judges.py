@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from contract.conform.outcome import SPEC, Outcome, Status
@@ -58,15 +59,15 @@ def accepted(exchange: Answer) -> bool:
 
 
 def purge_is_accepted(record: Record, expect: Expect) -> Iterator[Outcome]:
-    """S9: the service id is a UUID; S1, S2: the purge is served with 202; S3: its
-    Location names the service; S4: the 202 has no body; S32: one sent is refused."""
+    """S9: the service id is a UUID; S1: the purge is served and, where the target's jobs
+    can be seen, queues one; S2: with 202; S3: its Location names the service; S4: the 202
+    has no body; S32: one sent is refused."""
     project, service = record.seen["project"], record.seen["service"]
     canonical = bool(CANONICAL_UUID.fullmatch(service))
     yield outcome("S9", canonical, f"service id {service!r} from the Location of "
                   f"createService {'is' if canonical else 'is not'} a UUID")
     done = record.exchanges["purge"]
-    yield outcome("S1", done.status not in (404, 405), f"DELETE .../assets answered "
-                  f"{done.status}", done)
+    yield _purged(done, record.seen["jobs"])
     yield outcome("S2", done.status == 202, f"a valid purge answered {done.status} "
                   "(expected 202)", done)
     if done.status != 202:
@@ -87,6 +88,18 @@ def purge_is_accepted(record: Record, expect: Expect) -> Iterator[Outcome]:
     yield outcome("S32", 400 <= with_body.status < 500, f"a purge with a request body "
                   f"answered {with_body.status} (our interpretation: 400; a server that "
                   "ignores the body is not wrong)", with_body)
+
+
+def _purged(done: Answer, jobs: list[dict[str, Any]] | None) -> Outcome:
+    """S1 on the valid purge: served (not 404 or 405); once accepted, a job recorded for
+    it when the target's jobs can be seen (an accepted purge that queues nothing purges
+    nothing)."""
+    if jobs is None or not accepted(done):
+        return outcome("S1", done.status not in (404, 405), f"DELETE .../assets answered "
+                       f"{done.status}", done)
+    return outcome("S1", bool(jobs), f"a valid purge answered {done.status} and the target "
+                   f"recorded {len(jobs)} job(s) for the service (expected one for it)", done,
+                   "S1 purge: expected a job recorded")
 
 
 def both_modes_accepted(record: Record, expect: Expect) -> Iterator[Outcome]:
@@ -118,9 +131,10 @@ def default_of_hard(record: Record, expect: Expect) -> Iterator[Outcome]:
         yield unobservable(statement, f"the purge without hard answered {done.status}: "
                            "nothing was applied", done, f"{statement}: purge refused")
         return
-    if not jobs:
-        yield outcome(statement, False, f"a purge without hard answered {done.status} but "
-                      "the target recorded no job", done)
+    if not jobs:  # nothing applied: S1 fails a purge that queues nothing
+        yield unobservable(statement, f"a purge without hard answered {done.status} but "
+                           "the target recorded no job: the hard it applied cannot be seen "
+                           "(S1)", done, f"{statement}: no job recorded")
         return
     applied = jobs[-1].get("hard")
     yield outcome(statement, applied is purge.hard_default, f"a purge without hard was "

@@ -316,8 +316,10 @@ def services_needed(probe: Probe, ctx: Context) -> int:
 
 @on_a_new_service
 def purge_once(ctx: Context, record: Record, project: str, service: str) -> None:
-    """A valid purge, then one with a request body (S1-S4, S9)."""
+    """A valid purge and the jobs the target then recorded, then a purge with a request
+    body (S1-S4, S9)."""
     record.exchanges["purge"] = ctx.purge(project, service, url="/index.html", hard="true")
+    record.seen["jobs"] = ctx.target.jobs(project, service)
     record.exchanges["purge with a body"] = ctx.purge_at(
         ctx.purge_path(project, service), {"url": "/index.html"}, content=b'{"x": 1}',
         headers={"Content-Type": "application/json"})
