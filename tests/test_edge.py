@@ -68,6 +68,14 @@ def get(edge: str, path: str, host: str = DOMAIN, **headers: str) -> httpx.Respo
     return httpx.get(edge + path, headers={"Host": host, **headers})
 
 
+def cached_then_changed(edge: str, origin: Origin, *paths: str) -> None:
+    """Each path cached by the edge as `old`, then changed to `new` at the origin."""
+    for path in paths:
+        origin.put(path, b"old")
+        assert get(edge, path).content == b"old"
+        origin.put(path, b"new")
+
+
 def test_the_life_of_an_asset_through_the_edge_s13_s14_s15_s26_s27_s28_s30(cdn):
     base, edge, origin = cdn
     service = create(base)
@@ -116,10 +124,7 @@ def test_a_purge_lands_when_a_later_invalidation_finishes_first_s13_s14(cdn):
     invalidation takes effect at its time, and the purge still lands at its own."""
     base, edge, origin = cdn
     service = create(base)
-    for path in ("/a.png", "/b.png"):
-        origin.put(path, b"old")
-        assert get(edge, path).content == b"old"
-        origin.put(path, b"new")
+    cached_then_changed(edge, origin, *("/a.png", "/b.png"))
     accepted = time.monotonic()
     accept(base, service, "/a.png", hard=True)
     accept(base, service, "/b.png", hard=False)
@@ -224,10 +229,7 @@ def test_the_asset_reports_answer_from_the_edge_state(cdn):
 def test_a_wildcard_invalidation_covers_its_subdirectories_only_s14(cdn):
     base, edge, origin = cdn
     service = create(base)
-    for path in ("/images/sub/b.png", "/css/c.css"):
-        origin.put(path, b"old")
-        assert get(edge, path).content == b"old"
-        origin.put(path, b"new")
+    cached_then_changed(edge, origin, *("/images/sub/b.png", "/css/c.css"))
     purge(base, service, "/images/*", hard=False)
     assert get(edge, "/images/sub/b.png").content == b"new"
     assert get(edge, "/css/c.css").content == b"old"  # not covered: still cached

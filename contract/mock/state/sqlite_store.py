@@ -356,8 +356,6 @@ class SQLiteStore:
     def jobs(self, service_id: str | None = None, *, status: str | None = None,
              now: float = 0.0, after: int = 0, before: int | None = None,
              urls: Sequence[str] = (), limit: int = -1) -> list[Job]:
-        """Jobs in the order they were accepted: of one service or all, `done` or
-        `in_progress` at `now` or both, those after the id `after`, at most `limit`."""
         where, values = job_filter(service_id, status, now, after, before, urls, "?")
         # SQLite's planner would rather read all of the service's jobs in id order than
         # sort the few an asset report names (95,000 jobs: 15 ms a report, not 0.1)
