@@ -230,8 +230,6 @@ def test_a_project_less_location_is_routed_once_before_its_project_is_found_s40(
     """S40's read-back takes the router's reason from the admission that refused it (the
     shorter form's header and service id): the request is routed once without the project
     and once with it, never a third time."""
-    import json
-
     from contract.checks.messages import Incoming
     from contract.mock.serve import create_app
     from contract.mock.settings import MockSettings
