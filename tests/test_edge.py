@@ -124,7 +124,7 @@ def test_a_purge_lands_when_a_later_invalidation_finishes_first_s13_s14(cdn):
     invalidation takes effect at its time, and the purge still lands at its own."""
     base, edge, origin = cdn
     service = create(base)
-    cached_then_changed(edge, origin, *("/a.png", "/b.png"))
+    cached_then_changed(edge, origin, "/a.png", "/b.png")
     accepted = time.monotonic()
     accept(base, service, "/a.png", hard=True)
     accept(base, service, "/b.png", hard=False)
@@ -229,7 +229,7 @@ def test_the_asset_reports_answer_from_the_edge_state(cdn):
 def test_a_wildcard_invalidation_covers_its_subdirectories_only_s14(cdn):
     base, edge, origin = cdn
     service = create(base)
-    cached_then_changed(edge, origin, *("/images/sub/b.png", "/css/c.css"))
+    cached_then_changed(edge, origin, "/images/sub/b.png", "/css/c.css")
     purge(base, service, "/images/*", hard=False)
     assert get(edge, "/images/sub/b.png").content == b"new"
     assert get(edge, "/css/c.css").content == b"old"  # not covered: still cached
