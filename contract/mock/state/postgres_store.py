@@ -160,7 +160,6 @@ MIGRATIONS = [
         PRIMARY KEY (project_id, domain)
     );
     """,
-    "CREATE INDEX jobs_by_url ON jobs (service_id, url);  -- an asset report's jobs",
 ]
 T = TypeVar("T")
 

@@ -210,7 +210,8 @@ def job_filter(service_id: str | None, status: str | None, now: float, after: in
     if before is not None:
         conditions.append(f"id < {mark}")
         values.append(before)
-    if urls:  # an asset report's jobs, by an index, not by reading all of the service's
+    if urls:  # an asset report's: filtered by the database, not as Job objects in Python
+        # (an index of its own would cost every purge's insert ~1 µs, 8%)
         conditions.append(f"url IN ({', '.join([mark] * len(urls))})")
         values += urls
     if service_id:
