@@ -190,8 +190,7 @@ class MockApp:
                                       f"request ({error}); nothing of it was kept")
         except StoreFailure as error:  # this request's write failed alone
             log.error("a write failed: %s", error)
-            response = error_response(500, f"the mock could not store the request ({error}); "
-                                      "nothing of it was kept")
+            response = not_stored(error)
         except Exception:  # a bug of the mock, never of the input: say so, keep serving
             log.exception("mock failure on %s %s", request.method, request.path)
             response = error_response(500, "the mock failed on this request; this is a bug in "
@@ -233,8 +232,7 @@ class MockApp:
             return unavailable(error)
         except StoreFailure as error:
             log.error("commit failed: %s", error)
-            return error_response(500, f"the mock could not store the request ({error}); "
-                                  "nothing of it was kept")
+            return not_stored(error)
         return None
 
     def close(self) -> None:
@@ -308,6 +306,13 @@ class MockApp:
             return request, error_response(413, self.too_large())
         request.body = body
         return request, None
+
+
+def not_stored(error: StoreFailure) -> Outgoing:
+    """500 when a write failed in the database itself (neither the input nor a lost
+    connection): nothing of the request was kept."""
+    return error_response(500, f"the mock could not store the request ({error}); nothing of "
+                          "it was kept")
 
 
 def unavailable(error: StoreUnavailable) -> Outgoing:
