@@ -59,6 +59,17 @@ def test_compiled_checks_report_each_problem_with_its_pointer():
     assert run_checks(schema, {}) == [": 'name' is a required property"]
 
 
+def test_if_then_else_applies_then_where_if_holds_and_else_where_it_does_not():
+    """What `if` finds is taken back: it only chooses between `then` and `else`."""
+    schema = {"type": "object", "if": {"required": ["href"]},
+              "then": {"properties": {"href": {"type": "string"}}},
+              "else": {"required": ["href-template"]}}
+    assert run_checks(schema, {"href": "/ping"}) == []
+    assert run_checks(schema, {"href": 1}) == ["/href: 1 is not of type string"]
+    assert run_checks(schema, {"href-template": "/services{?limit}"}) == []
+    assert run_checks(schema, {}) == [": 'href-template' is a required property"]
+
+
 def test_a_keyword_that_cannot_be_compiled_stops_generation():
     with pytest.raises(SchemaCodeError, match="oneOf at /\\*"):
         check_statements({"type": "array", "items": {"oneOf": [{"type": "string"}]}}, "body")

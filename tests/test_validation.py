@@ -160,8 +160,9 @@ FLAVOR = {"id": "cdn", "providers": [{"provider": "akamai", "links": [
 @pytest.mark.parametrize("variant", ["2015-08", "2016-08"])
 def test_a_response_holds_the_members_the_docs_show_s39(shared_reference, engine, variant):
     """`{}` is not a service, a page of `{}` not a page of services, `{}` not a flavor, nor
-    a link without its `href`: each is a violation citing S39; what every sample shows
-    passes. Before S39 every one of them was valid."""
+    a link without its `href`, nor a home document's resource without its `href` or
+    `href-template`: each is a violation citing S39; what every sample shows passes. Before
+    S39 every one of them was valid (the resource `{}` until it was required to say where)."""
     from contract.validation import validator
 
     checking = validator(variant, engine)
@@ -173,14 +174,21 @@ def test_a_response_holds_the_members_the_docs_show_s39(shared_reference, engine
               ["id", "name", "domains", "origins", "flavor_id", "status", "links"]),
              ("/v1.0/110011/flavors/cdn", {}, ["id", "providers", "links"]),
              ("/v1.0/110011/flavors/cdn", {**FLAVOR, "links": [{"rel": "self"}]}, ["href"]),
-             ("/v1.0/110011/", {}, ["resources"])]
+             ("/v1.0/110011/", {}, ["resources"]),
+             # a resource says where it is: an `href` or an `href-template` (json-home)
+             ("/v1.0/110011/", {"resources": {"rel/ping": {}}}, ["href-template"]),
+             ("/v1.0/110011/", {"resources": {"rel/ping": {"hints": {"allow": ["GET"]}}}},
+              ["href-template"])]
     for path, body, missing in cases:
         found = checking.validate_response(HttpRequest("GET", path, TOKEN), HttpResponse(
             200, json_type, json.dumps(body).encode()))
         assert sorted(v.message.split("'")[1] for v in found) == sorted(missing), found
         assert all("S39" in v.statements for v in found), found
     for path, body in ((read, {**LISTED, "errors": []}), ("/v1.0/110011/flavors/cdn", FLAVOR),
-                       ("/v1.0/110011/", {"resources": {"rel/ping": {"href": "/ping"}}})):
+                       ("/v1.0/110011/", {"resources": {"rel/ping": {"href": "/ping"}}}),
+                       ("/v1.0/110011/", {"resources": {"rel/services": {
+                           "href-template": "/services{?marker,limit}",
+                           "href-vars": {"marker": "param/marker"}}}})):
         assert checking.validate_response(HttpRequest("GET", path, TOKEN), HttpResponse(
             200, json_type, json.dumps(body).encode())) == [], body
     # a status outside the lifecycle's five breaks S34 (the member's own), not S39

@@ -24,7 +24,12 @@ from typing import Any
 
 from contract.codegen.model_code import Models, Type, docstring
 from contract.codegen.render import all_order, environment, header, import_order, snake, used
-from contract.codegen.schema_code import SchemaCodeError, check_statements, constraint_statements
+from contract.codegen.schema_code import (
+    SchemaCodeError,
+    check_statements,
+    citing,
+    constraint_statements,
+)
 from contract.errors import InputError
 from contract.model import Purge, read_contract
 from contract.openapi import operations, parse_yaml
@@ -377,8 +382,8 @@ def _argument(name: str) -> str:
 
 
 def _cited(param: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys([*param.get("x-statements", []),
-                                *param.get("schema", {}).get("x-statements", [])]))
+    """What a parameter breaks: its own statements and its schema's (as the server's)."""
+    return citing(tuple(str(s) for s in param.get("x-statements", [])), param.get("schema", {}))
 
 
 def _check_lines(param: dict[str, Any], made: _Param) -> list[str]:

@@ -19,7 +19,7 @@ _ANNOTATIONS = {"description", "title", "default", "example", "examples", "readO
                 "writeOnly", "deprecated"}
 _COMPILED = {"type", "properties", "required", "items", "minLength", "maxLength", "pattern",
              "format", "enum", "minimum", "maximum", "minItems", "maxItems", "if", "then",
-             "additionalProperties"}
+             "else", "additionalProperties"}
 _TYPE_TESTS = {
     "object": "isinstance({v}, dict)",
     "array": "isinstance({v}, list)",
@@ -315,14 +315,15 @@ def _enum(schema: dict[str, Any], var: str, pointer: str, where: str,
 
 def _conditional(schema: dict[str, Any], var: str, at: list[str], names: _Names,
                  where: str, cited: tuple[str, ...]) -> list[str]:
-    """`if`/`then`: the `if` schema is checked into `problems` like any other; when it added
-    nothing it holds and `then` applies, else what it added is taken back."""
-    if "else" in schema:
-        raise SchemaCodeError(f"unsupported keyword else at {_pointer(at) or '(root)'}")
+    """`if`/`then`/`else`: the `if` schema is checked into `problems` like any other; when it
+    added nothing it holds and `then` applies, else what it added is taken back and `else`
+    applies."""
     mark = names.fresh("n")
     then = _check(schema.get("then", {}), var, at, names, where, cited)
+    otherwise = _check(schema.get("else", {}), var, at, names, where, cited)
     return [f"{mark} = len(problems)", *_check(schema["if"], var, at, names, where, cited),
             f"if len(problems) > {mark}:", f"    del problems[{mark}:]",
+            *("    " + line for line in otherwise),
             *(["else:", *("    " + line for line in then)] if then else [])]
 
 

@@ -57,18 +57,20 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
 
 def _statements(*elements: Any) -> tuple[str, ...]:
     """The statement ids an element carries itself (or, for an extension's value, anywhere
-    inside it), and a response's headers' (a 429's `Retry-After` is S24's)."""
+    inside it)."""
     found: list[str] = []
     for element in elements:
         cited = element.get("x-statements", []) if isinstance(element, dict) else []
         if isinstance(element, dict) and not cited and "x-source" not in element:
             cited = [sid for _, ids in citations(element) for sid in ids]
-        if isinstance(element, dict) and isinstance(element.get("headers"), dict):
-            cited = [*cited, *(sid for header in element["headers"].values()
-                               if isinstance(header, dict)
-                               for sid in header.get("x-statements", []))]
         found += [str(s) for s in cited if str(s) not in found]
     return tuple(found)
+
+
+def _promised(response: dict[str, Any]) -> tuple[Any, ...]:
+    """A response and its headers: what a response added or removed cites (a 429's
+    `Retry-After` is S24's, the response S11's)."""
+    return (response, *(response.get("headers") or {}).values())
 
 
 class _Differ:
@@ -193,11 +195,10 @@ class _Differ:
         for status, where, was, now in self.pairs(pointer, old, new):
             if was is None:
                 self.add(where, "response.added", f"{name} may now answer {status}", P,
-                         P if status.startswith(("2", "4")) else N, now,
-                         *(now.get("headers") or {}).values())  # what its headers promise
+                         P if status.startswith(("2", "4")) else N, *_promised(now))
             elif now is None:
                 self.add(where, "response.removed", f"{name} no longer answers {status}", N,
-                         P, was)
+                         P, *_promised(was))
             else:
                 self.headers(f"{where}/headers", f"{status} response of {name}",
                              was.get("headers", {}), now.get("headers", {}))
