@@ -80,6 +80,11 @@ def test_default_of_hard_is_not_observable_without_jobs_or_observer(shared_refer
         (report,) = run(Target(f"http://127.0.0.1:{port}"), RunOptions(["2016-08"], QUICK))
     assert verdicts(report)["S7b"] == Status.NOT_OBSERVABLE
     assert verdicts(report)["S11"] == Status.NOT_OBSERVABLE  # not asked: --rate-limit-check
+    # S13's job time cannot be read either: said, not left with no outcome and no reason
+    s13 = next(v for v in report.verdicts if v.id == "S13")
+    timed = [o for o in s13.outcomes if o.message.startswith("no purge job to time")]
+    assert s13.status == Status.NOT_OBSERVABLE and len(timed) == 1, s13.outcomes
+    assert "no /__mock__/jobs" in timed[0].message, timed
 
 
 def test_cli_writes_reports_and_gates_with_exit_codes(shared_reference, tmp_path):

@@ -119,7 +119,23 @@ def both_modes_accepted(record: Record, expect: Expect) -> Iterator[Outcome]:
 
 def default_of_hard(record: Record, expect: Expect) -> Iterator[Outcome]:
     """S7a/S7b: a purge without `hard` is applied with the variant's default; S13: a purge
-    job completes after the documented time (times the target's scale)."""
+    job completes after the documented time (times the target's scale), or says why no job
+    could be timed (a statement with no outcome is not observable with no reason given)."""
+    judged = list(_applied_default(record, expect))
+    yield from judged
+    if "S13" in expect.statements and all(o.statement != "S13" for o in judged):
+        first = judged[0]
+        why = first.message if first.status == Status.NOT_OBSERVABLE else \
+            "the job it recorded is not a purge (hard=true) with its done_at"
+        jobs = record.seen["jobs"]
+        yield unobservable("S13", f"no purge job to time: {why}",
+                           None if jobs is None else record.exchanges["purge"],
+                           "S13: no purge job to time")
+
+
+def _applied_default(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S7a/S7b on the job the purge without `hard` left; S13 on its time, when it is a
+    purge job with its done_at."""
     statement = "S7b" if "S7b" in expect.statements else "S7a"
     purge = expect.contract.purge
     done, jobs = record.exchanges["purge"], record.seen["jobs"]
