@@ -16,11 +16,11 @@ import pytest
 from contract.cli.conform import configure, conform
 from contract.conform.checks import CHECKS
 from contract.conform.fuzz import FuzzSettings
-from contract.conform.judges import Expect
-from contract.conform.outcome import Status, curl, secrets_note
+from contract.conform.judges import Expect, unobservable
+from contract.conform.outcome import StatementVerdict, Status, curl, secrets_note
 from contract.conform.probes import Context
 from contract.conform.report import Run, as_html, as_json, as_junit, group, summary
-from contract.conform.runner import RunOptions, run
+from contract.conform.runner import RunOptions, VariantReport, run
 from contract.conform.target import Identity, Target
 from contract.model import read_contract
 from contract.spec.statements import embedded
@@ -323,6 +323,21 @@ def test_a_dropped_connection_fails_s36_with_a_curl_line_that_asks_again(shared_
                for o in dropped), [o.curl for o in dropped]
     (row,) = group(dropped)
     assert len(row.outcomes) == len(dropped)
+
+
+def test_the_terminal_merges_the_statements_not_observable_for_one_reason_only():
+    """Statements not observable for one reason share a row; two with no exchange and
+    reasons of their own (no observer; no second tenant) each keep theirs (both had the
+    default cause `<statement> not observable`, and the row said the first's for both)."""
+    why = {"S7b": "the target has no /__mock__/jobs and no --observer was given",
+           "S18": "another project's service: a second tenant needs --other-project-id",
+           "S3": "no 202 to judge", "S4": "no 202 to judge"}
+    verdicts = [StatementVerdict(sid, "MUST", "", [unobservable(sid, reason)])
+                for sid, reason in why.items()]
+    shown = summary(Run([VariantReport("2016-08", verdicts, groups=("api",))], "http://t"))
+    rows = [line for line in shown.splitlines() if line.startswith("  n/o ")]
+    assert rows == [f"  n/o S7b: {why['S7b']}", f"  n/o S18: {why['S18']}",
+                    "  n/o S3, S4: no 202 to judge"], shown
 
 
 def test_a_token_shows_as_its_variable_only_when_it_came_from_one(monkeypatch, tmp_path):

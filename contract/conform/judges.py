@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from contract.conform.outcome import SPEC, Outcome, Status
+from contract.conform.outcome import SPEC, Outcome, Status, steady
 from contract.conform.probes import OWN, REFUSE, Record, listed_ids, next_link
 from contract.conform.target import Answer
 from contract.formats import CANONICAL_UUID
@@ -42,10 +42,14 @@ def outcome(statement: str, ok: bool, message: str, exchange: Answer | None = No
 
 def unobservable(statement: str, why: str, exchange: Answer | None = None,
                  cause: str = "") -> Outcome:
+    """Why `statement` could not be judged; its cause, `cause` or else `why` itself (the
+    report gives one row to the statements of one cause: a bare `not observable` would
+    give one reason to them all)."""
     return Outcome(statement, Status.NOT_OBSERVABLE, why,
                    curl=exchange.curl if exchange else "",
                    exchange=exchange.response if exchange else None,
-                   cause=_cause(cause or f"{statement} not observable", exchange))
+                   cause=_cause(cause or f"{statement} not observable: {steady(why)}",
+                                exchange))
 
 
 def _cause(what: str, exchange: Answer | None) -> str:
