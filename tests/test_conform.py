@@ -16,11 +16,11 @@ import pytest
 from contract.cli.conform import configure, conform
 from contract.conform.checks import CHECKS
 from contract.conform.fuzz import FuzzSettings
-from contract.conform.judges import Expect
-from contract.conform.outcome import Status, curl, secrets_note
+from contract.conform.judges import Expect, unobservable
+from contract.conform.outcome import StatementVerdict, Status, curl, secrets_note
 from contract.conform.probes import Context
 from contract.conform.report import Run, as_html, as_json, as_junit, group, summary
-from contract.conform.runner import RunOptions, run
+from contract.conform.runner import RunOptions, VariantReport, run
 from contract.conform.target import Identity, Target
 from contract.model import read_contract
 from contract.spec.statements import embedded
@@ -80,6 +80,11 @@ def test_default_of_hard_is_not_observable_without_jobs_or_observer(shared_refer
         (report,) = run(Target(f"http://127.0.0.1:{port}"), RunOptions(["2016-08"], QUICK))
     assert verdicts(report)["S7b"] == Status.NOT_OBSERVABLE
     assert verdicts(report)["S11"] == Status.NOT_OBSERVABLE  # not asked: --rate-limit-check
+    # S13's job time cannot be read either: said, not left with no outcome and no reason
+    s13 = next(v for v in report.verdicts if v.id == "S13")
+    timed = [o for o in s13.outcomes if o.message.startswith("no purge job to time")]
+    assert s13.status == Status.NOT_OBSERVABLE and len(timed) == 1, s13.outcomes
+    assert "no /__mock__/jobs" in timed[0].message, timed
 
 
 def test_cli_writes_reports_and_gates_with_exit_codes(shared_reference, tmp_path):
@@ -318,6 +323,21 @@ def test_a_dropped_connection_fails_s36_with_a_curl_line_that_asks_again(shared_
                for o in dropped), [o.curl for o in dropped]
     (row,) = group(dropped)
     assert len(row.outcomes) == len(dropped)
+
+
+def test_the_terminal_merges_the_statements_not_observable_for_one_reason_only():
+    """Statements not observable for one reason share a row; two with no exchange and
+    reasons of their own (no observer; no second tenant) each keep theirs (both had the
+    default cause `<statement> not observable`, and the row said the first's for both)."""
+    why = {"S7b": "the target has no /__mock__/jobs and no --observer was given",
+           "S18": "another project's service: a second tenant needs --other-project-id",
+           "S3": "no 202 to judge", "S4": "no 202 to judge"}
+    verdicts = [StatementVerdict(sid, "MUST", "", [unobservable(sid, reason)])
+                for sid, reason in why.items()]
+    shown = summary(Run([VariantReport("2016-08", verdicts, groups=("api",))], "http://t"))
+    rows = [line for line in shown.splitlines() if line.startswith("  n/o ")]
+    assert rows == [f"  n/o S7b: {why['S7b']}", f"  n/o S18: {why['S18']}",
+                    "  n/o S3, S4: no 202 to judge"], shown
 
 
 def test_a_token_shows_as_its_variable_only_when_it_came_from_one(monkeypatch, tmp_path):

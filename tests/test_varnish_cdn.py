@@ -84,6 +84,10 @@ def test_each_vcl_defect_fails_on_its_own_statement_only(reports):
         assert {v.id for v in reports[defect].verdicts if v.status == Status.WARNING
                 and v.id in EDGE_STATEMENTS} == WARNED.get(defect, set()), \
             (defect, not_passed(reports[defect]))
+        # each failure quotes what the edge served (a wait that ran out, its last answer)
+        failures = [o for v in reports[defect].failed for o in v.outcomes
+                    if o.status == Status.FAIL]
+        assert all(o.exchange is not None for o in failures), (defect, failures)
 
 
 def test_the_edge_answers_as_a_real_cache_does(cdn, reports):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from contract.conform.outcome import SPEC, Outcome, Status
+from contract.conform.outcome import SPEC, Outcome, Status, steady
 from contract.conform.probes import OWN, REFUSE, Record, listed_ids, next_link
 from contract.conform.target import Answer
 from contract.formats import CANONICAL_UUID
@@ -42,10 +42,14 @@ def outcome(statement: str, ok: bool, message: str, exchange: Answer | None = No
 
 def unobservable(statement: str, why: str, exchange: Answer | None = None,
                  cause: str = "") -> Outcome:
+    """Why `statement` could not be judged; its cause, `cause` or else `why` itself (the
+    report gives one row to the statements of one cause: a bare `not observable` would
+    give one reason to them all)."""
     return Outcome(statement, Status.NOT_OBSERVABLE, why,
                    curl=exchange.curl if exchange else "",
                    exchange=exchange.response if exchange else None,
-                   cause=_cause(cause or f"{statement} not observable", exchange))
+                   cause=_cause(cause or f"{statement} not observable: {steady(why)}",
+                                exchange))
 
 
 def _cause(what: str, exchange: Answer | None) -> str:
@@ -119,7 +123,23 @@ def both_modes_accepted(record: Record, expect: Expect) -> Iterator[Outcome]:
 
 def default_of_hard(record: Record, expect: Expect) -> Iterator[Outcome]:
     """S7a/S7b: a purge without `hard` is applied with the variant's default; S13: a purge
-    job completes after the documented time (times the target's scale)."""
+    job completes after the documented time (times the target's scale), or says why no job
+    could be timed (a statement with no outcome is not observable with no reason given)."""
+    judged = list(_applied_default(record, expect))
+    yield from judged
+    if "S13" in expect.statements and all(o.statement != "S13" for o in judged):
+        first = judged[0]
+        why = first.message if first.status == Status.NOT_OBSERVABLE else \
+            "the job it recorded is not a purge (hard=true) with its done_at"
+        jobs = record.seen["jobs"]
+        yield unobservable("S13", f"no purge job to time: {why}",
+                           None if jobs is None else record.exchanges["purge"],
+                           "S13: no purge job to time")
+
+
+def _applied_default(record: Record, expect: Expect) -> Iterator[Outcome]:
+    """S7a/S7b on the job the purge without `hard` left; S13 on its time, when it is a
+    purge job with its done_at."""
     statement = "S7b" if "S7b" in expect.statements else "S7a"
     purge = expect.contract.purge
     done, jobs = record.exchanges["purge"], record.seen["jobs"]
