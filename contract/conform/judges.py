@@ -300,13 +300,23 @@ def rate_limit(record: Record, expect: Expect) -> Iterator[Outcome]:
 
 def _retry_after(refused: list[Answer], limit: RateLimit | None, expect: Expect
                  ) -> Iterator[Outcome]:
-    """S24 and S35 about the first refusal, if any."""
-    if not refused or "S24" not in expect.statements:
+    """S24 and S35 about the first refusal; without one, why they cannot be judged (they
+    were left with no outcome: a row with no reason)."""
+    if "S24" not in expect.statements:
+        return
+    judged = ("S24", "S35") if "S35" in expect.statements else ("S24",)
+    if not refused:
+        for statement in judged:
+            yield unobservable(statement, "no purge of the burst was refused: there is no "
+                               "429 to read a Retry-After from", cause="no 429 came")
         return
     last = refused[0]
     retry = last.response.headers.get("Retry-After")
     if retry is None:
         yield outcome("S24", False, f"the {last.status} has no Retry-After", last)
+        if "S35" in judged:
+            yield unobservable("S35", f"the {last.status} has no Retry-After: its form cannot "
+                               "be judged", last, "S35: no Retry-After")
         return
     yield outcome("S24", True, f"the {last.status} carries Retry-After {retry!r}", last)
     if "S35" in expect.statements and limit is not None:
