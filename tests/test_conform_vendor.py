@@ -206,9 +206,9 @@ def test_a_fixed_project_and_one_token_reach_every_request(shared_reference):
     with serve(vendor) as base:
         target = Target(base, Identity("secret", True, "110011", headers={"X-Api-Key": "k"}),
                         Fixtures(template=template), observer=vendor.jobs, time_scale=0.01)
-        # 8 cases per operation: enough for schemathesis' creates to make a service or
-        # more (with 3 it may make none, and the assertions below would see nothing)
-        (report,) = run(target, RunOptions(["2016-08"], FuzzSettings(8, 1, 2),
+        # 16 cases per operation: enough for schemathesis' creates to make a service or
+        # more (with 8, run alone, it made none, and the assertions below saw nothing)
+        (report,) = run(target, RunOptions(["2016-08"], FuzzSettings(16, 1, 2),
                                            groups=("api",)))
     assert vendor.projects == {"110011"}  # no invented project, schemathesis' included
     assert target.created and target.created_by_fuzz  # schemathesis created some too
@@ -317,7 +317,7 @@ def test_the_upstream_servers_ways_fail_only_what_they_break_and_three_runs_agre
     with serve(vendor) as base:
         for _ in range(3):
             target = Target(base, observer=vendor.jobs, time_scale=0.01)
-            (report,) = run(target, RunOptions(["2016-08"], FuzzSettings(1, 1, 2),
+            (report,) = run(target, RunOptions(["2016-08"], FuzzSettings(16, 1, 2),
                                                rate_limit_check=True, groups=("api",)))
             reports.append(report)
             assert target.removed == target.created_count and not target.left, target.left
