@@ -48,6 +48,7 @@ ALLOWED = {  # each a behaviour the docs allow and our mock does not have
     "the limit's minute is the calendar minute": Behaviour(calendar_minute=True),
     "log_delivery required on create": Behaviour(log_delivery_required=True),
     "a purge with a * taken as one file's": Behaviour(accept_wildcard_purge=True),
+    "jobs recorded 1.5 s after their 202": Behaviour(jobs_lag=150),
     # the upstream server's ways the docs allow, each on its own (one may hide another's
     # false alarm) and together (its error body is S16's failure and its 405 cached-asset
     # report an undocumented status: each alone in UPSTREAM_WAYS, all in UPSTREAM)

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from contract.conform.outcome import SPEC, Outcome, Status, steady
 from contract.conform.probes import OWN, REFUSE, Record, listed_ids, next_link
-from contract.conform.target import Answer
+from contract.conform.target import JOBS_SETTLE_SECONDS, Answer
 from contract.formats import CANONICAL_UUID
 from contract.model import Contract, RateLimit
 
@@ -102,7 +102,8 @@ def _purged(done: Answer, jobs: list[dict[str, Any]] | None) -> Outcome:
         return outcome("S1", done.status not in (404, 405), f"DELETE .../assets answered "
                        f"{done.status}", done)
     return outcome("S1", bool(jobs), f"a valid purge answered {done.status} and the target "
-                   f"recorded {len(jobs)} job(s) for the service (expected one for it)", done,
+                   f"recorded {len(jobs)} job(s) for the service within "
+                   f"{JOBS_SETTLE_SECONDS:.0f} s (expected one for it)", done,
                    "S1 purge: expected a job recorded")
 
 

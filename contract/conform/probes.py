@@ -318,8 +318,9 @@ def services_needed(probe: Probe, ctx: Context) -> int:
 def purge_once(ctx: Context, record: Record, project: str, service: str) -> None:
     """A valid purge and the jobs the target then recorded, then a purge with a request
     body (S1-S4, S9)."""
-    record.exchanges["purge"] = ctx.purge(project, service, url="/index.html", hard="true")
-    record.seen["jobs"] = ctx.target.jobs(project, service)
+    record.exchanges["purge"] = done = ctx.purge(project, service, url="/index.html",
+                                                 hard="true")
+    record.seen["jobs"] = ctx.target.jobs(project, service, awaited=done)
     record.exchanges["purge with a body"] = ctx.purge_at(
         ctx.purge_path(project, service), {"url": "/index.html"}, content=b'{"x": 1}',
         headers={"Content-Type": "application/json"})
@@ -341,8 +342,8 @@ def both_modes(ctx: Context, record: Record, project: str, service: str) -> None
 def purge_without_hard(ctx: Context, record: Record, project: str, service: str) -> None:
     """A purge that leaves `hard` out, and the job the target recorded for it (S7a, S7b,
     S13)."""
-    record.exchanges["purge"] = ctx.purge(project, service, url="/index.html")
-    record.seen["jobs"] = ctx.target.jobs(project, service)
+    record.exchanges["purge"] = done = ctx.purge(project, service, url="/index.html")
+    record.seen["jobs"] = ctx.target.jobs(project, service, awaited=done)
     record.seen["time_scale"] = ctx.target.scale
 
 

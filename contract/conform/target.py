@@ -32,6 +32,8 @@ TEMPLATE = {"name": "{name}", "domains": [{"domain": "{domain}"}],
             "origins": [{"origin": "{origin}", "rules": []}],
             "log_delivery": {"enabled": False}, "flavor_id": "{flavor_id}"}
 BODY_SHOWN = 300  # bytes of a response body quoted in a message
+JOBS_SETTLE_SECONDS = 5.0  # how long an accepted purge's job may take to show (real time)
+JOBS_READ_EVERY = 0.1
 
 
 def placeholders(unique: str, flavor_id: str) -> dict[str, str]:
@@ -231,8 +233,21 @@ class Target:
         self.left = left
         return left
 
-    def jobs(self, project: str, service_id: str) -> list[dict[str, Any]] | None:
-        """The target's record of purge jobs, through /__mock__/jobs or the observer."""
+    def jobs(self, project: str, service_id: str, *, awaited: Answer | None = None
+             ) -> list[dict[str, Any]] | None:
+        """The target's record of purge jobs, through /__mock__/jobs or the observer (None
+        when neither). After an accepted purge (`awaited`), read again until a job shows,
+        for up to JOBS_SETTLE_SECONDS: a target may record its jobs a moment after its 202
+        (a queue, a replica), and reading once would blame S1 for the lag."""
+        settle = time.monotonic() + JOBS_SETTLE_SECONDS
+        while True:
+            jobs = self._jobs(project, service_id)
+            if jobs or jobs is None or awaited is None or not 200 <= awaited.status < 300 \
+                    or time.monotonic() >= settle:
+                return jobs
+            time.sleep(JOBS_READ_EVERY)
+
+    def _jobs(self, project: str, service_id: str) -> list[dict[str, Any]] | None:
         if self.observer is not None:
             return list(self.observer(project, service_id))
         if self.introspection:
