@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from contract.conform.judges import Expect, accepted, outcome, unobservable
+from contract.conform.judges import Expect, outcome, unobservable
 from contract.conform.outcome import Outcome
 from contract.conform.probes import Record
 from contract.conform.target import Answer
@@ -19,7 +19,7 @@ def certificates(record: Record, expect: Expect) -> Iterator[Outcome]:
     created = seen["create"]
     yield outcome("S41", created.status == 202, f"a create of a `san` certificate for "
                   f"{domain} answered {created.status} (expected 202)", created)
-    if accepted(created):
+    if created.accepted:
         yield outcome("S41", created.response.content == b"", f"the create's "
                       f"{created.status} carries {len(created.response.content)} body bytes "
                       "(expected none)", created)
@@ -30,7 +30,7 @@ def certificates(record: Record, expect: Expect) -> Iterator[Outcome]:
                   f"a create with cert_type `custom` answered {custom.status}"
                   f"{_naming(custom, 'custom')} (\"custom is not yet implemented\": expected "
                   "400 naming it)", custom)
-    if not accepted(created):
+    if not created.accepted:
         for statement in ("S43", "S44"):
             yield unobservable(statement, f"the create answered {created.status}: no "
                                "certificate to ask about")
@@ -44,24 +44,24 @@ def certificates(record: Record, expect: Expect) -> Iterator[Outcome]:
                       f"the delete of {domain}'s certificate answered {deleted.status} with "
                       f"{len(deleted.response.content)} body bytes (expected 202, none)",
                       deleted)
-        if accepted(deleted):
+        if deleted.accepted:
             renewed = seen["create after the delete"]
-            yield outcome("S43", accepted(renewed), f"a create for {domain} once its "
+            yield outcome("S43", renewed.accepted, f"a create for {domain} once its "
                           f"certificate was deleted answered {renewed.status} (expected it "
                           "accepted)", renewed)
             yield _refused("S45", seen["delete again"], "a second delete", "404")
     yield _refused("S45", seen["a domain never certified"],
                    "a delete of a domain never certified", "404")
-    if "a delete by another project" in seen and accepted(created):
+    if "a delete by another project" in seen and created.accepted:
         yield _refused("S45", seen["a delete by another project"],
                        "a delete by another project", "404")
     elsewhere = seen["create naming another project in the body"]
-    if not accepted(elsewhere):
+    if not elsewhere.accepted:
         yield unobservable("S46", f"the create whose body names another project answered "
                            f"{elsewhere.status}: no certificate to look for")
     else:
         mine = seen["its delete in the request's project"]
-        yield outcome("S46", accepted(mine), f"the certificate created in project "
+        yield outcome("S46", mine.accepted, f"the certificate created in project "
                       f"{record.seen['project']} with another project_id in its body: its "
                       f"delete there answered {mine.status} (expected it accepted: the "
                       "certificate is the request's project's)", mine)

@@ -56,12 +56,6 @@ def _cause(what: str, exchange: Answer | None) -> str:
     return f"{what}, got {exchange.gist()}" if exchange is not None else what
 
 
-def accepted(exchange: Answer) -> bool:
-    """Whether the target took the request. Only S2 asks for exactly 202: every other
-    statement is judged on acceptance, so one wrong status fails one statement."""
-    return 200 <= exchange.status < 300
-
-
 def purge_is_accepted(record: Record, expect: Expect) -> Iterator[Outcome]:
     """S9: the service id is a UUID; S1: the purge is served and, where the target's jobs
     can be seen, queues one; S2: with 202; S3: its Location names the service; S4: the 202
@@ -98,7 +92,7 @@ def _purged(done: Answer, jobs: list[dict[str, Any]] | None) -> Outcome:
     """S1 on the valid purge: served (not 404 or 405); once accepted, a job recorded for
     it when the target's jobs can be seen (an accepted purge that queues nothing purges
     nothing)."""
-    if jobs is None or not accepted(done):
+    if jobs is None or not done.accepted:
         return outcome("S1", done.status not in (404, 405), f"DELETE .../assets answered "
                        f"{done.status}", done)
     return outcome("S1", bool(jobs), f"a valid purge answered {done.status} and the target "
@@ -112,13 +106,13 @@ def both_modes_accepted(record: Record, expect: Expect) -> Iterator[Outcome]:
     takes a wildcard (where the variant says so)."""
     for hard in ("true", "false"):
         done = record.exchanges[f"hard={hard}"]
-        yield outcome("S6", accepted(done), f"hard={hard} answered {done.status}", done)
+        yield outcome("S6", done.accepted, f"hard={hard} answered {done.status}", done)
     everything = record.exchanges["invalidate everything"]
-    yield outcome("S5", accepted(everything), f"an invalidation without url answered "
+    yield outcome("S5", everything.accepted, f"an invalidation without url answered "
                   f"{everything.status} (url is optional)", everything)
     if "S14" in expect.statements and expect.contract.purge.invalidation.wildcards:
         wildcard = record.exchanges["invalidate a wildcard"]
-        yield outcome("S14", accepted(wildcard), f"an invalidation of /images/* "
+        yield outcome("S14", wildcard.accepted, f"an invalidation of /images/* "
                       f"answered {wildcard.status} (wildcards are allowed)", wildcard)
 
 
@@ -148,7 +142,7 @@ def _applied_default(record: Record, expect: Expect) -> Iterator[Outcome]:
         yield unobservable(statement, "the target has no /__mock__/jobs and no --observer "
                            "was given: the hard it applied cannot be seen over HTTP")
         return
-    if not accepted(done):
+    if not done.accepted:
         yield unobservable(statement, f"the purge without hard answered {done.status}: "
                            "nothing was applied", done, f"{statement}: purge refused")
         return
@@ -172,7 +166,7 @@ def _applied_default(record: Record, expect: Expect) -> Iterator[Outcome]:
 def project_in_header(record: Record, expect: Expect) -> Iterator[Outcome]:
     """S8: the project may come in the alternative header instead of the path."""
     done = record.exchanges["header form"]
-    yield outcome("S8", accepted(done), f"the X-Project-Id form answered {done.status} "
+    yield outcome("S8", done.accepted, f"the X-Project-Id form answered {done.status} "
                   "(expected it to be accepted, like the URI form)", done)
 
 
@@ -215,8 +209,8 @@ def unknown_service_is_404(record: Record, expect: Expect) -> Iterator[Outcome]:
         if label.startswith(OWN):
             continue
         own = record.exchanges.get(OWN + label.removesuffix(" of another project's service"))
-        if own is not None and answer.status != 404 and not accepted(answer) and \
-                not accepted(own):
+        if own is not None and answer.status != 404 and not answer.accepted and \
+                not own.accepted:
             yield unobservable("S18", f"{label} answered {answer.status}, and {OWN}"
                                f"{own.describe()}: the refusal is not about tenancy", own,
                                f"S18 {label}: refused on our own service too")
@@ -243,7 +237,7 @@ def request_limits(record: Record, expect: Expect) -> Iterator[Outcome]:
             continue
         within, answer = record.exchanges[control], record.exchanges[over]
         key = f"S19 {over}: expected {expected}"
-        if not accepted(within):
+        if not within.accepted:
             yield unobservable("S19", f"{what} cannot show the limit: the same request at it "
                                f"({control}) was refused, so another rule is at work: "
                                f"{within.describe()}", within, f"S19 {control}: refused")
@@ -278,7 +272,7 @@ def rate_limit(record: Record, expect: Expect) -> Iterator[Outcome]:
         return
     if "S11" not in expect.statements:
         return
-    taken = sum(accepted(a) for a in answers)
+    taken = sum(a.accepted for a in answers)
     last = answers[-1]
     held = taken == limit.requests and last.status == limit.exceeded_status
     yield outcome("S11", held,
@@ -384,7 +378,7 @@ def patch_rules(record: Record, expect: Expect) -> Iterator[Outcome]:
     member (RFC 6902: a `replace` of nothing fails); S34: an update is accepted, shows
     `update_in_progress` while it lasts, and its change shows once deployed again."""
     for label, answer in record.exchanges.items():
-        if label.startswith(REFUSE) and accepted(answer):
+        if label.startswith(REFUSE) and answer.accepted:
             yield outcome(SPEC, False, f"patchService: a JSON Patch with "
                           f"{label.removeprefix(REFUSE)} answered {answer.status}: the spec "
                           "allows add, remove and replace, on a member that exists (expected "
@@ -430,7 +424,7 @@ def log_delivery_optional(record: Record, expect: Expect) -> Iterator[Outcome]:
     """S38 (our interpretation): a create without `log_delivery` is accepted, and the service
     shows it off (or not at all)."""
     answer = record.exchanges["create without log_delivery"]
-    yield outcome("S38", accepted(answer), f"a create without log_delivery answered "
+    yield outcome("S38", answer.accepted, f"a create without log_delivery answered "
                   f"{answer.status} (expected it accepted)", answer)
     shown = record.exchanges.get("the service created")
     if shown is not None and shown.status == 200 and isinstance(shown.json(), dict):

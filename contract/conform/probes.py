@@ -249,7 +249,7 @@ class Context:
         """A purge request to `path`, paced (see `pace`)."""
         self.pace()
         answer = self.send(self.contract.purge.method, path, params=params, **options)
-        if 200 <= answer.status < 300:
+        if answer.accepted:
             self._purges.append(time.monotonic())
         return answer
 
@@ -432,7 +432,7 @@ def unknown_services(ctx: Context) -> Record:
             path = f"/v1.0/{owner}/services/{service}{suffix}"
             own = record.exchanges[key] = ctx.purge_at(path, asset, **extra) \
                 if label == "a purge" else ctx.send(method, path, **options, **extra)
-        if method == "PATCH" and 200 <= own.status < 300:
+        if method == "PATCH" and own.accepted:
             ctx.updated(project, service)
     return record
 
@@ -594,14 +594,14 @@ def patch_service(ctx: Context) -> Record:
     for label, body in refused.items():
         answer = record.exchanges[REFUSE + label] = ctx.send("PATCH", path, headers=patch,
                                                              json=body)
-        if 200 <= answer.status < 300:  # taken: the next one waits until it is done
+        if answer.accepted:  # taken: the next one waits until it is done
             ctx.updated(project, refusing)
     name = f"conform-renamed-{ctx.target.run_id}"
     record.seen["name"] = name
     record.exchanges["update"] = ctx.send(
         "PATCH", f"/v1.0/{project}/services/{updating}", headers=patch,
         json=[{"op": "replace", "path": "/name", "value": name}])
-    if 200 <= record.exchanges["update"].status < 300:
+    if record.exchanges["update"].accepted:
         record.exchanges["after the update"] = ctx.updated(project, updating)
     return record
 

@@ -73,6 +73,13 @@ class Answer:
     def status(self) -> int:
         return self.response.status_code
 
+    @property
+    def accepted(self) -> bool:
+        """Whether the target took the request (a 2xx). Only S2 asks for exactly 202:
+        every other statement is judged on acceptance, so one wrong status fails one
+        statement."""
+        return 200 <= self.status < 300
+
     def json(self) -> Any:
         """The response body as JSON, or None when it is not JSON."""
         try:
@@ -242,8 +249,8 @@ class Target:
         settle = time.monotonic() + JOBS_SETTLE_SECONDS
         while True:
             jobs = self._jobs(project, service_id)
-            if jobs or jobs is None or awaited is None or not 200 <= awaited.status < 300 \
-                    or time.monotonic() >= settle:
+            if jobs or jobs is None or awaited is None or not awaited.accepted or \
+                    time.monotonic() >= settle:
                 return jobs
             time.sleep(JOBS_READ_EVERY)
 
