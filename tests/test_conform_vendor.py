@@ -318,7 +318,7 @@ def test_the_upstream_servers_ways_fail_only_what_they_break_and_three_runs_agre
     with serve(vendor) as base:
         for _ in range(3):
             target = Target(base, observer=vendor.jobs, time_scale=0.01)
-            (report,) = run(target, RunOptions(["2016-08"], FuzzSettings(16, 1, 2),
+            (report,) = run(target, RunOptions(["2016-08"], FuzzSettings(1, 1, 2),
                                                rate_limit_check=True, groups=("api",)))
             reports.append(report)
             assert target.removed == target.created_count and not target.left, target.left
