@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,12 +16,14 @@ from urllib.parse import urlsplit
 import click
 from click.core import ParameterSource
 
-from contract.cli.common import EXIT_FAILED, EXIT_OK, VARIANT_CHOICE, chosen
+from contract.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, VARIANT_CHOICE, chosen
 from contract.reports import CONFORM as CONFORM_FORMATS
+from contract.textsafe import visible
 
 if TYPE_CHECKING:  # the suite brings schemathesis: loaded when a run starts
     from contract.conform.report import Run
-    from contract.conform.runner import RunOptions
+    from contract.conform.runner import RunOptions, VariantReport
+    from contract.conform.stopping import Stop
     from contract.conform.target import Target
 
 REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
@@ -37,7 +40,11 @@ REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
               "as this option as ***.")
 @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'",
               help="Send this header on every request, schemathesis' included (repeatable; "
-              "also $CDN_CONTRACT_HEADERS, one per line).")
+              "also $CDN_CONTRACT_HEADERS, one per line). Its value is a secret: reports "
+              "show *** for it, unless --show-header names it.")
+@click.option("--show-header", "show_headers", multiple=True, metavar="NAME",
+              help="A -H header whose value reports may show as it is (repeatable; e.g. "
+              "X-Tenant); every other -H value is masked like the token.")
 @click.option("--project-id", envvar="CDN_CONTRACT_PROJECT_ID", help="Use this project for "
               "every request, schemathesis' included (a real account); by default each check "
               "uses a fresh one.")
@@ -92,7 +99,8 @@ REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
               "are waited for times this (a real CDN: 1; default: what our mock reports, "
               "else 1).")
 def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, ...],
-            project_id: str | None, other_project_id: str | None, other_token: str | None,
+            show_headers: tuple[str, ...], project_id: str | None,
+            other_project_id: str | None, other_token: str | None,
             service_body: Path | None, flavor_id: str | None, deploy_timeout: float,
             keep_services: bool, observer: str | None, rate_limit_check: bool,
             max_examples: int, seed: int | None, workers: int, quiet: bool,
@@ -150,15 +158,20 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
     """
     given = dict(locals())
     setup = configure({**given, **given.pop("report_files")})
-    say = (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
+    say = (lambda _: None) if quiet else (lambda line: click.echo(setup.shown(line, True),
+                                                                   err=True))
     finished = setup.run(say)
-    click.echo(CONFORM_FORMATS.render("summary", finished))
+    if finished.reports or finished.stopped is None:
+        click.echo(CONFORM_FORMATS.render("summary", finished))
     click.echo(f"services: {setup.target.created_count} created, "
                + ("kept (--keep-services)" if keep_services else
                   f"{setup.target.removed} removed"))
     for line in setup.target.left:  # removed counts those seen gone; the others, with why
-        click.echo(f"  not removed: {line}")
+        click.echo(setup.shown(f"  not removed: {line}", True))
     setup.write(finished)
+    if finished.stopped is not None:
+        click.echo(f"error: {setup.shown(finished.stopped.why, True)}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     sys.exit(EXIT_OK if setup.passes(finished) else EXIT_FAILED)
 
 
@@ -174,22 +187,74 @@ class Setup:
     files: dict[str, Path]  # format name → where the report goes
 
     def run(self, progress: Callable[[str], None] = lambda _: None) -> Run:
-        from contract.conform.report import Run
+        """The run, finished or stopped (an interrupt, SIGTERM, a target that stops
+        answering, a bug of ours): a stopped one has its reports written at once, before
+        the services are deleted, and says where and why it stopped (`Run.stopped`)."""
         from contract.conform.runner import run
+        from contract.conform.stopping import Steps, stop_of, terminable
 
-        reports = run(self.target, self.options, progress)
+        steps = Steps(progress)
+        reports: list[VariantReport] = []
+        stop: Stop | None = None
+
+        def stopped(error: BaseException) -> None:
+            nonlocal stop
+            stop = stop_of(error, steps.where, self.shown)
+            self.write(self._finished(reports, stop))
+
+        with terminable(), self._har():
+            try:
+                run(self.target, self.options, steps, reports, stopped)
+            except SystemExit:
+                raise
+            except BaseException as error:  # said in the reports, and exit 2
+                stop = stop or stop_of(error, steps.where, self.shown)
+        return self._finished(reports, stop)
+
+    def _finished(self, reports: list[VariantReport], stop: Stop | None) -> Run:
+        from contract.conform.report import Run
+
         given = [path.resolve() for path in self.files.values()]
         return Run(reports, self.target.base_url, self.target.identity.secrets(),
-                   given[0].parent if given else None, self.options.record or [])
+                   given[0].parent if given else None, stopped=stop)
+
+    @contextlib.contextmanager
+    def _har(self) -> Iterator[None]:
+        """--har: every exchange written to the file as it comes, the file ended however
+        the run ends."""
+        from contract import __version__
+        from contract.recorded.har import HarWriter
+
+        if "har" not in self.files:
+            yield
+            return
+        writer = HarWriter.open(self.files["har"], "cdn-contract conform", __version__,
+                                self.shown)
+        self.options.record = writer.add
+        try:
+            yield
+        finally:
+            writer.close()
+
+    def shown(self, text: str, terminal: bool = False) -> str:
+        """A text of the run as the reports show it: the secrets masked; on the
+        `terminal`, every control character escaped too."""
+        from contract.conform.secrets import masked
+
+        text = masked(text, self.target.identity.secrets())
+        return visible(text) if terminal else text
 
     def passes(self, finished: Run) -> bool:
         return all(report.passes(self.allow_unobserved) for report in finished.reports)
 
     def write(self, finished: Run) -> None:
-        """The report files asked for, and the request bodies their curl lines read."""
+        """The report files asked for (the HAR is written as the run goes), and the
+        request bodies their curl lines read."""
         from contract.outputs import write_files
 
-        for path, text in CONFORM_FORMATS.written(finished, dict(self.files)).items():
+        files: dict[str, Path | None] = {name: path for name, path in self.files.items()
+                                         if name != "har"}
+        for path, text in CONFORM_FORMATS.written(finished, files).items():
             write_files({path.name: text}, path.parent)
         for path, content in finished.body_files().items():
             path.write_bytes(content)
@@ -216,7 +281,8 @@ def configure(given: dict[str, Any]) -> Setup:
     files = writable({name: given.get(name) for name in REPORT_FILES})
     identity = Identity(o.token or "conformance-token", bool(o.token), o.project_id,
                         o.other_project_id, o.other_token, _headers(o.headers),
-                        _variables({"token": o.token, "other_token": o.other_token}))
+                        _variables({"token": o.token, "other_token": o.other_token}),
+                        tuple(o.show_headers))
     fixtures = Fixtures(deploy_timeout=o.deploy_timeout, keep_services=o.keep_services,
                         flavor_id=o.flavor_id)
     if o.service_body is not None:
@@ -230,12 +296,11 @@ def configure(given: dict[str, Any]) -> Setup:
     edge = EdgeOptions(o.edge_url, _address(o.origin_listen, "--origin-listen"),
                        _address(o.origin_url, "--origin-url"),
                        (o.origin_url or "").startswith("https://"))
-    har = "har" in files
     options = RunOptions(chosen(o.variant),
-                         FuzzSettings(o.max_examples, o.seed, o.workers, record=har),
+                         FuzzSettings(o.max_examples, o.seed, o.workers,
+                                      record="har" in files),
                          o.rate_limit_check,
-                         ("api", "edge") if o.checks == "all" else (o.checks,), edge,
-                         record=[] if har else None)
+                         ("api", "edge") if o.checks == "all" else (o.checks,), edge)
     return Setup(target, options, o.allow_unobserved, files)
 
 

@@ -147,10 +147,13 @@ class Fuzzed:
 
 
 def fuzz(document: dict[str, Any], target: Target, options: FuzzSettings,
-         progress: Callable[[str], None]) -> Fuzzed:
+         progress: Callable[[str], None],
+         record: Callable[[httpx.Response], None] | None = None) -> Fuzzed:
     """The cases sent and findings for every operation, positive and negative. With
     several workers, operations run in separate processes: hypothesis is not safe across
-    threads. A target that stops answering is bad input (InputError)."""
+    threads. A target that stops answering is bad input (InputError). With
+    `options.record`, each operation's exchanges go to `record` as it ends (a run's
+    traffic is not held whole)."""
     identity = target.identity
     base_url = target.base_url
     text = json.dumps(document)  # once: the jobs' cache key, and what each process loads
@@ -162,7 +165,7 @@ def fuzz(document: dict[str, Any], target: Target, options: FuzzSettings,
                  tuple(identity.secrets().items()), options, label, mode)
             for label in labels for mode in ("positive", "negative")]
     with _storage():
-        return _jobs(jobs, options, progress)
+        return _jobs(jobs, options, progress, record or (lambda _: None))
 
 
 @contextmanager
@@ -180,23 +183,39 @@ def _storage() -> Iterator[None]:
             set_hypothesis_home_dir(None)
 
 
-def _jobs(jobs: list[_Job], options: FuzzSettings, progress: Callable[[str], None]
-          ) -> Fuzzed:
+def _jobs(jobs: list[_Job], options: FuzzSettings, progress: Callable[[str], None],
+          record: Callable[[httpx.Response], None]) -> Fuzzed:
     total = Fuzzed()
+
+    def finished(job: _Job, done: Fuzzed) -> None:
+        nonlocal total
+        for exchange in done.exchanges:
+            record(exchange)
+        total += replace(done, exchanges=())
+        _report(progress, job, done)
+
     if options.workers <= 1:
         for job in jobs:
-            done = _run(job)
-            total += done
-            _report(progress, job, done)
-    else:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(options.workers, mp_context=context) as pool:
-            futures = {pool.submit(_run, job): job for job in jobs}
+            finished(job, _run(job))
+        return total
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(options.workers, mp_context=context) as pool:
+        futures = {pool.submit(_run, job): job for job in jobs}
+        try:
             for future in as_completed(futures):
-                done = future.result()
-                total += done
-                _report(progress, futures[future], done)
+                finished(futures[future], future.result())
+        except BaseException:  # an interrupt: the jobs left are not waited for
+            _abandon(pool)
+            raise
     return total
+
+
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Cancel the jobs not begun and end the workers: a stopped run does not wait for
+    the operations being fuzzed to finish."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
 
 
 @dataclass(frozen=True)

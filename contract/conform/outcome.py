@@ -5,12 +5,15 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from contract.conform.secrets import MASK as MASK  # where the reports found them first
+from contract.conform.secrets import masked as masked
+from contract.textsafe import shell_word
 
 
 class Status(enum.StrEnum):
@@ -62,7 +65,6 @@ class StatementVerdict:
 
 
 CURL_BODY = 200  # characters of a request body a curl line carries inline; longer: @file
-MASK = "***"  # a secret that came from no environment variable: shown as this, never itself
 QUOTED_BODY = 400  # characters of an answer's body a report quotes
 # The answer's headers a reader needs to see why a check judged it (the rest is noise).
 MATTERS = ("content-type", "location", "retry-after", "allow",
@@ -133,20 +135,12 @@ def operation_of(request: httpx.Request) -> str:
     return f"{request.method} {'/'.join(named)}"
 
 
-def masked(value: str, secrets: dict[str, str]) -> str:
-    """A value as reports show it: each secret in it as its variable, or MASK (a probe's
-    invalid token is made from the valid one: the part that is the token is hidden too)."""
-    for secret, shown in secrets.items():
-        value = value.replace(secret, shown)
-    return value
-
-
 def answer_lines(response: httpx.Response, secrets: dict[str, str],
                  limit: int = QUOTED_BODY) -> list[str]:
     """The answer as reports quote it: the request line, the status, the headers that
     matter, the body up to `limit` characters (the request's secrets masked)."""
     request = response.request
-    lines = [f"{request.method} {request.url} → {response.status_code} "
+    lines = [f"{request.method} {masked(str(request.url), secrets)} → {response.status_code} "
              f"{response.reason_phrase}".rstrip()]
     lines += [f"  {name}: {masked(value, secrets)}" for name, value
               in response.headers.multi_items() if name.lower() in MATTERS]
@@ -179,22 +173,34 @@ def curl(request: httpx.Request, secrets: dict[str, str],
                                 "user-agent"):
             parts += ["-H", f"{name}: {value}"]
     if request.content:
-        if len(request.content) > CURL_BODY and bodies is not None:
-            parts += ["--data-binary", f"@{bodies / body_file(request.content)}"]
-        else:
-            parts += ["--data-binary", request.content.decode("utf-8", "replace")]
-    parts.append(str(request.url))
-    words = [shlex.quote(part) for part in parts]
+        parts += ["--data-binary", _body(request.content, secrets, bodies)]
+    parts.append(masked(str(request.url), secrets))
+    words = [shell_word(part) for part in parts]
     return " ".join(words[:4] + quoted + words[4:])
+
+
+def _body(content: bytes, secrets: dict[str, str], bodies: Path | None) -> str:
+    """What `--data-binary` is given: the body, or `@file` when it is long, holds a NUL
+    (no shell argument can) or is not UTF-8, and a folder for body files is known."""
+    if bodies is not None and in_file(content):
+        return f"@{bodies / body_file(content)}"
+    return masked(content.decode("utf-8", "replace"), secrets)
 
 
 def _expanding(header: str, secrets: dict[str, str]) -> str:
     """`-H "Name: $VARIABLE…"`: a header whose secrets the shell fills in from their
     variables, the rest of it escaped for double quotes."""
-    text = re.sub(r'([\\"`$])', r"\\\1", header)
-    for secret, shown in secrets.items():
-        text = text.replace(re.sub(r'([\\"`$])', r"\\\1", secret), shown)
-    return f'-H "{text}"'
+    return '-H "' + masked(header, secrets, lambda text: re.sub(r'([\\"`$])', r"\\\1",
+                                                               text)) + '"'
+
+
+def in_file(content: bytes) -> bool:
+    """Whether a curl line reads this body from a file: longer than CURL_BODY, or what no
+    shell argument can hold (a NUL, bytes that are not UTF-8)."""
+    try:
+        return len(content) > CURL_BODY or "\x00" in content.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
 
 
 def body_file(content: bytes) -> str:
@@ -209,5 +215,6 @@ def secrets_note(secrets: dict[str, str]) -> str:
     note = [f"set {', '.join(v.lstrip('$') for v in named)} before running a curl line"
             ] if named else []
     if MASK in secrets.values():
-        note.append(f"{MASK} stands for a token given as an option: put yours in its place")
+        note.append(f"{MASK} stands for a token or -H value given as an option: put yours "
+                    "in its place")
     return "; ".join(note)

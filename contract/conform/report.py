@@ -38,9 +38,12 @@ from contract.conform.outcome import (
     secrets_note,
     steady,
 )
+from contract.conform.secrets import masked_tree
+from contract.textsafe import json_safe, visible, xml_safe
 
 if TYPE_CHECKING:  # the runner brings schemathesis; the command line reads this module early
     from contract.conform.runner import VariantReport
+    from contract.conform.stopping import Stop
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,12 @@ class Run:
     secrets: dict[str, str] = field(default_factory=dict)
     bodies: Path | None = None
     exchanges: list[httpx.Response] = field(default_factory=list)
+    stopped: Stop | None = None  # the run stopped before its end: where, and why
+
+    def __post_init__(self) -> None:
+        """Every text of the reports with the secrets masked, once, for every format (a
+        target may echo a token or a header into any message)."""
+        object.__setattr__(self, "reports", masked_tree(self.reports, self.secrets))
 
     def replay(self, outcome: Outcome) -> str:
         """The curl line of an outcome: from its exchange when it has one."""
@@ -168,7 +177,9 @@ def summary(run: Run) -> str:
         lines.append(headline(report))
         if word == "NOT SHOWN TO CONFORM":  # one line per statement: each says what to do
             lines += [f"  {reason}" for reason in why]
-    return "\n".join(lines)
+    if run.stopped is not None:
+        lines.append(run.stopped.line())
+    return visible("\n".join(lines))
 
 
 def _merged(rows: list[Cause]) -> list[list[Cause]]:
@@ -210,7 +221,7 @@ def _cause_lines(run: Run, cause: Cause, *also: Cause) -> list[str]:
 
 def _request(response: httpx.Response, secrets: dict[str, str]) -> dict[str, Any]:
     request = response.request
-    return {"method": request.method, "url": str(request.url),
+    return {"method": request.method, "url": masked(str(request.url), secrets),
             "headers": {k: masked(v, secrets) for k, v in request.headers.multi_items()},
             "body": masked(request.content.decode("utf-8", "replace"), secrets)[:2000]}
 
@@ -262,7 +273,10 @@ def as_json(run: Run) -> str:
                              if o.exchange else {})
                           for o in r.informational]}
         for r in run.reports]}
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if run.stopped is not None:
+        data["stopped"] = run.stopped.as_json()
+    return json_safe(json.dumps(masked_tree(data, run.secrets), indent=2,
+                                ensure_ascii=False)) + "\n"
 
 
 def quote(run: Run, cause: Cause) -> str:
@@ -303,15 +317,18 @@ def as_junit(run: Run) -> str:
         if said := [c for c in spec if c.status == Status.INFO]:
             ET.SubElement(fuzz, "system-out").text = "\n\n".join(quote(run, c) for c in said)
     suites.attrib.update({k: str(v) for k, v in totals.items()}, errors="0")
+    if run.stopped is not None:
+        run.stopped.junit(suites)
     ET.indent(suites)
-    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+    return xml_safe(ET.tostring(suites, encoding="unicode", xml_declaration=True)) + "\n"
 
 
 def as_har(run: Run) -> str:
     from contract import __version__
     from contract.recorded.har import as_har as har
 
-    return har(run.exchanges, run.secrets, "cdn-contract conform", __version__)
+    return har(run.exchanges, "cdn-contract conform", __version__,
+               lambda text: masked(text, run.secrets))
 
 
 _STYLE = """
@@ -343,6 +360,8 @@ def as_html(run: Run) -> str:
     parts = [f"<!doctype html><html lang=en><meta charset=utf-8><title>Conformance of "
              f"{e(run.base_url)}</title><style>{_STYLE}</style><h1>Conformance of "
              f"<code>{e(run.base_url)}</code></h1>"]
+    if run.stopped is not None:
+        parts.append(f"<p class=fail>{e(run.stopped.line())}</p>")
     for report in run.reports:
         rows = causes(report)
         by_statement: dict[str, list[Cause]] = {}
@@ -377,7 +396,7 @@ def as_html(run: Run) -> str:
     if note := secrets_note(run.secrets):
         parts.append(f"<p>curl: {e(note)}</p>")
     parts.append("</html>\n")
-    return "\n".join(parts)
+    return visible("\n".join(parts))
 
 
 def _links(report: VariantReport, by_statement: dict[str, list[Cause]]) -> str:

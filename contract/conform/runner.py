@@ -112,7 +112,10 @@ class RunOptions:
     rate_limit_check: bool = False
     groups: tuple[str, ...] = GROUPS  # "api": the API checks, scenario, schemathesis
     edge: EdgeOptions = field(default_factory=EdgeOptions)
-    record: list[httpx.Response] | None = None  # given: every exchange of the run goes here
+    record: Recorder | None = None  # given: called with every exchange of the run
+
+
+Recorder = Callable[[httpx.Response], None]  # what keeps the exchanges (a HAR file)
 
 
 def covered(groups: tuple[str, ...]) -> set[str]:
@@ -126,34 +129,51 @@ API_ALSO = ("S16", "S34", "S36")  # the error bodies, the lifecycle, schemathesi
 
 
 def run(target: Target, options: RunOptions,
-        progress: Callable[[str], None] = lambda _: None) -> list[VariantReport]:
-    """The reports of every variant asked for. The target must pass the preflight first; a
-    target that stops answering midway is bad input (InputError), not a failed statement.
-    Every service the run created is deleted at the end, on failure and on Ctrl-C too,
-    unless the fixtures say to keep them."""
+        progress: Callable[[str], None] = lambda _: None,
+        done: list[VariantReport] | None = None,
+        stopped: Callable[[BaseException], None] | None = None) -> list[VariantReport]:
+    """The reports of every variant asked for (each appended to `done` as it is finished).
+    The target must pass the preflight first; a target that stops answering midway is bad
+    input (InputError), not a failed statement. A run that stops (that, an interrupt, a
+    bug) calls `stopped` first, then deletes every service the run created, as at the end
+    (unless the fixtures say to keep them)."""
+    reports = [] if done is None else done
     if options.record is not None:
         _record(target.client, options.record)
+    try:
+        _checked(target, options, progress, reports)
+    except BaseException as error:
+        if stopped is not None:  # the reports, before the services' deletion takes its time
+            stopped(error)
+        raise
+    finally:
+        _clean_up(target, progress)
+    return reports
+
+
+def _checked(target: Target, options: RunOptions, progress: Callable[[str], None],
+             reports: list[VariantReport]) -> None:
     preflight(target, read_contract(load_document(options.variants[0])).token_header)
     edge = _edge(target, options)
     if edge is not None and options.record is not None:
         _record(edge.client, options.record)
     try:
-        return _run(target, options, edge, progress)
+        _run(target, options, edge, progress, reports)
     except (httpx.HTTPError, requests.RequestException) as error:
         raise InputError(f"{_where(target, edge, error)} stopped answering during the run "
                          f"({type(error).__name__}: {error})") from None
     finally:
         if edge is not None:
             edge.origin.stop()
-        _clean_up(target, progress)
 
 
-def _record(client: httpx.Client, into: list[httpx.Response]) -> None:
-    """Keep every response `client` receives (each is read before the caller sees it),
-    stamped with when it came (HAR's startedDateTime)."""
+def _record(client: httpx.Client, into: Recorder) -> None:
+    """Hand every response `client` receives to `into` as it comes, read, stamped with
+    when it came (HAR's startedDateTime)."""
     def keep(response: httpx.Response) -> None:
         response.extensions["started"] = datetime.now(UTC)
-        into.append(response)
+        response.read()  # what the client would read next, read now to be written
+        into(response)
     client.event_hooks["response"] = [*client.event_hooks["response"], keep]
 
 
@@ -195,8 +215,7 @@ def _edge(target: Target, options: RunOptions) -> EdgeTarget | None:
 
 
 def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
-         progress: Callable[[str], None]) -> list[VariantReport]:
-    reports = []
+         progress: Callable[[str], None], reports: list[VariantReport]) -> None:
     for variant in options.variants:
         started = time.monotonic()
         progress(f"variant {variant}: checks")
@@ -224,10 +243,8 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
             progress(f"variant {variant}: scenario")
             outcomes += list(lifecycle(ctx))
             progress(f"variant {variant}: schemathesis")
-            fuzzed = fuzz(document, target, options.fuzz, progress)
+            fuzzed = fuzz(document, target, options.fuzz, progress, options.record)
             target.created_by_fuzz += fuzzed.created
-            if options.record is not None:
-                options.record += fuzzed.exchanges
         cases = fuzzed.cases
         outcomes += [replace(o, check="error_bodies") for o in error_bodies(ctx.exchanges)]
         outcomes += [replace(o, check="server_errors")
@@ -267,4 +284,3 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
         reports.append(VariantReport(variant, verdicts, findings, cases,
                                      time.monotonic() - started, options.groups, notes,
                                      informational))
-    return reports

@@ -19,6 +19,7 @@ import httpx
 
 from contract.conform.origin import Origin
 from contract.conform.outcome import MASK, curl, gist
+from contract.conform.secrets import secrets_of
 from contract.errors import InputError
 from contract.inputs import read_text
 from contract.spec.variants import generated_server
@@ -114,11 +115,13 @@ class Identity:
     headers: dict[str, str] = field(default_factory=dict)  # sent on every request
     # the environment variable each token came from ("token", "other_token" → its name)
     variables: dict[str, str] = field(default_factory=dict)
+    shown_headers: tuple[str, ...] = ()  # headers whose values reports may show
 
     def secrets(self) -> dict[str, str]:
         """What reports show for each secret: the environment variable that held it, else
-        MASK (a value given as an option is never shown)."""
-        found = {}
+        MASK (a value given as an option is never shown). Every header value is a secret
+        (a gateway key) but those of `shown_headers`."""
+        found = secrets_of(self.headers.items(), self.shown_headers)
         for value, name in ((self.token if self.token_known else None, "token"),
                             (self.other_token, "other_token")):
             if value:

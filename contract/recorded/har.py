@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 import httpx
 
 from contract.errors import InputError
 from contract.inputs import read_text
+from contract.textsafe import json_safe
 from contract.validation.messages import Exchange, HttpRequest, HttpResponse
 
 
@@ -103,18 +105,55 @@ def _exchange(entry: dict[str, Any], name: str) -> Exchange:
     return Exchange(request, response, name)
 
 
-def as_har(responses: Iterable[httpx.Response], secrets: dict[str, str], creator: str,
-           version: str) -> str:
+Shown = Callable[[str], str]  # what a text is written as: its secrets masked
+
+
+class HarWriter:
+    """HAR 1.2 written to a file as the exchanges come, one entry at a time: a run's
+    traffic is never held whole, and `close` (in a `finally`: after an interrupt too)
+    ends the document, so the file is valid JSON whatever stopped the run. Each text is
+    written as `shown` gives it (the secrets masked); controls a terminal obeys are
+    escaped (`\\u001b`): the values read back are the ones written."""
+
+    def __init__(self, file: TextIO, creator: str, version: str, shown: Shown = str):
+        self.file, self.shown, self.count, self.ended = file, shown, 0, False
+        head = json.dumps({"version": "1.2", "creator": {"name": creator, "version": version}})
+        file.write('{"log": ' + head[:-1] + ', "entries": [\n')
+
+    @classmethod
+    def open(cls, path: Path, creator: str, version: str, shown: Shown = str) -> HarWriter:
+        return cls(path.open("w", encoding="utf-8"), creator, version, shown)
+
+    def add(self, response: httpx.Response) -> None:
+        text = json.dumps(_entry(response, self.shown), ensure_ascii=False)
+        self.file.write((",\n" if self.count else "") + json_safe(text))
+        self.count += 1
+
+    def end(self) -> None:
+        """The end of the document; nothing is added after it."""
+        if not self.ended:
+            self.file.write("\n]}}\n")
+            self.ended = True
+
+    def close(self) -> None:
+        if not self.file.closed:
+            self.end()
+            self.file.close()
+
+
+def as_har(responses: Iterable[httpx.Response], creator: str, version: str,
+           shown: Shown = str) -> str:
     """HAR 1.2 of `responses` (each with its request), in order: what a browser's devtools
-    open and `read_har` reads back. A secret header value or body text is written as what
-    `secrets` shows for it (its variable or a mask), never itself."""
-    entries = [_entry(response, secrets) for response in responses]
-    return json.dumps({"log": {"version": "1.2", "creator": {"name": creator,
-                                                             "version": version},
-                               "entries": entries}}, indent=1, ensure_ascii=False) + "\n"
+    open and `read_har` reads back, each text as `shown` gives it (a secret masked)."""
+    text = io.StringIO()
+    writer = HarWriter(text, creator, version, shown)
+    for response in responses:
+        writer.add(response)
+    writer.end()
+    return text.getvalue()
 
 
-def _entry(response: httpx.Response, secrets: dict[str, str]) -> dict[str, Any]:
+def _entry(response: httpx.Response, shown: Shown) -> dict[str, Any]:
     request = response.request
     started = response.extensions.get("started") or datetime.now(UTC)
     took = response.elapsed.total_seconds() * 1000 if hasattr(response, "_elapsed") else 0
@@ -123,41 +162,32 @@ def _entry(response: httpx.Response, secrets: dict[str, str]) -> dict[str, Any]:
         "startedDateTime": started.isoformat() if isinstance(started, datetime) else
         datetime.now(UTC).isoformat(),
         "time": round(took, 3),
-        "request": {"method": request.method, "url": str(url), "httpVersion": "HTTP/1.1",
-                    "cookies": [], "headers": _written(request.headers, secrets),
-                    "queryString": [{"name": k, "value": v}
+        "request": {"method": request.method, "url": shown(str(url)),
+                    "httpVersion": "HTTP/1.1",
+                    "cookies": [], "headers": _written(request.headers, shown),
+                    "queryString": [{"name": k, "value": shown(v)}
                                     for k, v in url.params.multi_items()],
                     "headersSize": -1, "bodySize": len(request.content)},
         "response": {"status": response.status_code, "statusText": response.reason_phrase,
                      "httpVersion": response.http_version, "cookies": [],
-                     "headers": _written(response.headers, secrets),
+                     "headers": _written(response.headers, shown),
                      "content": {"size": len(response.content),
                                  "mimeType": response.headers.get("content-type", "")},
-                     "redirectURL": response.headers.get("location", ""),
+                     "redirectURL": shown(response.headers.get("location", "")),
                      "headersSize": -1, "bodySize": len(response.content)},
         "cache": {}, "timings": {"send": 0, "wait": round(took, 3), "receive": 0}}
     if request.content:  # HAR has no encoding for a request body: bytes not UTF-8 as U+FFFD
         entry["request"]["postData"] = {"mimeType": request.headers.get("content-type", ""),
-                                        "text": _masked(request.content, secrets, "replace")}
+                                        "text": shown(request.content.decode("utf-8",
+                                                                             "replace"))}
     if response.content:
         try:
-            entry["response"]["content"]["text"] = _masked(response.content, secrets)
+            entry["response"]["content"]["text"] = shown(response.content.decode("utf-8"))
         except UnicodeDecodeError:
             entry["response"]["content"].update(
                 text=base64.b64encode(response.content).decode("ascii"), encoding="base64")
     return entry
 
 
-def _written(headers: httpx.Headers, secrets: dict[str, str]) -> list[dict[str, str]]:
-    return [{"name": name, "value": _hidden(value, secrets)}
-            for name, value in headers.multi_items()]
-
-
-def _masked(content: bytes, secrets: dict[str, str], errors: str = "strict") -> str:
-    return _hidden(content.decode("utf-8", errors), secrets)
-
-
-def _hidden(text: str, secrets: dict[str, str]) -> str:
-    for secret, shown in secrets.items():
-        text = text.replace(secret, shown)
-    return text
+def _written(headers: httpx.Headers, shown: Shown) -> list[dict[str, str]]:
+    return [{"name": name, "value": shown(value)} for name, value in headers.multi_items()]
