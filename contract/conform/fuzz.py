@@ -324,8 +324,10 @@ def _answer(prepared: requests.PreparedRequest,
                             content=body if isinstance(body, bytes) else b"")
     items = [(k, value) for k, values in response.headers.items()
              for value in (values if isinstance(values, list) else [values])]
-    headers = [(k, v) for k, v in items
-               if k.lower() not in ("content-encoding", "transfer-encoding")]  # body decoded
+    # the body is decoded; a value is bytes as they came (http.client read them as
+    # latin-1: an obs-text byte such as 0xc2 is no ASCII, and httpx encodes str as ASCII)
+    headers = [(k, v.encode("latin-1", "replace")) for k, v in items
+               if k.lower() not in ("content-encoding", "transfer-encoding")]
     return httpx.Response(response.status_code, headers=headers, content=response.content,
                           request=request, extensions={"started": datetime.now(UTC)})
 
