@@ -20,8 +20,7 @@ from xml.etree import ElementTree
 
 import httpx
 
-from contract.conform.outcome import curl
-from contract.conform.secrets import masked
+from contract.conform.outcome import curl, masked
 from tests import broken
 from tests.servers import run_upstream
 

@@ -120,7 +120,15 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
 
     Exit codes: 0 every variant asked for conforms (with --allow-unobserved, also when it
     is only not shown to); 1 one does not conform or is not shown to; 2 nothing could be
-    judged (bad options, the preflight failed, the target stopped answering).
+    judged (bad options, the preflight failed, the target stopped answering, the run was
+    interrupted by Ctrl-C or SIGTERM, or a bug of ours stopped it: one line, and the file
+    its traceback was saved to). A run that stops still writes every report asked for,
+    with what it judged and where it stopped and why.
+
+    Reports never show the token or a -H value (--show-header names a header that may be
+    shown): each is *** or, for a token from its environment variable, that variable.
+    What the target sends is quoted with its control characters and escape sequences
+    escaped (`\x1b[2J`), in every report; curl lines quote them as $'...'.
 
     Every service the suite creates has domains of its own under conform.example and is
     deleted at the end (--keep-services keeps them) and counted removed once it answers

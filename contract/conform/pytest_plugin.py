@@ -95,6 +95,9 @@ def cdn_run(pytestconfig: pytest.Config) -> Conformance:
     except InputError as error:
         pytest.exit(f"error: {error}", returncode=EXIT_BAD_INPUT)
     setup.write(finished)
+    if finished.stopped is not None:  # its reports written: they say where and why
+        pytest.exit(f"error: {setup.shown(finished.stopped.why, True)}",
+                    returncode=EXIT_BAD_INPUT)
     return Conformance(setup, finished)
 
 

@@ -22,6 +22,7 @@ from contract.conform.outcome import MASK, curl, gist
 from contract.conform.secrets import secrets_of
 from contract.errors import InputError
 from contract.inputs import read_text
+from contract.textsafe import one_line
 from contract.spec.variants import generated_server
 
 # observer(project_id, service_id) -> the purge jobs the target recorded, each with `hard`
@@ -94,9 +95,9 @@ class Answer:
 
     def describe(self) -> str:
         """`METHOD URL answered STATUS: body…`: what a reader needs to see why a step
-        failed, without rerunning it."""
+        failed, without rerunning it (on one line, whatever the body holds)."""
         request = self.response.request
-        text = self.response.content[:BODY_SHOWN].decode("utf-8", "replace")
+        text = one_line(self.response.content[:BODY_SHOWN].decode("utf-8", "replace"))
         cut = " …" if len(self.response.content) > BODY_SHOWN else ""
         return (f"{request.method} {request.url} answered {self.status}"
                 + (f": {text}{cut}" if text else " with no body"))
