@@ -123,7 +123,7 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
     judged (bad options, the preflight failed, the target stopped answering, the run was
     interrupted by Ctrl-C or SIGTERM, or a bug of ours stopped it: one line, and the file
     its traceback was saved to). A run that stops still writes every report asked for,
-    with what it judged and where it stopped and why.
+    with the variants it finished and where it stopped and why.
 
     Reports never show the token or a -H value (--show-header names a header that may be
     shown): each is *** or, for a token from its environment variable, that variable.

@@ -10,6 +10,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -199,7 +200,8 @@ def _jobs(jobs: list[_Job], options: FuzzSettings, progress: Callable[[str], Non
             finished(job, _run(job))
         return total
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(options.workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(options.workers, mp_context=context,
+                             initializer=_killable) as pool:
         futures = {pool.submit(_run, job): job for job in jobs}
         try:
             for future in as_completed(futures):
@@ -208,6 +210,12 @@ def _jobs(jobs: list[_Job], options: FuzzSettings, progress: Callable[[str], Non
             _abandon(pool)
             raise
     return total
+
+
+def _killable() -> None:
+    """A worker ends on SIGTERM (a forked one inherits the run's handler, which unwinds
+    the run to write its reports: the worker has none to write)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _abandon(pool: ProcessPoolExecutor) -> None:
@@ -326,7 +334,7 @@ def _answer(prepared: requests.PreparedRequest,
              for value in (values if isinstance(values, list) else [values])]
     # the body is decoded; a value is bytes as they came (http.client read them as
     # latin-1: an obs-text byte such as 0xc2 is no ASCII, and httpx encodes str as ASCII)
-    headers = [(k, v.encode("latin-1", "replace")) for k, v in items
+    headers = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in items
                if k.lower() not in ("content-encoding", "transfer-encoding")]
     return httpx.Response(response.status_code, headers=headers, content=response.content,
                           request=request, extensions={"started": datetime.now(UTC)})

@@ -2,7 +2,7 @@
 
 CI reads the report files, not the terminal: a run cut short by an interrupt (Ctrl-C,
 SIGTERM from a CI's cancel), by a target that stops answering, or by a bug of ours writes
-every report it was asked for, with what it had judged so far and a `Stop` saying where it
+every report it was asked for, with the variants it finished and a `Stop` saying where it
 stopped and why; the command exits 2 (nothing could be judged whole). A bug of ours is one
 line and the file its traceback went to, never a traceback on the terminal.
 """
@@ -53,7 +53,7 @@ class Stop:
     traceback: Path | None = None  # where the traceback of a bug of ours was saved
 
     def line(self) -> str:
-        return f"STOPPED during {self.where or 'the start'}: {self.why}; not judged whole"
+        return f"STOPPED during {self.where or 'the preflight'}: {self.why}; not judged whole"
 
     def as_json(self) -> dict[str, Any]:
         return {"where": self.where, "why": self.why,

@@ -22,8 +22,8 @@ from contract.conform.outcome import MASK, curl, gist
 from contract.conform.secrets import secrets_of
 from contract.errors import InputError
 from contract.inputs import read_text
-from contract.textsafe import one_line
 from contract.spec.variants import generated_server
+from contract.textsafe import one_line
 
 # observer(project_id, service_id) -> the purge jobs the target recorded, each with `hard`
 Observer = Callable[[str, str], list[dict[str, Any]]]
