@@ -107,8 +107,8 @@ def test_masking_hides_whole_values_never_parts_of_words():
     secrets = {"t": "***", KEY: "***"}
     assert masked("application/json http://h/ don't", secrets) == \
         "application/json http://h/ don't"
-    assert masked(f'x-auth-token: t; ?k=t&q={KEY} "t" t-not-valid', secrets) == \
-        '''x-auth-token: ***; ?k=***&q=*** "***" ***-not-valid'''
+    assert masked(f'x-auth-token: t; ?k=t&q={KEY} "t" \'t\' t-not-valid', secrets) == \
+        '''x-auth-token: ***; ?k=***&q=*** "***" '***' ***-not-valid'''
     assert masked("a%2Fb+c", {"a/b c": "***"}) == "***"  # as a URL writes it
 
 

@@ -230,12 +230,12 @@ class Setup:
     def _har(self) -> Iterator[None]:
         """--har: every exchange written to the file as it comes, the file ended however
         the run ends."""
-        from contract import __version__
-        from contract.recorded.har import HarWriter
-
         if "har" not in self.files:
             yield
             return
+        from contract import __version__
+        from contract.recorded.har import HarWriter  # brings the validators: only for --har
+
         writer = HarWriter.open(self.files["har"], "cdn-contract conform", __version__,
                                 self.shown)
         self.options.record = writer.add

@@ -8,9 +8,9 @@ held it (a curl line then reads it) or MASK.
 A secret is hidden where it occurs as a value, never inside another word: with the token
 `t`, `application/json` and `http://` stay as they are, while `X-Auth-Token: t`,
 `?key=t&`, `"t"` and `t-not-valid` (a probe's invalid token made from it) are hidden. A
-value is whole when the characters either side of it are not letters, digits, `_` or an
-apostrophe (`don't` keeps its t). It is hidden as written in a URL
-(percent-encoded), in JSON text and in HTML too.
+value is whole when the characters either side of it are not letters, digits or `_`, nor
+an apostrophe within a word (`don't` keeps its t; `'t'` is hidden). It is hidden as written
+in a URL (percent-encoded), in JSON text and in HTML too.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from urllib.parse import quote, quote_plus
 
 MASK = "***"  # a secret that came from no environment variable: shown as this, never itself
 T = TypeVar("T")
-_WORD = "[\\w'\u2019]"  # what a secret must not touch to be a value of its own
 
 
 def secrets_of(values: Iterable[tuple[str, str]], shown: Iterable[str] = ()
@@ -76,9 +75,10 @@ def _forms(secret: str) -> list[str]:
 
 
 def _bounded(form: str) -> str:
-    """`form` as a pattern that matches it only where it is not part of a longer word."""
-    before = f"(?<!{_WORD})" if re.match(_WORD, form[0]) else ""
-    after = f"(?!{_WORD})" if re.match(_WORD, form[-1]) else ""
+    """`form` as a pattern that matches it only where it is not part of a longer word
+    (nor of a contraction: the t of `don't`; a quoted value, `'t'`, is one of its own)."""
+    before = r"(?<!\w)(?<!\w')(?<!\w\u2019)" if re.match(r"\w", form[0]) else ""
+    after = r"(?!\w)(?!'\w)(?!\u2019\w)" if re.match(r"\w", form[-1]) else ""
     return before + re.escape(form) + after
 
 
