@@ -7,7 +7,7 @@ file that no XML parser reads, and a newline forges a line of the report. Each w
 passes what it writes through one function here:
 
 - `visible`: the terminal and HTML: every control character, C1 control, DEL and
-  bidirectional override shown as its escape (`\\x1b`, `\\u202e`), newlines kept or not;
+  bidirectional override shown as its escape (`\\x1b`, `\\u202e`), newlines kept;
 - `one_line`: a field that is one line (a message quoting a body): a newline is `\\n`;
 - `json_safe`: JSON text as `json.dumps` wrote it, with what it leaves raw (DEL, C1,
   bidi, U+2028/2029) as `\\uXXXX`: the parsed values are unchanged;
@@ -53,10 +53,10 @@ def _escape(found: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def visible(text: str, lines: bool = True) -> str:
+def visible(text: str) -> str:
     """`text` with every control character and escape sequence shown as its escape
-    (`\\x1b[2J` prints as those six characters), newlines and tabs kept when `lines`."""
-    return (_LINES if lines else _CONTROLS).sub(_escape, text)
+    (`\\x1b[2J` prints as those six characters), newlines and tabs kept."""
+    return _LINES.sub(_escape, text)
 
 
 def one_line(text: str) -> str:
@@ -77,8 +77,8 @@ def json_safe(text: str) -> str:
 def xml_safe(text: str) -> str:
     """XML text (a whole document) with every character XML 1.0 forbids, and every
     control a terminal obeys, written as a visible escape: a well-formed document whatever
-    the peer sent."""
-    return _LINES.sub(_escape, text)
+    the peer sent (what `visible` escapes holds what XML forbids)."""
+    return visible(text)
 
 
 def shell_word(word: str) -> str:
@@ -90,12 +90,9 @@ def shell_word(word: str) -> str:
         return shlex.quote(word)
     out = []
     for char in word:
-        code = ord(char)
         if char in "'\\":
             out.append("\\" + char)
-        elif code < 0x20 or code == 0x7f:
-            out.append(f"\\x{code:02x}")
-        elif 0x80 <= code <= 0x9f or _CONTROLS.fullmatch(char):
+        elif _CONTROLS.fullmatch(char):  # as its UTF-8 bytes (a C0 control: its one byte)
             out.append("".join(f"\\x{byte:02x}" for byte in char.encode("utf-8",
                                                                           "surrogatepass")))
         else:
