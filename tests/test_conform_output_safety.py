@@ -13,7 +13,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -136,21 +135,21 @@ def test_a_curl_line_holds_no_control_byte_and_replays_the_same_bytes(tmp_path):
 
 def _reports_of_a_stopped_run(folder: Path) -> dict[str, Any]:
     texts = read_reports(folder)
-    stopped = json.loads(texts["json"])["stopped"]
+    data = json.loads(texts["json"])
     junit = ElementTree.fromstring(texts["junit"])
     assert junit.find(".//testcase/error") is not None and junit.get("errors") == "1"
     assert "STOPPED during" in texts["html"]
-    return {"stopped": stopped, "har": json.loads(texts["har"])["log"]["entries"]}
+    return {"stopped": data["stopped"], "variants": data["variants"],
+            "har": json.loads(texts["har"])["log"]["entries"]}
 
 
 def test_sigterm_mid_run_writes_every_report_and_exits_2(shared_reference, tmp_path):
     with run_upstream(broken.Broken()) as port:
         process = conform(f"http://127.0.0.1:{port}", tmp_path, bufsize=1)
         assert process.stderr is not None
-        for line in process.stderr:  # the checks began: the preflight went through
-            if "variant 2016-08: checks" in line:
+        for line in process.stderr:  # a check is done: the run is midway
+            if "observation(s)" in line:
                 break
-        time.sleep(1.0)
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 2, stdout[-2000:] + stderr[-2000:]
@@ -158,6 +157,9 @@ def test_sigterm_mid_run_writes_every_report_and_exits_2(shared_reference, tmp_p
     found = _reports_of_a_stopped_run(tmp_path)
     assert found["stopped"]["why"] == "terminated (SIGTERM)"
     assert found["stopped"]["where"].startswith("variant 2016-08: checks")
+    (variant,) = found["variants"]  # what the checks observed before the stop is reported
+    assert any("the run stopped" in note for note in variant["notes"]), variant["notes"]
+    assert sum(s["status"] != "not observable" for s in variant["statements"]) > 0
     assert len(found["har"]) >= 4  # the preflight's reads at least, the file ended
 
 
@@ -181,7 +183,7 @@ def test_a_bug_of_ours_is_one_line_a_saved_traceback_and_every_report(shared_ref
     saved.unlink()
     found = _reports_of_a_stopped_run(tmp_path)
     assert "internal error" in found["stopped"]["why"]
-    assert found["stopped"]["where"] == ""  # the preflight: before any step
+    assert found["stopped"]["where"] == "" and found["variants"] == []  # the preflight
 
 
 def _peak_rss_mb(process: subprocess.Popen[str]) -> float:

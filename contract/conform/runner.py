@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -216,42 +217,78 @@ def _edge(target: Target, options: RunOptions) -> EdgeTarget | None:
 
 def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
          progress: Callable[[str], None], reports: list[VariantReport]) -> None:
+    """Each variant judged in turn, its report appended; a variant the run stops in is
+    reported too, with what it observed so far (what judging it sends nothing)."""
     for variant in options.variants:
-        started = time.monotonic()
         progress(f"variant {variant}: checks")
-        document = load_document(variant)
-        statements = embedded(document)
-        mine = set(statements)
-        contract = read_contract(document)
-        ctx = Context(target, contract, document, mine, options.rate_limit_check, edge,
-                      progress)
-        expect = Expect(contract, frozenset(mine))
+        judging = _Judging(variant, target, options, edge, progress)
+        try:
+            judging.observe()
+        except BaseException:
+            with contextlib.suppress(Exception):  # the stop is what is said, not this
+                reports.append(judging.report(stopped=True))
+            raise
+        reports.append(judging.report())
+
+
+class _Judging:
+    """One variant being judged: the checks, the scenario and schemathesis observe
+    (`observe`), then every outcome so far becomes the variant's report (`report`)."""
+
+    def __init__(self, variant: str, target: Target, options: RunOptions,
+                 edge: EdgeTarget | None, progress: Callable[[str], None]):
+        self.variant, self.target, self.options = variant, target, options
+        self.progress, self.started = progress, time.monotonic()
+        self.document = load_document(variant)
+        self.statements = embedded(self.document)
+        self.contract = read_contract(self.document)
+        self.ctx = Context(target, self.contract, self.document, set(self.statements),
+                           options.rate_limit_check, edge, progress)
+        self.expect = Expect(self.contract, frozenset(self.statements))
+        self.outcomes: list[Outcome] = []
+        self.fuzzed = Fuzzed()
+
+    def observe(self) -> None:
+        options, ctx, progress = self.options, self.ctx, self.progress
         chosen = [c for c in CHECKS if c.group in options.groups and
-                  expect.statements.intersection(c.statements)]
+                  self.expect.statements.intersection(c.statements)]
         # the services the checks and the scenario take, created and awaited together
         ctx.prepare([n for c in chosen if (n := services_needed(c.probe, ctx))]
                     + [1] * ("api" in options.groups))
-        outcomes: list[Outcome] = []
         for check in chosen:
-            found = check.run(ctx, expect)
-            outcomes += found
+            found = check.run(ctx, self.expect)
+            self.outcomes += found
             failed = sum(o.status == Status.FAIL for o in found)
             progress(f"  {check.name} ({','.join(check.statements)}): {len(found)} "
                      "observation(s)" + (f", {failed} failed" if failed else ""))
-        fuzzed = Fuzzed()
         if "api" in options.groups:
-            progress(f"variant {variant}: scenario")
-            outcomes += list(lifecycle(ctx))
-            progress(f"variant {variant}: schemathesis")
-            fuzzed = fuzz(document, target, options.fuzz, progress, options.record)
-            target.created_by_fuzz += fuzzed.created
-        cases = fuzzed.cases
+            progress(f"variant {self.variant}: scenario")
+            self.outcomes += list(lifecycle(ctx))
+            progress(f"variant {self.variant}: schemathesis")
+            self.fuzzed = fuzz(self.document, self.target, options.fuzz, progress,
+                               options.record)
+            self.target.created_by_fuzz += self.fuzzed.created
+
+    def report(self, stopped: bool = False) -> VariantReport:
+        """The report of what was observed; `stopped`: the run ended before the variant
+        did (its note says so; what was not reached is not observable)."""
+        outcomes, findings, informational = self._judged()
+        verdicts = [self._verdict(sid, outcomes) for sid in sorted(self.statements, key=order)]
+        return VariantReport(self.variant, verdicts, findings, self.fuzzed.cases,
+                             time.monotonic() - self.started, self.options.groups,
+                             self._notes(stopped), informational)
+
+    def _judged(self) -> tuple[list[Outcome], list[Finding], list[Outcome]]:
+        """Every outcome (the checks', and what the exchanges and lifecycle show), the
+        findings, and the informational rows."""
+        ctx, mine = self.ctx, set(self.statements)
+        outcomes = list(self.outcomes)
         outcomes += [replace(o, check="error_bodies") for o in error_bodies(ctx.exchanges)]
         outcomes += [replace(o, check="server_errors")
-                     for o in no_server_errors(ctx.exchanges, cases)]
+                     for o in no_server_errors(ctx.exchanges, self.fuzzed.cases)]
         outcomes += list(ctx.lifecycle.values())
         failing = {o.statement for o in outcomes if o.status == Status.FAIL}
-        informational, judged = stricter(list(fuzzed.findings))
+        informational, judged = stricter(list(self.fuzzed.findings))
         grouped, findings = group_findings(judged, failing, mine)
         outcomes += grouped
         findings = [Finding(o.check, "check", o.message, o.curl, SPEC, source="cdn-contract",
@@ -259,28 +296,32 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
                             exchange=o.exchange)
                     for o in outcomes if o.statement == SPEC and o.status == Status.FAIL
                     ] + findings
+        return outcomes, findings, informational
+
+    def _verdict(self, sid: str, outcomes: list[Outcome]) -> StatementVerdict:
+        statement, groups = self.statements[sid], self.options.groups
+        verdict = StatementVerdict(sid, statement.level, statement.text,
+                                   [o for o in outcomes if o.statement == sid])
+        if statement.level == "INTERPRETATION":  # reported as warnings, never failures
+            verdict.outcomes = [replace(o, status=Status.WARNING)
+                                if o.status == Status.FAIL else o for o in verdict.outcomes]
+        if not verdict.outcomes and sid not in covered(groups):
+            observers = sorted({c.group for c in CHECKS if sid in c.statements})
+            verdict.outcomes = [Outcome(sid, Status.NOT_OBSERVABLE, (
+                f"not checked: the {' and '.join(observers)} checks observe it and only "
+                f"--checks {' '.join(groups)} ran") if observers else
+                "no check of the suite observes it",
+                cause=f"{sid} not checked" if observers else f"{sid} observed by no check")]
+        return verdict
+
+    def _notes(self, stopped: bool) -> list[str]:
         notes = []
-        if options.rate_limit_check and contract.purge.operation not in contract.rate_limits:
-            notes.append(f"--rate-limit-check: the {variant} docs state no rate limit for "
-                         "purges; 21 purges were sent in a row, and a 429 among them is "
+        if stopped:
+            notes.append("the run stopped before this variant's checks ended: what they "
+                         "did not reach is not observable here")
+        if self.options.rate_limit_check and \
+                self.contract.purge.operation not in self.contract.rate_limits:
+            notes.append(f"--rate-limit-check: the {self.variant} docs state no rate limit "
+                         "for purges; 21 purges were sent in a row, and a 429 among them is "
                          "reported as a status the variant does not document")
-        runnable = covered(options.groups)
-        verdicts = []
-        for sid in sorted(mine, key=order):
-            statement = statements[sid]
-            verdict = StatementVerdict(sid, statement.level, statement.text,
-                                       [o for o in outcomes if o.statement == sid])
-            if statement.level == "INTERPRETATION":  # reported as warnings, never failures
-                verdict.outcomes = [replace(o, status=Status.WARNING)
-                                    if o.status == Status.FAIL else o for o in verdict.outcomes]
-            if not verdict.outcomes and sid not in runnable:
-                groups = sorted({c.group for c in CHECKS if sid in c.statements})
-                verdict.outcomes = [Outcome(sid, Status.NOT_OBSERVABLE, (
-                    f"not checked: the {' and '.join(groups)} checks observe it and only "
-                    f"--checks {' '.join(options.groups)} ran") if groups else
-                    "no check of the suite observes it",
-                    cause=f"{sid} not checked" if groups else f"{sid} observed by no check")]
-            verdicts.append(verdict)
-        reports.append(VariantReport(variant, verdicts, findings, cases,
-                                     time.monotonic() - started, options.groups, notes,
-                                     informational))
+        return notes
