@@ -111,6 +111,19 @@ def test_masking_hides_whole_values_never_parts_of_words():
     assert masked("a%2Fb+c", {"a/b c": "***"}) == "***"  # as a URL writes it
 
 
+def test_every_header_value_is_a_secret_but_those_shown(monkeypatch):
+    """-H values are masked like the token; --show-header names one that may be shown
+    (case-insensitive), $CDN_CONTRACT_HEADERS included."""
+    from contract.cli.conform import configure, conform
+
+    monkeypatch.setenv("CDN_CONTRACT_HEADERS", "X-Env-Key: from-the-environment")
+    arguments = ["--base-url", "http://x", "-H", f"X-Gateway-Key: {KEY}", "-H",
+                 "X-Tenant: 110011", "--show-header", "x-tenant", "--token", "t"]
+    with conform.make_context("conform", arguments) as made:
+        secrets = configure(made.params).target.identity.secrets()
+    assert secrets == {KEY: "***", "from-the-environment": "***", "t": "***"}
+
+
 def _replayed(line: str) -> list[bytes]:
     """The arguments bash gives `curl` when it runs the line (curl itself not run)."""
     script = "curl() { printf '%s\\0' \"$@\"; }\n" + line
