@@ -120,6 +120,23 @@ def test_the_proxy_refuses_an_upstream_head_past_the_inbound_cap():
     assert grown < 32, f"the proxy grew by {grown:.0f} MB"
 
 
+ENDLESS_TRAILERS = [b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n"] + \
+    [b"x-t: " + b"b" * 8187 + b"\r\n"] * 2000
+ENDLESS_INTERIM = [b"HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n"] * 20000
+
+
+@pytest.mark.parametrize("answer", [ENDLESS_TRAILERS, ENDLESS_INTERIM],
+                         ids=["endless-trailers", "endless-interim-heads"])
+def test_the_proxy_bounds_trailers_and_interim_heads_as_a_head(answer):
+    """Trailers after the last chunk and 103 Early Hints before the answer were read until
+    --timeout (504 after 20 s): they count as a head does, and end the exchange with a 502."""
+    with proxy_before(answer, "--timeout", "20") as (proxy, _):
+        response = httpx.get(f"{proxy}/v1.0/p1/services", headers=AUTH, timeout=30)
+    assert response.status_code == 502, response.text
+    assert "the upstream's response head is over" in response.text
+    assert response.elapsed.total_seconds() < 5
+
+
 def test_the_proxy_refuses_an_upstream_head_of_too_many_lines():
     """Thousands of short header lines stay under the byte cap but each is a pair held and
     passed on: past MAX_HEADER_LINES the answer is a 502 naming the count."""

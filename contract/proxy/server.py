@@ -61,7 +61,6 @@ class ValidatingProxy:
                  buffer_limit: int = 8 * 1024 * 1024, engine: str = "compiled",
                  rewrite_location: bool = False, limits: ServerLimits | None = None):
         self.pool = UpstreamPool(upstream, timeout)
-        self.upstream = upstream.rstrip("/")
         self.variant = variant
         self.strict = strict
         self.log = log or ViolationLog(None)
@@ -162,8 +161,8 @@ class ValidatingProxy:
 
     def _relocated(self, headers: list[tuple[bytes, bytes]], request: Request
                    ) -> list[tuple[bytes, bytes]]:
-        """`Location` pointing at the upstream, made to point at the proxy (the client's
-        `Host`)."""
+        """A `Location` on the upstream's own origin, made to point at the proxy (the
+        client's `Host`); one elsewhere is the upstream's to give (UpstreamPool.within)."""
         host = header_value(request.headers, b"host").encode()
         if not host:
             return headers
