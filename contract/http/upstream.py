@@ -155,7 +155,8 @@ class _Connection(asyncio.Protocol):
             data = data[len(part):]
             self._feed(part)
             if self.counting and self.head_bytes > MAX_HEAD and not self.closed:
-                self._refuse(f"the upstream's response head is over {MAX_HEAD} bytes")
+                self._refuse(f"upstream {self.pool.netloc}: its response head is over "
+                             f"{MAX_HEAD} bytes")
 
     def _feed(self, data: bytes) -> None:
         try:
@@ -190,8 +191,8 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self.lines += 1
         if self.lines > MAX_HEADER_LINES:
-            raise _HeadTooLarge(f"the upstream's response head is over {MAX_HEADER_LINES} "
-                                "header lines")
+            raise _HeadTooLarge(f"upstream {self.pool.netloc}: its response head is over "
+                                f"{MAX_HEADER_LINES} header lines")
         if not self.in_body:
             self.headers.append((name, value))
 
