@@ -100,12 +100,15 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str,
               "and replace invalid responses with a 502 listing the violations (warnings, "
               "which break only INTERPRETATION rows, pass).")
 @click.option("--timeout", type=SECONDS, default=30.0, show_default=True,
-              help="Seconds to wait for the upstream before answering 504.")
+              help="Seconds to wait for the upstream before answering 504 (and again for "
+              "a streamed body: past them the client's connection is aborted). An upstream "
+              "head over 64 KiB or 256 header lines is a 502.")
 @click.option("--engine", type=click.Choice(["compiled", "openapi-core"]), default="compiled",
               show_default=True, help="Validate with the checks compiled from the spec, or "
               "with openapi-core (the reference implementation; much slower).")
-@click.option("--rewrite-location", is_flag=True, help="Make a Location header that points "
-              "at the upstream point at the proxy instead.")
+@click.option("--rewrite-location", is_flag=True, help="Make a Location header on the "
+              "upstream's own origin (http in any case, its host and port, under its path) "
+              "point at the proxy instead; any other Location passes unchanged.")
 @click.option("--buffer-limit", type=click.IntRange(min=0), default=8 * 1024 * 1024,
               show_default=True, help="Bytes of a response body buffered to validate it; a "
               "longer body is streamed through, its status and headers validated, not it.")
