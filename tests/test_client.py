@@ -76,7 +76,7 @@ def test_generated_client_is_current_byte_for_byte(variant):
     root, package = distribution_name(variant), package_name(variant)
     assert {name.split("/")[-1] for name in files} == {
         "pyproject.toml", "README.md", "__init__.py", "py.typed", "models.py", "errors.py",
-        "_checks.py", "_core.py", "_operations.py", "client.py", "aio.py"}
+        "_checks.py", "_core.py", "_bounds.py", "_operations.py", "client.py", "aio.py"}
     assert all(name.startswith(f"{root}/") for name in files)
     for name, text in files.items():
         assert (CLIENTS / name).read_text(encoding="utf-8") == text, name
@@ -90,7 +90,7 @@ def test_generated_client_passes_mypy_strict_and_ruff():
                              for v in VARIANTS)],
                           capture_output=True, text=True, cwd=CLIENTS)
     assert mypy.returncode == 0, mypy.stdout + mypy.stderr
-    assert "Success: no issues found in 16 source files" in mypy.stdout
+    assert "Success: no issues found in 18 source files" in mypy.stdout
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent))
     lint = subprocess.run([ruff, "check", "--no-cache", str(CLIENTS)], capture_output=True,
                           text=True)
