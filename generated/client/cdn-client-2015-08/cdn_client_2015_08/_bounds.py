@@ -133,9 +133,9 @@ def too_large(response: httpx.Response, max_body: int) -> bool:
 
 
 def refuse(response: httpx.Response, seen: int, max_body: int) -> ResponseTooLargeError:
-    return ResponseTooLargeError(
-        f"{response.request.method} {response.request.url}: the answer's body is over "
-        f"{max_body} bytes ({seen} seen); the client's max_body bounds it", response)
+    return ResponseTooLargeError(f"the answer's body is over {max_body} bytes ({seen} seen, "
+                                 "the rest not read); the client's max_body bounds it",
+                                 response)
 
 
 def whole(response: httpx.Response, body: bytes) -> httpx.Response:
