@@ -201,7 +201,8 @@ def render_client(spec: Path) -> dict[str, str]:
         "canonical": bool(document["info"].get("x-canonical")),
         "operations": ops, "models": models.models, "aliases": models.aliases,
         "paged": any(op.iterator for op in ops),
-        "errors": _errors(ops), "project_header": next(iter(projects.values())),
+        "errors": _errors(ops), "waiter": _waiter(document, ops),
+        "project_header": next(iter(projects.values())),
         "token_header": contract.token_header, "base_url": document["servers"][0]["url"],
         "uses_re": any("re.search(" in line for op in ops
                        for line in (*op.check_lines, *op.body_check_lines)),
@@ -479,6 +480,32 @@ def _request_body(result: _Operation, body: dict[str, Any], models: Models) -> N
     result.body_check_lines = check_statements(models.inlined(schema), "body")
 
 
+def _waiter(document: dict[str, Any], ops: list[_Operation]) -> _Operation | None:
+    """The operation `wait_until_deployed` polls: the one reading a resource whose `status`
+    can be `deployed` and `failed` (getService, S34), or None for a spec without one."""
+    for op in ops:
+        schema = _success_schema(document, op)
+        properties = (schema or {}).get("properties") or {}
+        status = properties.get("status") or {}
+        if {"deployed", "failed"} <= set(status.get("enum") or ()) and "errors" in properties \
+                and len(op.path) == 1:
+            return op
+    return None
+
+
+def _success_schema(document: dict[str, Any], op: _Operation) -> dict[str, Any] | None:
+    """The JSON schema of an operation's success body, its `$ref` followed."""
+    for _, _, spec in operations(document):
+        if spec["operationId"] == op.id:
+            media = (spec["responses"][str(op.success)].get("content") or {}).get(
+                "application/json") or {}
+            schema = media.get("schema") or {}
+            ref = schema.get("$ref", "")
+            return document["components"]["schemas"].get(ref.rsplit("/", 1)[-1]) if ref \
+                else schema
+    return None
+
+
 def _errors(ops: list[_Operation]) -> list[dict[str, Any]]:
     by_status: dict[int, dict[str, Any]] = {}
     for op in ops:
@@ -515,6 +542,7 @@ def _exports(context: dict[str, Any]) -> list[tuple[str, list[str]]]:
     errors = {"ApiError", "CdnError", "InvalidRequestError", "PagingError", "Problem",
               "RequestTimeoutError", "ResponseTooLargeError", "TransportError",
               "UnexpectedResponseError", "UnexpectedStatusError",
+              *(["DeployTimeoutError", "ServiceFailedError"] if context["waiter"] else []),
               *(error["name"] for error in context["errors"]),
               *(error["former"] for error in context["errors"] if error["former"])}
     models = {"ModelError", *(m.name for m in context["models"]),

@@ -12,6 +12,8 @@
   `ResponseTooLargeError`: a body over the client's `max_body`.
 - `TransportError` / `RequestTimeoutError`: no answer at all, or none within the deadline.
 - `PagingError`: a listing that does not end (over `max_pages`, or the same page again).
+- `ServiceFailedError` / `DeployTimeoutError`: `wait_until_deployed` saw `failed`, or ran
+  out of time.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from cdn_client_2015_08.models import ErrorDocument
+from cdn_client_2015_08.models import ErrorDocument, Service
 
 
 class CdnError(Exception):
@@ -81,6 +83,23 @@ class UnexpectedResponseError(CdnError):
 class ResponseTooLargeError(UnexpectedResponseError):
     """The answer's body is over the client's `max_body` bytes (decoded); the rest was not
     read."""
+
+
+class ServiceFailedError(CdnError):
+    """Waiting for a service to deploy, its status became `failed`: `service` is what the
+    server answered, whose `errors` say why."""
+
+    def __init__(self, service_id: str, service: Service) -> None:
+        self.service = service
+        super().__init__(f"service {service_id} is failed: {service.errors!r:.500}")
+
+
+class DeployTimeoutError(CdnError, TimeoutError):
+    """Waiting for a service to deploy, the time ran out: `service` is its last answer."""
+
+    def __init__(self, service_id: str, service: Service, timeout: float) -> None:
+        self.service = service
+        super().__init__(f"service {service_id} is still {service.status} after {timeout} s")
 
 
 class ApiError(CdnError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, TypeVar
@@ -31,7 +32,13 @@ from cdn_client_2016_08._core import (
     content,
     finish,
 )
-from cdn_client_2016_08.errors import PagingError, RequestTimeoutError, TransportError
+from cdn_client_2016_08.errors import (
+    DeployTimeoutError,
+    PagingError,
+    RequestTimeoutError,
+    ServiceFailedError,
+    TransportError,
+)
 from cdn_client_2016_08.models import (
     Flavor,
     HomeDocument,
@@ -610,3 +617,34 @@ class AsyncClient:
             marker = page.next_marker
         raise PagingError(f"iter_services: more than {self._max_pages} pages (max_pages); "
                           "stopped")
+
+    async def wait_until_deployed(
+        self,
+        service_id: str,
+        *,
+        timeout: float = 600.0,
+        interval: float = 2.0,
+    ) -> Service:
+        """Ask `get_service` every `interval` seconds until the service is `deployed`,
+        and return it.
+
+        A create or an update is answered at once (202) while the CDN provisions the
+        service (`create_in_progress`, `update_in_progress`, S34); until it is deployed, a
+        server may refuse purges and updates.
+
+        Raises:
+            ServiceFailedError: the status became `failed` (`.service.errors` say why).
+            DeployTimeoutError: still not deployed after `timeout` seconds (`.service`).
+            NotFoundError: no such service (or it was deleted meanwhile).
+        """
+        started = time.monotonic()
+        while True:
+            service = await self.get_service(service_id)
+            if service.status == "deployed":
+                return service
+            if service.status == "failed":
+                raise ServiceFailedError(service_id, service)
+            left = timeout - (time.monotonic() - started)
+            if left <= 0:
+                raise DeployTimeoutError(service_id, service, timeout)
+            await asyncio.sleep(min(interval, left))
