@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import pickle
 import re
 import shutil
 import socket
@@ -121,6 +122,8 @@ def test_every_operation_against_the_mock(variant, base_url):
         assert client.get_flavor_details(flavor.id) == flavor
         service_id = client.create_service(new_service(cdn))  # the id, not its Location
         assert str(uuid.UUID(service_id)) == service_id
+        assert service_id.location.endswith(f"/services/{service_id}")  # the 202's Location
+        assert pickle.loads(pickle.dumps(service_id)).location == service_id.location
         service = client.get_service(service_id)
         assert isinstance(service, cdn.Service)
         # a Location the API answered with stands for the id (S40)

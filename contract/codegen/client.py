@@ -201,6 +201,7 @@ def render_client(spec: Path) -> dict[str, str]:
         "canonical": bool(document["info"].get("x-canonical")),
         "operations": ops, "models": models.models, "aliases": models.aliases,
         "paged": any(op.iterator for op in ops),
+        "creates": any(op.returns == "Created" for op in ops),
         "errors": _errors(ops), "waiter": _waiter(document, ops),
         "project_header": next(iter(projects.values())),
         "token_header": contract.token_header, "base_url": document["servers"][0]["url"],
@@ -311,9 +312,11 @@ def _response(result: _Operation, op: dict[str, Any], response: dict[str, Any],
         result.reader_lines = [f"return {kind.reader}(json_body(response), '')"]
     elif "Location" in headers and (taken := _taken_from_location(response)):
         name, regex = taken
-        result.returns, result.read = "str", f"_read_{result.name}"
-        result.returns_doc = f"The new `{name}`, from the answer's `Location` (S40)."
-        result.reader_lines = [f"return id_from_location(read_location(response), {regex!r})"]
+        result.returns, result.read = "Created", f"_read_{result.name}"
+        result.returns_doc = f"The new `{name}`, a `str` whose `.location` is the `Location` (S40)."
+        result.reader_lines = ["location = read_location(response)",
+                               f"return Created(id_from_location(location, {regex!r}), "
+                               "location)"]
     elif "Location" in headers:
         result.returns, result.read = "str", "read_location"
         result.returns_doc = ("The `Location` of the accepted request (where to follow its "
@@ -526,7 +529,8 @@ def _imports(ops: list[_Operation], models: Models) -> dict[str, list[str]]:
     bodies = " ".join([*(line for op in ops for line in op.reader_lines),
                        *(op.body.to_json("body") for op in ops if op.body)])
     core = {"Prepared", *(op.read for op in ops if not op.read.startswith("_read_"))}
-    core |= {*used(["json_body", "id_from_location", "read_location"], bodies),
+    core |= {*used(["Created", "json_body", "id_from_location", "read_location"],
+                   bodies),
              *(["path_value"] if any("{" in op.rest for op in ops) else []),
              *(["id_from_location"] if any(p.from_location for op in ops for p in op.path)
                else [])}
@@ -547,7 +551,8 @@ def _exports(context: dict[str, Any]) -> list[tuple[str, list[str]]]:
               *(error["former"] for error in context["errors"] if error["former"])}
     models = {"ModelError", *(m.name for m in context["models"]),
               *(a.name for a in context["aliases"]), *(["Page"] if context["paged"] else [])}
-    return [("_core", ["Retry"]), ("aio", ["AsyncClient"]), ("client", ["Client"]),
+    core = ["Created", "Retry"] if context["creates"] else ["Retry"]
+    return [("_core", core), ("aio", ["AsyncClient"]), ("client", ["Client"]),
             ("errors", import_order(errors)), ("models", import_order(models))]
 
 

@@ -8,6 +8,7 @@ Generated from the contract that cdn-contract derives from the API's documentati
 """
 
 from cdn_client_2015_08._core import (
+    Created,
     Retry,
 )
 from cdn_client_2015_08.aio import (
@@ -85,6 +86,7 @@ __all__ = [
     "CdnError",
     "Certificate",
     "Client",
+    "Created",
     "DeployTimeoutError",
     "Domain",
     "ErrorDocument",

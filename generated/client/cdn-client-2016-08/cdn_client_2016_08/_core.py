@@ -88,6 +88,21 @@ class Retry:
         return safe and (response is None or response.status_code == 503)
 
 
+class Created(str):
+    """The id of what a request created: a `str`, with the `Location` the server answered
+    kept as `.location` (where the new resource is)."""
+
+    location: str
+
+    def __new__(cls, value: str, location: str) -> Created:
+        created = super().__new__(cls, value)
+        created.location = location
+        return created
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]
+        return str(self), self.location
+
+
 def check_project(project_id: str, project_in: str) -> None:
     problems: list[Problem] = []
     if not isinstance(project_id, str) or not project_id or "/" in project_id:

@@ -24,6 +24,7 @@ from cdn_client_2016_08._bounds import (
 )
 from cdn_client_2016_08._core import (
     BASE_URL,
+    Created,
     Prepared,
     ProjectIn,
     Retry,
@@ -237,7 +238,7 @@ class AsyncClient:
         prepared = _operations.prepare_get_all_services(marker=marker, limit=limit)
         return await self._send(prepared)
 
-    async def create_service(self, body: NewService) -> str:
+    async def create_service(self, body: NewService) -> Created:
         """Create a service: `POST /v1.0/{project_id}/services`.
 
         Creates a service.
@@ -260,7 +261,7 @@ class AsyncClient:
             body: The request body.
 
         Returns:
-            The new `service_id`, from the answer's `Location` (S40).
+            The new `service_id`, a `str` whose `.location` is the `Location` (S40).
 
         Raises:
             InvalidRequestError: an argument breaks the contract (nothing was sent).
