@@ -431,3 +431,21 @@ def test_error_classes_are_named_as_http_names_the_status(variant):
     assert not [name for name in named.values() if name.endswith("ErrorError")]
     assert cdn.InternalServerErrorError is cdn.InternalServerError
     assert cdn.HeadersTooLargeError is cdn.RequestHeaderFieldsTooLargeError
+
+
+def test_the_client_readme_runs_as_written(variant):
+    """The generated README's Python blocks, as a reader pastes them (issue 46 item 8: its
+    snippet used an undefined `service_id`), against a mock of its variant on the port the
+    README names (8080 becomes a free one)."""
+    readme = (CLIENTS / distribution_name(variant) / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert blocks
+    with run_mock_scaled(variant) as base_url:
+        port = base_url.rsplit(":", 1)[1]
+        for code in blocks:
+            run = subprocess.run([sys.executable, "-c", re.sub(r"\b8080\b", port, code)],
+                                 capture_output=True, text=True, timeout=120,
+                                 env={"PYTHONPATH": str(CLIENTS / distribution_name(variant)),
+                                      "PATH": ""})
+            assert run.returncode == 0 and not run.stderr, run.stderr
+            assert "mysite deployed\n" in run.stdout and "404 [" in run.stdout, run.stdout
