@@ -73,6 +73,16 @@ def test_a_byte_now_and_then_does_not_hold_a_request_past_its_deadline(cdn, scri
     assert len(peer.requests) == 1  # a passed deadline is not retried
 
 
+def test_with_the_callers_http_client_the_deadline_is_checked_between_chunks(cdn):
+    """An `http_client` of the caller's has its own sockets: the deadline still ends a
+    dripped body (between two chunks), as a typed error."""
+    with run_peer(dripped_body) as peer, httpx.Client(base_url=peer.url, timeout=5) as http:
+        started = time.monotonic()
+        with pytest.raises(cdn.RequestTimeoutError, match="deadline"):
+            call(cdn, peer.url, lambda client: client.get_ping(), http_client=http)
+        assert time.monotonic() - started < DEADLINE + 1.0
+
+
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_a_body_over_max_body_is_refused_decoded_size_too(cdn, is_async):
     bomb = gzip.compress(b"0" * 2_000_000)  # 2 MB of zeros in ~2 kB

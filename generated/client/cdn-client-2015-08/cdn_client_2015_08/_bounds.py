@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NoReturn
 
 import httpcore
 import httpx
@@ -64,10 +64,12 @@ def left(timeout: float | None, error: type[httpcore.TimeoutException]) -> float
     return remaining if timeout is None else min(timeout, remaining)
 
 
-def check_deadline() -> None:
+def check_deadline(request: httpx.Request) -> None:
     """Between two chunks of a body: raise once the deadline passed (for an `http_client`
     of the caller's, whose sockets do not know the deadline)."""
-    left(None, httpcore.ReadTimeout)
+    deadline = _deadline.get()
+    if deadline is not None and time.monotonic() >= deadline:
+        raise httpx.ReadTimeout("the request's deadline passed", request=request)
 
 
 class _Stream(httpcore.NetworkStream):
@@ -126,56 +128,56 @@ class DeadlineTransport(httpx.HTTPTransport):
             max_keepalive_connections=20, keepalive_expiry=5.0, network_backend=_Backend())
 
 
-def too_large(response: httpx.Response, max_body: int) -> bool:
-    """Whether the answer says, before its body, that the body is over the cap."""
-    length = response.headers.get("Content-Length", "")
-    return length.isdigit() and int(length) > max_body
+class _Body:
+    """An answer's body as it is read, refused past `max_body` bytes (decoded)."""
 
+    def __init__(self, response: httpx.Response, max_body: int) -> None:
+        self.response, self.max_body = response, max_body
+        self.chunks: list[bytes] = []
+        self.seen = 0
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > max_body:  # said before the body: not read
+            self.refuse(int(length))
 
-def refuse(response: httpx.Response, seen: int, max_body: int) -> ResponseTooLargeError:
-    return ResponseTooLargeError(f"the answer's body is over {max_body} bytes ({seen} seen, "
-                                 "the rest not read); the client's max_body bounds it",
-                                 response)
+    def add(self, chunk: bytes) -> None:
+        self.seen += len(chunk)
+        if self.seen > self.max_body:
+            self.refuse(self.seen)
+        self.chunks.append(chunk)
 
+    def refuse(self, seen: int) -> NoReturn:
+        raise ResponseTooLargeError(f"the answer's body is over {self.max_body} bytes ({seen} "
+                                    "seen, the rest not read); the client's max_body bounds "
+                                    "it", self.response)
 
-def whole(response: httpx.Response, body: bytes) -> httpx.Response:
-    """The answer with the body read (decoded: its `Content-Encoding` is dropped)."""
-    headers = [(name, value) for name, value in response.headers.multi_items()
-               if name.lower() not in ("content-encoding", "content-length")]
-    return httpx.Response(response.status_code, headers=headers, content=body,
-                          request=response.request, extensions=response.extensions)
+    def whole(self) -> httpx.Response:
+        """The answer with the body read (decoded: its `Content-Encoding` is dropped)."""
+        response = self.response
+        headers = [(name, value) for name, value in response.headers.multi_items()
+                   if name.lower() not in ("content-encoding", "content-length")]
+        return httpx.Response(response.status_code, headers=headers,
+                              content=b"".join(self.chunks), request=response.request,
+                              extensions=response.extensions)
 
 
 def read_bounded(response: httpx.Response, max_body: int) -> httpx.Response:
     """The streamed answer read whole, at most `max_body` bytes decoded."""
     try:
-        if too_large(response, max_body):
-            raise refuse(response, int(response.headers["Content-Length"]), max_body)
-        chunks: list[bytes] = []
-        seen = 0
+        body = _Body(response, max_body)
         for chunk in response.iter_bytes():
-            chunks.append(chunk)
-            check_deadline()
-            seen += len(chunk)
-            if seen > max_body:
-                raise refuse(response, seen, max_body)
+            body.add(chunk)
+            check_deadline(response.request)
     finally:
         response.close()
-    return whole(response, b"".join(chunks))
+    return body.whole()
 
 
 async def aread_bounded(response: httpx.Response, max_body: int) -> httpx.Response:
     """`read_bounded`, for the asynchronous client (its deadline is `asyncio.timeout`)."""
     try:
-        if too_large(response, max_body):
-            raise refuse(response, int(response.headers["Content-Length"]), max_body)
-        chunks: list[bytes] = []
-        seen = 0
+        body = _Body(response, max_body)
         async for chunk in response.aiter_bytes():
-            chunks.append(chunk)
-            seen += len(chunk)
-            if seen > max_body:
-                raise refuse(response, seen, max_body)
+            body.add(chunk)
     finally:
         await response.aclose()
-    return whole(response, b"".join(chunks))
+    return body.whole()
