@@ -69,7 +69,7 @@ def test_a_byte_now_and_then_does_not_hold_a_request_past_its_deadline(cdn, scri
         with pytest.raises(cdn.RequestTimeoutError, match="deadline"):
             call(cdn, peer.url, lambda client: client.get_ping(), is_async=is_async)
         took = time.monotonic() - started
-    assert DEADLINE - 0.1 < took < DEADLINE + 1.0, took
+    assert DEADLINE - 0.1 < took < DEADLINE + 3, took  # before: 30 s and more
     assert len(peer.requests) == 1  # a passed deadline is not retried
 
 
@@ -80,7 +80,7 @@ def test_with_the_callers_http_client_the_deadline_is_checked_between_chunks(cdn
         started = time.monotonic()
         with pytest.raises(cdn.RequestTimeoutError, match="deadline"):
             call(cdn, peer.url, lambda client: client.get_ping(), http_client=http)
-        assert time.monotonic() - started < DEADLINE + 1.0
+        assert time.monotonic() - started < DEADLINE + 3
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
