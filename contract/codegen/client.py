@@ -1,7 +1,7 @@
 """`cdn-contract generate client`: a spec → an installable, typed Python client.
 
 For each variant, a standalone distribution `generated/client/cdn-client-<variant>/` (its own
-pyproject, only httpx at run time) holding the package `cdn_client_<variant>`:
+pyproject, only httpx and its httpcore at run time) holding the package `cdn_client_<variant>`:
 - `models.py`: a dataclass per body schema (see model_code);
 - `_checks.py`: the parameter and body rules as plain Python, so a value the contract forbids
   (`hard="yes"`, `limit=21`) is refused before anything is sent;
