@@ -104,6 +104,23 @@ def test_a_body_over_max_body_is_refused_decoded_size_too(cdn, is_async):
     assert len(bomb) < 100_000 and len(peer.requests) == 3
 
 
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_a_body_that_does_not_decode_is_an_unexpected_response(cdn, is_async):
+    """Before, httpx's DecodingError came out: no CdnError for the caller to catch."""
+    with run_peer(lambda exchange: exchange.answer(200, b"not gzip at all",
+                                                   {"Content-Encoding": "gzip"})) as peer, \
+            pytest.raises(cdn.UnexpectedResponseError, match="Content-Encoding 'gzip'"):
+        call(cdn, peer.url, lambda client: client.get_flavors(), is_async=is_async)
+
+
+def test_a_url_no_retry_can_mend_fails_at_once(cdn, caplog):
+    """A refused connection on a read is retried; a scheme httpx cannot speak is not."""
+    started = time.monotonic()
+    with pytest.raises(cdn.TransportError, match="UnsupportedProtocol"):
+        call(cdn, "ftp://127.0.0.1:21", lambda client: client.get_ping())
+    assert time.monotonic() - started < 0.5 and not caplog.records
+
+
 def test_an_endless_body_stops_at_the_default_cap(cdn):
     def script(exchange: Exchange) -> None:
         exchange.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"

@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 import httpcore
 import httpx
 
-from cdn_client_2015_08.errors import ResponseTooLargeError
+from cdn_client_2015_08.errors import CdnError, ResponseTooLargeError, UnexpectedResponseError
 
 DEADLINE = 30.0  # seconds for a whole request: connect, send, the answer's head and body
 MAX_BODY = 16 * 1024 * 1024  # bytes of one answer's body, decoded
@@ -167,6 +167,8 @@ def read_bounded(response: httpx.Response, max_body: int) -> httpx.Response:
         for chunk in response.iter_bytes():
             body.add(chunk)
             check_deadline(response.request)
+    except httpx.DecodingError as error:
+        raise undecodable(response, error) from None
     finally:
         response.close()
     return body.whole()
@@ -178,6 +180,14 @@ async def aread_bounded(response: httpx.Response, max_body: int) -> httpx.Respon
         body = _Body(response, max_body)
         async for chunk in response.aiter_bytes():
             body.add(chunk)
+    except httpx.DecodingError as error:
+        raise undecodable(response, error) from None
     finally:
         await response.aclose()
     return body.whole()
+
+
+def undecodable(response: httpx.Response, error: httpx.DecodingError) -> CdnError:
+    encoding = response.headers.get("Content-Encoding", "")
+    return UnexpectedResponseError(f"the body does not decode as its Content-Encoding "
+                                   f"{encoding!r:.40} says ({error})", response)

@@ -155,8 +155,10 @@ class AsyncClient:
         except httpx.TimeoutException as error:
             raise RequestTimeoutError(f"{prepared.method} {target}: no whole answer within "
                                       f"the deadline ({self._deadline} s): {error!r}") from error
-        except httpx.TransportError as error:
-            return None, error
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as error:
+            return None, error  # refused, reset, cut short: perhaps not for long
+        except httpx.TransportError as error:  # a bad URL or proxy: no retry helps
+            raise TransportError(f"{prepared.method} {target}: {error!r}") from error
 
     async def get_home_document(self) -> HomeDocument:
         """Retrieve the home document: `GET /v1.0/{project_id}/`.
