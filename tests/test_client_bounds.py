@@ -113,6 +113,21 @@ def test_a_body_that_does_not_decode_is_an_unexpected_response(cdn, is_async):
         call(cdn, peer.url, lambda client: client.get_flavors(), is_async=is_async)
 
 
+def test_json_nested_too_deep_is_an_unexpected_response_or_an_error_without_body(cdn):
+    """100,000 nested arrays (200 kB, under any size cap): a RecursionError came out."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+
+    def script(exchange: Exchange) -> None:
+        exchange.answer(200 if exchange.target.endswith("/flavors") else 404, deep)
+
+    with run_peer(script) as peer:
+        with pytest.raises(cdn.UnexpectedResponseError, match="nested too deep"):
+            call(cdn, peer.url, lambda client: client.get_flavors())
+        with pytest.raises(cdn.NotFoundError) as missing:
+            call(cdn, peer.url, lambda client: client.get_service(SERVICE))
+    assert missing.value.body is None and missing.value.messages == []
+
+
 def test_a_url_no_retry_can_mend_fails_at_once(cdn, caplog):
     """A refused connection on a read is retried; a scheme httpx cannot speak is not."""
     started = time.monotonic()

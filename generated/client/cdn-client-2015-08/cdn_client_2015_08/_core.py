@@ -155,6 +155,8 @@ def json_body(response: httpx.Response) -> Any:
         return response.json()
     except (ValueError, UnicodeDecodeError) as error:
         raise ModelError(f"the body is not JSON ({error})") from None
+    except RecursionError:  # a hostile `[[[[...` deeper than Python's parser goes
+        raise ModelError("the body's JSON is nested too deep to read") from None
 
 
 def read_location(response: httpx.Response) -> str:
@@ -184,5 +186,5 @@ def path_value(value: str) -> str:
 def _error_document(response: httpx.Response) -> ErrorDocument | None:
     try:
         return ErrorDocument.from_json(response.json())
-    except (ValueError, UnicodeDecodeError, ModelError):
+    except (ValueError, UnicodeDecodeError, RecursionError, ModelError):
         return None
