@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -254,11 +255,21 @@ def writable(paths: dict[str, Path | None]) -> dict[str, Path]:
                    f"cannot be written: {folder} is not writable"
                    if not os.access(folder, os.W_OK) else
                    "cannot be written: it is not a regular file"
-                   if path.exists() and not path.is_file() else "")
+                   if path.exists() and not path.is_file() else _refuses_files(folder))
         if problem:
             raise click.BadParameter(f"{str(path)!r} {problem}", param_hint=f"--{name}")
         found[name] = path
     return found
+
+
+def _refuses_files(folder: Path) -> str:
+    """Why a new file cannot be made in `folder` ("" when it can): root passes os.access
+    everywhere, and /proc or a read-only mount still refuse, at the end of the run."""
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        return f"cannot be written: {folder} takes no new file ({error.strerror or error})"
+    return ""
 
 
 def _variables(tokens: dict[str, str | None]) -> dict[str, str]:
