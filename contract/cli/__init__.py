@@ -45,10 +45,11 @@ def cli(context: click.Context) -> None:
     Shell completion: eval "$(_CDN_CONTRACT_COMPLETE=bash_source cdn-contract)" (zsh_source,
     fish_source for those shells).
     """
-    from contract.config import check_known, defaults
+    from contract.config import check_environment, check_known, defaults
 
     found = defaults(Path.cwd())
     check_known(found, _options(cli))
+    check_environment(os.environ, _options(cli))
     _check_shapes(found)
     context.default_map = found.default_map
     context.meta[ORIGINS] = found.origins

@@ -95,7 +95,8 @@ class Answer:
         """`METHOD URL answered STATUS: body…`: what a reader needs to see why a step
         failed, without rerunning it."""
         request = self.response.request
-        text = self.response.content[:BODY_SHOWN].decode("utf-8", "replace")
+        # one line: a server's HTML error page printed 50 lines into a one-line message
+        text = " ".join(self.response.content[:BODY_SHOWN].decode("utf-8", "replace").split())
         cut = " …" if len(self.response.content) > BODY_SHOWN else ""
         return (f"{request.method} {request.url} answered {self.status}"
                 + (f": {text}{cut}" if text else " with no body"))
