@@ -31,15 +31,21 @@ def _check_writable(out: Path) -> None:
     while not existing.exists() and existing.parent != existing:
         existing = existing.parent
     problem = ("is not a folder" if not existing.is_dir() else
-               "is not writable" if not os.access(existing, os.W_OK) else "")
-    if not problem:
-        try:  # root passes os.access everywhere; /proc and read-only mounts still refuse
-            tempfile.TemporaryFile(dir=existing).close()
-        except OSError as error:
-            problem = f"is not writable ({error.strerror or error})"
+               "is not writable" if not os.access(existing, os.W_OK) else
+               refuses_files(existing))
     if problem:
         raise InputError(problem if existing == out else
                          f"cannot be made: {existing} {problem}", out)
+
+
+def refuses_files(folder: Path) -> str:
+    """Why a new file cannot be made in the folder ("" when it can): root passes os.access
+    everywhere, and /proc or a read-only mount still refuse, at the first write."""
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        return f"is not writable ({error.strerror or error})"
+    return ""
 
 
 def _write(files: dict[str, str], out: Path) -> list[Path]:

@@ -108,7 +108,8 @@ UNWRITABLE = [
     (("generate", "client", "--variant", "2016-08", "--out", "/proc/nope"),
      "error: /proc/nope: cannot be made: /proc is not writable"),
     (("conform", "--base-url", "http://127.0.0.1:9", "--json", "/proc/x.json"),
-     "error: Invalid value for --json: '/proc/x.json' cannot be written: /proc takes no new"),
+     "error: Invalid value for --json: '/proc/x.json' cannot be written: /proc is not "
+     "writable"),
 ]
 
 

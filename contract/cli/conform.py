@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import click
 from click.core import ParameterSource
 
 from contract.cli.common import EXIT_FAILED, EXIT_OK, VARIANT_CHOICE, chosen
+from contract.outputs import refuses_files
 from contract.reports import CONFORM as CONFORM_FORMATS
 
 if TYPE_CHECKING:  # the suite brings schemathesis: loaded when a run starts
@@ -260,21 +260,13 @@ def writable(paths: dict[str, Path | None]) -> dict[str, Path]:
                    f"cannot be written: {folder} is not writable"
                    if not os.access(folder, os.W_OK) else
                    "cannot be written: it is not a regular file"
-                   if path.exists() and not path.is_file() else _refuses_files(folder))
+                   if path.exists() and not path.is_file() else
+                   f"cannot be written: {folder} {refused}"
+                   if (refused := refuses_files(folder)) else "")
         if problem:
             raise click.BadParameter(f"{str(path)!r} {problem}", param_hint=f"--{name}")
         found[name] = path
     return found
-
-
-def _refuses_files(folder: Path) -> str:
-    """Why a new file cannot be made in `folder` ("" when it can): root passes os.access
-    everywhere, and /proc or a read-only mount still refuse, at the end of the run."""
-    try:
-        tempfile.TemporaryFile(dir=folder).close()
-    except OSError as error:
-        return f"cannot be written: {folder} takes no new file ({error.strerror or error})"
-    return ""
 
 
 def _variables(tokens: dict[str, str | None]) -> dict[str, str]:
