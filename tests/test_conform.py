@@ -90,7 +90,7 @@ def test_default_of_hard_is_not_observable_without_jobs_or_observer(shared_refer
 def test_cli_writes_reports_and_gates_with_exit_codes(shared_reference, tmp_path):
     """The 2015-08 mock conforms to its own variant only: held to 2016-08 it fails S7b
     (`hard` defaults to false), S11 (no rate limit) and S41 (no SSL certificates: the
-    create's 404, a status it does not document, is also schemathesis' finding). The README
+    create's 404, a status it does not document, is also schemathesis' finding). docs/conform.md
     runs the 2016-08 mock the same way (S7a fails, S7b and S11 pass)."""
     with run_mock("2015-08", "--time-scale", "0.01", "--tokens", TOKEN) as base:
         command = [sys.executable, "-m", "contract", "conform", "--base-url", base,

@@ -1,7 +1,10 @@
-"""The README is run: every ```sh and ```python block, in order, as a reader would paste it,
-against a real mock on loopback, so that no example can rot.
+"""The docs are run: every ```sh and ```python block of README.md, then of each docs/*.md
+page (in name order), in order, as a reader would paste it, against a real mock on
+loopback, so that no example can rot; every relative link must reach its file and anchor,
+docs/cli.md must be what the commands' help says, and `mkdocs build --strict` must pass.
 
-Each block runs in a scratch folder that sees the project's .venv, spec/, generated/,
+Each block runs in a scratch folder that sees the project's .venv (its bin/ first on PATH,
+as in an activated environment: `cdn-contract`, `pytest`), spec/, generated/,
 schemathesis.toml and Makefile; `8080` (and 8081, 18080) in a block becomes a free port,
 and a fresh 2016-08 mock that accepts the token `t` listens on the first unless the block
 starts its own. A block may carry an annotation in the comment line just before it:
@@ -30,6 +33,8 @@ from tests.postgres import Server, postgres
 from tests.servers import free_port, run_mock
 
 README = PROJECT_ROOT / "README.md"
+PAGES = [README, *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
+README_LINES = 200  # a README a newcomer reads on one or two screens; the rest is the site
 PORTS = (8080, 8081, 18080)  # the ports the README's examples use: each becomes a free one
 FENCE = re.compile(r"(?:<!-- doctest: (?P<note>[^>]*) -->\n)?```(?P<lang>sh|python)\n"
                    r"(?P<code>.*?)```", re.S)
@@ -39,6 +44,7 @@ SEEN = (".venv", "spec", "generated", "schemathesis.toml", "Makefile", "pyprojec
 
 @dataclass(frozen=True)
 class Block:
+    page: Path
     line: int
     lang: str
     code: str
@@ -60,10 +66,18 @@ class Block:
         return re.findall(r'matches "([^"]*)"', self.note)
 
 
-def blocks() -> list[Block]:
-    text = README.read_text(encoding="utf-8")
-    return [Block(text.count("\n", 0, m.start("code")), m["lang"], m["code"], m["note"] or "")
-            for m in FENCE.finditer(text)]
+    @property
+    def name(self) -> str:
+        return f"{self.page.relative_to(PROJECT_ROOT)}:{self.line}"
+
+
+def blocks(pages: list[Path] = PAGES) -> list[Block]:
+    found = []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        found += [Block(page, text.count("\n", 0, m.start("code")), m["lang"], m["code"],
+                        m["note"] or "") for m in FENCE.finditer(text)]
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +101,8 @@ def run(block: Block, folder: Path, port: int, db: str | None = None
         code = re.sub(r"postgresql://\S+", db, code)
     for documented, actual in zip(PORTS, (port, free_port(), free_port()), strict=True):
         code = re.sub(rf"\b{documented}\b", str(actual), code)
-    env = {**os.environ, "CDN_CONTRACT_SHARED": str(shared_dir().resolve())}
+    env = {**os.environ, "CDN_CONTRACT_SHARED": str(shared_dir().resolve()),
+           "PATH": f"{folder / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}  # activated
     if block.lang == "python":
         return subprocess.run([sys.executable, "-c", code], cwd=folder, env=env,
                               capture_output=True, text=True, timeout=300)
@@ -98,9 +113,10 @@ def run(block: Block, folder: Path, port: int, db: str | None = None
                           text=True, timeout=300)
 
 
-@pytest.mark.parametrize("block", blocks(), ids=lambda b: f"README.md:{b.line}")
-def test_readme_block_runs_as_written(block, folder, shared_reference, request):
-    db = request.getfixturevalue("pg").database(f"readme{block.line}") \
+@pytest.mark.parametrize("block", blocks(), ids=lambda b: b.name)
+def test_block_runs_as_written(block, folder, shared_reference, request):
+    db = request.getfixturevalue("pg").database(
+        re.sub(r"\W", "_", f"{block.page.stem}{block.line}")) \
         if "postgresql://" in block.code else None
     if "cdn-contract mock" in block.code:  # it starts its own
         result = run(block, folder, free_port(), db)
@@ -121,5 +137,77 @@ def test_every_command_block_is_found():
     """The harness sees the blocks it must: a change of fence or annotation cannot hide one."""
     found = blocks()
     assert sum(b.lang == "sh" for b in found) >= 6 and sum(b.lang == "python" for b in found) >= 2
-    text = README.read_text(encoding="utf-8")
-    assert text.count("```sh") + text.count("```python") == len(found)
+    fences = sum(page.read_text(encoding="utf-8").count(f"```{lang}\n")
+                 for page in PAGES for lang in ("sh", "python"))
+    assert fences == len(found)
+    assert [b.page for b in blocks([README])][:1] == [README]  # the two commands come first
+    assert blocks([README])[0].code.startswith("make run")
+
+
+def test_the_readme_is_short():
+    lines = README.read_text(encoding="utf-8").count("\n")
+    assert lines <= README_LINES, f"README.md has {lines} lines: move detail to docs/"
+
+
+LINK = re.compile(r"(?<!!)\[[^\]\n]*\]\(([^)\s]+)\)")
+
+
+def prose(page: Path) -> str:
+    """A page without its code: fenced blocks and inline code hold no links or headings."""
+    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+    return re.sub(r"`[^`\n]*`", lambda m: m.group(0).replace("[", "").replace("#", ""), text)
+
+
+def anchors(page: Path) -> set[str]:
+    """The ids of a page's headings as MkDocs' toc and GitHub make them (lower case, no
+    punctuation but - and _, spaces as -)."""
+    return {re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+            for title in re.findall(r"^#+ (.+)$", prose(page), re.M)}
+
+
+def broken_links(page: Path) -> list[str]:
+    """The relative links of a page whose file or anchor does not exist."""
+    found = []
+    for target in LINK.findall(prose(page)):
+        if re.match(r"[a-z]+:", target):  # http:, https:, mailto:: not ours to check
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        if not linked.exists():
+            found.append(f"{target}: no such file")
+        elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
+            found.append(f"{target}: no heading #{anchor} in {linked.name}")
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(PROJECT_ROOT)))
+def test_every_relative_link_reaches_its_file_and_anchor(page):
+    assert broken_links(page) == []
+
+
+def test_the_link_check_sees_a_broken_link(tmp_path):
+    (tmp_path / "there.md").write_text("# Some Title\n")
+    page = tmp_path / "page.md"
+    page.write_text("[a](there.md) [b](there.md#some-title) [c](gone.md) [d](there.md#nope) "
+                    "[e](https://example.com/x) `[f](g.md)`\n```\n[h](i.md)\n```\n")
+    assert broken_links(page) == ["gone.md: no such file",
+                                  "there.md#nope: no heading #nope in there.md"]
+
+
+def test_the_command_line_reference_is_what_the_commands_say():
+    """docs/cli.md is generated from the click commands (`cdn-contract trace`): an option
+    added, renamed or reworded without `make docs` fails here."""
+    from contract.cli.reference import cli_reference
+
+    assert (PROJECT_ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == cli_reference(), \
+        "docs/cli.md is stale: run `make docs`"
+    assert "--rate-limit-check" in cli_reference() and "--no-sample" in cli_reference()
+
+
+def test_the_site_builds_strict(tmp_path):
+    """`make docs`' build: every nav entry has its page, every link and anchor resolves."""
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
+                           str(tmp_path / "site")], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "site" / "conform" / "index.html").is_file()
