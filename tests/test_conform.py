@@ -358,3 +358,16 @@ def test_a_token_shows_as_its_variable_only_when_it_came_from_one(monkeypatch, t
     assert '-H "x-auth-token: $CDN_CONTRACT_TOKEN-not-valid"' in line and "abc" not in line
     assert f"--data-binary @{tmp_path}/body-" in line and "…" not in line
     assert secrets_note(from_env) == "set CDN_CONTRACT_TOKEN before running a curl line"
+
+
+def test_a_token_checked_against_a_mock_that_takes_any_says_how_to_start_it(shared_reference):
+    """Issue 46, item 2: `conform --token t` against a mock started without --tokens failed
+    S10 and four ignored_auth findings with no word of why: the run now says so."""
+    with run_mock("2016-08", "--time-scale", "0.01") as base:
+        result = subprocess.run(
+            [sys.executable, "-m", "contract", "conform", "--base-url", base, "--token", "t",
+             "--checks", "api", "--max-examples", "1", "--seed", "1", "--quiet"],
+            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "note: this mock accepts any X-Auth-Token (it was started without --tokens)" \
+        in result.stdout and "start it with --tokens and the token given here" in result.stdout

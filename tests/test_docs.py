@@ -1,5 +1,5 @@
 """The docs are run: every ```sh and ```python block of README.md, then of each docs/*.md
-page (in name order), in order, as a reader would paste it, against a real mock on
+page (in the order of the site's nav), in order, as a reader would paste it, against a real mock on
 loopback, so that no example can rot; every relative link must reach its file and anchor,
 docs/cli.md must be what the commands' help says, and `mkdocs build --strict` must pass.
 
@@ -27,19 +27,39 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from contract.spec.variants import PROJECT_ROOT, shared_dir
 from tests.postgres import Server, postgres
 from tests.servers import free_port, run_mock
 
 README = PROJECT_ROOT / "README.md"
-PAGES = [README, *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
+
+
+def nav_order() -> list[Path]:
+    """docs/*.md in the order of the site's nav (as a reader goes through it: a page may
+    use what an earlier one installed), then any page the nav does not list."""
+    def files(entries: object) -> list[str]:
+        if isinstance(entries, str):
+            return [entries]
+        if isinstance(entries, dict):
+            return [f for value in entries.values() for f in files(value)]
+        if isinstance(entries, list):
+            return [f for entry in entries for f in files(entry)]
+        return []
+
+    config = yaml.safe_load((PROJECT_ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    listed = [PROJECT_ROOT / "docs" / name for name in files(config["nav"])]
+    return listed + sorted(set((PROJECT_ROOT / "docs").glob("*.md")) - set(listed))
+
+
+PAGES = [README, *nav_order()]
 README_LINES = 200  # a README a newcomer reads on one or two screens; the rest is the site
-PORTS = (8080, 8081, 18080)  # the ports the README's examples use: each becomes a free one
+PORTS = (8080, 8081, 18080)  # the ports the examples use: each becomes a free one
 FENCE = re.compile(r"(?:<!-- doctest: (?P<note>[^>]*) -->\n)?```(?P<lang>sh|python)\n"
                    r"(?P<code>.*?)```", re.S)
 SEEN = (".venv", "spec", "generated", "schemathesis.toml", "Makefile", "pyproject.toml",
-        "tests")  # tests/vendor.py: the README's target that is not our mock
+        "tests")  # tests/vendor.py: the docs' target that is not our mock
 
 
 @dataclass(frozen=True)

@@ -81,3 +81,4 @@ def _introspect(target: Target) -> None:
         if target.time_scale is None:
             target.time_scale = float(data.get("time_scale", 1.0))
         target.edge_url = data.get("edge")
+        target.any_token = data.get("any_token") is True

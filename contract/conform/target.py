@@ -150,6 +150,7 @@ class Target:
     introspection: bool = field(init=False, default=False)
     token_header: str = field(init=False, default="")  # the contract's, set by the Context
     edge_url: str | None = field(init=False, default=None)  # where our mock's edge listens
+    any_token: bool = field(init=False, default=False)  # our mock, started without --tokens
     run_id: str = field(init=False, default_factory=lambda: uuid.uuid4().hex[:8])
     created: list[tuple[str, str]] = field(init=False, default_factory=list)
     # schemathesis' creates (project as its path segment, service), deleted at once
