@@ -102,7 +102,7 @@ def blocks(pages: list[Path] = PAGES) -> list[Block]:
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    scratch = tmp_path_factory.mktemp("readme")
+    scratch = tmp_path_factory.mktemp("docs")
     for name in SEEN:
         (scratch / name).symlink_to(PROJECT_ROOT / name)
     return scratch
