@@ -55,6 +55,13 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str,
     sends, so that part is noted as not recorded and not judged; the response body is in
     the file), a HAR saved from the browser's developer tools (it has both bodies), or
     `cdn-contract proxy` in front of the implementation, which validates live.
+
+    \b
+    Examples:
+        cdn-contract validate request.txt response.txt --variant all
+        curl -sv https://cdn.example.net/v1.0/110011/services > list.txt 2>&1
+        cdn-contract validate list.txt --format junit > validate.xml
+        cdn-contract validate traffic.har --strict
     """
     from contract.recorded import exchanges_from_files
     from contract.validation import validate_exchange
@@ -91,7 +98,8 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str,
 @click.option("--upstream", required=True, help="Base URL of the implementation to front, "
               "e.g. http://127.0.0.1:9000.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port the proxy listens on (0: any free one; the startup line says which).")
 @click.option("--variant", type=click.Choice(list(VARIANTS)), default="2016-08",
               show_default=True, help="The doc variant to validate against.")
 @click.option("--log", "log_path", type=click.Path(path_type=Path, dir_okay=False),
@@ -122,6 +130,10 @@ def proxy(upstream: str, host: str, port: int, variant: str, log_path: Path | No
     Exchanges pass through unchanged (the upstream's status line, header names and order,
     body; plus an X-Contract-Violations count header) unless --strict. Upstream down: 502;
     upstream too slow: 504; both with a JSON error body. Only http:// upstreams.
+
+    \b
+    Example: the vendor's staging API behind the proxy, violations to a file
+        cdn-contract proxy --upstream http://127.0.0.1:9000 --port 8080 --log violations.jsonl
     """
     from contract.http.serving import ServerLimits
     from contract.proxy import ValidatingProxy, serve
