@@ -6,7 +6,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ from contract.cli.common import EXIT_FAILED, EXIT_OK, VARIANT_CHOICE, chosen
 from contract.reports import CONFORM as CONFORM_FORMATS
 
 if TYPE_CHECKING:  # the suite brings schemathesis: loaded when a run starts
+    from contract.conform.baseline import Baseline
     from contract.conform.report import Run
     from contract.conform.runner import RunOptions
     from contract.conform.target import Target
@@ -87,6 +88,15 @@ REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
 @click.option("--origin-url", metavar="URL", help="How the CDN reaches that origin, e.g. "
               "http://127.0.0.1:80 for a mock run with --origin-port 80=18080 (default: the "
               "--origin-listen address). Its port must be one the contract's origins accept.")
+@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="A previous run's --json report: the verdicts say what newly fails, what "
+              "was fixed and what stays, and the HTML and JUnit reports mark new and fixed "
+              "rows. Read before anything is sent.")
+@click.option("--fail-on", type=click.Choice(["any", "new"]), default="any",
+              show_default=True, help="`new`: exit 1 only on a failed statement, a finding "
+              "or an unobserved MUST statement that --baseline did not have.")
+@click.option("--color/--no-color", "color", default=None, help="Colour the summary "
+              "(default: on a terminal, unless $NO_COLOR is set).")
 @click.option("--time-scale", type=click.FloatRange(min=0, min_open=True),
               help="The documented durations (purge, invalidation, TTLs, --deploy-timeout) "
               "are waited for times this (a real CDN: 1; default: what our mock reports, "
@@ -97,7 +107,8 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
             keep_services: bool, observer: str | None, rate_limit_check: bool,
             max_examples: int, seed: int | None, workers: int, quiet: bool,
             allow_unobserved: bool, checks: str, edge_url: str | None,
-            origin_listen: str | None, origin_url: str | None, time_scale: float | None,
+            origin_listen: str | None, origin_url: str | None, baseline: Path | None,
+            fail_on: str, color: bool | None, time_scale: float | None,
             **report_files: Path | None) -> None:
     """Check a running implementation against the contract.
 
@@ -148,16 +159,13 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
         cdn-contract conform --base-url https://cdn.example.net --checks api \\
             --project-id 110011 -H 'X-Tenant: 110011' --service-body body.json
     """
+    from contract.conform.terminal import Steps, detect
+
     given = dict(locals())
     setup = configure({**given, **given.pop("report_files")})
     say = (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
-    finished = setup.run(say)
-    click.echo(CONFORM_FORMATS.render("summary", finished))
-    click.echo(f"services: {setup.target.created_count} created, "
-               + ("kept (--keep-services)" if keep_services else
-                  f"{setup.target.removed} removed"))
-    for line in setup.target.left:  # removed counts those seen gone; the others, with why
-        click.echo(f"  not removed: {line}")
+    finished = replace(setup.run(Steps(say)), terminal=detect(color))
+    click.echo(CONFORM_FORMATS.render("summary", finished), color=finished.terminal.colour)
     setup.write(finished)
     sys.exit(EXIT_OK if setup.passes(finished) else EXIT_FAILED)
 
@@ -172,17 +180,28 @@ class Setup:
     options: RunOptions
     allow_unobserved: bool
     files: dict[str, Path]  # format name → where the report goes
+    baseline: Baseline | None = None
+    fail_on: str = "any"  # "new": only what the baseline did not have shuts the gate
 
     def run(self, progress: Callable[[str], None] = lambda _: None) -> Run:
-        from contract.conform.report import Run
+        from contract.conform.report import Environment, Run
         from contract.conform.runner import run
 
+        secrets = self.target.identity.secrets()
+        environment = Environment.now(sys.argv, secrets)
         reports = run(self.target, self.options, progress)
         given = [path.resolve() for path in self.files.values()]
-        return Run(reports, self.target.base_url, self.target.identity.secrets(),
-                   given[0].parent if given else None, self.options.record or [])
+        return Run(reports, self.target.base_url, secrets,
+                   given[0].parent if given else None, self.options.record or [],
+                   self.target.account(), environment, self.baseline,
+                   self.allow_unobserved, written=dict(self.files))
 
     def passes(self, finished: Run) -> bool:
+        """The gate: every variant passes; with --fail-on new, nothing is new since the
+        baseline."""
+        if self.baseline is not None and self.fail_on == "new":
+            return not any(delta.new for report in finished.reports
+                           if (delta := finished.delta(report)) is not None)
         return all(report.passes(self.allow_unobserved) for report in finished.reports)
 
     def write(self, finished: Run) -> None:
@@ -199,6 +218,7 @@ def configure(given: dict[str, Any]) -> Setup:
     """The run the `conform` options ask for (click's values, by parameter name); bad
     options (a URL that is not http, a report path that cannot be written) raise
     click.BadParameter or InputError before anything is sent or created."""
+    from contract.conform.baseline import load as load_baseline
     from contract.conform.fuzz import FuzzSettings
     from contract.conform.runner import EdgeOptions, RunOptions
     from contract.conform.target import (
@@ -230,13 +250,17 @@ def configure(given: dict[str, Any]) -> Setup:
     edge = EdgeOptions(o.edge_url, _address(o.origin_listen, "--origin-listen"),
                        _address(o.origin_url, "--origin-url"),
                        (o.origin_url or "").startswith("https://"))
+    baseline = load_baseline(o.baseline) if o.baseline is not None else None
+    if o.fail_on == "new" and baseline is None:
+        raise click.BadParameter("`new` needs --baseline FILE: new since what?",
+                                 param_hint="--fail-on")
     har = "har" in files
     options = RunOptions(chosen(o.variant),
                          FuzzSettings(o.max_examples, o.seed, o.workers, record=har),
                          o.rate_limit_check,
                          ("api", "edge") if o.checks == "all" else (o.checks,), edge,
                          record=[] if har else None)
-    return Setup(target, options, o.allow_unobserved, files)
+    return Setup(target, options, o.allow_unobserved, files, baseline, o.fail_on)
 
 
 def writable(paths: dict[str, Path | None]) -> dict[str, Path]:

@@ -1,0 +1,95 @@
+"""The terminal: colour and width for the summary, counts and times for the progress.
+
+Colour is on when standard output is a terminal, unless NO_COLOR is set or --no-color is
+given; --color forces it (a CI log that shows ANSI colours). Lines are fitted to the width
+`shutil.get_terminal_size` reports: $COLUMNS when set, else the terminal's, else 80 (a pipe,
+a CI log). A line cut ends with `…`; the reports hold it whole. The verdict lines are never
+cut: CI logs and scripts search them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+_SGR = {"fail": "1;31", "warning": "33", "pass": "32", "not observable": "2", "info": "36",
+        "DOES NOT CONFORM": "1;31", "NOT SHOWN TO CONFORM": "1;33", "CONFORMS": "1;32",
+        "new": "1;31", "fixed": "32", "dim": "2", "bold": "1"}
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """How the summary is printed: `width` columns (None: lines as long as they come) and
+    ANSI colours or none."""
+
+    width: int | None = None
+    colour: bool = False
+
+    def paint(self, text: str, kind: str) -> str:
+        """`text` in the colour of `kind` (a status, a verdict word, `new`, `fixed`)."""
+        code = _SGR.get(kind)
+        return f"\x1b[{code}m{text}\x1b[0m" if self.colour and code else text
+
+    def fit(self, line: str) -> tuple[str, bool]:
+        """The line cut to the width (with `…`), and whether it was cut."""
+        if self.width is None or len(line) <= self.width:
+            return line, False
+        return line[:max(self.width - 1, 1)] + "…", True
+
+    def wrap(self, line: str, indent: int = 6) -> list[str]:
+        """A line of words (statement ids, a reason) broken at spaces to the width, the
+        lines after the first indented: nothing in it is lost."""
+        if self.width is None or len(line) <= self.width:
+            return [line]
+        import textwrap
+
+        return textwrap.wrap(line, self.width, subsequent_indent=" " * indent,
+                             break_long_words=True, break_on_hyphens=False)
+
+
+def detect(colour: bool | None, stream: object = None) -> Terminal:
+    """The terminal standard output is: its width, and colour unless NO_COLOR, --no-color
+    (`colour` False) or a pipe; `colour` True forces it."""
+    stream = stream or sys.stdout
+    tty = bool(getattr(stream, "isatty", lambda: False)())
+    on = colour if colour is not None else tty and not os.environ.get("NO_COLOR")
+    return Terminal(shutil.get_terminal_size((80, 24)).columns, on)
+
+
+class Steps:
+    """The progress of a run: each line said as it comes; a step's line (`step`) also
+    says how far the run is, `[12/46 8 s, about 23 s left]`, once `plan` gave the total.
+    The time left is the time per step so far times the steps left: an estimate (the
+    schemathesis step is the longest)."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+        self.total = 0
+        self.done = 0
+        self.started = time.monotonic()
+
+    def __call__(self, line: str) -> None:
+        self.say(line)
+
+    def plan(self, total: int) -> None:
+        self.total = total
+
+    def step(self, line: str) -> None:
+        self.done += 1
+        self.say(f"{self.where()} {line.strip()}" if self.total else line)
+
+    def where(self) -> str:
+        elapsed = time.monotonic() - self.started
+        left = max(self.total - self.done, 0) * elapsed / max(self.done, 1)
+        return (f"[{self.done}/{self.total} {_seconds(elapsed)}"
+                + (f", about {_seconds(left)} left]" if self.done < self.total else "]"))
+
+
+def _seconds(value: float) -> str:
+    """`8 s`, `2 min 05 s`."""
+    whole = round(value)
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"
