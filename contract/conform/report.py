@@ -488,7 +488,7 @@ code{background:#f0f0f0;padding:0 .2rem}.cause{margin:.4rem 0 1rem}
 .environment th{width:9rem;color:#555;font-weight:normal}.rollup{margin:1rem 0}
 .badge{border-radius:.6rem;font-size:.8em;margin-left:.4rem;padding:0 .45rem}
 .badge.new{background:#b00020;color:#fff}.badge.fixed{background:#17663a;color:#fff}
-.filter{display:block;margin:1rem 0;font-weight:600}
+.filter{display:inline-block;margin:1rem 0 1rem .3rem;font-weight:600}
 #failures-only:checked ~ main tr.statement:not(.is-fail),
 #failures-only:checked ~ main .cause:not(.fail),
 #failures-only:checked ~ main details.passes{display:none}
@@ -559,11 +559,15 @@ def _rollup_html(run: Run) -> str:
         since = f"<td>{e(delta.line().removeprefix('against the baseline: '))}" \
             if delta else ""
         rows.append(f"<tr class=variant><td><a href=#variant-{e(v)}>{e(v)}</a>"
-                    f"<td class={'pass' if report.conforms else 'fail'}>{e(word)}"
+                    f"<td class={_VERDICT_CSS[word]}>{e(word)}"
                     f"<td>{failed or '—'}{e(found)}"
                     f"<td>{e(', '.join(f'{n} {k}' for k, n in counts.items()))}"
                     f"<td>{report.cases}<td>{report.seconds:.1f}{since}</tr>")
     return "".join(rows) + "</table>"
+
+
+_VERDICT_CSS = {"CONFORMS": "pass", "NOT SHOWN TO CONFORM": "warning",
+                "DOES NOT CONFORM": "fail"}
 
 
 def _account_html(account: Account) -> str:
