@@ -23,6 +23,7 @@ from contract.conform.target import Fixtures, Identity, Target
 from contract.conform.terminal import Terminal, detect
 from contract.spec.variants import PROJECT_ROOT
 from tests.servers import free_port, run_mock
+from tests.test_conform import conform_and_pytest
 from tests.vendor import Behaviour, Vendor, serve
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -172,6 +173,13 @@ def test_a_baseline_names_what_is_new_and_what_was_fixed(shared_reference, tmp_p
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     assert "  against the baseline: nothing new; fixed S2; nothing stays" in rerun.stdout
     assert "<span class='badge fixed'>fixed</span>" in (tmp_path / "rerun.html").read_text()
+    # The known defect again: both entry points pass --fail-on new (S2 stays), as one gate.
+    with serve(Vendor(Behaviour(defects=frozenset({"purge_200"})))) as base:
+        again = conform_and_pytest(base, *options[:-1], "--baseline",  # it adds --quiet
+                                   str(tmp_path / "defect.json"), "--fail-on", "new",
+                                   cwd=tmp_path)
+    assert [result.returncode for result in again] == [0, 0], again[1].stdout[-3000:]
+    assert "  against the baseline: nothing new; nothing fixed; stays S2" in again[0].stdout
 
 
 @pytest.mark.parametrize("content, problem", [

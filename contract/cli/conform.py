@@ -21,7 +21,7 @@ from contract.reports import CONFORM as CONFORM_FORMATS
 if TYPE_CHECKING:  # the suite brings schemathesis: loaded when a run starts
     from contract.conform.baseline import Baseline
     from contract.conform.report import Run
-    from contract.conform.runner import RunOptions
+    from contract.conform.runner import RunOptions, VariantReport
     from contract.conform.target import Target
 
 REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
@@ -203,6 +203,19 @@ class Setup:
             return not any(delta.new for report in finished.reports
                            if (delta := finished.delta(report)) is not None)
         return all(report.passes(self.allow_unobserved) for report in finished.reports)
+
+    def blocking(self, finished: Run, report: VariantReport, item: str) -> bool:
+        """Whether one statement (or `findings`) alone keeps the gate shut: as the report
+        says, or with --fail-on new only when it is new since the baseline (the pytest
+        entry point's test per statement)."""
+        delta = finished.delta(report) if self.fail_on == "new" else None
+        if delta is not None:
+            return any(new == item or new.startswith(f"{item} ") or
+                       (item == "findings" and new.startswith("finding")) for new in delta.new)
+        if item == "findings":
+            return bool(report.findings)
+        verdict = next(v for v in report.verdicts if v.id == item)
+        return report.blocking(verdict, self.allow_unobserved)
 
     def write(self, finished: Run) -> None:
         """The report files asked for, and the request bodies their curl lines read."""
