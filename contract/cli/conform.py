@@ -122,8 +122,10 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
     never failures.
 
     Exit codes: 0 every variant asked for conforms (with --allow-unobserved, also when it
-    is only not shown to); 1 one does not conform or is not shown to; 2 nothing could be
-    judged (bad options, the preflight failed, the target stopped answering).
+    is only not shown to); 1 one does not conform or is not shown to (with --baseline and
+    --fail-on new: only when something failed that the baseline did not have); 2 nothing
+    could be judged (bad options, a bad baseline, the preflight failed, the target stopped
+    answering).
 
     Every service the suite creates has domains of its own under conform.example and is
     deleted at the end (--keep-services keeps them) and counted removed once it answers
@@ -138,7 +140,10 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
     expected, and what came: the status and the body's shape) with its count, the
     operations it touched and one example, its answer quoted and a curl command that sends
     it again (a long body from a file beside the reports); on the terminal, statements not
-    observable for one reason share one row. Valid requests the target
+    observable for one reason share one row, each variant opens with its verdict and its
+    failures, and lines fit the terminal ($COLUMNS, else 80 in a pipe; a cut row says where
+    it is whole). Every report lists the services created, removed and left, with a curl
+    line that deletes each one left. Valid requests the target
     refuses (the target is stricter than the contract) are listed, never failures. The
     report paths are checked before anything is sent; --har keeps every exchange, which
     `cdn-contract validate` reads back. Hypothesis' files go to a temporary folder

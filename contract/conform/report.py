@@ -4,8 +4,12 @@ Every report is grouped by cause: the outcomes that are not passes, of every sta
 finding, become one row per cause (`Cause`: how many, the operations they touched, one full
 example with the request, the answer quoted and a curl line that sends it again); passes are
 counts. The terminal gives the statements not observable for one reason (a service that
-never deployed) one row between them. A long request body is not cut: the curl line reads
-it from a file beside the report (`Run.bodies`, written by the command with the reports).
+never deployed) one row between them, opens each variant with its verdict and failures, and
+fits its width (`contract.conform.terminal`). A long request body is not cut: the curl line
+reads it from a file beside the report (`Run.bodies`, written by the command with the
+reports). Every report also says when and how the run ran (`Environment`), the services it
+created, removed and left (`contract.conform.target.Account`), and, given a baseline, what
+is new and what was fixed since (`contract.conform.baseline`).
 """
 
 from __future__ import annotations
@@ -63,11 +67,24 @@ class Environment:
 
         from contract import __version__
 
-        program = Path(argv[0]).name if argv else "cdn-contract"
-        words = ["cdn-contract" if program in ("__main__.py", "cdn-contract") else program,
-                 *argv[1:]]
+        path = Path(argv[0] if argv else "cdn-contract")  # `python -m x`: x/__main__.py
+        program = path.parent.name if path.name == "__main__.py" else path.name
+        words = ["cdn-contract" if program == "contract" else program, *argv[1:]]
         return cls(datetime.now(UTC).isoformat(timespec="seconds"), __version__,
-                   masked(" ".join(shlex.quote(word) for word in words), secrets))
+                   " ".join(shlex.quote(_masked_word(word, secrets)) for word in words))
+
+
+def _masked_word(word: str, secrets: dict[str, str]) -> str:
+    """A word of a command line with its secret masked: the word itself (`--token abc`),
+    its value (`--token=abc`), or a long secret within it (`-H 'X-Auth-Token: …'`); a short
+    token (`t`) is not hunted inside other words, which it would garble."""
+    name, equals, value = word.partition("=")
+    if word in secrets or (equals and value in secrets):
+        return f"{name}={secrets[value]}" if equals and word not in secrets else secrets[word]
+    return masked(word, {k: v for k, v in secrets.items() if len(k) >= LONG_SECRET})
+
+
+LONG_SECRET = 8  # characters from which a secret is masked wherever it shows in a word
 
 
 @dataclass(frozen=True)
@@ -196,7 +213,7 @@ def summary(run: Run) -> str:
         if word == "NOT SHOWN TO CONFORM":  # one line per statement: each says what to do
             lines += [f"  {reason}" for reason in why]
         if delta := run.delta(report):
-            lines.append(f"  {_delta_line(run.terminal, delta)}")
+            lines.append(f"  {delta.line(run.terminal.paint)}")
     return "\n".join(lines)
 
 
@@ -207,7 +224,7 @@ def _variant_lines(run: Run, report: VariantReport) -> list[str]:
              f"({report.cases} generated cases, {report.seconds:.1f} s)",
              f"  {_painted_headline(run.terminal, report)}"]
     if delta := run.delta(report):
-        lines.append(f"  {_delta_line(run.terminal, delta)}")
+        lines.append(f"  {delta.line(run.terminal.paint)}")
     rows = _merged(causes(report))
     failing = [same for same in rows if same[0].status in (Status.FAIL, Status.WARNING)]
     if failing:
@@ -272,10 +289,6 @@ def _mark(terminal: Terminal, status: Status) -> str:
 def _painted_headline(terminal: Terminal, report: VariantReport) -> str:
     word = report.verdict()[0]
     return headline(report).replace(word, terminal.paint(word, word), 1)
-
-
-def _delta_line(terminal: Terminal, delta: Delta) -> str:
-    return delta.line(terminal.paint)
 
 
 def _account_lines(run: Run, account: Account) -> list[str]:

@@ -232,8 +232,10 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
         chosen = _chosen(options, variant)
         durations: dict[str, float] = {}
         # the services the checks and the scenario take, created and awaited together
+        ready = time.monotonic()
         ctx.prepare([n for c in chosen if (n := services_needed(c.probe, ctx))]
                     + [1] * ("api" in options.groups))
+        durations["services created and deployed"] = time.monotonic() - ready
         outcomes: list[Outcome] = []
         for check in chosen:
             done = _timed(durations, check.name, progress)
