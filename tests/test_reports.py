@@ -101,6 +101,8 @@ def test_colour_is_on_on_a_terminal_unless_no_color_or_asked_off(monkeypatch):
     monkeypatch.setenv("COLUMNS", "57")
     assert detect(None, Tty()).width == 57
     assert Terminal(10).fit("0123456789abc") == ("012345678…", True)
+    cut, _ = Terminal(40).fit(f"GET http://x/{'y' * 40} → 404 Not Found")
+    assert cut == f"GET http://x/{'y' * 10}… → 404 Not Found"  # the URL cut, not the status
     assert Terminal(10).wrap("  n/o S1, S2, S3: why") == ["  n/o S1,", "      S2,", "      S3:",
                                                           "      why"]
 

@@ -34,10 +34,16 @@ class Terminal:
         code = _SGR.get(kind)
         return f"\x1b[{code}m{text}\x1b[0m" if self.colour and code else text
 
-    def fit(self, line: str) -> tuple[str, bool]:
-        """The line cut to the width (with `…`), and whether it was cut."""
+    def fit(self, line: str, keep: str = " → ") -> tuple[str, bool]:
+        """The line cut to the width (with `…`), and whether it was cut. What follows
+        `keep` stays whole when it can (a request line's `→ 404 Not Found`: the URL is
+        cut, not the status)."""
         if self.width is None or len(line) <= self.width:
             return line, False
+        head, found, tail = line.rpartition(keep)
+        room = self.width - len(found + tail) - 1
+        if found and room >= self.width // 2:
+            return head[:room] + "…" + found + tail, True
         return line[:max(self.width - 1, 1)] + "…", True
 
     def wrap(self, line: str, indent: int = 6) -> list[str]:
