@@ -203,3 +203,41 @@ def test_a_bad_baseline_exits_2_naming_it_before_anything_is_sent(tmp_path, cont
     assert "no HTTP answer" not in result.stderr
     alone = conform("http://127.0.0.1:1", "--fail-on", "new")
     assert alone.returncode == 2 and "--fail-on" in alone.stderr and "--baseline" in alone.stderr
+
+
+def test_on_a_terminal_the_progress_is_a_bar_with_counts_and_time_left(shared_reference):
+    """Standard error a terminal: each check's line, and a bar (rich) with the steps done
+    of the total, the time spent and the time left, cleared at the end."""
+    import pty
+    import threading
+
+    primary, secondary = pty.openpty()
+    with run_mock("2016-08", "--time-scale", "0.01") as base:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "contract", "conform", "--base-url", base, "--checks",
+             "api", "--max-examples", "1", "--seed", "1"], stdout=subprocess.PIPE,
+            stderr=secondary, cwd=PROJECT_ROOT, env={**os.environ, "COLUMNS": "100"})
+        os.close(secondary)
+        shown = bytearray()
+
+        def read() -> None:
+            while True:
+                try:
+                    chunk = os.read(primary, 65536)
+                except OSError:  # the terminal closed with the process
+                    return
+                if not chunk:
+                    return
+                shown.extend(chunk)
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        stdout = process.communicate(timeout=300)[0].decode()
+        reader.join(10)
+    os.close(primary)
+    text = ANSI.sub("", shown.decode("utf-8", "replace"))
+    assert process.returncode == 1 and "2016-08: NOT SHOWN TO CONFORM" in stdout, text[-2000:]
+    total = int(re.findall(r"conform\s.*?\s(\d+)/(\d+)", text)[-1][1])
+    assert total > 10 and re.search(rf"\b{total}/{total}\b", text), text[-2000:]
+    assert re.search(r"\d+/\d+ \d+:\d\d:\d\d left", text), text[-2000:]
+    assert "purge_is_accepted (S1,S2,S3,S4,S9,S32): 6 observation(s)" in text
+    assert "\x1b[?25l" in shown.decode("utf-8", "replace")  # rich hid the cursor (a live bar)

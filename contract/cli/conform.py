@@ -164,12 +164,16 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
         cdn-contract conform --base-url https://cdn.example.net --checks api \\
             --project-id 110011 -H 'X-Tenant: 110011' --service-body body.json
     """
-    from contract.conform.terminal import Steps, detect
+    from contract.conform.terminal import LiveSteps, Steps, detect
 
     given = dict(locals())
     setup = configure({**given, **given.pop("report_files")})
     say = (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
-    finished = replace(setup.run(Steps(say)), terminal=detect(color))
+    steps = LiveSteps(sys.stderr) if not quiet and sys.stderr.isatty() else Steps(say)
+    try:
+        finished = replace(setup.run(steps), terminal=detect(color))
+    finally:
+        steps.close()
     click.echo(CONFORM_FORMATS.render("summary", finished), color=finished.terminal.colour)
     setup.write(finished)
     sys.exit(EXIT_OK if setup.passes(finished) else EXIT_FAILED)

@@ -4,7 +4,8 @@ Colour is on when standard output is a terminal, unless NO_COLOR is set or --no-
 given; --color forces it (a CI log that shows ANSI colours). Lines are fitted to the width
 `shutil.get_terminal_size` reports: $COLUMNS when set, else the terminal's, else 80 (a pipe,
 a CI log). A line cut ends with `…`; the reports hold it whole. The verdict lines are never
-cut: CI logs and scripts search them.
+cut: CI logs and scripts search them. Progress counts the steps; on a terminal a bar (rich)
+shows them with the time left.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TextIO
 
 _SGR = {"fail": "1;31", "warning": "33", "pass": "32", "not observable": "2", "info": "36",
         "DOES NOT CONFORM": "1;31", "NOT SHOWN TO CONFORM": "1;33", "CONFORMS": "1;32",
@@ -88,11 +90,50 @@ class Steps:
         self.done += 1
         self.say(f"{self.where()} {line.strip()}" if self.total else line)
 
+    def close(self) -> None:
+        """The run is over (a live display stops)."""
+
     def where(self) -> str:
         elapsed = time.monotonic() - self.started
         left = max(self.total - self.done, 0) * elapsed / max(self.done, 1)
         return (f"[{self.done}/{self.total} {_seconds(elapsed)}"
                 + (f", about {_seconds(left)} left]" if self.done < self.total else "]"))
+
+
+class LiveSteps(Steps):
+    """On a terminal: the same lines, with a bar below them (rich) that shows the steps
+    done of the total, the time spent and the time left; gone when the run ends."""
+
+    def __init__(self, stream: TextIO) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        console = Console(file=stream, highlight=False, soft_wrap=True)
+        super().__init__(lambda line: console.print(line, markup=False))
+        self.bar = Progress(TextColumn("conform"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                            console=console, transient=True)
+        self.task = self.bar.add_task("conform", total=None)
+
+    def plan(self, total: int) -> None:
+        super().plan(total)
+        self.bar.update(self.task, total=total)
+        self.bar.start()
+
+    def step(self, line: str) -> None:
+        self.done += 1
+        self.say(line.strip())  # the bar says how far the run is
+        self.bar.update(self.task, completed=self.done)
+
+    def close(self) -> None:
+        self.bar.stop()
 
 
 def _seconds(value: float) -> str:
