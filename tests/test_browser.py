@@ -52,7 +52,7 @@ def test_the_conformance_report_shows_every_verdict_and_each_failures_curl(
     expected = json.loads((tmp_path / "r.json").read_text())["variants"][0]["statements"]
     browser.get((tmp_path / "r.html").as_uri())
     assert "does not conform" in browser.find_element(By.TAG_NAME, "h2").text
-    rows = browser.find_elements(By.CSS_SELECTOR, "table tr")[1:]
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.statements tr")[1:]
     shown = {row.find_element(By.TAG_NAME, "b").text:
              row.find_elements(By.TAG_NAME, "td")[2].text for row in rows}
     assert shown == {s["id"]: s["status"] for s in expected}
@@ -79,6 +79,57 @@ def test_the_conformance_report_shows_every_verdict_and_each_failures_curl(
     assert cause.find_element(By.CSS_SELECTOR, "pre.answer").text.startswith("DELETE http")
     top = browser.execute_script("return arguments[0].getBoundingClientRect().top", cause)
     assert -1 < top < 200, top  # scrolled to it
+
+
+def test_the_report_rolls_up_every_variant_on_its_first_screen_and_filters_failures(
+        browser, shared_reference, tmp_path):
+    """With --variant all, the first screen holds the environment (target, date, version,
+    the command with its token masked) and a line per variant whose link scrolls to it;
+    "Show failures only" hides every statement that did not fail, in each variant."""
+    token = "t0k3n-of-the-browser-test"
+    with run_mock("2015-08", "--time-scale", "0.01", "--tokens", token) as base:
+        run = subprocess.run([sys.executable, "-m", "contract", "conform", "--base-url", base,
+                              "--variant", "all", "--checks", "api", "--token", token,
+                              "--max-examples", "1", "--seed", "1", "--quiet",
+                              "--html", str(tmp_path / "r.html"), "--json",
+                              str(tmp_path / "r.json")], cwd=PROJECT_ROOT,
+                             capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1, run.stderr
+    data = json.loads((tmp_path / "r.json").read_text())
+    browser.get((tmp_path / "r.html").as_uri())
+    height = browser.execute_script("return window.innerHeight")
+    environment = browser.find_element(By.CSS_SELECTOR, "table.environment")
+    rollup = browser.find_elements(By.CSS_SELECTOR, "table.rollup tr.variant")
+    assert [row.text.split()[0] for row in rollup] == ["2015-08", "2016-08"]
+    for row, variant in zip(rollup, data["variants"], strict=True):
+        assert variant["verdict"] in row.text and row.is_displayed()
+        assert row.rect["y"] + row.rect["height"] < height, row.rect  # on the first screen
+    shown = environment.text
+    assert base in shown and data["environment"]["started"] in shown
+    assert data["environment"]["version"] in shown and "--variant all" in shown
+    assert "--token '***'" in shown or "--token ***" in shown, shown
+    assert token not in browser.page_source
+    # The second variant's link scrolls to its section, 35-40k px down before.
+    link = rollup[1].find_element(By.TAG_NAME, "a")
+    link.click()
+    assert browser.current_url.endswith("#variant-2016-08")
+    section = browser.find_element(By.ID, "variant-2016-08")
+    top = browser.execute_script("return arguments[0].getBoundingClientRect().top", section)
+    assert -1 < top < 200, top
+    assert section.find_element(By.TAG_NAME, "h2").text.startswith("2016-08: does not")
+    # Failures only: every statement row that did not fail is hidden, the failed stay.
+    rows = browser.find_elements(By.CSS_SELECTOR, "tr.statement")
+    failed = {f"{v['variant']}-{sid}" for v in data["variants"] for sid in v["failed"]}
+    assert failed and len(rows) == sum(len(v["statements"]) for v in data["variants"])
+    browser.find_element(By.CSS_SELECTOR, "label[for=failures-only]").click()
+    visible = {row.get_attribute("id") for row in rows if row.is_displayed()}
+    assert visible == failed, visible
+    assert not any(d.is_displayed() for d in
+                   browser.find_elements(By.CSS_SELECTOR, "details.passes"))
+    browser.find_element(By.CSS_SELECTOR, "label[for=failures-only]").click()
+    assert all(row.is_displayed() for row in rows[:3])
+    # Each variant says how long each check took.
+    assert len(browser.find_elements(By.CSS_SELECTOR, "details.durations")) == 2
 
 
 def test_swagger_ui_lists_every_operation_and_try_it_out_reaches_the_mock(
@@ -115,3 +166,35 @@ def test_swagger_ui_lists_every_operation_and_try_it_out_reaches_the_mock(
         assert status[0].text.strip().startswith("401")
         body = ping.find_element(By.CSS_SELECTOR, ".live-responses-table .microlight").text
         assert "X-Auth-Token header is missing" in body
+
+
+def test_try_it_out_gets_the_documented_answer_from_a_fresh_mock(browser, shared_reference):
+    """Issue 46, item 6: Swagger UI's "Try it out" sends the spec's examples (project
+    110011, service 96737ae3-...), which a fresh mock now holds: the documented 200 and
+    service, not a 404; and the mock's root leads to the page."""
+    with run_mock("2016-08") as base:
+        browser.get(f"{base}/")
+        wait = WebDriverWait(browser, 30)
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".opblock"))
+        assert browser.current_url == f"{base}/docs"
+        get = next(block for block in browser.find_elements(By.CSS_SELECTOR, ".opblock")
+                   if block.get_attribute("id") == "operations-services-getService")
+        get.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
+        wait.until(lambda b: get.find_elements(By.CSS_SELECTOR, ".try-out__btn"))
+        get.find_element(By.CSS_SELECTOR, ".try-out__btn").click()
+        prefilled = {field.get_attribute("placeholder"): field.get_attribute("value")
+                     for field in get.find_elements(By.CSS_SELECTOR, ".parameters input")}
+        assert prefilled["project_id"] == "110011"
+        assert prefilled["service_id"] == "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0"
+        browser.find_element(By.CSS_SELECTOR, ".auth-wrapper .authorize").click()
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".auth-container input"))
+        browser.find_element(By.CSS_SELECTOR, ".auth-container input").send_keys(
+            "0f6e9f63600142f0a970911583522217")  # the samples' token
+        browser.find_element(By.CSS_SELECTOR, ".auth-btn-wrapper .authorize").click()
+        browser.find_element(By.CSS_SELECTOR, ".auth-btn-wrapper .btn-done").click()
+        get.find_element(By.CSS_SELECTOR, ".execute").click()
+        status = wait.until(lambda b: get.find_elements(
+            By.CSS_SELECTOR, ".live-responses-table tr.response .response-col_status"))
+        assert status[0].text.strip().startswith("200"), status[0].text
+        body = get.find_element(By.CSS_SELECTOR, ".live-responses-table .microlight").text
+        assert '"mywebsite.com"' in body and '"deployed"' in body

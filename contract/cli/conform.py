@@ -7,7 +7,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -17,11 +17,13 @@ import click
 from click.core import ParameterSource
 
 from contract.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, VARIANT_CHOICE, chosen
+from contract.outputs import refuses_files
 from contract.reports import CONFORM as CONFORM_FORMATS
 from contract.textsafe import visible
 
 if TYPE_CHECKING:  # the suite brings schemathesis: loaded when a run starts
-    from contract.conform.report import Run
+    from contract.conform.baseline import Baseline
+    from contract.conform.report import Environment, Run
     from contract.conform.runner import RunOptions, VariantReport
     from contract.conform.stopping import Stop
     from contract.conform.target import Target
@@ -34,10 +36,10 @@ REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
               help="Where the implementation under test listens (the part before /v1.0).")
 @click.option("--variant", type=VARIANT_CHOICE, default="2016-08", show_default=True,
               help="The contract to hold it to; `all` says which variants it conforms to.")
-@click.option("--token", envvar="CDN_CONTRACT_TOKEN", help="A valid X-Auth-Token (then an "
-              "invalid one is probed too). Also $CDN_CONTRACT_TOKEN; reports never show its "
-              "value: a token from that variable shows as it (curl lines read it), one given "
-              "as this option as ***.")
+@click.option("--token", envvar="CDN_CONTRACT_TOKEN", help="An X-Auth-Token the target "
+              "accepts. With it, the suite also checks that an invalid token is refused "
+              "(S10). Prefer $CDN_CONTRACT_TOKEN: the reports then show the variable's name "
+              "where the token was sent; a token given as this option shows as ***.")
 @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'",
               help="Send this header on every request, schemathesis' included (repeatable; "
               "also $CDN_CONTRACT_HEADERS, one per line). Its value is a secret: reports "
@@ -94,6 +96,15 @@ REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
 @click.option("--origin-url", metavar="URL", help="How the CDN reaches that origin, e.g. "
               "http://127.0.0.1:80 for a mock run with --origin-port 80=18080 (default: the "
               "--origin-listen address). Its port must be one the contract's origins accept.")
+@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="A previous run's --json report: the verdicts say what newly fails, what "
+              "was fixed and what stays, and the HTML and JUnit reports mark new and fixed "
+              "rows. Read before anything is sent.")
+@click.option("--fail-on", type=click.Choice(["any", "new"]), default="any",
+              show_default=True, help="`new`: exit 1 only on a failed statement, a finding "
+              "or an unobserved MUST statement that --baseline did not have.")
+@click.option("--color/--no-color", "color", default=None, help="Colour the summary "
+              "(default: on a terminal, unless $NO_COLOR is set).")
 @click.option("--time-scale", type=click.FloatRange(min=0, min_open=True),
               help="The documented durations (purge, invalidation, TTLs, --deploy-timeout) "
               "are waited for times this (a real CDN: 1; default: what our mock reports, "
@@ -105,7 +116,8 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
             keep_services: bool, observer: str | None, rate_limit_check: bool,
             max_examples: int, seed: int | None, workers: int, quiet: bool,
             allow_unobserved: bool, checks: str, edge_url: str | None,
-            origin_listen: str | None, origin_url: str | None, time_scale: float | None,
+            origin_listen: str | None, origin_url: str | None, baseline: Path | None,
+            fail_on: str, color: bool | None, time_scale: float | None,
             **report_files: Path | None) -> None:
     """Check a running implementation against the contract.
 
@@ -119,16 +131,17 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
     never failures.
 
     Exit codes: 0 every variant asked for conforms (with --allow-unobserved, also when it
-    is only not shown to); 1 one does not conform or is not shown to; 2 nothing could be
-    judged (bad options, the preflight failed, the target stopped answering, the run was
-    interrupted by Ctrl-C or SIGTERM, or a bug of ours stopped it: one line, and the file
-    its traceback was saved to). A run that stops still writes every report asked for,
-    with the variants it finished and where it stopped and why.
+    is only not shown to); 1 one does not conform or is not shown to (with --baseline and
+    --fail-on new: only when something failed that the baseline did not have); 2 nothing
+    could be judged (bad options, a bad baseline, the preflight failed, the target stopped
+    answering, the run was interrupted by Ctrl-C or SIGTERM, or a bug of ours stopped it:
+    one line, and the file its traceback was saved to). A run that stops still writes
+    every report asked for, with the variants it finished and where it stopped and why.
 
     Reports never show the token or a -H value (--show-header names a header that may be
     shown): each is *** or, for a token from its environment variable, that variable.
     What the target sends is quoted with its control characters and escape sequences
-    escaped (`\x1b[2J`), in every report; curl lines quote them as $'...'.
+    escaped (`\\x1b[2J`), in every report; curl lines quote them as $'...'.
 
     Every service the suite creates has domains of its own under conform.example and is
     deleted at the end (--keep-services keeps them) and counted removed once it answers
@@ -143,7 +156,10 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
     expected, and what came: the status and the body's shape) with its count, the
     operations it touched and one example, its answer quoted and a curl command that sends
     it again (a long body from a file beside the reports); on the terminal, statements not
-    observable for one reason share one row. Valid requests the target
+    observable for one reason share one row, each variant opens with its verdict and its
+    failures, and lines fit the terminal ($COLUMNS, else 80 in a pipe; a cut row says where
+    it is whole). Every report lists the services created, removed and left, with a curl
+    line that deletes each one left. Valid requests the target
     refuses (the target is stricter than the contract) are listed, never failures. The
     report paths are checked before anything is sent; --har keeps every exchange, which
     `cdn-contract validate` reads back. Hypothesis' files go to a temporary folder
@@ -164,18 +180,18 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
         cdn-contract conform --base-url https://cdn.example.net --checks api \\
             --project-id 110011 -H 'X-Tenant: 110011' --service-body body.json
     """
+    from contract.conform.terminal import LiveSteps, Steps, detect
+
     given = dict(locals())
     setup = configure({**given, **given.pop("report_files")})
-    say = (lambda _: None) if quiet else (lambda line: click.echo(setup.shown(line, True),
-                                                                   err=True))
-    finished = setup.run(say)
+    say = (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
+    steps = LiveSteps(sys.stderr) if not quiet and sys.stderr.isatty() else Steps(say)
+    try:
+        finished = replace(setup.run(steps), terminal=detect(color))
+    finally:
+        steps.close()
     if finished.reports or finished.stopped is None:
-        click.echo(CONFORM_FORMATS.render("summary", finished))
-    click.echo(f"services: {setup.target.created_count} created, "
-               + ("kept (--keep-services)" if keep_services else
-                  f"{setup.target.removed} removed"))
-    for line in setup.target.left:  # removed counts those seen gone; the others, with why
-        click.echo(setup.shown(f"  not removed: {line}", True))
+        click.echo(CONFORM_FORMATS.render("summary", finished), color=finished.terminal.colour)
     setup.write(finished)
     if finished.stopped is not None:
         click.echo(f"error: {setup.shown(finished.stopped.why, True)}", err=True)
@@ -193,38 +209,51 @@ class Setup:
     options: RunOptions
     allow_unobserved: bool
     files: dict[str, Path]  # format name → where the report goes
+    baseline: Baseline | None = None
+    fail_on: str = "any"  # "new": only what the baseline did not have shuts the gate
 
     def run(self, progress: Callable[[str], None] = lambda _: None) -> Run:
         """The run, finished or stopped (an interrupt, SIGTERM, a target that stops
         answering, a bug of ours): a stopped one has its reports written at once, before
-        the services are deleted, and says where and why it stopped (`Run.stopped`)."""
+        the services are deleted, and says where and why it stopped (`Run.stopped`).
+        Every progress line is shown as the terminal shows text: secrets masked,
+        controls escaped."""
+        from contract.conform.report import Environment
         from contract.conform.runner import run
-        from contract.conform.stopping import Steps, stop_of, terminable
+        from contract.conform.stopping import Whereabouts, stop_of, terminable
+        from contract.conform.terminal import Steps
 
-        steps = Steps(progress)
+        environment = Environment.now(sys.argv, self.target.identity.secrets())
+        if isinstance(progress, Steps):  # its lines (a live bar's too) pass through here
+            progress.say = where = Whereabouts(progress.say, self.shown)
+        else:
+            progress = where = Whereabouts(progress, self.shown)
         reports: list[VariantReport] = []
         stop: Stop | None = None
 
         def stopped(error: BaseException) -> None:
             nonlocal stop
-            stop = stop_of(error, steps.where, self.shown)
-            self.write(self._finished(reports, stop))
+            stop = stop_of(error, where.where, self.shown)
+            self.write(self._finished(reports, environment, stop))
 
         with terminable(), self._har():
             try:
-                run(self.target, self.options, steps, reports, stopped)
+                run(self.target, self.options, progress, reports, stopped)
             except SystemExit:
                 raise
             except BaseException as error:  # said in the reports, and exit 2
-                stop = stop or stop_of(error, steps.where, self.shown)
-        return self._finished(reports, stop)
+                stop = stop or stop_of(error, where.where, self.shown)
+        return self._finished(reports, environment, stop)
 
-    def _finished(self, reports: list[VariantReport], stop: Stop | None) -> Run:
+    def _finished(self, reports: list[VariantReport], environment: Environment,
+                  stop: Stop | None) -> Run:
         from contract.conform.report import Run
 
         given = [path.resolve() for path in self.files.values()]
         return Run(reports, self.target.base_url, self.target.identity.secrets(),
-                   given[0].parent if given else None, stopped=stop)
+                   given[0].parent if given else None, [], self.target.account(),
+                   environment, self.baseline, self.allow_unobserved,
+                   written=dict(self.files), stopped=stop)
 
     @contextlib.contextmanager
     def _har(self) -> Iterator[None]:
@@ -253,7 +282,25 @@ class Setup:
         return visible(text) if terminal else text
 
     def passes(self, finished: Run) -> bool:
+        """The gate: every variant passes; with --fail-on new, nothing is new since the
+        baseline."""
+        if self.baseline is not None and self.fail_on == "new":
+            return not any(delta.new for report in finished.reports
+                           if (delta := finished.delta(report)) is not None)
         return all(report.passes(self.allow_unobserved) for report in finished.reports)
+
+    def blocking(self, finished: Run, report: VariantReport, item: str) -> bool:
+        """Whether one statement (or `findings`) alone keeps the gate shut: as the report
+        says, or with --fail-on new only when it is new since the baseline (the pytest
+        entry point's test per statement)."""
+        delta = finished.delta(report) if self.fail_on == "new" else None
+        if delta is not None:
+            return any(new == item or new.startswith(f"{item} ") or
+                       (item == "findings" and new.startswith("finding")) for new in delta.new)
+        if item == "findings":
+            return bool(report.findings)
+        verdict = next(v for v in report.verdicts if v.id == item)
+        return report.blocking(verdict, self.allow_unobserved)
 
     def write(self, finished: Run) -> None:
         """The report files asked for (the HAR is written as the run goes), and the
@@ -272,6 +319,7 @@ def configure(given: dict[str, Any]) -> Setup:
     """The run the `conform` options ask for (click's values, by parameter name); bad
     options (a URL that is not http, a report path that cannot be written) raise
     click.BadParameter or InputError before anything is sent or created."""
+    from contract.conform.baseline import load as load_baseline
     from contract.conform.fuzz import FuzzSettings
     from contract.conform.runner import EdgeOptions, RunOptions
     from contract.conform.target import (
@@ -286,6 +334,11 @@ def configure(given: dict[str, Any]) -> Setup:
     if not o.base_url.startswith(("http://", "https://")):
         raise click.BadParameter(f"{o.base_url!r} is not an http(s) URL",
                                  param_hint="--base-url")
+    version = re.search(r"/v1\.0/*$", o.base_url)
+    if version:  # every request would go to /v1.0/v1.0/...
+        raise click.BadParameter(f"{o.base_url!r} ends in /v1.0, which the suite adds to "
+                                 f"every path: drop it (--base-url "
+                                 f"{o.base_url[:version.start()]})", param_hint="--base-url")
     files = writable({name: given.get(name) for name in REPORT_FILES})
     identity = Identity(o.token or "conformance-token", bool(o.token), o.project_id,
                         o.other_project_id, o.other_token, _headers(o.headers),
@@ -304,12 +357,16 @@ def configure(given: dict[str, Any]) -> Setup:
     edge = EdgeOptions(o.edge_url, _address(o.origin_listen, "--origin-listen"),
                        _address(o.origin_url, "--origin-url"),
                        (o.origin_url or "").startswith("https://"))
+    baseline = load_baseline(o.baseline) if o.baseline is not None else None
+    if o.fail_on == "new" and baseline is None:
+        raise click.BadParameter("`new` needs --baseline FILE: new since what?",
+                                 param_hint="--fail-on")
     options = RunOptions(chosen(o.variant),
                          FuzzSettings(o.max_examples, o.seed, o.workers,
                                       record="har" in files),
                          o.rate_limit_check,
                          ("api", "edge") if o.checks == "all" else (o.checks,), edge)
-    return Setup(target, options, o.allow_unobserved, files)
+    return Setup(target, options, o.allow_unobserved, files, baseline, o.fail_on)
 
 
 def writable(paths: dict[str, Path | None]) -> dict[str, Path]:
@@ -327,7 +384,9 @@ def writable(paths: dict[str, Path | None]) -> dict[str, Path]:
                    f"cannot be written: {folder} is not writable"
                    if not os.access(folder, os.W_OK) else
                    "cannot be written: it is not a regular file"
-                   if path.exists() and not path.is_file() else "")
+                   if path.exists() and not path.is_file() else
+                   f"cannot be written: {folder} {refused}"
+                   if (refused := refuses_files(folder)) else "")
         if problem:
             raise click.BadParameter(f"{str(path)!r} {problem}", param_hint=f"--{name}")
         found[name] = path

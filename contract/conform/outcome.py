@@ -13,7 +13,7 @@ import httpx
 
 from contract.conform.secrets import MASK as MASK  # where the reports found them first
 from contract.conform.secrets import masked as masked
-from contract.textsafe import shell_word
+from contract.textsafe import one_line, shell_word
 
 
 class Status(enum.StrEnum):
@@ -138,7 +138,8 @@ def operation_of(request: httpx.Request) -> str:
 def answer_lines(response: httpx.Response, secrets: dict[str, str],
                  limit: int = QUOTED_BODY) -> list[str]:
     """The answer as reports quote it: the request line, the status, the headers that
-    matter, the body up to `limit` characters (the request's secrets masked)."""
+    matter, the body up to `limit` characters (the request's secrets masked, each line's
+    controls escaped: one line each, nothing a terminal obeys)."""
     request = response.request
     lines = [f"{request.method} {masked(str(request.url), secrets)} → {response.status_code} "
              f"{response.reason_phrase}".rstrip()]
@@ -149,7 +150,7 @@ def answer_lines(response: httpx.Response, secrets: dict[str, str],
     if text:
         cut = f" … ({len(response.content)} bytes in all)" if len(text) > limit else ""
         lines.append("  " + " ".join(text[:limit].split()) + cut)
-    return lines
+    return [one_line(line) for line in lines]
 
 
 def curl(request: httpx.Request, secrets: dict[str, str],
@@ -215,6 +216,5 @@ def secrets_note(secrets: dict[str, str]) -> str:
     note = [f"set {', '.join(v.lstrip('$') for v in named)} before running a curl line"
             ] if named else []
     if MASK in secrets.values():
-        note.append(f"{MASK} stands for a token or -H value given as an option: put yours "
-                    "in its place")
+        note.append(f"{MASK} stands for a token or -H value you gave: put yours there")
     return "; ".join(note)

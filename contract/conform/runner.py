@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import httpx
 import requests
 
-from contract.conform.checks import CHECKS, GROUPS
+from contract.conform.checks import CHECKS, GROUPS, Check
 from contract.conform.fuzz import (
     Finding,
     Fuzzed,
@@ -27,6 +27,7 @@ from contract.conform.preflight import preflight
 from contract.conform.probes import Context, services_needed
 from contract.conform.scenario import lifecycle
 from contract.conform.target import EdgeTarget, Target
+from contract.conform.terminal import Steps
 from contract.errors import InputError
 from contract.model import read_contract
 from contract.spec.statements import embedded, order
@@ -43,6 +44,7 @@ class VariantReport:
     groups: tuple[str, ...] = GROUPS  # the checks that ran
     notes: list[str] = field(default_factory=list)  # what the run could not do, and why
     informational: list[Outcome] = field(default_factory=list)  # said, never judged
+    durations: dict[str, float] = field(default_factory=dict)  # seconds per check and phase
 
     @property
     def failed(self) -> list[StatementVerdict]:
@@ -138,21 +140,24 @@ def run(target: Target, options: RunOptions,
     input (InputError), not a failed statement. A run that stops (that, an interrupt, a
     bug) calls `stopped` first, then deletes every service the run created, as at the end
     (unless the fixtures say to keep them)."""
+    steps = progress if isinstance(progress, Steps) else Steps(progress)
+    steps.plan(sum(len(_chosen(options, v)) + 2 * ("api" in options.groups)
+                   for v in options.variants))
     reports = [] if done is None else done
     if options.record is not None:
         _record(target.client, options.record)
     try:
-        _checked(target, options, progress, reports)
+        _checked(target, options, steps, reports)
     except BaseException as error:
         if stopped is not None:  # the reports, before the services' deletion takes its time
             stopped(error)
         raise
     finally:
-        _clean_up(target, progress)
+        _clean_up(target, steps)
     return reports
 
 
-def _checked(target: Target, options: RunOptions, progress: Callable[[str], None],
+def _checked(target: Target, options: RunOptions, progress: Steps,
              reports: list[VariantReport]) -> None:
     preflight(target, read_contract(load_document(options.variants[0])).token_header)
     edge = _edge(target, options)
@@ -215,8 +220,24 @@ def _edge(target: Target, options: RunOptions) -> EdgeTarget | None:
     return EdgeTarget(url, origin, host, port, target.scale, options.edge.origin_ssl)
 
 
+def _chosen(options: RunOptions, variant: str) -> list[Check]:
+    """The checks that run on a variant: of the groups asked for, with a statement of its."""
+    mine = embedded(load_document(variant)).keys()
+    return [c for c in CHECKS if c.group in options.groups and mine & set(c.statements)]
+
+
+def _timed(durations: dict[str, float], name: str, steps: Steps) -> Callable[[str], None]:
+    """The end of a step: its seconds kept under `name`, its line said with the counts."""
+    started = time.monotonic()
+
+    def done(line: str) -> None:
+        durations[name] = time.monotonic() - started
+        steps.step(line)
+    return done
+
+
 def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
-         progress: Callable[[str], None], reports: list[VariantReport]) -> None:
+         progress: Steps, reports: list[VariantReport]) -> None:
     """Each variant judged in turn, its report appended; a variant the run stops in is
     reported too, with what it observed so far (what judging it sends nothing)."""
     for variant in options.variants:
@@ -233,10 +254,11 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
 
 class _Judging:
     """One variant being judged: the checks, the scenario and schemathesis observe
-    (`observe`), then every outcome so far becomes the variant's report (`report`)."""
+    (`observe`, each step's seconds in `durations`), then every outcome so far becomes
+    the variant's report (`report`)."""
 
     def __init__(self, variant: str, target: Target, options: RunOptions,
-                 edge: EdgeTarget | None, progress: Callable[[str], None]):
+                 edge: EdgeTarget | None, progress: Steps):
         self.variant, self.target, self.options = variant, target, options
         self.progress, self.started = progress, time.monotonic()
         self.document = load_document(variant)
@@ -247,27 +269,39 @@ class _Judging:
         self.expect = Expect(self.contract, frozenset(self.statements))
         self.outcomes: list[Outcome] = []
         self.fuzzed = Fuzzed()
+        self.durations: dict[str, float] = {}
 
     def observe(self) -> None:
-        options, ctx, progress = self.options, self.ctx, self.progress
-        chosen = [c for c in CHECKS if c.group in options.groups and
-                  self.expect.statements.intersection(c.statements)]
+        options, ctx, progress, durations = self.options, self.ctx, self.progress, \
+            self.durations
+        chosen = _chosen(options, self.variant)
         # the services the checks and the scenario take, created and awaited together
+        ready = time.monotonic()
         ctx.prepare([n for c in chosen if (n := services_needed(c.probe, ctx))]
                     + [1] * ("api" in options.groups))
+        durations["services created and deployed"] = time.monotonic() - ready
         for check in chosen:
+            done = _timed(durations, check.name, progress)
             found = check.run(ctx, self.expect)
             self.outcomes += found
             failed = sum(o.status == Status.FAIL for o in found)
-            progress(f"  {check.name} ({','.join(check.statements)}): {len(found)} "
-                     "observation(s)" + (f", {failed} failed" if failed else ""))
+            done(f"  {check.name} ({','.join(check.statements)}): {len(found)} "
+                 "observation(s)" + (f", {failed} failed" if failed else ""))
         if "api" in options.groups:
-            progress(f"variant {self.variant}: scenario")
-            self.outcomes += list(lifecycle(ctx))
-            progress(f"variant {self.variant}: schemathesis")
-            self.fuzzed = fuzz(self.document, self.target, options.fuzz, progress,
-                               options.record)
-            self.target.created_by_fuzz += self.fuzzed.created
+            self._api()
+
+    def _api(self) -> None:
+        """The scenario and schemathesis (the `api` checks' own steps)."""
+        variant, progress = self.variant, self.progress
+        done = _timed(self.durations, "scenario", progress)
+        self.outcomes += list(lifecycle(self.ctx))
+        done(f"variant {variant}: scenario")
+        progress(f"variant {variant}: schemathesis")
+        done = _timed(self.durations, "schemathesis", progress)
+        self.fuzzed = fuzz(self.document, self.target, self.options.fuzz, progress,
+                           self.options.record)
+        done(f"variant {variant}: schemathesis, {self.fuzzed.cases} cases")
+        self.target.created_by_fuzz += self.fuzzed.created
 
     def report(self, stopped: bool = False) -> VariantReport:
         """The report of what was observed; `stopped`: the run ended before the variant
@@ -276,7 +310,7 @@ class _Judging:
         verdicts = [self._verdict(sid, outcomes) for sid in sorted(self.statements, key=order)]
         return VariantReport(self.variant, verdicts, findings, self.fuzzed.cases,
                              time.monotonic() - self.started, self.options.groups,
-                             self._notes(stopped), informational)
+                             self._notes(stopped), informational, self.durations)
 
     def _judged(self) -> tuple[list[Outcome], list[Finding], list[Outcome]]:
         """Every outcome (the checks', and what the exchanges and lifecycle show), the
@@ -315,12 +349,16 @@ class _Judging:
         return verdict
 
     def _notes(self, stopped: bool) -> list[str]:
-        notes = []
-        if stopped:
-            notes.append("the run stopped before this variant's checks ended: what they "
-                         "did not reach is not observable here")
+        target, contract = self.target, self.contract
+        notes = ["the run stopped before this variant's checks ended: what they did not "
+                 "reach is not observable here"] if stopped else []
+        if target.any_token and target.identity.token_known:
+            notes.append("this mock accepts any X-Auth-Token (it was started without "
+                         "--tokens): the checks that an invalid token is refused (S10, "
+                         "schemathesis' ignored_auth) fail by its set-up; start it with "
+                         "--tokens and the token given here")
         if self.options.rate_limit_check and \
-                self.contract.purge.operation not in self.contract.rate_limits:
+                contract.purge.operation not in contract.rate_limits:
             notes.append(f"--rate-limit-check: the {self.variant} docs state no rate limit "
                          "for purges; 21 purges were sent in a row, and a 429 among them is "
                          "reported as a status the variant does not document")

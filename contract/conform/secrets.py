@@ -82,23 +82,26 @@ def _bounded(form: str) -> str:
     return before + re.escape(form) + after
 
 
-def masked_tree(value: T, secrets: dict[str, str]) -> T:
-    """`value` with every string in it masked: the reports of a run (dataclasses, lists,
-    dicts of them) as every report shows them. An exchange (an httpx object) is left as it
-    is: what quotes it masks what it quotes."""
-    if not secrets:
+def masked_tree(value: T, secrets: dict[str, str],
+                escape: Callable[[str], str] | None = None) -> T:
+    """`value` with every string in it masked (and given to `escape`): the reports of a
+    run (dataclasses, lists, dicts of them) as every report shows them. An exchange (an
+    httpx object) is left as it is: what quotes it masks what it quotes."""
+    if not secrets and escape is None:
         return value
     found: Any = value
     if isinstance(found, enum.Enum):
         return value
     if isinstance(found, str):
         found = masked(found, secrets)
+        found = escape(found) if escape else found
     elif isinstance(found, list | tuple):
-        found = type(found)(masked_tree(item, secrets) for item in found)
+        found = type(found)(masked_tree(item, secrets, escape) for item in found)
     elif isinstance(found, dict):
-        found = {masked_tree(k, secrets): masked_tree(v, secrets) for k, v in found.items()}
+        found = {masked_tree(k, secrets, escape): masked_tree(v, secrets, escape)
+                 for k, v in found.items()}
     elif dataclasses.is_dataclass(found) and not isinstance(found, type):
         found = dataclasses.replace(found, **{
-            f.name: masked_tree(getattr(found, f.name), secrets)
+            f.name: masked_tree(getattr(found, f.name), secrets, escape)
             for f in dataclasses.fields(found) if f.init})
     return cast(T, found)

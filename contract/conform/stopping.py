@@ -9,6 +9,7 @@ line and the file its traceback went to, never a traceback on the terminal.
 
 from __future__ import annotations
 
+import re
 import signal
 import tempfile
 import traceback
@@ -92,12 +93,13 @@ def save_traceback(error: BaseException, shown: Callable[[str], str]) -> Path:
     return Path(file.name)
 
 
-class Steps:
-    """A progress callback that remembers the last step it was told and the last line
-    within it: where a run that stops stopped."""
+class Whereabouts:
+    """The progress lines of a run, passed on as `shown` gives them (the secrets masked,
+    controls escaped), and where the run is: the last step begun and the last line
+    within it (where a run that stops stopped)."""
 
-    def __init__(self, progress: Callable[[str], None]):
-        self.progress = progress
+    def __init__(self, say: Callable[[str], None], shown: Callable[[str, bool], str]):
+        self.say, self.shown = say, shown
         self.step = self.detail = ""
 
     @property
@@ -105,8 +107,10 @@ class Steps:
         return self.step + (f" (after: {self.detail})" if self.detail else "")
 
     def __call__(self, line: str) -> None:
-        if line.startswith(" "):  # a line within a step: a check done, a wait
-            self.detail = line.strip()
-        else:  # a step: "variant 2016-08: checks"
-            self.step, self.detail = line, ""
-        self.progress(line)
+        line = self.shown(line, True)
+        text = re.sub(r"^\[[^\]]*\] ", "", line.strip())  # a step's `[3/46 2 s]`
+        if text.startswith("variant "):  # a step: "variant 2016-08: checks"
+            self.step, self.detail = text, ""
+        else:  # a line within it: a check done, a wait
+            self.detail = text
+        self.say(line)

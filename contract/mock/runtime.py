@@ -12,6 +12,7 @@ from contract.checks.messages import Incoming
 from contract.checks.params import Parsed, Problem
 from contract.mock.behaviours import Behaviours, CalendarMinute
 from contract.mock.settings import MockSettings
+from contract.mock.state import sample
 from contract.mock.state.store import Admitter, Store, open_store
 from contract.model import Contract
 
@@ -63,12 +64,14 @@ class Runtime:
         if "calendar-minute" in self.behaviours.process:
             self.limiters = {op: CalendarMinute(limiter.limit, settings.time_scale)
                              for op, limiter in self.limiters.items()}
+        self._seed()
 
     def seconds(self, documented: float) -> float:
         return documented * self.settings.time_scale
 
     def reset(self) -> None:
-        """Everything the API and the edge hold (with a shared store: of every replica)."""
+        """Everything the API and the edge hold (with a shared store: of every replica), the
+        docs' sample service held again."""
         self.store.reset()
         self.behaviours.reset()
         for limiter in self.limiters.values():
@@ -76,6 +79,12 @@ class Runtime:
                 limiter.reset()
         if self.edge is not None:
             self.edge.reset()
+        self._seed()
+
+    def _seed(self) -> None:
+        """A fresh (or reset) mock holds the docs' sample service, unless told not to."""
+        if self.settings.sample:
+            sample.seed(self.store, self.clock())
 
 
 @dataclass(slots=True)
