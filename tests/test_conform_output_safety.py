@@ -28,7 +28,7 @@ KEY = "gw-K3y-of-the-gateway"  # a -H value: a secret, though no option says so
 # window title and a hyperlink (OSC), backspaces, a NUL, a forged line, a CSI in C1
 # (0x9b, UTF-8), a right-to-left override.
 HOSTILE = (b"\x1b[2J\x1b[31mred\x1b]0;pwned\x07\x1b]8;;http://127.0.0.22/\x07link\x1b]8;;"
-           b"\x07\x08\x08\x00\r\nS1    pass   forged line\n\xc2\x9b31m\xe2\x80\xae!")
+           b"\x07\x08\x08\x00\r\nFORGED    pass   line\n\xc2\x9b31m\xe2\x80\xae!")
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 OVERMASKED = re.compile(r"\w\*\*\*|\*\*\*\w")  # `applica***ion`, `h***p`
 
@@ -91,7 +91,7 @@ def test_a_hostile_target_injects_nothing_and_no_report_leaks_a_header(shared_re
             } == clean
     assert "application/json" in texts["har"] and "http://127.0.0.1" in stdout
     assert "\\x1b[2J\\x1b[31mred" in stdout  # quoted, as visible escapes
-    assert not any(line.lstrip().startswith("S1    pass") for line in stdout.splitlines())
+    assert not any(line.lstrip().startswith("FORGED") for line in stdout.splitlines())
     # The HAR keeps the body as it came (a JSON escape is no loss), but the key masked.
     entries = json.loads(texts["har"])["log"]["entries"]
     bodies = [e["response"]["content"].get("text", "") for e in entries]
