@@ -119,9 +119,10 @@ def find(call: Call) -> dict[str, Any] | None:
 
 def not_deployed(call: Call, document: dict[str, Any]) -> Outgoing | None:
     """`busy-until-deployed` (S34, as the upstream implementation does): the 400 refusing a
-    purge or an update of a service drawn so while it is not `deployed`."""
+    purge or an update of a service drawn so while its deploy is under way (a `failed` one
+    is taken: an update is how a client deploys it again)."""
     if "busy-until-deployed" not in document.get("_behave", ()) or \
-            _status(call, document) == "deployed":
+            _status(call, document) in ("deployed", "failed"):
         return None
     return error_response(400, f"Service {document['id']} is not deployed.")
 
