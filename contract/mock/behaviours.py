@@ -92,8 +92,8 @@ FREEDOMS = (
             "(hard=true) without `url` is accepted (202) and purges everything, as the "
             "upstream implementation does (S22's other reading)", "request"),
     Freedom("busy-until-deployed", "S34", "purges and updates of a service whose deploy is "
-            "under way (not yet `deployed` or `failed`) are refused with 400 and the upstream's message \"Service <id> is not "
-            "deployed.\"", "service"),
+            "under way (not yet `deployed` or `failed`) are refused with 400 and the "
+            "upstream's message \"Service <id> is not deployed.\"", "service"),
     Freedom("error-extra-members", "S16", "error bodies carry members besides the documented "
             "ones (a `code` per error, a `request_id`)", "request"),
 )
