@@ -55,20 +55,22 @@ def _status(text: str) -> Keep:
 
 
 def _times(since: str | None, until: str | None) -> list[Keep]:
+    """Bounds both included, in the milliseconds an entry shows its time in (an entry's
+    `time` given back as `until` takes that entry)."""
     tests: list[Keep] = []
     if since is not None:
         start = _moment("since", since)
-        tests.append(lambda s: s.time >= start)
+        tests.append(lambda s: int(s.time * 1000) >= start)
     if until is not None:
         end = _moment("until", until)
-        tests.append(lambda s: s.time <= end)
+        tests.append(lambda s: int(s.time * 1000) <= end)
     return tests
 
 
-def _moment(name: str, text: str) -> float:
-    """ISO 8601 (with a zone; none is UTC) or seconds since the epoch."""
+def _moment(name: str, text: str) -> int:
+    """ISO 8601 (with a zone; none is UTC) or seconds since the epoch, in milliseconds."""
     try:
-        return float(text)
+        return round(float(text) * 1000)
     except ValueError:
         pass
     try:
@@ -78,7 +80,7 @@ def _moment(name: str, text: str) -> float:
                          "seconds since the epoch") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    return round(moment.timestamp() * 1000)
 
 
 def next_href(request: Incoming, last: int) -> str:

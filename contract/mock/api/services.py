@@ -130,7 +130,7 @@ def not_deployed(call: Call, document: dict[str, Any]) -> Outgoing | None:
 def missing(call: Call) -> Outgoing:
     """404 for an unknown service and for another project's alike (S18): no leak."""
     return error_response(404, f"service {call.params.path['service_id']} not found in "
-                          f"project {call.project_id}")
+                          f"project {call.project_id} (S18)")
 
 
 def _deploying(call: Call, document: dict[str, Any], busy: str, now: float
