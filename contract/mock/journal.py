@@ -1,8 +1,8 @@
 """The request journal: every API request the mock answered, for a client author to see
 what their client sent (WireMock's request journal, MockServer's `retrieve`).
 
-Bounded (`--journal N` entries, and `JOURNAL_BYTES` of bodies held: the oldest go first; 0
-turns it off). An entry holds references to the request and the answer the pipeline made
+Bounded (`--journal N` entries, and `JOURNAL_BYTES` held: the oldest go first; 0 turns it
+off). An entry holds references to the request and the answer the pipeline made
 anyway; what is derived from them (the body's digest, the statements touched, the masked
 headers) is computed when the journal is read, never on the request path.
 """
@@ -25,12 +25,14 @@ from contract.mock.touched import CITED
 from contract.recorded.har import as_har
 
 DEFAULT_SIZE = MockSettings.journal
-JOURNAL_BYTES = 64 * 1024 * 1024  # request and answer bodies held at most
+JOURNAL_BYTES = 32 * 1024 * 1024  # what entries hold at most (see Served.size)
 PAGE = 100  # entries a page holds unless `limit` says otherwise (at most MAX_PAGE)
 MAX_PAGE = 1000
 # the headers an entry shows (the rest are transport detail); the secret ones masked
 SHOWN = ("x-project-id", "content-type", "accept", "prefer", "user-agent", "content-length")
 SECRET = ("x-auth-token", "authorization")
+KEPT = frozenset((*SHOWN, *SECRET))
+ENTRY_BYTES = 1024  # what an entry holds besides bodies and headers: objects, path, query
 
 
 @dataclass(slots=True)
@@ -45,6 +47,7 @@ class Served:
     refused: bool = False  # the contract refused it (admission), not the mock's state
     response: Outgoing | None = None
     id: int = 0
+    size: int = 0  # its bytes as the journal's bound counts them (set when kept)
 
     @property
     def operation(self) -> str | None:
@@ -54,9 +57,7 @@ class Served:
     def status(self) -> int:
         return self.response.status if self.response is not None else 0
 
-    @property
-    def size(self) -> int:
-        return len(self.request.body) + (len(self.response.body) if self.response else 0)
+
 
 
 class Journal:
@@ -70,10 +71,22 @@ class Journal:
         self.dropped = 0  # entries dropped for the bounds since the last clear
 
     def add(self, served: Served) -> None:
-        self.last_id += 1
-        served.id = self.last_id
+        """Keep `served`, its request (answered: the pipeline is done with it) left with
+        the headers an entry shows alone: a client's other headers, padding or cookies,
+        are not held by the mock for it."""
+        request = served.request
+        request.headers = kept = {k: v for k, v in request.headers.items() if k in KEPT}
+        self.last_id = served.id = self.last_id + 1
+        # the URI is within the contract's limit (414 past it): ENTRY_BYTES counts it
+        served.size = size = ENTRY_BYTES + len(request.body) + sum(map(len, kept.values())) \
+            + (len(served.response.body) if served.response is not None else 0)
         self.entries.append(served)
-        self.held += served.size
+        self.held += size
+        if len(self.entries) > self.size or self.held > self.max_bytes:
+            self._drop()
+
+    def _drop(self) -> None:
+        """The oldest entries, until the bounds hold."""
         while len(self.entries) > self.size or self.held > self.max_bytes:
             self.held -= self.entries.popleft().size
             self.dropped += 1
