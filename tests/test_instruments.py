@@ -73,6 +73,7 @@ def test_the_journal_shows_what_a_naive_client_sent_filters_pages_and_exports_ha
         assert purged["query"] == [["url", "/a.css"], ["hard", "true"]]
         assert {"S1", "S2", "S3", "S4", "S5", "S6", "S10"} <= set(purged["statements"])
         assert "S22" in bare["statements"] and bare["refused"] is True
+        assert not {"S21", "S23", "S25"} & set(bare["statements"])  # the rule it broke
         assert purged["refused"] is False and purged["fault"] is None
 
         # filters: operation, method, path prefix, service, status (or class), time

@@ -53,7 +53,9 @@ class StatementIndex:
         found: set[str] = set(self.token)  # every request carries (or lacks) the token
         known = self.operations.get(operation or "")
         if known is not None:
-            found.update(known.own, known.statuses.get(status, ()))
+            # a refusal that cites its rule touched that rule, not every one its status
+            # lists (the purge's 400 lists S17, S21, S22, S23, S25)
+            found.update(known.own, cited or known.statuses.get(status, ()))
             found.update(_flat(known.parameters.get(name, ()) for name in
                                ("project_id", "service_id", "domain_name", *query)))
         found.update(cited)
