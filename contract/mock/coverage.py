@@ -31,34 +31,41 @@ class Coverage:
     """The counts of one mock process (cleared by `reset`)."""
 
     def __init__(self) -> None:
-        # (operation, status, query names, statements its refusal cites) → requests
-        self.exchanges: Counter[tuple[str | None, int, tuple[str, ...], tuple[str, ...]]] = \
-            Counter()
+        # (operation, status, query names, a 4xx's or 5xx's body) → requests
+        self.exchanges: Counter[tuple[str | None, int, tuple[str, ...], bytes]] = Counter()
         self.behaviours: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
-        self.refusals: Counter[tuple[str, int, str]] = Counter()
+        self.refusals: Counter[tuple[str, int, bytes]] = Counter()
         self.requests = 0
 
     def count(self, served: Served) -> None:
+        """One request: a tuple and a dictionary increment (what a refusal cites and why
+        it was refused are read from its body when a report is made)."""
         self.requests += 1
-        status = served.status
-        key = (served.operation, status, tuple(name for name, _ in served.request.query),
-               cited(served))
-        if key not in self.exchanges and len(self.exchanges) >= MAX_KEYS:
-            key = (served.operation, status, (), ())  # a client sending endless names
-        self.exchanges[key] += 1
+        response = served.response
+        status = response.status if response is not None else 0
+        body = response.body if status >= 400 and response is not None else b""
+        key = (served.operation, status, tuple([name for name, _ in served.request.query]),
+               body)
+        exchanges = self.exchanges
+        if key in exchanges:
+            exchanges[key] += 1
+        elif len(exchanges) < MAX_KEYS:
+            exchanges[key] = 1
+        else:  # a client sending endless variety: its counts lumped, still counted
+            exchanges[(served.operation, status, (), b"")] += 1
         if served.behaves:
             self.behaviours.update(served.behaves)
         if served.fault:
             self.faults[served.fault] += 1
         if served.refused:
-            self._refused(served, status)
+            self._refused(served, status, body)
 
-    def _refused(self, served: Served, status: int) -> None:
+    def _refused(self, served: Served, status: int, body: bytes) -> None:
         what = served.operation or f"{served.request.method} {served.request.path}"[:200]
-        key = (what, status, _reason(served.response.body if served.response else b""))
+        key = (what, status, body)
         if key not in self.refusals and len(self.refusals) >= MAX_KEYS:
-            key = ("(more)", status, "(reasons past the report's bound)")
+            key = ("(more)", status, b"")
         self.refusals[key] += 1
 
     def reset(self) -> None:
@@ -69,9 +76,9 @@ class Coverage:
         """The coverage of this variant's contract, as JSON."""
         served: Counter[tuple[str | None, int]] = Counter()
         statements: Counter[str] = Counter()
-        for (operation, status, query, refusal), count in self.exchanges.items():
+        for (operation, status, query, body), count in self.exchanges.items():
             served[(operation, status)] += count
-            for sid in index.touched(operation, query, status, refusal):
+            for sid in index.touched(operation, query, status, cited(body)):
                 statements[sid] += count
         rows = [_operation(op, served) for op in operations]
         documented = sum(len(row["statuses"]) for row in rows)
@@ -94,10 +101,15 @@ class Coverage:
                            for sid in universe],
             "behaviours": dict(sorted(self.behaviours.items())),
             "faults": dict(sorted(self.faults.items())),
-            "refused": [{"request": what, "status": status, "reason": reason,
-                         "count": count}
-                        for (what, status, reason), count in
-                        self.refusals.most_common(REASONS_SHOWN)]}
+            "refused": self._reasons()}
+
+    def _reasons(self) -> list[dict[str, Any]]:
+        """The refusals, the most frequent first, by what was refused and why."""
+        reasons: Counter[tuple[str, int, str]] = Counter()
+        for (what, status, body), count in self.refusals.items():
+            reasons[(what, status, _reason(body))] += count
+        return [{"request": what, "status": status, "reason": reason, "count": count}
+                for (what, status, reason), count in reasons.most_common(REASONS_SHOWN)]
 
 
 def _operation(operation: Operation, served: Counter[tuple[str | None, int]]

@@ -14,7 +14,9 @@ out (`contract.mock.transport`):
 - `stall`: nothing is answered for `STALL_SECONDS` (past any client's timeout), then the
   connection is reset.
 
-A faulted answer is the last of its connection. Each is logged and journaled.
+A faulted answer is the last of its connection. Each is logged and journaled. The mock's
+own server (`cdn-contract mock`) carries them out; the app embedded in another ASGI server
+sends a faulted answer whole (only the 503 holds there).
 """
 
 from __future__ import annotations

@@ -100,9 +100,8 @@ class Journal:
         return (served for served in self.entries if served.id > after and keep(served))
 
 
-def cited(served: Served) -> tuple[str, ...]:
-    """The statements a refusal's message cites."""
-    body = served.response.body if served.status >= 400 and served.response else b""
+def cited(body: bytes) -> tuple[str, ...]:
+    """The statements a refusal's message (its body) cites."""
     return tuple(found.decode() for found in CITED.findall(body)) if body else ()
 
 

@@ -90,7 +90,8 @@ def _requests(request: Incoming, runtime: Runtime) -> Outgoing:
         if more else []
     return json_response(200, {"requests": [as_dict(served, index.touched(
         served.operation, (name for name, _ in served.request.query), served.status,
-        cited(served))) for served in page], "links": links, "kept": len(journal.entries),
+        cited(served.response.body if served.status >= 400 and served.response else b"")))
+        for served in page], "links": links, "kept": len(journal.entries),
         "dropped": journal.dropped})
 
 
