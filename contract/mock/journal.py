@@ -32,6 +32,7 @@ MAX_PAGE = 1000
 SHOWN = ("x-project-id", "content-type", "accept", "prefer", "user-agent", "content-length")
 SECRET = ("x-auth-token", "authorization")
 KEPT = frozenset((*SHOWN, *SECRET))
+SMALL_HEAD = 512  # header values up to this many bytes are kept as they came
 ENTRY_BYTES = 1024  # what an entry holds besides bodies and headers: objects, path, query
 
 
@@ -71,15 +72,19 @@ class Journal:
         self.dropped = 0  # entries dropped for the bounds since the last clear
 
     def add(self, served: Served) -> None:
-        """Keep `served`, its request (answered: the pipeline is done with it) left with
-        the headers an entry shows alone: a client's other headers, padding or cookies,
-        are not held by the mock for it."""
+        """Keep `served`; a request (answered: the pipeline is done with it) with large
+        headers is left with those an entry shows alone: a client's other headers, padding
+        or cookies, are not held by the mock for it."""
         request = served.request
-        request.headers = kept = {k: v for k, v in request.headers.items() if k in KEPT}
+        held = sum(map(len, request.headers.values()))
+        if held > SMALL_HEAD:  # else kept whole: trimming costs more than it saves
+            request.headers = kept = {k: v for k, v in request.headers.items() if k in KEPT}
+            held = sum(map(len, kept.values()))
         self.last_id = served.id = self.last_id + 1
-        # the URI is within the contract's limit (414 past it): ENTRY_BYTES counts it
-        served.size = size = ENTRY_BYTES + len(request.body) + sum(map(len, kept.values())) \
-            + (len(served.response.body) if served.response is not None else 0)
+        # the URI is within the contract's limit (414 past it): ENTRY_BYTES counts it, and
+        # header names
+        served.size = size = ENTRY_BYTES + held + len(request.body) + (
+            len(served.response.body) if served.response is not None else 0)
         self.entries.append(served)
         self.held += size
         if len(self.entries) > self.size or self.held > self.max_bytes:
