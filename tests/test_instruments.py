@@ -154,6 +154,11 @@ def test_the_generated_clients_tests_reach_the_coverage_they_claim(shared_refere
         httpx.delete(f"{base}/v1.0/p/services/x/assets", headers=AUTH)  # not a uuid: S9
         httpx.get(f"{base}/v1.0/p/services", headers=AUTH, params={"limit": "50"})  # S19
         live = httpx.get(f"{base}/__mock__/coverage").json()
+        # the journal shows what our client sent: its PATCH's media type, its token masked
+        (patched,) = _listed(base, operation="patchService")["requests"]
+        assert patched["headers"]["content-type"] == "application/json-patch+json"
+        assert patched["headers"]["x-auth-token"].startswith("sha256:")
+        assert patched["path_params"]["project_id"] == test_client.PROJECT
     summary = process.stderr.read() if process.stderr else ""
     report = json.loads(report_path.read_text())
     assert report == live | {"requests": report["requests"]}  # the file at exit: same counts

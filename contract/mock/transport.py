@@ -278,7 +278,6 @@ class Connection(HttpConnection):
         if self.stopped:  # reading waited for these answers to be taken
             self.unblock()
 
-
     # -- faults (mock.faults): the last answer of a connection, broken on the wire ----------
 
     def _break(self, data: list[bytes], wire: bytes, response: Faulted) -> None:
