@@ -28,7 +28,8 @@ REASONS_SHOWN = 50  # distinct refusal reasons a report lists (the most frequent
 
 
 class Coverage:
-    """The counts of one mock process (cleared by `reset`)."""
+    """The counts of one mock process, over its whole run (POST /__mock__/reset, which a
+    suite sends between its tests, keeps them)."""
 
     def __init__(self) -> None:
         # (operation, status, query names, a 4xx's or 5xx's body) → requests
@@ -67,9 +68,6 @@ class Coverage:
         if key not in self.refusals and len(self.refusals) >= MAX_KEYS:
             key = ("(more)", status, b"")
         self.refusals[key] += 1
-
-    def reset(self) -> None:
-        self.__init__()  # type: ignore[misc]
 
     def report(self, variant: str, operations: list[Operation], index: StatementIndex
                ) -> dict[str, Any]:
