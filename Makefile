@@ -112,8 +112,9 @@ generated: $(STAMP)  ## regenerate generated/ (stub server, Python client) from 
 	$(BIN)/cdn-contract generate server
 	$(BIN)/cdn-contract generate client
 
-docs: $(STAMP)  ## regenerate docs/traceability.md and docs/variants.md
+docs: $(STAMP)  ## regenerate docs/ (traceability, variants, cli), then build the site into site/
 	$(BIN)/cdn-contract trace
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 check-generated: $(STAMP)  ## exit 1 if spec/, generated/ or docs/ differ from what the tools write
 	$(BIN)/cdn-contract derive --check
@@ -143,4 +144,4 @@ bench: $(STAMP)  ## print throughput and wall-time figures (no assertions)
 	$(BIN)/python benchmarks/conform_wall_time.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache site

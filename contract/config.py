@@ -109,3 +109,42 @@ def check_known(found: Defaults, commands: Mapping[str, Any]) -> None:
                 raise InputError(f"unknown {what} {spelled!r} for {where}{hint}", path, line)
             if not last:
                 known = known[part] if isinstance(known, Mapping) else set()
+
+
+PREFIX = "CDN_CONTRACT_"  # click's auto_envvar_prefix, and the variables read by name
+# the variables read by name, not by click's CDN_CONTRACT_<COMMAND>_<OPTION> scheme
+NAMED = frozenset({"SHARED", "BASE_URL", "TOKEN", "HEADERS", "PROJECT_ID", "OTHER_PROJECT_ID",
+                   "OTHER_TOKEN"})
+
+
+def check_environment(environ: Mapping[str, str], commands: Mapping[str, Any]) -> None:
+    """InputError at the first CDN_CONTRACT_ variable that names no command's option
+    (CDN_CONTRACT_MOCK_PROT), with the nearest: click ignores it silently, while the same
+    typo in a file is caught. `commands` is check_known's mapping."""
+    for variable in sorted(environ):
+        if not variable.startswith(PREFIX) or variable[len(PREFIX):] in NAMED:
+            continue
+        problem = _unknown(variable[len(PREFIX):].lower(), commands, ())
+        if problem:
+            raise InputError(f"environment variable {variable}: {problem}")
+
+
+def _unknown(rest: str, known: Mapping[str, Any], command: tuple[str, ...]) -> str | None:
+    """Why `rest` (mock_prot, generate_client_out) names no option below `command`."""
+    for name, below in known.items():
+        if not rest.startswith(f"{name}_"):
+            continue
+        option = rest[len(name) + 1:]
+        if isinstance(below, Mapping):
+            return _unknown(option, below, (*command, name))
+        if option in below:
+            return None
+        near = difflib.get_close_matches(option, sorted(below), n=1)
+        hint = f" (did you mean {PREFIX}{'_'.join((*command, name, near[0])).upper()}?)" \
+            if near else ""
+        return f"{' '.join((*command, name))} has no option {option.replace('_', '-')!r}{hint}"
+    words = sorted(known)
+    near = difflib.get_close_matches(rest.split("_")[0], words, n=1)
+    return (f"no command {rest.split('_')[0]!r}" + (f" (did you mean {near[0]!r}?)" if near else
+            f" (known: {', '.join(words)})") + f"; the form is {PREFIX}<COMMAND>_<OPTION>, "
+            f"or one of {', '.join(PREFIX + n for n in sorted(NAMED))}")

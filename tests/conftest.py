@@ -25,10 +25,10 @@ def shared_reference() -> Path:
 # `make test` runs the suite on two workers (pytest-xdist, `--dist loadgroup`). A module whose
 # module-scoped fixture is costly (a debootstrapped image, a built wheel, a browser, a
 # PostgreSQL server) stays on one worker, so that fixture is made once.
-# The README's blocks run in order, as a reader pastes them (one installs the client the
-# next imports), so they too share one worker.
+# The docs' blocks (README.md, then docs/*.md) run in order, as a reader pastes them (one
+# installs the client the next imports), so they too share one worker.
 ONE_WORKER = {"test_image", "test_install", "test_browser", "test_replicas",
-              "test_store_contract", "test_readme"}
+              "test_store_contract", "test_docs"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups

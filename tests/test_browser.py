@@ -115,3 +115,35 @@ def test_swagger_ui_lists_every_operation_and_try_it_out_reaches_the_mock(
         assert status[0].text.strip().startswith("401")
         body = ping.find_element(By.CSS_SELECTOR, ".live-responses-table .microlight").text
         assert "X-Auth-Token header is missing" in body
+
+
+def test_try_it_out_gets_the_documented_answer_from_a_fresh_mock(browser, shared_reference):
+    """Issue 46, item 6: Swagger UI's "Try it out" sends the spec's examples (project
+    110011, service 96737ae3-...), which a fresh mock now holds: the documented 200 and
+    service, not a 404; and the mock's root leads to the page."""
+    with run_mock("2016-08") as base:
+        browser.get(f"{base}/")
+        wait = WebDriverWait(browser, 30)
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".opblock"))
+        assert browser.current_url == f"{base}/docs"
+        get = next(block for block in browser.find_elements(By.CSS_SELECTOR, ".opblock")
+                   if block.get_attribute("id") == "operations-services-getService")
+        get.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
+        wait.until(lambda b: get.find_elements(By.CSS_SELECTOR, ".try-out__btn"))
+        get.find_element(By.CSS_SELECTOR, ".try-out__btn").click()
+        prefilled = {field.get_attribute("placeholder"): field.get_attribute("value")
+                     for field in get.find_elements(By.CSS_SELECTOR, ".parameters input")}
+        assert prefilled["project_id"] == "110011"
+        assert prefilled["service_id"] == "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0"
+        browser.find_element(By.CSS_SELECTOR, ".auth-wrapper .authorize").click()
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".auth-container input"))
+        browser.find_element(By.CSS_SELECTOR, ".auth-container input").send_keys(
+            "0f6e9f63600142f0a970911583522217")  # the samples' token
+        browser.find_element(By.CSS_SELECTOR, ".auth-btn-wrapper .authorize").click()
+        browser.find_element(By.CSS_SELECTOR, ".auth-btn-wrapper .btn-done").click()
+        get.find_element(By.CSS_SELECTOR, ".execute").click()
+        status = wait.until(lambda b: get.find_elements(
+            By.CSS_SELECTOR, ".live-responses-table tr.response .response-col_status"))
+        assert status[0].text.strip().startswith("200"), status[0].text
+        body = get.find_element(By.CSS_SELECTOR, ".live-responses-table .microlight").text
+        assert '"mywebsite.com"' in body and '"deployed"' in body

@@ -207,3 +207,62 @@ def test_make_proof_ends_with_the_verdict_of_each_variant(shared_reference):
     assert re.fullmatch(r"services: (\d+) created, \1 removed", services), services
     with socket.socket() as probe:  # the mock was stopped
         assert probe.connect_ex(("127.0.0.1", int(port.group(1)))) != 0
+
+
+# issue 46, item 7: the smaller confusions of a first hour, each one line that says what to do
+
+def test_every_option_has_help_and_every_command_an_example():
+    import click
+
+    from contract.cli import cli as group
+
+    def commands(command: click.Command, path: tuple[str, ...]):
+        if isinstance(command, click.Group):
+            for name, child in command.commands.items():
+                yield from commands(child, (*path, name))
+        else:
+            yield path, command
+
+    found = list(commands(group, ()))
+    assert len(found) >= 9
+    for path, command in found:
+        assert "Example" in (command.help or ""), path
+        assert [p.name for p in command.params if isinstance(p, click.Option)
+                and not p.help and p.name != "help"] == [], path
+
+
+def test_a_misspelt_environment_variable_is_named_with_the_nearest(tmp_path):
+    import os
+
+    env = {**os.environ, "CDN_CONTRACT_MOCK_PROT": "9999"}
+    typo = subprocess.run([sys.executable, "-m", "contract", "mock", "--port", "0"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env)
+    assert (typo.returncode, typo.stderr.strip()) == (
+        2, "error: environment variable CDN_CONTRACT_MOCK_PROT: mock has no option 'prot' "
+           "(did you mean CDN_CONTRACT_MOCK_PORT?)")
+    env = {**os.environ, "CDN_CONTRACT_GENERATE_CLIENT_QUIET": "1", "CDN_CONTRACT_TOKEN": "x"}
+    fine = subprocess.run([sys.executable, "-m", "contract", "diff", "2016-08", "2016-08"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env)
+    assert fine.returncode == 0, fine.stderr
+
+
+def test_a_database_url_the_mock_cannot_use_is_named_as_such():
+    result = cli("mock", "--port", "0", "--db", "mysql://user:pw@db/cdn")
+    assert (result.returncode, result.stderr.strip()) == (
+        2, "error: --db mysql://user:***@db/cdn: mysql:// is not a database the mock keeps its "
+           "state in (a SQLite file, :memory:, or postgresql://USER@HOST:PORT/DB)")
+
+
+def test_a_base_url_ending_in_the_version_is_refused_before_anything_is_sent():
+    with socket.socket() as listening:  # a target that would see any request sent
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        listening.settimeout(0)
+        port = listening.getsockname()[1]
+        result = cli("conform", "--base-url", f"http://127.0.0.1:{port}/v1.0/")
+        with pytest.raises(BlockingIOError):
+            listening.accept()
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: Invalid value for --base-url: 'http://127.0.0.1:{port}/v1.0/' ends in /v1.0, "
+        f"which the suite adds to every path: drop it (--base-url http://127.0.0.1:{port})")

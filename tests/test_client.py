@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import pickle
 import re
 import shutil
 import socket
@@ -72,9 +73,10 @@ def jobs(base_url: str, service_id: str) -> list[dict]:
 
 
 def deployed(base_url: str, project: str, service_id: str) -> None:
-    """Poll (not through the client under test, whose requests some tests count) until the
-    service's deploy ended (S34): a server may refuse purges and updates before, as the
-    upstream implementation does (`--behave busy-until-deployed`)."""
+    """After an update, poll until its deploy ended (S34), `deployed` or `failed`: a server
+    may refuse purges before, as the upstream implementation does (`--behave
+    busy-until-deployed`), and under `deploy-fails` the update's deploy ends `failed`,
+    where `wait_until_deployed` raises (a purge is taken then)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         answer = httpx.get(f"{base_url}/v1.0/{project}/services/{service_id}",
@@ -90,7 +92,7 @@ def test_generated_client_is_current_byte_for_byte(variant):
     root, package = distribution_name(variant), package_name(variant)
     assert {name.split("/")[-1] for name in files} == {
         "pyproject.toml", "README.md", "__init__.py", "py.typed", "models.py", "errors.py",
-        "_checks.py", "_core.py", "_operations.py", "client.py", "aio.py"}
+        "_checks.py", "_core.py", "_bounds.py", "_operations.py", "client.py", "aio.py"}
     assert all(name.startswith(f"{root}/") for name in files)
     for name, text in files.items():
         assert (CLIENTS / name).read_text(encoding="utf-8") == text, name
@@ -104,7 +106,7 @@ def test_generated_client_passes_mypy_strict_and_ruff():
                              for v in VARIANTS)],
                           capture_output=True, text=True, cwd=CLIENTS)
     assert mypy.returncode == 0, mypy.stdout + mypy.stderr
-    assert "Success: no issues found in 16 source files" in mypy.stdout
+    assert "Success: no issues found in 18 source files" in mypy.stdout
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent))
     lint = subprocess.run([ruff, "check", "--no-cache", str(CLIENTS)], capture_output=True,
                           text=True)
@@ -135,6 +137,8 @@ def test_every_operation_against_the_mock(variant, base_url):
         assert client.get_flavor_details(flavor.id) == flavor
         service_id = client.create_service(new_service(cdn))  # the id, not its Location
         assert str(uuid.UUID(service_id)) == service_id
+        assert service_id.location.endswith(f"/services/{service_id}")  # the 202's Location
+        assert pickle.loads(pickle.dumps(service_id)).location == service_id.location
         service = client.get_service(service_id)
         assert isinstance(service, cdn.Service)
         # a Location the API answered with stands for the id (S40)
@@ -142,7 +146,7 @@ def test_every_operation_against_the_mock(variant, base_url):
         assert (service.name, service.status) == ("mywebsite.com", "create_in_progress")
         assert service.domains[0].protocol == "http"  # the documented default, applied
         assert service_id in [s.id for s in client.get_all_services().items]
-        deployed(base_url, PROJECT, service_id)
+        assert client.wait_until_deployed(service_id, interval=0.05).status == "deployed"
         assert client.patch_service(service_id, [cdn.PatchOperation(
             op="replace", path="/name", value="renamed.com")]).endswith(service_id)
         assert client.get_service(service_id).name == "renamed.com"
@@ -180,13 +184,13 @@ def test_a_purge_left_at_its_default_gets_the_variants_default_s7a_s7b(variant, 
     cdn = client_module(variant)
     seen: list[httpx.URL] = []
     http = httpx.Client(base_url=base_url, event_hooks={"request": [
-        lambda request: seen.append(request.url)]})
+        lambda request: seen.append(request.url) if request.method == "DELETE" else None]})
     with cdn.Client(token="t", project_id=PROJECT, http_client=http) as client:
         service_id = client.create_service(new_service(cdn))
-        deployed(base_url, PROJECT, service_id)
+        client.wait_until_deployed(service_id, interval=0.05)  # S34
         client.delete_cached_asset(service_id, url="/a.css")
         client.delete_cached_asset(service_id, url="/b.css", hard=False)
-    assert "hard" not in seen[1].params and seen[2].params["hard"] == "false"
+    assert "hard" not in seen[0].params and seen[1].params["hard"] == "false"
     applied = [job["hard"] for job in jobs(base_url, service_id)]
     assert applied == [variant == "2016-08", False]
     http.close()
@@ -253,8 +257,8 @@ def test_async_client_runs_every_operation(variant, base_url):
             (flavor,) = await client.get_flavors()
             await client.get_flavor_details(flavor.id)
             service_id = await client.create_service(new_service(cdn))
+            await client.wait_until_deployed(service_id, interval=0.05)  # S34
             await client.get_service(service_id)
-            deployed(base_url, "async", service_id)
             await client.patch_service(service_id, [cdn.PatchOperation(
                 op="replace", path="/name", value="async.com")])
             await client.get_cached_asset(service_id, url="/a")
@@ -285,6 +289,7 @@ def test_a_purge_the_contract_refuses_never_leaves_s21_s22_s25(variant, base_url
     http = httpx.Client(base_url=base_url, event_hooks={"request": [sent.append]})
     with cdn.Client(token="t", project_id=PROJECT, http_client=http) as client:
         service_id = client.create_service(new_service(cdn))
+        client.wait_until_deployed(service_id, interval=0.05)  # S34
         sent.clear()
         refused = [({"url": "/a.css", "all_": True}, "S25"),
                    ({"url": "/images/*", "hard": True}, "S21"), ({"hard": True}, "S22")]
@@ -313,7 +318,7 @@ def test_429_is_retried_after_retry_after_or_raised_when_retries_are_off_s11_s24
         http = httpx.Client(base_url=base_url, event_hooks={"request": [sent.append]})
         with cdn.Client(token="t", project_id="patient", http_client=http) as client:
             service_id = client.create_service(new_service(cdn))
-            deployed(base_url, "patient", service_id)
+            client.wait_until_deployed(service_id, interval=0.05)  # S34
             purged = 0
             started = time.monotonic()
             while not retries() and purged < PURGES_TO_MEET_THE_LIMIT:
@@ -322,7 +327,8 @@ def test_429_is_retried_after_retry_after_or_raised_when_retries_are_off_s11_s24
             waited = time.monotonic() - started
         retried = retries()
         assert len(jobs(base_url, service_id)) == purged > 20
-        assert len(retried) == len(sent) - 1 - purged > 0  # each retry says so
+        purges = [request for request in sent if request.method == "DELETE"]
+        assert len(retried) == len(purges) - purged > 0  # each retry says so
         assert re.search(r"DELETE \S+ answered 429: retry 1 of 3 in \d", retried[0]), retried
         asked = sum(float(re.findall(r"in ([\d.]+) s", line)[0]) for line in retried)
         assert waited >= asked - 0.05 * len(retried), (waited, retried)  # it slept as it said
@@ -330,7 +336,7 @@ def test_429_is_retried_after_retry_after_or_raised_when_retries_are_off_s11_s24
 
         with cdn.Client(base_url, token="t", project_id="hasty", retry=None) as client:
             service_id = client.create_service(new_service(cdn))
-            deployed(base_url, "hasty", service_id)
+            client.wait_until_deployed(service_id, interval=0.05)  # S34
             accepted = 0
             with pytest.raises(cdn.TooManyRequestsError) as limited:
                 while accepted < PURGES_TO_MEET_THE_LIMIT:
@@ -400,3 +406,64 @@ def test_check_reports_a_stale_output_folder(tmp_path):
     answer = subprocess.run([sys.executable, "-m", "contract", "generate", "client", "--out",
                              str(tmp_path / "out"), "--check"], capture_output=True, text=True)
     assert answer.returncode == 1 and "stale:" in answer.stderr
+
+
+def test_wait_until_deployed_returns_the_deployed_service_or_says_why_not(variant):
+    """The loop every caller wrote (issue 46 item 8): sync and async, until `deployed`;
+    `failed` (an update's deploy under --behave deploy-fails) and a timeout are errors
+    carrying the last answer."""
+    cdn = client_module(variant)
+    with run_mock(variant, "--time-scale", "0.02", "--behave", "deploy-fails") as base_url, \
+            cdn.Client(base_url, token="t", project_id="waiting") as client:
+        service_id = client.create_service(new_service(cdn))
+        with pytest.raises(cdn.DeployTimeoutError, match=r"is still create_in_progress after "
+                                                         r"0\.05 s") as late:
+            client.wait_until_deployed(service_id, timeout=0.05, interval=0.01)
+        assert isinstance(late.value, TimeoutError) and late.value.service.id == service_id
+        started = time.monotonic()
+        service = client.wait_until_deployed(service_id, timeout=30, interval=0.05)
+        assert service.status == "deployed" and service.id == service_id
+        assert time.monotonic() - started < 5  # a deploy takes 0.6 s at this time scale
+        client.patch_service(service_id, [cdn.PatchOperation(op="replace", path="/name",
+                                                             value="failing.com")])
+        with pytest.raises(cdn.ServiceFailedError, match="the deploy failed") as failed:
+            client.wait_until_deployed(service_id, timeout=30, interval=0.05)
+        assert failed.value.service.status == "failed"
+
+        async def in_async() -> str:
+            async with cdn.AsyncClient(base_url, token="t", project_id="waiting") as aio:
+                created = await aio.create_service(new_service(cdn))
+                return (await aio.wait_until_deployed(created, interval=0.05)).status
+
+        assert asyncio.run(in_async()) == "deployed"
+
+
+def test_error_classes_are_named_as_http_names_the_status(variant):
+    """`InternalServerError`, not `InternalServerErrorError` (issue 46 item 8); the former
+    names stay, as aliases, for code that catches them."""
+    cdn = client_module(variant)
+    errors = importlib.import_module(f"{package_name(variant)}.errors")
+    named = {status: kind.__name__ for status, kind in errors.ERRORS.items()}
+    assert (named[404], named[431], named[500]) == (
+        "NotFoundError", "RequestHeaderFieldsTooLargeError", "InternalServerError")
+    assert not [name for name in named.values() if name.endswith("ErrorError")]
+    assert cdn.InternalServerErrorError is cdn.InternalServerError
+    assert cdn.HeadersTooLargeError is cdn.RequestHeaderFieldsTooLargeError
+
+
+def test_the_client_readme_runs_as_written(variant):
+    """The generated README's Python blocks, as a reader pastes them (issue 46 item 8: its
+    snippet used an undefined `service_id`), against a mock of its variant on the port the
+    README names (8080 becomes a free one)."""
+    readme = (CLIENTS / distribution_name(variant) / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert blocks
+    with run_mock_scaled(variant) as base_url:
+        port = base_url.rsplit(":", 1)[1]
+        for code in blocks:
+            run = subprocess.run([sys.executable, "-c", re.sub(r"\b8080\b", port, code)],
+                                 capture_output=True, text=True, timeout=120,
+                                 env={"PYTHONPATH": str(CLIENTS / distribution_name(variant)),
+                                      "PATH": ""})
+            assert run.returncode == 0 and not run.stderr, run.stderr
+            assert "mysite deployed\n" in run.stdout and "404 [" in run.stdout, run.stdout

@@ -90,7 +90,7 @@ def test_default_of_hard_is_not_observable_without_jobs_or_observer(shared_refer
 def test_cli_writes_reports_and_gates_with_exit_codes(shared_reference, tmp_path):
     """The 2015-08 mock conforms to its own variant only: held to 2016-08 it fails S7b
     (`hard` defaults to false), S11 (no rate limit) and S41 (no SSL certificates: the
-    create's 404, a status it does not document, is also schemathesis' finding). The README
+    create's 404, a status it does not document, is also schemathesis' finding). docs/conform.md
     runs the 2016-08 mock the same way (S7a fails, S7b and S11 pass)."""
     with run_mock("2015-08", "--time-scale", "0.01", "--tokens", TOKEN) as base:
         command = [sys.executable, "-m", "contract", "conform", "--base-url", base,
@@ -358,3 +358,16 @@ def test_a_token_shows_as_its_variable_only_when_it_came_from_one(monkeypatch, t
     assert '-H "x-auth-token: $CDN_CONTRACT_TOKEN-not-valid"' in line and "abc" not in line
     assert f"--data-binary @{tmp_path}/body-" in line and "…" not in line
     assert secrets_note(from_env) == "set CDN_CONTRACT_TOKEN before running a curl line"
+
+
+def test_a_token_checked_against_a_mock_that_takes_any_says_how_to_start_it(shared_reference):
+    """Issue 46, item 2: `conform --token t` against a mock started without --tokens failed
+    S10 and four ignored_auth findings with no word of why: the run now says so."""
+    with run_mock("2016-08", "--time-scale", "0.01") as base:
+        result = subprocess.run(
+            [sys.executable, "-m", "contract", "conform", "--base-url", base, "--token", "t",
+             "--checks", "api", "--max-examples", "1", "--seed", "1", "--quiet"],
+            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "note: this mock accepts any X-Auth-Token (it was started without --tokens)" \
+        in result.stdout and "start it with --tokens and the token given here" in result.stdout

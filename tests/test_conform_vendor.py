@@ -24,6 +24,7 @@ from contract.conform.target import Fixtures, Identity, Target
 from contract.model import read_contract
 from contract.spec.statements import embedded
 from contract.spec.variants import PROJECT_ROOT, load_document
+from tests.servers import run_mock
 from tests.vendor import (
     CERTIFICATE_DEFECTS,
     DEFECTS,
@@ -253,6 +254,43 @@ def test_a_target_that_does_not_serve_the_api_stops_at_the_preflight(shared_refe
         assert f"BAD {step}: GET http://127.0.0.1" in result.stderr
     assert "answered 404: not found" in result.stderr and "curl -i -X GET" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+class _HtmlPage(_NotFound):
+    """A web server's error page, fifty lines of HTML (issue 46: printed whole, four times)."""
+
+    def do_GET(self) -> None:
+        page = "<!doctype html>\n<html>\n" + "<p>not here</p>\n" * 48 + "</html>\n"
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page.encode())
+
+
+def test_the_preflight_quotes_a_page_on_one_line_and_blames_a_refused_token(shared_reference):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HtmlPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        html = subprocess.run(
+            [sys.executable, "-m", "contract", "conform", "--base-url",
+             f"http://127.0.0.1:{server.server_address[1]}"], capture_output=True,
+            text=True, timeout=60, cwd=PROJECT_ROOT)
+    finally:
+        server.shutdown()
+    assert html.returncode == 2
+    lines = html.stderr.strip().splitlines()
+    assert len(lines) == 1 + 4 * 2 + 1, html.stderr  # the verdict, each step and its curl
+    assert "answered 404: <!doctype html> <html> <p>not here</p> <p>" in html.stderr
+    assert lines[-1].startswith("Check the base URL")
+    with run_mock("2016-08", "--tokens", "good") as base:
+        refused = subprocess.run(
+            [sys.executable, "-m", "contract", "conform", "--base-url", base, "--token",
+             "bad"], capture_output=True, text=True, timeout=60, cwd=PROJECT_ROOT)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "Every read was refused with 401: the target does not accept the token. Check --token "
+        "(or $CDN_CONTRACT_TOKEN) and any header your gateway wants (--header).")
 
 
 def test_a_target_that_dies_mid_run_gives_exit_2_and_one_line(shared_reference):

@@ -101,7 +101,9 @@ def test_a_proposed_statement_the_notes_already_have_is_refused(shared_reference
     overlay (two texts for one id would drift apart)."""
     variant = VARIANTS["2016-08"]
     pages = tmp_path / variant.pages
-    pages.write_text(variant.pages_path.read_text().replace("  - id: S41\n", "  - id: S8\n"))
+    row = ("x-proposed-statements:\n  - {id: S8, variant: both, level: MUST, text: t, "
+           "source: s}\nactions:\n")
+    pages.write_text(variant.pages_path.read_text().replace("actions:\n", row, 1))
     inputs = inputs_for(variant)
     changed = Inputs(variant, inputs.wadl, (pages, *inputs.overlays[1:]), inputs.notes)
     with pytest.raises(InputError, match=r"S8 is proposed here but CONTRACT-NOTES\.md has it"):

@@ -98,3 +98,38 @@ def test_a_file_past_the_size_bound_is_refused(tmp_path):
     big.write_bytes(b" " * 2048)
     with pytest.raises(InputError, match="2048 bytes: over the 1024 an overlay may have"):
         read_bytes(big, "an overlay", 1024)
+
+
+# issue 46, item 5: each was a traceback (the last after the whole run)
+UNWRITABLE = [
+    (("derive", "--variant", "2016-08", "--out", "/proc/nope"),
+     "error: /proc/nope: cannot be made: /proc is not writable"),
+    (("trace", "--out", "/proc/nope"), "error: /proc/nope: cannot be made: /proc is not "),
+    (("generate", "client", "--variant", "2016-08", "--out", "/proc/nope"),
+     "error: /proc/nope: cannot be made: /proc is not writable"),
+    (("conform", "--base-url", "http://127.0.0.1:9", "--json", "/proc/x.json"),
+     "error: Invalid value for --json: '/proc/x.json' cannot be written: /proc is not "
+     "writable"),
+]
+
+
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_2():
+    """The conform case sends nothing: its target (port 9) would fail the preflight with
+    another message, after trying to connect."""
+    runs = [list(command) for command, _ in UNWRITABLE]
+    done = subprocess.run([sys.executable, "-c", RUN_ALL, json.dumps(runs)], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=120)
+    got = [tuple(json.loads(line)) for line in done.stdout.splitlines()]
+    assert len(got) == len(UNWRITABLE), done.stderr[-2000:]
+    for (code, message), (command, start) in zip(got, UNWRITABLE, strict=True):
+        assert code == 2 and message.startswith(start) and "\n" not in message, \
+            (command, message)
+
+
+def test_a_list_in_the_config_file_for_a_one_value_option_names_its_line(tmp_path):
+    (tmp_path / "cdn-contract.toml").write_text("[mock]\nquiet = true\nport = [1, 2]\n")
+    done = subprocess.run([sys.executable, "-m", "contract", "mock"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr.strip()) == (
+        2, f"error: {tmp_path / 'cdn-contract.toml'}:3: port = [1, 2]: one value is "
+           "expected, not a list")

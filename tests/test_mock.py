@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from tests.mockapi import SERVICE_BODY, Api, service_body
-from tests.servers import free_port, run_mock, wait_for_port
+from tests.servers import free_port, run_cli_server, run_mock, wait_for_port
 
 SCALE = "0.005"  # purge 3 s, invalidation 0.3 s, deploy 0.15 s, rate window 0.3 s
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
@@ -531,3 +532,53 @@ def test_ssl_certificates_one_per_domain_of_a_project_s41_to_s46(canonical, serv
     assert canonical.request("DELETE", f"/ssl_certificate/{domain}").status_code == 202
     old = Api(servers["2015-08"], "2015-08")
     assert old.request("POST", "/ssl_certificate", json=body, conforms=False).status_code == 404
+
+
+SAMPLE_ID = "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0"
+SAMPLE_TOKEN = "0f6e9f63600142f0a970911583522217"  # the X-Auth-Token of the docs' samples
+
+
+def test_a_fresh_mock_holds_the_docs_sample_service_and_its_token(shared_reference):
+    """Issue 46, item 6: the docs' request samples (project 110011, service 96737ae3-...,
+    their token) get the documented answers from a fresh mock, even one started with
+    --tokens, and after a reset; the token is good for the sample's project alone."""
+    documented = json.loads((shared_reference / "rackspace-cdn/2015-10-28/wadl/samples/"
+                             "cdn-getService_response.json").read_text())
+    with run_mock("2016-08", "--tokens", "t", "--time-scale", SCALE) as base:
+        sample = Api(base, "2016-08", project="110011", token=SAMPLE_TOKEN)
+        for _ in range(2):
+            read = sample.request("GET", f"/services/{SAMPLE_ID}").json()
+            for member in ("id", "name", "domains", "origins", "caching", "restrictions",
+                           "flavor_id", "log_delivery", "status"):
+                assert read[member] == documented[member], member
+            purged = sample.purge(SAMPLE_ID, url="/images/logo.png")
+            assert purged.status_code == 202
+            assert purged.headers["Location"] == f"{base}/v1.0/services/{SAMPLE_ID}"
+            elsewhere = Api(base, "2016-08", token=SAMPLE_TOKEN).request(
+                "GET", "/services", conforms=False)
+            assert elsewhere.status_code == 401
+            assert httpx.post(f"{base}/__mock__/reset",
+                              headers={"X-Auth-Token": "t"}).status_code in (200, 204)
+
+
+def test_the_sample_is_left_out_on_request_and_the_root_points_to_the_docs():
+    with run_mock("2016-08", "--no-sample") as base:
+        missing = Api(base, "2016-08", project="110011").request(
+            "GET", f"/services/{SAMPLE_ID}")
+        assert missing.status_code == 404
+        root = httpx.get(f"{base}/")
+        assert (root.status_code, root.headers["Location"]) == (302, "/docs")
+        assert f"{base}/docs" in root.text
+        assert httpx.get(f"{base}/", follow_redirects=True).text.startswith("<!doctype html>")
+
+
+def test_the_edge_logs_each_request_as_the_api_does():
+    """Issue 46, item 7: the API logged a line per request, its edge none."""
+    port, edge = free_port(), free_port()
+    with run_cli_server("mock", "--edge-port", str(edge), "--no-sample", port=port) as process:
+        wait_for_port(edge)
+        assert httpx.get(f"http://127.0.0.1:{edge}/logo.png",
+                         headers={"Host": "nobody.example.com"}).status_code == 404
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+    assert re.search(r"^edge nobody\.example\.com GET /logo\.png 404 [\d.]+ms$", err, re.M), err

@@ -4,8 +4,8 @@ schemathesis.toml, and the spec's links take the stateful phase to real services
 `--checks all` this is also the mock's fuzz test: no generated request, positive or
 negative, gets a 5xx, an undocumented status or media type, or a body off its schema.
 
-The README's plain-schemathesis block is the same run for 2016-08 (tests/test_readme.py
-runs it and holds it to the same counts); this one is 2015-08's, which the README does not
+The plain-schemathesis block of docs/conform.md is the same run for 2016-08 (tests/test_docs.py
+runs it and holds it to the same counts); this one is 2015-08's, which the docs do not
 show."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def test_plain_schemathesis_reports_no_failure_for_2015_08(shared_reference):
 def test_no_stateful_read_of_the_purged_path_is_judged_a_use_after_free(variant):
     """A purge (DELETE .../assets) deletes no resource (S1), so schemathesis.toml must keep
     every read under its path from being judged by `use_after_free` in the stateful phase,
-    with `--checks all` (which outranks a per-operation check setting) as the README runs
+    with `--checks all` (which outranks a per-operation check setting) as docs/conform.md runs
     it, while the purge itself stays in the scenarios."""
     config = SchemathesisConfig.from_path(str(PROJECT_ROOT / "schemathesis.toml"))
     schema = schemathesis.openapi.from_path(str(SPEC_DIR / VARIANTS[variant].spec_name),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,9 @@ from contract.cli.mock import mock
 from contract.cli.spec import derive, diff, trace
 from contract.cli.validate import proxy, validate
 from contract.errors import InputError
+
+if TYPE_CHECKING:
+    from contract.config import Defaults
 
 __all__ = ["cli", "main"]
 
@@ -42,10 +45,12 @@ def cli(context: click.Context) -> None:
     Shell completion: eval "$(_CDN_CONTRACT_COMPLETE=bash_source cdn-contract)" (zsh_source,
     fish_source for those shells).
     """
-    from contract.config import check_known, defaults
+    from contract.config import check_environment, check_known, defaults
 
     found = defaults(Path.cwd())
     check_known(found, _options(cli))
+    check_environment(os.environ, _options(cli))
+    _check_shapes(found)
     context.default_map = found.default_map
     context.meta[ORIGINS] = found.origins
 
@@ -58,6 +63,23 @@ def _options(group: click.Group) -> dict[str, Any]:
     return {name: _options(command) if isinstance(command, click.Group)
             else {p.name for p in command.params if p.name}
             for name, command in group.commands.items()}
+
+
+def _check_shapes(found: Defaults) -> None:
+    """InputError at a configured list where the option takes one value (`port = [1, 2]`):
+    click would hand the list to int() and fail with a traceback."""
+    for keys, (path, line) in found.origins.items():
+        command: click.Command = cli
+        values: Any = found.default_map
+        for part in keys[:-1]:
+            command = command.commands[part] if isinstance(command, click.Group) else command
+            values = values[part]
+        parameter = next(p for p in command.params if p.name == keys[-1])
+        value = values[keys[-1]]
+        if isinstance(value, list) and not (parameter.multiple or parameter.nargs != 1):
+            option = keys[-1].replace("_", "-")
+            raise InputError(f"{option} = {value!r}: one value is expected, not a list", path,
+                             line)
 
 
 for command in (derive, trace, diff, generate, validate, proxy, mock, conform):

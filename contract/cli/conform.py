@@ -16,6 +16,7 @@ import click
 from click.core import ParameterSource
 
 from contract.cli.common import EXIT_FAILED, EXIT_OK, VARIANT_CHOICE, chosen
+from contract.outputs import refuses_files
 from contract.reports import CONFORM as CONFORM_FORMATS
 
 if TYPE_CHECKING:  # the suite brings schemathesis: loaded when a run starts
@@ -31,10 +32,10 @@ REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
               help="Where the implementation under test listens (the part before /v1.0).")
 @click.option("--variant", type=VARIANT_CHOICE, default="2016-08", show_default=True,
               help="The contract to hold it to; `all` says which variants it conforms to.")
-@click.option("--token", envvar="CDN_CONTRACT_TOKEN", help="A valid X-Auth-Token (then an "
-              "invalid one is probed too). Also $CDN_CONTRACT_TOKEN; reports never show its "
-              "value: a token from that variable shows as it (curl lines read it), one given "
-              "as this option as ***.")
+@click.option("--token", envvar="CDN_CONTRACT_TOKEN", help="An X-Auth-Token the target "
+              "accepts. With it, the suite also checks that an invalid token is refused "
+              "(S10). Prefer $CDN_CONTRACT_TOKEN: the reports then show the variable's name "
+              "where the token was sent; a token given as this option shows as ***.")
 @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'",
               help="Send this header on every request, schemathesis' included (repeatable; "
               "also $CDN_CONTRACT_HEADERS, one per line).")
@@ -213,6 +214,11 @@ def configure(given: dict[str, Any]) -> Setup:
     if not o.base_url.startswith(("http://", "https://")):
         raise click.BadParameter(f"{o.base_url!r} is not an http(s) URL",
                                  param_hint="--base-url")
+    version = re.search(r"/v1\.0/*$", o.base_url)
+    if version:  # every request would go to /v1.0/v1.0/...
+        raise click.BadParameter(f"{o.base_url!r} ends in /v1.0, which the suite adds to "
+                                 f"every path: drop it (--base-url "
+                                 f"{o.base_url[:version.start()]})", param_hint="--base-url")
     files = writable({name: given.get(name) for name in REPORT_FILES})
     identity = Identity(o.token or "conformance-token", bool(o.token), o.project_id,
                         o.other_project_id, o.other_token, _headers(o.headers),
@@ -254,7 +260,9 @@ def writable(paths: dict[str, Path | None]) -> dict[str, Path]:
                    f"cannot be written: {folder} is not writable"
                    if not os.access(folder, os.W_OK) else
                    "cannot be written: it is not a regular file"
-                   if path.exists() and not path.is_file() else "")
+                   if path.exists() and not path.is_file() else
+                   f"cannot be written: {folder} {refused}"
+                   if (refused := refuses_files(folder)) else "")
         if problem:
             raise click.BadParameter(f"{str(path)!r} {problem}", param_hint=f"--{name}")
         found[name] = path

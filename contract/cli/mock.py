@@ -23,7 +23,8 @@ DOCUMENTED_ORIGIN_PORTS = (80, 443)  # what the contract lets an origin use
 @click.option("--variant", type=click.Choice(list(VARIANTS)), default="2016-08",
               show_default=True, help="Which doc variant to behave as.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port of the API (0: any free one; the startup line says which).")
 @click.option("--db", default=":memory:", show_default=True,
               help="Where the state lives: a SQLite file (created if missing; survives "
                    "restarts), :memory:, or postgresql://USER@HOST:PORT/DB to share services, "
@@ -84,6 +85,11 @@ DOCUMENTED_ORIGIN_PORTS = (80, 443)  # what the contract lets an origin use
 @click.option("--origin-port", "origin_ports", multiple=True, metavar="PORT=LOCAL",
               help="Reach origins documented on PORT (80 or 443) on LOCAL instead, e.g. "
               "80=18080 for a test origin on loopback; repeatable.")
+@click.option("--sample/--no-sample", default=True, show_default=True,
+              help="Hold the docs' sample service (project 110011, service "
+              "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0), so that the docs' request examples "
+              "and Swagger UI's \"Try it out\" get the documented answers; with --tokens, "
+              "the samples' X-Auth-Token is accepted for that project too.")
 @click.option("--edge-cache-bytes", type=click.IntRange(min=1024), default=256 * 1024 * 1024,
               show_default=True, help="The most the edge cache holds (keys, bodies and "
               "headers); "
@@ -94,27 +100,41 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
          fault_rates: tuple[str, ...], journal: int, coverage_file: str | None,
          idle_timeout: float, max_connections: int, job_retention: float,
          max_jobs: int, edge_port: int, no_edge: bool,
-         origin_ports: tuple[str, ...], edge_cache_bytes: int, behave: tuple[str, ...]
-         ) -> None:
+         origin_ports: tuple[str, ...], edge_cache_bytes: int, behave: tuple[str, ...],
+         sample: bool) -> None:
     """Serve a stateful stub of the API, generated from the spec of one variant.
 
-    Logs one line per request (method, path, status, ms) to standard error. Besides the API:
-    GET /__mock__/health, POST /__mock__/reset, GET /__mock__/jobs (service_id, status,
-    limit, marker), GET and DELETE /__mock__/requests (the journal: operation, method, path,
-    service, status, since, until, limit, marker, format=har), GET /__mock__/coverage, and
-    Swagger UI at /docs. To force a documented response, send `Prefer: code=401` (any status
-    the operation documents: every one documents 401; a status it does not document is a 400
-    that lists those it does) or `Prefer: example=NAME`; to break the answer, `Prefer:
-    fault=reset` (truncate, slow-body, stall, 503).
+    Logs one line per request (method, path, status, ms) to standard error, the edge's
+    with its Host. Besides the API: GET /__mock__/health, POST /__mock__/reset, GET
+    /__mock__/jobs (service_id, status, limit, marker), GET and DELETE /__mock__/requests
+    (the journal: operation, method, path, service, status, since, until, limit, marker,
+    format=har), GET /__mock__/coverage, and Swagger UI at /docs (GET / points there). A
+    fresh mock holds the docs' sample service (--no-sample: none). To force a documented
+    response, send `Prefer: code=401` (any status the operation documents: every one
+    documents 401; a status it does not document is a 400 that lists those it does) or
+    `Prefer: example=NAME`; to break the answer, `Prefer: fault=reset` (truncate,
+    slow-body, stall, 503).
+
+    \b
+    Examples:
+        cdn-contract mock --time-scale 0.01 &    # a purge's 10 minutes take 6 s
+        curl -i -X DELETE -H 'X-Auth-Token: 0f6e9f63600142f0a970911583522217' \\
+          'http://127.0.0.1:8080/v1.0/110011/services/96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0/assets?url=/images/logo.png'
+        cdn-contract mock --variant 2015-08 --tokens alice=p1,admin --db state.sqlite
+        cdn-contract mock --coverage coverage.md --faults reset=0.05 --seed 7
     """
     from contract.http.serving import ServerLimits
     from contract.mock import coverage, faults
     from contract.mock.behaviours import choose
     from contract.mock.serve import create_app, serve
     from contract.mock.settings import MockSettings
+    from contract.mock.state import sample as docs_sample
     from contract.mock.state.store import redacted
 
     scoped, accepted = _tokens(tokens)
+    if sample and accepted and docs_sample.TOKEN not in accepted:  # for its project alone
+        scoped = {**scoped, docs_sample.TOKEN: docs_sample.PROJECT}
+        accepted |= {docs_sample.TOKEN}
     rates = faults.parse(fault_rates, error_rate)
     report_path = Path(coverage_file) if coverage_file else None
     if report_path is not None:
@@ -132,7 +152,8 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
                             job_retention=job_retention, max_jobs=max_jobs,
                             edge_port=None if no_edge else edge_port,
                             origin_ports=_port_map(origin_ports),
-                            edge_cache_bytes=edge_cache_bytes, behave=choose(behave))
+                            edge_cache_bytes=edge_cache_bytes, behave=choose(behave),
+                            sample=sample)
     app = create_app(variant, settings)
     limited = "on" if app.runtime.limiters else "off"
 

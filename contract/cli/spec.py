@@ -37,6 +37,12 @@ def derive(variant: str, wadl: Path | None, overlay: Path | None, out: Path, che
 
     Writes cdn-<variant>.openapi.yaml and cdn-<variant>.discrepancies.md per variant.
     Nothing is written unless every selected variant derives and validates.
+
+    \b
+    Examples:
+        cdn-contract derive                  # both variants into spec/
+        cdn-contract derive --check          # exit 1 if spec/ is stale (CI)
+        cdn-contract derive --variant 2016-08 --wadl my.wadl --out /tmp/spec
     """
     from contract.spec.derive import inputs_for, render_all
 
@@ -94,13 +100,21 @@ def diff(old: Path, new: Path, output: str, fail_on: str) -> None:
 
 @click.command()
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
-              default=SPEC_DIR.parent / "docs", show_default="docs/")
+              default=SPEC_DIR.parent / "docs", show_default="docs/",
+              help="Where the pages go.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the pages are stale.")
 @click.option("--strict", is_flag=True, help="Also exit 1 if a MUST statement lacks a "
               "spec element, a conformance check or a test.")
 def trace(out: Path, check: bool, strict: bool) -> None:
     """Write the traceability matrix (docs/traceability.md) and the variant diff
-    (docs/variants.md) from spec/, the code and the tests."""
+    (docs/variants.md) from spec/, the code and the tests, and the command-line reference
+    (docs/cli.md) from the commands' own help.
+
+    \b
+    Example: after changing the spec, a check, a test or an option
+        cdn-contract trace && git add docs/
+    """
+    from contract.cli.reference import cli_reference
     from contract.outputs import stale_files, write_files
     from contract.trace.build import render_pages
 
@@ -109,6 +123,7 @@ def trace(out: Path, check: bool, strict: bool) -> None:
                          "in a clone of cdn-contract (an installed copy carries the specs, "
                          "not the tests)")
     pages, rows = render_pages()
+    pages["cli.md"] = cli_reference()
     missing = [r for r in rows if r.gaps and r.statement.level == "MUST"]
     if strict:
         for row in missing:

@@ -55,6 +55,13 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str,
     sends, so that part is noted as not recorded and not judged; the response body is in
     the file), a HAR saved from the browser's developer tools (it has both bodies), or
     `cdn-contract proxy` in front of the implementation, which validates live.
+
+    \b
+    Examples:
+        cdn-contract validate request.txt response.txt --variant all
+        curl -sv https://cdn.example.net/v1.0/110011/services > list.txt 2>&1
+        cdn-contract validate list.txt --format junit > validate.xml
+        cdn-contract validate traffic.har --strict
     """
     from contract.recorded import exchanges_from_files
     from contract.validation import validate_exchange
@@ -91,7 +98,8 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str,
 @click.option("--upstream", required=True, help="Base URL of the implementation to front, "
               "e.g. http://127.0.0.1:9000.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port the proxy listens on (0: any free one; the startup line says which).")
 @click.option("--variant", type=click.Choice(list(VARIANTS)), default="2016-08",
               show_default=True, help="The doc variant to validate against.")
 @click.option("--log", "log_path", type=click.Path(path_type=Path, dir_okay=False),
@@ -100,12 +108,15 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str,
               "and replace invalid responses with a 502 listing the violations (warnings, "
               "which break only INTERPRETATION rows, pass).")
 @click.option("--timeout", type=SECONDS, default=30.0, show_default=True,
-              help="Seconds to wait for the upstream before answering 504.")
+              help="Seconds to wait for the upstream before answering 504 (and again for "
+              "a streamed body: past them the client's connection is aborted). An upstream "
+              "head over 64 KiB or 256 header lines is a 502.")
 @click.option("--engine", type=click.Choice(["compiled", "openapi-core"]), default="compiled",
               show_default=True, help="Validate with the checks compiled from the spec, or "
               "with openapi-core (the reference implementation; much slower).")
-@click.option("--rewrite-location", is_flag=True, help="Make a Location header that points "
-              "at the upstream point at the proxy instead.")
+@click.option("--rewrite-location", is_flag=True, help="Make a Location header on the "
+              "upstream's own origin (http in any case, its host and port, under its path) "
+              "point at the proxy instead; any other Location passes unchanged.")
 @click.option("--buffer-limit", type=click.IntRange(min=0), default=8 * 1024 * 1024,
               show_default=True, help="Bytes of a response body buffered to validate it; a "
               "longer body is streamed through, its status and headers validated, not it.")
@@ -119,6 +130,10 @@ def proxy(upstream: str, host: str, port: int, variant: str, log_path: Path | No
     Exchanges pass through unchanged (the upstream's status line, header names and order,
     body; plus an X-Contract-Violations count header) unless --strict. Upstream down: 502;
     upstream too slow: 504; both with a JSON error body. Only http:// upstreams.
+
+    \b
+    Example: the vendor's staging API behind the proxy, violations to a file
+        cdn-contract proxy --upstream http://127.0.0.1:9000 --port 8080 --log violations.jsonl
     """
     from contract.http.serving import ServerLimits
     from contract.proxy import ValidatingProxy, serve

@@ -1,13 +1,15 @@
 """`cdn-contract generate client`: a spec → an installable, typed Python client.
 
 For each variant, a standalone distribution `generated/client/cdn-client-<variant>/` (its own
-pyproject, only httpx at run time) holding the package `cdn_client_<variant>`:
+pyproject, only httpx and its httpcore at run time) holding the package `cdn_client_<variant>`:
 - `models.py`: a dataclass per body schema (see model_code);
 - `_checks.py`: the parameter and body rules as plain Python, so a value the contract forbids
   (`hard="yes"`, `limit=21`) is refused before anything is sent;
 - `_operations.py`: one `prepare_<operation>` per operation (checks, path, query, body and
   how to read the answer), shared by both clients;
-- `_core.py`, `errors.py`: addressing, retries on 429, statuses → typed exceptions;
+- `_core.py`, `errors.py`: addressing, retries (429; 503 and no answer on reads),
+  statuses → typed exceptions;
+- `_bounds.py`: a deadline for each whole request, a size cap for each body;
 - `client.py` and `aio.py`: `Client` and `AsyncClient`, one method per operation named from
   its operationId, rendered from one template.
 """
@@ -40,13 +42,18 @@ COMMAND = "cdn-contract generate client"
 # `<OperationId>Response`. The error body is `ErrorDocument`: `Error` would read as an
 # exception.
 ROOT_NAMES = {"#/components/schemas/Error": "ErrorDocument"}
-# Error classes by status: fixed names, so the output does not depend on the Python version
-# (whose `HTTPStatus` phrases change).
+# Error classes by status, named as HTTP names the status (RFC 9110), with `Error` added
+# unless the name already ends so (`NotFoundError`, `InternalServerError`): fixed names, so the
+# output does not depend on the Python version (whose `HTTPStatus` phrases change). 408 keeps
+# `Server`: `RequestTimeoutError` is the client's own deadline passing.
 ERROR_NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
                405: "MethodNotAllowed", 408: "ServerRequestTimeout", 409: "Conflict",
                413: "PayloadTooLarge", 414: "UriTooLong", 415: "UnsupportedMediaType",
-               429: "TooManyRequests", 431: "HeadersTooLarge", 500: "InternalServerError",
-               502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout"}
+               429: "TooManyRequests", 431: "RequestHeaderFieldsTooLarge",
+               500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable",
+               504: "GatewayTimeout"}
+# Names the classes had before, kept as aliases so that code catching them still runs.
+FORMER_NAMES = {431: "HeadersTooLargeError", 500: "InternalServerErrorError"}
 _WIRE = {"string": ("str", "isinstance({v}, str)", "a string", "{v}"),
          "integer": ("int", "isinstance({v}, int) and not isinstance({v}, bool)",
                      "an integer", "str({v})"),
@@ -194,7 +201,9 @@ def render_client(spec: Path) -> dict[str, str]:
         "canonical": bool(document["info"].get("x-canonical")),
         "operations": ops, "models": models.models, "aliases": models.aliases,
         "paged": any(op.iterator for op in ops),
-        "errors": _errors(ops), "project_header": next(iter(projects.values())),
+        "creates": any(op.returns == "Created" for op in ops),
+        "errors": _errors(ops), "waiter": _waiter(document, ops),
+        "project_header": next(iter(projects.values())),
         "token_header": contract.token_header, "base_url": document["servers"][0]["url"],
         "uses_re": any("re.search(" in line for op in ops
                        for line in (*op.check_lines, *op.body_check_lines)),
@@ -213,7 +222,7 @@ def render_client(spec: Path) -> dict[str, str]:
     files = {f"{root}/pyproject.toml": "pyproject.toml", f"{root}/README.md": "README.md"}
     files.update({f"{root}/{package}/{name}": name for name in (
         "__init__.py", "py.typed", "models.py", "errors.py", "_checks.py", "_core.py",
-        "_operations.py")})
+        "_bounds.py", "_operations.py")})
     rendered = {path: env.get_template(f"client/{name}.j2").render(context)
                 for path, name in files.items()}
     for module, is_async in (("client.py", False), ("aio.py", True)):
@@ -256,8 +265,8 @@ def _operation(template: str, method: str, op: dict[str, Any], models: Models,
         id=op_id, name=snake(op_id), method=method.upper(), summary=op.get("summary", op_id),
         doc_lines=docstring(op.get("description", ""), 8), prefix=prefix, rest=rest,
         success=success, returns="None", read="read_nothing", returns_doc="",
-        errors=[(int(s), ERROR_NAMES.get(int(s), f"Status{s}") + "Error")
-                for s in sorted(responses) if s.isdigit() and int(s) >= 400])
+        errors=[(int(s), error_name(int(s))) for s in sorted(responses)
+                if s.isdigit() and int(s) >= 400])
     _response(result, op, responses[str(success)], models)
     for param in op.get("parameters", []):
         if param["name"] == project:
@@ -268,6 +277,12 @@ def _operation(template: str, method: str, op: dict[str, Any], models: Models,
     if "requestBody" in op:
         _request_body(result, op["requestBody"], models)
     return result
+
+
+def error_name(status: int) -> str:
+    """The exception class of an error status."""
+    name = ERROR_NAMES.get(status, f"Status{status}")
+    return name if name.endswith("Error") else f"{name}Error"
 
 
 def _split(template: str, project: str) -> tuple[str, str]:
@@ -297,9 +312,11 @@ def _response(result: _Operation, op: dict[str, Any], response: dict[str, Any],
         result.reader_lines = [f"return {kind.reader}(json_body(response), '')"]
     elif "Location" in headers and (taken := _taken_from_location(response)):
         name, regex = taken
-        result.returns, result.read = "str", f"_read_{result.name}"
-        result.returns_doc = f"The new `{name}`, from the answer's `Location` (S40)."
-        result.reader_lines = [f"return id_from_location(read_location(response), {regex!r})"]
+        result.returns, result.read = "Created", f"_read_{result.name}"
+        result.returns_doc = f"The new `{name}`, a `str` whose `.location` is the `Location` (S40)."
+        result.reader_lines = ["location = read_location(response)",
+                               f"return Created(id_from_location(location, {regex!r}), "
+                               "location)"]
     elif "Location" in headers:
         result.returns, result.read = "str", "read_location"
         result.returns_doc = ("The `Location` of the accepted request (where to follow its "
@@ -466,11 +483,38 @@ def _request_body(result: _Operation, body: dict[str, Any], models: Models) -> N
     result.body_check_lines = check_statements(models.inlined(schema), "body")
 
 
+def _waiter(document: dict[str, Any], ops: list[_Operation]) -> _Operation | None:
+    """The operation `wait_until_deployed` polls: the one reading a resource whose `status`
+    can be `deployed` and `failed` (getService, S34), or None for a spec without one."""
+    for op in ops:
+        schema = _success_schema(document, op)
+        properties = (schema or {}).get("properties") or {}
+        status = properties.get("status") or {}
+        if {"deployed", "failed"} <= set(status.get("enum") or ()) and "errors" in properties \
+                and len(op.path) == 1:
+            return op
+    return None
+
+
+def _success_schema(document: dict[str, Any], op: _Operation) -> dict[str, Any] | None:
+    """The JSON schema of an operation's success body, its `$ref` followed."""
+    for _, _, spec in operations(document):
+        if spec["operationId"] == op.id:
+            media = (spec["responses"][str(op.success)].get("content") or {}).get(
+                "application/json") or {}
+            schema = media.get("schema") or {}
+            ref = schema.get("$ref", "")
+            return document["components"]["schemas"].get(ref.rsplit("/", 1)[-1]) if ref \
+                else schema
+    return None
+
+
 def _errors(ops: list[_Operation]) -> list[dict[str, Any]]:
     by_status: dict[int, dict[str, Any]] = {}
     for op in ops:
         for status, name in op.errors:
-            by_status.setdefault(status, {"status": status, "name": name, "operations": []})
+            by_status.setdefault(status, {"status": status, "name": name, "operations": [],
+                                          "former": FORMER_NAMES.get(status)})
             by_status[status]["operations"].append(op.name)
     return [by_status[status] for status in sorted(by_status)]
 
@@ -485,7 +529,8 @@ def _imports(ops: list[_Operation], models: Models) -> dict[str, list[str]]:
     bodies = " ".join([*(line for op in ops for line in op.reader_lines),
                        *(op.body.to_json("body") for op in ops if op.body)])
     core = {"Prepared", *(op.read for op in ops if not op.read.startswith("_read_"))}
-    core |= {*used(["json_body", "id_from_location", "read_location"], bodies),
+    core |= {*used(["Created", "json_body", "id_from_location", "read_location"],
+                   bodies),
              *(["path_value"] if any("{" in op.rest for op in ops) else []),
              *(["id_from_location"] if any(p.from_location for op in ops for p in op.path)
                else [])}
@@ -493,17 +538,21 @@ def _imports(ops: list[_Operation], models: Models) -> dict[str, list[str]]:
     return {"operations": used(model_names | helpers, signatures + " " + bodies),
             "core": import_order(core), "typing": typing,
             "client": used(model_names, signatures),
-            "client_typing": import_order({"TypeVar", *typing})}
+            "client_typing": import_order({"Any", "TypeVar", *typing})}
 
 
 def _exports(context: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """What the package's `__init__` offers, by module (in import order)."""
-    errors = {"ApiError", "CdnError", "InvalidRequestError", "Problem", "RequestTimeoutError",
-              "TransportError", "UnexpectedResponseError", "UnexpectedStatusError",
-              *(error["name"] for error in context["errors"])}
+    errors = {"ApiError", "CdnError", "InvalidRequestError", "PagingError", "Problem",
+              "RequestTimeoutError", "ResponseTooLargeError", "TransportError",
+              "UnexpectedResponseError", "UnexpectedStatusError",
+              *(["DeployTimeoutError", "ServiceFailedError"] if context["waiter"] else []),
+              *(error["name"] for error in context["errors"]),
+              *(error["former"] for error in context["errors"] if error["former"])}
     models = {"ModelError", *(m.name for m in context["models"]),
               *(a.name for a in context["aliases"]), *(["Page"] if context["paged"] else [])}
-    return [("_core", ["Retry"]), ("aio", ["AsyncClient"]), ("client", ["Client"]),
+    core = ["Created", "Retry"] if context["creates"] else ["Retry"]
+    return [("_core", core), ("aio", ["AsyncClient"]), ("client", ["Client"]),
             ("errors", import_order(errors)), ("models", import_order(models))]
 
 

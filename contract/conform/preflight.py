@@ -41,12 +41,24 @@ def preflight(target: Target, token_header: str) -> None:
         for label, answer, ok in answers:
             lines.append(f"  {'ok ' if ok else 'BAD'} {label}: {answer.describe()}")
             lines.append(f"      {answer.curl}")
-        lines.append("Check the base URL (the part before /v1.0), --token, --project-id "
-                     "and --header.")
+        lines.append(_hint([answer.status for _, answer, _ in answers]))
         raise InputError("\n".join(lines))
     if target.fixtures.flavor_id is None:
         target.fixtures.flavor_id = _first_flavor(answers[2][1].json()) or "cdn"
     _introspect(target)
+
+
+def _hint(statuses: list[int]) -> str:
+    """What to check, from what the four reads got: a 401 on every read is the token."""
+    if all(status == 401 for status in statuses):
+        return ("Every read was refused with 401: the target does not accept the token. "
+                "Check --token (or $CDN_CONTRACT_TOKEN) and any header your gateway wants "
+                "(--header).")
+    if all(status == 403 for status in statuses):
+        return ("Every read was refused with 403: the token is not allowed this project. "
+                "Check --project-id and --token.")
+    return ("Check the base URL (the part before /v1.0), --token, --project-id and "
+            "--header.")
 
 
 def _first_flavor(body: Any) -> str | None:
@@ -69,3 +81,4 @@ def _introspect(target: Target) -> None:
         if target.time_scale is None:
             target.time_scale = float(data.get("time_scale", 1.0))
         target.edge_url = data.get("edge")
+        target.any_token = data.get("any_token") is True

@@ -242,7 +242,10 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
                             exchange=o.exchange)
                     for o in outcomes if o.statement == SPEC and o.status == Status.FAIL
                     ] + findings
-        notes = []
+        notes = [] if not (target.any_token and target.identity.token_known) else [
+            "this mock accepts any X-Auth-Token (it was started without --tokens): the "
+            "checks that an invalid token is refused (S10, schemathesis' ignored_auth) fail "
+            "by its set-up; start it with --tokens and the token given here"]
         if options.rate_limit_check and contract.purge.operation not in contract.rate_limits:
             notes.append(f"--rate-limit-check: the {variant} docs state no rate limit for "
                          "purges; 21 purges were sent in a row, and a 429 among them is "

@@ -95,7 +95,8 @@ class Answer:
         """`METHOD URL answered STATUS: body…`: what a reader needs to see why a step
         failed, without rerunning it."""
         request = self.response.request
-        text = self.response.content[:BODY_SHOWN].decode("utf-8", "replace")
+        # one line: a server's HTML error page printed 50 lines into a one-line message
+        text = " ".join(self.response.content[:BODY_SHOWN].decode("utf-8", "replace").split())
         cut = " …" if len(self.response.content) > BODY_SHOWN else ""
         return (f"{request.method} {request.url} answered {self.status}"
                 + (f": {text}{cut}" if text else " with no body"))
@@ -149,6 +150,7 @@ class Target:
     introspection: bool = field(init=False, default=False)
     token_header: str = field(init=False, default="")  # the contract's, set by the Context
     edge_url: str | None = field(init=False, default=None)  # where our mock's edge listens
+    any_token: bool = field(init=False, default=False)  # our mock, started without --tokens
     run_id: str = field(init=False, default_factory=lambda: uuid.uuid4().hex[:8])
     created: list[tuple[str, str]] = field(init=False, default_factory=list)
     # schemathesis' creates (project as its path segment, service), deleted at once

@@ -172,18 +172,26 @@ class Output:
     """What a handler answers through: `output(data)` writes, `await output.drained()`
     waits while the client is not reading (False once the connection is gone: stop)."""
 
-    __slots__ = ("connection",)
+    __slots__ = ("connection", "wrote")
 
     def __init__(self, connection: Connection):
         self.connection = connection
+        self.wrote = False  # part of the current request's answer is written
 
     def __call__(self, data: bytes) -> None:
+        self.wrote = True
         transport = self.connection.transport
         if transport is not None and not transport.is_closing():
             transport.write(data)
 
     async def drained(self) -> bool:
         return await self.connection.drained()
+
+    def abort(self) -> None:
+        """Drop the connection at once, with what was written so far and no more: a
+        response cut short must not end as a whole one would, nor be followed by another
+        answer; requests read behind it are not answered."""
+        self.connection.abort()
 
 
 class Handler(Protocol):
@@ -520,6 +528,24 @@ class Connection(HttpConnection):
         self.queue.clear()
         super().close()
 
+    def abort(self) -> None:
+        self.queue.clear()
+        self.closing = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _failed(self, error: Exception) -> None:
+        """A handler failed (a bug of ours): a 500 if nothing of its answer was written;
+        else the answer is cut off, as no 500 can follow part of one (the client would
+        take it for the answer to its next request)."""
+        if self.output.wrote:
+            self.abort()
+            return
+        self.output(json_bytes(500, error_document(
+            f"the server failed on this request ({type(error).__name__}); this is a "
+            "bug in cdn-contract, please report it"), False))
+        self.close()
+
     def on_message_complete(self) -> None:
         self.in_head, self.counting, self.deadline = False, True, float("inf")
         if self.closing:
@@ -557,13 +583,11 @@ class Connection(HttpConnection):
                 self._hang_up()
                 break
             self.queued -= len(request.body)
+            self.output.wrote = False
             try:
                 await self.handler.exchange(request, self.output)
             except Exception as error:  # a bug of ours: answer, keep serving the others
-                self.output(json_bytes(500, error_document(
-                    f"the server failed on this request ({type(error).__name__}); this is a "
-                    "bug in cdn-contract, please report it"), False))
-                self.close()
+                self._failed(error)
                 break
             if not request.keep_alive:
                 self.close()

@@ -12,6 +12,11 @@ in it. A body with neither a length nor chunking ends when the upstream closes (
 A pooled connection that receives bytes while no request is under way (a late or
 unrequested response) is closed, and one with bytes waiting when it is taken from the pool
 is not used: such bytes would be read as the next request's answer.
+
+A response head is bounded as a request head is (contract/http/serving.py `MAX_HEAD`, and
+`MAX_HEADER_LINES`), interim heads and chunked trailers included: the parser joins the
+pieces of a header value at every read, so an endless header would cost quadratic time on
+the loop every tenant shares (and its memory). Past a bound the exchange fails at once.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import array
 import asyncio
 import collections
 import fcntl
+import re
 import termios
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -28,6 +34,8 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from contract.http.serving import MAX_HEAD
+
 # Headers of one connection, never passed on (RFC 9110 7.6.1), and the framing a forwarder
 # sets itself (content-length): what the proxy and the edge drop from what they relay.
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate",
@@ -35,6 +43,8 @@ HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate",
                         b"transfer-encoding", b"upgrade", b"content-length"})
 _END = b""  # the end of a body in the chunk queue (an empty chunk is never queued)
 STREAM_HIGH = 1024 * 1024  # bytes of a streamed body waiting to be taken: reading pauses
+MAX_HEADER_LINES = 256  # of a response head (its interim heads with it), or of its trailers
+_HTTP_URL = re.compile(rb"http://([^/?#]*)(.*)", re.IGNORECASE | re.DOTALL)
 
 
 class UpstreamError(Exception):
@@ -43,6 +53,10 @@ class UpstreamError(Exception):
     def __init__(self, message: str, timeout: bool = False):
         super().__init__(message)
         self.timeout = timeout
+
+
+class _HeadTooLarge(Exception):
+    """Raised in a parser callback: the head passed a bound (its message says which)."""
 
 
 class _Stream:
@@ -120,6 +134,9 @@ class _Connection(asyncio.Protocol):
         self.interim = False  # the message being parsed is a 1xx, not the response
         self.in_body = False  # the head is read: a header now is a trailer (dropped)
         self.until_close = False  # the body has no length and no chunking: EOF ends it
+        self.counting = False  # the bytes that arrive belong to a head (or to trailers)
+        self.head_bytes = 0  # of that head, as they arrive
+        self.lines = 0  # header lines of that head
 
     # -- asyncio.Protocol --------------------------------------------------------------------
 
@@ -130,11 +147,28 @@ class _Connection(asyncio.Protocol):
         if not self.lent:  # nobody asked: a late or unrequested answer is never taken
             self.close()
             return
+        while data and not self.closed:
+            part = data
+            if self.counting:  # a head is fed no further than one byte past its bound
+                part = data[:MAX_HEAD + 1 - self.head_bytes]
+                self.head_bytes += len(part)
+            data = data[len(part):]
+            self._feed(part)
+            if self.counting and self.head_bytes > MAX_HEAD and not self.closed:
+                self._refuse(f"upstream {self.pool.netloc}: its response head is over "
+                             f"{MAX_HEAD} bytes")
+
+    def _feed(self, data: bytes) -> None:
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as error:
-            self._fail(UpstreamError(f"the upstream sent malformed HTTP: {error}"))
-            self.close()
+            bound = error.__context__
+            self._refuse(str(bound) if isinstance(bound, _HeadTooLarge) else
+                         f"the upstream sent malformed HTTP: {error}")
+
+    def _refuse(self, message: str) -> None:
+        self._fail(UpstreamError(message))
+        self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.until_close and self.response is not None and exc is None and not self.closed:
@@ -155,6 +189,10 @@ class _Connection(asyncio.Protocol):
         self.reason += status
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self.lines += 1
+        if self.lines > MAX_HEADER_LINES:
+            raise _HeadTooLarge(f"upstream {self.pool.netloc}: its response head is over "
+                                f"{MAX_HEADER_LINES} header lines")
         if not self.in_body:
             self.headers.append((name, value))
 
@@ -162,8 +200,9 @@ class _Connection(asyncio.Protocol):
         self.in_body = True
         status = self.parser.get_status_code()
         if 100 <= status < 200:  # interim (100 Continue, 103 Early Hints): the answer follows
-            self.interim = True
+            self.interim = True  # its head counts with the answer's
             return
+        self.counting, self.head_bytes, self.lines = False, 0, 0
         self.response = UpstreamResponse(status, self.reason, self.headers, abort=self.close)
         self.until_close = not self.head_only and status not in (204, 304) and not any(
             name.lower() in (b"content-length", b"transfer-encoding")
@@ -173,7 +212,15 @@ class _Connection(asyncio.Protocol):
             self._deliver()
             self.close()
 
+    def on_chunk_header(self) -> None:
+        # a chunk's size line; after the last one come the trailers, counted as a head is
+        self.counting, self.head_bytes = True, 0
+
+    def on_chunk_complete(self) -> None:
+        self.counting = False
+
     def on_body(self, chunk: bytes) -> None:
+        self.counting = False
         response = self.response
         if response is None or not chunk:
             return
@@ -222,6 +269,7 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None and not self.lent
         self.lent = True
         self.head_only, self.limit = head_only, limit
+        self.counting, self.head_bytes, self.lines = True, 0, 0
         loop = asyncio.get_running_loop()
         self.waiting = loop.create_future()
         self.timer = loop.call_later(timeout, self._timed_out, timeout)
@@ -277,6 +325,25 @@ class UpstreamPool:
         self.timeout = timeout
         self.size = size
         self.idle: list[_Connection] = []
+
+    def within(self, url: bytes) -> bytes | None:
+        """What follows the upstream's base URL in `url` (its path below the base, query,
+        fragment), or None when `url` is not the upstream's: the scheme (any case), host and
+        port must be its own, with no userinfo (`http://UP@other/` is a URL of `other`), and
+        the base path must end at a segment boundary."""
+        match = _HTTP_URL.fullmatch(url)
+        if match is None or b"@" in match[1]:
+            return None
+        try:
+            parts = urlsplit("http://" + match[1].decode("latin-1"))
+            origin = (parts.hostname, parts.port or 80)
+        except ValueError:  # not a port, not an address
+            return None
+        rest, base = match[2], self.prefix.encode()
+        if origin != (self.host, self.port) or not rest.startswith(base) or \
+                rest[len(base):len(base) + 1] not in (b"", b"/", b"?", b"#"):
+            return None
+        return rest[len(base):]
 
     async def request(self, head: bytes, body: bytes, limit: int, head_only: bool = False
                       ) -> UpstreamResponse:

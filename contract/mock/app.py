@@ -159,6 +159,8 @@ class MockApp:
             return introspection.answer(request, self.runtime)
         if request.path == docs.PREFIX or request.path.startswith(docs.PREFIX + "/"):
             return docs.answer(request, self.facts.contract.variant)
+        if request.path == docs.ROOT and request.method in ("GET", "HEAD"):
+            return docs.points_to_docs(request)
         if self.settings.cors and request.method == "OPTIONS":
             return controls.preflight(request)
         fault = served.fault if served is not None else ""

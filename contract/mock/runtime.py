@@ -15,6 +15,7 @@ from contract.mock.behaviours import Behaviours, CalendarMinute
 from contract.mock.coverage import Coverage
 from contract.mock.journal import Journal
 from contract.mock.settings import MockSettings
+from contract.mock.state import sample
 from contract.mock.state.store import Admitter, Store, open_store
 from contract.mock.touched import StatementIndex
 from contract.model import Contract
@@ -71,6 +72,7 @@ class Runtime:
         if "calendar-minute" in self.behaviours.process:
             self.limiters = {op: CalendarMinute(limiter.limit, settings.time_scale)
                              for op, limiter in self.limiters.items()}
+        self._seed()
 
     @property
     def statements(self) -> StatementIndex:
@@ -91,7 +93,8 @@ class Runtime:
         return documented * self.settings.time_scale
 
     def reset(self) -> None:
-        """Everything the API and the edge hold (with a shared store: of every replica)."""
+        """Everything the API and the edge hold (with a shared store: of every replica), the
+        docs' sample service held again."""
         self.store.reset()
         self.behaviours.reset()
         for limiter in self.limiters.values():
@@ -99,6 +102,12 @@ class Runtime:
                 limiter.reset()
         if self.edge is not None:
             self.edge.reset()
+        self._seed()
+
+    def _seed(self) -> None:
+        """A fresh (or reset) mock holds the docs' sample service, unless told not to."""
+        if self.settings.sample:
+            sample.seed(self.store, self.clock())
 
 
 @dataclass(slots=True)

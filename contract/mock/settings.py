@@ -36,3 +36,4 @@ class MockSettings:
     edge_cache_bytes: int = 256 * 1024 * 1024  # the edge cache's bound; least recently used go
     # --behave: the documented freedoms the mock takes (mock.behaviours), or ("random",)
     behave: tuple[str, ...] = ()
+    sample: bool = False  # hold the docs' sample service (state.sample; the CLI's default)

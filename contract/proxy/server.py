@@ -15,7 +15,10 @@ response is replaced by a 502 listing the violations, both with the documented e
 (S16). A response body past `buffer_limit` is streamed through, as fast as the client reads
 it (contract/http/upstream.py reads the upstream no faster): its status and headers are
 validated, its body is not, and the log says so. An unreachable upstream gets 502, a slow
-one 504, each with the error body. `rewrite_location` points `Location` at the proxy.
+one 504, each with the error body; a streamed body the upstream cuts short (or that passes
+the timeout) is cut short for the client too, the connection aborted without its last
+chunk. `rewrite_location` points a `Location` on the upstream's own origin (scheme, host,
+port, under its base path) at the proxy; any other is passed on as sent.
 Warnings alone never stop an exchange, as they fail no `conform` run.
 
 contract/http/serving.py serves it: requests on one connection answered in order, one at a time
@@ -37,7 +40,7 @@ from contract.http.serving import (
     json_bytes,
     status_line,
 )
-from contract.http.upstream import HOP_BY_HOP, UpstreamError, UpstreamPool
+from contract.http.upstream import HOP_BY_HOP, UpstreamError, UpstreamPool, UpstreamResponse
 from contract.proxy.log import ViolationLog
 from contract.validation import HttpRequest, HttpResponse, Violation, validator
 from contract.validation.verdict import Validator
@@ -58,7 +61,6 @@ class ValidatingProxy:
                  buffer_limit: int = 8 * 1024 * 1024, engine: str = "compiled",
                  rewrite_location: bool = False, limits: ServerLimits | None = None):
         self.pool = UpstreamPool(upstream, timeout)
-        self.upstream = upstream.rstrip("/")
         self.variant = variant
         self.strict = strict
         self.log = log or ViolationLog(None)
@@ -124,6 +126,13 @@ class ValidatingProxy:
         write(head + b"transfer-encoding: chunked\r\n\r\n")  # streamed: the length is unknown
         for chunk in chunks:
             write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        await self._stream(answer, write)
+
+    async def _stream(self, answer: UpstreamResponse, write: Output) -> None:
+        """The rest of a body past the buffer limit, as fast as the client reads it. Cut
+        short (the upstream closed, broke HTTP or passed --timeout), it is cut short for the
+        client too, as HTTP says: the connection aborted, with no last chunk, which would
+        make the part a whole answer."""
         try:
             async with asyncio.timeout(self.timeout):
                 async for chunk in answer.remainder():
@@ -131,8 +140,11 @@ class ValidatingProxy:
                     if not await write.drained():  # read as fast as the client reads
                         answer.abort()
                         return
-        finally:
-            write(b"0\r\n\r\n")
+        except (UpstreamError, TimeoutError):
+            answer.abort()
+            write.abort()
+            return
+        write(b"0\r\n\r\n")
 
     def _head(self, request: Request) -> bytes:
         """The request as the upstream gets it: its own target, `Host`, and the client's
@@ -149,13 +161,16 @@ class ValidatingProxy:
 
     def _relocated(self, headers: list[tuple[bytes, bytes]], request: Request
                    ) -> list[tuple[bytes, bytes]]:
-        """`Location` pointing at the upstream, made to point at the proxy (the client's
-        `Host`)."""
-        host = header_value(request.headers, b"host")
-        upstream = self.upstream.encode()
-        return [(k, b"http://" + host.encode() + v[len(upstream):])
-                if k.lower() == b"location" and host and v.startswith(upstream) else (k, v)
-                for k, v in headers]
+        """A `Location` on the upstream's own origin, made to point at the proxy (the
+        client's `Host`); one elsewhere is the upstream's to give (UpstreamPool.within)."""
+        host = header_value(request.headers, b"host").encode()
+        if not host:
+            return headers
+        relocated = []
+        for name, value in headers:
+            rest = self.pool.within(value) if name.lower() == b"location" else None
+            relocated.append((name, value if rest is None else b"http://" + host + rest))
+        return relocated
 
     def _log(self, request: HttpRequest, direction: str, operation: str | None,
              violations: list[Violation], status: int | None = None,

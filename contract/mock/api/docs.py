@@ -14,6 +14,18 @@ from contract.checks.messages import Incoming, Outgoing, error_response, json_re
 from contract.spec.variants import load_document
 
 PREFIX = "/docs"
+ROOT = "/"  # not the API (that is /v1.0/...): a person's first visit, sent on to /docs
+
+
+def points_to_docs(request: Incoming) -> Outgoing:
+    """`GET /`: a redirect to Swagger UI, with a line saying where the API and the docs are
+    for a client that does not follow it (curl without -L)."""
+    text = (f"cdn-contract mock: the API is at {request.base_url}/v1.0/, its documentation "
+            f"(Swagger UI) at {request.base_url}{PREFIX}\n")
+    return Outgoing(302, [("Location", PREFIX), ("Content-Type", "text/plain; charset=utf-8")],
+                    text.encode())
+
+
 def _static_dir() -> Path:
     found = importlib.util.find_spec("swagger_ui")
     if found is None or not found.submodule_search_locations:

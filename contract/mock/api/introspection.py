@@ -35,6 +35,7 @@ def _health(request: Incoming, runtime: Runtime) -> Outgoing:
     settings = runtime.settings
     return json_response(200, {"status": "ok", "variant": runtime.facts.contract.variant,
                                "rate_limit": bool(runtime.limiters),
+                               "any_token": settings.tokens is None,
                                "time_scale": settings.time_scale,
                                "db": redacted(settings.db), "edge": runtime.edge_url,
                                "behave": runtime.behaviours.describe()})

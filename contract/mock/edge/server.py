@@ -33,7 +33,10 @@ import fnmatch
 import heapq
 import ipaddress
 import json
+import sys
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
@@ -197,14 +200,32 @@ class Edge:
     # -- the handler -------------------------------------------------------------------------
 
     async def exchange(self, request: Request, write: Output) -> None:
+        started = time.perf_counter()
+        statuses: list[bytes] = []
+
+        def answer(data: bytes) -> None:
+            statuses.append(data[9:12])  # b"HTTP/1.1 200 ...": its status
+            write(data)
+
         try:
-            await self._exchange(request, write)
+            await self._exchange(request, answer)
         except StoreUnavailable as error:  # a shared store's database is down: retry later
-            write(json_bytes(503, error_document(
+            answer(json_bytes(503, error_document(
                 f"the mock's database is unavailable ({error})"), request.keep_alive,
                 [(b"Retry-After", b"1")]))
+        self._log(request, statuses[0] if statuses else b"-", started)
 
-    async def _exchange(self, request: Request, write: Output) -> None:
+    def _log(self, request: Request, status: bytes, started: float) -> None:
+        """The edge's access log line, as the API's (unless --quiet), with the Host it was
+        routed by: `edge www.example.com GET /logo.png 200 0.4ms`."""
+        if not self.runtime.settings.quiet:
+            elapsed = (time.perf_counter() - started) * 1000
+            host = header_value(request.headers, b"host")
+            print(f"edge {host} {request.method.decode('latin-1')} "
+                  f"{request.target.decode('latin-1')} {status.decode('latin-1')} "
+                  f"{elapsed:.1f}ms", file=sys.stderr, flush=True)
+
+    async def _exchange(self, request: Request, write: Callable[[bytes], None]) -> None:
         now = self.clock()
         host = header_value(request.headers, b"host").rsplit(":", 1)[0].strip("[]")
         path = cache_path(request.target.decode("latin-1"))

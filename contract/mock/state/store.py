@@ -9,11 +9,13 @@ turn of the event loop become durable in one commit, before any of those respons
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from contract.errors import InputError
 from contract.model import RateLimit
 
 
@@ -238,6 +240,11 @@ def open_store(db: str, job_retention: float, max_jobs: int) -> Store:
         from contract.mock.state.postgres_store import PostgresStore
 
         return PostgresStore(db, job_retention, max_jobs)
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", db)
+    if scheme:  # mysql://x/y was read as a file in the folder mysql:
+        raise InputError(f"--db {redacted(db)}: {scheme.group(1)}:// is not a database the "
+                         "mock keeps its state in (a SQLite file, :memory:, or "
+                         "postgresql://USER@HOST:PORT/DB)")
     from contract.mock.state.sqlite_store import SQLiteStore
 
     return SQLiteStore(db, job_retention, max_jobs)

@@ -51,26 +51,56 @@ class Prepared(Generic[T]):
 
 @dataclass(frozen=True)
 class Retry:
-    """When to try again after `429 Too Many Requests` (a rate-limited call was not carried
-    out, so repeating it is safe).
+    """When to try a request again: only when repeating it is safe.
 
-    It waits what `Retry-After` asks, or `backoff` doubled at each attempt when the header
-    is missing, and gives up (raising the 429) after `attempts` retries or when it would
-    have to wait longer than `max_wait` seconds at once. Pass `retry=None` to the client to
-    never retry.
+    - `429 Too Many Requests`, whatever the method: a rate-limited call was not carried out.
+    - `503 Service Unavailable`, a connection refused or reset, an answer cut short: only
+      for the methods in `safe_methods` (reads), since a create or a purge may have been
+      carried out before the answer was lost, and repeating it would do it twice.
+
+    A passed deadline (`RequestTimeoutError`) is never retried: the deadline is the
+    caller's. It waits what `Retry-After` asks, or `backoff` doubled at each attempt when
+    the header is missing, and gives up (raising the error) after `attempts` retries or when
+    it would have to wait longer than `max_wait` seconds at once. Pass `retry=None` to the
+    client to never retry.
     """
 
     attempts: int = 3
     max_wait: float = 60.0
     backoff: float = 1.0
+    safe_methods: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS"})
 
-    def wait(self, attempt: int, response: httpx.Response) -> float | None:
-        """Seconds to wait before retry number `attempt + 1`, or None to give up."""
-        if response.status_code != 429 or attempt >= self.attempts:
+    def wait(self, attempt: int, response: httpx.Response | None,
+             method: str = "GET") -> float | None:
+        """Seconds to wait before retry number `attempt + 1` of a `method` request that got
+        `response` (None: no whole answer), or None to give up."""
+        if attempt >= self.attempts or not self.retries(response, method):
             return None
-        asked = retry_after(response)
+        asked = retry_after(response) if response is not None else None
         wait = asked if asked is not None else self.backoff * 2**attempt
         return wait if wait <= self.max_wait else None
+
+    def retries(self, response: httpx.Response | None, method: str) -> bool:
+        """Whether this outcome is one to retry at all."""
+        if response is not None and response.status_code == 429:
+            return True
+        safe = method.upper() in self.safe_methods
+        return safe and (response is None or response.status_code == 503)
+
+
+class Created(str):
+    """The id of what a request created: a `str`, with the `Location` the server answered
+    kept as `.location` (where the new resource is)."""
+
+    location: str
+
+    def __new__(cls, value: str, location: str) -> Created:
+        created = super().__new__(cls, value)
+        created.location = location
+        return created
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]
+        return str(self), self.location
 
 
 def check_project(project_id: str, project_in: str) -> None:
@@ -125,6 +155,8 @@ def json_body(response: httpx.Response) -> Any:
         return response.json()
     except (ValueError, UnicodeDecodeError) as error:
         raise ModelError(f"the body is not JSON ({error})") from None
+    except RecursionError:  # a hostile `[[[[...` deeper than Python's parser goes
+        raise ModelError("the body's JSON is nested too deep to read") from None
 
 
 def read_location(response: httpx.Response) -> str:
@@ -154,5 +186,5 @@ def path_value(value: str) -> str:
 def _error_document(response: httpx.Response) -> ErrorDocument | None:
     try:
         return ErrorDocument.from_json(response.json())
-    except (ValueError, UnicodeDecodeError, ModelError):
+    except (ValueError, UnicodeDecodeError, RecursionError, ModelError):
         return None

@@ -13,6 +13,7 @@ import httpx
 
 from cdn_client_2016_08 import _checks
 from cdn_client_2016_08._core import (
+    Created,
     Prepared,
     id_from_location,
     json_body,
@@ -96,11 +97,12 @@ def prepare_get_all_services(
     )
 
 
-def _read_create_service(response: httpx.Response) -> str:
-    return id_from_location(read_location(response), '/services/([^/?#]+)$')
+def _read_create_service(response: httpx.Response) -> Created:
+    location = read_location(response)
+    return Created(id_from_location(location, '/services/([^/?#]+)$'), location)
 
 
-def prepare_create_service(body: NewService) -> Prepared[str]:
+def prepare_create_service(body: NewService) -> Prepared[Created]:
     """Create a service: `POST /v1.0/{project_id}/services`."""
     document = body.to_json()
     _checks.check_create_service(document)

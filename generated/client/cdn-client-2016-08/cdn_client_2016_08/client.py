@@ -14,8 +14,18 @@ from typing import Any, TypeVar
 import httpx
 
 from cdn_client_2016_08 import _operations
+from cdn_client_2016_08._bounds import (
+    DEADLINE,
+    MAX_BODY,
+    MAX_PAGES,
+    DeadlineTransport,
+    deadline_of,
+    read_bounded,
+    within,
+)
 from cdn_client_2016_08._core import (
     BASE_URL,
+    Created,
     Prepared,
     ProjectIn,
     Retry,
@@ -24,7 +34,13 @@ from cdn_client_2016_08._core import (
     content,
     finish,
 )
-from cdn_client_2016_08.errors import RequestTimeoutError, TransportError
+from cdn_client_2016_08.errors import (
+    DeployTimeoutError,
+    PagingError,
+    RequestTimeoutError,
+    ServiceFailedError,
+    TransportError,
+)
 from cdn_client_2016_08.models import (
     Flavor,
     HomeDocument,
@@ -43,19 +59,27 @@ log = logging.getLogger("cdn_client")
 class Client:
     """The Rackspace CDN API (2016-08, canonical), one method per operation.
 
-    `token` goes in `X-Auth-Token` on every request. The project goes in the path
+    `token` goes in `X-Auth-Token` on every request, which goes to `base_url` only:
+    redirects are never followed, and a listing's next page is asked of `base_url` by its
+    marker, whatever host its `next` link names. The project goes in the path
     (`/v1.0/{project_id}/...`, `project_in="path"`) or in the `X-Project-Id` header
-    (`/v1.0/...`, `project_in="header"`); the API treats the two alike. A `429 Too Many
-    Requests` is retried as `retry` says (`Retry()`: up to 3 times, waiting what
-    `Retry-After` asks, each retry logged as a warning of the `cdn_client` logger);
-    `retry=None` never retries. `timeout` is in seconds, for each
-    request. Pass `http_client` to bring your own `httpx.Client` (its `base_url` and
-    timeout then apply).
+    (`/v1.0/...`, `project_in="header"`); the API treats the two alike.
+
+    Bounds: `timeout` is the deadline of each whole request in seconds (connect, send, the
+    answer's head and body: a server sending a byte every few seconds cannot hold it
+    longer); an `httpx.Timeout` sets each phase, and its largest value is the deadline.
+    An answer's body is read up to `max_body` bytes (decoded), a listing up to `max_pages`
+    pages. `retry` says what is tried again (`Retry()`: a 429, and a 503 or a lost answer on
+    a read, up to 3 times, waiting what `Retry-After` asks, each retry logged as a warning
+    of the `cdn_client` logger); `retry=None` never retries. Pass `http_client` to bring
+    your own `httpx.Client` (its `base_url`, timeouts and transport then apply; the
+    deadline is then checked between the body's chunks only).
 
     Example::
 
         with Client("http://127.0.0.1:8080", token="...", project_id="123") as cdn:
-            location = cdn.delete_cached_asset(service_id, url="/index.html")
+            service_id = cdn.create_service(new_service)
+            cdn.wait_until_deployed(service_id, timeout=600)
     """
 
     def __init__(
@@ -65,7 +89,9 @@ class Client:
         token: str,
         project_id: str,
         project_in: ProjectIn = "path",
-        timeout: float | httpx.Timeout = 30.0,
+        timeout: float | httpx.Timeout = DEADLINE,
+        max_body: int = MAX_BODY,
+        max_pages: int = MAX_PAGES,
         retry: Retry | None = Retry(),  # noqa: B008 (frozen, so sharing it is safe)
         http_client: httpx.Client | None = None,
     ) -> None:
@@ -74,8 +100,12 @@ class Client:
         self.project_in: ProjectIn = project_in
         self.retry = retry
         self._token = token
+        self._deadline = deadline_of(timeout)
+        self._max_body = max_body
+        self._max_pages = max_pages
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(base_url=base_url, timeout=timeout)
+        self._http = http_client or httpx.Client(base_url=base_url, timeout=timeout,
+                                                 transport=DeadlineTransport())
 
     def close(self) -> None:
         """Close the connections, unless the `http_client` was given."""
@@ -97,23 +127,39 @@ class Client:
         target, headers = address(prepared, self.project_id, self.project_in, self._token)
         attempt = 0
         while True:
-            try:
-                response = self._http.request(
-                    prepared.method, target, params=prepared.query, headers=headers,
-                    content=content(prepared))
-            except httpx.TimeoutException as error:
-                raise RequestTimeoutError(f"{prepared.method} {target}: no answer in time "
-                                          f"({error!r})") from error
-            except httpx.TransportError as error:
-                raise TransportError(f"{prepared.method} {target}: {error!r}") from error
+            response, failure = self._attempt(prepared, target, headers)
             retry = self.retry
-            wait = retry.wait(attempt, response) if retry else None
+            wait = retry.wait(attempt, response, prepared.method) if retry else None
             if retry is None or wait is None:
+                if response is None:
+                    raise TransportError(f"{prepared.method} {target}: {failure!r}") from failure
                 return finish(prepared, response)
             attempt += 1
-            log.warning("%s %s answered %s: retry %d of %d in %.1f s", prepared.method, target,
-                        response.status_code, attempt, retry.attempts, wait)
+            outcome = (f"answered {response.status_code}" if response is not None
+                       else f"failed ({failure!r})")
+            log.warning("%s %s %s: retry %d of %d in %.1f s", prepared.method, target, outcome,
+                        attempt, retry.attempts, wait)
             time.sleep(wait)
+
+    def _attempt(
+        self, prepared: Prepared[Any], target: str, headers: dict[str, str],
+    ) -> tuple[httpx.Response | None, httpx.TransportError | None]:
+        """One exchange, its answer read whole within the bounds; or, when none came whole,
+        the failure (for the retry to judge). Redirects are answers: never followed, so the
+        token goes to no other host."""
+        request = self._http.build_request(prepared.method, target, params=prepared.query,
+                                           headers=headers, content=content(prepared))
+        try:
+            with within(self._deadline):
+                response = self._http.send(request, stream=True, follow_redirects=False)
+                return read_bounded(response, self._max_body), None
+        except httpx.TimeoutException as error:
+            raise RequestTimeoutError(f"{prepared.method} {target}: no whole answer within "
+                                      f"the deadline ({self._deadline} s): {error!r}") from error
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as error:
+            return None, error  # refused, reset, cut short: perhaps not for long
+        except httpx.TransportError as error:  # a bad URL or proxy: no retry helps
+            raise TransportError(f"{prepared.method} {target}: {error!r}") from error
 
     def get_home_document(self) -> HomeDocument:
         """Retrieve the home document: `GET /v1.0/{project_id}/`.
@@ -136,7 +182,7 @@ class Client:
             UnauthorizedError: 401.
             ServerRequestTimeoutError: 408.
             UriTooLongError: 414.
-            HeadersTooLargeError: 431.
+            RequestHeaderFieldsTooLargeError: 431.
             ServiceUnavailableError: 503.
         """
         prepared = _operations.prepare_get_home_document()
@@ -155,8 +201,8 @@ class Client:
             UnauthorizedError: 401.
             ServerRequestTimeoutError: 408.
             UriTooLongError: 414.
-            HeadersTooLargeError: 431.
-            InternalServerErrorError: 500.
+            RequestHeaderFieldsTooLargeError: 431.
+            InternalServerError: 500.
             ServiceUnavailableError: 503.
         """
         prepared = _operations.prepare_get_ping()
@@ -188,13 +234,13 @@ class Client:
             UnauthorizedError: 401.
             ServerRequestTimeoutError: 408.
             UriTooLongError: 414.
-            HeadersTooLargeError: 431.
+            RequestHeaderFieldsTooLargeError: 431.
             ServiceUnavailableError: 503.
         """
         prepared = _operations.prepare_get_all_services(marker=marker, limit=limit)
         return self._send(prepared)
 
-    def create_service(self, body: NewService) -> str:
+    def create_service(self, body: NewService) -> Created:
         """Create a service: `POST /v1.0/{project_id}/services`.
 
         Creates a service.
@@ -217,7 +263,7 @@ class Client:
             body: The request body.
 
         Returns:
-            The new `service_id`, from the answer's `Location` (S40).
+            The new `service_id`, a `str` whose `.location` is the `Location` (S40).
 
         Raises:
             InvalidRequestError: an argument breaks the contract (nothing was sent).
@@ -226,7 +272,7 @@ class Client:
             ServerRequestTimeoutError: 408.
             PayloadTooLargeError: 413.
             UriTooLongError: 414.
-            HeadersTooLargeError: 431.
+            RequestHeaderFieldsTooLargeError: 431.
             ServiceUnavailableError: 503.
         """
         prepared = _operations.prepare_create_service(body)
@@ -255,7 +301,7 @@ class Client:
             NotFoundError: 404.
             ServerRequestTimeoutError: 408.
             UriTooLongError: 414.
-            HeadersTooLargeError: 431.
+            RequestHeaderFieldsTooLargeError: 431.
             ServiceUnavailableError: 503.
         """
         prepared = _operations.prepare_get_service(service_id)
@@ -281,7 +327,7 @@ class Client:
             NotFoundError: 404.
             ServerRequestTimeoutError: 408.
             UriTooLongError: 414.
-            HeadersTooLargeError: 431.
+            RequestHeaderFieldsTooLargeError: 431.
             ServiceUnavailableError: 503.
         """
         prepared = _operations.prepare_delete_service(service_id)
@@ -321,7 +367,7 @@ class Client:
             ServerRequestTimeoutError: 408.
             PayloadTooLargeError: 413.
             UriTooLongError: 414.
-            HeadersTooLargeError: 431.
+            RequestHeaderFieldsTooLargeError: 431.
             ServiceUnavailableError: 503.
         """
         prepared = _operations.prepare_patch_service(service_id, body)
@@ -356,7 +402,7 @@ class Client:
             NotFoundError: 404.
             ServerRequestTimeoutError: 408.
             UriTooLongError: 414.
-            HeadersTooLargeError: 431.
+            RequestHeaderFieldsTooLargeError: 431.
             ServiceUnavailableError: 503.
         """
         prepared = _operations.prepare_get_cached_asset(service_id, url=url)
@@ -414,7 +460,7 @@ class Client:
             ServerRequestTimeoutError: 408.
             UriTooLongError: 414.
             TooManyRequestsError: 429.
-            HeadersTooLargeError: 431.
+            RequestHeaderFieldsTooLargeError: 431.
             ServiceUnavailableError: 503.
         """
         prepared = _operations.prepare_delete_cached_asset(
@@ -454,7 +500,7 @@ class Client:
             NotFoundError: 404.
             ServerRequestTimeoutError: 408.
             UriTooLongError: 414.
-            HeadersTooLargeError: 431.
+            RequestHeaderFieldsTooLargeError: 431.
             ServiceUnavailableError: 503.
         """
         prepared = _operations.prepare_get_asset_analytics(service_id, url=url)
@@ -476,7 +522,7 @@ class Client:
             UnauthorizedError: 401.
             ServerRequestTimeoutError: 408.
             UriTooLongError: 414.
-            HeadersTooLargeError: 431.
+            RequestHeaderFieldsTooLargeError: 431.
             ServiceUnavailableError: 503.
         """
         prepared = _operations.prepare_get_flavors()
@@ -502,7 +548,7 @@ class Client:
             NotFoundError: 404.
             ServerRequestTimeoutError: 408.
             UriTooLongError: 414.
-            HeadersTooLargeError: 431.
+            RequestHeaderFieldsTooLargeError: 431.
             ServiceUnavailableError: 503.
         """
         prepared = _operations.prepare_get_flavor_details(flavor_id)
@@ -523,7 +569,7 @@ class Client:
             ServerRequestTimeoutError: 408.
             PayloadTooLargeError: 413.
             UriTooLongError: 414.
-            HeadersTooLargeError: 431.
+            RequestHeaderFieldsTooLargeError: 431.
             ServiceUnavailableError: 503.
         """
         prepared = _operations.prepare_create_ssl_certificate(body)
@@ -547,7 +593,7 @@ class Client:
             NotFoundError: 404.
             ServerRequestTimeoutError: 408.
             UriTooLongError: 414.
-            HeadersTooLargeError: 431.
+            RequestHeaderFieldsTooLargeError: 431.
             ServiceUnavailableError: 503.
         """
         prepared = _operations.prepare_delete_ssl_certificate(domain_name)
@@ -555,11 +601,52 @@ class Client:
 
     def iter_services(self, *, limit: int | None = None) -> Iterator[ServiceSummary]:
         """Every item of `get_all_services`, page after page (each page's `marker` is
-        the last item's), until the last page."""
+        the last item's), until the last page.
+
+        Raises:
+            PagingError: more than the client's `max_pages` pages, or a page whose next
+                page is itself (a listing that would not end).
+        """
         marker: str | None = None
-        while True:
+        for _ in range(self._max_pages):
             page = self.get_all_services(marker=marker, limit=limit)
             yield from page.items
             if page.next_marker is None:
                 return
+            if page.next_marker == marker:
+                raise PagingError(f"iter_services: the page after marker={marker!r} "
+                                  "is that page again; stopped")
             marker = page.next_marker
+        raise PagingError(f"iter_services: more than {self._max_pages} pages (max_pages); "
+                          "stopped")
+
+    def wait_until_deployed(
+        self,
+        service_id: str,
+        *,
+        timeout: float = 600.0,
+        interval: float = 2.0,
+    ) -> Service:
+        """Ask `get_service` every `interval` seconds until the service is `deployed`,
+        and return it.
+
+        A create or an update is answered at once (202) while the CDN provisions the
+        service (`create_in_progress`, `update_in_progress`, S34); until it is deployed, a
+        server may refuse purges and updates.
+
+        Raises:
+            ServiceFailedError: the status became `failed` (`.service.errors` say why).
+            DeployTimeoutError: still not deployed after `timeout` seconds (`.service`).
+            NotFoundError: no such service (or it was deleted meanwhile).
+        """
+        started = time.monotonic()
+        while True:
+            service = self.get_service(service_id)
+            if service.status == "deployed":
+                return service
+            if service.status == "failed":
+                raise ServiceFailedError(service_id, service)
+            left = timeout - (time.monotonic() - started)
+            if left <= 0:
+                raise DeployTimeoutError(service_id, service, timeout)
+            time.sleep(min(interval, left))

@@ -8,8 +8,12 @@
   status the spec documents, each carrying the parsed error body; `UnexpectedStatusError`
   for any other.
 - `UnexpectedResponseError`: a success the contract does not describe (an undocumented
-  2xx, a body that does not match its schema, a missing `Location`).
-- `TransportError` / `RequestTimeoutError`: no answer at all.
+  2xx, a body that does not match its schema, a missing `Location`); its
+  `ResponseTooLargeError`: a body over the client's `max_body`.
+- `TransportError` / `RequestTimeoutError`: no answer at all, or none within the deadline.
+- `PagingError`: a listing that does not end (over `max_pages`, or the same page again).
+- `ServiceFailedError` / `DeployTimeoutError`: `wait_until_deployed` saw `failed`, or ran
+  out of time.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from cdn_client_2016_08.models import ErrorDocument
+from cdn_client_2016_08.models import ErrorDocument, Service
 
 
 class CdnError(Exception):
@@ -55,11 +59,17 @@ class InvalidRequestError(CdnError, ValueError):
 
 
 class TransportError(CdnError):
-    """The request got no answer (connection refused, reset, TLS...)."""
+    """The request got no answer, or not a whole one (connection refused, reset, a body cut
+    short, TLS...)."""
 
 
 class RequestTimeoutError(TransportError, TimeoutError):
-    """The request got no answer within the client's timeout."""
+    """The request got no whole answer within the client's deadline (`timeout`)."""
+
+
+class PagingError(CdnError):
+    """A listing that does not end: more pages than the client's `max_pages`, or a page
+    naming the same next page again. Nothing more is requested."""
 
 
 class UnexpectedResponseError(CdnError):
@@ -68,6 +78,28 @@ class UnexpectedResponseError(CdnError):
     def __init__(self, message: str, response: httpx.Response) -> None:
         super().__init__(f"{response.request.method} {response.request.url}: {message}")
         self.response = response
+
+
+class ResponseTooLargeError(UnexpectedResponseError):
+    """The answer's body is over the client's `max_body` bytes (decoded); the rest was not
+    read."""
+
+
+class ServiceFailedError(CdnError):
+    """Waiting for a service to deploy, its status became `failed`: `service` is what the
+    server answered, whose `errors` say why."""
+
+    def __init__(self, service_id: str, service: Service) -> None:
+        self.service = service
+        super().__init__(f"service {service_id} is failed: {service.errors!r:.500}")
+
+
+class DeployTimeoutError(CdnError, TimeoutError):
+    """Waiting for a service to deploy, the time ran out: `service` is its last answer."""
+
+    def __init__(self, service_id: str, service: Service, timeout: float) -> None:
+        self.service = service
+        super().__init__(f"service {service_id} is still {service.status} after {timeout} s")
 
 
 class ApiError(CdnError):
@@ -154,7 +186,7 @@ class TooManyRequestsError(ApiError):
         return retry_after(self.response)
 
 
-class HeadersTooLargeError(ApiError):
+class RequestHeaderFieldsTooLargeError(ApiError):
     """431: documented for get_home_document, get_ping, get_all_services, create_service,
     get_service, delete_service, patch_service, get_cached_asset, delete_cached_asset,
     get_asset_analytics, get_flavors, get_flavor_details, create_ssl_certificate,
@@ -163,7 +195,7 @@ class HeadersTooLargeError(ApiError):
     status = 431
 
 
-class InternalServerErrorError(ApiError):
+class InternalServerError(ApiError):
     """500: documented for get_ping."""
 
     status = 500
@@ -178,6 +210,11 @@ class ServiceUnavailableError(ApiError):
     status = 503
 
 
+# The former names, kept so that code catching them still runs.
+HeadersTooLargeError = RequestHeaderFieldsTooLargeError
+InternalServerErrorError = InternalServerError
+
+
 ERRORS: dict[int, type[ApiError]] = {
     400: BadRequestError,
     401: UnauthorizedError,
@@ -186,8 +223,8 @@ ERRORS: dict[int, type[ApiError]] = {
     413: PayloadTooLargeError,
     414: UriTooLongError,
     429: TooManyRequestsError,
-    431: HeadersTooLargeError,
-    500: InternalServerErrorError,
+    431: RequestHeaderFieldsTooLargeError,
+    500: InternalServerError,
     503: ServiceUnavailableError,
 }
 
