@@ -52,7 +52,7 @@ def test_the_conformance_report_shows_every_verdict_and_each_failures_curl(
     expected = json.loads((tmp_path / "r.json").read_text())["variants"][0]["statements"]
     browser.get((tmp_path / "r.html").as_uri())
     assert "does not conform" in browser.find_element(By.TAG_NAME, "h2").text
-    rows = browser.find_elements(By.CSS_SELECTOR, "table tr")[1:]
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.statements tr")[1:]
     shown = {row.find_element(By.TAG_NAME, "b").text:
              row.find_elements(By.TAG_NAME, "td")[2].text for row in rows}
     assert shown == {s["id"]: s["status"] for s in expected}
@@ -79,6 +79,57 @@ def test_the_conformance_report_shows_every_verdict_and_each_failures_curl(
     assert cause.find_element(By.CSS_SELECTOR, "pre.answer").text.startswith("DELETE http")
     top = browser.execute_script("return arguments[0].getBoundingClientRect().top", cause)
     assert -1 < top < 200, top  # scrolled to it
+
+
+def test_the_report_rolls_up_every_variant_on_its_first_screen_and_filters_failures(
+        browser, shared_reference, tmp_path):
+    """With --variant all, the first screen holds the environment (target, date, version,
+    the command with its token masked) and a line per variant whose link scrolls to it;
+    "Show failures only" hides every statement that did not fail, in each variant."""
+    token = "t0k3n-of-the-browser-test"
+    with run_mock("2015-08", "--time-scale", "0.01", "--tokens", token) as base:
+        run = subprocess.run([sys.executable, "-m", "contract", "conform", "--base-url", base,
+                              "--variant", "all", "--checks", "api", "--token", token,
+                              "--max-examples", "1", "--seed", "1", "--quiet",
+                              "--html", str(tmp_path / "r.html"), "--json",
+                              str(tmp_path / "r.json")], cwd=PROJECT_ROOT,
+                             capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1, run.stderr
+    data = json.loads((tmp_path / "r.json").read_text())
+    browser.get((tmp_path / "r.html").as_uri())
+    height = browser.execute_script("return window.innerHeight")
+    environment = browser.find_element(By.CSS_SELECTOR, "table.environment")
+    rollup = browser.find_elements(By.CSS_SELECTOR, "table.rollup tr.variant")
+    assert [row.text.split()[0] for row in rollup] == ["2015-08", "2016-08"]
+    for row, variant in zip(rollup, data["variants"], strict=True):
+        assert variant["verdict"] in row.text and row.is_displayed()
+        assert row.rect["y"] + row.rect["height"] < height, row.rect  # on the first screen
+    shown = environment.text
+    assert base in shown and data["environment"]["started"] in shown
+    assert data["environment"]["version"] in shown and "--variant all" in shown
+    assert "--token '***'" in shown or "--token ***" in shown, shown
+    assert token not in browser.page_source
+    # The second variant's link scrolls to its section, 35-40k px down before.
+    link = rollup[1].find_element(By.TAG_NAME, "a")
+    link.click()
+    assert browser.current_url.endswith("#variant-2016-08")
+    section = browser.find_element(By.ID, "variant-2016-08")
+    top = browser.execute_script("return arguments[0].getBoundingClientRect().top", section)
+    assert -1 < top < 200, top
+    assert section.find_element(By.TAG_NAME, "h2").text.startswith("2016-08: does not")
+    # Failures only: every statement row that did not fail is hidden, the failed stay.
+    rows = browser.find_elements(By.CSS_SELECTOR, "tr.statement")
+    failed = {f"{v['variant']}-{sid}" for v in data["variants"] for sid in v["failed"]}
+    assert failed and len(rows) == sum(len(v["statements"]) for v in data["variants"])
+    browser.find_element(By.CSS_SELECTOR, "label[for=failures-only]").click()
+    visible = {row.get_attribute("id") for row in rows if row.is_displayed()}
+    assert visible == failed, visible
+    assert not any(d.is_displayed() for d in
+                   browser.find_elements(By.CSS_SELECTOR, "details.passes"))
+    browser.find_element(By.CSS_SELECTOR, "label[for=failures-only]").click()
+    assert all(row.is_displayed() for row in rows[:3])
+    # Each variant says how long each check took.
+    assert len(browser.find_elements(By.CSS_SELECTOR, "details.durations")) == 2
 
 
 def test_swagger_ui_lists_every_operation_and_try_it_out_reaches_the_mock(

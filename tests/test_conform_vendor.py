@@ -5,6 +5,7 @@ speak the API; a target that dies mid-run. No false alarm, nothing hidden, nothi
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -423,7 +424,7 @@ def test_a_target_that_never_deploys_is_judged_in_one_deploy_timeout(shared_refe
              "api", "--time-scale", "0.01", "--deploy-timeout", "800", "--rate-limit-check",
              "--max-examples", "3", "--seed", "1", "--json", str(tmp_path / "r.json"),
              "--junit", str(tmp_path / "r.xml")], capture_output=True, text=True,
-            timeout=300, cwd=PROJECT_ROOT)
+            timeout=300, cwd=PROJECT_ROOT, env={**os.environ, "COLUMNS": "500"})  # rows whole
         took = time.monotonic() - started
     assert result.returncode == 1, result.stderr[-2000:]
     assert took < timeout + 50, took  # one wait; a wait per check took 15 of them

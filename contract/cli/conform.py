@@ -6,7 +6,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -20,8 +20,9 @@ from contract.outputs import refuses_files
 from contract.reports import CONFORM as CONFORM_FORMATS
 
 if TYPE_CHECKING:  # the suite brings schemathesis: loaded when a run starts
+    from contract.conform.baseline import Baseline
     from contract.conform.report import Run
-    from contract.conform.runner import RunOptions
+    from contract.conform.runner import RunOptions, VariantReport
     from contract.conform.target import Target
 
 REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
@@ -88,6 +89,15 @@ REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
 @click.option("--origin-url", metavar="URL", help="How the CDN reaches that origin, e.g. "
               "http://127.0.0.1:80 for a mock run with --origin-port 80=18080 (default: the "
               "--origin-listen address). Its port must be one the contract's origins accept.")
+@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="A previous run's --json report: the verdicts say what newly fails, what "
+              "was fixed and what stays, and the HTML and JUnit reports mark new and fixed "
+              "rows. Read before anything is sent.")
+@click.option("--fail-on", type=click.Choice(["any", "new"]), default="any",
+              show_default=True, help="`new`: exit 1 only on a failed statement, a finding "
+              "or an unobserved MUST statement that --baseline did not have.")
+@click.option("--color/--no-color", "color", default=None, help="Colour the summary "
+              "(default: on a terminal, unless $NO_COLOR is set).")
 @click.option("--time-scale", type=click.FloatRange(min=0, min_open=True),
               help="The documented durations (purge, invalidation, TTLs, --deploy-timeout) "
               "are waited for times this (a real CDN: 1; default: what our mock reports, "
@@ -98,7 +108,8 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
             keep_services: bool, observer: str | None, rate_limit_check: bool,
             max_examples: int, seed: int | None, workers: int, quiet: bool,
             allow_unobserved: bool, checks: str, edge_url: str | None,
-            origin_listen: str | None, origin_url: str | None, time_scale: float | None,
+            origin_listen: str | None, origin_url: str | None, baseline: Path | None,
+            fail_on: str, color: bool | None, time_scale: float | None,
             **report_files: Path | None) -> None:
     """Check a running implementation against the contract.
 
@@ -112,8 +123,10 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
     never failures.
 
     Exit codes: 0 every variant asked for conforms (with --allow-unobserved, also when it
-    is only not shown to); 1 one does not conform or is not shown to; 2 nothing could be
-    judged (bad options, the preflight failed, the target stopped answering).
+    is only not shown to); 1 one does not conform or is not shown to (with --baseline and
+    --fail-on new: only when something failed that the baseline did not have); 2 nothing
+    could be judged (bad options, a bad baseline, the preflight failed, the target stopped
+    answering).
 
     Every service the suite creates has domains of its own under conform.example and is
     deleted at the end (--keep-services keeps them) and counted removed once it answers
@@ -128,7 +141,10 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
     expected, and what came: the status and the body's shape) with its count, the
     operations it touched and one example, its answer quoted and a curl command that sends
     it again (a long body from a file beside the reports); on the terminal, statements not
-    observable for one reason share one row. Valid requests the target
+    observable for one reason share one row, each variant opens with its verdict and its
+    failures, and lines fit the terminal ($COLUMNS, else 80 in a pipe; a cut row says where
+    it is whole). Every report lists the services created, removed and left, with a curl
+    line that deletes each one left. Valid requests the target
     refuses (the target is stricter than the contract) are listed, never failures. The
     report paths are checked before anything is sent; --har keeps every exchange, which
     `cdn-contract validate` reads back. Hypothesis' files go to a temporary folder
@@ -149,16 +165,17 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
         cdn-contract conform --base-url https://cdn.example.net --checks api \\
             --project-id 110011 -H 'X-Tenant: 110011' --service-body body.json
     """
+    from contract.conform.terminal import LiveSteps, Steps, detect
+
     given = dict(locals())
     setup = configure({**given, **given.pop("report_files")})
     say = (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
-    finished = setup.run(say)
-    click.echo(CONFORM_FORMATS.render("summary", finished))
-    click.echo(f"services: {setup.target.created_count} created, "
-               + ("kept (--keep-services)" if keep_services else
-                  f"{setup.target.removed} removed"))
-    for line in setup.target.left:  # removed counts those seen gone; the others, with why
-        click.echo(f"  not removed: {line}")
+    steps = LiveSteps(sys.stderr) if not quiet and sys.stderr.isatty() else Steps(say)
+    try:
+        finished = replace(setup.run(steps), terminal=detect(color))
+    finally:
+        steps.close()
+    click.echo(CONFORM_FORMATS.render("summary", finished), color=finished.terminal.colour)
     setup.write(finished)
     sys.exit(EXIT_OK if setup.passes(finished) else EXIT_FAILED)
 
@@ -173,18 +190,42 @@ class Setup:
     options: RunOptions
     allow_unobserved: bool
     files: dict[str, Path]  # format name → where the report goes
+    baseline: Baseline | None = None
+    fail_on: str = "any"  # "new": only what the baseline did not have shuts the gate
 
     def run(self, progress: Callable[[str], None] = lambda _: None) -> Run:
-        from contract.conform.report import Run
+        from contract.conform.report import Environment, Run
         from contract.conform.runner import run
 
+        secrets = self.target.identity.secrets()
+        environment = Environment.now(sys.argv, secrets)
         reports = run(self.target, self.options, progress)
         given = [path.resolve() for path in self.files.values()]
-        return Run(reports, self.target.base_url, self.target.identity.secrets(),
-                   given[0].parent if given else None, self.options.record or [])
+        return Run(reports, self.target.base_url, secrets,
+                   given[0].parent if given else None, self.options.record or [],
+                   self.target.account(), environment, self.baseline,
+                   self.allow_unobserved, written=dict(self.files))
 
     def passes(self, finished: Run) -> bool:
+        """The gate: every variant passes; with --fail-on new, nothing is new since the
+        baseline."""
+        if self.baseline is not None and self.fail_on == "new":
+            return not any(delta.new for report in finished.reports
+                           if (delta := finished.delta(report)) is not None)
         return all(report.passes(self.allow_unobserved) for report in finished.reports)
+
+    def blocking(self, finished: Run, report: VariantReport, item: str) -> bool:
+        """Whether one statement (or `findings`) alone keeps the gate shut: as the report
+        says, or with --fail-on new only when it is new since the baseline (the pytest
+        entry point's test per statement)."""
+        delta = finished.delta(report) if self.fail_on == "new" else None
+        if delta is not None:
+            return any(new == item or new.startswith(f"{item} ") or
+                       (item == "findings" and new.startswith("finding")) for new in delta.new)
+        if item == "findings":
+            return bool(report.findings)
+        verdict = next(v for v in report.verdicts if v.id == item)
+        return report.blocking(verdict, self.allow_unobserved)
 
     def write(self, finished: Run) -> None:
         """The report files asked for, and the request bodies their curl lines read."""
@@ -200,6 +241,7 @@ def configure(given: dict[str, Any]) -> Setup:
     """The run the `conform` options ask for (click's values, by parameter name); bad
     options (a URL that is not http, a report path that cannot be written) raise
     click.BadParameter or InputError before anything is sent or created."""
+    from contract.conform.baseline import load as load_baseline
     from contract.conform.fuzz import FuzzSettings
     from contract.conform.runner import EdgeOptions, RunOptions
     from contract.conform.target import (
@@ -236,13 +278,17 @@ def configure(given: dict[str, Any]) -> Setup:
     edge = EdgeOptions(o.edge_url, _address(o.origin_listen, "--origin-listen"),
                        _address(o.origin_url, "--origin-url"),
                        (o.origin_url or "").startswith("https://"))
+    baseline = load_baseline(o.baseline) if o.baseline is not None else None
+    if o.fail_on == "new" and baseline is None:
+        raise click.BadParameter("`new` needs --baseline FILE: new since what?",
+                                 param_hint="--fail-on")
     har = "har" in files
     options = RunOptions(chosen(o.variant),
                          FuzzSettings(o.max_examples, o.seed, o.workers, record=har),
                          o.rate_limit_check,
                          ("api", "edge") if o.checks == "all" else (o.checks,), edge,
                          record=[] if har else None)
-    return Setup(target, options, o.allow_unobserved, files)
+    return Setup(target, options, o.allow_unobserved, files, baseline, o.fail_on)
 
 
 def writable(paths: dict[str, Path | None]) -> dict[str, Path]:

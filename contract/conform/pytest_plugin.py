@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from contract.conform.runner import VariantReport
 
 BASE_URL = "CDN_CONTRACT_BASE_URL"
-SKIPPED = {"quiet"}  # progress lines: pytest's own -q/-s say what is shown
+SKIPPED = {"quiet", "color"}  # progress, colour: pytest's own -q/-s/--color say them
 
 
 def _options() -> list[click.Option]:

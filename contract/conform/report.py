@@ -4,8 +4,12 @@ Every report is grouped by cause: the outcomes that are not passes, of every sta
 finding, become one row per cause (`Cause`: how many, the operations they touched, one full
 example with the request, the answer quoted and a curl line that sends it again); passes are
 counts. The terminal gives the statements not observable for one reason (a service that
-never deployed) one row between them. A long request body is not cut: the curl line reads
-it from a file beside the report (`Run.bodies`, written by the command with the reports).
+never deployed) one row between them, opens each variant with its verdict and failures, and
+fits its width (`contract.conform.terminal`). A long request body is not cut: the curl line
+reads it from a file beside the report (`Run.bodies`, written by the command with the
+reports). Every report also says when and how the run ran (`Environment`), the services it
+created, removed and left (`contract.conform.target.Account`), and, given a baseline, what
+is new and what was fixed since (`contract.conform.baseline`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from contract.conform.outcome import (
     CURL_BODY,
     SPEC,
     Outcome,
+    StatementVerdict,
     Status,
     answer_lines,
     body_file,
@@ -38,9 +43,48 @@ from contract.conform.outcome import (
     secrets_note,
     steady,
 )
+from contract.conform.terminal import Terminal
 
 if TYPE_CHECKING:  # the runner brings schemathesis; the command line reads this module early
+    from contract.conform.baseline import Baseline, Delta
     from contract.conform.runner import VariantReport
+    from contract.conform.target import Account
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where and when a run ran, as the reports head it: the date it started, the tool's
+    version, the command line (its secrets masked)."""
+
+    started: str
+    version: str
+    command: str
+
+    @classmethod
+    def now(cls, argv: list[str], secrets: dict[str, str]) -> Environment:
+        import shlex
+        from datetime import UTC, datetime
+
+        from contract import __version__
+
+        path = Path(argv[0] if argv else "cdn-contract")  # `python -m x`: x/__main__.py
+        program = path.parent.name if path.name == "__main__.py" else path.name
+        words = ["cdn-contract" if program == "contract" else program, *argv[1:]]
+        return cls(datetime.now(UTC).isoformat(timespec="seconds"), __version__,
+                   " ".join(shlex.quote(_masked_word(word, secrets)) for word in words))
+
+
+def _masked_word(word: str, secrets: dict[str, str]) -> str:
+    """A word of a command line with its secret masked: the word itself (`--token abc`),
+    its value (`--token=abc`), or a long secret within it (`-H 'X-Auth-Token: …'`); a short
+    token (`t`) is not hunted inside other words, which it would garble."""
+    name, equals, value = word.partition("=")
+    if word in secrets or (equals and value in secrets):
+        return f"{name}={secrets[value]}" if equals and word not in secrets else secrets[word]
+    return masked(word, {k: v for k, v in secrets.items() if len(k) >= LONG_SECRET})
+
+
+LONG_SECRET = 8  # characters from which a secret is masked wherever it shows in a word
 
 
 @dataclass(frozen=True)
@@ -54,6 +98,18 @@ class Run:
     secrets: dict[str, str] = field(default_factory=dict)
     bodies: Path | None = None
     exchanges: list[httpx.Response] = field(default_factory=list)
+    account: Account | None = None  # the services the run created, removed and left
+    environment: Environment | None = None
+    baseline: Baseline | None = None  # --baseline: the reports say what changed since
+    allow_unobserved: bool = False  # the gate the baseline is compared with
+    terminal: Terminal = field(default_factory=Terminal)  # how the summary is printed
+    written: dict[str, Path] = field(default_factory=dict)  # format → the report's file
+
+    def delta(self, report: VariantReport) -> Delta | None:
+        """What changed since the baseline for this variant (None: no baseline)."""
+        if self.baseline is None:
+            return None
+        return self.baseline.delta(report, self.allow_unobserved)
 
     def replay(self, outcome: Outcome) -> str:
         """The curl line of an outcome: from its exchange when it has one."""
@@ -136,39 +192,114 @@ def headline(report: VariantReport) -> str:
 _MARK = {Status.PASS: "pass", Status.FAIL: "FAIL", Status.WARNING: "warn",
          Status.NOT_OBSERVABLE: "n/o", Status.INFO: "info"}
 EXAMPLE_LINES = 4  # lines of a schemathesis explanation the terminal shows
+CURL_SHOWN = 4  # terminal lines a curl line may take whole (longer: cut, whole in a report)
 
 
 def summary(run: Run) -> str:
+    """The terminal's report: per variant its verdict, what failed or warned (one row per
+    cause), the table of statements, the other rows; then the services the run left and
+    the verdicts again, last, where a CI log ends."""
     lines = []
     for report in run.reports:
-        lines.append(f"\n{run.base_url} against the {report.variant} contract "
-                     f"({report.cases} generated cases, {report.seconds:.1f} s)")
-        lines.append(f"  {'id':<5} {'level':<15} {'result':<7} counts")
-        for verdict in report.verdicts:
-            counts = ", ".join(f"{n} {k}" for k, n in verdict.counts().items()) or "—"
-            lines.append(f"  {verdict.id:<5} {verdict.level:<15} "
-                         f"{_MARK[verdict.status]:<7} {counts}")
-        rows = _merged(causes(report))
-        if rows:
-            lines.append(f"  {len(rows)} cause(s) of what did not pass, one example each:")
-        for same in rows:
-            example = same[0].example
-            if same[0].status == Status.NOT_OBSERVABLE and example.exchange is None \
-                    and not example.curl:
-                lines.append(f"  n/o {', '.join(c.statement for c in same)}: "
-                             f"{example.message}")  # one line for all it holds for
-            else:
-                lines += _cause_lines(run, *same)
-        lines += [f"  note: {note}" for note in report.notes]
+        lines += _variant_lines(run, report)
     if note := secrets_note(run.secrets):
         lines.append(f"  curl: {note}")
+    if run.account is not None:
+        lines += _account_lines(run, run.account)
     lines.append("")
     for report in run.reports:
         word, why = report.verdict()
-        lines.append(headline(report))
+        lines.append(_painted_headline(run.terminal, report))
         if word == "NOT SHOWN TO CONFORM":  # one line per statement: each says what to do
             lines += [f"  {reason}" for reason in why]
+        if delta := run.delta(report):
+            lines.append(f"  {delta.line(run.terminal.paint)}")
     return "\n".join(lines)
+
+
+def _variant_lines(run: Run, report: VariantReport) -> list[str]:
+    """One variant: its verdict first, then its failures and warnings, the table of
+    statements, and the rows of what was not observable or only said."""
+    lines = [f"\n{run.base_url} against the {report.variant} contract "
+             f"({report.cases} generated cases, {report.seconds:.1f} s)",
+             f"  {_painted_headline(run.terminal, report)}"]
+    if delta := run.delta(report):
+        lines.append(f"  {delta.line(run.terminal.paint)}")
+    rows = _merged(causes(report))
+    failing = [same for same in rows if same[0].status in (Status.FAIL, Status.WARNING)]
+    if failing:
+        lines.append(f"  {len(failing)} cause(s) of failures and warnings, one example each:")
+        lines += [line for same in failing for line in _row(run, report, same)]
+    lines += _table(run, report)
+    others = [same for same in rows if same not in failing]
+    if others:
+        lines.append(f"  {len(others)} other cause(s), not observable or informational:")
+        lines += [line for same in others for line in _row(run, report, same)]
+    lines += [f"  note: {note}" for note in report.notes]
+    return lines
+
+
+def _table(run: Run, report: VariantReport) -> list[str]:
+    """One line per statement: its id, level, result (in its colour) and counts."""
+    paint = run.terminal.paint
+    lines = [f"  {'id':<5} {'level':<15} {'result':<7} counts"]
+    for verdict in report.verdicts:
+        counts = ", ".join(f"{n} {k}" for k, n in verdict.counts().items()) or "—"
+        mark = paint(f"{_MARK[verdict.status]:<7}", verdict.status.value)
+        lines.append(f"  {verdict.id:<5} {verdict.level:<15} {mark} {counts}")
+    return lines
+
+
+def _row(run: Run, report: VariantReport, same: list[Cause]) -> list[str]:
+    """A row of the terminal, fitted to its width: a line cut says where it is whole."""
+    example = same[0].example
+    terminal = run.terminal
+    if same[0].status == Status.NOT_OBSERVABLE and example.exchange is None \
+            and not example.curl:  # one line for all it holds for
+        return terminal.wrap(f"  {_mark(terminal, same[0].status)} "
+                             f"{', '.join(c.statement for c in same)}: {example.message}")
+    quoted = _cause_quote(run, example)  # a curl line is whole up to CURL_SHOWN: pasted
+    keep = {len(quoted) - 1} if run.replay(example) and terminal.width is not None and \
+        len(quoted[-1]) <= terminal.width * CURL_SHOWN else set()
+    fitted = [(line, False) if index in keep else terminal.fit(line)
+              for index, line in enumerate(quoted)]
+    lines = [wrapped for line in _cause_head(run, *same) for wrapped in terminal.wrap(line)]
+    lines += [line for line, _ in fitted]
+    if any(cut for _, cut in fitted):
+        lines.append(f"      (cut to {terminal.width} columns; "
+                     f"{_whole_in(run, report, same[0])})")
+    return lines
+
+
+def _whole_in(run: Run, report: VariantReport, cause: Cause) -> str:
+    """Where a row cut on the terminal is whole: the HTML report at the row's anchor, else
+    the JSON or JUnit report, else the option that writes one (short: it fits too)."""
+    if "html" in run.written:
+        return f"whole in --html at #{report.variant}-{cause.anchor}"
+    for name in ("json", "junit"):
+        if name in run.written:
+            return f"whole in the --{name} report"
+    return "--html FILE keeps it whole"
+
+
+def _mark(terminal: Terminal, status: Status) -> str:
+    return terminal.paint(_MARK[status], status.value)
+
+
+def _painted_headline(terminal: Terminal, report: VariantReport) -> str:
+    word = report.verdict()[0]
+    return headline(report).replace(word, terminal.paint(word, word), 1)
+
+
+def _account_lines(run: Run, account: Account) -> list[str]:
+    """The services the run created and removed; each one left, with why and the curl
+    line that deletes it (never cut: it is to be pasted)."""
+    lines = [account.line()]
+    for left in account.left:
+        lines += run.terminal.wrap(f"  left: {left.service} (project {left.project}): "
+                                   f"{left.why}")
+        lines.append(f"    {left.delete}")
+    return lines
 
 
 def _merged(rows: list[Cause]) -> list[list[Cause]]:
@@ -191,16 +322,26 @@ def _unstated(cause: Cause) -> str:
 def _cause_lines(run: Run, cause: Cause, *also: Cause) -> list[str]:
     """A row: the cause's statement (and those of `also`, of the same reason), its count and
     operations, its example's message, the answer quoted and the curl line."""
+    return _cause_head(run, cause, *also) + _cause_quote(run, cause.example)
+
+
+def _cause_head(run: Run, cause: Cause, *also: Cause) -> list[str]:
+    """A row's words: its mark, statements, count, operations and example's message."""
     example = cause.example
     both = (cause, *also)
     operations = sorted({operation for c in both for operation in c.operations})
     touched = f" in {len(operations)} operation(s): {', '.join(operations[:3])}" + (
         ", …" if len(operations) > 3 else "") if operations else ""
     text = example.message.splitlines() or [""]
-    lines = [f"  {_MARK[cause.status]} {', '.join(c.statement for c in both)} "
+    lines = [f"  {_mark(run.terminal, cause.status)} {', '.join(c.statement for c in both)} "
              f"x{sum(len(c.outcomes) for c in both)}{touched}: {text[0]}"]
-    lines += [f"        {line.strip()}" for line in text[1:]
-              if line.strip().startswith("- ")][:EXAMPLE_LINES]
+    return lines + [f"        {line.strip()}" for line in text[1:]
+                    if line.strip().startswith("- ")][:EXAMPLE_LINES]
+
+
+def _cause_quote(run: Run, example: Outcome) -> list[str]:
+    """A row's evidence: the answer quoted and the curl line that sends it again."""
+    lines = []
     if example.exchange is not None:
         lines += [f"      {line}" for line in answer_lines(example.exchange, run.secrets)]
     if replay := run.replay(example):
@@ -237,11 +378,14 @@ def _cause_json(run: Run, cause: Cause) -> dict[str, Any]:
 
 
 def as_json(run: Run) -> str:
-    data: dict[str, Any] = {"base_url": run.base_url, "variants": [{
+    data: dict[str, Any] = {"base_url": run.base_url, **_run_json(run), "variants": [{
         "variant": r.variant, "conforms": r.conforms, "verdict": r.verdict()[0],
         "headline": headline(r), "checks": list(r.groups),
         "reasons": r.verdict()[1], "notes": r.notes, "cases": r.cases,
         "seconds": round(r.seconds, 2),
+        "durations": {name: round(took, 2) for name, took in r.durations.items()},
+        "failed": [v.id for v in r.failed], "unobserved": [v.id for v in r.unobserved],
+        **({"baseline": vars(delta)} if (delta := run.delta(r)) else {}),
         "statements": [{"id": v.id, "level": v.level, "status": v.status.value,
                         "counts": v.counts(),
                         "outcomes": [{"status": o.status.value, "message": o.message,
@@ -263,6 +407,19 @@ def as_json(run: Run) -> str:
                           for o in r.informational]}
         for r in run.reports]}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _run_json(run: Run) -> dict[str, Any]:
+    """What the JSON report says of the run as a whole: where and when it ran, the
+    baseline it was compared with, the services it created, removed and left."""
+    data: dict[str, Any] = {}
+    if run.environment is not None:
+        data["environment"] = vars(run.environment)
+    if run.baseline is not None:
+        data["baseline"] = str(run.baseline.path)
+    if run.account is not None:
+        data["services"] = run.account.as_json()
+    return data
 
 
 def quote(run: Run, cause: Cause) -> str:
@@ -288,8 +445,15 @@ def as_junit(run: Run) -> str:
             passes = ", ".join(f"{n} {k}" for k, n in verdict.counts().items())
             details = "\n\n".join([passes, *(quote(run, c) for c in rows
                                              if c.statement == verdict.id)])
+            mark = _changed(run.delta(report), verdict.id, verdict.id + " not observed")
+            if mark:  # new or fixed since the baseline: a property a CI's viewer shows
+                properties = ET.SubElement(case, "properties")
+                ET.SubElement(properties, "property", name="baseline", value=mark)
+                details = f"{mark} since the baseline\n\n{details}"
             if verdict.status == Status.FAIL:
-                ET.SubElement(case, "failure", message=f"{verdict.id} fails").text = details
+                ET.SubElement(case, "failure", message=f"{verdict.id} fails"
+                              + (f" ({mark} since the baseline)" if mark else "")
+                              ).text = details
             elif verdict.status == Status.NOT_OBSERVABLE:
                 ET.SubElement(case, "skipped", message="not observable").text = details
             else:
@@ -298,13 +462,25 @@ def as_junit(run: Run) -> str:
                              name="findings: schemathesis, and the spec's own facts")
         spec = [c for c in rows if c.statement == SPEC]
         if report.findings:
-            failure = ET.SubElement(fuzz, "failure", message=f"{len(report.findings)} finding(s)")
+            delta = run.delta(report)
+            new_ones = sum(item.startswith("finding") for item in delta.new) if delta else 0
+            failure = ET.SubElement(fuzz, "failure", message=f"{len(report.findings)} finding(s)"
+                                    + (f", {new_ones} new since the baseline" if delta else ""))
             failure.text = "\n\n".join(quote(run, c) for c in spec if c.status == Status.FAIL)
         if said := [c for c in spec if c.status == Status.INFO]:
             ET.SubElement(fuzz, "system-out").text = "\n\n".join(quote(run, c) for c in said)
     suites.attrib.update({k: str(v) for k, v in totals.items()}, errors="0")
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _changed(delta: Delta | None, *items: str) -> str:
+    """`new` or `fixed` when one of `items` (a statement, a statement not observed, a
+    finding's key) changed since the baseline, else ``."""
+    if delta is None:
+        return ""
+    return "new" if set(items) & set(delta.new) else \
+        "fixed" if set(items) & set(delta.fixed) else ""
 
 
 def as_har(run: Run) -> str:
@@ -322,6 +498,13 @@ td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-
 .not-observable,.info{color:#666}h2 .ok{color:#17663a}h2 .ko{color:#b00020}
 pre{background:#f5f5f5;padding:.5rem;white-space:pre-wrap;word-break:break-all}
 code{background:#f0f0f0;padding:0 .2rem}.cause{margin:.4rem 0 1rem}
+.environment th{width:9rem;color:#555;font-weight:normal}.rollup{margin:1rem 0}
+.badge{border-radius:.6rem;font-size:.8em;margin-left:.4rem;padding:0 .45rem}
+.badge.new{background:#b00020;color:#fff}.badge.fixed{background:#17663a;color:#fff}
+.filter{display:inline-block;margin:1rem 0 1rem .3rem;font-weight:600}
+#failures-only:checked ~ main tr.statement:not(.is-fail),
+#failures-only:checked ~ main .cause:not(.fail),
+#failures-only:checked ~ main details.passes{display:none}
 """
 
 
@@ -339,45 +522,147 @@ def _css(status: Status) -> str:
 
 
 def as_html(run: Run) -> str:
+    """One self-contained page (no script, no network): the environment and a roll-up
+    of every variant on the first screen, each linking to its section; the services the
+    run left; a "failures only" switch (a checkbox the style sheet reads); then per
+    variant its summary, its statements and its findings."""
     e = html.escape
     parts = [f"<!doctype html><html lang=en><meta charset=utf-8><title>Conformance of "
              f"{e(run.base_url)}</title><style>{_STYLE}</style><h1>Conformance of "
-             f"<code>{e(run.base_url)}</code></h1>"]
-    for report in run.reports:
-        rows = causes(report)
-        by_statement: dict[str, list[Cause]] = {}
-        for cause in rows:
-            by_statement.setdefault(cause.statement, []).append(cause)
-        v = report.variant
-        word = report.verdict()[0]
-        state = f"<span class={'ok' if report.conforms else 'ko'}>{e(word.lower())}</span>"
-        parts.append(f"<h2>{e(headline(report)).replace(word, state, 1)}</h2>"
-                     f"<p>{report.cases} generated cases in {report.seconds:.1f} s.</p>")
-        parts.append(_links(report, by_statement))
-        parts.append("<table><tr><th>statement<th>level<th>result<th>observations</tr>")
-        for verdict in report.verdicts:
-            mine = by_statement.get(verdict.id, [])
-            passes = verdict.counts().get(Status.PASS.value, 0)
-            shown = "".join(_cause_html(run, v, cause) for cause in mine)
-            if passes:  # collapsed, and one line per kind of pass
-                kinds = Counter(steady(o.message) for o in verdict.outcomes
-                                if o.status == Status.PASS)
-                listed = "".join(f"<li>{n} x {e(kind)}" if n > 1 else f"<li>{e(kind)}"
-                                 for kind, n in kinds.items())
-                shown += f"<details><summary>{passes} pass</summary><ul>{listed}</ul></details>"
-            parts.append(f"<tr id={e(v)}-{e(verdict.id)}><td><b>{e(verdict.id)}</b><br>"
-                         f"{_markdown(verdict.text)}<td>{e(verdict.level)}"
-                         f"<td class={_css(verdict.status)}>{e(verdict.status.value)}"
-                         f"<td>{shown}</tr>")
-        parts.append("</table>")
-        if spec := by_statement.get(SPEC):
-            parts.append(f"<h3 id={e(v)}-findings>Findings, and where the target is "
-                         "stricter than the contract</h3>")
-            parts += [_cause_html(run, v, cause) for cause in spec]
+             f"<code>{e(run.base_url)}</code></h1>", _environment_html(run),
+             _rollup_html(run)]
+    if run.account is not None:
+        parts.append(_account_html(run.account))
+    parts.append("<input type=checkbox id=failures-only><label class=filter "
+                 "for=failures-only>Show failures only</label><main>")
+    parts += [_variant_html(run, report) for report in run.reports]
     if note := secrets_note(run.secrets):
         parts.append(f"<p>curl: {e(note)}</p>")
-    parts.append("</html>\n")
+    parts.append("</main></html>\n")
     return "\n".join(parts)
+
+
+def _environment_html(run: Run) -> str:
+    """Where and when the run ran: the target, the date, the version, the command."""
+    e = html.escape
+    rows = [("target", f"<code>{e(run.base_url)}</code>")]
+    if (env := run.environment) is not None:
+        rows += [("date", e(env.started)), ("cdn-contract", e(env.version)),
+                 ("command", f"<code>{e(env.command)}</code>")]
+    if run.baseline is not None:
+        rows.append(("baseline", f"<code>{e(str(run.baseline.path))}</code>"))
+    return "<table class=environment>" + "".join(
+        f"<tr><th>{name}<td>{value}</tr>" for name, value in rows) + "</table>"
+
+
+def _rollup_html(run: Run) -> str:
+    """A line per variant: its verdict, linked to its section, what failed, the counts
+    of statements per result, its cases and seconds (and, with a baseline, what is new
+    and what was fixed)."""
+    e = html.escape
+    baseline = run.baseline is not None
+    rows = ["<table class=rollup><tr><th>variant<th>verdict<th>failed<th>statements"
+            "<th>cases<th>seconds" + ("<th>since the baseline" if baseline else "") + "</tr>"]
+    for report in run.reports:
+        v, word = report.variant, report.verdict()[0]
+        counts = Counter(verdict.status.value for verdict in report.verdicts)
+        failed = ", ".join(f"<a href=#{e(v)}-{e(x.id)}>{e(x.id)}</a>" for x in report.failed)
+        found = f" + {len(report.findings)} finding(s)" if report.findings else ""
+        delta = run.delta(report)
+        since = f"<td>{e(delta.line().removeprefix('against the baseline: '))}" \
+            if delta else ""
+        rows.append(f"<tr class=variant><td><a href=#variant-{e(v)}>{e(v)}</a>"
+                    f"<td class={_VERDICT_CSS[word]}>{e(word)}"
+                    f"<td>{failed or '—'}{e(found)}"
+                    f"<td>{e(', '.join(f'{n} {k}' for k, n in counts.items()))}"
+                    f"<td>{report.cases}<td>{report.seconds:.1f}{since}</tr>")
+    return "".join(rows) + "</table>"
+
+
+_VERDICT_CSS = {"CONFORMS": "pass", "NOT SHOWN TO CONFORM": "warning",
+                "DOES NOT CONFORM": "fail"}
+
+
+def _account_html(account: Account) -> str:
+    """The services the run created, removed and left, each left one with why and the
+    curl line that deletes it."""
+    e = html.escape
+    left = "".join(f"<li><code>{e(x.service)}</code> (project {e(x.project)}): {e(x.why)}"
+                   f"<pre class=delete>{e(x.delete)}</pre>" for x in account.left)
+    created = "".join(f"<li><code>{e(s)}</code> (project {e(p)})" for p, s in account.created)
+    return (f"<section id=services><p>{e(account.line())}</p>"
+            + (f"<ul class=left>{left}</ul>" if left else "")
+            + (f"<details><summary>the {len(account.created)} services created</summary>"
+               f"<ul>{created}</ul></details>" if created else "") + "</section>")
+
+
+def _variant_html(run: Run, report: VariantReport) -> str:
+    """A variant's section: its headline, summary, table of statements, findings and
+    the seconds each check took."""
+    e = html.escape
+    rows = causes(report)
+    by_statement: dict[str, list[Cause]] = {}
+    for cause in rows:
+        by_statement.setdefault(cause.statement, []).append(cause)
+    v = report.variant
+    word = report.verdict()[0]
+    state = f"<span class={'ok' if report.conforms else 'ko'}>{e(word.lower())}</span>"
+    delta = run.delta(report)
+    parts = [f"<section id=variant-{e(v)}><h2>{e(headline(report)).replace(word, state, 1)}"
+             f"</h2><p>{report.cases} generated cases in {report.seconds:.1f} s."
+             + (f" {e(delta.line())}." if delta else "") + "</p>",
+             _links(report, by_statement),
+             "<table class=statements><tr><th>statement<th>level<th>result<th>observations"
+             "</tr>"]
+    parts += [_statement_html(run, report, verdict, by_statement.get(verdict.id, []))
+              for verdict in report.verdicts]
+    parts.append("</table>")
+    if spec := by_statement.get(SPEC):
+        parts.append(f"<h3 id={e(v)}-findings>Findings, and where the target is "
+                     "stricter than the contract</h3>")
+        parts += [_cause_html(run, v, cause, _finding_mark(delta, cause)) for cause in spec]
+    parts.append(_durations_html(report))
+    return "\n".join(parts) + "</section>"
+
+
+def _statement_html(run: Run, report: VariantReport, verdict: StatementVerdict,
+                    mine: list[Cause]) -> str:
+    """A statement's row: its text, level, result (marked new or fixed since the
+    baseline), its causes and its passes, collapsed."""
+    e, v = html.escape, report.variant
+    passes = verdict.counts().get(Status.PASS.value, 0)
+    shown = "".join(_cause_html(run, v, cause) for cause in mine)
+    if passes:  # collapsed, and one line per kind of pass
+        kinds = Counter(steady(o.message) for o in verdict.outcomes if o.status == Status.PASS)
+        listed = "".join(f"<li>{n} x {e(kind)}" if n > 1 else f"<li>{e(kind)}"
+                         for kind, n in kinds.items())
+        shown += f"<details class=passes><summary>{passes} pass</summary><ul>{listed}</ul>" \
+            "</details>"
+    mark = _changed(run.delta(report), verdict.id, verdict.id + " not observed")
+    badge = f"<span class='badge {mark}'>{mark}</span>" if mark else ""
+    failed = " is-fail" if verdict.status == Status.FAIL else ""
+    return (f"<tr class='statement{failed}' id={e(v)}-{e(verdict.id)}><td><b>{e(verdict.id)}"
+            f"</b><br>{_markdown(verdict.text)}<td>{e(verdict.level)}"
+            f"<td class={_css(verdict.status)}>{e(verdict.status.value)}{badge}"
+            f"<td>{shown}</tr>")
+
+
+def _finding_mark(delta: Delta | None, cause: Cause) -> str:
+    """`new` when a finding of this cause was not in the baseline."""
+    if delta is None or cause.status != Status.FAIL:
+        return ""
+    return "new" if any(item.startswith("finding") and item.endswith(f": {cause.key}")
+                        for item in delta.new) else ""
+
+
+def _durations_html(report: VariantReport) -> str:
+    """The seconds each check and phase took, the slowest first (collapsed)."""
+    if not report.durations:
+        return ""
+    rows = "".join(f"<tr><td>{html.escape(name)}<td>{took:.2f}</tr>" for name, took in
+                   sorted(report.durations.items(), key=lambda item: -item[1]))
+    return (f"<details class=durations><summary>durations ({report.seconds:.1f} s in "
+            f"all)</summary><table><tr><th>check<th>seconds</tr>{rows}</table></details>")
 
 
 def _links(report: VariantReport, by_statement: dict[str, list[Cause]]) -> str:
@@ -405,7 +690,7 @@ def _links(report: VariantReport, by_statement: dict[str, list[Cause]]) -> str:
     return f"<ul class=summary>{''.join(items)}</ul>"
 
 
-def _cause_html(run: Run, variant: str, cause: Cause) -> str:
+def _cause_html(run: Run, variant: str, cause: Cause, mark: str = "") -> str:
     e = html.escape
     example = cause.example
     operations = ", ".join(cause.operations)
@@ -414,6 +699,7 @@ def _cause_html(run: Run, variant: str, cause: Cause) -> str:
     replay = run.replay(example)
     return (f"<div class='cause {_css(cause.status)}' id={e(variant)}-{cause.anchor}>"
             f"<b>{e(cause.status.value)} x{len(cause.outcomes)}</b>"
+            + (f"<span class='badge {mark}'>{mark}</span>" if mark else "")
             + (f" in {e(operations)}" if operations else "")
             + f": {e(example.message)}"
             + (f"<pre class=answer>{e(quoted)}</pre>" if quoted else "")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import requests
 
-from contract.conform.checks import CHECKS, GROUPS
+from contract.conform.checks import CHECKS, GROUPS, Check
 from contract.conform.fuzz import (
     Finding,
     Fuzzed,
@@ -26,6 +26,7 @@ from contract.conform.preflight import preflight
 from contract.conform.probes import Context, services_needed
 from contract.conform.scenario import lifecycle
 from contract.conform.target import EdgeTarget, Target
+from contract.conform.terminal import Steps
 from contract.errors import InputError
 from contract.model import read_contract
 from contract.spec.statements import embedded, order
@@ -42,6 +43,7 @@ class VariantReport:
     groups: tuple[str, ...] = GROUPS  # the checks that ran
     notes: list[str] = field(default_factory=list)  # what the run could not do, and why
     informational: list[Outcome] = field(default_factory=list)  # said, never judged
+    durations: dict[str, float] = field(default_factory=dict)  # seconds per check and phase
 
     @property
     def failed(self) -> list[StatementVerdict]:
@@ -131,6 +133,10 @@ def run(target: Target, options: RunOptions,
     target that stops answering midway is bad input (InputError), not a failed statement.
     Every service the run created is deleted at the end, on failure and on Ctrl-C too,
     unless the fixtures say to keep them."""
+    steps = progress if isinstance(progress, Steps) else Steps(progress)
+    steps.plan(sum(len(_chosen(options, v)) + 2 * ("api" in options.groups)
+                   for v in options.variants))
+    progress = steps
     if options.record is not None:
         _record(target.client, options.record)
     preflight(target, read_contract(load_document(options.variants[0])).token_header)
@@ -194,8 +200,24 @@ def _edge(target: Target, options: RunOptions) -> EdgeTarget | None:
     return EdgeTarget(url, origin, host, port, target.scale, options.edge.origin_ssl)
 
 
+def _chosen(options: RunOptions, variant: str) -> list[Check]:
+    """The checks that run on a variant: of the groups asked for, with a statement of its."""
+    mine = embedded(load_document(variant)).keys()
+    return [c for c in CHECKS if c.group in options.groups and mine & set(c.statements)]
+
+
+def _timed(durations: dict[str, float], name: str, steps: Steps) -> Callable[[str], None]:
+    """The end of a step: its seconds kept under `name`, its line said with the counts."""
+    started = time.monotonic()
+
+    def done(line: str) -> None:
+        durations[name] = time.monotonic() - started
+        steps.step(line)
+    return done
+
+
 def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
-         progress: Callable[[str], None]) -> list[VariantReport]:
+         progress: Steps) -> list[VariantReport]:
     reports = []
     for variant in options.variants:
         started = time.monotonic()
@@ -207,24 +229,30 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
         ctx = Context(target, contract, document, mine, options.rate_limit_check, edge,
                       progress)
         expect = Expect(contract, frozenset(mine))
-        chosen = [c for c in CHECKS if c.group in options.groups and
-                  expect.statements.intersection(c.statements)]
+        chosen = _chosen(options, variant)
+        durations: dict[str, float] = {}
         # the services the checks and the scenario take, created and awaited together
+        ready = time.monotonic()
         ctx.prepare([n for c in chosen if (n := services_needed(c.probe, ctx))]
                     + [1] * ("api" in options.groups))
+        durations["services created and deployed"] = time.monotonic() - ready
         outcomes: list[Outcome] = []
         for check in chosen:
+            done = _timed(durations, check.name, progress)
             found = check.run(ctx, expect)
             outcomes += found
             failed = sum(o.status == Status.FAIL for o in found)
-            progress(f"  {check.name} ({','.join(check.statements)}): {len(found)} "
-                     "observation(s)" + (f", {failed} failed" if failed else ""))
+            done(f"  {check.name} ({','.join(check.statements)}): {len(found)} "
+                 "observation(s)" + (f", {failed} failed" if failed else ""))
         fuzzed = Fuzzed()
         if "api" in options.groups:
-            progress(f"variant {variant}: scenario")
+            done = _timed(durations, "scenario", progress)
             outcomes += list(lifecycle(ctx))
+            done(f"variant {variant}: scenario")
             progress(f"variant {variant}: schemathesis")
+            done = _timed(durations, "schemathesis", progress)
             fuzzed = fuzz(document, target, options.fuzz, progress)
+            done(f"variant {variant}: schemathesis, {fuzzed.cases} cases")
             target.created_by_fuzz += fuzzed.created
             if options.record is not None:
                 options.record += fuzzed.exchanges
@@ -269,5 +297,5 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
             verdicts.append(verdict)
         reports.append(VariantReport(variant, verdicts, findings, cases,
                                      time.monotonic() - started, options.groups, notes,
-                                     informational))
+                                     informational, durations))
     return reports

@@ -155,8 +155,9 @@ class Target:
     created: list[tuple[str, str]] = field(init=False, default_factory=list)
     # schemathesis' creates (project as its path segment, service), deleted at once
     created_by_fuzz: list[tuple[str, str]] = field(init=False, default_factory=list)
-    removed: int = field(init=False, default=0)  # services seen gone (404) at the end
+    gone: list[tuple[str, str]] = field(init=False, default_factory=list)  # seen 404 at the end
     left: list[str] = field(init=False, default_factory=list)  # the others, each with why
+    still: list[tuple[str, str, str]] = field(init=False, default_factory=list)  # and why
     # a wait for deploys ran out: no later one waits (one deploy timeout for the whole run)
     deploy_wait_over: bool = field(init=False, default=False)
     _serial: int = field(init=False, default=0)
@@ -169,6 +170,11 @@ class Target:
     def created_count(self) -> int:
         """Every service the run created: the suite's own and schemathesis'."""
         return len(self.created) + len(self.created_by_fuzz)
+
+    @property
+    def removed(self) -> int:
+        """The services this run created that were seen gone (404) at its end."""
+        return len(self.gone)
 
     @property
     def scale(self) -> float:
@@ -213,34 +219,54 @@ class Target:
 
     def remove_created(self, progress: Callable[[str], None]) -> list[str]:
         """DELETE every service this run created, then read each until it answers 404,
-        all within one --deploy-timeout: `removed` counts those seen gone (an accepted DELETE
+        all within one --deploy-timeout: `gone` holds those seen gone (an accepted DELETE
         is not a removal: a deletion may take minutes). What is still there, each with why
-        (also kept in `left`)."""
-        pending, left = [], []
+        (also kept in `left`, and in `still` as project, service and why)."""
+        pending = []
         for project, service in [*self.created, *self.created_by_fuzz]:
             try:
                 answer = self.send("DELETE", f"/v1.0/{project}/services/{service}")
             except httpx.HTTPError as error:
-                left.append(f"{service} (project {project}): {type(error).__name__}")
+                self._leave(project, service, type(error).__name__)
                 continue
             if answer.status in (200, 202, 204, 404):  # 404: gone already, or being deleted
                 pending.append((project, service))
             else:
-                left.append(f"{service} (project {project}): {answer.describe()}")
+                self._leave(project, service, answer.describe())
         limit = self.fixtures.deploy_timeout * self.scale
         for seen in poll(self.send, pending, lambda a: a.status == 404, limit,
                          "be deleted", progress, self.scale):
             if seen.last.status == 404:
-                self.removed += 1
+                self.gone.append((seen.project, seen.service))
             else:
-                left.append(f"{seen.service} (project {seen.project}): deletion accepted, "
-                            f"still present after {seen.reads[-1][0]:.0f} s "
-                            f"({seen.history()})")
+                self._leave(seen.project, seen.service, "deletion accepted, still present "
+                            f"after {seen.reads[-1][0]:.0f} s ({seen.history()})")
         if self.created_count:
             progress(f"removed {self.removed} of the {self.created_count} services this run "
                      "created")
-        self.left = left
-        return left
+        return self.left
+
+    def _leave(self, project: str, service: str, why: str) -> None:
+        self.still.append((project, service, why))
+        self.left.append(f"{service} (project {project}): {why}")
+
+    def account(self) -> Account:
+        """What the run left behind, for the reports: every service it created, those seen
+        gone, and those still there (all of them with --keep-services), each of the last
+        with a curl line that deletes it."""
+        kept = self.fixtures.keep_services
+        still = [(p, s, "kept (--keep-services)") for p, s in
+                 [*self.created, *self.created_by_fuzz]] if kept else self.still
+        return Account([*self.created, *self.created_by_fuzz], list(self.gone),
+                       [Left(p, s, why, self.delete_line(p, s)) for p, s, why in still], kept)
+
+    def delete_line(self, project: str, service: str) -> str:
+        """The curl line that deletes one service, with the run's token and headers (the
+        token shown as the reports show it)."""
+        request = self.client.build_request(
+            "DELETE", f"{self.base_url}/v1.0/{project}/services/{service}",
+            headers={self.token_header or "X-Auth-Token": self.identity.token})
+        return curl(request, self.identity.secrets())
 
     def jobs(self, project: str, service_id: str, *, awaited: Answer | None = None
              ) -> list[dict[str, Any]] | None:
@@ -265,6 +291,41 @@ class Target:
                                      headers={self.token_header: self.identity.token})
             return list(answer.json()["jobs"])
         return None
+
+
+@dataclass(frozen=True)
+class Left:
+    """A service the run created and did not see gone, why, and the command that deletes
+    it."""
+
+    project: str
+    service: str
+    why: str
+    delete: str
+
+
+@dataclass(frozen=True)
+class Account:
+    """The services a run created (project, id), those seen gone (a 404 after the DELETE),
+    and those left (still present, or kept with --keep-services)."""
+
+    created: list[tuple[str, str]] = field(default_factory=list)
+    removed: list[tuple[str, str]] = field(default_factory=list)
+    left: list[Left] = field(default_factory=list)
+    kept: bool = False
+
+    def line(self) -> str:
+        """`services: 21 created, 21 removed`, as the terminal says it."""
+        return f"services: {len(self.created)} created, " + (
+            "kept (--keep-services)" if self.kept else f"{len(self.removed)} removed"
+            + (f", {len(self.left)} left" if self.left else ""))
+
+    def as_json(self) -> dict[str, Any]:
+        return {"created": [{"project": p, "id": s} for p, s in self.created],
+                "removed": [{"project": p, "id": s} for p, s in self.removed],
+                "left": [{"project": x.project, "id": x.service, "why": x.why,
+                          "delete": x.delete} for x in self.left],
+                "kept": self.kept}
 
 
 @dataclass
