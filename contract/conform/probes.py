@@ -326,16 +326,23 @@ def purge_once(ctx: Context, record: Record, project: str, service: str) -> None
         headers={"Content-Type": "application/json"})
 
 
-@on_a_new_service
-def both_modes(ctx: Context, record: Record, project: str, service: str) -> None:
+BOTH_MODES = (("hard=true", {"url": "/index.html", "hard": "true"}),
+              ("hard=false", {"url": "/index.html", "hard": "false"}),
+              ("invalidate everything", {"hard": "false"}),
+              ("invalidate a wildcard", {"url": "/images/*", "hard": "false"}))
+
+
+@needs(lambda ctx: len(BOTH_MODES))
+def both_modes(ctx: Context) -> Record:
     """Purge and invalidation of one file, invalidation of everything and of a wildcard
-    (S5, S6, S14)."""
-    for hard in ("true", "false"):
-        record.exchanges[f"hard={hard}"] = ctx.purge(project, service, url="/index.html",
-                                                     hard=hard)
-    record.exchanges["invalidate everything"] = ctx.purge(project, service, hard="false")
-    record.exchanges["invalidate a wildcard"] = ctx.purge(project, service, url="/images/*",
-                                                          hard="false")
+    (S5, S6, S14), each on a service of its own: a target may keep a service out of
+    `deployed` after an invalidation and refuse the next purge on it (issue 48: S5 and S14
+    failed or passed by the server's backlog when the four shared one)."""
+    record = Record()
+    project, services = ctx.services(len(BOTH_MODES))
+    for (label, params), service in zip(BOTH_MODES, services, strict=True):
+        record.exchanges[label] = ctx.purge(project, service, **params)
+    return record
 
 
 @on_a_new_service
