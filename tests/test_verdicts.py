@@ -4,6 +4,8 @@ is no statement's failure, a typo of the user's is no verdict on the target."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 import httpx
@@ -14,7 +16,8 @@ from contract.conform.probes import Record
 from contract.conform.target import Answer
 from contract.model import read_contract
 from contract.spec.statements import embedded
-from contract.spec.variants import load_document
+from contract.spec.variants import PROJECT_ROOT, load_document
+from tests.vendor import Behaviour, Vendor, serve
 
 
 def answer(status: int, body: Any = None) -> Answer:
@@ -42,3 +45,30 @@ def test_a_refusal_about_the_services_state_is_not_observable_pointing_to_s34(
     assert s5.cause == "S5 not observable: the service was not deployed, got 400 {message: str}"
     assert s14.status == Status.FAIL, s14  # refused for what it asks: S14's failure
     assert judged["S6"].status == Status.PASS
+
+
+def conform(base: str, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "contract", "conform", "--base-url", base,
+                           "--time-scale", "0.01", *options], capture_output=True, text=True,
+                          timeout=120, cwd=PROJECT_ROOT)
+
+
+def test_a_typo_of_the_users_exits_2_at_the_preflight_before_anything_is_created(
+        shared_reference):
+    """Issue 48 item 6: `--flavor-id nosuch` gave DOES NOT CONFORM (S41 failed) though the
+    preflight had listed the flavors; `--checks edge` against a target with no edge gave
+    exit 1, every statement not observable. Both are the user's input: exit 2, one line
+    naming the option and what the target offers, and no service or certificate made."""
+    vendor = Vendor(Behaviour())
+    with serve(vendor) as base:
+        typo = conform(base, "--flavor-id", "nosuch", "--checks", "api")
+        no_edge = conform(base, "--checks", "edge", "--origin-listen", "127.0.0.1:25080")
+    for result, line in ((typo, "error: --flavor-id nosuch: the target offers no such "
+                                "flavor (GET /flavors lists cdn)"),
+                         (no_edge, f"error: --checks edge: {base} names no edge")):
+        assert result.returncode == 2, (result.stdout[-1500:], result.stderr[-1500:])
+        errors = [e for e in result.stderr.splitlines() if e.startswith("error:")]
+        assert len(errors) == 1 and errors[0].startswith(line), result.stderr[-1500:]
+        assert "Traceback" not in result.stderr
+    assert "--edge-url" in no_edge.stderr
+    assert vendor.services == {} and vendor.certificates == {}  # nothing was created

@@ -22,7 +22,7 @@ from contract.conform.fuzz import (
 from contract.conform.judges import Expect, error_bodies, no_server_errors
 from contract.conform.origin import Origin
 from contract.conform.outcome import SPEC, Outcome, StatementVerdict, Status
-from contract.conform.preflight import preflight
+from contract.conform.preflight import edge_given, preflight
 from contract.conform.probes import Context, services_needed
 from contract.conform.scenario import lifecycle
 from contract.conform.target import EdgeTarget, Target
@@ -134,6 +134,7 @@ def run(target: Target, options: RunOptions,
     if options.record is not None:
         _record(target.client, options.record)
     preflight(target, read_contract(load_document(options.variants[0])).token_header)
+    edge_given(target, options.groups, options.edge.url)
     edge = _edge(target, options)
     if edge is not None and options.record is not None:
         _record(edge.client, options.record)
