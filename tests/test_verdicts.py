@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from contract.conform.judges import Expect, both_modes_accepted
-from contract.conform.outcome import Status
+from contract.conform.outcome import Status, operation_of
 from contract.conform.probes import Record
 from contract.conform.target import Answer
 from contract.model import read_contract
@@ -72,3 +72,22 @@ def test_a_typo_of_the_users_exits_2_at_the_preflight_before_anything_is_created
         assert "Traceback" not in result.stderr
     assert "--edge-url" in no_edge.stderr
     assert vendor.services == {} and vendor.certificates == {}  # nothing was created
+
+
+def test_every_exchange_is_labelled_by_the_operation_the_spec_matched():
+    """Issue 48 item 5: a cause row read `DELETE /v1.0/{project_id}/ssl_certificate/y\\x9f\\x8f`
+    (only services and flavors were templated): each label is the spec's path template."""
+    def label(method: str, url: str, **headers: str) -> str:
+        return operation_of(httpx.Request(method, "http://cdn.test" + url, headers=headers))
+
+    assert label("DELETE", "/v1.0/p1/ssl_certificate/y%9F%8F") == \
+        "DELETE /v1.0/{project_id}/ssl_certificate/{domain_name}"
+    assert label("GET", "/v1.0/p1/services/s1/assets?url=/x") == \
+        "GET /v1.0/{project_id}/services/{service_id}/assets"
+    assert label("GET", "/v1.0/p1/") == label("GET", "/v1.0/p1") == "GET /v1.0/{project_id}/"
+    assert label("DELETE", "/v1.0/services/s1/assets", **{"X-Project-Id": "p1"}) == \
+        "DELETE /v1.0/{project_id}/services/{service_id}/assets"  # the header form
+    assert label("GET", "/v1.0/services", **{"X-Project-Id": "p1"}) == \
+        "GET /v1.0/{project_id}/services"
+    assert label("PUT", "/v1.0/p1/services") == "PUT /v1.0/{project_id}/services"
+    assert label("GET", "/v1.0/p1/no/such/thing") == "GET /v1.0/{project_id}/no/such/thing"
