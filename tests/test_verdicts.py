@@ -17,6 +17,7 @@ from contract.conform.target import Answer
 from contract.model import read_contract
 from contract.spec.statements import embedded
 from contract.spec.variants import PROJECT_ROOT, load_document
+from contract.validation.verdict import OWN_NOTE
 from tests.vendor import Behaviour, Vendor, serve
 
 
@@ -91,3 +92,49 @@ def test_every_exchange_is_labelled_by_the_operation_the_spec_matched():
         "GET /v1.0/{project_id}/services"
     assert label("PUT", "/v1.0/p1/services") == "PUT /v1.0/{project_id}/services"
     assert label("GET", "/v1.0/p1/no/such/thing") == "GET /v1.0/{project_id}/no/such/thing"
+
+
+def test_validate_judges_a_har_of_a_run_as_conform_did(shared_reference, tmp_path):
+    """Issue 48 item 4: an undocumented status is judged on its own, the same way in
+    validate (and the proxy, which runs the same validators) as in conform: the 405 of a
+    cached-asset report breaks the spec itself (it was an S30 warning: a HAR of it alone
+    exited 0, while conform reported a failing finding), a 500 on a purge is S36 (it was S2
+    and S4); the suite's own /__mock__/ reads are marked, not judged (one was INVALID)."""
+    vendor = Vendor(Behaviour(no_cached_report=True,
+                              defects=frozenset({"error_500_on_bad_hard"})))
+    har, report = tmp_path / "run.har", tmp_path / "run.json"
+    with serve(vendor) as base:
+        ran = conform(base, "--checks", "api", "--max-examples", "1", "--seed", "1",
+                      "--har", str(har), "--json", str(report), "--quiet")
+    assert ran.returncode == 1, ran.stderr[-1500:]
+    judged = json.loads(report.read_text())["variants"][0]
+    failed = {s["id"] for s in judged["statements"] if s["status"] == "fail"}
+    assert {"S17", "S36"} <= failed, failed
+    assert [f for f in judged["findings"] if f["operation"] ==  # a finding: a failure
+            "GET /v1.0/{project_id}/services/{service_id}/assets"], judged["findings"]
+
+    validated = validate(har)
+    assert validated.returncode == 1
+    exchanges = json.loads(validated.stdout)["exchanges"]
+    by_status: dict[int, set[tuple[str, ...]]] = {}
+    for exchange in exchanges:
+        for violation in exchange["verdicts"][0]["violations"]:
+            if violation["location"] == "response.status":
+                by_status.setdefault(exchange["status"], set()).add(
+                    tuple(violation["statements"]))
+    assert by_status[405] == {()} and by_status[500] == {("S36",)}, by_status
+    own = [e for e in exchanges if "/__mock__/" in e["url"]]
+    assert own and all(e["verdicts"][0]["valid"] and OWN_NOTE in e["notes"] for e in own)
+
+    alone = tmp_path / "405.har"  # the 405 alone: a failure, exit 1 (was 0, a warning)
+    entries = json.loads(har.read_text())
+    entries["log"]["entries"] = [e for e in entries["log"]["entries"]
+                                 if e["response"]["status"] == 405][:1]
+    alone.write_text(json.dumps(entries))
+    assert validate(alone).returncode == 1
+
+
+def validate(har: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "contract", "validate", str(har), "--variant",
+                           "2016-08", "--format", "json"], capture_output=True, text=True,
+                          timeout=120, cwd=PROJECT_ROOT)
