@@ -4,16 +4,21 @@ is no statement's failure, a typo of the user's is no verdict on the target."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from typing import Any
 
 import httpx
+import pytest
 
+from contract.conform.fuzz import FuzzSettings
 from contract.conform.judges import Expect, both_modes_accepted
 from contract.conform.outcome import Status, operation_of
 from contract.conform.probes import Record
-from contract.conform.target import Answer
+from contract.conform.runner import RunOptions, run
+from contract.conform.target import Answer, Fixtures, Target
+from contract.errors import InputError
 from contract.model import read_contract
 from contract.spec.statements import embedded
 from contract.spec.variants import PROJECT_ROOT, load_document
@@ -138,3 +143,34 @@ def validate(har: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "contract", "validate", str(har), "--variant",
                            "2016-08", "--format", "json"], capture_output=True, text=True,
                           timeout=120, cwd=PROJECT_ROOT)
+
+
+def test_a_deletion_wait_runs_beside_the_checks_and_a_stopped_run_says_what_it_waited_for(
+        shared_reference):
+    """Issue 48 item 10: against a vendor whose deleted service keeps answering 200, the
+    scenario's deletion wait ran after the checks, for the whole --deploy-timeout, and a CI
+    limit then left no report. The wait runs beside the checks: it is still running when
+    schemathesis starts (it ended before, after the whole timeout); a run stopped during it
+    (here: the target dies) keeps the variant's report so far, S34 "not yet observed" with
+    the time waited and the last answer."""
+    vendor = Vendor(Behaviour(defects=frozenset({"deleted_still_readable"})))
+    done: list[Any] = []
+
+    def progress(line: str) -> None:
+        if "schemathesis" in line:
+            vendor.dead = True  # a CI job's limit, in the middle of the deletion wait
+
+    with serve(vendor) as base:
+        target = Target(base, fixtures=Fixtures(deploy_timeout=6000), observer=vendor.jobs,
+                        time_scale=0.01)  # a wait of 60 s
+        with pytest.raises(InputError, match="stopped answering"):
+            run(target, RunOptions(["2016-08"], FuzzSettings(1, 1, 2), groups=("api",)),
+                progress, done)
+    (report,) = done
+    s34 = [o for v in report.verdicts if v.id == "S34" for o in v.outcomes
+           if o.status == Status.NOT_OBSERVABLE]
+    assert len(s34) == 1 and s34[0].message.startswith("not yet observed: the deletion of "), \
+        s34
+    assert re.search(r"was waited for \d+ s, last answer: GET http://127\.0\.0\.1:\d+/v1\.0/"
+                     r"\S+ answered 200", s34[0].message), s34[0].message
+    assert any(v.status == Status.PASS for v in report.verdicts)  # what was judged, kept

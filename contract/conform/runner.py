@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import requests
 
-from contract.conform.checks import CHECKS, GROUPS
+from contract.conform.checks import CHECKS, GROUPS, Check
 from contract.conform.fuzz import (
     Finding,
     Fuzzed,
@@ -24,7 +24,7 @@ from contract.conform.origin import Origin
 from contract.conform.outcome import SPEC, Outcome, StatementVerdict, Status
 from contract.conform.preflight import edge_given, preflight
 from contract.conform.probes import Context, services_needed
-from contract.conform.scenario import lifecycle
+from contract.conform.scenario import Beside
 from contract.conform.target import EdgeTarget, Target
 from contract.errors import InputError
 from contract.model import read_contract
@@ -126,11 +126,13 @@ API_ALSO = ("S16", "S34", "S36")  # the error bodies, the lifecycle, schemathesi
 
 
 def run(target: Target, options: RunOptions,
-        progress: Callable[[str], None] = lambda _: None) -> list[VariantReport]:
+        progress: Callable[[str], None] = lambda _: None,
+        done: list[VariantReport] | None = None) -> list[VariantReport]:
     """The reports of every variant asked for. The target must pass the preflight first; a
     target that stops answering midway is bad input (InputError), not a failed statement.
     Every service the run created is deleted at the end, on failure and on Ctrl-C too,
-    unless the fixtures say to keep them."""
+    unless the fixtures say to keep them. Each variant's report is appended to `done` as
+    it is judged, that of a variant the run stopped in too (what was judged so far)."""
     if options.record is not None:
         _record(target.client, options.record)
     preflight(target, read_contract(load_document(options.variants[0])).token_header)
@@ -138,8 +140,10 @@ def run(target: Target, options: RunOptions,
     edge = _edge(target, options)
     if edge is not None and options.record is not None:
         _record(edge.client, options.record)
+    reports = [] if done is None else done
     try:
-        return _run(target, options, edge, progress)
+        _run(target, options, edge, progress, reports)
+        return reports
     except (httpx.HTTPError, requests.RequestException) as error:
         raise InputError(f"{_where(target, edge, error)} stopped answering during the run "
                          f"({type(error).__name__}: {error})") from None
@@ -196,76 +200,111 @@ def _edge(target: Target, options: RunOptions) -> EdgeTarget | None:
 
 
 def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
-         progress: Callable[[str], None]) -> list[VariantReport]:
-    reports = []
+         progress: Callable[[str], None], reports: list[VariantReport]) -> None:
+    """Each variant's report appended to `reports` once judged; a variant the run stopped
+    in (an interrupt, a lost target) appended with what was judged so far, and S34 not yet
+    observed for a wait still running."""
     for variant in options.variants:
         started = time.monotonic()
         progress(f"variant {variant}: checks")
         document = load_document(variant)
-        statements = embedded(document)
-        mine = set(statements)
         contract = read_contract(document)
-        ctx = Context(target, contract, document, mine, options.rate_limit_check, edge,
-                      progress)
-        expect = Expect(contract, frozenset(mine))
-        chosen = [c for c in CHECKS if c.group in options.groups and
-                  expect.statements.intersection(c.statements)]
-        # the services the checks and the scenario take, created and awaited together
-        ctx.prepare([n for c in chosen if (n := services_needed(c.probe, ctx))]
-                    + [1] * ("api" in options.groups))
+        ctx = Context(target, contract, document, set(embedded(document)),
+                      options.rate_limit_check, edge, progress)
         outcomes: list[Outcome] = []
+        try:
+            fuzzed = _observe(ctx, options, outcomes)
+        except BaseException:
+            reports.append(_report(ctx, options, outcomes + ctx.unfinished(), Fuzzed(),
+                                   started))
+            raise
+        reports.append(_report(ctx, options, outcomes, fuzzed, started))
+
+
+def _observe(ctx: Context, options: RunOptions, outcomes: list[Outcome]) -> Fuzzed:
+    """Our checks, the scenario beside them (its waits overlap theirs) and schemathesis,
+    each outcome added to `outcomes` as it is judged. The checks that need no deployed
+    service run first, beside the deploy of those the others need (created up front and
+    awaited together)."""
+    expect = Expect(ctx.contract, frozenset(ctx.statements))
+    chosen = sorted((c for c in CHECKS if c.group in options.groups and
+                     expect.statements.intersection(c.statements)),
+                    key=lambda c: services_needed(c.probe, ctx) > 0)
+    api = "api" in options.groups
+    ctx.prepare([n for c in chosen if (n := services_needed(c.probe, ctx))] + [1] * api)
+    scenario: Beside | None = None
+    fuzzed, judged = Fuzzed(), []
+    try:
         for check in chosen:
-            found = check.run(ctx, expect)
-            outcomes += found
-            failed = sum(o.status == Status.FAIL for o in found)
-            progress(f"  {check.name} ({','.join(check.statements)}): {len(found)} "
-                     "observation(s)" + (f", {failed} failed" if failed else ""))
-        fuzzed = Fuzzed()
-        if "api" in options.groups:
-            progress(f"variant {variant}: scenario")
-            outcomes += list(lifecycle(ctx))
-            progress(f"variant {variant}: schemathesis")
-            fuzzed = fuzz(document, target, options.fuzz, progress)
-            target.created_by_fuzz += fuzzed.created
+            if api and scenario is None and services_needed(check.probe, ctx):
+                ctx.progress(f"variant {ctx.variant}: scenario, beside the checks")
+                scenario = Beside(ctx)
+            _check(ctx, expect, check, outcomes)
+        if api:
+            scenario = scenario or Beside(ctx)
+            ctx.progress(f"variant {ctx.variant}: schemathesis")
+            fuzzed = fuzz(ctx.document, ctx.target, options.fuzz, ctx.progress)
+            ctx.target.created_by_fuzz += fuzzed.created
             if options.record is not None:
                 options.record += fuzzed.exchanges
-        cases = fuzzed.cases
-        outcomes += [replace(o, check="error_bodies") for o in error_bodies(ctx.exchanges)]
-        outcomes += [replace(o, check="server_errors")
-                     for o in no_server_errors(ctx.exchanges, cases)]
-        outcomes += list(ctx.lifecycle.values())
-        failing = {o.statement for o in outcomes if o.status == Status.FAIL}
-        informational, judged = stricter(list(fuzzed.findings))
-        grouped, findings = group_findings(judged, failing, mine)
-        outcomes += grouped
-        findings = [Finding(o.check, "check", o.message, o.curl, SPEC, source="cdn-contract",
-                            status=o.exchange.status_code if o.exchange else 0,
-                            exchange=o.exchange)
-                    for o in outcomes if o.statement == SPEC and o.status == Status.FAIL
-                    ] + findings
-        notes = []
-        if options.rate_limit_check and contract.purge.operation not in contract.rate_limits:
-            notes.append(f"--rate-limit-check: the {variant} docs state no rate limit for "
-                         "purges; 21 purges were sent in a row, and a 429 among them is "
-                         "reported as a status the variant does not document")
-        runnable = covered(options.groups)
-        verdicts = []
-        for sid in sorted(mine, key=order):
-            statement = statements[sid]
-            verdict = StatementVerdict(sid, statement.level, statement.text,
-                                       [o for o in outcomes if o.statement == sid])
-            if statement.level == "INTERPRETATION":  # reported as warnings, never failures
-                verdict.outcomes = [replace(o, status=Status.WARNING)
-                                    if o.status == Status.FAIL else o for o in verdict.outcomes]
-            if not verdict.outcomes and sid not in runnable:
-                groups = sorted({c.group for c in CHECKS if sid in c.statements})
-                verdict.outcomes = [Outcome(sid, Status.NOT_OBSERVABLE, (
-                    f"not checked: the {' and '.join(groups)} checks observe it and only "
-                    f"--checks {' '.join(options.groups)} ran") if groups else
-                    "no check of the suite observes it",
-                    cause=f"{sid} not checked" if groups else f"{sid} observed by no check")]
-            verdicts.append(verdict)
-        reports.append(VariantReport(variant, verdicts, findings, cases,
-                                     time.monotonic() - started, options.groups, notes,
-                                     informational))
-    return reports
+            judged = scenario.outcomes()  # once its waits are over
+    except BaseException:
+        outcomes += scenario.judged if scenario else []  # what it judged so far
+        raise
+    outcomes += judged
+    return fuzzed
+
+
+def _check(ctx: Context, expect: Expect, check: Check, outcomes: list[Outcome]) -> None:
+    found = check.run(ctx, expect)
+    outcomes += found
+    failed = sum(o.status == Status.FAIL for o in found)
+    ctx.progress(f"  {check.name} ({','.join(check.statements)}): {len(found)} "
+                 "observation(s)" + (f", {failed} failed" if failed else ""))
+
+
+def _report(ctx: Context, options: RunOptions, outcomes: list[Outcome], fuzzed: Fuzzed,
+            started: float) -> VariantReport:
+    """A variant's verdicts from what its checks, the scenario and schemathesis found."""
+    document, contract, variant = ctx.document, ctx.contract, ctx.variant
+    statements = embedded(document)
+    mine = set(statements)
+    cases = fuzzed.cases
+    outcomes = list(outcomes)
+    outcomes += [replace(o, check="error_bodies") for o in error_bodies(ctx.exchanges)]
+    outcomes += [replace(o, check="server_errors")
+                 for o in no_server_errors(ctx.exchanges, cases)]
+    outcomes += list(ctx.lifecycle.values())
+    failing = {o.statement for o in outcomes if o.status == Status.FAIL}
+    informational, judged = stricter(list(fuzzed.findings))
+    grouped, findings = group_findings(judged, failing, mine)
+    outcomes += grouped
+    findings = [Finding(o.check, "check", o.message, o.curl, SPEC, source="cdn-contract",
+                        status=o.exchange.status_code if o.exchange else 0,
+                        exchange=o.exchange)
+                for o in outcomes if o.statement == SPEC and o.status == Status.FAIL
+                ] + findings
+    notes = []
+    if options.rate_limit_check and contract.purge.operation not in contract.rate_limits:
+        notes.append(f"--rate-limit-check: the {variant} docs state no rate limit for "
+                     "purges; 21 purges were sent in a row, and a 429 among them is "
+                     "reported as a status the variant does not document")
+    runnable = covered(options.groups)
+    verdicts = []
+    for sid in sorted(mine, key=order):
+        statement = statements[sid]
+        verdict = StatementVerdict(sid, statement.level, statement.text,
+                                   [o for o in outcomes if o.statement == sid])
+        if statement.level == "INTERPRETATION":  # reported as warnings, never failures
+            verdict.outcomes = [replace(o, status=Status.WARNING)
+                                if o.status == Status.FAIL else o for o in verdict.outcomes]
+        if not verdict.outcomes and sid not in runnable:
+            groups = sorted({c.group for c in CHECKS if sid in c.statements})
+            verdict.outcomes = [Outcome(sid, Status.NOT_OBSERVABLE, (
+                f"not checked: the {' and '.join(groups)} checks observe it and only "
+                f"--checks {' '.join(options.groups)} ran") if groups else
+                "no check of the suite observes it",
+                cause=f"{sid} not checked" if groups else f"{sid} observed by no check")]
+        verdicts.append(verdict)
+    return VariantReport(variant, verdicts, findings, cases, time.monotonic() - started,
+                         options.groups, notes, informational)
