@@ -7,8 +7,8 @@ Each reads a response as its operation documents it for that status (the headers
 schemas, the body and its schema, or no body) and adds a problem for each rule it breaks.
 A schema several responses hold is checked by one function of its own, which they call.
 `RESPONSES` maps each operation and status to its check, `CITED` to the statements that
-response cites; a status missing there is not documented, and breaks the statements in
-`SUCCESS_STATEMENTS`.
+response cites; a status missing there is not documented: a 2xx breaks the statements in
+`SUCCESS_STATEMENTS`, another is judged on its own (a 5xx is S36's).
 """
 
 from __future__ import annotations
