@@ -92,7 +92,7 @@ run: spec generated proof  ## the main job: derive spec/ (both variants), genera
 PROOF_VARIANTS ?= 2015-08 2016-08
 PROOF_EXAMPLES ?= 10
 proof: $(STAMP)  ## each variant's mock judged by `cdn-contract conform --checks api`
-	@log=$$(mktemp); status=0; for variant in $(PROOF_VARIANTS); do \
+	@status=0; for variant in $(PROOF_VARIANTS); do log=$$(mktemp); \
 	  $(BIN)/cdn-contract mock --variant $$variant --port 0 --no-edge --time-scale 0.01 \
 	    --tokens t --quiet 2>$$log & mock=$$!; url=; \
 	  for i in $$(seq 100); do \
@@ -102,8 +102,8 @@ proof: $(STAMP)  ## each variant's mock judged by `cdn-contract conform --checks
 	  $(BIN)/cdn-contract conform --base-url $$url --variant $$variant --token t --checks api \
 	    --rate-limit-check --max-examples $(PROOF_EXAMPLES) >$$log.out 2>&1 || status=1; \
 	  grep -E "^$$variant: |^services: " $$log.out || tail -n 5 $$log.out; \
-	  kill $$mock; wait $$mock 2>/dev/null; rm -f $$log.out; done; \
-	rm -f $$log; exit $$status
+	  kill $$mock; wait $$mock 2>/dev/null; rm -f $$log $$log.out; done; \
+	exit $$status
 
 spec: $(STAMP)  ## regenerate spec/ (both variants) from the WADLs and overlays
 	$(BIN)/cdn-contract derive

@@ -266,3 +266,36 @@ def test_a_base_url_ending_in_the_version_is_refused_before_anything_is_sent():
     assert result.stderr.strip() == (
         f"error: Invalid value for --base-url: 'http://127.0.0.1:{port}/v1.0/' ends in /v1.0, "
         f"which the suite adds to every path: drop it (--base-url http://127.0.0.1:{port})")
+FAKE_CDN_CONTRACT = r"""#!/bin/sh
+# `mock`: says where it listens on stderr (a port of its own), as the real one does, and
+# notes which file its stderr is; `conform`: says which base URL it was given.
+if [ "$1" = mock ]; then
+  n=$(($(cat "$DIR/count" 2>/dev/null || echo 0) + 1)); echo $n > "$DIR/count"
+  readlink /proc/$$/fd/2 >> "$DIR/logs"
+  echo "listening on http://127.0.0.1:2500$n" >&2
+  exec sleep 30
+fi
+shift 2; echo "$4: CONFORMS against $2"
+"""
+
+
+def test_make_proof_gives_each_mock_a_log_of_its_own(tmp_path):
+    """Issue 48 item 7: the two variants' mocks shared one log file, so the second's
+    conform could read the first one's URL (seen once: Connection refused on the other
+    mock's port). Each mock writes a log of its own, and each conform gets its own mock's
+    URL (a stand-in cdn-contract: the recipe is what is tested)."""
+    fake = tmp_path / "bin" / "cdn-contract"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_CDN_CONTRACT)
+    fake.chmod(0o755)
+    done = subprocess.run(["make", "-s", "--old-file", ".venv/.installed-stamp", "proof",
+                           f"BIN={fake.parent}", "PROOF_VARIANTS=2015-08 2016-08"],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    logs = (tmp_path / "logs").read_text().split()
+    assert len(logs) == 2 and logs[0] != logs[1], logs
+    assert [line for line in done.stdout.splitlines() if "CONFORMS" in line] == [
+        "2015-08: CONFORMS against http://127.0.0.1:25001",
+        "2016-08: CONFORMS against http://127.0.0.1:25002"], done.stdout
+    assert not any(Path(log).exists() for log in logs)  # removed once read

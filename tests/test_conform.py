@@ -208,20 +208,28 @@ def test_without_a_target_both_entry_points_exit_2(tmp_path, monkeypatch):
 
 
 def test_the_command_and_the_pytest_entry_point_agree(shared_reference, tmp_path):
-    """One gate: on the vendor's server, with only the edge checks asked for and no edge
-    to reach, both exit 0 when the unobserved MUSTs are allowed, and the headline says the
-    API was not checked; on a report path under a regular file both exit 2 before sending
-    anything, naming the option. (On the mock and on a broken vendor, with the API checks,
-    both exit 1: the tests above and below.)"""
+    """One gate: on the vendor's server, with only the edge checks asked for and an edge
+    but no origin to put behind it, both exit 0 when the unobserved MUSTs are allowed, and
+    the headline says the API was not checked; with no edge at all (none given, none the
+    target names) both exit 2 at the preflight (the user's input, issue 48); on a report
+    path under a regular file both exit 2 before sending anything, naming the option. (On
+    the mock and on a broken vendor, with the API checks, both exit 1: the tests above and
+    below.)"""
     vendor = Vendor(Behaviour())
     with serve(vendor) as base:
         cli, plugin = conform_and_pytest(base, "--checks", "edge", "--time-scale", "0.01",
+                                         "--edge-url", f"http://127.0.0.1:{free_port()}",
                                          "--allow-unobserved", cwd=tmp_path)
+        no_edge = conform_and_pytest(base, "--checks", "edge", "--time-scale", "0.01",
+                                     "--allow-unobserved", cwd=tmp_path)
     assert cli.returncode == 0 and plugin.returncode == 0, (cli.stdout[-3000:],
                                                            plugin.stdout[-3000:])
     assert "2016-08: NOT SHOWN TO CONFORM on the edge statements; API checks not run" in \
         cli.stdout
     assert "failed" not in plugin.stdout.splitlines()[-1]
+    for result in no_edge:
+        shown = result.stdout + result.stderr
+        assert result.returncode == 2 and "--checks edge: " in shown, shown[-3000:]
     (tmp_path / "a-file").write_text("")
     for result in conform_and_pytest(f"http://127.0.0.1:{free_port()}", "--json",
                                      str(tmp_path / "a-file" / "r.json"), cwd=tmp_path):

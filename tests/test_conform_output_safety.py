@@ -181,7 +181,7 @@ def test_a_bug_of_ours_is_one_line_a_saved_traceback_and_every_report(shared_ref
     """A bug in the preflight (simulated: a helper that divides by zero) stops the run:
     one line naming the file the traceback went to, every report, exit 2 (it was 1, with
     a traceback and no report)."""
-    bug = ("import sys, contract.conform.preflight as p; p._first_flavor = lambda _: 1 / 0; "
+    bug = ("import sys, contract.conform.preflight as p; p._introspect = lambda _: 1 / 0; "
            "sys.argv[0] = 'cdn-contract'; from contract.cli import main; main()")
     with run_upstream(broken.Broken()) as port:
         command = [sys.executable, "-c", bug, *arguments(f"http://127.0.0.1:{port}", tmp_path)]

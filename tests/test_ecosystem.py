@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from contract.spec.variants import PROJECT_ROOT, SPEC_DIR, VARIANTS
 from tests.servers import run_mock
@@ -81,10 +82,25 @@ def test_the_shipped_configs_turn_off_only_what_they_explain():
                 assert lines[index - 1].lstrip().startswith("#"), f"{config}: {line.strip()}"
 
 
+def one_patch_media_type(spec: Path, folder: Path) -> Path:
+    """The spec as the pinned openapi-python-client can take it: the PATCH body with the
+    media type its samples send alone. The spec declares the WADL's application/json too,
+    as every real SDK sends it; given two, the generator writes a module that cannot
+    import (`Unset` unknown). The tool's limit stays here, not in the spec."""
+    document = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    body = document["paths"]["/v1.0/{project_id}/services/{service_id}"]["patch"][
+        "requestBody"]
+    assert list(body["content"]) == ["application/json-patch+json", "application/json"]
+    del body["content"]["application/json"]
+    copy = folder / spec.name
+    copy.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return copy
+
+
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_openapi_python_client_generates_typed_pages_that_pass_mypy(variant, tmp_path):
     python = _tool("python", "bin")
-    spec = SPEC_DIR / VARIANTS[variant].spec_name
+    spec = one_patch_media_type(SPEC_DIR / VARIANTS[variant].spec_name, tmp_path)
     result = _run(python / "openapi-python-client", "generate", "--path", spec,
                   "--output-path", tmp_path / "client", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

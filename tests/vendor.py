@@ -69,6 +69,11 @@ class Behaviour:
     # deploy is in progress
     jobs_lag: float = 0.0  # a purge's job shows in the vendor's record this long after its
     # 202 (a queue between the API and the job log); the purge is carried out all the same
+    undeployed_after_invalidation: float = 0.0  # > 0: an accepted invalidation (hard=false)
+    # leaves the service update_in_progress this long, and a purge on it meanwhile gets 400
+    # "Service ... is not deployed." (the upstream server's background purge, issue 48)
+    refused_domain_suffix: str = ""  # a certificate for a domain ending so gets 400 "must be
+    # a valid non-root domain" (the upstream server looks up a real DNS SOA, issue 48)
 
 
 SWITCHES = ("refuse_root_domains", "refuse_taken_domains", "refuse_purge_before_deployed",
@@ -77,7 +82,7 @@ SWITCHES = ("refuse_root_domains", "refuse_taken_domains", "refuse_purge_before_
             "no_cached_report", "patch_only_when_settled")  # Behaviour's flags
 
 DURATIONS = ("deploy_seconds", "delete_seconds", "deployed_after_delete",
-             "jobs_lag")  # in contract seconds
+             "jobs_lag", "undeployed_after_invalidation")  # in contract seconds
 
 DEFECTS = {  # what a vendor could ship and the docs forbid, each with the statement it breaks
     "status_active": "a deployed service reports status `active` (S34)",
@@ -148,6 +153,7 @@ class Service:
     deleted: float | None = None  # when the delete was accepted
     updated: float | None = None
     jobs: list[dict[str, Any]] = field(default_factory=list)
+    busy_until: float = 0.0  # out of `deployed` after an invalidation until then
 
 
 class Vendor:
@@ -174,6 +180,8 @@ class Vendor:
                 else None
         if "never_deploys" in self.behaviour.defects:
             return "create_in_progress"
+        if now < service.busy_until:
+            return "update_in_progress"
         since = service.updated if service.updated is not None else service.created
         return "deployed" if now >= since + self.behaviour.deploy_seconds * scale else \
             ("update_in_progress" if service.updated is not None else "create_in_progress")
@@ -455,6 +463,8 @@ class Vendor:
         if self.behaviour.refuse_purge_before_deployed and \
                 self.status(service, now) != "deployed":
             raise Refusal(400, "the service is not deployed yet: purge it once it is")
+        if now < service.busy_until:
+            raise Refusal(400, f"Service {service.id} is not deployed.")
         key = service.id if "limit_per_service" in defects else project
         window = (30 if "short_window" in defects else 60) * \
             self.behaviour.time_scale
@@ -477,6 +487,9 @@ class Vendor:
         job = {"hard": hard, "url": url or "/*", "accepted_at": now, "done_at": now + takes}
         if "purge_dropped" not in defects:
             service.jobs.append(job)
+        if not hard:
+            service.busy_until = now + self.behaviour.undeployed_after_invalidation * \
+                self.behaviour.time_scale
         location = _url(base, project, service.id)
         if "purge_location_of_request" in defects:
             location += "/assets?" + urlencode(query)
@@ -493,6 +506,9 @@ class Vendor:
             _string(body, name, 1, None, "", required=True)
         _string(body, "flavor_id", 3 - ("certificate_flavor_unchecked" in
                                         self.behaviour.defects), 256, "", required=True)
+        suffix = self.behaviour.refused_domain_suffix
+        if suffix and body["domain_name"].lower().endswith(suffix):
+            raise Refusal(400, f"{body['domain_name']} must be a valid non-root domain")
         if body["cert_type"] not in ("san", "custom"):
             raise Refusal(400, "cert_type must be san or custom")
         defects = self.behaviour.defects
@@ -769,6 +785,7 @@ def main() -> None:
         parser.add_argument("--" + name.replace("_", "-"), type=float,
                             default=getattr(Behaviour(), name))
     parser.add_argument("--name-limit", type=int, default=0)
+    parser.add_argument("--refused-domain-suffix", default="")
     parser.add_argument("--defect", action="append", default=[],
                         choices=sorted(DEFECTS | CERTIFICATE_DEFECTS))
     args = parser.parse_args()
@@ -779,6 +796,7 @@ def main() -> None:
     tokens = frozenset(t for t in args.tokens.split(",") if t)
     behaviour = Behaviour(time_scale=args.time_scale, required_header=required, tokens=tokens,
                           name_limit=args.name_limit, defects=frozenset(args.defect),
+                          refused_domain_suffix=args.refused_domain_suffix,
                           **{name: getattr(args, name) for name in SWITCHES + DURATIONS})
     handler = type("Handler", (_Handler,), {"vendor": Vendor(behaviour)})
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)

@@ -62,6 +62,11 @@ REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
               "schema first.")
 @click.option("--flavor-id", help="The flavor of the services the suite creates (default: "
               "the first of GET /flavors).")
+@click.option("--certificate-domain", "certificate_domains", multiple=True, metavar="DOMAIN",
+              help="A domain the SSL-certificate checks (S41-S46) may certify, for a target "
+              "that checks its DNS (repeatable: the first is certified, deleted and certified "
+              "again; up to four more for the certificates it must refuse; missing ones are "
+              "subdomains of the first). Default: a domain of the service template.")
 @click.option("--deploy-timeout", type=click.FloatRange(min=0, min_open=True), default=1200,
               show_default=True, help="Seconds the services the checks need may take to "
               "deploy, all together (they are created up front and waited for at once), and "
@@ -112,7 +117,8 @@ REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
 def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, ...],
             show_headers: tuple[str, ...], project_id: str | None,
             other_project_id: str | None, other_token: str | None,
-            service_body: Path | None, flavor_id: str | None, deploy_timeout: float,
+            service_body: Path | None, flavor_id: str | None,
+            certificate_domains: tuple[str, ...], deploy_timeout: float,
             keep_services: bool, observer: str | None, rate_limit_check: bool,
             max_examples: int, seed: int | None, workers: int, quiet: bool,
             allow_unobserved: bool, checks: str, edge_url: str | None,
@@ -345,7 +351,8 @@ def configure(given: dict[str, Any]) -> Setup:
                         _variables({"token": o.token, "other_token": o.other_token}),
                         tuple(o.show_headers))
     fixtures = Fixtures(deploy_timeout=o.deploy_timeout, keep_services=o.keep_services,
-                        flavor_id=o.flavor_id)
+                        flavor_id=o.flavor_id,
+                        certificate_domains=_domains(o.certificate_domains))
     if o.service_body is not None:
         fixtures.template = load_template(o.service_body, chosen(o.variant))
     target = Target(o.base_url, identity, fixtures,
@@ -405,6 +412,16 @@ def _variables(tokens: dict[str, str | None]) -> dict[str, str]:
                                             f"CDN_CONTRACT_CONFORM_{name.upper()}")
                                 if os.environ.get(v) == value), f"CDN_CONTRACT_{name.upper()}")
     return found
+
+
+def _domains(given: tuple[str, ...]) -> tuple[str, ...]:
+    """--certificate-domain values, each a DNS name of two labels or more."""
+    for domain in given:
+        if not re.fullmatch(r"(?=.{4,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+                            r"[A-Za-z]{2,63}", domain):
+            raise click.BadParameter(f"{domain!r} is not a domain name (e.g. "
+                                     "www.example.com)", param_hint="--certificate-domain")
+    return tuple(d.lower() for d in given)
 
 
 def _headers(given: tuple[str, ...]) -> dict[str, str]:

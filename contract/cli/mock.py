@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
 
 from contract.cli.common import client_limits
@@ -41,13 +44,26 @@ DOCUMENTED_ORIGIN_PORTS = (80, 443)  # what the contract lets an origin use
               f"{MAX_LATENCY_MS // 1000} s).")
 @click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Answer this share of API requests 503, for client resilience tests.")
-@click.option("--seed", type=int, help="Seed for --error-rate and --behave random, for "
-              "reproducible runs.")
-@click.option("--behave", multiple=True, metavar="NAME[,NAME...]|random",
+@click.option("--faults", "fault_rates", multiple=True, metavar="NAME=RATE[,...]",
+              help="Break this share of API requests on the wire, for client resilience "
+              "tests: reset (connection reset before the answer), truncate (answer cut "
+              "mid-body), slow-body (dribbled over 3 s), stall (no answer for 60 s), 503. "
+              "Each is logged and journaled; a request asks one with `Prefer: fault=NAME`.")
+@click.option("--seed", type=int, help="Seed for --error-rate, --faults and --behave random, "
+              "for reproducible runs.")
+@click.option("--journal", type=click.IntRange(min=0), default=5000, show_default=True,
+              help="API requests kept for GET /__mock__/requests (the oldest dropped; 0: "
+              "no journal).")
+@click.option("--coverage", "coverage_file", type=click.Path(dir_okay=False),
+              help="At exit, write what the requests covered of the contract to this file "
+              "(.json, .html, or .md for a CI summary) and print a summary; GET "
+              "/__mock__/coverage gives it any time.")
+@click.option("--behave", multiple=True, metavar="NAME[,NAME...]|random|random+warnings",
               help="Take these freedoms the docs allow (each a point of the documented "
               "envelope: asynchronous delete, Retry-After as an HTTP-date, ...; see "
-              "--list-behaviours), or `random`: each process, service and request draws them "
-              "from --seed, logged and shown by /__mock__/health.")
+              "--list-behaviours), or `random`: each process, service and request draws "
+              "those conform reports without a warning from --seed, logged and shown by "
+              "/__mock__/health (`random+warnings`: all of them).")
 @click.option("--list-behaviours", is_flag=True, is_eager=True, expose_value=False,
               callback=lambda context, _, value: _list_behaviours(context, value),
               help="List the --behave names, the statement allowing each and what the mock "
@@ -81,6 +97,7 @@ DOCUMENTED_ORIGIN_PORTS = (80, 443)  # what the contract lets an origin use
 def mock(variant: str, host: str, port: int, db: str, time_scale: float,
          tokens: tuple[str, ...], no_rate_limit: bool, latency_ms: int, error_rate: float,
          seed: int | None, cors: bool, quiet: bool, header_timeout: float,
+         fault_rates: tuple[str, ...], journal: int, coverage_file: str | None,
          idle_timeout: float, max_connections: int, job_retention: float,
          max_jobs: int, edge_port: int, no_edge: bool,
          origin_ports: tuple[str, ...], edge_cache_bytes: int, behave: tuple[str, ...],
@@ -89,11 +106,14 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
 
     Logs one line per request (method, path, status, ms) to standard error, the edge's
     with its Host. Besides the API: GET /__mock__/health, POST /__mock__/reset, GET
-    /__mock__/jobs (service_id, status, limit, marker), and Swagger UI at /docs (GET /
-    points there). A fresh mock holds the docs' sample service (--no-sample: none). To
-    force a documented response, send `Prefer: code=401` (any status the operation
-    documents: every one documents 401; a status it does not document is a 400 that lists
-    those it does) or `Prefer: example=NAME`.
+    /__mock__/jobs (service_id, status, limit, marker), GET and DELETE /__mock__/requests
+    (the journal: operation, method, path, service, status, since, until, limit, marker,
+    format=har), GET /__mock__/coverage, and Swagger UI at /docs (GET / points there). A
+    fresh mock holds the docs' sample service (--no-sample: none). To force a documented
+    response, send `Prefer: code=401` (any status the operation documents: every one
+    documents 401; a status it does not document is a 400 that lists those it does) or
+    `Prefer: example=NAME`; to break the answer, `Prefer: fault=reset` (truncate,
+    slow-body, stall, 503).
 
     \b
     Examples:
@@ -101,8 +121,10 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
         curl -i -X DELETE -H 'X-Auth-Token: 0f6e9f63600142f0a970911583522217' \\
           'http://127.0.0.1:8080/v1.0/110011/services/96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0/assets?url=/images/logo.png'
         cdn-contract mock --variant 2015-08 --tokens alice=p1,admin --db state.sqlite
+        cdn-contract mock --coverage coverage.md --faults reset=0.05 --seed 7
     """
     from contract.http.serving import ServerLimits
+    from contract.mock import coverage, faults
     from contract.mock.behaviours import choose
     from contract.mock.serve import create_app, serve
     from contract.mock.settings import MockSettings
@@ -113,6 +135,10 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
     if sample and accepted and docs_sample.TOKEN not in accepted:  # for its project alone
         scoped = {**scoped, docs_sample.TOKEN: docs_sample.PROJECT}
         accepted |= {docs_sample.TOKEN}
+    rates = faults.parse(fault_rates, error_rate)
+    report_path = Path(coverage_file) if coverage_file else None
+    if report_path is not None:
+        coverage.check_path(report_path)
     if no_edge and click.get_current_context().get_parameter_source("edge_port") is not \
             click.core.ParameterSource.DEFAULT:
         raise InputError(f"--edge-port {edge_port} and --no-edge: the edge is off, so it "
@@ -120,7 +146,8 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
     settings = MockSettings(db=db, tokens=accepted or None, token_projects=scoped,
                             time_scale=time_scale,
                             rate_limit=not no_rate_limit, latency_ms=latency_ms,
-                            error_rate=error_rate, seed=seed, cors=cors, quiet=quiet,
+                            faults=rates, journal=journal, seed=seed, cors=cors,
+                            quiet=quiet,
                             limits=ServerLimits(header_timeout, idle_timeout, max_connections),
                             job_retention=job_retention, max_jobs=max_jobs,
                             edge_port=None if no_edge else edge_port,
@@ -135,10 +162,28 @@ def mock(variant: str, host: str, port: int, db: str, time_scale: float,
                    f"{limited}, time scale {time_scale:g}; docs at {url}/docs)", err=True)
         if app.runtime.behaviours:
             click.echo(app.runtime.behaviours.summary(), err=True)
+        if rates:
+            click.echo("faults " + ", ".join(f"{name}={rate:g}" for name, rate in
+                                             rates.items()), err=True)
         if edge:
             click.echo(f"CDN edge: {edge} (send the service's domain as Host)", err=True)
 
-    serve(app, host, port, started)
+    try:
+        serve(app, host, port, started)
+    finally:
+        _report_coverage(app.runtime.coverage_report(), report_path)
+
+
+def _report_coverage(report: dict[str, Any], path: Path | None) -> None:
+    """The terminal summary at exit, and the --coverage file."""
+    from contract.mock import coverage
+
+    if not report["requests"] and path is None:
+        return
+    click.echo(coverage.summary(report), err=True)
+    if path is not None:
+        coverage.write(report, path)
+        click.echo(f"coverage written to {path}", err=True)
 
 
 

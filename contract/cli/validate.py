@@ -67,12 +67,15 @@ def validate(files: tuple[Path, ...], variant: str, output: str, engine: str,
     from contract.validation import validate_exchange
     from contract.validation.report import ExchangeResult
     from contract.validation.report_types import Violation
+    from contract.validation.verdict import OWN_NOTE, suites_own
 
     exchanges = exchanges_from_files(files)
     if not exchanges:
         raise InputError("no exchanges in the given files")
     for exchange in exchanges:
-        if exchange.response is None:
+        if suites_own(exchange.request):
+            exchange.notes.append(OWN_NOTE)
+        elif exchange.response is None:
             exchange.notes.append(REQUEST_ONLY)
     started = time.perf_counter()
     results = [ExchangeResult(e, [validate_exchange(e, v, engine) for v in chosen(variant)])

@@ -103,17 +103,41 @@ def _purged(done: Answer, jobs: list[dict[str, Any]] | None) -> Outcome:
 
 def both_modes_accepted(record: Record, expect: Expect) -> Iterator[Outcome]:
     """S6: both values of `hard` are served; S5: `url` is optional; S14: an invalidation
-    takes a wildcard (where the variant says so)."""
+    takes a wildcard (where the variant says so). A refusal about the service's state is
+    none of theirs (`taken`)."""
     for hard in ("true", "false"):
         done = record.exchanges[f"hard={hard}"]
-        yield outcome("S6", done.accepted, f"hard={hard} answered {done.status}", done)
+        yield taken("S6", done, f"hard={hard} answered {done.status}")
     everything = record.exchanges["invalidate everything"]
-    yield outcome("S5", everything.accepted, f"an invalidation without url answered "
-                  f"{everything.status} (url is optional)", everything)
+    yield taken("S5", everything, f"an invalidation without url answered {everything.status} "
+                "(url is optional)")
     if "S14" in expect.statements and expect.contract.purge.invalidation.wildcards:
         wildcard = record.exchanges["invalidate a wildcard"]
-        yield outcome("S14", wildcard.accepted, f"an invalidation of /images/* "
-                      f"answered {wildcard.status} (wildcards are allowed)", wildcard)
+        yield taken("S14", wildcard, f"an invalidation of /images/* answered "
+                    f"{wildcard.status} (wildcards are allowed)")
+
+
+STATE = re.compile(r"not\s+(yet\s+)?deployed|in[ _]progress|not\s+ready", re.IGNORECASE)
+
+
+def about_state(answer: Answer) -> bool:
+    """Whether a refusal is about the service's state (`Service ... is not deployed.`,
+    `update in progress`), not about the request: a 4xx other than those of tenancy, the
+    token and the rate limit, whose body says so."""
+    return 400 <= answer.status < 500 and answer.status not in (401, 403, 404, 429) and \
+        STATE.search(answer.response.text) is not None
+
+
+def taken(statement: str, answer: Answer, message: str) -> Outcome:
+    """`statement` holds when the target took the request; a refusal about the service's
+    state says nothing of the statement's parameter: not observable, the answer quoted,
+    pointing to S34 (the lifecycle's statement)."""
+    if about_state(answer):
+        return unobservable(statement, f"the service was not deployed: {answer.describe()} "
+                            "(a refusal about the service's state, not about this request; "
+                            "see S34)", answer, f"{statement} not observable: the service was "
+                            "not deployed")
+    return outcome(statement, answer.accepted, message, answer)
 
 
 def default_of_hard(record: Record, expect: Expect) -> Iterator[Outcome]:
@@ -166,8 +190,8 @@ def _applied_default(record: Record, expect: Expect) -> Iterator[Outcome]:
 def project_in_header(record: Record, expect: Expect) -> Iterator[Outcome]:
     """S8: the project may come in the alternative header instead of the path."""
     done = record.exchanges["header form"]
-    yield outcome("S8", done.accepted, f"the X-Project-Id form answered {done.status} "
-                  "(expected it to be accepted, like the URI form)", done)
+    yield taken("S8", done, f"the X-Project-Id form answered {done.status} (expected it to "
+                "be accepted, like the URI form)")
 
 
 def token_required(record: Record, expect: Expect) -> Iterator[Outcome]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -120,19 +121,37 @@ def steady(message: str) -> str:
 
 
 def operation_of(request: httpx.Request) -> str:
-    """`METHOD /v1.0/{project_id}/services/{service_id}/assets`: which operation a request
-    was for, its ids as the spec's names (the operations a cause touched)."""
-    segments = request.url.path.split("/")
-    named = []
-    for index, segment in enumerate(segments):
-        if index == 2 and segments[1] == "v1.0" and len(segments) > 3:
-            segment = "{project_id}"
-        elif index > 2 and segments[index - 1] == "services":
-            segment = "{service_id}"
-        elif index > 2 and segments[index - 1] == "flavors":
-            segment = "{flavor_id}"
-        named.append(segment)
-    return f"{request.method} {'/'.join(named)}"
+    """`METHOD /v1.0/{project_id}/ssl_certificate/{domain_name}`: which operation a request
+    was for, as the spec's path template that matches it (every variant's; the header form,
+    with no project in the path, as the path form's). A path no template matches keeps its
+    segments, the project's excepted (a fuzzed domain showed as `y\x9f\x8f` when only
+    services and flavors were templated)."""
+    path = request.url.path
+    candidates = [path]
+    if path.startswith("/v1.0/"):  # the header form first when the header says it is
+        header_form = "/v1.0/-/" + path[6:]
+        candidates.insert(0 if "X-Project-Id" in request.headers else 1, header_form)
+    for candidate in candidates:
+        for template, pattern in _templates():
+            if pattern.match(candidate):
+                return f"{request.method} {template}"
+    segments = path.split("/")
+    if len(segments) > 3 and segments[1] == "v1.0":
+        segments[2] = "{project_id}"
+    return f"{request.method} {'/'.join(segments)}"
+
+
+@functools.cache
+def _templates() -> list[tuple[str, re.Pattern[str]]]:
+    """Every variant's path templates, the most literal first (`/services` before a
+    template whose segment is a parameter)."""
+    from contract.openapi import operations, template_regex
+    from contract.spec.variants import VARIANTS, load_document
+
+    templates = {template for variant in VARIANTS
+                 for template, _, _ in operations(load_document(variant))}
+    ordered = sorted(templates, key=lambda t: (-len(re.sub(r"\{[^}]+\}", "", t)), t))
+    return [(template, template_regex(template)) for template in ordered]
 
 
 def answer_lines(response: httpx.Response, secrets: dict[str, str],

@@ -43,8 +43,13 @@ def preflight(target: Target, token_header: str) -> None:
             lines.append(f"      {answer.curl}")
         lines.append(_hint([answer.status for _, answer, _ in answers]))
         raise InputError("\n".join(lines))
-    if target.fixtures.flavor_id is None:
-        target.fixtures.flavor_id = _first_flavor(answers[2][1].json()) or "cdn"
+    offered = _flavors(answers[2][1].json())
+    chosen = target.fixtures.flavor_id
+    if chosen is None:
+        target.fixtures.flavor_id = offered[0] if offered else "cdn"
+    elif offered and chosen not in offered:  # the user's typo, not the target's failure
+        raise InputError(f"--flavor-id {chosen}: the target offers no such flavor (GET "
+                         f"/flavors lists {', '.join(offered)})")
     _introspect(target)
 
 
@@ -61,12 +66,23 @@ def _hint(statuses: list[int]) -> str:
             "--header.")
 
 
-def _first_flavor(body: Any) -> str | None:
+def _flavors(body: Any) -> list[str]:
+    """The ids GET /flavors listed (none when its body is not a list of them)."""
     flavors = body.get("flavors") if isinstance(body, dict) else body
-    if isinstance(flavors, list) and flavors and isinstance(flavors[0], dict):
-        found = flavors[0].get("id")
-        return found if isinstance(found, str) else None
-    return None
+    if not isinstance(flavors, list):
+        return []
+    return [f["id"] for f in flavors if isinstance(f, dict) and isinstance(f.get("id"), str)]
+
+
+def edge_given(target: Target, groups: tuple[str, ...], edge_url: str | None) -> None:
+    """`--checks edge` asks only for the edge checks: with no edge to check (none given,
+    none the target names), nothing could be judged: the user's input, exit 2, before
+    anything is created (it was exit 1, every statement not observable, and a hint naming
+    the --origin-listen the user had given)."""
+    if groups == ("edge",) and edge_url is None and target.edge_url is None:
+        raise InputError(f"--checks edge: {target.base_url} names no edge (its "
+                         "/__mock__/health does not, or it has none) and no --edge-url was "
+                         "given: say where the CDN's edge answers, or run --checks api")
 
 
 def _introspect(target: Target) -> None:

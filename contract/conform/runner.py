@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -23,9 +22,9 @@ from contract.conform.fuzz import (
 from contract.conform.judges import Expect, error_bodies, no_server_errors
 from contract.conform.origin import Origin
 from contract.conform.outcome import SPEC, Outcome, StatementVerdict, Status
-from contract.conform.preflight import preflight
+from contract.conform.preflight import edge_given, preflight
 from contract.conform.probes import Context, services_needed
-from contract.conform.scenario import lifecycle
+from contract.conform.scenario import Beside
 from contract.conform.target import EdgeTarget, Target
 from contract.conform.terminal import Steps
 from contract.errors import InputError
@@ -135,11 +134,13 @@ def run(target: Target, options: RunOptions,
         progress: Callable[[str], None] = lambda _: None,
         done: list[VariantReport] | None = None,
         stopped: Callable[[BaseException], None] | None = None) -> list[VariantReport]:
-    """The reports of every variant asked for (each appended to `done` as it is finished).
-    The target must pass the preflight first; a target that stops answering midway is bad
-    input (InputError), not a failed statement. A run that stops (that, an interrupt, a
-    bug) calls `stopped` first, then deletes every service the run created, as at the end
-    (unless the fixtures say to keep them)."""
+    """The reports of every variant asked for. The target must pass the preflight first; a
+    target that stops answering midway is bad input (InputError), not a failed statement.
+    Each variant's report is appended to `done` as it is judged, that of a variant the run
+    stopped in too (what was judged so far). A run that stops (that, an interrupt, a bug)
+    calls `stopped` first (its reports are written before the services' deletion takes
+    its time); every service the run created is deleted at the end, on failure and on
+    Ctrl-C too, unless the fixtures say to keep them."""
     steps = progress if isinstance(progress, Steps) else Steps(progress)
     steps.plan(sum(len(_chosen(options, v)) + 2 * ("api" in options.groups)
                    for v in options.variants))
@@ -149,7 +150,7 @@ def run(target: Target, options: RunOptions,
     try:
         _checked(target, options, steps, reports)
     except BaseException as error:
-        if stopped is not None:  # the reports, before the services' deletion takes its time
+        if stopped is not None:
             stopped(error)
         raise
     finally:
@@ -157,14 +158,16 @@ def run(target: Target, options: RunOptions,
     return reports
 
 
-def _checked(target: Target, options: RunOptions, progress: Steps,
+def _checked(target: Target, options: RunOptions, steps: Steps,
              reports: list[VariantReport]) -> None:
+    """The preflight, then every variant; a target that stops answering is InputError."""
     preflight(target, read_contract(load_document(options.variants[0])).token_header)
+    edge_given(target, options.groups, options.edge.url)
     edge = _edge(target, options)
     if edge is not None and options.record is not None:
         _record(edge.client, options.record)
     try:
-        _run(target, options, edge, progress, reports)
+        _run(target, options, edge, steps, reports)
     except (httpx.HTTPError, requests.RequestException) as error:
         raise InputError(f"{_where(target, edge, error)} stopped answering during the run "
                          f"({type(error).__name__}: {error})") from None
@@ -220,6 +223,35 @@ def _edge(target: Target, options: RunOptions) -> EdgeTarget | None:
     return EdgeTarget(url, origin, host, port, target.scale, options.edge.origin_ssl)
 
 
+def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
+         progress: Steps, reports: list[VariantReport]) -> None:
+    """Each variant's report appended to `reports` once judged; a variant the run stopped
+    in (an interrupt, a lost target) appended with what was judged so far, and S34 not yet
+    observed for a wait still running."""
+    for variant in options.variants:
+        started = time.monotonic()
+        progress(f"variant {variant}: checks")
+        document = load_document(variant)
+        contract = read_contract(document)
+        ctx = Context(target, contract, document, set(embedded(document)),
+                      options.rate_limit_check, edge, progress)
+        outcomes: list[Outcome] = []
+        durations: dict[str, float] = {}
+        try:
+            fuzzed = _observe(ctx, options, outcomes, progress, durations)
+        except BaseException:
+            report = _report(ctx, options, outcomes + ctx.unfinished(), Fuzzed(), started,
+                             durations)
+            report.notes.insert(0, STOPPED_NOTE)
+            reports.append(report)
+            raise
+        reports.append(_report(ctx, options, outcomes, fuzzed, started, durations))
+
+
+STOPPED_NOTE = ("the run stopped before this variant's checks ended: what they did not "
+                "reach is not observable here")
+
+
 def _chosen(options: RunOptions, variant: str) -> list[Check]:
     """The checks that run on a variant: of the groups asked for, with a statement of its."""
     mine = embedded(load_document(variant)).keys()
@@ -236,130 +268,98 @@ def _timed(durations: dict[str, float], name: str, steps: Steps) -> Callable[[st
     return done
 
 
-def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
-         progress: Steps, reports: list[VariantReport]) -> None:
-    """Each variant judged in turn, its report appended; a variant the run stops in is
-    reported too, with what it observed so far (what judging it sends nothing)."""
-    for variant in options.variants:
-        progress(f"variant {variant}: checks")
-        judging = _Judging(variant, target, options, edge, progress)
-        try:
-            judging.observe()
-        except BaseException:
-            with contextlib.suppress(Exception):  # the stop is what is said, not this
-                reports.append(judging.report(stopped=True))
-            raise
-        reports.append(judging.report())
-
-
-class _Judging:
-    """One variant being judged: the checks, the scenario and schemathesis observe
-    (`observe`, each step's seconds in `durations`), then every outcome so far becomes
-    the variant's report (`report`)."""
-
-    def __init__(self, variant: str, target: Target, options: RunOptions,
-                 edge: EdgeTarget | None, progress: Steps):
-        self.variant, self.target, self.options = variant, target, options
-        self.progress, self.started = progress, time.monotonic()
-        self.document = load_document(variant)
-        self.statements = embedded(self.document)
-        self.contract = read_contract(self.document)
-        self.ctx = Context(target, self.contract, self.document, set(self.statements),
-                           options.rate_limit_check, edge, progress)
-        self.expect = Expect(self.contract, frozenset(self.statements))
-        self.outcomes: list[Outcome] = []
-        self.fuzzed = Fuzzed()
-        self.durations: dict[str, float] = {}
-
-    def observe(self) -> None:
-        options, ctx, progress, durations = self.options, self.ctx, self.progress, \
-            self.durations
-        chosen = _chosen(options, self.variant)
-        # the services the checks and the scenario take, created and awaited together
-        ready = time.monotonic()
-        ctx.prepare([n for c in chosen if (n := services_needed(c.probe, ctx))]
-                    + [1] * ("api" in options.groups))
-        durations["services created and deployed"] = time.monotonic() - ready
+def _observe(ctx: Context, options: RunOptions, outcomes: list[Outcome], steps: Steps,
+             durations: dict[str, float]) -> Fuzzed:
+    """Our checks, the scenario beside them (its waits overlap theirs) and schemathesis,
+    each outcome added to `outcomes` as it is judged. The checks that need no deployed
+    service run first, beside the deploy of those the others need (created up front and
+    awaited together)."""
+    expect = Expect(ctx.contract, frozenset(ctx.statements))
+    chosen = sorted(_chosen(options, ctx.variant),
+                    key=lambda c: services_needed(c.probe, ctx) > 0)
+    api = "api" in options.groups
+    created = time.monotonic()
+    ctx.prepare([n for c in chosen if (n := services_needed(c.probe, ctx))] + [1] * api)
+    durations["services created"] = time.monotonic() - created
+    scenario: Beside | None = None
+    fuzzed, judged = Fuzzed(), []
+    try:
         for check in chosen:
-            done = _timed(durations, check.name, progress)
-            found = check.run(ctx, self.expect)
-            self.outcomes += found
-            failed = sum(o.status == Status.FAIL for o in found)
-            done(f"  {check.name} ({','.join(check.statements)}): {len(found)} "
+            if api and scenario is None and services_needed(check.probe, ctx):
+                ctx.progress(f"variant {ctx.variant}: scenario, beside the checks")
+                scenario = Beside(ctx)
+            _check(ctx, expect, check, outcomes, _timed(durations, check.name, steps))
+        if api:
+            scenario = scenario or Beside(ctx)
+            steps(f"variant {ctx.variant}: schemathesis")
+            done = _timed(durations, "schemathesis", steps)
+            fuzzed = fuzz(ctx.document, ctx.target, options.fuzz, steps, options.record)
+            done(f"variant {ctx.variant}: schemathesis, {fuzzed.cases} cases")
+            ctx.target.created_by_fuzz += fuzzed.created
+            done = _timed(durations, "scenario (the rest of its waits)", steps)
+            judged = scenario.outcomes()  # once its waits are over
+            done(f"variant {ctx.variant}: scenario")
+    except BaseException:
+        outcomes += scenario.judged if scenario else []  # what it judged so far
+        raise
+    outcomes += judged
+    return fuzzed
+
+
+def _check(ctx: Context, expect: Expect, check: Check, outcomes: list[Outcome],
+           done: Callable[[str], None]) -> None:
+    found = check.run(ctx, expect)
+    outcomes += found
+    failed = sum(o.status == Status.FAIL for o in found)
+    done(f"  {check.name} ({','.join(check.statements)}): {len(found)} "
                  "observation(s)" + (f", {failed} failed" if failed else ""))
-        if "api" in options.groups:
-            self._api()
 
-    def _api(self) -> None:
-        """The scenario and schemathesis (the `api` checks' own steps)."""
-        variant, progress = self.variant, self.progress
-        done = _timed(self.durations, "scenario", progress)
-        self.outcomes += list(lifecycle(self.ctx))
-        done(f"variant {variant}: scenario")
-        progress(f"variant {variant}: schemathesis")
-        done = _timed(self.durations, "schemathesis", progress)
-        self.fuzzed = fuzz(self.document, self.target, self.options.fuzz, progress,
-                           self.options.record)
-        done(f"variant {variant}: schemathesis, {self.fuzzed.cases} cases")
-        self.target.created_by_fuzz += self.fuzzed.created
 
-    def report(self, stopped: bool = False) -> VariantReport:
-        """The report of what was observed; `stopped`: the run ended before the variant
-        did (its note says so; what was not reached is not observable)."""
-        outcomes, findings, informational = self._judged()
-        verdicts = [self._verdict(sid, outcomes) for sid in sorted(self.statements, key=order)]
-        return VariantReport(self.variant, verdicts, findings, self.fuzzed.cases,
-                             time.monotonic() - self.started, self.options.groups,
-                             self._notes(stopped), informational, self.durations)
-
-    def _judged(self) -> tuple[list[Outcome], list[Finding], list[Outcome]]:
-        """Every outcome (the checks', and what the exchanges and lifecycle show), the
-        findings, and the informational rows."""
-        ctx, mine = self.ctx, set(self.statements)
-        outcomes = list(self.outcomes)
-        outcomes += [replace(o, check="error_bodies") for o in error_bodies(ctx.exchanges)]
-        outcomes += [replace(o, check="server_errors")
-                     for o in no_server_errors(ctx.exchanges, self.fuzzed.cases)]
-        outcomes += list(ctx.lifecycle.values())
-        failing = {o.statement for o in outcomes if o.status == Status.FAIL}
-        informational, judged = stricter(list(self.fuzzed.findings))
-        grouped, findings = group_findings(judged, failing, mine)
-        outcomes += grouped
-        findings = [Finding(o.check, "check", o.message, o.curl, SPEC, source="cdn-contract",
-                            status=o.exchange.status_code if o.exchange else 0,
-                            exchange=o.exchange)
-                    for o in outcomes if o.statement == SPEC and o.status == Status.FAIL
-                    ] + findings
-        return outcomes, findings, informational
-
-    def _verdict(self, sid: str, outcomes: list[Outcome]) -> StatementVerdict:
-        statement, groups = self.statements[sid], self.options.groups
+def _report(ctx: Context, options: RunOptions, outcomes: list[Outcome], fuzzed: Fuzzed,
+            started: float, durations: dict[str, float]) -> VariantReport:
+    """A variant's verdicts from what its checks, the scenario and schemathesis found."""
+    document, contract, variant = ctx.document, ctx.contract, ctx.variant
+    statements = embedded(document)
+    mine = set(statements)
+    cases = fuzzed.cases
+    outcomes = list(outcomes)
+    outcomes += [replace(o, check="error_bodies") for o in error_bodies(ctx.exchanges)]
+    outcomes += [replace(o, check="server_errors")
+                 for o in no_server_errors(ctx.exchanges, cases)]
+    outcomes += list(ctx.lifecycle.values())
+    failing = {o.statement for o in outcomes if o.status == Status.FAIL}
+    informational, judged = stricter(list(fuzzed.findings))
+    grouped, findings = group_findings(judged, failing, mine)
+    outcomes += grouped
+    findings = [Finding(o.check, "check", o.message, o.curl, SPEC, source="cdn-contract",
+                        status=o.exchange.status_code if o.exchange else 0,
+                        exchange=o.exchange)
+                for o in outcomes if o.statement == SPEC and o.status == Status.FAIL
+                ] + findings
+    notes = [] if not (ctx.target.any_token and ctx.target.identity.token_known) else [
+        "this mock accepts any X-Auth-Token (it was started without --tokens): the checks "
+        "that an invalid token is refused (S10, schemathesis' ignored_auth) fail by its "
+        "set-up; start it with --tokens and the token given here"]
+    if options.rate_limit_check and contract.purge.operation not in contract.rate_limits:
+        notes.append(f"--rate-limit-check: the {variant} docs state no rate limit for "
+                     "purges; 21 purges were sent in a row, and a 429 among them is "
+                     "reported as a status the variant does not document")
+    runnable = covered(options.groups)
+    verdicts = []
+    for sid in sorted(mine, key=order):
+        statement = statements[sid]
         verdict = StatementVerdict(sid, statement.level, statement.text,
                                    [o for o in outcomes if o.statement == sid])
         if statement.level == "INTERPRETATION":  # reported as warnings, never failures
             verdict.outcomes = [replace(o, status=Status.WARNING)
                                 if o.status == Status.FAIL else o for o in verdict.outcomes]
-        if not verdict.outcomes and sid not in covered(groups):
-            observers = sorted({c.group for c in CHECKS if sid in c.statements})
+        if not verdict.outcomes and sid not in runnable:
+            groups = sorted({c.group for c in CHECKS if sid in c.statements})
             verdict.outcomes = [Outcome(sid, Status.NOT_OBSERVABLE, (
-                f"not checked: the {' and '.join(observers)} checks observe it and only "
-                f"--checks {' '.join(groups)} ran") if observers else
+                f"not checked: the {' and '.join(groups)} checks observe it and only "
+                f"--checks {' '.join(options.groups)} ran") if groups else
                 "no check of the suite observes it",
-                cause=f"{sid} not checked" if observers else f"{sid} observed by no check")]
-        return verdict
-
-    def _notes(self, stopped: bool) -> list[str]:
-        target, contract = self.target, self.contract
-        notes = ["the run stopped before this variant's checks ended: what they did not "
-                 "reach is not observable here"] if stopped else []
-        if target.any_token and target.identity.token_known:
-            notes.append("this mock accepts any X-Auth-Token (it was started without "
-                         "--tokens): the checks that an invalid token is refused (S10, "
-                         "schemathesis' ignored_auth) fail by its set-up; start it with "
-                         "--tokens and the token given here")
-        if self.options.rate_limit_check and \
-                contract.purge.operation not in contract.rate_limits:
-            notes.append(f"--rate-limit-check: the {self.variant} docs state no rate limit "
-                         "for purges; 21 purges were sent in a row, and a 429 among them is "
-                         "reported as a status the variant does not document")
-        return notes
+                cause=f"{sid} not checked" if groups else f"{sid} observed by no check")]
+        verdicts.append(verdict)
+    return VariantReport(variant, verdicts, findings, cases, time.monotonic() - started,
+                         options.groups, notes, informational, durations)

@@ -140,6 +140,7 @@ class Fixtures:
 
     template: Any = field(default_factory=lambda: TEMPLATE)
     flavor_id: str | None = None  # None: the first of GET /flavors
+    certificate_domains: tuple[str, ...] = ()  # empty: the template's (certificate_probes)
     deploy_timeout: float = 1200.0  # seconds of contract time (times the time scale)
     keep_services: bool = False
 

@@ -29,9 +29,10 @@ from contract.checks.messages import (
 from contract.checks.params import Parsed
 from contract.checks.routing import Match, NoMatch, Router
 from contract.http.asgi import Receive, Scope, Send, read_body, run_lifespan
-from contract.mock import behaviours
+from contract.mock import behaviours, faults
 from contract.mock.api import controls, docs, introspection
 from contract.mock.api.handlers import handlers_for, service_operation
+from contract.mock.journal import Served
 from contract.mock.runtime import Call, ContractFacts, Runtime
 from contract.mock.settings import MockSettings
 from contract.mock.state.store import StoreFailure, StoreRefused, StoreUnavailable
@@ -50,6 +51,7 @@ class Admission:
     params: Parsed | None = None
     refusal: Outgoing | None = None
     unrouted: NoMatch | None = None  # the router's reason, when no operation serves it
+    refused: bool = False  # `refusal` is the contract's (not one the user asked for)
 
 
 class MockApp:
@@ -58,8 +60,10 @@ class MockApp:
         self.handlers = handlers_for(facts.contract, [op.id for op in router.operations])
         self.runtime = Runtime(facts, settings)
         self.runtime.service_operation = service_operation(self.handlers)
+        self.runtime.operations = list(router.operations)
         self.settings = settings
-        self.faults = controls.Faults(settings)
+        rates = {faults.UNAVAILABLE: settings.error_rate, **settings.faults}
+        self.faults = faults.Faults(rates, settings.seed)
         self.contract = contract = facts.contract
         self.limits = contract.limits
         self.max_body = contract.limits.max_body_bytes  # read on every body chunk
@@ -83,10 +87,13 @@ class MockApp:
             if refused is not None:
                 return Admission(match, refusal=refused)
         params = verdict.params
+        purging = match.operation.id == self.contract.purge.operation
+        if params is not None and params.problems and purging and \
+                "bare-purge-accepted" in behaves:
+            params.problems = [p for p in params.problems if p.statements != ("S22",)]
         if params is not None and params.problems:
             return Admission(match, params, error_response(
                 400, *(problem.text() for problem in params.problems)))
-        purging = match.operation.id == self.contract.purge.operation
         strict = behaviours.not_lower_case(request.query, BOOLEANS) \
             if purging and "case-sensitive-booleans" in behaves else None
         if strict:
@@ -139,7 +146,10 @@ class MockApp:
             return None
         return replace(request, headers={**request.headers, unrouted.header.lower(): project})
 
-    def respond(self, request: Incoming, behaves: frozenset[str] = NO_FREEDOMS) -> Outgoing:
+    def respond(self, request: Incoming, behaves: frozenset[str] = NO_FREEDOMS,
+                served: Served | None = None) -> Outgoing:
+        """The answer to `request`; `served` (an API request's record) takes its match, and
+        whether the contract refused it."""
         if request.path.startswith(introspection.PREFIX):
             if not introspection.is_open(request) and \
                     not self.accepts(request.header(self.token_header), every_project=True):
@@ -153,10 +163,13 @@ class MockApp:
             return docs.points_to_docs(request)
         if self.settings.cors and request.method == "OPTIONS":
             return controls.preflight(request)
-        admission = self.admit_with_controls(request, behaves)
+        fault = served.fault if served is not None else ""
+        admission = self.admit_with_controls(request, behaves, fault)
         if admission.match is None and \
                 (located := self.locate_project(request, admission.unrouted)) is not None:
-            admission = self.admit_with_controls(located, behaves)
+            admission = self.admit_with_controls(located, behaves, fault)
+        if served is not None:
+            served.match, served.refused = admission.match, admission.refused
         if admission.refusal is not None:
             return admission.refusal
         assert admission.match is not None and admission.params is not None
@@ -164,27 +177,46 @@ class MockApp:
         call = Call(request, admission.params, project, self.runtime, behaves)
         return self.handlers[admission.match.operation.id](call)
 
-    def admit_with_controls(self, request: Incoming, behaves: frozenset[str] = NO_FREEDOMS
-                            ) -> Admission:
-        """`admit`, then what the user asked of the mock: `Prefer` or an injected fault.
-        Neither bypasses authentication."""
+    def admit_with_controls(self, request: Incoming, behaves: frozenset[str] = NO_FREEDOMS,
+                            fault: str = "") -> Admission:
+        """`admit`, then what the user asked of the mock: `Prefer` or a 503 fault (an
+        unknown fault is a 400). Neither bypasses authentication."""
         admission = self.admit(request, behaves)
+        admission.refused = admission.refusal is not None
         if admission.match is None or (admission.refusal is not None
                                        and admission.refusal.status == 401):
             return admission
-        forced = controls.preferred(request, admission.match, self.runtime) \
-            if "prefer" in request.headers else None
-        forced = forced or self.faults.injected()
+        forced = faults.Faults.refusal(fault) if fault else None
+        forced = forced or (controls.preferred(request, admission.match, self.runtime)
+                            if "prefer" in request.headers else None)
         return Admission(admission.match, admission.params, forced) if forced else admission
 
     # -- what every transport does around `respond` -------------------------------------------
 
     def answer(self, request: Incoming) -> Outgoing:
-        """`respond`, never raising, with the CORS headers when they are on, and the
-        freedoms this request draws (--behave) taken."""
-        behaves = self.behaves(request)
+        """`respond`, never raising, with the CORS headers when they are on, the
+        freedoms this request draws (--behave) taken, the fault it asks or draws, and an API
+        request journaled and counted for coverage."""
+        api = request.path.startswith(API_PREFIX)
+        behaves = self.behaves(request) if api else NO_FREEDOMS
+        served = Served(request, behaves, self.faults.for_request(request), time.time()) \
+            if api else None
+        response = self._answer(request, behaves, served)
+        if served is not None:
+            served.response = response
+            if served.fault and served.fault not in faults.NAMES:
+                served.fault = ""  # an unknown one asked: refused with 400 (kept as no fault)
+            if served.fault in faults.NETWORK:
+                response = faults.broken(response, served.fault)
+            if self.runtime.journal is not None:
+                self.runtime.journal.add(served)
+            self.runtime.coverage.count(served)
+        return response
+
+    def _answer(self, request: Incoming, behaves: frozenset[str], served: Served | None
+                ) -> Outgoing:
         try:
-            response = self.respond(request, behaves)
+            response = self.respond(request, behaves, served)
         except StoreUnavailable as error:
             response = unavailable(error)
         except StoreRefused as error:  # the input, not the database, is at fault
@@ -204,9 +236,9 @@ class MockApp:
         return response
 
     def behaves(self, request: Incoming) -> frozenset[str]:
-        """The freedoms an API request takes (none for /__mock__ and /docs)."""
+        """The freedoms an API request takes."""
         drawing = self.runtime.behaviours
-        if not drawing.offered or not request.path.startswith(API_PREFIX):
+        if not drawing.offered:
             return NO_FREEDOMS  # the request path pays nothing without --behave
         return drawing.for_request(f"{request.method} {request.path}")
 
@@ -220,7 +252,8 @@ class MockApp:
         """The access log line (method, path, status, ms) unless --quiet."""
         if not self.settings.quiet:
             elapsed = (time.perf_counter() - started) * 1000
-            print(f"{request.method} {request.path} {response.status} {elapsed:.1f}ms",
+            fault = f" fault={response.fault}" if isinstance(response, faults.Faulted) else ""
+            print(f"{request.method} {request.path} {response.status} {elapsed:.1f}ms{fault}",
                   file=sys.stderr, flush=True)
 
     def commit(self) -> Outgoing | None:

@@ -30,6 +30,7 @@ from contract.model import RateLimit
 
 Scope = Literal["process", "service", "request"]
 RANDOM = "random"
+RANDOM_WARNINGS = "random+warnings"  # random, drawing the behaviours conform warns of too
 DELETE_SECONDS = 30.0  # how long an asynchronous delete lasts (times --time-scale)
 SLOW_DEPLOY = 4.0  # a slow deploy takes this many times the mock's own deploy time
 SERVICES_SHOWN = 100  # the most recent per-service draws /__mock__/health lists
@@ -46,6 +47,12 @@ class Freedom:
     scope: Scope
     group: str = ""
     rate_limited: bool = False
+
+    @property
+    def warns(self) -> bool:
+        """Whether conform reports a server taking it with a warning (its statement is an
+        INTERPRETATION it does not meet): `random` leaves it out unless asked."""
+        return "a warning" in self.statement
 
 
 FREEDOMS = (
@@ -81,22 +88,30 @@ FREEDOMS = (
     Freedom("log-delivery-required", "S38 (INTERPRETATION: a warning)", "a create without "
             "`log_delivery` is refused with 400, as the parameter table marks it required",
             "request"),
+    Freedom("bare-purge-accepted", "S22 (INTERPRETATION: a warning)", "a purge "
+            "(hard=true) without `url` is accepted (202) and purges everything, as the "
+            "upstream implementation does (S22's other reading)", "request"),
+    Freedom("busy-until-deployed", "S34", "purges and updates of a service whose deploy is "
+            "under way (not yet `deployed` or `failed`) are refused with 400 and the "
+            "upstream's message \"Service <id> is not deployed.\"", "service"),
     Freedom("error-extra-members", "S16", "error bodies carry members besides the documented "
             "ones (a `code` per error, a `request_id`)", "request"),
 )
 BY_NAME = {freedom.name: freedom for freedom in FREEDOMS}
+DRAWS = (RANDOM, RANDOM_WARNINGS)  # the --behave values that draw, each given alone
 
 
 def choose(text: Iterable[str]) -> tuple[str, ...]:
     """The names `--behave` gives (comma-separated, repeatable), checked: unknown names,
     two of one group, or `random` with other names are refused, naming the problem."""
     names = [n.strip() for group in text for n in group.split(",") if n.strip()]
-    unknown = [n for n in names if n not in BY_NAME and n != RANDOM]
+    unknown = [n for n in names if n not in BY_NAME and n not in DRAWS]
     if unknown:
         raise InputError(f"--behave: {', '.join(unknown)} is not a behaviour (known: "
-                         f"{RANDOM}, {', '.join(BY_NAME)}; see --list-behaviours)")
-    if RANDOM in names and len(set(names)) > 1:
-        raise InputError("--behave random draws every behaviour itself: give it alone")
+                         f"{', '.join(DRAWS)}, {', '.join(BY_NAME)}; see --list-behaviours)")
+    drawing = [n for n in names if n in DRAWS]
+    if drawing and len(set(names)) > 1:
+        raise InputError(f"--behave {drawing[0]} draws every behaviour itself: give it alone")
     groups: dict[str, list[str]] = {}
     for name in dict.fromkeys(names):
         if name in BY_NAME and BY_NAME[name].group:
@@ -113,11 +128,15 @@ def listing() -> str:
     lines = []
     for freedom in FREEDOMS:
         excludes = f"; excludes the other {freedom.group}-* names" if freedom.group else ""
-        lines.append(f"{freedom.name}\n    allowed by {freedom.statement}; drawn per "
-                     f"{freedom.scope} by random{excludes}\n    {freedom.does}")
+        drawn = f"drawn per {freedom.scope} by {RANDOM_WARNINGS} only (conform warns)" \
+            if freedom.warns else f"drawn per {freedom.scope} by random"
+        lines.append(f"{freedom.name}\n    allowed by {freedom.statement}; {drawn}"
+                     f"{excludes}\n    {freedom.does}")
     lines.append(f"{RANDOM}\n    with --seed N: each process, service (at its create) and "
-                 "request draws from the above, reproducibly; the mock logs each draw and "
-                 "/__mock__/health shows the seed and what was drawn")
+                 "request draws from the above that conform reports without a warning, "
+                 "reproducibly; the mock logs each draw and /__mock__/health shows the seed "
+                 "and what was drawn")
+    lines.append(f"{RANDOM_WARNINGS}\n    as random, drawing those conform warns of too")
     return "\n".join(lines)
 
 
@@ -126,9 +145,11 @@ class Behaviours:
 
     def __init__(self, names: tuple[str, ...], seed: int | None, rate_limited: bool,
                  quiet: bool = True):
-        self.random = names == (RANDOM,)
+        self.random = len(names) == 1 and names[0] in DRAWS
+        self.chosen = names
         self.quiet = quiet  # else each random draw is logged to standard error
-        offered = [f for f in FREEDOMS if rate_limited or not f.rate_limited]
+        offered = [f for f in FREEDOMS if (rate_limited or not f.rate_limited)
+                   and (names != (RANDOM,) or not f.warns)]
         unusable = [n for n in names if n in BY_NAME and BY_NAME[n].rate_limited
                     and not rate_limited]
         if unusable:
@@ -209,7 +230,7 @@ class Behaviours:
     def summary(self) -> str:
         """The start-up line's part."""
         if self.random:
-            return f"behave random, seed {self.seed}" + (
+            return f"behave {self.chosen[0]}, seed {self.seed}" + (
                 f" (drew {', '.join(sorted(self.process))} for the process)"
                 if self.process else "")
         return f"behave {', '.join(self.offered)}"

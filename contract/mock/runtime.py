@@ -10,10 +10,14 @@ from typing import Any, Protocol
 from contract.checks.defaults import Defaults
 from contract.checks.messages import Incoming
 from contract.checks.params import Parsed, Problem
+from contract.checks.routing import Operation
 from contract.mock.behaviours import Behaviours, CalendarMinute
+from contract.mock.coverage import Coverage
+from contract.mock.journal import Journal
 from contract.mock.settings import MockSettings
 from contract.mock.state import sample
 from contract.mock.state.store import Admitter, Store, open_store
+from contract.mock.touched import StatementIndex
 from contract.model import Contract
 
 
@@ -61,10 +65,29 @@ class Runtime:
             for op, limit in facts.contract.rate_limits.items()} if settings.rate_limit else {}
         self.behaviours = Behaviours(settings.behave, settings.seed, bool(self.limiters),
                                      settings.quiet)
+        self.journal = Journal(settings.journal) if settings.journal else None
+        self.coverage = Coverage()
+        self.operations: list[Operation] = []  # the route table's (set by the app)
+        self._statements: StatementIndex | None = None
         if "calendar-minute" in self.behaviours.process:
             self.limiters = {op: CalendarMinute(limiter.limit, settings.time_scale)
                              for op, limiter in self.limiters.items()}
         self._seed()
+
+    @property
+    def statements(self) -> StatementIndex:
+        """The spec's statements per operation, read on first use (a journal listing or a
+        coverage report), never on the request path."""
+        if self._statements is None:
+            from contract.spec.variants import load_document
+
+            contract = self.facts.contract
+            self._statements = StatementIndex(load_document(contract.variant), contract)
+        return self._statements
+
+    def coverage_report(self) -> dict[str, Any]:
+        return self.coverage.report(self.facts.contract.variant, self.operations,
+                                    self.statements)
 
     def seconds(self, documented: float) -> float:
         return documented * self.settings.time_scale

@@ -22,7 +22,10 @@ class MockSettings:
     rate_limit: bool = True
     latency_ms: int = 0
     error_rate: float = 0.0  # share of API requests answered 503, for resilience tests
-    seed: int | None = None  # makes --error-rate reproducible
+    # --faults: each fault's share of API requests (mock.faults: reset, truncate, ...)
+    faults: dict[str, float] = field(default_factory=dict)
+    seed: int | None = None  # makes --error-rate, --faults and --behave random reproducible
+    journal: int = 5000  # API requests the journal keeps (0: none), the oldest dropped
     cors: bool = False
     quiet: bool = False
     limits: ServerLimits = field(default_factory=ServerLimits)  # slow, idle, too many clients

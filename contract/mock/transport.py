@@ -28,6 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import socket
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +49,7 @@ from contract.errors import InputError
 from contract.http import serving
 from contract.http.serving import MAX_HEAD, HttpConnection, Keeper, Refused
 from contract.mock.app import MockApp
+from contract.mock.faults import SLOW_PIECES, SLOW_SECONDS, STALL_SECONDS, Faulted
 
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 OWED_BYTES = 1024 * 1024  # what queued replies hold: past this, parsing waits
@@ -210,6 +214,8 @@ class Connection(HttpConnection):
 
     def _send(self, response: Outgoing, keep_alive: bool, delay: float,
               request: Incoming | None = None) -> None:
+        if type(response) is Faulted:  # the last answer of its connection
+            keep_alive = False
         if not keep_alive:
             self.closing = True
         due = asyncio.get_running_loop().time() + delay if delay else 0.0
@@ -247,9 +253,14 @@ class Connection(HttpConnection):
             reply = self.replies.popleft()
             self.owed -= reply.size
             with_body = reply.request is None or reply.request.method != "HEAD"
-            data.append(encode(reply.response, reply.keep_alive, with_body))
+            wire = encode(reply.response, reply.keep_alive, with_body)
             if reply.request is not None:
                 self.app.log(reply.request, reply.response, reply.started)
+            if type(reply.response) is Faulted:
+                self.replies.clear()
+                self._break(data, wire, reply.response)
+                return
+            data.append(wire)
             if not reply.keep_alive:
                 close = True
                 self.replies.clear()
@@ -266,6 +277,51 @@ class Connection(HttpConnection):
             self.since, self.deadline = now, now + self.keeper.limits.idle_timeout
         if self.stopped:  # reading waited for these answers to be taken
             self.unblock()
+
+    # -- faults (mock.faults): the last answer of a connection, broken on the wire ----------
+
+    def _break(self, data: list[bytes], wire: bytes, response: Faulted) -> None:
+        """Write the answers before it, then break this one as its fault says."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if data:
+            transport.write(b"".join(data))
+        fault, loop = response.fault, asyncio.get_running_loop()
+        self.closing, self.deadline = True, float("inf")  # read no more; the fault ends it
+        if fault == "reset":
+            self._reset_connection()
+        elif fault == "truncate":
+            cut = len(wire) - len(response.body) // 2 if response.body else len(wire) // 2
+            transport.write(wire[:cut])
+            self._hang_up()
+        elif fault == "slow-body":
+            pieces = _pieces(wire, SLOW_PIECES)
+            for n, piece in enumerate(pieces):
+                loop.call_later(SLOW_SECONDS * n / len(pieces), self._write, piece)
+            loop.call_later(SLOW_SECONDS, self._hang_up)
+        else:  # stall: nothing, past any client's timeout; then a reset
+            loop.call_later(STALL_SECONDS, self._reset_connection)
+
+    def _write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def _reset_connection(self) -> None:
+        """Close with a TCP RST (SO_LINGER 0): the client reads ECONNRESET, not an end."""
+        transport = self.transport
+        if transport is None:
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+
+
+def _pieces(data: bytes, count: int) -> list[bytes]:
+    size = max(1, -(-len(data) // count))
+    return [data[n:n + size] for n in range(0, len(data), size)]
 
 
 async def listen(app: MockApp, host: str, port: int, keeper: Keeper | None = None

@@ -19,7 +19,12 @@ from contract.checks.routing import NoMatch, Router
 from contract.model import Contract
 from contract.spec.variants import generated_server
 from contract.validation.messages import HttpRequest, HttpResponse
-from contract.validation.report_types import RequestReport, Violation, graded
+from contract.validation.report_types import (
+    RequestReport,
+    Violation,
+    graded,
+    undocumented_status,
+)
 
 ResponseCheck = Callable[[Incoming, Parsed], None]
 
@@ -84,10 +89,8 @@ class CompiledValidator:
             operation = matched.operation.id
         check = self._responses[operation].get(response.status)
         if check is None:
-            documented = ", ".join(str(status) for status in self._responses[operation])
-            return [Violation("response.status", f"status {response.status} is not documented "
-                              f"for {operation} (documented: {documented})",
-                              self._success[operation])]
+            return [undocumented_status(operation, response.status, self._responses[operation],
+                                        self._success[operation])]
         parsed = Parsed(operation)
         check(Incoming("", "", [], _lowered(response.headers), response.body), parsed)
         cited = self._cited[operation].get(response.status, ())

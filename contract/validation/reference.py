@@ -50,7 +50,12 @@ from contract.validation.messages import (
     OpenAPIRequest,
     OpenAPIResponse,
 )
-from contract.validation.report_types import RequestReport, Violation, graded
+from contract.validation.report_types import (
+    RequestReport,
+    Violation,
+    graded,
+    undocumented_status,
+)
 
 
 @dataclass(frozen=True)
@@ -219,9 +224,8 @@ class ContractValidator:
             success = [s for s in documented if s.startswith("2")]
             statements = tuple(dict.fromkeys(sid for s in success
                                              for sid in _cited(documented[s])))
-            return [Violation("response.status", f"status {response.status} is not documented "
-                              f"for {operation.id} (documented: {', '.join(documented)})",
-                              statements)]
+            return [undocumented_status(operation.id, response.status, documented,
+                                        statements)]
         if isinstance(error, response_errors.HeaderValidationError):
             header = ((spec or {}).get("headers") or {}).get(error.name, {})
             where = f"response.header.{error.name}"

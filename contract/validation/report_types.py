@@ -30,6 +30,24 @@ class Violation:
                 "warning": self.warning}
 
 
+def undocumented_status(operation: str, status: int, documented: Iterable[str | int],
+                        success: tuple[str, ...]) -> Violation:
+    """A status the operation does not document, judged on its own as `conform` judges it:
+    another 2xx breaks what its `success` statements say of the answer (S2: 202), a 5xx is
+    the server's own failure (S36), any other breaks the spec itself (the statuses it
+    documents; no statement of the notes: a failure). Every one cited the success
+    statements: a 405 on the cached-asset report read as an S30 warning (exit 0), a 500 on
+    a purge as S2 and S4."""
+    listed = ", ".join(str(code) for code in documented)
+    said = f"status {status} is not documented for {operation} (documented: {listed})"
+    if 200 <= status < 300:
+        return Violation("response.status", said, success)
+    if status >= 500:
+        return Violation("response.status", f"{said}: a 5xx is the server's own failure",
+                         ("S36",))
+    return Violation("response.status", said)
+
+
 def graded(violations: Iterable[Violation], levels: Mapping[str, str]) -> list[Violation]:
     """`violations`, each with the strongest level of the statements it cites (a statement
     the spec does not list counts as MUST)."""

@@ -32,8 +32,9 @@ def purge(call: Call) -> Outgoing:
     url: str | None = call.params.query.get("url")
     purge = runtime.facts.contract.purge  # its rules are the admission's (purge_rules)
     service_id = call.params.path["service_id"]
-    if not call.store.has_service(call.project_id, service_id):
-        return services.missing(call)
+    refused = _unknown_or_busy(call, service_id)
+    if refused is not None:
+        return refused
     limiter = runtime.limiters.get(purge.operation)
     wait = limiter.admit(call.project_id, now) if limiter is not None else None
     if limiter is not None and wait is not None:
@@ -54,6 +55,17 @@ def purge(call: Call) -> Outgoing:
                               "finished yet; try again later",
                               headers=[("Retry-After", retry_after(full.retry_after))])
     return empty_response(202, [("Location", call.url(services.location(call, service_id)))])
+
+
+def _unknown_or_busy(call: Call, service_id: str) -> Outgoing | None:
+    """404 for a service not found (S18); under `busy-until-deployed`, the 400 for one not
+    deployed (its stored document read only then: a purge otherwise asks if it exists)."""
+    if "busy-until-deployed" not in call.runtime.behaviours.offered:
+        return None if call.store.has_service(call.project_id, service_id) \
+            else services.missing(call)
+    document = services.find(call)
+    return services.missing(call) if document is None else \
+        services.not_deployed(call, document)
 
 
 def cached(call: Call) -> Outgoing:

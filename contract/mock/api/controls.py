@@ -1,15 +1,13 @@
-"""Controls users expect from a mock: `Prefer` (forced status or example), injected faults
-and CORS. None of them changes state."""
+"""Controls users expect from a mock: `Prefer` (forced status or example) and CORS (faults:
+`contract.mock.faults`). None of them changes state."""
 
 from __future__ import annotations
 
 import json
-import random
 
 from contract.checks.messages import Incoming, Outgoing, empty_response, error_response
 from contract.checks.routing import Match
 from contract.mock.runtime import Runtime
-from contract.mock.settings import MockSettings
 from contract.mock.state.ratelimit import retry_after
 
 
@@ -70,19 +68,6 @@ def _with_body(status: int, value: object, request: Incoming, match: Match,
         return empty_response(status, headers)
     body = json.dumps(value, ensure_ascii=False).encode("utf-8")
     return Outgoing(status, [("Content-Type", "application/json"), *headers], body)
-
-
-class Faults:
-    """--error-rate: a share of API requests answered 503 (seeded for reproducible runs)."""
-
-    def __init__(self, settings: MockSettings):
-        self.rate = settings.error_rate
-        self._random = random.Random(settings.seed)
-
-    def injected(self) -> Outgoing | None:
-        if self.rate and self._random.random() < self.rate:
-            return error_response(503, f"fault injected by the mock (--error-rate {self.rate})")
-        return None
 
 
 CORS_EXPOSED = "Location, Retry-After, X-Contract-Violations"

@@ -5,6 +5,8 @@ The prefix cannot collide with the API: every API path starts with `/v1.0/`.
 
 from __future__ import annotations
 
+import itertools
+
 from contract.checks.messages import (
     Incoming,
     Outgoing,
@@ -12,6 +14,8 @@ from contract.checks.messages import (
     error_response,
     json_response,
 )
+from contract.mock.api import filters
+from contract.mock.journal import as_dict, cited, har
 from contract.mock.runtime import Runtime
 from contract.mock.state.store import redacted
 
@@ -65,11 +69,51 @@ def _jobs(request: Incoming, runtime: Runtime) -> Outgoing:
                                "next": page[-1].id if len(page) == int(limit) else None})
 
 
-_ROUTES = {("GET", "health"): _health, ("POST", "reset"): _reset, ("GET", "jobs"): _jobs}
+def _requests(request: Incoming, runtime: Runtime) -> Outgoing:
+    """The journal, oldest first, a page at a time (`limit`, and `marker`: the last id of
+    the previous page, which the `next` link carries), filtered by `operation`, `method`,
+    `path` (a prefix), `service` (its id), `status` (404, or a class: 4xx) and
+    `since`/`until` (ISO 8601 or epoch seconds); `format=har` gives the page as HAR."""
+    journal = runtime.journal
+    if journal is None:
+        return error_response(404, "the journal is off (--journal 0)")
+    try:
+        keep, limit, marker = filters.parse(request)
+    except ValueError as error:
+        return error_response(400, str(error))
+    page = list(itertools.islice(journal.select(keep, marker), limit + 1))
+    more, page = len(page) > limit, page[:limit]
+    if request.query_value("format") == "har":
+        return Outgoing(200, [("Content-Type", "application/json")],
+                        har(page, runtime.facts.contract.variant).encode("utf-8"))
+    index = runtime.statements
+    links = [{"rel": "next", "href": filters.next_href(request, page[-1].id)}] \
+        if more else []
+    return json_response(200, {"requests": [as_dict(served, index.touched(
+        served.operation, (name for name, _ in served.request.query), served.status,
+        cited(served.response.body if served.status >= 400 and served.response else b"")))
+        for served in page], "links": links, "kept": len(journal.entries),
+        "dropped": journal.dropped})
+
+
+def _clear_requests(request: Incoming, runtime: Runtime) -> Outgoing:
+    if runtime.journal is not None:
+        runtime.journal.clear()
+    return empty_response(204)
+
+
+def _coverage(request: Incoming, runtime: Runtime) -> Outgoing:
+    return json_response(200, runtime.coverage_report())
+
+
+_ROUTES = {("GET", "health"): _health, ("POST", "reset"): _reset, ("GET", "jobs"): _jobs,
+           ("GET", "requests"): _requests, ("DELETE", "requests"): _clear_requests,
+           ("GET", "coverage"): _coverage}
 _OPEN = {("GET", "health")}  # what a load balancer or a client may ask without a token
 
 
 def is_open(request: Incoming) -> bool:
     """Whether the route answers without a token even under --tokens: the health check
-    only; reset wipes every project and jobs shows them, so they are no back door."""
+    only; reset wipes every project, jobs, requests and coverage show them all, so they
+    are no back door."""
     return (request.method, request.path[len(PREFIX):]) in _OPEN

@@ -68,6 +68,9 @@ def patch(call: Call) -> Outgoing:
     document = find(call)
     if document is None:
         return missing(call)
+    busy = not_deployed(call, document)
+    if busy is not None:
+        return busy
     current = {key: document[key] for key in _EDITABLE if key in document}
     for operation in call.params.body:
         field = str(operation.get("path", "")).split("/")[1:2]
@@ -114,10 +117,20 @@ def find(call: Call) -> dict[str, Any] | None:
     return call.store.service(call.project_id, call.params.path["service_id"])
 
 
+def not_deployed(call: Call, document: dict[str, Any]) -> Outgoing | None:
+    """`busy-until-deployed` (S34, as the upstream implementation does): the 400 refusing a
+    purge or an update of a service drawn so while its deploy is under way (a `failed` one
+    is taken: an update is how a client deploys it again)."""
+    if "busy-until-deployed" not in document.get("_behave", ()) or \
+            _status(call, document) in ("deployed", "failed"):
+        return None
+    return error_response(400, f"Service {document['id']} is not deployed.")
+
+
 def missing(call: Call) -> Outgoing:
     """404 for an unknown service and for another project's alike (S18): no leak."""
     return error_response(404, f"service {call.params.path['service_id']} not found in "
-                          f"project {call.project_id}")
+                          f"project {call.project_id} (S18)")
 
 
 def _deploying(call: Call, document: dict[str, Any], busy: str, now: float
@@ -235,8 +248,7 @@ def _normalised(call: Call, body: dict[str, Any]) -> dict[str, Any]:
 
 def _public(call: Call, document: dict[str, Any]) -> dict[str, Any]:
     """A service as the API shows it, its status derived from the clock."""
-    ready = call.runtime.clock() >= document["_ready_at"]
-    failed = ready and document.get("_fails", False)
+    status = _status(call, document)
     public = {key: value for key, value in document.items() if not key.startswith("_")}
     service_id = document["id"]
     links = [{"href": call.url(f"/v1.0/{call.project_id}/services/{service_id}"), "rel": "self"},
@@ -245,8 +257,15 @@ def _public(call: Call, document: dict[str, Any]) -> dict[str, Any]:
     links += [{"href": access_host(domain["domain"]), "rel": "access_url"}
               for domain in document.get("domains", [])]
     public.update({"project_id": call.project_id,
-                   "status": "failed" if failed else "deployed" if ready else document["_busy"],
+                   "status": status,
                    "errors": [{"message": "the deploy failed (--behave deploy-fails); update "
-                               "the service to deploy it again"}] if failed else [],
+                               "the service to deploy it again"}] if status == "failed" else [],
                    "links": links})
     return public
+
+
+def _status(call: Call, document: dict[str, Any]) -> str:
+    """The service's status now: its busy one until its deploy's time, then the outcome."""
+    if call.runtime.clock() < document["_ready_at"]:
+        return str(document["_busy"])
+    return "failed" if document.get("_fails", False) else "deployed"

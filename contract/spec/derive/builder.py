@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from contract.errors import InputError
 from contract.http.raw import RawHttpError, RawMessage, parse_message
-from contract.openapi import ALSO_ACCEPTED, template_regex
+from contract.openapi import template_regex
 from contract.spec.derive import bodies, xsd
 from contract.spec.derive.discrepancies import Discrepancy
 from contract.spec.wadl.model import Application, Method, Param, Representation, Resource, Sample
@@ -186,7 +186,7 @@ class _Builder:
 
     def request_body(self, method: Method, method_plain: list[Param]) -> dict[str, Any] | None:
         content: dict[str, Any] = {}
-        also: list[str] = []
+        also: dict[str, dict[str, Any]] = {}
         required = False
         for rep in method.request_representations:
             params = method_plain + [p for p in rep.params if p.style == "plain"]
@@ -194,23 +194,24 @@ class _Builder:
                 continue
             media_type, declared = self.request_media_type(rep, method.id)
             content[media_type] = self.media(rep, params, method.id, request=True)
-            if declared and declared not in also:
-                also.append(declared)
+            if declared:  # the WADL's type, with the schema (the samples show the other)
+                also.setdefault(declared, {"schema": copy.deepcopy(
+                    content[media_type]["schema"])})
             required = required or any(p.required for p in params)
         if not content:
             return None
-        body: dict[str, Any] = {"required": required, "content": content}
-        if also:
-            body[ALSO_ACCEPTED] = also
-        return body
+        for media_type, media in also.items():
+            content.setdefault(media_type, media)
+        return {"required": required, "content": content}
 
     def request_media_type(self, rep: Representation, operation: str
                            ) -> tuple[str, str | None]:
         """The media type a body is declared with: the one its raw sample sends (the docs'
         example of the exchange), else the WADL's. The WADL's, when the sample sends another,
-        is second: accepted too (`x-also-accepted`), not declared beside it, since code
-        generators give a body one media type (openapi-python-client writes a module that
-        cannot import for two)."""
+        is declared second, with the same schema: real clients send it (every SDK sends its
+        PATCH as application/json), and a validator reading the spec alone (openapi-core,
+        Prism's proxy) must take it. A code generator that cannot give one body two media
+        types (the pinned openapi-python-client) is given one in the ecosystem test."""
         declared = rep.media_type or "application/json"
         for sample in rep.samples:
             message = self._raw(sample, operation)
@@ -218,8 +219,9 @@ class _Builder:
             if sent and sent.split(";")[0].strip().lower() != declared.lower():
                 self.note(operation, "request body",
                           f"the WADL declares {declared}, its raw sample sends {sent}: the "
-                          f"body is declared as the sample sends it, and {declared} is "
-                          f"accepted too (`{ALSO_ACCEPTED}`)", self.sample_source(sample))
+                          f"body is declared as the sample sends it first, and as "
+                          f"{declared} (what real clients send) with the same schema",
+                          self.sample_source(sample))
                 return sent.split(";")[0].strip(), declared
         return declared, None
 
