@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -228,3 +229,23 @@ def test_the_har_is_streamed_not_held(shared_reference, tmp_path):
     traffic = (tmp_path / "with" / "r.har").stat().st_size / 2**20
     assert traffic > 40, traffic
     assert peaks["with"] - peaks["without"] < traffic / 2, (peaks, traffic)
+
+
+def test_the_har_takes_exchanges_from_threads_at_once(tmp_path):
+    """A run's scenario waits in a thread beside its checks: both add to the HAR at once,
+    and the file stays one valid document holding every exchange (it held bytes of
+    neither when two writes interleaved)."""
+    from contract.recorded.har import HarWriter
+
+    path = tmp_path / "run.har"
+    writer = HarWriter.open(path, "test", "0")
+    answer = httpx.Response(200, content=b'{"x": "' + b"y" * 5000 + b'"}',
+                            request=httpx.Request("GET", "http://127.0.0.1:1/"))
+    threads = [threading.Thread(target=lambda: [writer.add(answer) for _ in range(100)])
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.close()
+    assert len(json.loads(path.read_text(encoding="utf-8"))["log"]["entries"]) == 800

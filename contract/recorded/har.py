@@ -7,6 +7,7 @@ import base64
 import binascii
 import io
 import json
+import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,10 +114,12 @@ class HarWriter:
     traffic is never held whole, and `close` (in a `finally`: after an interrupt too)
     ends the document, so the file is valid JSON whatever stopped the run. Each text is
     written as `shown` gives it (the secrets masked); controls a terminal obeys are
-    escaped (`\\u001b`): the values read back are the ones written."""
+    escaped (`\\u001b`): the values read back are the ones written. Threads may add at
+    once (a run's scenario waits beside its checks): one entry is written at a time."""
 
     def __init__(self, file: TextIO, creator: str, version: str, shown: Shown = str):
         self.file, self.shown, self.count, self.ended = file, shown, 0, False
+        self.lock = threading.Lock()
         head = json.dumps({"version": "1.2", "creator": {"name": creator, "version": version}})
         file.write('{"log": ' + head[:-1] + ', "entries": [\n')
 
@@ -125,15 +128,18 @@ class HarWriter:
         return cls(path.open("w", encoding="utf-8"), creator, version, shown)
 
     def add(self, response: httpx.Response) -> None:
-        text = json.dumps(_entry(response, self.shown), ensure_ascii=False)
-        self.file.write((",\n" if self.count else "") + json_safe(text))
-        self.count += 1
+        text = json_safe(json.dumps(_entry(response, self.shown), ensure_ascii=False))
+        with self.lock:
+            if not self.ended:
+                self.file.write((",\n" if self.count else "") + text)
+                self.count += 1
 
     def end(self) -> None:
         """The end of the document; nothing is added after it."""
-        if not self.ended:
-            self.file.write("\n]}}\n")
-            self.ended = True
+        with self.lock:
+            if not self.ended:
+                self.file.write("\n]}}\n")
+                self.ended = True
 
     def close(self) -> None:
         if not self.file.closed:
