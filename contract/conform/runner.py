@@ -19,6 +19,7 @@ from contract.conform.fuzz import (
     group_findings,
     stricter,
 )
+from contract.conform.gate import Breach
 from contract.conform.judges import Expect, error_bodies, no_server_errors
 from contract.conform.origin import Origin
 from contract.conform.outcome import SPEC, Outcome, StatementVerdict, Status
@@ -139,6 +140,9 @@ def run(target: Target, options: RunOptions,
         _record(edge.client, options.record)
     try:
         return _run(target, options, edge, progress)
+    except Breach as breach:
+        raise InputError(f"the run stopped: the target broke conform's bound "
+                         f"({breach.bound}): {breach}") from None
     except (httpx.HTTPError, requests.RequestException) as error:
         raise InputError(f"{_where(target, edge, error)} stopped answering during the run "
                          f"({type(error).__name__}: {error})") from None
@@ -191,7 +195,8 @@ def _edge(target: Target, options: RunOptions) -> EdgeTarget | None:
     origin = Origin()
     origin.start(*listen)
     host, port = options.edge.origin_url or listen
-    return EdgeTarget(url, origin, host, port, target.scale, options.edge.origin_ssl)
+    return EdgeTarget(url, origin, host, port, target.scale, options.edge.origin_ssl,
+                      target.bounds)
 
 
 def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
@@ -232,7 +237,7 @@ def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
         outcomes += [replace(o, check="error_bodies") for o in error_bodies(ctx.exchanges)]
         outcomes += [replace(o, check="server_errors")
                      for o in no_server_errors(ctx.exchanges, cases)]
-        outcomes += list(ctx.lifecycle.values())
+        outcomes += [*ctx.lifecycle.values(), *ctx.breaches]
         failing = {o.statement for o in outcomes if o.status == Status.FAIL}
         informational, judged = stricter(list(fuzzed.findings))
         grouped, findings = group_findings(judged, failing, mine)
