@@ -6,9 +6,10 @@ host", which records whatever arrives there (a token must never).
         ... point conform (or the proxy, the client) at peer.url ...
         assert other.seen == []
 
-`script(request)` answers each request: raw bytes (written, then the connection closed), an
-iterable of bytes (each written as it comes: a slow or endless answer; the generator may
-sleep), or None to pass the request to `upstream` (a real mock) and relay its answer. Each
+`script(request, upstream)` answers each request: raw bytes (written, then the connection
+closed), an iterable of bytes (each written as it comes: a slow or endless answer; the
+generator may sleep), or None to pass the request to `upstream` (a real mock) and relay its
+answer. `run_measured` runs a command (conform) and says its peak RSS and wall time. Each
 connection carries one exchange (`Connection: close`). Raw sockets, so that an answer may
 be anything a hostile server can send.
 """
@@ -16,10 +17,12 @@ be anything a hostile server can send.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import itertools
+import re
 import socket
 import socketserver
+import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -40,7 +43,8 @@ class Request:
 
 
 Reply = bytes | Iterable[bytes] | None
-Script = Callable[[Request], Reply]
+Upstream = Callable[[Request], httpx.Response]  # the request as the real mock answers it
+Script = Callable[[Request, Upstream], Reply]
 
 
 def _read_request(sock: socket.socket) -> Request | None:
@@ -52,7 +56,7 @@ def _read_request(sock: socket.socket) -> Request | None:
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     line, *lines = head.decode("latin-1").split("\r\n")
-    method, target, _ = (line.split(" ", 2) + ["", ""])[:3]
+    method, target, _ = [*line.split(" ", 2), "", ""][:3]
     headers = {}
     for one in lines:
         name, _, value = one.partition(":")
@@ -120,9 +124,11 @@ def endless_chunks() -> Iterator[bytes]:
 
 
 def bomb(size: int, coding: str = "gzip") -> bytes:
-    """A 200 whose body inflates to `size` bytes of spaces (`gzip` or `deflate`)."""
-    raw = b" " * size
-    packed = gzip.compress(raw, 9) if coding == "gzip" else zlib.compress(raw, 9)
+    """A 200 whose body inflates to `size` bytes of spaces (`gzip` or `deflate`), packed a
+    MiB at a time (the test never holds the inflated body)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | (16 if coding == "gzip" else 0))
+    block = b" " * (1 << 20)
+    packed = b"".join(packer.compress(block) for _ in range(size >> 20)) + packer.flush()
     return response(200, packed, "Content-Type: application/json",
                     f"Content-Encoding: {coding}")
 
@@ -178,24 +184,48 @@ def other_host(address: str = OTHER_ADDRESS) -> Iterator[Listener]:
 @contextlib.contextmanager
 def hostile_peer(script: Script, upstream: str | None = None,
                  address: str = "127.0.0.1") -> Iterator[Listener]:
-    """The hostile server: `script` answers, None passes to `upstream` (a real mock)."""
+    """The hostile server: `script(request, upstream)` answers; None relays the request to
+    `upstream` (a real mock). A script may also ask `upstream` itself and change what it
+    answered (`relayed`)."""
     with httpx.Client(base_url=upstream or "http://invalid", timeout=30) as client:
+        def ask(request: Request) -> httpx.Response:
+            # Host kept: the mock writes its Locations and links for the peer
+            headers = {k: v for k, v in request.headers.items()
+                       if k not in ("connection", "content-length", "accept-encoding")}
+            return client.request(request.method, request.target, headers=headers,
+                                  content=request.body)
+
         def answer(request: Request) -> Reply:
-            reply = script(request)
-            return reply if reply is not None else relay(client, request)
+            reply = script(request, ask)
+            return reply if reply is not None else relayed(ask(request))
         with _serve(address, answer) as listener:
             yield listener
 
 
-def relay(client: httpx.Client, request: Request) -> bytes:
-    """`request` sent to the upstream, and its answer as bytes to write back (framing
-    redone: one exchange per connection)."""
-    headers = {k: v for k, v in request.headers.items()
-               if k not in ("connection", "content-length", "accept-encoding")}  # Host kept: the
-    # mock writes its Locations and links for the peer
-    answer = client.request(request.method, request.target, headers=headers,
-                            content=request.body)
+def relayed(answer: httpx.Response, body: bytes | None = None, **headers: str) -> bytes:
+    """An upstream's answer as bytes to write back (framing redone: one exchange per
+    connection), with `body` and `headers` (`Location="..."`) in place of its own."""
+    replaced = {name.lower() for name in headers}
     kept = [f"{k}: {v}" for k, v in answer.headers.multi_items()
             if k.lower() not in ("content-length", "transfer-encoding", "connection",
-                                 "content-encoding")]
-    return response(answer.status_code, answer.content, *kept, reason=answer.reason_phrase)
+                                 "content-encoding", *replaced)]
+    return response(answer.status_code, answer.content if body is None else body, *kept,
+                    *(f"{k}: {v}" for k, v in headers.items()), reason=answer.reason_phrase)
+
+
+RSS_WRAPPER = ("import resource, subprocess, sys\n"
+               "done = subprocess.run(sys.argv[1:])\n"
+               "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+               "print(f'peak-rss-kib={peak}', file=sys.stderr)\n"
+               "sys.exit(done.returncode)\n")
+
+
+def run_measured(command: list[str], timeout: float) -> tuple[subprocess.CompletedProcess[str],
+                                                               float, float]:
+    """`command` run to its end: the process, its peak RSS in MB (its largest process,
+    children included) and its wall time in seconds."""
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", RSS_WRAPPER, *command], capture_output=True,
+                          text=True, timeout=timeout)
+    peak = re.search(r"peak-rss-kib=(\d+)", done.stderr)
+    return done, int(peak.group(1)) / 1024 if peak else 0.0, time.monotonic() - started
