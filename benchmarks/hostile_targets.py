@@ -16,7 +16,7 @@ from peers import ROOT
 
 sys.path.insert(0, str(ROOT))
 
-from tests.hostile_peer import (  # noqa: E402 (the project's tests beside the benchmarks)
+from tests.hostile_peer import (
     Request,
     Upstream,
     bomb,
@@ -28,7 +28,7 @@ from tests.hostile_peer import (  # noqa: E402 (the project's tests beside the b
     run_measured,
     trickle,
 )
-from tests.servers import run_mock  # noqa: E402
+from tests.servers import run_mock
 
 TOKEN = "bench"
 LISTING = json_answer(b'{"services": [' + b",".join(
