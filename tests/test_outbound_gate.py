@@ -26,6 +26,7 @@ from contract.spec.variants import load_document
 from tests.hostile_peer import (
     Listener,
     Request,
+    Script,
     Upstream,
     bomb,
     deep_json,
@@ -39,7 +40,7 @@ from tests.hostile_peer import (
     run_measured,
     trickle,
 )
-from tests.servers import run_mock
+from tests.servers import free_port, run_mock
 
 TOKEN = "gate-token"
 SECRET = "X-Gateway-Key: s3cret-gateway-key"
@@ -75,6 +76,7 @@ def check(name: str) -> Any:
 
 
 def conform(base: str, *options: str) -> list[str]:
+    """conform's command line, quick (`options` may name other --checks: the last wins)."""
     return [sys.executable, "-m", "contract", "conform", "--base-url", base, "--checks", "api",
             "--token", TOKEN, "-H", SECRET, "--workers", "1", "--max-examples", "1",
             "--deploy-timeout", "5", *options]
@@ -255,23 +257,37 @@ def test_7_purge_jobs_that_are_not_json_leave_the_default_of_hard_not_observable
 
 
 # -- 14: edge probes go where the user said --------------------------------------------------
-def test_14_the_edge_a_target_names_is_reached_on_the_base_urls_host(mock, other):
-    """The target says its edge is on the other host: conform reaches the edge at that
-    port on the base URL's host (nothing goes to the other host), unless
-    --trust-target-edge."""
-    port = other.url.rsplit(":", 1)[1]
-
+def _names_its_edge(at: str) -> Script:
+    """A mock whose /__mock__/health names its edge at `at`."""
     def script(request: Request, upstream: Upstream) -> bytes | None:
         if request.target.startswith("/__mock__/health"):
             answer = upstream(request)
-            body = {**answer.json(), "edge": other.url}
-            return relayed(answer, json.dumps(body).encode())
+            return relayed(answer, json.dumps({**answer.json(), "edge": at}).encode())
         return None
+    return script
 
-    with hostile_peer(script, upstream=mock) as peer:
-        ctx, _ = context(peer.url)
-        assert ctx.target.edge_url == f"http://127.0.0.1:{port}"
+
+def test_14_edge_probes_never_go_to_a_host_the_target_names(shared_reference, other):
+    """The target says its edge is on the other host: conform's edge checks reach that
+    port on the base URL's host (where nothing listens: no edge statement holds), and not
+    one request reaches the other host."""
+    listen = free_port()
+    with run_mock("2016-08", "--time-scale", "0.01", "--tokens", TOKEN, "--origin-port",
+                  f"80={listen}") as mock, \
+            hostile_peer(_names_its_edge(other.url), upstream=mock) as peer:
+        done, _, _ = run_measured(conform(peer.url, "--checks", "edge", "--origin-listen",
+                                          f"127.0.0.1:{listen}", "--origin-url",
+                                          "http://127.0.0.1:80", "--deploy-timeout", "1200"),
+                                  timeout=60)
+    assert other.seen == []
+    port = other.url.rsplit(":", 1)[1]
+    shown = done.stdout + done.stderr
+    assert done.returncode in (1, 2) and f"127.0.0.1:{port}" in shown, shown
+    assert "Traceback" not in shown
+
+
+def test_14_trust_target_edge_takes_the_host_it_names(mock, other):
+    with hostile_peer(_names_its_edge(other.url), upstream=mock) as peer:
         trusting = Target(peer.url, Identity(TOKEN, True), trust_edge=True)
-        preflight(trusting, ctx.contract.token_header)
+        preflight(trusting, read_contract(load_document("2016-08")).token_header)
     assert trusting.edge_url == other.url
-    assert [r for r in other.seen if r.target != "/"] == []
