@@ -19,6 +19,7 @@ from contract.conform.fuzz import (
     group_findings,
     stricter,
 )
+from contract.conform.gate import Breach
 from contract.conform.judges import Expect, error_bodies, no_server_errors
 from contract.conform.origin import Origin
 from contract.conform.outcome import SPEC, Outcome, StatementVerdict, Status
@@ -149,6 +150,9 @@ def run(target: Target, options: RunOptions,
     try:
         _run(target, options, edge, steps, reports)
         return reports
+    except Breach as breach:
+        raise InputError(f"the run stopped: the target broke conform's bound "
+                         f"({breach.bound}): {breach}") from None
     except (httpx.HTTPError, requests.RequestException) as error:
         raise InputError(f"{_where(target, edge, error)} stopped answering during the run "
                          f"({type(error).__name__}: {error})") from None
@@ -201,7 +205,8 @@ def _edge(target: Target, options: RunOptions) -> EdgeTarget | None:
     origin = Origin()
     origin.start(*listen)
     host, port = options.edge.origin_url or listen
-    return EdgeTarget(url, origin, host, port, target.scale, options.edge.origin_ssl)
+    return EdgeTarget(url, origin, host, port, target.scale, options.edge.origin_ssl,
+                      target.bounds)
 
 
 def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
@@ -289,7 +294,7 @@ def _check(ctx: Context, expect: Expect, check: Check, outcomes: list[Outcome],
     outcomes += found
     failed = sum(o.status == Status.FAIL for o in found)
     done(f"  {check.name} ({','.join(check.statements)}): {len(found)} "
-                 "observation(s)" + (f", {failed} failed" if failed else ""))
+         "observation(s)" + (f", {failed} failed" if failed else ""))
 
 
 def _report(ctx: Context, options: RunOptions, outcomes: list[Outcome], fuzzed: Fuzzed,
@@ -303,7 +308,7 @@ def _report(ctx: Context, options: RunOptions, outcomes: list[Outcome], fuzzed: 
     outcomes += [replace(o, check="error_bodies") for o in error_bodies(ctx.exchanges)]
     outcomes += [replace(o, check="server_errors")
                  for o in no_server_errors(ctx.exchanges, cases)]
-    outcomes += list(ctx.lifecycle.values())
+    outcomes += [*ctx.lifecycle.values(), *ctx.breaches]
     failing = {o.statement for o in outcomes if o.status == Status.FAIL}
     informational, judged = stricter(list(fuzzed.findings))
     grouped, findings = group_findings(judged, failing, mine)
