@@ -29,6 +29,27 @@ if TYPE_CHECKING:  # the suite brings schemathesis: loaded when a run starts
     from contract.conform.target import Target
 
 REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2,
+          "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3}
+
+
+class Size(click.ParamType[int]):
+    """A number of bytes: `1048576`, `512KiB`, `16MiB`, `1GB`."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        found = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", str(value))
+        unit = found.group(2).lower() if found else ""
+        if not found or unit not in _UNITS or int(found.group(1)) == 0:
+            self.fail(f"{value!r} is not a size (e.g. 1048576, 512KiB, 16MiB)", param, ctx)
+        return int(found.group(1)) * _UNITS[unit]
+
+
+SIZE = Size()
 
 
 @click.command()
@@ -110,6 +131,22 @@ REPORT_FILES = ("junit", "json", "html", "har")  # the --<format> PATH options
               "or an unobserved MUST statement that --baseline did not have.")
 @click.option("--color/--no-color", "color", default=None, help="Colour the summary "
               "(default: on a terminal, unless $NO_COLOR is set).")
+@click.option("--max-body", type=SIZE, default="16MiB", show_default=True, metavar="SIZE",
+              help="The most conform reads of one answer's body, decoded (a gzip or "
+              "deflate bomb counts what it inflates to); e.g. 512KiB, 16MiB. An answer past "
+              "it is a finding on the target, never read whole.")
+@click.option("--request-deadline", type=click.FloatRange(min=0, min_open=True),
+              default=30, show_default=True, help="Seconds one whole exchange (connect, "
+              "send, head and body) may take, however slowly the bytes trickle in; past it "
+              "is a finding on the target.")
+@click.option("--max-pages", type=click.IntRange(min=1), default=200, show_default=True,
+              help="`next` links followed in one listing.")
+@click.option("--max-json-depth", type=click.IntRange(min=1), default=64,
+              show_default=True, help="Arrays and objects nested in one answer; deeper is "
+              "a finding on the target.")
+@click.option("--trust-target-edge", is_flag=True, help="Send the edge probes to the host "
+              "the target names for its edge in /__mock__/health; by default only its port "
+              "is taken, on --base-url's host.")
 @click.option("--time-scale", type=click.FloatRange(min=0, min_open=True),
               help="The documented durations (purge, invalidation, TTLs, --deploy-timeout) "
               "are waited for times this (a real CDN: 1; default: what our mock reports, "
@@ -123,7 +160,9 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
             max_examples: int, seed: int | None, workers: int, quiet: bool,
             allow_unobserved: bool, checks: str, edge_url: str | None,
             origin_listen: str | None, origin_url: str | None, baseline: Path | None,
-            fail_on: str, color: bool | None, time_scale: float | None,
+            fail_on: str, color: bool | None, max_body: int,
+            request_deadline: float, max_pages: int, max_json_depth: int,
+            trust_target_edge: bool, time_scale: float | None,
             **report_files: Path | None) -> None:
     """Check a running implementation against the contract.
 
@@ -327,6 +366,7 @@ def configure(given: dict[str, Any]) -> Setup:
     click.BadParameter or InputError before anything is sent or created."""
     from contract.conform.baseline import load as load_baseline
     from contract.conform.fuzz import FuzzSettings
+    from contract.conform.gate import Bounds
     from contract.conform.runner import EdgeOptions, RunOptions
     from contract.conform.target import (
         Fixtures,
@@ -357,7 +397,9 @@ def configure(given: dict[str, Any]) -> Setup:
         fixtures.template = load_template(o.service_body, chosen(o.variant))
     target = Target(o.base_url, identity, fixtures,
                     observer=load_observer(o.observer) if o.observer else None,
-                    time_scale=o.time_scale)
+                    bounds=Bounds(o.max_body, o.request_deadline, o.max_pages,
+                                  o.max_json_depth),
+                    time_scale=o.time_scale, trust_edge=o.trust_target_edge)
     if o.edge_url is not None and not o.edge_url.startswith(("http://", "https://")):
         raise click.BadParameter(f"{o.edge_url!r} is not an http(s) URL",
                                  param_hint="--edge-url")

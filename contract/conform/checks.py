@@ -22,6 +22,7 @@ from contract.conform import (
     judges,
     probes,
 )
+from contract.conform.gate import Breach
 from contract.conform.judges import Expect
 from contract.conform.outcome import SPEC, Outcome
 from contract.conform.probes import Context, Record, Unobservable
@@ -39,7 +40,10 @@ class Check:
         if not expect.statements.intersection(self.statements) and SPEC not in self.statements:
             return []  # none of its statements belongs to this variant: nothing to send
         try:
-            record = self.probe(ctx)
+            try:
+                record = self.probe(ctx)
+            except Breach as breach:  # passed a bound: a finding, and nothing to judge
+                raise ctx.breached(breach, self.name) from None
         except Unobservable as failed:  # a step it depends on failed: say which, and show it
             return [failed.outcome(statement, self.name)
                     for statement in self.statements if statement in expect.statements]

@@ -42,6 +42,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from contract.conform.gate import Bounds, Breach, Gate, GatedSession
 from contract.conform.outcome import SPEC, Outcome, Status, curl, gist, steady
 from contract.conform.target import Target, created_id
 from contract.errors import InputError
@@ -92,6 +93,7 @@ class FuzzSettings:
 
 
 DROPPED = "dropped"  # the code of a finding where the target closed without answering
+BOUND = "bound"  # the code of a finding where the answer passed one of conform's bounds
 SERVER_ERRORS = ("ST101", "ST102", DROPPED)  # S36: bad input never gets a 5xx
 ERROR_BODY = ("ST104", "ST105", "ST106", "ST108", "ST110")  # a 4xx's body or media (S16)
 RETRY_AFTER = ("ST107", "ST108")  # a 429's header (S24, S35)
@@ -163,7 +165,7 @@ def fuzz(document: dict[str, Any], target: Target, options: FuzzSettings,
     header = read_contract(document).token_header
     jobs = [_Job(text, base_url, header, identity.token,
                  identity.token_known, tuple(identity.headers.items()), identity.project_id,
-                 tuple(identity.secrets().items()), options, label, mode)
+                 tuple(identity.secrets().items()), options, label, mode, target.bounds)
             for label in labels for mode in ("positive", "negative")]
     with _storage():
         return _jobs(jobs, options, progress, record or (lambda _: None))
@@ -239,6 +241,7 @@ class _Job:
     options: FuzzSettings
     operation: str
     mode: str
+    bounds: Bounds  # what is read of each answer
 
 
 @lru_cache(maxsize=4)
@@ -266,6 +269,7 @@ def _run(job: _Job) -> Fuzzed:
     created: list[tuple[str, str]] = []
     exchanges: list[httpx.Response] = []
     fixed = {**dict(job.headers), job.token_header: job.token}
+    session = GatedSession(Gate(job.base_url, job.bounds))  # every request of this job
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=job.options.max_examples, deadline=None, database=None,
@@ -285,9 +289,14 @@ def _run(job: _Job) -> Fuzzed:
             return  # a real account's: no case may name another project, however generated
         curl = _curl(prepared, job)
         try:
-            response = case.call(base_url=job.base_url)
+            response = case.call(base_url=job.base_url, session=session)
+        except Breach as breach:
+            found.setdefault(f"bound {operation.label} {breach.bound}", Finding(
+                operation.label, job.mode, f"the target broke conform's bound "
+                f"({breach.bound}): {breach}", curl, BOUND))
+            return
         except requests.RequestException as error:
-            _still_there(job)  # gone: InputError; else the target dropped this request
+            _still_there(job, session)  # gone: InputError; else the target dropped this request
             found.setdefault(f"dropped {operation.label}", Finding(
                 operation.label, job.mode, f"the target closed the connection without "
                 f"answering ({type(error).__name__})", curl, DROPPED))
@@ -296,7 +305,7 @@ def _run(job: _Job) -> Fuzzed:
         answer = _answer(prepared, response)
         if job.options.record:
             exchanges.append(answer)
-        made = _remove_created(job, case, response)
+        made = _remove_created(job, case, response, session)
         if made is not None:
             created.append(made)
         try:
@@ -309,7 +318,7 @@ def _run(job: _Job) -> Fuzzed:
                 key = text.split("\n\n")[0] + text.split("Received:")[-1][:20]
                 if key in found:
                     continue
-                shown = _without_auth(prepared, job, one.scenario) \
+                shown = _without_auth(prepared, job, one.scenario, session) \
                     if isinstance(one, IgnoredAuth) else answer
                 found[key] = Finding(operation.label, job.mode, text,
                                      curl if shown is answer else _curl(shown.request, job),
@@ -318,7 +327,8 @@ def _run(job: _Job) -> Fuzzed:
 
     test = hypothesis.seed(job.options.seed)(exercise) if job.options.seed is not None \
         else exercise
-    test()
+    with session:
+        test()
     return Fuzzed(sent, tuple(found.values()), tuple(created), tuple(exchanges))
 
 
@@ -340,30 +350,28 @@ def _answer(prepared: requests.PreparedRequest,
                           request=request, extensions={"started": datetime.now(UTC)})
 
 
-def _without_auth(prepared: requests.PreparedRequest, job: _Job, scenario: AuthScenario
-                  ) -> httpx.Response:
+def _without_auth(prepared: requests.PreparedRequest, job: _Job, scenario: AuthScenario,
+                  session: requests.Session) -> httpx.Response:
     """The request schemathesis' ignored_auth judged (the case without the token, or with
     an invalid one), sent again: its finding quotes that one, not the case it came from."""
     again = prepared.copy()
     again.headers.pop(job.token_header, None)
     if scenario != AuthScenario.NO_AUTH:
         again.headers[job.token_header] = "invalid-token"
-    with requests.Session() as session:
-        response = session.send(again, timeout=10)
-    return _answer(again, response)
+    return _answer(again, session.send(again))
 
 
-def _still_there(job: _Job) -> None:
+def _still_there(job: _Job, session: requests.Session) -> None:
     """InputError when the target no longer answers at all (it went away mid-run)."""
     try:
-        requests.get(job.base_url + "/", timeout=5)
-    except requests.RequestException as error:
+        session.get(job.base_url + "/")
+    except (requests.RequestException, Breach) as error:
         raise InputError(f"--base-url {job.base_url} stopped answering during the run "
                          f"({type(error).__name__})") from None
 
 
-def _remove_created(job: _Job, case: schemathesis.Case[Any], response: Any
-                    ) -> tuple[str, str] | None:
+def _remove_created(job: _Job, case: schemathesis.Case[Any], response: Any,
+                    session: requests.Session) -> tuple[str, str] | None:
     """A createService case that made a real service: delete it at once, so that the run
     leaves nothing behind in the account (the cleanup sees it gone, or deletes it again).
     Its project (as the path names it) and id; None when it made none."""
@@ -376,9 +384,9 @@ def _remove_created(job: _Job, case: schemathesis.Case[Any], response: Any
     # schemathesis percent-encodes path parameters itself: keep its escapes
     project = quote(str((case.path_parameters or {}).get("project_id", "")), safe="%")
     service = quote(service, safe="")
-    with contextlib.suppress(requests.RequestException):
-        requests.delete(f"{job.base_url}/v1.0/{project}/services/{service}",
-                        headers={**dict(job.headers), job.token_header: job.token}, timeout=10)
+    with contextlib.suppress(requests.RequestException, Breach):  # the run's cleanup retries
+        session.delete(f"{job.base_url}/v1.0/{project}/services/{service}",
+                       headers={**dict(job.headers), job.token_header: job.token})
     return project, service
 
 

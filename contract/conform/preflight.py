@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from contract.conform.gate import Breach, on_host_of
 from contract.conform.target import Answer, Target
 from contract.errors import InputError
 
@@ -30,6 +31,9 @@ def preflight(target: Target, token_header: str) -> None:
     for label, path, statuses in STEPS:
         try:
             answer = target.send("GET", f"/v1.0/{project}{path}")
+        except Breach as breach:
+            raise InputError(f"--base-url {target.base_url}: the preflight's {label} read "
+                             f"broke a bound; nothing was checked: {breach}") from None
         except httpx.HTTPError as error:
             raise InputError(f"--base-url {target.base_url}: no HTTP answer "
                              f"({type(error).__name__}: {error})") from None
@@ -86,15 +90,23 @@ def edge_given(target: Target, groups: tuple[str, ...], edge_url: str | None) ->
 
 
 def _introspect(target: Target) -> None:
-    """Our mock tells its time scale, its edge and its purge jobs (`/__mock__/health`)."""
+    """Our mock tells its time scale, its edge and its purge jobs (`/__mock__/health`).
+    What a target says here is believed only as far as it cannot send conform elsewhere:
+    its edge is reached on the base URL's host, at the port it names, unless the user
+    trusts the host it names too (--trust-target-edge)."""
     try:
-        health = target.client.get(target.base_url + "/__mock__/health")
-        data = health.json() if health.status_code == 200 else None
-    except (httpx.HTTPError, ValueError):
+        health = target.send("GET", "/__mock__/health", token=None)
+    except httpx.HTTPError:  # a Breach too: the target is then not our mock
         return
-    if isinstance(data, dict) and "variant" in data:
-        target.introspection = True
-        if target.time_scale is None:
-            target.time_scale = float(data.get("time_scale", 1.0))
-        target.edge_url = data.get("edge")
-        target.any_token = data.get("any_token") is True
+    data = health.json() if health.status == 200 else None
+    if not isinstance(data, dict) or "variant" not in data:
+        return
+    target.introspection = True
+    target.any_token = data.get("any_token") is True
+    scale = data.get("time_scale", 1.0)
+    if target.time_scale is None and isinstance(scale, int | float) and scale > 0:
+        target.time_scale = float(scale)
+    edge = data.get("edge")
+    if not isinstance(edge, str) or not edge.startswith(("http://", "https://")):
+        return
+    target.edge_url = edge if target.trust_edge else on_host_of(edge, target.base_url)

@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
-from contract.conform.outcome import Outcome, Status, curl
+from contract.conform.gate import Breach
+from contract.conform.outcome import SPEC, Outcome, Status, curl
 from contract.conform.target import OURS, Answer, EdgeTarget, Seen, Target, poll, service_status
 from contract.model import Contract, RateLimit
 from contract.openapi import operations
@@ -61,6 +62,7 @@ class Context:
     progress: Callable[[str], None] = lambda _: None
     exchanges: list[Answer] = field(default_factory=list)  # all sent, for S16
     lifecycle: dict[str, Outcome] = field(default_factory=dict)  # S34, by cause
+    breaches: list[Outcome] = field(default_factory=list)  # the bounds the target passed
     _ready: list[tuple[str, list[str]] | Unobservable] = field(default_factory=list)
     _deploys: dict[tuple[str, str], Seen] = field(default_factory=dict)  # what each showed
     _undeployed: bool = False  # this variant's S34 says a deploy wait ran out
@@ -96,9 +98,20 @@ class Context:
                 made.append(self._create_group(size))
             except Unobservable as failed:
                 made.append(failed)
+            except Breach as breach:
+                made.append(self.breached(breach, "services"))
         self._unawaited += [(group[0], one) for group in made
                             if not isinstance(group, Unobservable) for one in group[1]]
         self._ready += made
+
+    def breached(self, breach: Breach, check: str) -> Unobservable:
+        """A bound the target passed (or a URL off its origin) is a finding on it, said
+        once per check; what the step needed cannot be observed."""
+        self.breaches.append(Outcome(SPEC, Status.FAIL, f"the target broke conform's bound "
+                                     f"({breach.bound}): {breach}", check,
+                                     cause=f"conform's bound {breach.bound} broken"))
+        return Unobservable(f"the target broke conform's bound ({breach.bound})",
+                            cause=f"the target broke conform's bound {breach.bound}")
 
     def service(self) -> tuple[str, str]:
         """A deployed service of its own, in a fresh project (or the fixed one): (project,
@@ -111,7 +124,10 @@ class Context:
         there are, else new ones, waited for together."""
         if self._unawaited:
             awaited, self._unawaited = self._unawaited, []
-            self._await_deploys(awaited)
+            try:
+                self._await_deploys(awaited)
+            except Breach as breach:  # none of the prepared services can be judged
+                self._ready = [self.breached(breach, "services")] * len(self._ready)
         group = next((g for g in self._ready if not isinstance(g, Unobservable) and
                       len(g[1]) == count), None) or \
             next((g for g in self._ready if isinstance(g, Unobservable)), None)
@@ -577,16 +593,18 @@ def list_pages(ctx: Context) -> Record:
     record.seen["created"] = [ctx.create(project, ctx.target.service_body()[0])
                               for _ in range(PAGED)]
     record.seen["limit"] = PAGE_LIMIT
-    path, params = f"/v1.0/{project}/services", {"limit": str(PAGE_LIMIT)}
-    for page in range(1, MAX_PAGES + 1):
-        answer = record.exchanges[f"page {page}"] = ctx.send("GET", path, params=params)
+    url = f"/v1.0/{project}/services"
+    params: dict[str, str] | None = {"limit": str(PAGE_LIMIT)}
+    pages = ctx.target.bounds.max_pages
+    for page in range(1, pages + 1):
+        answer = record.exchanges[f"page {page}"] = ctx.send("GET", url, params=params)
         following = next_link(answer)
         if following is None:
             break
-        split = urlsplit(following)
-        path, params = split.path, dict(parse_qsl(split.query))
+        # a URL resolved, never text appended; its query whole (httpx drops it for params)
+        url, params = ctx.target.follow(following, answer), None
     else:
-        record.seen["cut"] = MAX_PAGES
+        record.seen["cut"] = pages
     last = [i for e in record.exchanges.values() for i in listed_ids(e) or []][-1:]
     if last:
         record.exchanges["past the end"] = ctx.send(
@@ -598,7 +616,6 @@ def list_pages(ctx: Context) -> Record:
 
 
 PAGED, PAGE_LIMIT = 5, 2  # services created and walked two at a time: three pages
-MAX_PAGES = 200  # a real account's project may hold many services: the walk stops here
 
 
 def listed_ids(answer: Answer) -> list[str] | None:
@@ -747,10 +764,9 @@ def location_read_back(ctx: Context) -> Record:
     if service is None or not location:
         raise Unobservable("the target did not create a service (expected 202 with a "
                            "Location)", created)
-    parts = urlsplit(location)
     record.seen["service"], record.seen["location"] = service, location
-    record.exchanges["Location read back"] = ctx.send(
-        "GET", parts.path + (f"?{parts.query}" if parts.query else ""))
+    record.exchanges["Location read back"] = ctx.send("GET", ctx.target.follow(location,
+                                                                               created))
     return record
 
 

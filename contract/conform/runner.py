@@ -19,6 +19,7 @@ from contract.conform.fuzz import (
     group_findings,
     stricter,
 )
+from contract.conform.gate import RECORDERS, Breach
 from contract.conform.judges import Expect, error_bodies, no_server_errors
 from contract.conform.origin import Origin
 from contract.conform.outcome import SPEC, Outcome, StatementVerdict, Status
@@ -168,6 +169,9 @@ def _checked(target: Target, options: RunOptions, steps: Steps,
         _record(edge.client, options.record)
     try:
         _run(target, options, edge, steps, reports)
+    except Breach as breach:
+        raise InputError(f"the run stopped: the target broke conform's bound "
+                         f"({breach.bound}): {breach}") from None
     except (httpx.HTTPError, requests.RequestException) as error:
         raise InputError(f"{_where(target, edge, error)} stopped answering during the run "
                          f"({type(error).__name__}: {error})") from None
@@ -177,13 +181,12 @@ def _checked(target: Target, options: RunOptions, steps: Steps,
 
 
 def _record(client: httpx.Client, into: Recorder) -> None:
-    """Hand every response `client` receives to `into` as it comes, read, stamped with
-    when it came (HAR's startedDateTime)."""
-    def keep(response: httpx.Response) -> None:
+    """Hand every answer `client` receives to `into` once the gate read its body, stamped
+    with when its head came (HAR's startedDateTime)."""
+    def stamp(response: httpx.Response) -> None:
         response.extensions["started"] = datetime.now(UTC)
-        response.read()  # what the client would read next, read now to be written
-        into(response)
-    client.event_hooks["response"] = [*client.event_hooks["response"], keep]
+    client.event_hooks["response"] = [*client.event_hooks["response"], stamp]
+    RECORDERS[client] = into
 
 
 def _clean_up(target: Target, progress: Callable[[str], None]) -> None:
@@ -220,7 +223,8 @@ def _edge(target: Target, options: RunOptions) -> EdgeTarget | None:
     origin = Origin()
     origin.start(*listen)
     host, port = options.edge.origin_url or listen
-    return EdgeTarget(url, origin, host, port, target.scale, options.edge.origin_ssl)
+    return EdgeTarget(url, origin, host, port, target.scale, options.edge.origin_ssl,
+                      target.bounds)
 
 
 def _run(target: Target, options: RunOptions, edge: EdgeTarget | None,
@@ -312,7 +316,7 @@ def _check(ctx: Context, expect: Expect, check: Check, outcomes: list[Outcome],
     outcomes += found
     failed = sum(o.status == Status.FAIL for o in found)
     done(f"  {check.name} ({','.join(check.statements)}): {len(found)} "
-                 "observation(s)" + (f", {failed} failed" if failed else ""))
+         "observation(s)" + (f", {failed} failed" if failed else ""))
 
 
 def _report(ctx: Context, options: RunOptions, outcomes: list[Outcome], fuzzed: Fuzzed,
@@ -326,7 +330,7 @@ def _report(ctx: Context, options: RunOptions, outcomes: list[Outcome], fuzzed: 
     outcomes += [replace(o, check="error_bodies") for o in error_bodies(ctx.exchanges)]
     outcomes += [replace(o, check="server_errors")
                  for o in no_server_errors(ctx.exchanges, cases)]
-    outcomes += list(ctx.lifecycle.values())
+    outcomes += [*ctx.lifecycle.values(), *ctx.breaches]
     failing = {o.statement for o in outcomes if o.status == Status.FAIL}
     informational, judged = stricter(list(fuzzed.findings))
     grouped, findings = group_findings(judged, failing, mine)

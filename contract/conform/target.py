@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from contract.conform.gate import Bounds, Breach, Gate, bounded_client, exchange
 from contract.conform.origin import Origin
 from contract.conform.outcome import MASK, curl, gist
 from contract.conform.secrets import secrets_of
@@ -151,13 +152,14 @@ class Target:
     identity: Identity = field(default_factory=Identity)
     fixtures: Fixtures = field(default_factory=Fixtures)
     observer: Observer | None = None
-    timeout: float = 10.0
+    bounds: Bounds = field(default_factory=Bounds)
     time_scale: float | None = None  # the user's; else what our mock reports; else 1
-    client: httpx.Client = field(init=False)
+    gate: Gate = field(init=False)  # every request to the target passes it
     introspection: bool = field(init=False, default=False)
     token_header: str = field(init=False, default="")  # the contract's, set by the Context
     edge_url: str | None = field(init=False, default=None)  # where our mock's edge listens
     any_token: bool = field(init=False, default=False)  # our mock, started without --tokens
+    trust_edge: bool = False  # an edge the target names on another host may be probed
     run_id: str = field(init=False, default_factory=lambda: uuid.uuid4().hex[:8])
     created: list[tuple[str, str]] = field(init=False, default_factory=list)
     # schemathesis' creates (project as its path segment, service), deleted at once
@@ -171,7 +173,12 @@ class Target:
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
-        self.client = httpx.Client(timeout=self.timeout, headers=self.identity.headers)
+        self.gate = Gate(self.base_url, self.bounds, self.identity.headers)
+
+    @property
+    def client(self) -> httpx.Client:
+        """The gate's client (the run records what it receives)."""
+        return self.gate.client
 
     @property
     def created_count(self) -> int:
@@ -193,13 +200,19 @@ class Target:
     def send(self, method: str, path: str, *, token: str | None = OURS,
              headers: dict[str, str] | None = None, **kwargs: Any) -> Answer:
         """A request with our token, another one (`token="..."`) or none (`token=None`),
-        and the user's headers."""
+        and the user's headers, through the gate. `path` follows the base URL; a URL the
+        target wrote is sent whole once `follow` resolved it."""
         sent = dict(headers or {})
         if token is not None:
             sent[self.token_header] = self.identity.token if token is OURS else token
-        request = self.client.build_request(method, self.base_url + path, headers=sent,
-                                            **kwargs)
-        return Answer(self.client.send(request), curl(request, self.identity.secrets()))
+        url = path if path.startswith(("http://", "https://")) else self.base_url + path
+        request = self.client.build_request(method, url, headers=sent, **kwargs)
+        return Answer(self.gate.send(request), curl(request, self.identity.secrets()))
+
+    def follow(self, written: str, answer: Answer) -> str:
+        """A URL the target wrote in `answer` (a Location, a link), resolved against the
+        request it answered; Breach when it leaves the base URL's origin."""
+        return self.gate.resolve(written, answer.response.request.url)
 
     def service_body(self, label: str = "conformance", **members: Any) -> tuple[dict[str, Any],
                                                                                str]:
@@ -233,6 +246,9 @@ class Target:
         for project, service in [*self.created, *self.created_by_fuzz]:
             try:
                 answer = self.send("DELETE", f"/v1.0/{project}/services/{service}")
+            except Breach as error:
+                self._leave(project, service, str(error))
+                continue
             except httpx.HTTPError as error:
                 self._leave(project, service, type(error).__name__)
                 continue
@@ -293,10 +309,10 @@ class Target:
         if self.observer is not None:
             return list(self.observer(project, service_id))
         if self.introspection:
-            answer = self.client.get(self.base_url + "/__mock__/jobs",
-                                     params={"service_id": service_id},
-                                     headers={self.token_header: self.identity.token})
-            return list(answer.json()["jobs"])
+            body = self.send("GET", "/__mock__/jobs", params={"service_id": service_id}).json()
+            jobs = body.get("jobs") if isinstance(body, dict) else None
+            if isinstance(jobs, list):  # else the target's jobs cannot be read: not observed
+                return [job for job in jobs if isinstance(job, dict)]
         return None
 
 
@@ -476,18 +492,18 @@ class EdgeTarget:
     origin_port: int
     time_scale: float  # the documented durations are waited for times this
     origin_ssl: bool = False  # the CDN reaches the origin over HTTPS
-    timeout: float = 10.0
+    bounds: Bounds = field(default_factory=Bounds)
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
-        self.client = httpx.Client(timeout=self.timeout)
+        self.client = bounded_client(self.bounds)  # no credentials: none go to the edge
 
     def get(self, path: str, host: str, headers: dict[str, str] | None = None) -> Answer:
-        """GET `path` from the edge, for the domain `host`."""
+        """GET `path` from the edge, for the domain `host`, within the bounds."""
         request = self.client.build_request("GET", self.url + path,
                                             headers={"Host": host, **(headers or {})})
-        return Answer(self.client.send(request), curl(request, {}))
+        return Answer(exchange(self.client, request, self.bounds), curl(request, {}))
 
     def origin_member(self, **extra: Any) -> dict[str, Any]:
         """One entry of a service's `origins`, naming the suite's origin."""

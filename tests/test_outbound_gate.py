@@ -1,0 +1,293 @@
+"""conform against hostile servers (issue 45, the rows about what conform sends and reads):
+every request conform sends passes one gate (`contract/conform/gate.py`). Each test plays
+one row on loopback with `tests/hostile_peer.py` (a hostile server, most often in front of a
+real mock, and a second listener on another address: the other host, which must see
+nothing), and fails on the code before the gate."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from contract.conform.checks import CHECKS
+from contract.conform.fuzz import FuzzSettings, fuzz
+from contract.conform.judges import Expect
+from contract.conform.outcome import Status
+from contract.conform.preflight import preflight
+from contract.conform.probes import Context
+from contract.conform.target import Identity, Target
+from contract.model import read_contract
+from contract.spec.statements import embedded
+from contract.spec.variants import load_document
+from tests.hostile_peer import (
+    Listener,
+    Request,
+    Script,
+    Upstream,
+    bomb,
+    deep_json,
+    endless_chunks,
+    hostile_peer,
+    huge_body,
+    json_answer,
+    other_host,
+    relayed,
+    response,
+    run_measured,
+    trickle,
+)
+from tests.servers import free_port, run_mock
+
+TOKEN = "gate-token"
+SECRET = "X-Gateway-Key: s3cret-gateway-key"
+RSS_LIMIT_MB = 300
+
+
+@pytest.fixture(scope="module")
+def mock(shared_reference) -> Iterator[str]:
+    with run_mock("2016-08", "--time-scale", "0.01", "--tokens", TOKEN,
+                  "--no-rate-limit") as base:
+        yield base
+
+
+@pytest.fixture
+def other() -> Iterator[Listener]:
+    with other_host() as listener:
+        yield listener
+
+
+def context(base: str, *statements: str) -> tuple[Context, Expect]:
+    """A run's context on `base` (through the preflight), as `runner._run` builds it."""
+    document = load_document("2016-08")
+    contract = read_contract(document)
+    target = Target(base, Identity(TOKEN, True, headers=dict([SECRET.split(": ")])),
+                    time_scale=0.01)
+    preflight(target, contract.token_header)
+    mine = set(embedded(document))
+    return Context(target, contract, document, mine), Expect(contract, frozenset(mine))
+
+
+def check(name: str) -> Any:
+    return next(c for c in CHECKS if c.name == name)
+
+
+def conform(base: str, *options: str) -> list[str]:
+    """conform's command line, quick (`options` may name other --checks: the last wins)."""
+    return [sys.executable, "-m", "contract", "conform", "--base-url", base, "--checks", "api",
+            "--token", TOKEN, "-H", SECRET, "--workers", "1", "--max-examples", "1",
+            "--deploy-timeout", "5", *options]
+
+
+# -- 1 and 4: schemathesis' cleanup and the re-sent unauthenticated request -----------------
+def test_1_the_fuzz_cleanup_never_follows_a_redirect_to_another_host(mock, other):
+    """schemathesis' creates are deleted at once; the DELETE is answered 307 to the other
+    host: it is an answer, and no DELETE (no token, no -H header) reaches the other host."""
+    def script(request: Request, upstream: Upstream) -> bytes | None:
+        if request.method == "DELETE":
+            return response(307, b"", f"Location: {other.url}{request.target}")
+        if request.method == "POST" and request.target.endswith("/services"):
+            return response(202, b"", "Location: /v1.0/p/services/made-by-a-case")
+        return None
+
+    with hostile_peer(script, upstream=mock) as peer:
+        ctx, _ = context(peer.url)
+        done = fuzz(ctx.document, ctx.target, FuzzSettings(1, 1, 1), lambda _: None)
+    assert done.created, "schemathesis created no service: the cleanup was not exercised"
+    assert other.seen == []
+
+
+def test_4_the_resent_unauthenticated_request_follows_no_redirect(mock, other):
+    """A target that takes a request without a token once (schemathesis' ignored_auth
+    finds it), then redirects it to the other host: the request conform sends again to
+    quote it stays an answer (a 307), and the -H headers never reach the other host."""
+    asked: set[tuple[str, str]] = set()
+
+    def script(request: Request, upstream: Upstream) -> bytes | None:
+        if request.headers.get("x-auth-token") == TOKEN:
+            return None
+        key = (request.method, request.target.partition("?")[0])
+        if key in asked:
+            return response(307, b"", f"Location: {other.url}{request.target}")
+        asked.add(key)
+        return json_answer(b'{"services": [], "links": []}')
+
+    with hostile_peer(script, upstream=mock) as peer:
+        ctx, _ = context(peer.url)
+        done = fuzz(ctx.document, ctx.target, FuzzSettings(2, 1, 1), lambda _: None)
+    resent = [f for f in done.findings if f.code == "ST401"]
+    assert resent and {f.status for f in resent} == {307}, [f.message for f in done.findings]
+    assert other.seen == []
+
+
+# -- 2: a Location and a `next` link are URLs, resolved, never text appended -----------------
+@pytest.mark.parametrize("written", ["@{host}/v1.0/p/services/x", "{url}/v1.0/p/services/x"])
+def test_2_a_location_is_resolved_as_a_url_and_never_followed_off_the_origin(mock, other,
+                                                                             written):
+    """`@HOST:PORT/...` appended to the base URL as text made the base URL a user part
+    (sent as Authorization: Basic) and the other host the host. Resolved as RFC 3986 says,
+    it stays on the target; an absolute URL to the other host is a finding quoting it."""
+    location = written.format(host=other.url.removeprefix("http://"), url=other.url)
+
+    def script(request: Request, upstream: Upstream) -> bytes | None:
+        if request.method == "POST" and request.target.endswith("/services"):
+            return relayed(upstream(request), Location=location)
+        return None
+
+    with hostile_peer(script, upstream=mock) as peer:
+        ctx, expect = context(peer.url)
+        outcomes = check("location_readable").run(ctx, expect)
+    assert other.seen == []
+    if written.startswith("{url}"):
+        assert any(location in o.message for o in ctx.breaches), ctx.breaches
+        assert {o.status for o in outcomes} == {Status.NOT_OBSERVABLE}
+
+
+def test_2_a_next_link_is_resolved_as_a_url(mock, other):
+    """Every `next` href of a listing is `@OTHER/...`: pages are read from the target (at
+    the path the reference resolves to), never from the other host."""
+    host = other.url.removeprefix("http://")
+
+    def script(request: Request, upstream: Upstream) -> bytes | None:
+        if request.method == "GET" and "/services?" in request.target:
+            answer = upstream(request)
+            body = answer.json()
+            for link in body.get("links", []):
+                link["href"] = f"@{host}/v1.0/p/services?limit=2"
+            return relayed(answer, json.dumps(body).encode())
+        return None
+
+    with hostile_peer(script, upstream=mock) as peer:
+        ctx, expect = context(peer.url)
+        check("list_pages").run(ctx, expect)
+        followed = [r.target for r in peer.seen if f"@{host}" in r.target]
+    assert other.seen == []
+    assert followed, "no next link was followed"
+
+
+# -- 5: bounds on what is read ---------------------------------------------------------------
+ATTACKS = {
+    "a 2 GiB body": lambda: huge_body(2 << 30),
+    "an endless chunked body": endless_chunks,
+    "a gzip bomb (512 MiB inflated)": lambda: bomb(512 << 20, "gzip"),
+    "a deflate bomb (512 MiB inflated)": lambda: bomb(512 << 20, "deflate"),
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_5_an_answer_past_max_body_stops_the_read_not_conform(mock, attack):
+    """The flavors the preflight reads are an attack: conform reads 16 MiB (the default),
+    says which bound the target passed, exits 2 (nothing could be judged) without a
+    traceback, and its RSS stays under 300 MB."""
+    made = ATTACKS[attack]()
+
+    def script(request: Request, upstream: Upstream) -> Any:
+        return made if request.target.endswith("/flavors") else None
+
+    with hostile_peer(script, upstream=mock) as peer:
+        done, rss, _seconds = run_measured(conform(peer.url), timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "passed --max-body 16777216 bytes" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert rss < RSS_LIMIT_MB, f"{attack}: conform's peak RSS {rss:.0f} MB"
+
+
+def test_5_a_2m_service_listing_past_a_small_cap_is_a_finding(mock):
+    """Every listing is 2M services (~80 MB): with --max-body 1MiB each read stops at 1 MiB
+    and is a finding of cdn-contract on the target (exit 1), the report written."""
+    page = b'{"services": [' + b",".join([b'{"id": "x", "name": "n"}'] * 2_000_000) + b']}'
+    made = json_answer(page)
+
+    def script(request: Request, upstream: Upstream) -> bytes | None:
+        if request.method == "GET" and "/services?" in request.target:
+            return made
+        return None
+
+    with hostile_peer(script, upstream=mock) as peer:
+        done, rss, _ = run_measured(conform(peer.url, "--max-body", "1MiB"), timeout=180)
+    assert done.returncode == 1, done.stderr
+    assert "passed --max-body 1048576 bytes" in done.stdout, done.stdout
+    assert rss < RSS_LIMIT_MB
+
+
+# -- 6: one deadline per whole exchange -------------------------------------------------------
+def test_6_a_byte_every_half_second_meets_the_request_deadline(mock):
+    """One byte every 0.5 s keeps every read alive (each well within the 10 s read
+    timeout): the deadline of the whole exchange ends it."""
+    def script(request: Request, upstream: Upstream) -> Any:
+        return trickle(0.5, b'{"flavors": []}' + b" " * 60) \
+            if request.target.endswith("/flavors") else None
+
+    with hostile_peer(script, upstream=mock) as peer:
+        done, _, seconds = run_measured(conform(peer.url, "--request-deadline", "2"),
+                                        timeout=25)
+    assert done.returncode == 2, done.stderr
+    assert "no whole answer within --request-deadline 2 s" in done.stderr
+    assert seconds < 20
+
+
+# -- 7: no traceback, whatever comes ------------------------------------------------------------
+def test_7_json_100k_deep_is_a_named_bound_not_a_traceback(mock):
+    made = deep_json(100_000)
+
+    def script(request: Request, upstream: Upstream) -> bytes | None:
+        return made if request.target.endswith("/flavors") else None
+
+    with hostile_peer(script, upstream=mock) as peer:
+        done, _, _ = run_measured(conform(peer.url), timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "nests deeper than --max-json-depth 64" in done.stderr
+
+
+def test_7_purge_jobs_that_are_not_json_leave_the_default_of_hard_not_observable(mock):
+    def script(request: Request, upstream: Upstream) -> bytes | None:
+        if request.target.startswith("/__mock__/jobs"):
+            return response(200, b"<html>jobs</html>", "Content-Type: text/html")
+        return None
+
+    with hostile_peer(script, upstream=mock) as peer:
+        ctx, expect = context(peer.url)
+        outcomes = check("default_of_hard").run(ctx, expect)
+    assert outcomes
+    assert Status.NOT_OBSERVABLE in {o.status for o in outcomes if o.statement == "S7b"}
+
+
+# -- 14: edge probes go where the user said --------------------------------------------------
+def _names_its_edge(at: str) -> Script:
+    """A mock whose /__mock__/health names its edge at `at`."""
+    def script(request: Request, upstream: Upstream) -> bytes | None:
+        if request.target.startswith("/__mock__/health"):
+            answer = upstream(request)
+            return relayed(answer, json.dumps({**answer.json(), "edge": at}).encode())
+        return None
+    return script
+
+
+def test_14_edge_probes_never_go_to_a_host_the_target_names(shared_reference, other):
+    """The target says its edge is on the other host: conform's edge checks reach that
+    port on the base URL's host (where nothing listens: no edge statement holds), and not
+    one request reaches the other host."""
+    listen = free_port()
+    with run_mock("2016-08", "--time-scale", "0.01", "--tokens", TOKEN, "--origin-port",
+                  f"80={listen}") as mock, \
+            hostile_peer(_names_its_edge(other.url), upstream=mock) as peer:
+        done, _, _ = run_measured(conform(peer.url, "--checks", "edge", "--origin-listen",
+                                          f"127.0.0.1:{listen}", "--origin-url",
+                                          "http://127.0.0.1:80", "--deploy-timeout", "1200"),
+                                  timeout=60)
+    assert other.seen == []
+    port = other.url.rsplit(":", 1)[1]
+    shown = done.stdout + done.stderr
+    assert done.returncode in (1, 2) and f"127.0.0.1:{port}" in shown, shown
+    assert "Traceback" not in shown
+
+
+def test_14_trust_target_edge_takes_the_host_it_names(mock, other):
+    with hostile_peer(_names_its_edge(other.url), upstream=mock) as peer:
+        trusting = Target(peer.url, Identity(TOKEN, True), trust_edge=True)
+        preflight(trusting, read_contract(load_document("2016-08")).token_header)
+    assert trusting.edge_url == other.url
