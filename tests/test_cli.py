@@ -199,7 +199,8 @@ def test_make_proof_ends_with_the_verdict_of_each_variant(shared_reference):
                            "PROOF_VARIANTS=2015-08", "PROOF_EXAMPLES=2"],  # .venv as it is
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    started, verdict, services = done.stdout.splitlines()
+    started, *said = done.stdout.splitlines()  # the account of services, then the verdict
+    services, verdict = sorted(said, key=lambda line: not line.startswith("services: "))
     port = re.fullmatch(r"mock 2015-08 on http://127\.0\.0\.1:(\d+); cdn-contract conform "
                         r"--base-url \S+ --variant 2015-08 --checks api", started)
     assert port and verdict == "2015-08: CONFORMS on the API statements; edge checks not run", \
@@ -275,7 +276,7 @@ if [ "$1" = mock ]; then
   echo "listening on http://127.0.0.1:2500$n" >&2
   exec sleep 30
 fi
-shift 2; echo "$4: CONFORMS against $2"
+echo "$5: CONFORMS against $3"  # conform --base-url URL --variant V ...
 """
 
 
