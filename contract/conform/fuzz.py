@@ -223,8 +223,9 @@ def _killable() -> None:
 def _abandon(pool: ProcessPoolExecutor) -> None:
     """Cancel the jobs not begun and end the workers: a stopped run does not wait for
     the operations being fuzzed to finish."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # gone at shutdown
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in list(getattr(pool, "_processes", {}).values()):
+    for process in workers:
         process.terminate()
 
 
