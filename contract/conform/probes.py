@@ -107,10 +107,12 @@ class Context:
     def breached(self, breach: Breach, check: str) -> Unobservable:
         """A bound the target passed (or a URL off its origin) is a finding on it, said
         once per check; what the step needed cannot be observed."""
-        self.breaches.append(Outcome(SPEC, Status.FAIL, f"the target broke conform's bound "
-                                     f"({breach.bound}): {breach}", check,
-                                     cause=f"conform's bound {breach.bound} broken"))
-        return Unobservable(f"the target broke conform's bound ({breach.bound})",
+        cause = f"conform's bound {breach.bound} broken"
+        if not any(o.check == check and o.cause == cause for o in self.breaches):
+            self.breaches.append(Outcome(SPEC, Status.FAIL, f"the target broke conform's "
+                                         f"bound ({breach.bound}): {breach}", check,
+                                         cause=cause))
+        return Unobservable(f"the target broke conform's bound ({breach.bound}): {breach}",
                             cause=f"the target broke conform's bound {breach.bound}")
 
     def service(self) -> tuple[str, str]:

@@ -59,8 +59,6 @@ class Served:
         return self.response.status if self.response is not None else 0
 
 
-
-
 class Journal:
     """The last `size` requests served, oldest first."""
 
