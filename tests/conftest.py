@@ -25,10 +25,12 @@ def shared_reference() -> Path:
 # `make test` runs the suite on two workers (pytest-xdist, `--dist loadgroup`). A module whose
 # module-scoped fixture is costly (a debootstrapped image, a built wheel, a browser, a
 # PostgreSQL server) stays on one worker, so that fixture is made once.
-# The docs' blocks (README.md, then docs/*.md) run in order, as a reader pastes them (one
-# installs the client the next imports), so they too share one worker.
+# The docs' blocks run in order, as a reader pastes them (one installs the client the next
+# imports, one writes the report the next reads): each page's blocks share one worker, and
+# the pages spread over both (no page uses what another made).
 ONE_WORKER = {"test_image", "test_install", "test_browser", "test_replicas",
-              "test_store_contract", "test_docs"}
+              "test_store_contract"}
+DOC_BLOCK = "tests/test_docs.py::test_block_runs_as_written["
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
@@ -37,3 +39,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         module = item.nodeid.partition("::")[0].rpartition("/")[2].removesuffix(".py")
         if module in ONE_WORKER:
             item.add_marker(pytest.mark.xdist_group(module))
+        elif item.nodeid.startswith(DOC_BLOCK):  # [docs/conform.md:151]: the page's group
+            page = item.nodeid.removeprefix(DOC_BLOCK).rpartition(":")[0]
+            item.add_marker(pytest.mark.xdist_group(f"docs {page}"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ from contract.mock.serve import create_app
 from contract.mock.settings import MockSettings
 from contract.spec.variants import PROJECT_ROOT
 from tests import test_client
-from tests.servers import run_mock, run_upstream
+from tests.servers import free_port, run_cli_server, run_upstream
 
 pytestmark = pytest.mark.xdist_group("behaviours")
 
@@ -355,27 +356,54 @@ def test_conform_finds_the_mock_conforming_under_each_behaviour_and_random_seeds
         assert set(report["warned"]) == allowed or seed, (names, report["warned"])
 
 
-def test_the_generated_clients_own_tests_pass_under_random_seeds(shared_reference,
-                                                                monkeypatch, caplog):
-    """tests/test_client.py's tests that talk to the mock, against `--behave random` (the
-    429 test on the same mock: its projects are its own)."""
+class _Records(logging.Handler):
+    """What caplog gives test_client's 429 test (the records logged, `clear()`), in a
+    process with no pytest around it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def clear(self) -> None:
+        self.records.clear()
+
+
+def client_tests_under(seed: int, port: int) -> None:
+    """tests/test_client.py's tests that talk to the mock, against one `--behave random
+    --seed` mock as the CLI runs it, with its edge (the 429 test on the same mock: its
+    projects are its own); run in a process of its own by the test below, on a port it
+    chose (each process would walk the same worker's ports: see free_port)."""
     tests = (test_client.test_every_operation_against_the_mock,
              test_client.test_a_purge_left_at_its_default_gets_the_variants_default_s7a_s7b,
              test_client.test_both_addressing_styles_list_every_service_page_by_page_s8,
              test_client.test_async_client_runs_every_operation)
-    for seed in SEEDS:  # the mock as the CLI runs it, with its edge
-        with run_mock("2016-08", "--time-scale", str(CLIENT_SCALE), "--behave", "random",
-                      "--seed", str(seed)) as base:
-            monkeypatch.setattr(test_client, "run_mock_scaled",
-                                lambda variant, base=base: contextlib.nullcontext(base))
-            for test in (*tests, test_client.
-                         test_429_is_retried_after_retry_after_or_raised_when_retries_are_off_s11_s24):
-                caplog.clear()  # the 429 test counts the retries it logs
-                try:
-                    test(*(("2016-08", base) if test in tests else (caplog,)))
-                except Exception as error:
-                    raise AssertionError(f"{test.__name__} under --behave random --seed "
-                                         f"{seed}") from error
+    records = _Records()
+    logging.getLogger().addHandler(records)
+    with run_cli_server("mock", "--variant", "2016-08", "--quiet", "--time-scale",
+                        str(CLIENT_SCALE), "--behave", "random", "--seed", str(seed), port=port):
+        base = f"http://127.0.0.1:{port}"
+        test_client.run_mock_scaled = lambda variant: contextlib.nullcontext(base)
+        for test in tests:
+            test("2016-08", base)
+        test_client.test_429_is_retried_after_retry_after_or_raised_when_retries_are_off_s11_s24(
+            records)
+
+
+def test_the_generated_clients_own_tests_pass_under_random_seeds(shared_reference):
+    """One process per seed, all at once: the tests wait on scaled time far more than they
+    compute."""
+    runs = {seed: subprocess.Popen(
+        [sys.executable, "-c", "import sys; from tests.test_behaviours import "
+         "client_tests_under; client_tests_under(*map(int, sys.argv[1:]))", str(seed),
+         str(free_port())],
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for seed in SEEDS}
+    for seed, process in runs.items():
+        _, err = process.communicate(timeout=400)
+        assert process.returncode == 0, f"under --behave random --seed {seed}:\n{err[-4000:]}"
 
 
 def naive_delete(base: str, service: str) -> None:

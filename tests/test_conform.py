@@ -4,6 +4,7 @@ deliberately broken implementations (each must fail on the right statement)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -280,6 +281,31 @@ def test_one_cause_is_one_row_with_its_answer_and_a_replay_that_replays(shared_r
     assert len(json.loads(read.stdout)["exchanges"]) == len(har)
     assert not (folder / ".hypothesis").exists() and not (tmp_path / "pytest" /
                                                           ".hypothesis").exists()
+
+
+def test_hypothesis_keeps_its_tables_in_our_cache_folder_or_a_temporary_one(tmp_path):
+    """The Unicode tables hypothesis builds on first use (two seconds a run) are kept in
+    $XDG_CACHE_HOME/cdn-contract/hypothesis, and no example database; where that cannot be
+    written, a temporary folder takes them and is removed after the run."""
+    script = ("from hypothesis.configuration import storage_directory\n"
+              "from contract.conform import fuzz\n"
+              "with fuzz._storage(): fuzz._unicode_tables(); print(storage_directory().path)")
+    env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"}
+    for cache, kept in ((tmp_path / "cache", True), (tmp_path / "a-file", False)):
+        if not kept:
+            cache.write_text("")  # no folder can be made under a file
+        ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             timeout=120, cwd=tmp_path, check=False,
+                             env={**env, "XDG_CACHE_HOME": str(cache)})
+        assert ran.returncode == 0, ran.stderr
+        used = Path(ran.stdout.strip())
+        folder = cache / "cdn-contract" / "hypothesis"
+        if kept:
+            assert used == folder and (folder / "unicode_data").is_dir(), ran.stdout
+            assert not list(folder.rglob("examples")), list(folder.rglob("*"))
+        else:
+            assert used.name.startswith("cdn-contract-hypothesis-") and not used.exists()
+        assert not (tmp_path / ".hypothesis").exists()
 
 
 def test_a_token_the_target_echoes_is_masked_in_every_report(shared_reference):

@@ -207,8 +207,9 @@ def conform(base_url: str, variant: str, token: str | None, headers: tuple[str, 
     line that deletes each one left. Valid requests the target
     refuses (the target is stricter than the contract) are listed, never failures. The
     report paths are checked before anything is sent; --har keeps every exchange, which
-    `cdn-contract validate` reads back. Hypothesis' files go to a temporary folder
-    (HYPOTHESIS_STORAGE_DIRECTORY names another). The pytest entry point takes these
+    `cdn-contract validate` reads back. Hypothesis' files (its Unicode tables, no
+    examples) go to ~/.cache/cdn-contract/hypothesis ($XDG_CACHE_HOME, or
+    HYPOTHESIS_STORAGE_DIRECTORY, names another). The pytest entry point takes these
     options as --cdn-<option> and gives the same verdict and exit status:
     `pytest --cdn-base-url URL --pyargs contract.conform.test_contract`.
 

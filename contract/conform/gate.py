@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import io
 import re
+import ssl
 import threading
 import time
 import weakref
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import urljoin
 
@@ -133,10 +135,17 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
+@cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process for every client of the run: loading the CA bundle
+    takes tens of milliseconds, and a run makes a client per fuzzed operation."""
+    return httpx.create_ssl_context()
+
+
 def bounded_client(bounds: Bounds, headers: dict[str, str] | None = None) -> httpx.Client:
     """An httpx client whose connections keep the exchange's deadline, that never follows a
     redirect, and asks only for the codings the gate inflates with a bound."""
-    transport = httpx.HTTPTransport()
+    transport = httpx.HTTPTransport(verify=_tls())
     # httpx takes no network backend of its own: its pool's is swapped for one that keeps
     # the deadline (the pool makes every connection with it).
     transport._pool._network_backend = _DeadlineBackend()
