@@ -6,7 +6,9 @@ nothing), and fails on the code before the gate."""
 
 from __future__ import annotations
 
+import collections
 import json
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +17,7 @@ import pytest
 
 from contract.conform.checks import CHECKS
 from contract.conform.fuzz import FuzzSettings, fuzz
+from contract.conform.gate import Bounds
 from contract.conform.judges import Expect
 from contract.conform.outcome import Status
 from contract.conform.preflight import preflight
@@ -60,12 +63,13 @@ def other() -> Iterator[Listener]:
         yield listener
 
 
-def context(base: str, *statements: str) -> tuple[Context, Expect]:
+def context(base: str, *statements: str, bounds: Bounds | None = None
+            ) -> tuple[Context, Expect]:
     """A run's context on `base` (through the preflight), as `runner._run` builds it."""
     document = load_document("2016-08")
     contract = read_contract(document)
     target = Target(base, Identity(TOKEN, True, headers=dict([SECRET.split(": ")])),
-                    time_scale=0.01)
+                    bounds=bounds or Bounds(), time_scale=0.01)
     preflight(target, contract.token_header)
     mine = set(embedded(document))
     return Context(target, contract, document, mine), Expect(contract, frozenset(mine))
@@ -291,3 +295,33 @@ def test_14_trust_target_edge_takes_the_host_it_names(mock, other):
         trusting = Target(peer.url, Identity(TOKEN, True), trust_edge=True)
         preflight(trusting, read_contract(load_document("2016-08")).token_header)
     assert trusting.edge_url == other.url
+
+
+# -- a bound broken by every create: one finding per check, the statements quoting it -------
+def test_a_create_past_max_body_in_every_group_is_one_finding_per_check(mock):
+    """Every createService is answered 202 with 1 MiB of body, past --max-body 64 KiB: the
+    three prepared groups all break the bound, which is one finding of the `services` step
+    (it was one per group), one of each check that creates its own; and the statements of
+    the checks that take a prepared group quote the bytes that came back, not only the
+    bound's name (commit 245277b)."""
+    made = json_answer(b'{"x": "' + b"a" * (1 << 20) + b'"}', 202,
+                       "Location: /v1.0/p/services/never-read")
+
+    def script(request: Request, upstream: Upstream) -> bytes | None:
+        if request.method == "POST" and request.target.endswith("/services"):
+            return made
+        return None
+
+    with hostile_peer(script, upstream=mock) as peer:
+        ctx, expect = context(peer.url, bounds=Bounds(max_body=64 * 1024))
+        ctx.prepare([1, 2, 1])
+        outcomes = [o for name in ("project_in_header", "patch_rules", "location_readable")
+                    for o in check(name).run(ctx, expect)]
+    per_check = collections.Counter(o.check for o in ctx.breaches)
+    assert per_check == {"services": 1, "location_readable": 1}, ctx.breaches
+    assert all("passed --max-body 65536 bytes" in o.message for o in ctx.breaches)
+    taken = [o for o in outcomes if o.check in ("project_in_header", "patch_rules")]
+    assert taken and {o.status for o in taken} == {Status.NOT_OBSERVABLE}
+    for one in taken:
+        assert re.search(r"passed --max-body 65536 bytes \(\d+ bytes read", one.message), \
+            one.message
