@@ -23,8 +23,9 @@ from contract.conform.outcome import Status
 from contract.conform.runner import RunOptions, run
 from contract.conform.target import Target
 from contract.errors import InputError
+from contract.mock import behaviours
 from contract.mock.app import MockApp
-from contract.mock.behaviours import FREEDOMS, choose
+from contract.mock.behaviours import FREEDOMS, Freedom, PurgeAdmission, choose
 from contract.mock.serve import create_app
 from contract.mock.settings import MockSettings
 from contract.spec.variants import PROJECT_ROOT
@@ -231,6 +232,33 @@ def test_every_behaviour_changes_what_the_mock_answers():
         assert witness(Driver(mock())) == without, name
         shown = witness(Driver(mock(name)))
         assert shown == with_it, (name, shown)
+
+
+def test_a_purges_admission_changes_as_the_drawn_freedoms_declare(monkeypatch):
+    """`MockApp.admit` names no behaviour: a freedom it never heard of, declaring that it
+    waives S22, refuses a `url` under /private and ignores a purge's body, changes a purge's
+    admission so (a bare purge accepted, the private url refused with its reason, a body
+    served as if absent), together with a registered one (`case-sensitive-booleans`), and
+    changes no other operation's."""
+    def private(query: list[tuple[str, str]]) -> str | None:
+        return "no purge under /private" if ("url", "/private/a.css") in query else None
+
+    declared = Freedom("test-purge-rules", "S22", "a test's", "request", purge=PurgeAdmission(
+        waives=frozenset({("S22",)}), refuse=(private,), body_ignored=True))
+    monkeypatch.setitem(behaviours.BY_NAME, declared.name, declared)
+    behaviours.purge_admission.cache_clear()
+    d = Driver(mock(declared.name, "case-sensitive-booleans"))
+    service = d.create()
+    d.wait(31)
+    assets = f"/v1.0/{PROJECT}/services/{service}/assets"
+    assert d.send("DELETE", assets, hard="true").status == 202
+    refused = d.send("DELETE", assets, url="/private/a.css")
+    assert (refused.status, json.loads(refused.body)["message"]["errors"][0]["message"]) == \
+        (400, "no purge under /private")
+    assert d.send("DELETE", assets, {"url": "/a.css"}, url="/a.css").status == 202
+    assert d.send("DELETE", assets, hard="True", url="/a.css").status == 400
+    assert d.send("DELETE", f"/v1.0/{PROJECT}/services/{service}", {"x": 1}).status == 400
+    behaviours.purge_admission.cache_clear()
 
 
 def test_async_deletes_end_in_order_and_only_those_under_way_are_kept():

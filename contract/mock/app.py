@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass, replace
 
-from contract.checks.admission import Refusal, admit
+from contract.checks.admission import Refusal, Verdict, admit
 from contract.checks.messages import (
     Incoming,
     NotUtf8,
@@ -39,7 +39,6 @@ from contract.mock.state.store import StoreFailure, StoreRefused, StoreUnavailab
 
 log = logging.getLogger("cdn_contract.mock")
 API_PREFIX = "/v1.0/"  # every API path; /__mock__ and /docs are not the API
-BOOLEANS = ("hard",)  # the purge's boolean query parameters, for case-sensitive-booleans
 NO_FREEDOMS: frozenset[str] = frozenset()  # what a request takes without --behave
 
 
@@ -52,6 +51,24 @@ class Admission:
     refusal: Outgoing | None = None
     unrouted: NoMatch | None = None  # the router's reason, when no operation serves it
     refused: bool = False  # `refusal` is the contract's (not one the user asked for)
+
+
+def _refusal(verdict: Verdict, request: Incoming, changed: behaviours.PurgeAdmission
+             ) -> Outgoing | None:
+    """The answer refusing a routed, authorised request, if one does: its parameters'
+    problems, a stricter check, its body, as the freedoms drawn change a purge's (`changed`,
+    as documented for any other request)."""
+    params = verdict.params
+    if params is not None and params.problems and changed.waives:
+        params.problems = [p for p in params.problems if p.statements not in changed.waives]
+    if params is not None and params.problems:
+        return error_response(400, *(problem.text() for problem in params.problems))
+    strict = changed.refusal(request.query) if changed.refuse else None
+    if strict:
+        return error_response(400, strict)
+    if verdict.body is not None and not changed.body_ignored:
+        return _answer(verdict.body)
+    return None
 
 
 class MockApp:
@@ -73,8 +90,8 @@ class MockApp:
 
     def admit(self, request: Incoming, behaves: frozenset[str] = NO_FREEDOMS) -> Admission:
         """The shared verdict (`contract.checks.admission`), answered by its first refusal,
-        with the `--tokens` policy between the token rule and the parameters (and a purge's
-        body ignored when `behaves` says so)."""
+        with the `--tokens` policy between the token rule and the parameters, and a purge's
+        admission changed as the freedoms in `behaves` declare (`Freedom.purge`)."""
         verdict = admit(self.router, request, self.contract)
         match = verdict.match
         if match is None:
@@ -86,22 +103,10 @@ class MockApp:
             refused = self._token_policy(request.header(self.token_header), match)
             if refused is not None:
                 return Admission(match, refusal=refused)
-        params = verdict.params
-        purging = match.operation.id == self.contract.purge.operation
-        if params is not None and params.problems and purging and \
-                "bare-purge-accepted" in behaves:
-            params.problems = [p for p in params.problems if p.statements != ("S22",)]
-        if params is not None and params.problems:
-            return Admission(match, params, error_response(
-                400, *(problem.text() for problem in params.problems)))
-        strict = behaviours.not_lower_case(request.query, BOOLEANS) \
-            if purging and "case-sensitive-booleans" in behaves else None
-        if strict:
-            return Admission(match, params, error_response(400, strict))
-        body = verdict.body
-        if body is not None and not ("purge-body-ignored" in behaves and purging):
-            return Admission(match, params, _answer(body))
-        return Admission(match, params)
+        changed = behaviours.purge_admission(behaves) \
+            if behaves and match.operation.id == self.contract.purge.operation \
+            else behaviours.AS_DOCUMENTED
+        return Admission(match, verdict.params, _refusal(verdict, request, changed))
 
     def _token_policy(self, token: str | None, match: Match) -> Outgoing | None:
         """`--tokens`: a token it does not list, or one scoped to another project → 401."""

@@ -14,13 +14,14 @@ handlers keep their own logic and only branch where a freedom changes the answer
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import math
 import random
 import secrets
 import sys
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -34,12 +35,44 @@ RANDOM_WARNINGS = "random+warnings"  # random, drawing the behaviours conform wa
 DELETE_SECONDS = 30.0  # how long an asynchronous delete lasts (times --time-scale)
 SLOW_DEPLOY = 4.0  # a slow deploy takes this many times the mock's own deploy time
 SERVICES_SHOWN = 100  # the most recent per-service draws /__mock__/health lists
+BOOLEANS = ("hard",)  # the purge's boolean query parameters, for case-sensitive-booleans
+
+
+Query = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class PurgeAdmission:
+    """How the freedoms a request draws change a purge's admission (`MockApp.admit` applies
+    it, naming none of them): the statements whose problems are waived (a problem is waived
+    when its statements are one of these), a stricter check of the query (the reason to
+    refuse it, or None), and whether a request body is served as if absent."""
+
+    waives: frozenset[tuple[str, ...]] = frozenset()
+    refuse: tuple[Callable[[Query], str | None], ...] = ()
+    body_ignored: bool = False
+
+    def __or__(self, other: PurgeAdmission) -> PurgeAdmission:
+        return PurgeAdmission(self.waives | other.waives, self.refuse + other.refuse,
+                              self.body_ignored or other.body_ignored)
+
+    def refusal(self, query: Query) -> str | None:
+        """The first stricter check's reason to refuse `query`, if one refuses it."""
+        for check in self.refuse:
+            reason = check(query)
+            if reason:
+                return reason
+        return None
+
+
+AS_DOCUMENTED = PurgeAdmission()  # a purge admitted as the contract says
 
 
 @dataclass(frozen=True)
 class Freedom:
     """One documented freedom. `group`: the names of one group exclude each other (one
-    Retry-After form at a time); `rate_limited`: it shows only on a 429 of the rate limit."""
+    Retry-After form at a time); `rate_limited`: it shows only on a 429 of the rate limit;
+    `purge`: how it changes a purge's admission (none: it changes what the handlers do)."""
 
     name: str
     statement: str
@@ -47,6 +80,7 @@ class Freedom:
     scope: Scope
     group: str = ""
     rate_limited: bool = False
+    purge: PurgeAdmission = AS_DOCUMENTED
 
     @property
     def warns(self) -> bool:
@@ -67,7 +101,8 @@ FREEDOMS = (
             "<base>/v1.0/{project_id}/services/{service_id}", "request"),
     Freedom("case-sensitive-booleans", "S6, S17", "only `true` and `false` are booleans: "
             "`hard=True` is refused with 400 (the mock's own point reads any case, as the "
-            "upstream implementation does)", "request"),
+            "upstream implementation does)", "request",
+            purge=PurgeAdmission(refuse=(lambda query: not_lower_case(query, BOOLEANS),))),
     Freedom("calendar-minute", "S11", "the 20 purges a minute are counted per calendar "
             "minute (the window opens on the minute), not from the first purge", "process",
             rate_limited=True),
@@ -79,7 +114,8 @@ FREEDOMS = (
     Freedom("retry-after-absent", "S24 (INTERPRETATION: a warning)", "a 429 carries no "
             "Retry-After", "request", group="retry-after", rate_limited=True),
     Freedom("purge-body-ignored", "S32 (INTERPRETATION: a warning)", "a purge sent with a "
-            "request body is served as if it had none", "request"),
+            "request body is served as if it had none", "request",
+            purge=PurgeAdmission(body_ignored=True)),
     Freedom("two-label-domains-refused", "S36 (the docs set no rule on a domain's labels)",
             "a create or update naming a two-label domain (example.com) is refused with 400, "
             "as the upstream implementation does", "request"),
@@ -90,7 +126,8 @@ FREEDOMS = (
             "request"),
     Freedom("bare-purge-accepted", "S22 (INTERPRETATION: a warning)", "a purge "
             "(hard=true) without `url` is accepted (202) and purges everything, as the "
-            "upstream implementation does (S22's other reading)", "request"),
+            "upstream implementation does (S22's other reading)", "request",
+            purge=PurgeAdmission(waives=frozenset({("S22",)}))),
     Freedom("busy-until-deployed", "S34", "purges and updates of a service whose deploy is "
             "under way (not yet `deployed` or `failed`) are refused with 400 and the "
             "upstream's message \"Service <id> is not deployed.\"", "service"),
@@ -98,6 +135,14 @@ FREEDOMS = (
             "ones (a `code` per error, a `request_id`)", "request"),
 )
 BY_NAME = {freedom.name: freedom for freedom in FREEDOMS}
+
+
+@functools.cache
+def purge_admission(drawn: frozenset[str]) -> PurgeAdmission:
+    """How the freedoms `drawn` change a purge's admission, together. Cached: a fixed set
+    draws one frozenset for every request, `random` a few."""
+    return functools.reduce(PurgeAdmission.__or__, (BY_NAME[name].purge for name in drawn
+                                                    if name in BY_NAME), AS_DOCUMENTED)
 DRAWS = (RANDOM, RANDOM_WARNINGS)  # the --behave values that draw, each given alone
 
 
