@@ -325,3 +325,64 @@ def test_a_create_past_max_body_in_every_group_is_one_finding_per_check(mock):
     for one in taken:
         assert re.search(r"passed --max-body 65536 bytes \(\d+ bytes read", one.message), \
             one.message
+
+
+# -- schemathesis' own requests: ignored_auth's case without the token -----------------------
+UNAUTHENTICATED = {
+    "a 1 GiB body": lambda: huge_body(1 << 30),
+    "an endless chunked body": endless_chunks,
+}
+
+
+@pytest.mark.parametrize("attack", list(UNAUTHENTICATED))
+def test_4_schemathesis_own_unauthenticated_request_is_read_within_the_bounds(mock, attack,
+                                                                              tmp_path):
+    """schemathesis' ignored_auth sends a case again itself, without the token and with an
+    invalid one; the target answers those (and only those: no token, and not httpx's
+    User-Agent, which our own probes send) with `attack`. They pass the gate like every
+    case: conform stops reading at --max-body, reports the bound broken, and ends; its RSS
+    stays under 300 MB (schemathesis' own session read the whole body)."""
+    def unauthenticated(request: Request) -> bool:
+        return request.headers.get("x-auth-token") != TOKEN and \
+            not request.headers.get("user-agent", "").startswith("python-httpx/")
+
+    def script(request: Request, upstream: Upstream) -> Any:
+        return UNAUTHENTICATED[attack]() if unauthenticated(request) else None
+
+    with hostile_peer(script, upstream=mock) as peer:
+        done, rss, _ = run_measured(conform(peer.url, "--max-body", "1MiB", "--json",
+                                            str(tmp_path / "report.json")), timeout=240)
+        attacked = [r for r in peer.seen if unauthenticated(r)]
+    assert attacked, "schemathesis sent no request without the token"
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1, done.stdout + done.stderr
+    reported = (tmp_path / "report.json").read_text()
+    assert any(f"GET {peer.url}{r.target}: the answer's body passed --max-body 1048576 bytes"
+               in reported for r in attacked), reported
+    assert rss < RSS_LIMIT_MB, f"{attack}: conform's peak RSS {rss:.0f} MB"
+
+
+def test_4_the_resent_unauthenticated_request_past_a_bound_is_a_finding(mock):
+    """The target takes a request without a token (schemathesis' ignored_auth finds it),
+    then answers the same request, sent again to be quoted, with 4 MiB: a finding of the
+    bound on that operation beside the ignored token, and fuzzing goes on (the Breach ended
+    the run)."""
+    asked: set[tuple[str, str]] = set()
+
+    def script(request: Request, upstream: Upstream) -> Any:
+        if request.headers.get("x-auth-token") == TOKEN:
+            return None
+        key = (request.method, request.target.partition("?")[0])
+        if key in asked:
+            return huge_body(4 << 20)
+        asked.add(key)
+        return json_answer(b'{"services": [], "links": []}')
+
+    with hostile_peer(script, upstream=mock) as peer:
+        ctx, _ = context(peer.url, bounds=Bounds(max_body=1 << 20))
+        done = fuzz(ctx.document, ctx.target, FuzzSettings(2, 1, 1), lambda _: None)
+    ignored = {f.operation for f in done.findings if f.code == "ST401"}
+    bounds = {f.operation for f in done.findings if f.code == "bound"}
+    assert ignored and ignored <= bounds, [f.message for f in done.findings]
+    assert all("passed --max-body 1048576 bytes" in f.message
+               for f in done.findings if f.code == "bound")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -33,7 +33,9 @@ from requests.structures import CaseInsensitiveDict
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.core.result import Err
 from schemathesis.openapi.checks import AuthScenario, IgnoredAuth
+from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     ignored_auth,
@@ -43,6 +45,9 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.specs.openapi.schemas import OpenApiSchema
+from schemathesis.transport import BaseTransport
+from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
 
 from contract.conform.gate import Bounds, Breach, Gate, GatedSession
 from contract.conform.outcome import SPEC, Outcome, Status, curl, gist, steady
@@ -162,8 +167,7 @@ def fuzz(document: dict[str, Any], target: Target, options: FuzzSettings,
     identity = target.identity
     base_url = target.base_url
     text = json.dumps(document)  # once: the jobs' cache key, and what each process loads
-    labels = [result.ok().label for result in _schema(text, base_url, identity.project_id)
-              .get_all_operations()]
+    labels = [one.label for one in _operations(_schema(text, base_url, identity.project_id))]
     header = read_contract(document).token_header
     jobs = [_Job(text, base_url, header, identity.token,
                  identity.token_known, tuple(identity.headers.items()), identity.project_id,
@@ -271,21 +275,72 @@ class _Job:
     bounds: Bounds  # what is read of each answer
 
 
+# -- schemathesis' requests, every one through the job's GatedSession ------------------------
+GATED = "cdn_contract_gated_session"  # the transport argument that carries it to the checks
+
+
+class _GatedTransport(RequestsTransport):
+    """schemathesis' transport for `requests`, sending only through a `GatedSession`: the
+    one a case is called with, or, for the requests a check sends of its own (ignored_auth's
+    case without the token, then with an invalid one), the one in the transport arguments
+    the case was validated with. schemathesis drops `session` from those before it sends
+    (`specs/openapi/_auth_retry.py`, build_retry_transport_kwargs, then send_probe), and
+    would open a session of its own: no origin check, no bound on what it reads. With no
+    gated session, nothing is sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._copy_serializers_from(REQUESTS_TRANSPORT)  # as its ASGI and WSGI ones do
+
+    def send(self, case: schemathesis.Case[Any], *, session: requests.Session | None = None,
+             **kwargs: Any) -> schemathesis.Response:
+        carried = kwargs.pop(GATED, None)
+        gated = session if isinstance(session, GatedSession) else carried
+        if not isinstance(gated, GatedSession):
+            raise RuntimeError(f"{case.method} {case.path}: schemathesis sends a request "
+                               "without conform's gate (a bug of cdn-contract)")
+        return super().send(case, session=gated, **kwargs)
+
+
+_GATED_TRANSPORT = _GatedTransport()
+
+
+class _GatedSchema(OpenApiSchema):
+    """The schema as schemathesis loads it, whose transport (what `case.call` and the checks'
+    own requests send with) is the gated one."""
+
+    @property
+    def transport(self) -> BaseTransport[Any]:
+        return _GATED_TRANSPORT
+
+
 @lru_cache(maxsize=4)
-def _schema(document: str, base_url: str, project_id: str | None) -> Any:
+def _schema(document: str, base_url: str, project_id: str | None) -> _GatedSchema:
     settings: dict[str, Any] = {
         "checks": {"negative_data_rejection": {"expected-statuses": REJECTIONS}},
         "output": {"sanitization": {"enabled": False}}}  # curl must reproduce
     if project_id is not None:  # never an invented project on a real account
         settings["parameters"] = {"path.project_id": project_id}
     config = schemathesis.Config.from_dict(settings)
-    return schemathesis.openapi.from_dict({**json.loads(document),
-                                           "servers": [{"url": base_url}]}, config=config)
+    schema = schemathesis.openapi.from_dict({**json.loads(document),
+                                             "servers": [{"url": base_url}]}, config=config)
+    schema.__class__ = _GatedSchema  # loaded as schemathesis loads it; sent through the gate
+    return cast(_GatedSchema, schema)
+
+
+def _operations(schema: _GatedSchema) -> list[APIOperation[Any, Any, Any, Any]]:
+    """The schema's operations (ours all load: one that does not is a bug, raised)."""
+    found = []
+    for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
+        found.append(result.ok())
+    return found
 
 
 def _run(job: _Job) -> Fuzzed:
     schema = _schema(job.document, job.base_url, job.project_id)
-    operation = next(r.ok() for r in schema.get_all_operations() if r.ok().label == job.operation)
+    operation = next(one for one in _operations(schema) if one.label == job.operation)
     mode = GenerationMode.POSITIVE if job.mode == "positive" else GenerationMode.NEGATIVE
     # Negative cases may mean to send a bad token, and ours replaces it: only positive ones
     # tell whether the target refuses an invalid token.
@@ -317,16 +372,8 @@ def _run(job: _Job) -> Fuzzed:
         curl = _curl(prepared, job)
         try:
             response = case.call(base_url=job.base_url, session=session)
-        except Breach as breach:
-            found.setdefault(f"bound {operation.label} {breach.bound}", Finding(
-                operation.label, job.mode, f"the target broke conform's bound "
-                f"({breach.bound}): {breach}", curl, BOUND))
-            return
-        except requests.RequestException as error:
-            _still_there(job, session)  # gone: InputError; else the target dropped this request
-            found.setdefault(f"dropped {operation.label}", Finding(
-                operation.label, job.mode, f"the target closed the connection without "
-                f"answering ({type(error).__name__})", curl, DROPPED))
+        except (Breach, requests.RequestException) as error:
+            found.setdefault(*_not_answered(job, session, error, curl))
             return
         sent += 1
         answer = _answer(prepared, response)
@@ -335,28 +382,52 @@ def _run(job: _Job) -> Fuzzed:
         made = _remove_created(job, case, response, session)
         if made is not None:
             created.append(made)
-        try:
-            case.validate_response(response, checks=checks)
+        try:  # the checks' own requests (ignored_auth's) take the gated session too
+            case.validate_response(response, checks=checks, transport_kwargs={GATED: session})
+        except (Breach, requests.RequestException) as error:  # one of those got no answer
+            found.setdefault(*_not_answered(job, session, error, _sent_curl(error, job, curl)))
         except (Failure, FailureGroup) as failure:  # schemathesis' findings
             failures = list(failure.exceptions) if isinstance(failure, FailureGroup) \
                 else [failure]
             for one in failures:
-                text = str(one).strip()
-                key = text.split("\n\n")[0] + text.split("Received:")[-1][:20]
-                if key in found:
-                    continue
-                shown = _without_auth(prepared, job, one.scenario, session) \
-                    if isinstance(one, IgnoredAuth) else answer
-                found[key] = Finding(operation.label, job.mode, text,
-                                     curl if shown is answer else _curl(shown.request, job),
-                                     getattr(one, "code", ""), shown.status_code,
-                                     exchange=shown)
+                _found(one, _Sent(job, session, prepared, answer, curl), found)
 
     test = hypothesis.seed(job.options.seed)(exercise) if job.options.seed is not None \
         else exercise
     with session:
         test()
     return Fuzzed(sent, tuple(found.values()), tuple(created), tuple(exchanges))
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A case as it was sent and answered, and the job's session (to send it again)."""
+
+    job: _Job
+    session: requests.Session
+    prepared: requests.PreparedRequest
+    answer: httpx.Response
+    curl: str
+
+
+def _found(failure: Failure, sent: _Sent, found: dict[str, Finding]) -> None:
+    """One of schemathesis' failures as a finding, once per kind: an ignored token quotes
+    the request without it, sent again (that one passing a bound is a finding too, and the
+    failure then quotes the case)."""
+    text = str(failure).strip()
+    key = text.split("\n\n")[0] + text.split("Received:")[-1][:20]
+    if key in found:
+        return
+    shown, curl = sent.answer, sent.curl
+    if isinstance(failure, IgnoredAuth):
+        try:
+            shown = _without_auth(sent.prepared, sent.job, failure.scenario, sent.session)
+            curl = _curl(shown.request, sent.job)
+        except (Breach, requests.RequestException) as error:
+            found.setdefault(*_not_answered(sent.job, sent.session, error,
+                                            _sent_curl(error, sent.job, curl)))
+    found[key] = Finding(sent.job.operation, sent.job.mode, text, curl,
+                         getattr(failure, "code", ""), shown.status_code, exchange=shown)
 
 
 def _answer(prepared: requests.PreparedRequest,
@@ -386,6 +457,33 @@ def _without_auth(prepared: requests.PreparedRequest, job: _Job, scenario: AuthS
     if scenario != AuthScenario.NO_AUTH:
         again.headers[job.token_header] = "invalid-token"
     return _answer(again, session.send(again))
+
+
+def _not_answered(job: _Job, session: requests.Session, error: Breach | requests.RequestException,
+                  curl: str) -> tuple[str, Finding]:
+    """A request of the job (a case, or a check's own) that left nothing to judge, as a
+    finding and the key that keeps one per operation: an answer past a bound (or a URL off
+    the origin), or a connection closed unanswered. InputError when the target is gone."""
+    if isinstance(error, Breach):
+        return f"bound {job.operation} {error.bound}", Finding(
+            job.operation, job.mode, f"the target broke conform's bound ({error.bound}): "
+            f"{error}", curl, BOUND)
+    _still_there(job, session)
+    return f"dropped {job.operation}", Finding(
+        job.operation, job.mode, f"the target closed the connection without answering "
+        f"({type(error).__name__})", curl, DROPPED)
+
+
+def _sent_curl(error: Breach | requests.RequestException, job: _Job, otherwise: str) -> str:
+    """The curl line of the request `error` is about (a check's own: the case without its
+    token), when it names one."""
+    if isinstance(error, requests.RequestException):
+        sent = error.request
+        return _curl(sent, job) if isinstance(sent, requests.PreparedRequest) else otherwise
+    try:
+        return _curl(error.request, job)
+    except RuntimeError:  # httpx: a Breach before any request (a URL off the origin)
+        return otherwise
 
 
 def _still_there(job: _Job, session: requests.Session) -> None:

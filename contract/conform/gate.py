@@ -2,8 +2,8 @@
 
 conform is pointed at servers the user does not control, with the user's token and headers.
 The judged must not be trusted by the judge, so one place decides, for every request (the
-probes, the preflight, schemathesis' cases and their cleanup, the re-sent unauthenticated
-request, the edge probes):
+probes, the preflight, schemathesis' cases, its checks' own requests and their cleanup,
+the re-sent unauthenticated request, the edge probes):
 
 - where it may go: a gate talks to one origin (scheme, host, port). A URL a server wrote
   (a Location, a `next` link) is resolved as a URL (RFC 3986) and is refused, never
