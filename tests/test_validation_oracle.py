@@ -12,6 +12,8 @@ is matched narrowly, so that any other disagreement fails the test.
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,11 +21,12 @@ from hypothesis import strategies as st
 from contract.checks.messages import Incoming
 from contract.mock.serve import create_app
 from contract.mock.settings import MockSettings
+from contract.openapi import operations
 from contract.spec.variants import load_document
 from contract.validation.compiled import CompiledValidator
 from contract.validation.messages import HttpRequest, HttpResponse
 from contract.validation.reference import ContractValidator
-from tests.strategies import documented_bodies, requests, responses
+from tests.strategies import SERVICE, documented_bodies, requests, responses
 
 EXCHANGES = 4_000  # per variant: thousands of each kind of verdict (the counts below)
 
@@ -86,3 +89,30 @@ def test_compiled_validator_agrees_with_openapi_core(shared_reference, variant):
     # valid and invalid exchanges, and responses that break the contract, all occur often
     assert seen["valid"] > EXCHANGES * 0.05 and seen["invalid"] > EXCHANGES * 0.3, seen
     assert seen["response violations"] > EXCHANGES * 0.1, seen
+
+
+EMPTY_BODIES = [b"{}", b"[]", b"null", b'""', b""]  # the last: no body at all
+ARGUMENTS = {"project_id": "110011", "service_id": SERVICE, "domain_name": "www.example.com",
+             "flavor_id": "cdn"}
+
+
+@pytest.mark.parametrize("variant", ["2015-08", "2016-08"])
+def test_empty_bodies_against_every_documented_response(shared_reference, variant):
+    """`{}`, `[]`, `null` and `""` as the body of every documented response of every
+    operation (a schema's required members, its type and its shape each judged on the least
+    body there is): the same violations as openapi-core, with and without the JSON media
+    type named."""
+    ours, oracle = CompiledValidator(variant), ContractValidator(variant)
+    differ = []
+    for template, method, operation in operations(load_document(variant)):
+        request = HttpRequest(method.upper(), template.format(**ARGUMENTS),
+                              (("X-Auth-Token", "tok"),))
+        for status, body, named in itertools.product(
+                sorted(operation.get("responses", {})), EMPTY_BODIES, (True, False)):
+            headers = (("Content-Type", "application/json"),) if named else ()
+            response = HttpResponse(int(status), headers, body)
+            mine = judged(ours.validate_response(request, response))
+            theirs = judged(oracle.validate_response(request, response))
+            if mine != theirs:
+                differ.append((method, template, status, body, named, mine, theirs))
+    assert not differ, "\n".join(map(str, differ))
