@@ -24,10 +24,9 @@ from contract.model import read_contract
 from contract.spec.statements import embedded
 from contract.spec.variants import load_document
 from tests.hostile_peer import (
+    Exchange,
     Listener,
-    Request,
     Script,
-    Upstream,
     bomb,
     deep_json,
     endless_chunks,
@@ -86,7 +85,7 @@ def conform(base: str, *options: str) -> list[str]:
 def test_1_the_fuzz_cleanup_never_follows_a_redirect_to_another_host(mock, other):
     """schemathesis' creates are deleted at once; the DELETE is answered 307 to the other
     host: it is an answer, and no DELETE (no token, no -H header) reaches the other host."""
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         if request.method == "DELETE":
             return response(307, b"", f"Location: {other.url}{request.target}")
         if request.method == "POST" and request.target.endswith("/services"):
@@ -106,7 +105,7 @@ def test_4_the_resent_unauthenticated_request_follows_no_redirect(mock, other):
     quote it stays an answer (a 307), and the -H headers never reach the other host."""
     asked: set[tuple[str, str]] = set()
 
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         if request.headers.get("x-auth-token") == TOKEN:
             return None
         key = (request.method, request.target.partition("?")[0])
@@ -132,9 +131,9 @@ def test_2_a_location_is_resolved_as_a_url_and_never_followed_off_the_origin(moc
     it stays on the target; an absolute URL to the other host is a finding quoting it."""
     location = written.format(host=other.url.removeprefix("http://"), url=other.url)
 
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         if request.method == "POST" and request.target.endswith("/services"):
-            return relayed(upstream(request), Location=location)
+            return relayed(request.ask_upstream(), Location=location)
         return None
 
     with hostile_peer(script, upstream=mock) as peer:
@@ -151,9 +150,9 @@ def test_2_a_next_link_is_resolved_as_a_url(mock, other):
     the path the reference resolves to), never from the other host."""
     host = other.url.removeprefix("http://")
 
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         if request.method == "GET" and "/services?" in request.target:
-            answer = upstream(request)
+            answer = request.ask_upstream()
             body = answer.json()
             for link in body.get("links", []):
                 link["href"] = f"@{host}/v1.0/p/services?limit=2"
@@ -184,7 +183,7 @@ def test_5_an_answer_past_max_body_stops_the_read_not_conform(mock, attack):
     traceback, and its RSS stays under 300 MB."""
     made = ATTACKS[attack]()
 
-    def script(request: Request, upstream: Upstream) -> Any:
+    def script(request: Exchange) -> Any:
         return made if request.target.endswith("/flavors") else None
 
     with hostile_peer(script, upstream=mock) as peer:
@@ -201,7 +200,7 @@ def test_5_a_2m_service_listing_past_a_small_cap_is_a_finding(mock):
     page = b'{"services": [' + b",".join([b'{"id": "x", "name": "n"}'] * 2_000_000) + b']}'
     made = json_answer(page)
 
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         if request.method == "GET" and "/services?" in request.target:
             return made
         return None
@@ -217,7 +216,7 @@ def test_5_a_2m_service_listing_past_a_small_cap_is_a_finding(mock):
 def test_6_a_byte_every_half_second_meets_the_request_deadline(mock):
     """One byte every 0.5 s keeps every read alive (each well within the 10 s read
     timeout): the deadline of the whole exchange ends it."""
-    def script(request: Request, upstream: Upstream) -> Any:
+    def script(request: Exchange) -> Any:
         return trickle(0.5, b'{"flavors": []}' + b" " * 60) \
             if request.target.endswith("/flavors") else None
 
@@ -233,7 +232,7 @@ def test_6_a_byte_every_half_second_meets_the_request_deadline(mock):
 def test_7_json_100k_deep_is_a_named_bound_not_a_traceback(mock):
     made = deep_json(100_000)
 
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         return made if request.target.endswith("/flavors") else None
 
     with hostile_peer(script, upstream=mock) as peer:
@@ -244,7 +243,7 @@ def test_7_json_100k_deep_is_a_named_bound_not_a_traceback(mock):
 
 
 def test_7_purge_jobs_that_are_not_json_leave_the_default_of_hard_not_observable(mock):
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         if request.target.startswith("/__mock__/jobs"):
             return response(200, b"<html>jobs</html>", "Content-Type: text/html")
         return None
@@ -259,9 +258,9 @@ def test_7_purge_jobs_that_are_not_json_leave_the_default_of_hard_not_observable
 # -- 14: edge probes go where the user said --------------------------------------------------
 def _names_its_edge(at: str) -> Script:
     """A mock whose /__mock__/health names its edge at `at`."""
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         if request.target.startswith("/__mock__/health"):
-            answer = upstream(request)
+            answer = request.ask_upstream()
             return relayed(answer, json.dumps({**answer.json(), "edge": at}).encode())
         return None
     return script
