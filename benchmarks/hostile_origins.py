@@ -9,47 +9,13 @@ tenant's API reads took meanwhile, the peak RSS of the server attacked (the issu
 from __future__ import annotations
 
 import argparse
-import contextlib
-import socketserver
 import statistics
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from soak import AUTH, MIB, deployed, peak_rss, servers
-
-
-class Origin(socketserver.ThreadingTCPServer):
-    """/endless: one header line that never ends; /cut: 64 MiB declared, 16 MiB sent, then
-    closed; anything else: one byte."""
-
-    daemon_threads = allow_reuse_address = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Answer)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-
-class _Answer(socketserver.StreamRequestHandler):
-    def handle(self) -> None:
-        with contextlib.suppress(OSError):
-            while line := self.rfile.readline():
-                while self.rfile.readline() not in (b"\r\n", b""):
-                    pass
-                path, block = line.split()[1], b"a" * MIB
-                if path.startswith(b"/endless"):
-                    self.wfile.write(b"HTTP/1.1 200 OK\r\nx-endless: ")
-                    for _ in range(4096):  # 4 GiB, or until the reader hangs up
-                        self.wfile.write(block)
-                    return
-                if path.startswith(b"/cut"):
-                    self.wfile.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                                     b"content-length: %d\r\n\r\n" % (64 * MIB))
-                    for _ in range(16):
-                        self.wfile.write(block)
-                    return
-                self.wfile.write(b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nx")
+from origin import MIB, Origin
+from soak import AUTH, deployed, peak_rss, servers
 
 
 def tenant_reads(api: int, deadline: float) -> list[float]:

@@ -17,8 +17,7 @@ from peers import ROOT
 sys.path.insert(0, str(ROOT))
 
 from tests.hostile_peer import (
-    Request,
-    Upstream,
+    Exchange,
     bomb,
     deep_json,
     endless_chunks,
@@ -50,7 +49,7 @@ def main() -> None:
         for name, make in ATTACKS.items():
             made = make()
 
-            def script(request: Request, upstream: Upstream, made: Any = made) -> Any:
+            def script(request: Exchange, made: Any = made) -> Any:
                 return made if request.target.endswith("/flavors") else None
 
             with hostile_peer(script, upstream=base) as peer:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import socket
-import socketserver
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from origin import Origin
 from peers import ROOT, need_wrk, purge_url, wait, wrk
 
 PORT = 18951
@@ -69,36 +69,6 @@ def soak(label: str, extra: list[str], seconds: int, connections: int) -> None:
 # -- issue 33's attacks ----------------------------------------------------------------------
 
 AUTH = {"X-Auth-Token": "t"}
-MIB = 1024 * 1024
-
-
-class Origin(socketserver.ThreadingTCPServer):
-    """/big: 16 MiB; /huge: 4 GiB, made as it is sent; anything else: one byte."""
-
-    daemon_threads = allow_reuse_address = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Answer)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-
-class _Answer(socketserver.StreamRequestHandler):
-    def handle(self) -> None:
-        with contextlib.suppress(OSError):
-            while line := self.rfile.readline():
-                while self.rfile.readline() not in (b"\r\n", b""):
-                    pass
-                path = line.split()[1]
-                size = {b"/big": 16 * MIB, b"/huge": 4096 * MIB}.get(path, 1)
-                head = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                        b"content-length: %d\r\n\r\n" % size)
-                if size == 1:  # one write: a second small one would wait for an ACK
-                    self.wfile.write(head + b"x")
-                    continue
-                self.wfile.write(head)
-                block = b"x" * MIB
-                for _ in range(size // MIB):
-                    self.wfile.write(block)
 
 
 @contextlib.contextmanager
@@ -108,9 +78,9 @@ def servers(origin: Origin) -> Iterator[dict[str, Any]]:
     started = [subprocess.Popen([sys.executable, "-m", "contract", "mock", "--quiet",
                                  "--time-scale", "0.001", "--no-rate-limit", "--port",
                                  str(ports[0]), "--edge-port", str(ports[1]), "--origin-port",
-                                 f"80={origin.server_address[1]}"], cwd=ROOT),
+                                 f"80={origin.port}"], cwd=ROOT),
                subprocess.Popen([sys.executable, "-m", "contract", "proxy", "--upstream",
-                                 f"http://127.0.0.1:{origin.server_address[1]}", "--log",
+                                 f"http://127.0.0.1:{origin.port}", "--log",
                                  "/dev/null", "--port", str(ports[2])], cwd=ROOT,
                                 stderr=subprocess.DEVNULL)]
     try:

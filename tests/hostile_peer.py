@@ -1,17 +1,29 @@
-"""A hostile HTTP server on loopback for the tests of what our clients do against servers
-that mean harm (issue 45), with a second listener on another loopback address: the "other
-host", which records whatever arrives there (a token must never).
+"""A hostile HTTP server on loopback, for the tests of what our clients (conform, the proxy,
+the generated client) do against servers that mean harm (issues 45 and 47), and a second
+listener on another loopback address: the "other host", which records whatever arrives there
+(a token must never).
+
+    def script(exchange: Exchange) -> Reply:
+        if exchange.target.endswith("/flavors"):
+            return huge_body(2 << 30)            # bytes, or an iterable written as it comes
+        if exchange.method == "DELETE":
+            exchange.drip(b"HTTP/1.1 204 X\\r\\n\\r\\n", 0.3)   # or act on the connection
+            return None
+        return None                              # None: relayed to `upstream` (a real mock)
 
     with other_host() as other, hostile_peer(script, upstream=mock_url) as peer:
         ... point conform (or the proxy, the client) at peer.url ...
-        assert other.seen == []
+    assert other.seen == [] and [e.method for e in peer.seen] == [...]
 
-`script(request, upstream)` answers each request: raw bytes (written, then the connection
-closed), an iterable of bytes (each written as it comes: a slow or endless answer; the
-generator may sleep), or None to pass the request to `upstream` (a real mock) and relay its
-answer. `run_measured` runs a command (conform) and says its peak RSS and wall time. Each
-connection carries one exchange (`Connection: close`). Raw sockets, so that an answer may
-be anything a hostile server can send.
+Each connection carries one exchange: the request is read (head and Content-Length body),
+recorded in `seen`, and handed to the script as an `Exchange`, which holds the parsed request
+and the means to act on the connection (send, answer, drip, stall, reset) or to ask the
+upstream (`ask_upstream`). What the script returns is then written: bytes, an iterable of
+bytes (each written as it comes: a slow or endless answer), or None, which relays the request
+to `upstream` unless the script acted on the connection itself; the connection then closes.
+When the test leaves the block, a stop event ends drips, stalls and endless answers.
+`run_measured` runs a command (conform) and says its peak RSS and wall time. Raw sockets,
+so that an answer may be anything a hostile server can send.
 """
 
 from __future__ import annotations
@@ -20,7 +32,7 @@ import contextlib
 import itertools
 import re
 import socket
-import socketserver
+import struct
 import subprocess
 import sys
 import threading
@@ -32,28 +44,95 @@ from dataclasses import dataclass, field
 import httpx
 
 OTHER_ADDRESS = "127.0.0.21"  # the "other host": a second loopback address
+READ_TIMEOUT = 30  # a client that sends half a request does not hold its thread for ever
 
 
 @dataclass
-class Request:
+class Exchange:
+    """One request as it arrived (`headers` named in lower case), and the means to answer
+    it: the same object serves a script that returns its answer and one that acts."""
+
     method: str
     target: str  # the path and query, as sent
-    headers: dict[str, str]  # names in lower case
-    body: bytes = b""
+    headers: dict[str, str]
+    body: bytes
+    connection: socket.socket = field(repr=False)
+    stop: threading.Event = field(repr=False)  # set when the test is over
+    number: int = 0  # 0 for the first request the listener got
+    upstream: httpx.Client | None = field(default=None, repr=False)
+    acted: bool = False  # the script wrote, stalled or reset: nothing to relay
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def send(self, data: bytes) -> None:
+        self.acted = True
+        self.connection.sendall(data)
+
+    def answer(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
+               reason: str = "Whatever") -> None:
+        """A whole answer (JSON unless said otherwise), then the connection closes."""
+        self.send(response(status, body, *(f"{k}: {v}" for k, v in {
+            "Content-Type": "application/json", **(headers or {})}.items()), reason=reason))
+
+    def drip(self, data: bytes, every: float) -> None:
+        """`data` one byte at a time, `every` seconds apart, until the test is over."""
+        for byte in data:
+            if self.stop.wait(every):
+                return
+            self.send(bytes([byte]))
+
+    def stall(self) -> None:
+        """Say nothing until the test is over."""
+        self.acted = True
+        self.stop.wait()
+
+    def reset(self) -> None:
+        """Abort the connection: the client reads a reset (RST), not an end."""
+        self.acted = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+
+    def ask_upstream(self) -> httpx.Response:
+        """This request as the upstream (a real mock) answers it, for a script to change."""
+        if self.upstream is None:
+            raise RuntimeError("this peer has no upstream to ask")
+        # Host kept: the mock writes its Locations and links for the peer
+        headers = {k: v for k, v in self.headers.items()
+                   if k not in ("connection", "content-length", "accept-encoding")}
+        return self.upstream.request(self.method, self.target, headers=headers,
+                                     content=self.body)
 
 
 Reply = bytes | Iterable[bytes] | None
-Upstream = Callable[[Request], httpx.Response]  # the request as the real mock answers it
-Script = Callable[[Request, Upstream], Reply]
+Script = Callable[[Exchange], Reply]
 
 
-def _read_request(sock: socket.socket) -> Request | None:
+@dataclass
+class Listener:
+    """A server of ours on loopback, and every request it got, in order."""
+
+    url: str
+    stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    seen: list[Exchange] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, exchange: Exchange) -> None:
+        with self.lock:
+            exchange.number = len(self.seen)
+            self.seen.append(exchange)
+
+
+def _read_request(connection: socket.socket, stop: threading.Event) -> Exchange | None:
+    """The request on `connection`: as much of it as came, None if nothing did."""
     data = b""
     while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
+        chunk = connection.recv(65536)
         if not chunk:
-            return None
+            break
         data += chunk
+    if not data:
+        return None
     head, _, body = data.partition(b"\r\n\r\n")
     line, *lines = head.decode("latin-1").split("\r\n")
     method, target, _ = [*line.split(" ", 2), "", ""][:3]
@@ -63,33 +142,77 @@ def _read_request(sock: socket.socket) -> Request | None:
         headers[name.strip().lower()] = value.strip()
     length = int(headers.get("content-length", "0") or 0)
     while len(body) < length:
-        chunk = sock.recv(65536)
+        chunk = connection.recv(65536)
         if not chunk:
             break
         body += chunk
-    return Request(method, target, headers, body[:length])
+    return Exchange(method, target, headers, body[:length], connection, stop)
 
 
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+def _accept(server: socket.socket, handle: Callable[[socket.socket], None],
+            stop: threading.Event) -> None:
+    server.settimeout(0.1)  # to see the stop
+    while not stop.is_set():
+        try:
+            connection, _ = server.accept()
+        except TimeoutError:
+            continue
+        threading.Thread(target=handle, args=(connection,), daemon=True).start()
 
-    def __init__(self, address: str, answer: Callable[[Request], Reply]) -> None:
-        self.answer = answer
-        super().__init__((address, 0), _Handler)
+
+@contextlib.contextmanager
+def _serve(address: str, answer: Callable[[Exchange], None]) -> Iterator[Listener]:
+    """A listener on `address` (a port of its own): each connection's request recorded,
+    then `answer`ed; a thread per connection, all told to stop when the block ends."""
+    server = socket.socket()
+    server.bind((address, 0))
+    server.listen(64)
+    listener = Listener(f"http://{address}:{server.getsockname()[1]}")
+
+    def handle(connection: socket.socket) -> None:
+        with connection, contextlib.suppress(OSError):  # the client went away, as tested often
+            connection.settimeout(READ_TIMEOUT)
+            exchange = _read_request(connection, listener.stop)
+            if exchange is not None:
+                listener.record(exchange)
+                answer(exchange)
+
+    accepting = threading.Thread(target=_accept, args=(server, handle, listener.stop),
+                                 daemon=True)
+    accepting.start()
+    try:
+        yield listener
+    finally:
+        listener.stop.set()
+        accepting.join()
+        server.close()
 
 
-class _Handler(socketserver.BaseRequestHandler):
-    def handle(self) -> None:
-        sock: socket.socket = self.request
-        sock.settimeout(30)
-        with contextlib.suppress(OSError):
-            request = _read_request(sock)
-            if request is None:
-                return
-            reply = self.server.answer(request)  # type: ignore[attr-defined]
+@contextlib.contextmanager
+def other_host(address: str = OTHER_ADDRESS) -> Iterator[Listener]:
+    """The other host: answers 200 `{}` to anything and records it (`seen`)."""
+    with _serve(address, lambda exchange: exchange.send(json_answer(b"{}"))) as listener:
+        yield listener
+
+
+@contextlib.contextmanager
+def hostile_peer(script: Script, upstream: str | None = None,
+                 address: str = "127.0.0.1") -> Iterator[Listener]:
+    """The hostile server: `script(exchange)` answers or acts; None (and no act) relays the
+    request to `upstream` (a real mock)."""
+    asking = httpx.Client(base_url=upstream, timeout=30) if upstream else contextlib.nullcontext()
+    with asking as client:
+        def answer(exchange: Exchange) -> None:
+            exchange.upstream = client
+            reply = script(exchange)
+            if reply is None and client is not None and not exchange.acted:
+                reply = relayed(exchange.ask_upstream())
             for chunk in [reply] if isinstance(reply, bytes) else reply or []:
-                sock.sendall(chunk)
+                if exchange.stop.is_set():
+                    return
+                exchange.send(chunk)
+        with _serve(address, answer) as listener:
+            yield listener
 
 
 def response(status: int = 200, body: bytes = b"", *headers: str,
@@ -104,6 +227,17 @@ def response(status: int = 200, body: bytes = b"", *headers: str,
 
 def json_answer(body: bytes, status: int = 200, *headers: str) -> bytes:
     return response(status, body, "Content-Type: application/json", *headers)
+
+
+def relayed(answer: httpx.Response, body: bytes | None = None, **headers: str) -> bytes:
+    """An upstream's answer as bytes to write back (framing redone: one exchange per
+    connection), with `body` and `headers` (`Location="..."`) in place of its own."""
+    replaced = {name.lower() for name in headers}
+    kept = [f"{k}: {v}" for k, v in answer.headers.multi_items()
+            if k.lower() not in ("content-length", "transfer-encoding", "connection",
+                                 "content-encoding", *replaced)]
+    return response(answer.status_code, answer.content if body is None else body, *kept,
+                    *(f"{k}: {v}" for k, v in headers.items()), reason=answer.reason_phrase)
 
 
 def huge_body(size: int) -> Iterator[bytes]:
@@ -144,73 +278,6 @@ def trickle(every: float, body: bytes = b'{"x": 1}') -> Iterator[bytes]:
 
 def deep_json(depth: int) -> bytes:
     return json_answer(b"[" * depth + b"]" * depth)
-
-
-@dataclass
-class Listener:
-    """A server of ours on loopback, answering with `answer`, that records each request."""
-
-    url: str
-    seen: list[Request] = field(default_factory=list)
-
-
-@contextlib.contextmanager
-def _serve(address: str, answer: Callable[[Request], Reply]) -> Iterator[Listener]:
-    listener: Listener
-
-    def recorded(request: Request) -> Reply:
-        listener.seen.append(request)
-        return answer(request)
-
-    server = _Server(address, recorded)
-    listener = Listener(f"http://{address}:{server.server_address[1]}")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
-        yield listener
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@contextlib.contextmanager
-def other_host(address: str = OTHER_ADDRESS) -> Iterator[Listener]:
-    """The other host: answers 200 `{}` to anything and records it (`seen`)."""
-    with _serve(address, lambda request: json_answer(b"{}")) as listener:
-        yield listener
-
-
-@contextlib.contextmanager
-def hostile_peer(script: Script, upstream: str | None = None,
-                 address: str = "127.0.0.1") -> Iterator[Listener]:
-    """The hostile server: `script(request, upstream)` answers; None relays the request to
-    `upstream` (a real mock). A script may also ask `upstream` itself and change what it
-    answered (`relayed`)."""
-    with httpx.Client(base_url=upstream or "http://invalid", timeout=30) as client:
-        def ask(request: Request) -> httpx.Response:
-            # Host kept: the mock writes its Locations and links for the peer
-            headers = {k: v for k, v in request.headers.items()
-                       if k not in ("connection", "content-length", "accept-encoding")}
-            return client.request(request.method, request.target, headers=headers,
-                                  content=request.body)
-
-        def answer(request: Request) -> Reply:
-            reply = script(request, ask)
-            return reply if reply is not None else relayed(ask(request))
-        with _serve(address, answer) as listener:
-            yield listener
-
-
-def relayed(answer: httpx.Response, body: bytes | None = None, **headers: str) -> bytes:
-    """An upstream's answer as bytes to write back (framing redone: one exchange per
-    connection), with `body` and `headers` (`Location="..."`) in place of its own."""
-    replaced = {name.lower() for name in headers}
-    kept = [f"{k}: {v}" for k, v in answer.headers.multi_items()
-            if k.lower() not in ("content-length", "transfer-encoding", "connection",
-                                 "content-encoding", *replaced)]
-    return response(answer.status_code, answer.content if body is None else body, *kept,
-                    *(f"{k}: {v}" for k, v in headers.items()), reason=answer.reason_phrase)
 
 
 RSS_WRAPPER = ("import resource, subprocess, sys\n"

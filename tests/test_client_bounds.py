@@ -1,5 +1,5 @@
-"""The generated client against servers that misbehave (tests/raw_peer.py, raw sockets on
-loopback): a deadline for each whole request, a cap on bodies and pages, the token never sent
+"""The generated client against servers that misbehave (tests/hostile_peer.py, raw sockets
+on loopback): a deadline for each whole request, a cap on bodies and pages, the token never sent
 to another host, and retries only where repeating the request is safe (issues 45 rows 6 and
 17, 47's faults: reset, truncate, slow body, stall, 503)."""
 
@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.raw_peer import Exchange, run_peer
+from tests.hostile_peer import Exchange, hostile_peer, other_host
 from tests.test_client import PROJECT, client_module
 
 SERVICE = "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0"
@@ -64,19 +64,19 @@ def dripped_body(exchange: Exchange) -> None:
 def test_a_byte_now_and_then_does_not_hold_a_request_past_its_deadline(cdn, script, is_async):
     """Issue 45 row 6: each byte comes well within the read timeout, so only a deadline on
     the whole exchange ends it (before: 30 s for the head, 300 s for the body)."""
-    with run_peer(script) as peer:
+    with hostile_peer(script) as peer:
         started = time.monotonic()
         with pytest.raises(cdn.RequestTimeoutError, match="deadline"):
             call(cdn, peer.url, lambda client: client.get_ping(), is_async=is_async)
         took = time.monotonic() - started
     assert DEADLINE - 0.1 < took < DEADLINE + 3, took  # before: 30 s and more
-    assert len(peer.requests) == 1  # a passed deadline is not retried
+    assert len(peer.seen) == 1  # a passed deadline is not retried
 
 
 def test_with_the_callers_http_client_the_deadline_is_checked_between_chunks(cdn):
     """An `http_client` of the caller's has its own sockets: the deadline still ends a
     dripped body (between two chunks), as a typed error."""
-    with run_peer(dripped_body) as peer, httpx.Client(base_url=peer.url, timeout=5) as http:
+    with hostile_peer(dripped_body) as peer, httpx.Client(base_url=peer.url, timeout=5) as http:
         started = time.monotonic()
         with pytest.raises(cdn.RequestTimeoutError, match="deadline"):
             call(cdn, peer.url, lambda client: client.get_ping(), http_client=http)
@@ -96,19 +96,19 @@ def test_a_body_over_max_body_is_refused_decoded_size_too(cdn, is_async):
         else:  # says so before the body
             exchange.answer(200, b"[" + b"0," * 200_000 + b"0]")
 
-    with run_peer(script) as peer:
+    with hostile_peer(script) as peer:
         for seen in (r"\d{6} seen", "2000000 seen", "400003 seen"):  # as far as read
             with pytest.raises(cdn.ResponseTooLargeError, match=f"over 100000 bytes \\({seen}"):
                 call(cdn, peer.url, lambda client: client.get_flavors(), is_async=is_async,
                      max_body=100_000)
-    assert len(bomb) < 100_000 and len(peer.requests) == 3
+    assert len(bomb) < 100_000 and len(peer.seen) == 3
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_a_body_that_does_not_decode_is_an_unexpected_response(cdn, is_async):
     """Before, httpx's DecodingError came out: no CdnError for the caller to catch."""
-    with run_peer(lambda exchange: exchange.answer(200, b"not gzip at all",
-                                                   {"Content-Encoding": "gzip"})) as peer, \
+    with hostile_peer(lambda exchange: exchange.answer(200, b"not gzip at all",
+                                                       {"Content-Encoding": "gzip"})) as peer, \
             pytest.raises(cdn.UnexpectedResponseError, match="Content-Encoding 'gzip'"):
         call(cdn, peer.url, lambda client: client.get_flavors(), is_async=is_async)
 
@@ -120,7 +120,7 @@ def test_json_nested_too_deep_is_an_unexpected_response_or_an_error_without_body
     def script(exchange: Exchange) -> None:
         exchange.answer(200 if exchange.target.endswith("/flavors") else 404, deep)
 
-    with run_peer(script) as peer:
+    with hostile_peer(script) as peer:
         with pytest.raises(cdn.UnexpectedResponseError, match="nested too deep"):
             call(cdn, peer.url, lambda client: client.get_flavors())
         with pytest.raises(cdn.NotFoundError) as missing:
@@ -144,8 +144,8 @@ def test_an_endless_body_stops_at_the_default_cap(cdn):
         while not exchange.stop.is_set():
             exchange.send(chunk)
 
-    with run_peer(script) as peer, pytest.raises(cdn.ResponseTooLargeError,
-                                                 match="over 16777216 bytes"):
+    with hostile_peer(script) as peer, pytest.raises(cdn.ResponseTooLargeError,
+                                                     match="over 16777216 bytes"):
         call(cdn, peer.url, lambda client: client.get_flavors(), timeout=30)
 
 
@@ -167,11 +167,11 @@ def same_page(exchange: Exchange) -> None:
     (endless_listing, 5, "more than 5 pages"), (same_page, 2, "is that page again")])
 def test_a_listing_without_end_stops_with_a_paging_error(cdn, script, pages, message):
     """Issue 45 row 17: before, `iter_services` followed an endless `next` for ever."""
-    with run_peer(script) as peer:
+    with hostile_peer(script) as peer:
         with pytest.raises(cdn.PagingError, match=message):
             call(cdn, peer.url, lambda client: list(itertools.islice(
                 client.iter_services(), 50)), max_pages=5)
-        assert len(peer.requests) == pages
+        assert len(peer.seen) == pages
 
 
 def test_the_token_goes_to_no_other_host(cdn):
@@ -180,25 +180,25 @@ def test_the_token_goes_to_no_other_host(cdn):
     its marker, a 3xx is the answer."""
     def script(exchange: Exchange) -> None:
         if exchange.target.endswith("/ping"):
-            exchange.answer(307, headers={"Location": f"{peer.other_url}/v1.0/ping"})
+            exchange.answer(307, headers={"Location": f"{other.url}/v1.0/ping"})
             return
         first = "marker" not in exchange.target
         page = {"services": [summary(SERVICE if first else "00000000-0000-4000-8000-1")],
-                "links": [{"rel": "next", "href": f"{peer.other_url}/v1.0/services?marker="
+                "links": [{"rel": "next", "href": f"{other.url}/v1.0/services?marker="
                            f"{SERVICE}"}] if first else []}
         exchange.answer(200, json.dumps(page).encode())
 
-    with run_peer(script) as peer:
+    with other_host() as other, hostile_peer(script) as peer:
         assert len(call(cdn, peer.url, lambda client: list(client.iter_services()))) == 2
         following = httpx.Client(base_url=peer.url, follow_redirects=True)
         with pytest.raises(cdn.UnexpectedStatusError, match="307"):
             call(cdn, peer.url, lambda client: client.get_ping(), http_client=following)
         following.close()
-    assert [e.target for e in peer.requests] == [
+    assert [e.target for e in peer.seen] == [
         f"/v1.0/{PROJECT}/services", f"/v1.0/{PROJECT}/services?marker={SERVICE}",
         f"/v1.0/{PROJECT}/ping"]
-    assert all(e.header("X-Auth-Token") == "secret" for e in peer.requests)
-    assert peer.other == []
+    assert all(e.header("X-Auth-Token") == "secret" for e in peer.seen)
+    assert other.seen == []
 
 
 # What each fault does: the server's first answer (then a 204 / 202 that works).
@@ -261,13 +261,13 @@ def test_faults_are_retried_only_where_repeating_is_safe(cdn, fault, is_async, c
     for method, operation in calls.items():
         expected = ON_A_READ[fault] if method == "GET" else ON_A_WRITE[fault]
         caplog.clear()
-        with run_peer(faulty_once(FAULTS[fault])) as peer:
+        with hostile_peer(faulty_once(FAULTS[fault])) as peer:
             if expected is None:
                 call(cdn, peer.url, operation, is_async=is_async)
             else:
                 with pytest.raises(getattr(cdn, expected)):
                     call(cdn, peer.url, operation, is_async=is_async)
-        assert [e.method for e in peer.requests] == [method] * (2 if expected is None else 1)
+        assert [e.method for e in peer.seen] == [method] * (2 if expected is None else 1)
         retried = [r.getMessage() for r in caplog.records if r.name == "cdn_client"]
         assert len(retried) == (expected is None), (method, retried)
 

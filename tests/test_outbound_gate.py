@@ -27,10 +27,9 @@ from contract.model import read_contract
 from contract.spec.statements import embedded
 from contract.spec.variants import load_document
 from tests.hostile_peer import (
+    Exchange,
     Listener,
-    Request,
     Script,
-    Upstream,
     bomb,
     deep_json,
     endless_chunks,
@@ -90,7 +89,7 @@ def conform(base: str, *options: str) -> list[str]:
 def test_1_the_fuzz_cleanup_never_follows_a_redirect_to_another_host(mock, other):
     """schemathesis' creates are deleted at once; the DELETE is answered 307 to the other
     host: it is an answer, and no DELETE (no token, no -H header) reaches the other host."""
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         if request.method == "DELETE":
             return response(307, b"", f"Location: {other.url}{request.target}")
         if request.method == "POST" and request.target.endswith("/services"):
@@ -110,7 +109,7 @@ def test_4_the_resent_unauthenticated_request_follows_no_redirect(mock, other):
     quote it stays an answer (a 307), and the -H headers never reach the other host."""
     asked: set[tuple[str, str]] = set()
 
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         if request.headers.get("x-auth-token") == TOKEN:
             return None
         key = (request.method, request.target.partition("?")[0])
@@ -136,9 +135,9 @@ def test_2_a_location_is_resolved_as_a_url_and_never_followed_off_the_origin(moc
     it stays on the target; an absolute URL to the other host is a finding quoting it."""
     location = written.format(host=other.url.removeprefix("http://"), url=other.url)
 
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         if request.method == "POST" and request.target.endswith("/services"):
-            return relayed(upstream(request), Location=location)
+            return relayed(request.ask_upstream(), Location=location)
         return None
 
     with hostile_peer(script, upstream=mock) as peer:
@@ -155,9 +154,9 @@ def test_2_a_next_link_is_resolved_as_a_url(mock, other):
     the path the reference resolves to), never from the other host."""
     host = other.url.removeprefix("http://")
 
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         if request.method == "GET" and "/services?" in request.target:
-            answer = upstream(request)
+            answer = request.ask_upstream()
             body = answer.json()
             for link in body.get("links", []):
                 link["href"] = f"@{host}/v1.0/p/services?limit=2"
@@ -188,7 +187,7 @@ def test_5_an_answer_past_max_body_stops_the_read_not_conform(mock, attack):
     traceback, and its RSS stays under 300 MB."""
     made = ATTACKS[attack]()
 
-    def script(request: Request, upstream: Upstream) -> Any:
+    def script(request: Exchange) -> Any:
         return made if request.target.endswith("/flavors") else None
 
     with hostile_peer(script, upstream=mock) as peer:
@@ -205,7 +204,7 @@ def test_5_a_2m_service_listing_past_a_small_cap_is_a_finding(mock):
     page = b'{"services": [' + b",".join([b'{"id": "x", "name": "n"}'] * 2_000_000) + b']}'
     made = json_answer(page)
 
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         if request.method == "GET" and "/services?" in request.target:
             return made
         return None
@@ -221,7 +220,7 @@ def test_5_a_2m_service_listing_past_a_small_cap_is_a_finding(mock):
 def test_6_a_byte_every_half_second_meets_the_request_deadline(mock):
     """One byte every 0.5 s keeps every read alive (each well within the 10 s read
     timeout): the deadline of the whole exchange ends it."""
-    def script(request: Request, upstream: Upstream) -> Any:
+    def script(request: Exchange) -> Any:
         return trickle(0.5, b'{"flavors": []}' + b" " * 60) \
             if request.target.endswith("/flavors") else None
 
@@ -237,7 +236,7 @@ def test_6_a_byte_every_half_second_meets_the_request_deadline(mock):
 def test_7_json_100k_deep_is_a_named_bound_not_a_traceback(mock):
     made = deep_json(100_000)
 
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         return made if request.target.endswith("/flavors") else None
 
     with hostile_peer(script, upstream=mock) as peer:
@@ -248,7 +247,7 @@ def test_7_json_100k_deep_is_a_named_bound_not_a_traceback(mock):
 
 
 def test_7_purge_jobs_that_are_not_json_leave_the_default_of_hard_not_observable(mock):
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         if request.target.startswith("/__mock__/jobs"):
             return response(200, b"<html>jobs</html>", "Content-Type: text/html")
         return None
@@ -263,9 +262,9 @@ def test_7_purge_jobs_that_are_not_json_leave_the_default_of_hard_not_observable
 # -- 14: edge probes go where the user said --------------------------------------------------
 def _names_its_edge(at: str) -> Script:
     """A mock whose /__mock__/health names its edge at `at`."""
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         if request.target.startswith("/__mock__/health"):
-            answer = upstream(request)
+            answer = request.ask_upstream()
             return relayed(answer, json.dumps({**answer.json(), "edge": at}).encode())
         return None
     return script
@@ -307,7 +306,7 @@ def test_a_create_past_max_body_in_every_group_is_one_finding_per_check(mock):
     made = json_answer(b'{"x": "' + b"a" * (1 << 20) + b'"}', 202,
                        "Location: /v1.0/p/services/never-read")
 
-    def script(request: Request, upstream: Upstream) -> bytes | None:
+    def script(request: Exchange) -> bytes | None:
         if request.method == "POST" and request.target.endswith("/services"):
             return made
         return None
@@ -342,11 +341,11 @@ def test_4_schemathesis_own_unauthenticated_request_is_read_within_the_bounds(mo
     User-Agent, which our own probes send) with `attack`. They pass the gate like every
     case: conform stops reading at --max-body, reports the bound broken, and ends; its RSS
     stays under 300 MB (schemathesis' own session read the whole body)."""
-    def unauthenticated(request: Request) -> bool:
+    def unauthenticated(request: Exchange) -> bool:
         return request.headers.get("x-auth-token") != TOKEN and \
             not request.headers.get("user-agent", "").startswith("python-httpx/")
 
-    def script(request: Request, upstream: Upstream) -> Any:
+    def script(request: Exchange) -> Any:
         return UNAUTHENTICATED[attack]() if unauthenticated(request) else None
 
     with hostile_peer(script, upstream=mock) as peer:
@@ -369,7 +368,7 @@ def test_4_the_resent_unauthenticated_request_past_a_bound_is_a_finding(mock):
     the run)."""
     asked: set[tuple[str, str]] = set()
 
-    def script(request: Request, upstream: Upstream) -> Any:
+    def script(request: Exchange) -> Any:
         if request.headers.get("x-auth-token") == TOKEN:
             return None
         key = (request.method, request.target.partition("?")[0])

@@ -13,7 +13,7 @@ import string
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -158,6 +158,13 @@ def test_the_rate_limit_is_exact_across_replicas_s11_s24(pg):
         assert any(a.status_code == 202 for a in answers[replica::2])
 
 
+def until(condition: Callable[[], bool], seconds: float = 30) -> None:
+    """Wait for `condition` (load on a busy machine comes slower): at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def test_kill_9_of_a_replica_loses_no_acknowledged_write(pg):
     """Clients create services on both replicas; one is killed with SIGKILL mid-load. Every
     service either replica acknowledged (202) exists afterwards, and the survivor kept
@@ -186,11 +193,11 @@ def test_kill_9_of_a_replica_loses_no_acknowledged_write(pg):
                    for base in itertools.islice(itertools.cycle((a, b)), 8)]
         for thread in threads:
             thread.start()
-        time.sleep(1.5)
+        until(lambda: len(acknowledged[a]) > 50)  # mid-load, however busy the machine
         victim.send_signal(9)
         victim.wait(timeout=10)
         killed_at = len(acknowledged[b])
-        time.sleep(1.0)
+        until(lambda: len(acknowledged[b]) > killed_at + 20)
         stop.set()
         for thread in threads:
             thread.join(timeout=10)

@@ -1,0 +1,59 @@
+"""The hostile peer of tests/hostile_peer.py, on its own: the tests that use it mostly assert
+that nothing reached the other host, which proves something only if the other host records
+what does reach it; and a relay, a script's own answer and the stop at the end of a test are
+what those tests build on."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import httpx
+
+from tests.hostile_peer import Exchange, Reply, hostile_peer, json_answer, other_host
+
+
+def test_the_other_host_records_what_reaches_it_and_answers_200():
+    with other_host() as other:
+        got = httpx.post(f"{other.url}/v1.0/p/services?x=1", content=b"body",
+                         headers={"X-Auth-Token": "secret"})
+    assert (got.status_code, got.json()) == (200, {})
+    assert [(e.method, e.target, e.header("X-Auth-Token"), e.body) for e in other.seen] == [
+        ("POST", "/v1.0/p/services?x=1", "secret", b"body")]
+    assert other.url.startswith("http://127.0.0.21:")
+
+
+def test_none_relays_to_the_upstream_unless_the_script_acted():
+    def upstream_script(exchange: Exchange) -> Reply:
+        return json_answer(b'{"from": "upstream"}', 200, "X-Upstream: yes")
+
+    def script(exchange: Exchange) -> Reply:
+        if exchange.target == "/acted":
+            exchange.answer(201, b'{"from": "script"}')
+        return None
+
+    with hostile_peer(upstream_script) as upstream, \
+            hostile_peer(script, upstream=upstream.url) as peer:
+        relayed = httpx.get(f"{peer.url}/relayed", headers={"X-Auth-Token": "t"})
+        acted = httpx.get(f"{peer.url}/acted")
+    assert (relayed.status_code, relayed.json(), relayed.headers["x-upstream"]) == (
+        200, {"from": "upstream"}, "yes")
+    assert (acted.status_code, acted.json()) == (201, {"from": "script"})
+    assert [(e.target, e.header("x-auth-token")) for e in upstream.seen] == [("/relayed", "t")]
+    assert [(e.number, e.target) for e in peer.seen] == [(0, "/relayed"), (1, "/acted")]
+
+
+def test_a_stall_ends_when_the_test_leaves_the_block():
+    """A stalled (or dripping) script must not outlive its test: the connection closes."""
+    with hostile_peer(lambda exchange: exchange.stall()) as peer:
+        client = socket.create_connection(("127.0.0.1", httpx.URL(peer.url).port))
+        client.sendall(b"GET /stalled HTTP/1.1\r\nHost: x\r\n\r\n")
+        client.settimeout(0.3)
+        try:
+            early: bytes | None = client.recv(1)
+        except TimeoutError:
+            early = None  # nothing while the test lasts
+        left = time.monotonic()
+    client.settimeout(5)
+    with client:
+        assert early is None and client.recv(1) == b"" and time.monotonic() - left < 2
