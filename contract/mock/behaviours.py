@@ -135,6 +135,7 @@ FREEDOMS = (
             "ones (a `code` per error, a `request_id`)", "request"),
 )
 BY_NAME = {freedom.name: freedom for freedom in FREEDOMS}
+DRAWS = (RANDOM, RANDOM_WARNINGS)  # the --behave values that draw, each given alone
 
 
 @functools.cache
@@ -143,7 +144,6 @@ def purge_admission(drawn: frozenset[str]) -> PurgeAdmission:
     draws one frozenset for every request, `random` a few."""
     return functools.reduce(PurgeAdmission.__or__, (BY_NAME[name].purge for name in drawn
                                                     if name in BY_NAME), AS_DOCUMENTED)
-DRAWS = (RANDOM, RANDOM_WARNINGS)  # the --behave values that draw, each given alone
 
 
 def choose(text: Iterable[str]) -> tuple[str, ...]:
