@@ -364,8 +364,8 @@ def test_4_schemathesis_own_unauthenticated_request_is_read_within_the_bounds(mo
 def test_4_the_resent_unauthenticated_request_past_a_bound_is_a_finding(mock):
     """The target takes a request without a token (schemathesis' ignored_auth finds it),
     then answers the same request, sent again to be quoted, with 4 MiB: a finding of the
-    bound on that operation beside the ignored token, and fuzzing goes on (the Breach ended
-    the run)."""
+    bound on that operation beside the ignored token, and fuzzing goes on (that Breach
+    stopped the run)."""
     asked: set[tuple[str, str]] = set()
 
     def script(request: Exchange) -> Any:
