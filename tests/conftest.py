@@ -22,12 +22,12 @@ def shared_reference() -> Path:
     return reference
 
 
-# `make test` runs the suite on two workers (pytest-xdist, `--dist loadgroup`). A module whose
+# `make test` runs the suite on three workers (pytest-xdist, `--dist loadgroup`). A module whose
 # module-scoped fixture is costly (a debootstrapped image, a built wheel, a browser, a
 # PostgreSQL server) stays on one worker, so that fixture is made once.
 # The docs' blocks run in order, as a reader pastes them (one installs the client the next
 # imports, one writes the report the next reads): each page's blocks share one worker, and
-# the pages spread over both (no page uses what another made).
+# the pages spread over the workers (no page uses what another made).
 ONE_WORKER = {"test_image", "test_install", "test_browser", "test_replicas",
               "test_store_contract"}
 DOC_BLOCK = "tests/test_docs.py::test_block_runs_as_written["

@@ -343,7 +343,7 @@ def served(app: MockApp) -> Iterator[str]:
 
 def conform(base: str) -> dict[str, Any]:
     """One conformance run, API checks with the rate limit (S11), as test_conform's."""
-    (report,) = run(Target(base), RunOptions(["2016-08"], FuzzSettings(1, 1, 2),
+    (report,) = run(Target(base), RunOptions(["2016-08"], FuzzSettings(1, 1, 1),
                                              rate_limit_check=True, groups=("api",)))
     return {"conforms": report.conforms,
             "failures": [[o.statement, o.message] for v in report.verdicts

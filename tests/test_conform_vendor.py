@@ -36,7 +36,9 @@ from tests.vendor import (
     serve,
 )
 
-QUICK = FuzzSettings(max_examples=3, seed=1, workers=2)
+# One fuzzing worker: these runs judge a vendor's ways, not the parallel fuzzing (the CLI's
+# default of two, which the CLI tests run), and a forked worker costs a third more CPU a run.
+QUICK = FuzzSettings(max_examples=3, seed=1, workers=1)
 ALLOWED = {  # each a behaviour the docs allow and our mock does not have
     "as documented": Behaviour(),
     "asynchronous delete": Behaviour(delete_seconds=30),
@@ -213,7 +215,7 @@ def test_a_fixed_project_and_one_token_reach_every_request(shared_reference):
                         Fixtures(template=template), observer=vendor.jobs, time_scale=0.01)
         # 16 cases per operation: enough for schemathesis' creates to make a service or
         # more (with 8, run alone, it made none, and the assertions below saw nothing)
-        (report,) = run(target, RunOptions(["2016-08"], FuzzSettings(16, 1, 2),
+        (report,) = run(target, RunOptions(["2016-08"], FuzzSettings(16, 1, 1),
                                            groups=("api",)))
     assert vendor.projects == {"110011"}  # no invented project, schemathesis' included
     assert target.created and target.created_by_fuzz  # schemathesis created some too
@@ -359,7 +361,7 @@ def test_the_upstream_servers_ways_fail_only_what_they_break_and_three_runs_agre
     with serve(vendor) as base:
         for _ in range(3):
             target = Target(base, observer=vendor.jobs, time_scale=0.01)
-            (report,) = run(target, RunOptions(["2016-08"], FuzzSettings(1, 1, 2),
+            (report,) = run(target, RunOptions(["2016-08"], FuzzSettings(1, 1, 1),
                                                rate_limit_check=True, groups=("api",)))
             reports.append(report)
             assert target.removed == target.created_count and not target.left, target.left
@@ -504,13 +506,13 @@ def test_state_and_domain_refusals_are_never_a_statements_failure_and_three_runs
     with serve(vendor) as base:
         for _ in range(3):
             (report,) = run(Target(base, observer=vendor.jobs, time_scale=0.01),
-                            RunOptions(["2016-08"], FuzzSettings(1, 1, 2),
+                            RunOptions(["2016-08"], FuzzSettings(1, 1, 1),
                                        rate_limit_check=True, groups=("api",)))
             reports.append(report)
         (chosen,) = run(Target(base, fixtures=Fixtures(
             certificate_domains=("www.cdn.vendor.test",)),
                                observer=vendor.jobs, time_scale=0.01),
-                        RunOptions(["2016-08"], FuzzSettings(1, 1, 2), groups=("api",)))
+                        RunOptions(["2016-08"], FuzzSettings(1, 1, 1), groups=("api",)))
     assert _statuses(reports[0]) == _statuses(reports[1]) == _statuses(reports[2])
     counts = [{v.id: len(v.outcomes) for v in r.verdicts if v.id in ("S5", "S14", "S16")}
               for r in reports]  # S16's count moved by 2 with the state's 400s

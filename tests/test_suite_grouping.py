@@ -1,4 +1,4 @@
-"""The suite's own set-up holds: `make test` runs on two workers with `--dist loadgroup`, and
+"""The suite's own set-up holds: `make test` runs on several workers with `--dist loadgroup`, and
 the modules in `conftest.ONE_WORKER` (costly module fixtures) and each docs page's blocks
 (one installing what the next imports) rely on their tests staying on one worker. pytest 9 with
 pytest-xdist 3.8 silently dropped the groups, and the docs' blocks then failed by turns."""

@@ -138,10 +138,11 @@ BY_NAME = {freedom.name: freedom for freedom in FREEDOMS}
 DRAWS = (RANDOM, RANDOM_WARNINGS)  # the --behave values that draw, each given alone
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def purge_admission(drawn: frozenset[str]) -> PurgeAdmission:
-    """How the freedoms `drawn` change a purge's admission, together. Cached: a fixed set
-    draws one frozenset for every request, `random` a few."""
+    """How the freedoms `drawn` change a purge's admission, together. Cached (and bounded:
+    `random` may draw any combination over a long run): a fixed set is one frozenset for
+    every request."""
     return functools.reduce(PurgeAdmission.__or__, (BY_NAME[name].purge for name in drawn
                                                     if name in BY_NAME), AS_DOCUMENTED)
 
