@@ -27,11 +27,13 @@ from openapi_core.casting.schemas.casters import (
     TypesCaster,
 )
 from openapi_core.casting.schemas.factories import SchemaCastersFactory
+from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_core.validation.request import exceptions as request_errors
 from openapi_core.validation.response import exceptions as response_errors
 from openapi_core.validation.schemas import oas31_schema_validators_factory
+from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from contract.checks.purge_rules import purge_problems
 from contract.model import read_contract
@@ -44,12 +46,7 @@ from contract.openapi import (
     template_regex,
 )
 from contract.spec.variants import load_document
-from contract.validation.messages import (
-    HttpRequest,
-    HttpResponse,
-    OpenAPIRequest,
-    OpenAPIResponse,
-)
+from contract.validation.messages import HeaderList, HttpRequest, HttpResponse, first
 from contract.validation.report_types import (
     RequestReport,
     Violation,
@@ -370,3 +367,33 @@ def _media_for(spec: dict[str, Any], response: HttpResponse) -> dict[str, Any]:
     declared = (response.header("Content-Type") or "").split(";")[0].strip().lower()
     media: Any = content.get(declared) or next(iter(content.values()), {})
     return media if isinstance(media, dict) else {}
+
+
+# -- our messages in the shapes of openapi-core's protocols ------------------------------------
+def _content_type(headers: HeaderList) -> str:
+    value = first(headers, "Content-Type")
+    return value.lower() if value else "application/json"
+
+
+class OpenAPIRequest:
+    """`HttpRequest` in the shape of openapi-core's `Request` protocol."""
+
+    def __init__(self, request: HttpRequest, path: str | None = None):
+        self.host_url = "http://contract.invalid"
+        self.path = path or request.path
+        self.method = request.method.lower()
+        self.body = request.body or None
+        self.content_type = _content_type(request.headers)
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict(request.query), header=Headers(list(request.headers)),
+            cookie=ImmutableMultiDict(), path={})
+
+
+class OpenAPIResponse:
+    """`HttpResponse` in the shape of openapi-core's `Response` protocol."""
+
+    def __init__(self, response: HttpResponse):
+        self.status_code = response.status
+        self.data = response.body
+        self.headers = Headers(list(response.headers))
+        self.content_type = _content_type(response.headers)
