@@ -4,7 +4,9 @@ $CDN_CONTRACT_SHARED); without it they fail with a message saying so, never skip
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from contract.spec.variants import notes_path, reference_dir
@@ -42,3 +44,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         elif item.nodeid.startswith(DOC_BLOCK):  # [docs/conform.md:151]: the page's group
             page = item.nodeid.removeprefix(DOC_BLOCK).rpartition(":")[0]
             item.add_marker(pytest.mark.xdist_group(f"docs {page}"))
+
+
+# Every top-level `httpx.get()` and every `httpx.Client()` of a test loads the CA bundle again
+# (25 ms of CPU), though the tests speak plain HTTP on loopback: the suite made thousands (a
+# third of test_hostile's and test_mock's CPU). One context, made once, serves them all (an
+# SSLContext is safe to share between clients). Where httpx moves the function, nothing is
+# changed (the tests only take longer).
+_TLS = httpx.create_ssl_context()
+_TRANSPORTS = getattr(httpx, "_transports", None)
+_MADE_TLS = getattr(getattr(_TRANSPORTS, "default", None), "create_ssl_context", None)
+
+
+def _one_tls_context(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+    if verify is True and cert is None and trust_env:
+        return _TLS
+    assert _MADE_TLS is not None
+    return _MADE_TLS(verify=verify, cert=cert, trust_env=trust_env)
+
+
+if _MADE_TLS is not None:
+    _TRANSPORTS.default.create_ssl_context = _one_tls_context

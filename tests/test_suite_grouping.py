@@ -5,6 +5,7 @@ pytest-xdist 3.8 silently dropped the groups, and the docs' blocks then failed b
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,9 +24,11 @@ def test_one(i):
 
 def test_a_group_runs_on_one_worker(tmp_path: Path) -> None:
     (tmp_path / "test_grouped.py").write_text(GROUPED)
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2",
-                           "--dist", "loadgroup", "-v", "test_grouped.py"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    # xdist alone: the other plugins (ours loads the whole conform stack) are not in question
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p",
+                           "xdist.plugin", "-n", "2", "--dist", "loadgroup", "-v",
+                           "test_grouped.py"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert done.returncode == 0, done.stdout + done.stderr
     workers = {line.split()[0] for line in done.stdout.splitlines() if "PASSED" in line}
     assert len(workers) == 1 and done.stdout.count("PASSED") == 8, done.stdout
