@@ -74,6 +74,14 @@ class Site:
             time.sleep(max(0.005, scaled / 50))
         return None, answer
 
+    def until_asked(self, name: str, count: int) -> None:
+        """Give the origin SLACK seconds to be asked for `name` more than `count` times: an
+        edge may answer with what it holds and fetch anew in the background (Varnish's
+        grace), so the request that shows the object expired can come just after."""
+        deadline = time.monotonic() + SLACK
+        while len(self.asked(name)) <= count and time.monotonic() < deadline:
+            time.sleep(0.02)
+
     def sleep(self, seconds: float) -> None:
         """Let `seconds` of the contract's time pass, and a little more."""
         time.sleep(seconds * self.edge.time_scale * 1.2 + 0.05)
@@ -263,7 +271,9 @@ def revalidation(record: Record, site: Site) -> None:
         before["gone.txt"]
     error_ttl = site.ctx.contract.purge.invalidation.error_ttl_seconds or 0
     site.sleep(error_ttl)
+    asked_before = len(site.asked("gone.txt"))
     record.exchanges["gone.txt later"] = site.get("gone.txt")
+    site.until_asked("gone.txt", asked_before)
     record.seen["error ttl"] = error_ttl
     for name in names:  # what the origin was asked since the invalidations
         record.seen[name] = site.asked(name)[before[name]:]

@@ -340,18 +340,22 @@ async def listen(app: MockApp, host: str, port: int, keeper: Keeper | None = Non
 async def _serve(app: MockApp, host: str, port: int,
                  started: Callable[[str, str | None], None]) -> None:
     stop = serving.stop_requested()
-    keeper = Keeper(app.settings.limits)
-    servers = [(await listen(app, host, port, keeper), keeper)]
+    servers = []
     edge_url = None
     if app.settings.edge_port is not None:  # the CDN edge, on the same loop and state
         from contract.mock.edge.server import Edge
 
+        # first: once the API answers, its health names an edge that listens (the other
+        # way round, a client quick off the mark read no edge from /__mock__/health)
         edge_keeper = Keeper(app.settings.limits)
         edge = await serving.listen(Edge(app.runtime), host, app.settings.edge_port,
                                     edge_keeper)
         servers.append((edge, edge_keeper))
         edge_url = app.runtime.edge_url = serving.bound_url(edge, host)
-    started(serving.bound_url(servers[0][0], host), edge_url)
+    keeper = Keeper(app.settings.limits)
+    api = await listen(app, host, port, keeper)
+    servers.insert(0, (api, keeper))
+    started(serving.bound_url(api, host), edge_url)
     await serving.until_stopped(servers, stop)
 
 
