@@ -201,7 +201,8 @@ def test_kill_9_of_a_replica_loses_no_acknowledged_write(pg):
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
-        assert len(acknowledged[a]) > 50 and len(acknowledged[b]) > killed_at
+        assert len(acknowledged[a]) > 50 and len(acknowledged[b]) > killed_at, (
+            len(acknowledged[a]), killed_at, len(acknowledged[b]), survivor_failures[:3])
         assert not survivor_failures, survivor_failures[:3]
         stored = listed(b)
         missing = set(acknowledged[a] + acknowledged[b]) - stored

@@ -353,7 +353,12 @@ async def _serve(app: MockApp, host: str, port: int,
         servers.append((edge, edge_keeper))
         edge_url = app.runtime.edge_url = serving.bound_url(edge, host)
     keeper = Keeper(app.settings.limits)
-    api = await listen(app, host, port, keeper)
+    try:
+        api = await listen(app, host, port, keeper)
+    except InputError:  # the API's port is taken: the edge does not stay behind, listening
+        for server, _ in servers:
+            server.close()
+        raise
     servers.insert(0, (api, keeper))
     started(serving.bound_url(api, host), edge_url)
     await serving.until_stopped(servers, stop)
