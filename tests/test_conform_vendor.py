@@ -514,8 +514,11 @@ def test_state_and_domain_refusals_are_never_a_statements_failure_and_three_runs
                                observer=vendor.jobs, time_scale=0.01),
                         RunOptions(["2016-08"], FuzzSettings(1, 1, 1), groups=("api",)))
     assert _statuses(reports[0]) == _statuses(reports[1]) == _statuses(reports[2])
-    counts = [{v.id: len(v.outcomes) for v in r.verdicts if v.id in ("S5", "S14", "S16")}
-              for r in reports]  # S16's count moved by 2 with the state's 400s
+    # S16's count moved by 2 with the state's 400s; its 429s are left out: how many of the
+    # burst's 21 purges a 0.6 s window refuses depends on the machine's load
+    counts = [{v.id: sum(o.exchange is None or o.exchange.status_code != 429
+                         for o in v.outcomes)
+               for v in r.verdicts if v.id in ("S5", "S14", "S16")} for r in reports]
     assert counts[0] == counts[1] == counts[2], counts
     report = reports[0]
     assert not report.failed and not report.findings, [
