@@ -30,7 +30,7 @@ from tests import broken
 from tests.servers import free_port, run_mock, run_upstream
 from tests.vendor import Behaviour, Vendor, serve
 
-QUICK = FuzzSettings(max_examples=3, seed=1, workers=2)
+QUICK = FuzzSettings(max_examples=1, seed=1, workers=1)
 TOKEN = "t0k3n-from-an-option"
 
 

@@ -38,7 +38,7 @@ from tests.vendor import (
 
 # One fuzzing worker: these runs judge a vendor's ways, not the parallel fuzzing (the CLI's
 # default of two, which the CLI tests run), and a forked worker costs a third more CPU a run.
-QUICK = FuzzSettings(max_examples=3, seed=1, workers=1)
+QUICK = FuzzSettings(max_examples=1, seed=1, workers=1)
 ALLOWED = {  # each a behaviour the docs allow and our mock does not have
     "as documented": Behaviour(),
     "asynchronous delete": Behaviour(delete_seconds=30),
