@@ -35,7 +35,13 @@ ONE_WORKER = {"test_image", "test_install", "test_browser", "test_replicas",
 DOC_BLOCK = "tests/test_docs.py::test_block_runs_as_written["
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+# Tests marked `long` (15 s or more on a worker) are handed out first: the workers take them
+# while the rest wait, and the run ends on the short ones. Collected in file order, the
+# oracle's two (57 s in turn) came last and one worker ran them alone for 36 s.
+LONG = "long"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups and the order
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         module = item.nodeid.partition("::")[0].rpartition("/")[2].removesuffix(".py")
@@ -44,6 +50,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         elif item.nodeid.startswith(DOC_BLOCK):  # [docs/conform.md:151]: the page's group
             page = item.nodeid.removeprefix(DOC_BLOCK).rpartition(":")[0]
             item.add_marker(pytest.mark.xdist_group(f"docs {page}"))
+    items.sort(key=lambda item: item.get_closest_marker(LONG) is None)  # stable: file order
 
 
 # Every top-level `httpx.get()` and every `httpx.Client()` of a test loads the CA bundle again

@@ -32,7 +32,7 @@ from contract.spec.variants import PROJECT_ROOT
 from tests import test_client
 from tests.servers import free_port, run_cli_server, run_upstream
 
-pytestmark = pytest.mark.xdist_group("behaviours")
+pytestmark = [pytest.mark.xdist_group("behaviours"), pytest.mark.long]
 
 SCALE = 0.02  # a minute lasts 1.2 s, a deploy 0.6 s
 CLIENT_SCALE = 0.05  # the client's 429 test sends 22 purges in one minute: 3 s here

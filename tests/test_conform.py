@@ -74,6 +74,7 @@ def test_bare_responses_fail_s39_and_an_unreadable_location_warns_s40(shared_ref
     assert verdicts(report)["S40"] == Status.WARNING, report.verdicts
 
 
+@pytest.mark.long
 def test_default_of_hard_is_not_observable_without_jobs_or_observer(shared_reference):
     app = broken.Broken(inbound=lambda s: (404, b"") if s["path"].startswith("/__mock__")
                         else s)
@@ -154,6 +155,7 @@ def conform_and_pytest(base: str, *options: str, cwd: Path
     return tuple(ran)
 
 
+@pytest.mark.long
 def test_a_must_statement_not_observed_is_not_a_conformance(shared_reference, tmp_path):
     """Without --rate-limit-check, S11 (MUST) is never observed: the verdict says so and how
     to observe it, and the exit code is 1 unless --allow-unobserved; the pytest entry point
@@ -208,6 +210,7 @@ def test_without_a_target_both_entry_points_exit_2(tmp_path, monkeypatch):
         plugin.stderr
 
 
+@pytest.mark.long
 def test_the_command_and_the_pytest_entry_point_agree(shared_reference, tmp_path):
     """One gate: on the vendor's server, with only the edge checks asked for and an edge
     but no origin to put behind it, both exit 0 when the unobserved MUSTs are allowed, and
@@ -239,6 +242,7 @@ def test_the_command_and_the_pytest_entry_point_agree(shared_reference, tmp_path
         assert "Traceback" not in shown
 
 
+@pytest.mark.long
 def test_one_cause_is_one_row_with_its_answer_and_a_replay_that_replays(shared_reference,
                                                                        tmp_path):
     """A vendor whose errors are `{"message": "text"}`: S16 fails on every error it sends,

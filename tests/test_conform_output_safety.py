@@ -19,6 +19,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import httpx
+import pytest
 
 from contract.conform.outcome import curl, masked
 from tests import broken
@@ -213,6 +214,7 @@ def padded(scope: dict[str, Any], status: int, headers: list, body: bytes
     return status, headers, body + b" " * 262144 if body[:1] in (b"{", b"[") else body
 
 
+@pytest.mark.long
 def test_the_har_is_streamed_not_held(shared_reference, tmp_path):
     """A run whose answers are large: with --har the peak RSS grows by far less than the
     traffic written (it grew by several times the traffic: 1.7 GB in the issue)."""

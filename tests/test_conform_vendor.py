@@ -200,6 +200,7 @@ def test_each_vendor_defect_fails_on_its_own_statements(shared_reference, defect
             v.id for v in report.verdicts if v.id in unobserved and not v.outcomes]
 
 
+@pytest.mark.long
 def test_a_fixed_project_and_one_token_reach_every_request(shared_reference):
     """A real account: one project (schemathesis included: no invented project ids), the
     user's header on every request, services made from --service-body's template; the second

@@ -31,7 +31,7 @@ from tests.servers import free_port, wait_for_port
 
 # One worker builds the image once for every test of the module (on two, each worker's
 # fixture built its own, and their two in-tree wheel builds raced in build/)
-pytestmark = pytest.mark.xdist_group("image")
+pytestmark = [pytest.mark.xdist_group("image"), pytest.mark.long]
 
 MIRROR = "http://deb.debian.org/debian"  # what /etc/apt/sources.list.d/debian.sources names
 DEBOOTSTRAP = ["--variant=minbase", "--include=python3,python3-venv", "bookworm"]

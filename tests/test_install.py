@@ -25,6 +25,8 @@ import yaml
 from contract.spec.variants import PROJECT_ROOT
 from tests.servers import free_port, wait_for_port
 
+pytestmark = pytest.mark.long  # the wheel built and installed (module fixtures)
+
 # Runs a command of the installed package; any open() of a file of the checkout ends the
 # process with 97 and says which (the audit hook sees the opens of the process and of the
 # processes it forks; schemathesis' workers included).

@@ -142,6 +142,7 @@ def test_the_services_left_are_listed_with_a_command_that_removes_each(shared_re
     assert account.line() == "services: 2 created, 0 removed, 2 left"
 
 
+@pytest.mark.long
 def test_a_baseline_names_what_is_new_and_what_was_fixed(shared_reference, tmp_path):
     """The base vendor's report as the baseline: a run of a vendor that answers purges
     200 names exactly S2 as new, exits 1 under --fail-on new, and its HTML and JUnit mark

@@ -25,6 +25,7 @@ from tests.servers import run_mock
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
 
+@pytest.mark.long
 def test_plain_schemathesis_reports_no_failure_for_2015_08(shared_reference):
     variant = "2015-08"
     with run_mock(variant, "--tokens", "t") as base_url:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from contract.spec.variants import PROJECT_ROOT
 
 
+@pytest.mark.long
 def test_contract_and_generated_servers_pass_mypy_strict():
     run = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
                           "contract", "generated/server"],

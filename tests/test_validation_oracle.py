@@ -53,6 +53,7 @@ def same_request_verdict(mine: list, theirs: list) -> bool:
     return ours == oracle
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("variant", ["2015-08", "2016-08"])
 def test_compiled_validator_agrees_with_openapi_core(shared_reference, variant):
     ours, oracle = CompiledValidator(variant), ContractValidator(variant)

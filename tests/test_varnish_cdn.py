@@ -20,7 +20,7 @@ from tests.test_conform_edge import EDGE_STATEMENTS
 from tests.varnish_cdn import DEFECTS, Cdn, running
 from tests.vendor import serve
 
-pytestmark = pytest.mark.xdist_group("varnish")
+pytestmark = [pytest.mark.xdist_group("varnish"), pytest.mark.long]
 
 SCALE = 0.01  # the documented durations (a purge's 10 minutes: 6 s) times this
 BROKEN = {"wildcard_purged": {"S12"}, "purge_only_invalidates": {"S13"},
