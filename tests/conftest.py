@@ -24,7 +24,7 @@ def shared_reference() -> Path:
     return reference
 
 
-# `make test` runs the suite on three workers (pytest-xdist, `--dist loadgroup`). A module whose
+# `make test` runs the suite on four workers (pytest-xdist, `--dist loadgroup`). A module whose
 # module-scoped fixture is costly (a debootstrapped image, a built wheel, a browser, a
 # PostgreSQL server) stays on one worker, so that fixture is made once.
 # The docs' blocks run in order, as a reader pastes them (one installs the client the next
