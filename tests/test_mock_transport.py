@@ -368,3 +368,26 @@ def test_an_http_1_1_request_without_exactly_one_host_is_refused(base):
         reply = wire.reply()
         assert reply.status == 400 and b"exactly one Host header" in reply.body, reply
         assert wire.closed()
+
+
+class _Listening(Exception):
+    """Raised in place of the API's listen: what the edge did at that moment."""
+
+
+def test_the_edge_listens_before_the_api(shared_reference, monkeypatch):
+    """A client that reads /__mock__/health as soon as the API answers finds the edge it
+    names listening (the API listened first, and under load the replica test read no
+    edge): when the API's listen is called, the edge already takes connections."""
+    from contract.mock import transport
+
+    def api_listen(app: MockApp, host: str, port: int, keeper: object = None) -> None:
+        edge = app.runtime.edge_url
+        assert edge, "the API listens before the edge has a URL"
+        with socket.create_connection(tuple(edge.removeprefix("http://").split(":")),
+                                      timeout=5):
+            raise _Listening(edge)
+
+    monkeypatch.setattr(transport, "listen", api_listen)
+    app = create_app("2016-08", MockSettings(edge_port=0, quiet=True))
+    with pytest.raises(_Listening, match=r"http://127\.0\.0\.1:\d+"):
+        transport.serve(app, "127.0.0.1", 0)
