@@ -22,6 +22,11 @@ upstream (`ask_upstream`). What the script returns is then written: bytes, an it
 bytes (each written as it comes: a slow or endless answer), or None, which relays the request
 to `upstream` unless the script acted on the connection itself; the connection then closes.
 When the test leaves the block, a stop event ends drips, stalls and endless answers.
+
+`raw_origin(answer)` is the same listener as an origin (or upstream) behind the edge or the
+proxy: it keeps its connections alive, as they expect of an origin, and answers each request
+with the parts `answer(host, path)` gives (bytes to write, a float to sleep, None to close):
+what a hostile or broken origin sends, including bytes no request asked for.
 `run_measured` runs a command (conform) and says its peak RSS and wall time. Raw sockets,
 so that an answer may be anything a hostile server can send.
 """
@@ -29,6 +34,7 @@ so that an answer may be anything a hostile server can send.
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import re
 import socket
@@ -40,8 +46,12 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 OTHER_ADDRESS = "127.0.0.21"  # the "other host": a second loopback address
 READ_TIMEOUT = 30  # a client that sends half a request does not hold its thread for ever
@@ -106,6 +116,8 @@ class Exchange:
 
 Reply = bytes | Iterable[bytes] | None
 Script = Callable[[Exchange], Reply]
+Part = bytes | float | None  # bytes to write, seconds to sleep, None to close
+Answer = bytes | list[Part]  # a raw origin's answer to one request
 
 
 @dataclass
@@ -117,36 +129,68 @@ class Listener:
     seen: list[Exchange] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    @property
+    def asked(self) -> list[tuple[str, str]]:
+        """(Host, target) of every request, in order: what an origin was asked for."""
+        with self.lock:
+            return [(exchange.header("host") or "", exchange.target) for exchange in self.seen]
+
     def record(self, exchange: Exchange) -> None:
         with self.lock:
             exchange.number = len(self.seen)
             self.seen.append(exchange)
 
 
-def _read_request(connection: socket.socket, stop: threading.Event) -> Exchange | None:
-    """The request on `connection`: as much of it as came, None if nothing did."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = connection.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    if not data:
+class _Received(io.RawIOBase):
+    """What a connection receives, under a buffered reader that keeps the bytes one request
+    did not use for the next (keep-alive, pipelining). Unlike socket.makefile it holds no
+    reference to the socket, which would put off the close of an `Exchange.reset`."""
+
+    def __init__(self, connection: socket.socket) -> None:
+        self.connection = connection
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        return self.connection.recv_into(buffer)
+
+
+def _read_request(reader: io.BufferedReader, connection: socket.socket,
+                  stop: threading.Event) -> Exchange | None:
+    """The next request on `connection` (`reader` its bytes): as much of it as came, None
+    if nothing did."""
+    lines = []
+    while (line := reader.readline()) not in (b"\r\n", b"\n", b""):
+        lines.append(line.decode("latin-1").rstrip("\r\n"))
+    if not lines:
         return None
-    head, _, body = data.partition(b"\r\n\r\n")
-    line, *lines = head.decode("latin-1").split("\r\n")
-    method, target, _ = [*line.split(" ", 2), "", ""][:3]
+    method, target, _ = [*lines[0].split(" ", 2), "", ""][:3]
     headers = {}
-    for one in lines:
+    for one in lines[1:]:
         name, _, value = one.partition(":")
         headers[name.strip().lower()] = value.strip()
     length = int(headers.get("content-length", "0") or 0)
-    while len(body) < length:
-        chunk = connection.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    return Exchange(method, target, headers, body[:length], connection, stop)
+    return Exchange(method, target, headers, reader.read(length) if length else b"",
+                    connection, stop)
+
+
+def _write(exchange: Exchange, parts: Iterable[Part]) -> bool:
+    """`parts` in turn on the exchange's connection, until the test is over: whether the
+    connection may carry another request (not after a None, nor once the test is over)."""
+    for part in parts:
+        if part is None or exchange.stop.is_set():
+            return False
+        if isinstance(part, float):
+            if exchange.stop.wait(part):
+                return False
+        else:
+            exchange.send(part)
+    return True
 
 
 def _accept(server: socket.socket, handle: Callable[[socket.socket], None],
@@ -161,21 +205,24 @@ def _accept(server: socket.socket, handle: Callable[[socket.socket], None],
 
 
 @contextlib.contextmanager
-def _serve(address: str, answer: Callable[[Exchange], None]) -> Iterator[Listener]:
-    """A listener on `address` (a port of its own): each connection's request recorded,
-    then `answer`ed; a thread per connection, all told to stop when the block ends."""
+def _serve(address: str, answer: Callable[[Exchange], bool],
+           idle: float | None = READ_TIMEOUT) -> Iterator[Listener]:
+    """A listener on `address` (a port of its own): each request on a connection recorded,
+    then `answer`ed, which says whether the connection carries another (waited for up to
+    `idle` seconds); a thread per connection, all told to stop when the block ends."""
     server = socket.socket()
     server.bind((address, 0))
     server.listen(64)
     listener = Listener(f"http://{address}:{server.getsockname()[1]}")
 
     def handle(connection: socket.socket) -> None:
+        reader = io.BufferedReader(_Received(connection))
         with connection, contextlib.suppress(OSError):  # the client went away, as tested often
-            connection.settimeout(READ_TIMEOUT)
-            exchange = _read_request(connection, listener.stop)
-            if exchange is not None:
+            connection.settimeout(idle)
+            while (exchange := _read_request(reader, connection, listener.stop)) is not None:
                 listener.record(exchange)
-                answer(exchange)
+                if not answer(exchange):
+                    return
 
     accepting = threading.Thread(target=_accept, args=(server, handle, listener.stop),
                                  daemon=True)
@@ -191,7 +238,8 @@ def _serve(address: str, answer: Callable[[Exchange], None]) -> Iterator[Listene
 @contextlib.contextmanager
 def other_host(address: str = OTHER_ADDRESS) -> Iterator[Listener]:
     """The other host: answers 200 `{}` to anything and records it (`seen`)."""
-    with _serve(address, lambda exchange: exchange.send(json_answer(b"{}"))) as listener:
+    with _serve(address, lambda exchange: _write(exchange, [json_answer(b"{}"), None])) as \
+            listener:
         yield listener
 
 
@@ -202,24 +250,36 @@ def hostile_peer(script: Script, upstream: str | None = None,
     request to `upstream` (a real mock)."""
     asking = httpx.Client(base_url=upstream, timeout=30) if upstream else contextlib.nullcontext()
     with asking as client:
-        def answer(exchange: Exchange) -> None:
+        def answer(exchange: Exchange) -> bool:
             exchange.upstream = client
             reply = script(exchange)
             if reply is None and client is not None and not exchange.acted:
                 reply = relayed(exchange.ask_upstream())
-            for chunk in [reply] if isinstance(reply, bytes) else reply or []:
-                if exchange.stop.is_set():
-                    return
-                exchange.send(chunk)
+            _write(exchange, [reply] if isinstance(reply, bytes) else reply or [])
+            return False  # one exchange per connection
         with _serve(address, answer) as listener:
             yield listener
 
 
+@contextlib.contextmanager
+def raw_origin(answer: Callable[[str, str], Answer],
+               address: str = "127.0.0.1") -> Iterator[Listener]:
+    """An origin that answers every request with the parts `answer(host, path)` gives, on
+    connections kept alive (and never timed out, as the edge's and the proxy's pools expect
+    of an origin): bytes to write, a float to sleep that many seconds, None to close."""
+    def reply(exchange: Exchange) -> bool:
+        parts = answer(exchange.header("host") or "", exchange.target)
+        return _write(exchange, [parts] if isinstance(parts, bytes) else parts)
+    with _serve(address, reply, idle=None) as listener:
+        yield listener
+
+
 def response(status: int = 200, body: bytes = b"", *headers: str,
-             reason: str = "X") -> bytes:
-    """A whole HTTP/1.1 answer with a Content-Length (unless a header sets framing)."""
+             reason: str = "X", close: bool = True) -> bytes:
+    """A whole HTTP/1.1 answer with a Content-Length (unless a header sets framing), that
+    ends its connection unless `close` is False."""
     framed = any(h.lower().startswith(("content-length", "transfer-encoding")) for h in headers)
-    head = [f"HTTP/1.1 {status} {reason}", "Connection: close", *headers]
+    head = [f"HTTP/1.1 {status} {reason}", *(["Connection: close"] if close else []), *headers]
     if not framed:
         head.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
@@ -227,6 +287,11 @@ def response(status: int = 200, body: bytes = b"", *headers: str,
 
 def json_answer(body: bytes, status: int = 200, *headers: str) -> bytes:
     return response(status, body, "Content-Type: application/json", *headers)
+
+
+def ok(body: bytes, *headers: str) -> bytes:
+    """A 200 that leaves its connection open: what a raw origin answers most often."""
+    return response(200, body, *headers, reason="OK", close=False)
 
 
 def relayed(answer: httpx.Response, body: bytes | None = None, **headers: str) -> bytes:

@@ -12,7 +12,9 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +25,9 @@ from contract.spec.variants import PROJECT_ROOT
 SERVICE = "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0"
 BROKEN_SERVICE = "00000000-0000-4000-8000-000000000000"
 LIST_BODY = b'{"services": [],\n  "links": []}'  # an empty page (S33), spaced as no encoder would
+AUTH = {"X-Auth-Token": "t"}
+SCALE = "0.001"  # a mock's --time-scale: a deploy (30 s) takes 30 ms, a purge (10 min) 0.6 s
+YEAR = 365 * 24 * 3600  # the longest TTL (the limits page): 8.8 hours at this scale
 
 
 _PORTS_BELOW_EPHEMERAL = 20000, 32000  # Linux hands out 32768-60999 to outgoing sockets
@@ -63,6 +68,31 @@ def read_until_closed(sock: socket.socket) -> bytes:
         while chunk := sock.recv(65536):
             data += chunk
     return data
+
+
+def read_all(sock: socket.socket, seconds: float) -> bytes:
+    """What the server sends within `seconds` (or until it closes)."""
+    sock.settimeout(0.2)
+    data, deadline = b"", time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def rss_mb(pid: int) -> float:
+    """A running server's resident memory, for the tests that bound what an attack costs."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for process {pid}")
 
 
 def wait_for_port(port: int, timeout: float = 20.0) -> None:
@@ -153,13 +183,21 @@ def deployed_service(base: str, project: str = "p1", **members: Any) -> str:
             "origins": [{"origin": "127.0.0.1", "port": 80}],
             "caching": [{"name": "default", "ttl": 3600}],
             "log_delivery": {"enabled": False}, "flavor_id": "cdn", **members}
-    auth = {"X-Auth-Token": "t"}
-    created = httpx.post(f"{base}/v1.0/{project}/services", json=body, headers=auth)
+    created = httpx.post(f"{base}/v1.0/{project}/services", json=body, headers=AUTH)
     assert created.status_code == 202, created.text
     service = created.headers["Location"].rsplit("/", 1)[-1]
     deadline = time.monotonic() + 5
     while httpx.get(f"{base}/v1.0/{project}/services/{service}",
-                    headers=auth).json()["status"] != "deployed":
+                    headers=AUTH).json()["status"] != "deployed":
         assert time.monotonic() < deadline, f"service {service} did not deploy"
         time.sleep(0.01)
     return service
+
+
+def deployed(base: str, project: str = "p1", **members: Any) -> tuple[str, str]:
+    """A deployed service with a domain of its own, cached for the longest TTL: (id,
+    domain), so that tests sharing one mock and one raw origin never see each other's."""
+    domain = f"www.{uuid.uuid4().hex[:10]}.test"
+    caching = [{"name": "default", "ttl": YEAR}]
+    return deployed_service(base, project, **{"domains": [{"domain": domain}],
+                                              "caching": caching, **members}), domain

@@ -9,16 +9,13 @@ import gzip
 import json
 import os
 import signal
-import socketserver
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -28,9 +25,13 @@ from contract.mock.state.ratelimit import SWEEP_EVERY, Limiter
 from contract.mock.state.sqlite_store import SQLiteStore
 from contract.model import RateLimit
 from contract.spec.variants import PROJECT_ROOT
+from tests.hostile_peer import Answer, Listener, ok, raw_origin
 from tests.mockapi import service_body
 from tests.servers import (
-    deployed_service,
+    AUTH,
+    SCALE,
+    YEAR,
+    deployed,
     free_port,
     run_cli_server,
     run_mock,
@@ -38,80 +39,15 @@ from tests.servers import (
 )
 from tests.wire import Wire
 
-AUTH = {"X-Auth-Token": "t"}
-SCALE = "0.001"  # a deploy (30 s) takes 30 ms, a purge (10 min) 0.6 s
-YEAR = 365 * 24 * 3600  # the longest TTL (the limits page): 8.8 hours at this scale
-
-
-Answer = bytes | list[bytes | float | None]
-
-
-class RawOrigin(socketserver.ThreadingTCPServer):
-    """An origin on loopback that answers every request with the bytes `answer(host, path)`
-    gives, over keep-alive connections: what a hostile or broken origin can send. An answer
-    may be a list of parts: bytes to write, a float to sleep that many seconds, None to
-    close the connection."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, answer: Callable[[str, str], Answer]):
-        self.answer = answer
-        self.asked: list[tuple[str, str]] = []
-        super().__init__(("127.0.0.1", 0), _OriginHandler)
-        self.port = self.server_address[1]
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-
-class _OriginHandler(socketserver.StreamRequestHandler):
-    server: RawOrigin
-
-    def handle(self) -> None:
-        while True:
-            request_line = self.rfile.readline()
-            if not request_line:
-                return
-            host = ""
-            while (line := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
-                name, _, value = line.decode("latin-1").partition(":")
-                if name.strip().lower() == "host":
-                    host = value.strip()
-            path = request_line.split()[1].decode("latin-1")
-            self.server.asked.append((host, path))
-            answer = self.server.answer(host, path)
-            for part in [answer] if isinstance(answer, bytes) else answer:
-                if part is None:
-                    return
-                if isinstance(part, float):
-                    time.sleep(part)
-                else:
-                    self.wfile.write(part)
-
-
-def ok(body: bytes, *headers: str) -> bytes:
-    extra = "".join(f"{header}\r\n" for header in headers).encode()
-    return b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n%s\r\n%s" % (len(body), extra, body)
-
 
 @contextlib.contextmanager
-def cdn(answer: Callable[[str, str], bytes], *args: str) -> Iterator[tuple[str, str, RawOrigin]]:
-    """The mock with its edge, its origins' port 80 served by a `RawOrigin`."""
-    origin, edge_port = RawOrigin(answer), free_port()
-    try:
-        with run_mock("2016-08", "--time-scale", SCALE, "--no-rate-limit", "--edge-port",
-                      str(edge_port), "--origin-port", f"80={origin.port}", *args) as base:
-            yield base, f"http://127.0.0.1:{edge_port}", origin
-    finally:
-        origin.shutdown()
-        origin.server_close()
-
-
-def deployed(base: str, project: str = "p1", **members: Any) -> tuple[str, str]:
-    """A deployed service with a domain of its own and the raw origin: (id, domain)."""
-    domain = f"www.{uuid.uuid4().hex[:10]}.test"
-    caching = [{"name": "default", "ttl": YEAR}]
-    return deployed_service(base, project, **{"domains": [{"domain": domain}],
-                                              "caching": caching, **members}), domain
+def cdn(answer: Callable[[str, str], Answer], *args: str) -> Iterator[tuple[str, str, Listener]]:
+    """The mock with its edge, its origins' port 80 served by a `raw_origin`."""
+    edge_port = free_port()
+    with raw_origin(answer) as origin, \
+            run_mock("2016-08", "--time-scale", SCALE, "--no-rate-limit", "--edge-port",
+                     str(edge_port), "--origin-port", f"80={origin.port}", *args) as base:
+        yield base, f"http://127.0.0.1:{edge_port}", origin
 
 
 @contextlib.contextmanager
@@ -344,16 +280,12 @@ def test_the_proxy_does_not_decode_a_gzip_bomb_whole(shared_reference, tmp_path)
     """Item 11: 3 MB of gzip decoded to 3 GB for validation. Decoding stops at the buffer
     limit; the log says the body was not validated."""
     bomb = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)
-    origin = RawOrigin(lambda host, path: ok(bomb, "content-type: application/json",
-                                             "content-encoding: gzip"))
     log = tmp_path / "violations.jsonl"
-    try:
-        with proxy_to(f"http://127.0.0.1:{origin.port}", log=log) as proxy:
-            answer = httpx.get(f"{proxy}/v1.0/p1/services", headers={
-                **AUTH, "Accept-Encoding": "identity"}, timeout=30)
-    finally:
-        origin.shutdown()
-        origin.server_close()
+    with raw_origin(lambda host, path: ok(bomb, "content-type: application/json",
+                                          "content-encoding: gzip")) as origin, \
+            proxy_to(origin.url, log=log) as proxy:
+        answer = httpx.get(f"{proxy}/v1.0/p1/services", headers={
+            **AUTH, "Accept-Encoding": "identity"}, timeout=30)
     assert answer.status_code == 200 and answer.num_bytes_downloaded == len(bomb)
     notes = [json.loads(line).get("note") for line in log.read_text().splitlines()]
     assert "body not validated: over the buffer limit of 8388608 bytes" in notes

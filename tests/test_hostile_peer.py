@@ -1,7 +1,8 @@
 """The hostile peer of tests/hostile_peer.py, on its own: the tests that use it mostly assert
 that nothing reached the other host, which proves something only if the other host records
 what does reach it; and a relay, a script's own answer and the stop at the end of a test are
-what those tests build on."""
+what those tests build on. The raw origin's tests count what the edge and the proxy asked
+it for on connections they keep alive, so its keep-alive and its record are tested here."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ import time
 
 import httpx
 
-from tests.hostile_peer import Exchange, Reply, hostile_peer, json_answer, other_host
+from tests.hostile_peer import (
+    Answer,
+    Exchange,
+    Reply,
+    hostile_peer,
+    json_answer,
+    ok,
+    other_host,
+    raw_origin,
+)
+from tests.servers import read_until_closed
 
 
 def test_the_other_host_records_what_reaches_it_and_answers_200():
@@ -57,3 +68,23 @@ def test_a_stall_ends_when_the_test_leaves_the_block():
     client.settimeout(5)
     with client:
         assert early is None and client.recv(1) == b"" and time.monotonic() - left < 2
+
+
+def test_a_raw_origin_answers_each_request_on_a_kept_alive_connection_until_a_none():
+    """Requests pipelined on one connection are answered in turn on it (a request's body
+    read, the next request kept), each (host, path) recorded; a float pauses the answer
+    and None ends the connection."""
+    def answer(host: str, path: str) -> Answer:
+        if path == "/close":
+            return [ok(b"bye")[:20], 0.05, ok(b"bye")[20:], None]
+        return ok(path.encode())
+
+    with raw_origin(answer) as origin, \
+            socket.create_connection(("127.0.0.1", origin.port), timeout=5) as client:
+        client.sendall(b"GET /one HTTP/1.1\r\nHost: a\r\n\r\n"
+                       b"POST /two HTTP/1.1\r\nHost: b\r\nContent-Length: 2\r\n\r\n{}"
+                       b"GET /close HTTP/1.1\r\nHost: c\r\n\r\n")
+        sent = read_until_closed(client)
+    assert sent == ok(b"/one") + ok(b"/two") + ok(b"bye")
+    assert origin.asked == [("a", "/one"), ("b", "/two"), ("c", "/close")]
+    assert origin.seen[1].body == b"{}"

@@ -20,31 +20,33 @@ import httpx
 import pytest
 
 from contract.mock.edge.cache import Cached, EdgeCache
-from tests.servers import free_port, run_cli_server, wait_for_port
-from tests.test_hostile import AUTH, SCALE, Answer, RawOrigin, deployed, ok
+from tests.hostile_peer import Answer, Listener, ok, raw_origin
+from tests.servers import (
+    AUTH,
+    SCALE,
+    deployed,
+    free_port,
+    rss_mb,
+    run_cli_server,
+    wait_for_port,
+)
 from tests.wire import Wire
 
 pytestmark = pytest.mark.xdist_group("hostile_round2")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError(f"no VmRSS for process {pid}")
 
 
 class Cdn:
     """One mock with its edge, a raw origin behind it (answers chosen by path prefix) and a
     proxy in front of the mock: shared by the module, each test with services of its own."""
 
+    origin: Listener  # the raw origin, once the fixture runs it
+
     def __init__(self) -> None:
         self.routes: dict[str, Callable[[str, str], Answer]] = {}
-        self.origin = RawOrigin(self._answer)
         self.base = self.edge = self.proxy = ""
         self.mock_pid = self.proxy_pid = 0
 
-    def _answer(self, host: str, path: str) -> Answer:
+    def answer(self, host: str, path: str) -> Answer:
         for prefix, answer in self.routes.items():
             if path.startswith(prefix):
                 return answer(host, path)
@@ -62,42 +64,21 @@ class Cdn:
 def cdn(shared_reference: Path) -> Iterator[Cdn]:
     net = Cdn()
     mock_port, edge_port, proxy_port = free_port(), free_port(), free_port()
-    try:
-        with run_cli_server("mock", "--variant", "2016-08", "--quiet", "--time-scale", SCALE,
-                            "--no-rate-limit", "--edge-port", str(edge_port),
-                            "--origin-port", f"80={net.origin.port}",
-                            port=mock_port) as mock:
-            net.base, net.mock_pid = f"http://127.0.0.1:{mock_port}", mock.pid
-            net.edge = f"http://127.0.0.1:{edge_port}"
-            wait_for_port(edge_port)
-            with run_cli_server("proxy", "--upstream", net.base, "--log", "/dev/null",
-                                port=proxy_port) as proxy:
-                net.proxy, net.proxy_pid = f"http://127.0.0.1:{proxy_port}", proxy.pid
-                yield net
-    finally:
-        net.origin.shutdown()
-        net.origin.server_close()
+    with raw_origin(net.answer) as net.origin, \
+            run_cli_server("mock", "--variant", "2016-08", "--quiet", "--time-scale", SCALE,
+                           "--no-rate-limit", "--edge-port", str(edge_port),
+                           "--origin-port", f"80={net.origin.port}", port=mock_port) as mock:
+        net.base, net.mock_pid = f"http://127.0.0.1:{mock_port}", mock.pid
+        net.edge = f"http://127.0.0.1:{edge_port}"
+        wait_for_port(edge_port)
+        with run_cli_server("proxy", "--upstream", net.base, "--log", "/dev/null",
+                            port=proxy_port) as proxy:
+            net.proxy, net.proxy_pid = f"http://127.0.0.1:{proxy_port}", proxy.pid
+            yield net
 
 
 def url_of(cdn: Cdn, server: str) -> str:
     return {"mock": cdn.base, "edge": cdn.edge, "proxy": cdn.proxy}[server]
-
-
-def read_all(sock: socket.socket, seconds: float) -> bytes:
-    """What the server sends within `seconds` (or until it closes)."""
-    sock.settimeout(0.2)
-    data, deadline = b"", time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            chunk = sock.recv(65536)
-        except TimeoutError:
-            continue
-        except OSError:
-            break
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 # -- item 1: trailers --------------------------------------------------------------------------
@@ -182,21 +163,17 @@ def test_the_proxy_streams_a_huge_body_as_fast_as_the_client_reads(cdn):
     after 25 s): the upstream is read only as fast as the client reads."""
     chunk = b"q" * (1024 * 1024)
     head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
-    origin = RawOrigin(lambda host, path: [head % (len(chunk) * 512)] + [chunk] * 512)
     port = free_port()
-    try:
-        with run_cli_server("proxy", "--upstream", f"http://127.0.0.1:{origin.port}",
-                            "--log", "/dev/null", port=port) as proxy:
-            before = rss_mb(proxy.pid)
-            sock = socket.create_connection(("127.0.0.1", port))
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            sock.sendall(b"GET /v1.0/p1/services HTTP/1.1\r\nHost: h\r\nX-Auth-Token: t\r\n\r\n")
-            time.sleep(2.0)
-            grown = rss_mb(proxy.pid) - before
-            sock.close()
-    finally:
-        origin.shutdown()
-        origin.server_close()
+    with raw_origin(lambda host, path: [head % (len(chunk) * 512)] + [chunk] * 512) as origin, \
+            run_cli_server("proxy", "--upstream", origin.url, "--log", "/dev/null",
+                           port=port) as proxy:
+        before = rss_mb(proxy.pid)
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(b"GET /v1.0/p1/services HTTP/1.1\r\nHost: h\r\nX-Auth-Token: t\r\n\r\n")
+        time.sleep(2.0)
+        grown = rss_mb(proxy.pid) - before
+        sock.close()
     assert grown < 64, f"the proxy grew by {grown:.0f} MB for a client that does not read"
     print(f"\nproxy: {grown:.0f} MB more streaming 512 MiB to a client that does not read")
 
@@ -382,14 +359,13 @@ def test_concurrent_misses_of_one_object_make_one_origin_fetch(cdn):
 def test_a_body_delimited_by_the_close_is_read_to_the_end(server, shared_reference):
     """An origin body with no length and no chunking (RFC 9112 6.3) gave a 502."""
     body = json.dumps({"services": [], "links": []}).encode() * 2000
-    origin = RawOrigin(lambda host, path: [
-        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n", body[:1000], 0.05,
-        body[1000:], None])
     port = free_port()
-    try:
+    with raw_origin(lambda host, path: [
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n", body[:1000], 0.05,
+            body[1000:], None]) as origin:
         if server == "proxy":
-            with run_cli_server("proxy", "--upstream", f"http://127.0.0.1:{origin.port}",
-                                "--log", "/dev/null", port=port):
+            with run_cli_server("proxy", "--upstream", origin.url, "--log", "/dev/null",
+                                port=port):
                 answer = httpx.get(f"http://127.0.0.1:{port}/v1.0/p1/services", headers=AUTH)
         else:
             edge = free_port()
@@ -398,9 +374,6 @@ def test_a_body_delimited_by_the_close_is_read_to_the_end(server, shared_referen
                 wait_for_port(edge)
                 _, domain = deployed(f"http://127.0.0.1:{port}")
                 answer = httpx.get(f"http://127.0.0.1:{edge}/x", headers={"Host": domain})
-    finally:
-        origin.shutdown()
-        origin.server_close()
     assert (answer.status_code, answer.content) == (200, body)
 
 

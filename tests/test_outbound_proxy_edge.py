@@ -1,5 +1,5 @@
 """The proxy and the edge against hostile upstreams and origins (issue 45, rows 10, 11, 12,
-15): each test plays one row on loopback with raw sockets (tests/test_hostile.py RawOrigin)
+15): each test plays one row on loopback with raw sockets (tests/hostile_peer.py raw_origin)
 and fails on the code that had it."""
 
 from __future__ import annotations
@@ -16,9 +16,17 @@ import pytest
 
 from contract.http.serving import MAX_HEAD
 from contract.http.upstream import MAX_HEADER_LINES
-from tests.servers import free_port, run_cli_server, wait_for_port
-from tests.test_hostile import AUTH, SCALE, Answer, RawOrigin, deployed, ok
-from tests.test_hostile_round2 import read_all, rss_mb
+from tests.hostile_peer import Answer, Listener, ok, raw_origin
+from tests.servers import (
+    AUTH,
+    SCALE,
+    deployed,
+    free_port,
+    read_all,
+    rss_mb,
+    run_cli_server,
+    wait_for_port,
+)
 
 pytestmark = pytest.mark.xdist_group("outbound_proxy_edge")
 
@@ -27,23 +35,13 @@ BIG = b"[" + b"1," * 40_000 + b"1]"  # 80 KB: past a --buffer-limit of 1000, so 
 
 
 @contextlib.contextmanager
-def upstream(answer: Answer) -> Iterator[RawOrigin]:
-    """A raw upstream that answers every request with `answer`."""
-    origin = RawOrigin(lambda host, path: answer)
-    try:
-        yield origin
-    finally:
-        origin.shutdown()
-        origin.server_close()
-
-
-@contextlib.contextmanager
-def proxy_before(answer: Answer, *args: str) -> Iterator[tuple[str, int, RawOrigin]]:
-    """The proxy in front of a raw upstream: its URL, its process id, the upstream."""
+def proxy_before(answer: Answer, *args: str) -> Iterator[tuple[str, int, Listener]]:
+    """The proxy in front of a raw upstream that answers every request with `answer`: its
+    URL, its process id, the upstream."""
     port = free_port()
-    with upstream(answer) as origin, \
-            run_cli_server("proxy", "--upstream", f"http://127.0.0.1:{origin.port}",
-                           "--log", "/dev/null", *args, port=port) as process:
+    with raw_origin(lambda host, path: answer) as origin, \
+            run_cli_server("proxy", "--upstream", origin.url, "--log", "/dev/null", *args,
+                           port=port) as process:
         yield f"http://127.0.0.1:{port}", process.pid, origin
 
 
@@ -170,28 +168,25 @@ def test_one_tenants_endless_origin_header_does_not_slow_another_tenants_api_rea
     def answer(host: str, path: str) -> Answer:
         return ENDLESS_HEADER if path.startswith("/endless") else ok(b"fine")
 
-    origin, edge_port, port = RawOrigin(answer), free_port(), free_port()
+    edge_port, port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
-    try:
-        with run_cli_server("mock", "--variant", "2016-08", "--quiet", "--time-scale", SCALE,
-                            "--no-rate-limit", "--edge-port", str(edge_port),
-                            "--origin-port", f"80={origin.port}", port=port) as mock:
-            wait_for_port(edge_port)
-            _, domain = deployed(base, "tenant-a")
-            deployed(base, "tenant-b")
-            before = rss_mb(mock.pid)
-            reads: list[float] = []
-            with ThreadPoolExecutor(1) as pool:
-                attack = pool.submit(httpx.get, f"http://127.0.0.1:{edge_port}/endless/x",
-                                     headers={"Host": domain}, timeout=30)
-                try:
-                    _read_while(base, "tenant-b", reads, attack.done)
-                finally:
-                    fetched = attack.result()
-            grown = rss_mb(mock.pid) - before
-    finally:
-        origin.shutdown()
-        origin.server_close()
+    with raw_origin(answer) as origin, \
+            run_cli_server("mock", "--variant", "2016-08", "--quiet", "--time-scale", SCALE,
+                           "--no-rate-limit", "--edge-port", str(edge_port),
+                           "--origin-port", f"80={origin.port}", port=port) as mock:
+        wait_for_port(edge_port)
+        _, domain = deployed(base, "tenant-a")
+        deployed(base, "tenant-b")
+        before = rss_mb(mock.pid)
+        reads: list[float] = []
+        with ThreadPoolExecutor(1) as pool:
+            attack = pool.submit(httpx.get, f"http://127.0.0.1:{edge_port}/endless/x",
+                                 headers={"Host": domain}, timeout=30)
+            try:
+                _read_while(base, "tenant-b", reads, attack.done)
+            finally:
+                fetched = attack.result()
+        grown = rss_mb(mock.pid) - before
     median = statistics.median(reads)
     print(f"\ntenant B: {len(reads)} reads, median {median * 1000:.1f} ms, "
           f"max {max(reads) * 1000:.0f} ms; the mock grew by {grown:.0f} MB; tenant A: "
@@ -240,18 +235,14 @@ def test_rewrite_location_matches_the_upstream_origin_exactly(location, rewritte
     own URL, as was any Location that merely began with the upstream's text; `HTTP://UP/`
     was not rewritten. Now scheme (any case), host and port must be the upstream's."""
     state: dict[str, str] = {}
-    origin = RawOrigin(lambda host, path: _location_answer(state["location"]))
     port = free_port()
-    up, proxy = f"127.0.0.1:{origin.port}", f"127.0.0.1:{port}"
-    state["location"] = location.format(up=up)
-    try:
+    with raw_origin(lambda host, path: _location_answer(state["location"])) as origin:
+        up, proxy = f"127.0.0.1:{origin.port}", f"127.0.0.1:{port}"
+        state["location"] = location.format(up=up)
         with run_cli_server("proxy", "--upstream", f"http://{up}", "--log", "/dev/null",
                             "--rewrite-location", port=port):
             response = httpx.patch(f"http://{proxy}/v1.0/p1/services/s", headers=AUTH,
                                    content=b"[]", timeout=10)
-    finally:
-        origin.shutdown()
-        origin.server_close()
     expected = rewritten.format(proxy=proxy) if rewritten else state["location"]
     assert response.headers["location"] == expected
 
@@ -261,18 +252,14 @@ def test_rewrite_location_keeps_to_the_upstreams_path():
     prefix of text) is the upstream's."""
     answers = {"/base/in": "http://{up}/base/v1.0/x", "/base/out": "http://{up}/basement/x"}
     state: dict[str, str] = {}
-    origin = RawOrigin(lambda host, path: _location_answer(
-        answers[path.split("?")[0][:9]].format(up=state["up"])))
     port = free_port()
-    state["up"] = f"127.0.0.1:{origin.port}"
-    try:
+    with raw_origin(lambda host, path: _location_answer(
+            answers[path.split("?")[0][:9]].format(up=state["up"]))) as origin:
+        state["up"] = f"127.0.0.1:{origin.port}"
         with run_cli_server("proxy", "--upstream", f"http://{state['up']}/base", "--log",
                             "/dev/null", "--rewrite-location", port=port):
             inside = httpx.get(f"http://127.0.0.1:{port}/in", timeout=10)
             outside = httpx.get(f"http://127.0.0.1:{port}/out", timeout=10)
-    finally:
-        origin.shutdown()
-        origin.server_close()
     assert inside.headers["location"] == f"http://127.0.0.1:{port}/v1.0/x"
     assert outside.headers["location"] == f"http://{state['up']}/basement/x"
 
