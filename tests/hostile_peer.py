@@ -27,6 +27,7 @@ When the test leaves the block, a stop event ends drips, stalls and endless answ
 proxy: it keeps its connections alive, as they expect of an origin, and answers each request
 with the parts `answer(host, path)` gives (bytes to write, a float to sleep, None to close):
 what a hostile or broken origin sends, including bytes no request asked for.
+
 `run_measured` runs a command (conform) and says its peak RSS and wall time. Raw sockets,
 so that an answer may be anything a hostile server can send.
 """
