@@ -161,7 +161,7 @@ class _Received(io.RawIOBase):
         return self.connection.recv_into(buffer)
 
 
-def _read_request(reader: io.BufferedReader, connection: socket.socket,
+def _read_request(reader: io.BufferedIOBase, connection: socket.socket,
                   stop: threading.Event) -> Exchange | None:
     """The next request on `connection` (`reader` its bytes): as much of it as came, None
     if nothing did."""
