@@ -25,7 +25,7 @@ from contract.mock.serve import create_app
 from contract.mock.settings import MockSettings
 from contract.mock.transport import encode, listen
 from tests.mockapi import Api, service_body
-from tests.servers import free_port, run_cli_server, run_mock, wait_for_port
+from tests.servers import free_port, rss_mb, run_cli_server, run_mock, wait_for_port
 from tests.wire import Wire
 
 TOKEN = b"X-Auth-Token: t\r\n"
@@ -180,12 +180,6 @@ def test_latency_holds_responses_back_without_reordering(shared_reference):
         assert wire.reply().status == 200
         assert time.perf_counter() - started < 0.15
         wire.close()
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        (line,) = (line for line in status if line.startswith("VmRSS:"))
-    return int(line.split()[1]) / 1024
 
 
 @pytest.mark.parametrize("padding", [
