@@ -90,7 +90,7 @@ DOCUMENTED_ORIGIN_PORTS = (80, 443)  # what the contract lets an origin use
               "96737ae3-cfc1-4c72-be88-5d0e7cc9a3f0), so that the docs' request examples "
               "and Swagger UI's \"Try it out\" get the documented answers; with --tokens, "
               "the samples' X-Auth-Token is accepted for that project too.")
-@click.option("--edge-cache-bytes", type=click.IntRange(min=1024), default=256 * 1024 * 1024,
+@click.option("--edge-cache-bytes", type=click.IntRange(min=1024), default=128 * 1024 * 1024,
               show_default=True, help="The most the edge cache holds (keys, bodies and "
               "headers); "
               "past it the least recently used objects are evicted.")
