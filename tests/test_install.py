@@ -158,7 +158,7 @@ def test_every_command_runs_from_the_installed_wheel_alone(cdn, tmp_path):
                               params={"url": "/logo.png"}, headers={"X-Auth-Token": "t"})
         assert (created.status_code, purged.status_code) == (202, 202)
         options = ["--base-url", base, "--token", "t", "--checks", "api", "--rate-limit-check",
-                   "--max-examples", "3", "--seed", "7", "--json"]
+                   "--max-examples", "1", "--seed", "7", "--json"]
         conformed = run("conform", *options, str(work / "installed.json"))
         subprocess.run([sys.executable, "-m", "contract", "conform", *options,
                         str(work / "checkout.json")], cwd=PROJECT_ROOT, capture_output=True,
@@ -215,7 +215,7 @@ def test_the_ci_action_runs_as_written(installed, built, tmp_path):
     port, reports = free_port(), tmp_path / "runner-temp"
     reports.mkdir()
     given = {"base-url": f"http://127.0.0.1:{port}", "token": "t", "package": str(built[0]),
-             "args": "--rate-limit-check --max-examples 3 --seed 7"}
+             "args": "--rate-limit-check --max-examples 1 --seed 7"}
     inputs = {name: given.get(name, spec.get("default", "")) for name, spec
               in action["inputs"].items()}
     values = {"inputs": inputs, "runner": {"temp": str(reports)}}
