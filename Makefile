@@ -132,10 +132,10 @@ lint: $(STAMP)
 # durations, subprocesses), and the extra workers fill it (a fresh clone's pytest: 7 min 54 s
 # on -n 4, 8 min 42 s on -n 3; 11 min against 13 for -n 3 and -n 2 earlier).
 # The two installs run side by side; the distribution's packages after them, in turn (apt
-# takes one lock at a time).
+# takes one lock at a time: -j1, or `make -j4 test` would hand them its jobserver).
 test:  ## lint, run the test suite (it checks spec/, generated/ and docs/ are current)
 	@$(MAKE) --no-print-directory -j2 $(STAMP) $(ECOSYSTEM)
-	@$(MAKE) --no-print-directory $(BROWSER) $(POSTGRES) $(VARNISH) $(IMAGE_TOOLS)
+	@$(MAKE) --no-print-directory -j1 $(BROWSER) $(POSTGRES) $(VARNISH) $(IMAGE_TOOLS)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 4 --dist loadgroup --durations=15
 

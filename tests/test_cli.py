@@ -300,3 +300,44 @@ def test_make_proof_gives_each_mock_a_log_of_its_own(tmp_path):
         "2015-08: CONFORMS against http://127.0.0.1:25001",
         "2016-08: CONFORMS against http://127.0.0.1:25002"], done.stdout
     assert not any(Path(log).exists() for log in logs)  # removed once read
+
+
+FAKE_APT_GET = """#!/bin/sh
+# a stand-in apt-get that holds the lock the real one takes: a second at once fails
+mkdir "$DIR/apt-lock" 2>/dev/null || { echo "apt-get: could not get lock" >&2; exit 100; }
+echo "$@" >> "$DIR/apt-runs"
+sleep 0.2
+rmdir "$DIR/apt-lock"
+"""
+
+
+def test_make_test_runs_one_apt_get_at_a_time_even_under_make_j(tmp_path):
+    """apt takes one lock at a time: `make -j4 test` (or MAKEFLAGS=-j in CI) handed the
+    jobserver to the sub-make of the distribution's packages, which ran chromium's,
+    postgresql's, varnish's and buildah's installs at once (all but one failed on the lock).
+    Nothing installed here: .venv's stamps are there, the tools missing from PATH, and a
+    stand-in apt-get that fails if another is running."""
+    fakes = tmp_path / "bin"
+    fakes.mkdir()
+    for tool in ("make", "touch", "sleep", "mkdir", "rmdir"):
+        (fakes / tool).symlink_to(f"/usr/bin/{tool}")
+    for name, text in (("apt-get", FAKE_APT_GET), ("ruff", "#!/bin/sh\n"),
+                       ("python", "#!/bin/sh\n")):
+        (fakes / name).write_text(text)
+        (fakes / name).chmod(0o755)
+    (tmp_path / "pyproject.toml").touch()
+    (tmp_path / "Makefile").write_bytes((PROJECT_ROOT / "Makefile").read_bytes())
+    venv = tmp_path / ".venv"
+    (venv / "ecosystem").mkdir(parents=True)
+    made = subprocess.run(["make", "-p", "-q", "ECOSYSTEM"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    ecosystem = re.search(r"^ECOSYSTEM := (\S+)", made.stdout, re.M)
+    assert ecosystem, made.stdout[-2000:]
+    for stamp in (".installed-stamp", ecosystem.group(1).removeprefix(".venv/")):
+        (venv / stamp).touch()
+    done = subprocess.run(["make", "-j4", "test", f"BIN={fakes}"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60,
+                          env={"PATH": str(fakes), "DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    runs = (tmp_path / "apt-runs").read_text().splitlines()
+    assert sum(run.startswith("install") for run in runs) >= 2, runs  # chromium's, buildah's
