@@ -15,7 +15,7 @@ listener on another loopback address: the "other host", which records whatever a
         ... point conform (or the proxy, the client) at peer.url ...
     assert other.seen == [] and [e.method for e in peer.seen] == [...]
 
-Each connection carries one exchange: the request is read (head and Content-Length body),
+Each connection carries one exchange: the request is read (head, body chunked or not),
 recorded in `seen`, and handed to the script as an `Exchange`, which holds the parsed request
 and the means to act on the connection (send, answer, drip, stall, reset) or to ask the
 upstream (`ask_upstream`). What the script returns is then written: bytes, an iterable of
@@ -175,9 +175,22 @@ def _read_request(reader: io.BufferedIOBase, connection: socket.socket,
     for one in lines[1:]:
         name, _, value = one.partition(":")
         headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length", "0") or 0)
-    return Exchange(method, target, headers, reader.read(length) if length else b"",
-                    connection, stop)
+    return Exchange(method, target, headers, _read_body(reader, headers), connection, stop)
+
+
+def _read_body(reader: io.BufferedIOBase, headers: dict[str, str]) -> bytes:
+    """The request's body, chunked or of Content-Length (none if that is not a number): read
+    whole, or the next request on a kept-alive connection would begin inside it."""
+    if "chunked" not in headers.get("transfer-encoding", "").lower():
+        length = headers.get("content-length", "")
+        return reader.read(int(length)) if length.isdigit() else b""
+    body = b""
+    while (size := reader.readline().split(b";")[0].strip()) and int(size, 16):
+        body += reader.read(int(size, 16))
+        reader.readline()  # the chunk's CRLF
+    while reader.readline() not in (b"\r\n", b"\n", b""):  # the trailer
+        pass
+    return body
 
 
 def _write(exchange: Exchange, parts: Iterable[Part]) -> bool:

@@ -88,3 +88,17 @@ def test_a_raw_origin_answers_each_request_on_a_kept_alive_connection_until_a_no
     assert sent == ok(b"/one") + ok(b"/two") + ok(b"bye")
     assert origin.asked == [("a", "/one"), ("b", "/two"), ("c", "/close")]
     assert origin.seen[1].body == b"{}"
+
+
+def test_a_raw_origin_reads_a_chunked_body_whole_before_the_next_request():
+    """A chunked request body (what a proxy relays of a client's streamed upload) is read
+    whole: its chunks are not taken for the next request on the kept-alive connection."""
+    with raw_origin(lambda host, path: ok(path.encode())) as origin, \
+            socket.create_connection(("127.0.0.1", origin.port), timeout=5) as client:
+        client.sendall(b"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       b"2\r\n{}\r\n3;x=y\r\n[1]\r\n0\r\nTrailer: t\r\n\r\n"
+                       b"GET /next HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        client.shutdown(socket.SHUT_WR)
+        sent = read_until_closed(client)
+    assert sent == ok(b"/up") + ok(b"/next")
+    assert origin.asked == [("a", "/up"), ("a", "/next")] and origin.seen[0].body == b"{}[1]"
