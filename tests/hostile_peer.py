@@ -229,8 +229,12 @@ def _serve(address: str, answer: Callable[[Exchange], bool],
     server.listen(64)
     listener = Listener(f"http://{address}:{server.getsockname()[1]}")
 
+    open_connections: set[socket.socket] = set()
+
     def handle(connection: socket.socket) -> None:
         reader = io.BufferedReader(_Received(connection))
+        with listener.lock:
+            open_connections.add(connection)
         with connection, contextlib.suppress(OSError):  # the client went away, as tested often
             connection.settimeout(idle)
             while (exchange := _read_request(reader, connection, listener.stop)) is not None:
@@ -247,6 +251,10 @@ def _serve(address: str, answer: Callable[[Exchange], bool],
         listener.stop.set()
         accepting.join()
         server.close()
+        with listener.lock:  # a kept-alive connection waiting for a request ends too
+            for connection in open_connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
 
 
 @contextlib.contextmanager

@@ -102,3 +102,15 @@ def test_a_raw_origin_reads_a_chunked_body_whole_before_the_next_request():
         sent = read_until_closed(client)
     assert sent == ok(b"/up") + ok(b"/next")
     assert origin.asked == [("a", "/up"), ("a", "/next")] and origin.seen[0].body == b"{}[1]"
+
+
+def test_a_raw_origin_ends_its_kept_alive_connections_when_the_test_leaves_the_block():
+    """An origin that never times out its connections held a pooled one open after the
+    test (its thread blocked reading, the client waiting for an end that never came)."""
+    with raw_origin(lambda host, path: ok(b"{}")) as origin:
+        client = socket.create_connection(("127.0.0.1", origin.port), timeout=5)
+        client.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert client.recv(65536) == ok(b"{}")
+    with client:
+        client.settimeout(3)
+        assert client.recv(1) == b""
