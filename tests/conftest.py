@@ -35,9 +35,12 @@ ONE_WORKER = {"test_image", "test_install", "test_browser", "test_replicas",
 DOC_BLOCK = "tests/test_docs.py::test_block_runs_as_written["
 
 
-# Tests marked `long` (15 s or more on a worker) are handed out first: the workers take them
-# while the rest wait, and the run ends on the short ones. Collected in file order, the
-# oracle's two (57 s in turn) came last and one worker ran them alone for 36 s.
+# Tests marked `long` (15 s or more on a worker) are handed out early, and the run ends on
+# the short ones. Collected in file order, the oracle's two (57 s in turn) came last and one
+# worker ran them alone for 36 s. xdist hands out the groups first (largest first: its
+# --loadscope-reorder), then the tests of no group in this order: the long ones first. A
+# module's tests stay together only if the mark is the module's (pytestmark) or none has it:
+# a module-scoped fixture of a module with one long test is made twice, on one worker too.
 LONG = "long"
 
 
