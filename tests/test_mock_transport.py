@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 
 import httpx
@@ -383,5 +384,12 @@ def test_the_edge_listens_before_the_api(shared_reference, monkeypatch):
 
     monkeypatch.setattr(transport, "listen", api_listen)
     app = create_app("2016-08", MockSettings(edge_port=0, quiet=True))
-    with pytest.raises(_Listening, match=r"http://127\.0\.0\.1:\d+"):
+    handlers = [signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)]
+    with warnings.catch_warnings(record=True) as caught, \
+            pytest.raises(_Listening, match=r"http://127\.0\.0\.1:\d+"):
+        warnings.simplefilter("always", ResourceWarning)
         transport.serve(app, "127.0.0.1", 0)
+    # and the failed start leaves nothing behind: the edge closed (not left to the loop's
+    # close, which warned), the process's Ctrl-C as it was (uvloop's handlers ignored it)
+    assert not [str(w.message) for w in caught if "TCPServer" in str(w.message)]
+    assert [signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)] == handlers

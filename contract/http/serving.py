@@ -650,13 +650,19 @@ async def until_stopped(servers: list[tuple[asyncio.Server, Keeper]],
 
 def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run `main()` on uvloop when it is installed (it is Unix only; the standard loop is
-    slower, not different)."""
+    slower, not different). SIGINT and SIGTERM are handled as before once it returns:
+    uvloop leaves its closed loop's handlers behind, and a process that served in-process
+    (a test) then ignored Ctrl-C."""
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         import uvloop
     except ImportError:
         asyncio.run(main())
     else:
         uvloop.run(main())
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
 
 
 def serve(handler: Handler, host: str, port: int,

@@ -355,7 +355,7 @@ async def _serve(app: MockApp, host: str, port: int,
     keeper = Keeper(app.settings.limits)
     try:
         api = await listen(app, host, port, keeper)
-    except InputError:  # the API's port is taken: the edge does not stay behind, listening
+    except BaseException:  # the API's port is taken, say: the edge does not stay behind
         for server, _ in servers:
             server.close()
         raise
