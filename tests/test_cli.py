@@ -329,8 +329,8 @@ def test_make_test_runs_one_apt_get_at_a_time_even_under_make_j(tmp_path):
     (tmp_path / "Makefile").write_bytes((PROJECT_ROOT / "Makefile").read_bytes())
     venv = tmp_path / ".venv"
     (venv / "ecosystem").mkdir(parents=True)
-    made = subprocess.run(["make", "-p", "-q", "ECOSYSTEM"], cwd=tmp_path,
-                          capture_output=True, text=True)
+    made = subprocess.run(["make", "-p", "-q", "ECOSYSTEM"], cwd=tmp_path,  # its stamp's name
+                          capture_output=True, text=True, timeout=60)
     ecosystem = re.search(r"^ECOSYSTEM := (\S+)", made.stdout, re.M)
     assert ecosystem, made.stdout[-2000:]
     for stamp in (".installed-stamp", ecosystem.group(1).removeprefix(".venv/")):
