@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 VARIANTS = ("2015-08", "2016-08")
-FIRST_PORT = 18951  # one mock per variant, on this port and the next
+STARTS_WITHIN = 60.0  # seconds a mock may take to listen on a loaded machine
 
 
 def timed(command: list[str], cwd: Path = ROOT) -> tuple[float, int]:
@@ -36,18 +38,31 @@ def timed(command: list[str], cwd: Path = ROOT) -> tuple[float, int]:
 
 
 @contextlib.contextmanager
-def mock(variant: str, port: int) -> Iterator[str]:
-    """A fresh mock of `variant` (a fresh rate-limit window) that takes the token `t`."""
-    process = subprocess.Popen([sys.executable, "-m", "contract", "mock", "--quiet",
-                                "--variant", variant, "--port", str(port), "--no-edge",
-                                "--time-scale", "0.01", "--tokens", "t"], cwd=ROOT,
-                               stderr=subprocess.DEVNULL)  # its start line and coverage
-    try:
-        time.sleep(2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def mock(variant: str) -> Iterator[str]:
+    """A fresh mock of `variant` (a fresh rate-limit window) that takes the token `t`, on a
+    free port: its URL read from its start line (a fixed port taken by another server, or
+    a mock slower than a fixed wait, made runs that did not pass, for no fault of theirs)."""
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen([sys.executable, "-m", "contract", "mock", "--quiet",
+                                    "--variant", variant, "--port", "0", "--no-edge",
+                                    "--time-scale", "0.01", "--tokens", "t"], cwd=ROOT,
+                                   stderr=log)  # its start line, then its coverage
+        try:
+            yield _started(process, log)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _started(process: subprocess.Popen[bytes], log: IO[str]) -> str:
+    deadline = time.monotonic() + STARTS_WITHIN
+    while time.monotonic() < deadline and process.poll() is None:
+        log.seek(0)
+        if found := re.search(r"http://127\.0\.0\.1:\d+", log.read()):
+            return found.group(0)
+        time.sleep(0.1)
+    log.seek(0)
+    raise SystemExit(f"the mock did not start: {log.read()[-500:]}")
 
 
 def conform(variant: str, base: str, examples: int) -> tuple[float, int]:
@@ -72,10 +87,10 @@ def main() -> None:
     totals = {"cdn-contract conform": 0.0, "schemathesis run": 0.0}
     failed = []
     print(f"budget: {args.max_examples} cases per operation and mode")
-    for n, variant in enumerate(VARIANTS):
+    for variant in VARIANTS:
         for name, command in (("cdn-contract conform", conform),
                               ("schemathesis run", schemathesis)):
-            with mock(variant, FIRST_PORT + n) as base:
+            with mock(variant) as base:
                 seconds, code = command(variant, base, args.max_examples)
             verdict = "passed" if code == 0 else f"exit {code}: not a figure"
             print(f"{name + ' ' + variant:<36}{seconds:>8.1f} s   {verdict}")
