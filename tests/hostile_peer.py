@@ -229,7 +229,7 @@ def _serve(address: str, answer: Callable[[Exchange], bool],
     server.listen(64)
     listener = Listener(f"http://{address}:{server.getsockname()[1]}")
 
-    open_connections: set[socket.socket] = set()
+    open_connections: set[socket.socket] = set()  # for the stop to end them
 
     def handle(connection: socket.socket) -> None:
         reader = io.BufferedReader(_Received(connection))
@@ -237,10 +237,13 @@ def _serve(address: str, answer: Callable[[Exchange], bool],
             open_connections.add(connection)
         with connection, contextlib.suppress(OSError):  # the client went away, as tested often
             connection.settimeout(idle)
-            while (exchange := _read_request(reader, connection, listener.stop)) is not None:
+            while not listener.stop.is_set() and \
+                    (exchange := _read_request(reader, connection, listener.stop)) is not None:
                 listener.record(exchange)
                 if not answer(exchange):
-                    return
+                    break
+        with listener.lock:
+            open_connections.discard(connection)
 
     accepting = threading.Thread(target=_accept, args=(server, handle, listener.stop),
                                  daemon=True)
