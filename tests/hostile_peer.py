@@ -185,12 +185,19 @@ def _read_body(reader: io.BufferedIOBase, headers: dict[str, str]) -> bytes:
         length = headers.get("content-length", "")
         return reader.read(int(length)) if length.isdigit() else b""
     body = b""
-    while (size := reader.readline().split(b";")[0].strip()) and int(size, 16):
-        body += reader.read(int(size, 16))
+    while (size := _chunk_size(reader.readline())) > 0:
+        body += reader.read(size)
         reader.readline()  # the chunk's CRLF
     while reader.readline() not in (b"\r\n", b"\n", b""):  # the trailer
         pass
     return body
+
+
+def _chunk_size(line: bytes) -> int:
+    """A chunk's size line read as the last chunk (0) when it is not hex: a malformed body
+    ends there, instead of a ValueError in the connection's thread."""
+    size = line.split(b";")[0].strip()
+    return int(size, 16) if size and all(c in b"0123456789abcdefABCDEF" for c in size) else 0
 
 
 def _write(exchange: Exchange, parts: Iterable[Part]) -> bool:

@@ -114,3 +114,13 @@ def test_a_raw_origin_ends_its_kept_alive_connections_when_the_test_leaves_the_b
     with client:
         client.settimeout(3)
         assert client.recv(1) == b""
+
+
+def test_a_malformed_chunk_size_ends_the_body_instead_of_the_connections_thread():
+    """A size line that is not hex raised ValueError in the peer's connection thread."""
+    import io
+
+    from tests.hostile_peer import _read_body
+
+    reader = io.BufferedReader(io.BytesIO(b"4\r\nabcd\r\nzz\r\nrest\r\n\r\n"))  # type: ignore[arg-type]
+    assert _read_body(reader, {"transfer-encoding": "chunked"}) == b"abcd"
