@@ -539,3 +539,45 @@ def test_state_and_domain_refusals_are_never_a_statements_failure_and_three_runs
         dict.fromkeys(("S42", "S43", "S44", "S46"), Status.NOT_OBSERVABLE)
     certified = {v.id: v.status for v in chosen.verdicts if v.id in CERTIFICATE_BROKEN.values()}
     assert certified == dict.fromkeys(CERTIFICATE_BROKEN.values(), Status.PASS), chosen.verdicts
+
+
+class _SpikedVendor(Vendor):
+    """The vendor on a machine under load: its first `slow` purges each take `delay`
+    seconds to answer (a load spike), the rest none."""
+
+    def __init__(self, behaviour: Behaviour, slow: int, delay: float) -> None:
+        super().__init__(behaviour)
+        self.slow, self.delay = slow, delay
+
+    def _purge(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.slow > 0:
+            self.slow -= 1
+            time.sleep(self.delay)
+        return super()._purge(*args, **kwargs)
+
+
+@pytest.mark.parametrize("slow", [21, 1000])
+def test_a_burst_that_overran_its_minute_is_sent_again_then_left_unjudged(
+        shared_reference, slow):
+    """S11 failed on CI: at time scale 0.01 the minute is 0.6 s, a loaded machine stretched
+    the 21 purges past it, the vendor's window began again and took them all. A burst that
+    overran its minute is sent once more (a spike over the first burst only: S11 passes);
+    one that overran it twice leaves S11 not observable, its cause naming the minute, and
+    fails nothing. The vendor's limit is the documented one in both."""
+    (check,) = [c for c in CHECKS if c.name == "rate_limit"]
+    document = load_document("2016-08")
+    contract = read_contract(document)
+    statements = frozenset(embedded(document))
+    vendor = _SpikedVendor(Behaviour(), slow=slow, delay=0.05)  # 21 x 0.05 s > 0.6 s
+    with serve(vendor) as base:
+        ctx = Context(Target(base, time_scale=0.01), contract, document, set(statements),
+                      rate_limit_check=True)
+        outcomes = check.run(ctx, Expect(contract, statements))
+    s11 = [o for o in outcomes if o.statement == "S11"]
+    assert not [o for o in outcomes if o.status == Status.FAIL], outcomes
+    if slow == 21:
+        assert [o.status for o in s11] == [Status.PASS, Status.PASS], s11
+    else:
+        (only,) = s11
+        assert only.status == Status.NOT_OBSERVABLE and "2 attempts" in only.message, only
+        assert "longer than the minute" in only.cause, only

@@ -564,24 +564,44 @@ def purge_burst(ctx: Context) -> Record:
 
 def _burst(ctx: Context, record: Record, limit: RateLimit, project: str,
            services: list[str]) -> Record:
-    """One purge more than `limit` allows over two services, and the late one."""
-    service, other = services  # the limit counts the project, not each service
+    """One purge more than `limit` allows over two services, and the late one. A burst
+    that was all accepted but did not fit in one minute is sent once more: on a loaded
+    machine (or a slow server) a minute can end within the burst, and a window that ends
+    there is no fault of the server (the verdict moved between runs)."""
     ctx.pace(fresh_window=True)
     minute = limit.period_seconds * ctx.target.scale
-    # a burst that starts as a calendar minute begins is within one minute under both
-    # readings of the window (from the first purge, or the calendar minute: S11)
-    time.sleep(minute - time.time() % minute)
-    record.seen["started"] = time.monotonic()
-    for n in range(limit.requests + 1):
-        on = service if n % 2 == 0 else other
-        record.exchanges[f"purge {n + 1}"] = ctx.purge(project, on, url=f"/file-{n}.png",
-                                                       hard="true")
+    for attempt in range(1, BURST_ATTEMPTS + 1):
+        if attempt > 1:  # a fresh window under every reading: a minute since the last purge
+            time.sleep(minute)
+        record.exchanges.clear()
+        took = _one_burst(ctx, record, limit, project, services, minute)
+        record.seen.update(burst=took, attempts=attempt)
+        overaccepted = sum(a.accepted for a in record.exchanges.values()) > limit.requests
+        if took < minute or not overaccepted:
+            break
     refused_at = time.monotonic()
     time.sleep(max(0.0, refused_at + minute / 2 - time.monotonic()))
     record.seen["late"] = time.monotonic() - record.seen["started"] < minute
-    record.seen["late purge"] = ctx.purge(project, service, url="/late.png", hard="true")
+    record.seen["late purge"] = ctx.purge(project, services[0], url="/late.png", hard="true")
     record.seen["minute"] = minute
     return record
+
+
+def _one_burst(ctx: Context, record: Record, limit: RateLimit, project: str,
+               services: list[str], minute: float) -> float:
+    """`limit` + 1 purges in a row, alternating between the two services (the limit counts
+    the project, not each service), from the start of a calendar minute: such a burst is
+    within one minute under both readings of the window (from the first purge, or the
+    calendar minute: S11). Returns how long it took, from that start to the last answer."""
+    time.sleep(minute - time.time() % minute)
+    started = record.seen["started"] = time.monotonic()
+    for n in range(limit.requests + 1):
+        record.exchanges[f"purge {n + 1}"] = ctx.purge(project, services[n % 2],
+                                                       url=f"/file-{n}.png", hard="true")
+    return time.monotonic() - started
+
+
+BURST_ATTEMPTS = 2  # a burst that overran its minute is sent once more, then judged as seen
 
 
 LIMITLESS_BURST = 21  # purges sent in a row under a variant that states no rate limit
