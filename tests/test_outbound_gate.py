@@ -13,11 +13,12 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from contract.conform.checks import CHECKS
 from contract.conform.fuzz import FuzzSettings, fuzz
-from contract.conform.gate import Bounds
+from contract.conform.gate import Bounds, Gate
 from contract.conform.judges import Expect
 from contract.conform.outcome import Status
 from contract.conform.preflight import preflight
@@ -27,6 +28,7 @@ from contract.model import read_contract
 from contract.spec.statements import embedded
 from contract.spec.variants import load_document
 from tests.hostile_peer import (
+    Answer,
     Exchange,
     Listener,
     Script,
@@ -36,7 +38,9 @@ from tests.hostile_peer import (
     hostile_peer,
     huge_body,
     json_answer,
+    ok,
     other_host,
+    raw_origin,
     relayed,
     response,
     run_measured,
@@ -385,3 +389,37 @@ def test_4_the_resent_unauthenticated_request_past_a_bound_is_a_finding(mock):
     assert ignored and ignored <= bounds, [f.message for f in done.findings]
     assert all("passed --max-body 1048576 bytes" in f.message
                for f in done.findings if f.code == "bound")
+
+
+# -- a kept-alive connection the server closes as the next request goes out ----------------
+@pytest.mark.parametrize("method", ["GET", "DELETE", "POST"])
+def test_an_idempotent_request_is_sent_again_when_its_kept_alive_connection_closed(method):
+    """The docs' slow target answered without `Connection: close` and then closed; under
+    load conform's next request went out on that connection and met `no HTTP answer`. Such
+    a request, if idempotent (GET, DELETE), is sent once more on a new connection and gets
+    its answer; a POST is not (it may have been acted on), and neither is a request whose
+    connection was new: the server's close is then its answer."""
+    closed_once: list[str] = []
+
+    def answer(_host: str, path: str) -> Answer:
+        if path == "/second" and not closed_once:
+            closed_once.append(path)
+            return [None]  # read, then closed: no answer at all
+        return ok(b"{}", "Content-Type: application/json")
+
+    with raw_origin(answer) as origin:
+        gate = Gate(origin.url, Bounds())
+        assert gate.send(httpx.Request("GET", f"{origin.url}/first")).status_code == 200
+        second = httpx.Request(method, f"{origin.url}/second", content=b"{}")
+        if method == "POST":
+            with pytest.raises(httpx.RemoteProtocolError):
+                gate.send(second)
+        else:
+            assert gate.send(second).status_code == 200
+        assert [e.target for e in origin.seen] == ["/first", "/second"] + (
+            [] if method == "POST" else ["/second"])
+        closed_once.clear()  # a new connection closed under the request: no retry
+        before = len(origin.seen)
+        with pytest.raises(httpx.RemoteProtocolError):
+            Gate(origin.url, Bounds()).send(httpx.Request("GET", f"{origin.url}/second"))
+        assert len(origin.seen) == before + 1

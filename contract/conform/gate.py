@@ -11,6 +11,9 @@ the re-sent unauthenticated request, the edge probes):
 - how much is read: the body (decoded: a gzip or deflate bomb counts what it inflates to),
   the whole exchange's time (one deadline, not one per read: a byte every few seconds does
   not keep it alive), and how deep the JSON nests. The head is bounded by h11 (100 KiB).
+- one retry, of an idempotent request whose kept-alive connection the server closed before
+  any answer came (the race every client meets with a keep-alive timeout; browsers and
+  urllib3 send such a request again): on a new connection, within the same deadline.
 
 Past a bound, or off the origin, the gate raises `Breach`: a finding on the target, named
 with what was seen; never a MemoryError, a RecursionError or an endless wait.
@@ -166,7 +169,7 @@ def exchange(client: httpx.Client, request: httpx.Request, bounds: Bounds) -> ht
     _exchange.until = started + bounds.deadline
     response: httpx.Response | None = None
     try:
-        response = client.send(request, stream=True)
+        response = _send(client, request)
         body = _read(response, bounds)
     except httpx.TimeoutException as error:
         if time.monotonic() - started < bounds.deadline:
@@ -188,6 +191,29 @@ def exchange(client: httpx.Client, request: httpx.Request, bounds: Bounds) -> ht
         raise Breach(f"{request.method} {request.url}: the answer's JSON nests deeper than "
                      f"--max-json-depth {bounds.max_json_depth}", "--max-json-depth", request)
     return response
+
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})  # RFC 9110 9.2.2
+_CLOSED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)  # no head came
+
+
+def _send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
+    """The answer's head; an idempotent request sent once more when the connection it went
+    out on was a kept-alive one that the server closed (or reset) before answering. A fresh
+    connection that does so is the server's answer, and so is any other request's."""
+    connected: list[str] = []  # httpcore's trace: a connect event only on a new connection
+
+    def trace(event: str, _info: dict[str, Any]) -> None:
+        if event.startswith("connection.connect_tcp"):
+            connected.append(event)
+
+    request.extensions = {**request.extensions, "trace": trace}
+    try:
+        return client.send(request, stream=True)
+    except _CLOSED:
+        if connected or request.method not in IDEMPOTENT:
+            raise
+    return client.send(request, stream=True)
 
 
 def _seen(response: httpx.Response | None) -> str:
