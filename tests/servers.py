@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -156,13 +157,28 @@ def run_cli_server(*args: str, port: int, module: tuple[str, ...] = ("contract",
                                stderr=subprocess.PIPE, text=True)
     try:
         wait_for_port(port)
+        _alive(process, args, port)  # what answered on the port is this server
         yield process
     finally:
+        if process.poll() not in (None, 0, -signal.SIGTERM):  # not stopped by the test
+            _alive(process, args, port)
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _alive(process: subprocess.Popen[str], args: tuple[str, ...], port: int) -> None:
+    """RuntimeError with the server's last words if it has exited: a server that could not
+    bind its port (another run of the suite, beside, took it) or died under a test leaves
+    only a refusal, or someone else's answers, to the test."""
+    if process.poll() is None:
+        return
+    words = "" if process.stderr is None or process.stderr.closed else \
+        process.stderr.read()[-3000:]
+    raise RuntimeError(f"{' '.join(args)} on port {port} exited ({process.returncode}) "
+                       f"before the test was over: {words}")
 
 
 @contextlib.contextmanager

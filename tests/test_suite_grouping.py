@@ -6,6 +6,7 @@ pytest-xdist 3.8 silently dropped the groups, and the docs' blocks then failed b
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from contract.spec.variants import PROJECT_ROOT
 from tests.conftest import LONG, pytest_collection_modifyitems
+from tests.servers import free_port, run_cli_server
 
 GROUPED = '''
 import pytest
@@ -78,3 +80,16 @@ def test_the_long_tests_are_marked() -> None:
             "behaviour_and_random_seeds", "tests/test_image.py::test_the_image_is_configured_"
             "for_users", "tests/test_install.py::test_every_command_runs_from_the_installed_"
             "wheel_alone"} <= chosen, done.stdout + done.stderr
+
+
+def test_a_server_that_could_not_bind_its_port_is_named_not_someone_elses_answers() -> None:
+    """A fresh-clone run beside another run of the suite (the same worker names, so the same
+    ports) failed on a refusal: its mock could not bind, the port answered for the other
+    run's server, which then stopped. The test that ran such a server now says so."""
+    port = free_port()
+    with socket.socket() as other:  # the other run's server, on the port first
+        other.bind(("127.0.0.1", port))
+        other.listen()
+        with pytest.raises(RuntimeError, match=rf"exited \(2\).*cannot listen on .*{port}"), \
+                run_cli_server("mock", "--quiet", port=port) as process:
+            process.wait(timeout=30)
