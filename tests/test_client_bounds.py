@@ -130,10 +130,10 @@ def test_json_nested_too_deep_is_an_unexpected_response_or_an_error_without_body
 
 def test_a_url_no_retry_can_mend_fails_at_once(cdn, caplog):
     """A refused connection on a read is retried; a scheme httpx cannot speak is not."""
-    started = time.monotonic()
+    caplog.set_level(logging.WARNING, logger="cdn_client")
     with pytest.raises(cdn.TransportError, match="UnsupportedProtocol"):
         call(cdn, "ftp://127.0.0.1:21", lambda client: client.get_ping())
-    assert time.monotonic() - started < 0.5 and not caplog.records
+    assert not caplog.records  # each retry is logged (a bound on the time failed under load)
 
 
 def test_an_endless_body_stops_at_the_default_cap(cdn):

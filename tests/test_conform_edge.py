@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+from contract.conform import edge_probes
 from contract.conform.outcome import Status
 from contract.conform.runner import EdgeOptions, RunOptions, VariantReport, run
 from contract.conform.target import Target
@@ -75,3 +78,25 @@ def test_without_an_origin_the_edge_statements_say_how_to_observe_them(shared_re
     assert "S14   MUST            n/o" in result.stdout
     assert "MUST S14 not observed: needs the CDN's edge: --edge-url, and --origin-listen" \
         in result.stdout
+
+
+def test_a_cached_404_asked_for_after_its_time_is_not_observable_not_failed(
+        shared_reference, monkeypatch):
+    """S15's cached 404 lasts 0.1 s at time scale 0.01. The runner stalls (as a loaded
+    machine does) between its two requests for gone.txt, past that time: the edge rightly
+    asks the origin again, and S15 says it could not see the cache, instead of failing."""
+    asked: list[str] = []
+    get = edge_probes.Site.get
+
+    def stalled(site: edge_probes.Site, name: str, *args: Any) -> Any:
+        asked.append(name)
+        if asked.count("gone.txt") == 3:  # cached, asked after the invalidation, again
+            time.sleep(0.3)
+        return get(site, name, *args)
+
+    monkeypatch.setattr(edge_probes.Site, "get", stalled)
+    report = edge_run("2016-08")
+    s15 = [o for v in report.verdicts if v.id == "S15" for o in v.outcomes]
+    assert [o for o in s15 if o.status == Status.FAIL] == [], s15
+    (unseen,) = [o for o in s15 if o.status == Status.NOT_OBSERVABLE]
+    assert unseen.cause.startswith("S15: the cached 404 was asked for too late"), unseen

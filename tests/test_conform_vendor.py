@@ -307,8 +307,11 @@ def test_a_target_that_dies_mid_run_gives_exit_2_and_one_line(shared_reference):
             [sys.executable, "-m", "contract", "conform", "--base-url", base, "--checks",
              "api", "--time-scale", "0.01", "--quiet"], stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
-        time.sleep(3)  # the preflight passed; services are being created and deployed
-        vendor.dead = True
+        deadline = time.monotonic() + 60  # the preflight passed once a service is created
+        while vendor.count_all() == 0 and process.poll() is None:  # (a sleep of 3 s had 0.3 s
+            assert time.monotonic() < deadline  # to spare on a loaded machine)
+            time.sleep(0.05)
+        vendor.dead = True  # services are being created and deployed
     out, err = process.communicate(timeout=120)
     assert process.returncode == 2, (out[-2000:], err[-2000:])
     assert "Traceback" not in err and "stopped answering during the run" in err, err
@@ -543,41 +546,51 @@ def test_state_and_domain_refusals_are_never_a_statements_failure_and_three_runs
 
 class _SpikedVendor(Vendor):
     """The vendor on a machine under load: its first `slow` purges each take `delay`
-    seconds to answer (a load spike), the rest none."""
+    seconds before they are served (a load spike), the rest none; and the late purge
+    (`/late.png`) `late` seconds."""
 
-    def __init__(self, behaviour: Behaviour, slow: int, delay: float) -> None:
-        super().__init__(behaviour)
-        self.slow, self.delay = slow, delay
+    def __init__(self, slow: int, delay: float, late: float = 0.0) -> None:
+        super().__init__(Behaviour())
+        self.slow, self.delay, self.late = slow, delay, late
 
-    def _purge(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if self.slow > 0:
+    def _purge(self, project, service_id, query, *args):  # type: ignore[no-untyped-def]
+        if query.get("url") == "/late.png":
+            time.sleep(self.late)
+        elif self.slow > 0:
             self.slow -= 1
             time.sleep(self.delay)
-        return super()._purge(*args, **kwargs)
+        return super()._purge(project, service_id, query, *args)
 
 
-@pytest.mark.parametrize("slow", [21, 1000])
-def test_a_burst_that_overran_its_minute_is_sent_again_then_left_unjudged(
-        shared_reference, slow):
+@pytest.mark.parametrize("spike", ["first burst", "every purge", "late purge"])
+def test_a_burst_or_late_purge_that_overran_its_minute_is_never_a_failure(
+        shared_reference, spike):
     """S11 failed on CI: at time scale 0.01 the minute is 0.6 s, a loaded machine stretched
     the 21 purges past it, the vendor's window began again and took them all. A burst that
     overran its minute is sent once more (a spike over the first burst only: S11 passes);
     one that overran it twice leaves S11 not observable, its cause naming the minute, and
-    fails nothing. The vendor's limit is the documented one in both."""
+    fails nothing. A late purge (half a minute after the refusal) served after the minute
+    is over, a stall between judging it within the minute and sending it, leaves the
+    refusal's length not observable, not failed. The vendor's limit is the documented one
+    in all three."""
     (check,) = [c for c in CHECKS if c.name == "rate_limit"]
     document = load_document("2016-08")
     contract = read_contract(document)
     statements = frozenset(embedded(document))
-    vendor = _SpikedVendor(Behaviour(), slow=slow, delay=0.05)  # 21 x 0.05 s > 0.6 s
+    vendor = {"first burst": _SpikedVendor(21, 0.05),  # 21 x 0.05 s > 0.6 s
+              "every purge": _SpikedVendor(1000, 0.05),
+              "late purge": _SpikedVendor(0, 0.0, late=0.4)}[spike]  # 0.3 s + 0.4 s > 0.6 s
     with serve(vendor) as base:
         ctx = Context(Target(base, time_scale=0.01), contract, document, set(statements),
                       rate_limit_check=True)
         outcomes = check.run(ctx, Expect(contract, statements))
-    s11 = [o for o in outcomes if o.statement == "S11"]
+    s11 = [o.status for o in outcomes if o.statement == "S11"]
     assert not [o for o in outcomes if o.status == Status.FAIL], outcomes
-    if slow == 21:
-        assert [o.status for o in s11] == [Status.PASS, Status.PASS], s11
+    if spike == "first burst":
+        assert s11 == [Status.PASS, Status.PASS], outcomes
+    elif spike == "late purge":
+        assert s11 == [Status.PASS, Status.NOT_OBSERVABLE], outcomes
     else:
-        (only,) = s11
+        (only,) = [o for o in outcomes if o.statement == "S11"]
         assert only.status == Status.NOT_OBSERVABLE and "2 attempts" in only.message, only
         assert "longer than the minute" in only.cause, only

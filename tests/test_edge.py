@@ -28,12 +28,12 @@ SCALE = 0.001
 
 
 @contextlib.contextmanager
-def serving(*args: str) -> Iterator[tuple[str, str, Origin]]:
+def serving(*args: str, scale: float = SCALE) -> Iterator[tuple[str, str, Origin]]:
     """The mock with its edge and an origin: (API base URL, edge base URL, origin)."""
     origin, origin_port, edge_port = Origin(), free_port(), free_port()
     origin.start("127.0.0.1", origin_port)
     try:
-        with run_mock("2016-08", "--time-scale", str(SCALE), "--no-rate-limit",
+        with run_mock("2016-08", "--time-scale", str(scale), "--no-rate-limit",
                       "--edge-port", str(edge_port), "--origin-port",
                       f"80={origin_port}", *args) as base:
             yield base, f"http://127.0.0.1:{edge_port}", origin
@@ -130,21 +130,27 @@ def once_due(edge: str, path: str, due: float, before: bytes) -> httpx.Response:
     return answer
 
 
-def test_a_purge_lands_when_a_later_invalidation_finishes_first_s13_s14(cdn):
+# The two tests of a purge seen under way: at SCALE its 10 minutes are 600 ms, and a loaded
+# machine took up to 757 ms for the steps that must fit within them (each a new client)
+UNDER_WAY = 0.005
+
+
+def test_a_purge_lands_when_a_later_invalidation_finishes_first_s13_s14(shared_reference):
     """A purge (10 min) accepted before an invalidation (60 s) finishes after it: the
     invalidation takes effect at its time, and the purge still lands at its own."""
-    base, edge, origin = cdn
-    service = create(base)
-    cached_then_changed(edge, origin, "/a.png", "/b.png")
-    accepted = time.monotonic()
-    accept(base, service, "/a.png", hard=True)
-    accept(base, service, "/b.png", hard=False)
-    invalidated = once_due(edge, "/b.png", accepted + 60 * SCALE, b"old")
-    assert invalidated.content == b"new"  # the invalidation, taken by the edge
-    assert time.monotonic() - accepted < 600 * SCALE, "too slow to see the purge under way"
-    assert get(edge, "/a.png").content == b"old"  # the purge is still under way
-    landed = once_due(edge, "/a.png", accepted + 600 * SCALE, b"old")
-    assert (landed.content, landed.headers["x-cache"]) == (b"new", "MISS")
+    with serving(scale=UNDER_WAY) as (base, edge, origin):
+        service = create(base)
+        cached_then_changed(edge, origin, "/a.png", "/b.png")
+        accepted = time.monotonic()
+        accept(base, service, "/a.png", hard=True)
+        accept(base, service, "/b.png", hard=False)
+        invalidated = once_due(edge, "/b.png", accepted + 60 * UNDER_WAY, b"old")
+        assert invalidated.content == b"new"  # the invalidation, taken by the edge
+        assert time.monotonic() - accepted < 600 * UNDER_WAY, \
+            "too slow to see the purge under way"
+        assert get(edge, "/a.png").content == b"old"  # the purge is still under way
+        landed = once_due(edge, "/a.png", accepted + 600 * UNDER_WAY, b"old")
+        assert (landed.content, landed.headers["x-cache"]) == (b"new", "MISS")
 
 
 def test_a_purge_under_way_lands_after_a_later_job_was_pruned_s13(shared_reference):
@@ -152,20 +158,21 @@ def test_a_purge_under_way_lands_after_a_later_job_was_pruned_s13(shared_referen
     the edge took it. The edge, told jobs it never took were dropped, empties its cache of
     the service; the purge still under way lands at its time all the same (it was lost
     with the dropped job's id: the copy fetched meanwhile stayed)."""
-    with serving("--max-jobs", "2") as (base, edge, origin):
+    with serving("--max-jobs", "2", scale=UNDER_WAY) as (base, edge, origin):
         service = create(base)
         origin.put("/a.png", b"old")
         assert get(edge, "/a.png").content == b"old"
         accepted = time.monotonic()
         accept(base, service, "/a.png", hard=True)
         accept(base, service, "/b.png", hard=False)
-        time.sleep(60 * SCALE + 0.03)
+        time.sleep(60 * UNDER_WAY + 0.03)
         accept(base, service, "/c.png", hard=False)  # past the bound: /b.png's job goes
         origin.put("/a.png", b"new")
         assert get(edge, "/a.png").content == b"new"  # the cache was emptied
         origin.put("/a.png", b"newer")
-        assert time.monotonic() - accepted < 600 * SCALE, "too slow to see the purge under way"
-        landed = once_due(edge, "/a.png", accepted + 600 * SCALE, b"new")
+        assert time.monotonic() - accepted < 600 * UNDER_WAY, \
+            "too slow to see the purge under way"
+        landed = once_due(edge, "/a.png", accepted + 600 * UNDER_WAY, b"new")
         assert (landed.content, landed.headers["x-cache"]) == (b"newer", "MISS")
 
 

@@ -326,7 +326,14 @@ def test_sigterm_answers_every_committed_write(shared_reference):
         base = f"http://127.0.0.1:{port}"
         with ThreadPoolExecutor(5) as pool:
             pending = [pool.submit(_create, base, "p1") for _ in range(5)]
-            time.sleep(1.0)  # stored and committed, their replies held by the latency
+            # stored and committed, their replies held by the latency: the journal (never
+            # held) lists them (a sleep of 1 s stood in for this)
+            deadline = time.monotonic() + 20
+            while sum(e["method"] == "POST" for e in httpx.get(
+                    f"{base}/__mock__/requests", headers={"X-Auth-Token": "t"}
+                    ).json()["requests"]) < 5:
+                assert time.monotonic() < deadline, "the creates were not all received"
+                time.sleep(0.05)
             process.send_signal(signal.SIGTERM)
             created = [future.result() for future in pending]
         assert process.wait(timeout=10) == 0

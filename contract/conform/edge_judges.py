@@ -208,10 +208,17 @@ def revalidation(record: Record, expect: Expect) -> Iterator[Outcome]:
     gone, cached = record.exchanges["gone.txt"], record.exchanges["gone.txt again"]
     asked = record.seen["gone.txt asked while cached"]
     ttl = record.seen["error ttl"]
-    yield outcome("S15", gone.status == 404 and cached.status == 404 and asked == 1,
-                  f"the origin answering 404, the edge served {gone.status} then "
-                  f"{cached.status}, asking the origin {asked} time(s) (expected 404 twice, "
-                  "the second from the cache: once)", cached)
+    took, kept = record.seen["gone.txt twice"], record.seen["error ttl scaled"]
+    if gone.status == cached.status == 404 and asked > 1 and took >= kept:
+        yield unobservable("S15", f"the two requests for gone.txt took {took:.3f} s, more "
+                           f"than the {kept:g} s an error is cached at this time scale: "
+                           "whether the second came from the cache cannot be seen", cached,
+                           "S15: the cached 404 was asked for too late")
+    else:
+        yield outcome("S15", gone.status == 404 and cached.status == 404 and asked == 1,
+                      f"the origin answering 404, the edge served {gone.status} then "
+                      f"{cached.status}, asking the origin {asked} time(s) (expected 404 "
+                      "twice, the second from the cache: once)", cached)
     later = record.exchanges["gone.txt later"]
     total = len(record.seen["gone.txt"])
     yield outcome("S15", total == asked + 1, f"{ttl} s later the edge had asked the origin "

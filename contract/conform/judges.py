@@ -313,10 +313,11 @@ def rate_limit(record: Record, expect: Expect) -> Iterator[Outcome]:
                       f"(expected {limit.requests} and {limit.exceeded_status}: the limit "
                       "counts the project)", last)
     # when the burst itself failed, how long its refusal lasts says nothing more
-    if held and not record.seen["late"]:
-        yield unobservable("S11", f"the burst took more than half of the minute "
-                           f"({minute:g} s at this time scale): whether the refusal lasts the "
-                           "minute cannot be seen", late, "S11: the burst took too long")
+    if held and not record.seen["late"] and late.status != limit.exceeded_status:
+        yield unobservable("S11", f"the purge half a minute after the refused one was "
+                           f"answered more than a minute ({minute:g} s at this time scale) "
+                           "after the burst began: whether the refusal lasts the minute "
+                           "cannot be seen", late, "S11: the burst took too long")
     elif held:
         yield outcome("S11", late.status == limit.exceeded_status, f"a purge half a minute "
                       f"after the refused one, within the same minute, answered {late.status} "

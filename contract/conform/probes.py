@@ -579,10 +579,11 @@ def _burst(ctx: Context, record: Record, limit: RateLimit, project: str,
         overaccepted = sum(a.accepted for a in record.exchanges.values()) > limit.requests
         if took < minute or not overaccepted:
             break
-    refused_at = time.monotonic()
-    time.sleep(max(0.0, refused_at + minute / 2 - time.monotonic()))
-    record.seen["late"] = time.monotonic() - record.seen["started"] < minute
+    time.sleep(minute / 2)
     record.seen["late purge"] = ctx.purge(project, services[0], url="/late.png", hard="true")
+    # within the minute if answered within it: a purge judged so before it was sent could
+    # reach the server after the minute, on a machine that stalled between the two
+    record.seen["late"] = time.monotonic() - record.seen["started"] < minute
     record.seen["minute"] = minute
     return record
 
