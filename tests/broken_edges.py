@@ -6,6 +6,7 @@ of the mock's edge changed; each defect below says which.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import sys
 from collections.abc import Callable
@@ -53,6 +54,27 @@ def error_cached_forever() -> None:
     Edge._object = _object  # type: ignore[method-assign]
 
 
+def error_never_cached_far() -> None:
+    """A 404 from the origin is never cached (the edge asks the origin every time), and
+    reaches the edge 60 ms late, from a far origin (S15: a slow edge that does not cache
+    must not pass for one that could not be seen caching)."""
+    fetch, original = Edge._fetch, Edge._object
+
+    async def _fetch(self: Edge, *args: Any) -> Any:
+        got = await fetch(self, *args)
+        if got.status == 404:
+            await asyncio.sleep(0.06)
+        return got
+
+    async def _object(self: Edge, *args: Any) -> tuple[Cached, str]:
+        cached, state = await original(self, *args)
+        if cached.status == 404:
+            cached.expires_at = 0.0
+        return cached, state
+    Edge._fetch = _fetch  # type: ignore[method-assign]
+    Edge._object = _object  # type: ignore[method-assign]
+
+
 def restriction_ignored() -> None:
     """Restrictions are never applied: every request is served (S29)."""
     edge.restricted = lambda *args: None
@@ -78,7 +100,7 @@ def wildcard_purged() -> None:
 
 DEFECTS: dict[str, Callable[[], None]] = {defect.__name__: defect for defect in (
     stale_never_revalidated, purge_never_lands, wildcard_ignored, error_cached_forever,
-    restriction_ignored, ttl_ignored, wildcard_purged)}
+    error_never_cached_far, restriction_ignored, ttl_ignored, wildcard_purged)}
 
 if __name__ == "__main__":
     DEFECTS[sys.argv.pop(1)]()

@@ -19,6 +19,7 @@ from tests.servers import free_port, run_mock
 EDGE_STATEMENTS = {"S12", "S13", "S14", "S15", "S26", "S27", "S28", "S29", "S30"}
 BROKEN = {"stale_never_revalidated": {"S14"}, "purge_never_lands": {"S13"},
           "wildcard_ignored": {"S14"}, "error_cached_forever": {"S15"},
+          "error_never_cached_far": {"S15"},
           "restriction_ignored": {"S29"}, "ttl_ignored": {"S28"}, "wildcard_purged": {"S12"}}
 
 

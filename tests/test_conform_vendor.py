@@ -143,7 +143,7 @@ def test_each_upstream_way_the_docs_forbid_fails_alone(shared_reference, way):
 
 BROKEN = {"status_active": {"S34"}, "never_deploys": {"S34"}, "retry_after_ms": {"S35"},
           "error_500_on_bad_hard": {"S17", "S36"}, "tenancy_ignored_on_get": {"S18"},
-          "limit_per_service": {"S11"}, "short_window": {"S11"},
+          "limit_per_service": {"S11"}, "short_window": {"S11"}, "limit_queued": {"S11"},
           "deleted_still_readable": {"S34"}, "deleted_still_listed": {"S34"},
           "marker_repeated": {"S33"}, "page_overflow": {"S33"}, "patch_any_op": set(),
           "error_500_on_bad_limit": {"S36"}, "uri_limit_ignored": {"S19"},
@@ -163,6 +163,7 @@ DEFECT_WARNS = {"purge_without_url_taken": {"S22"},  # an INTERPRETATION row it 
 # twenty-odd (test_a_target_that_never_deploys_is_judged_in_one_deploy_timeout).
 DEFECT_UNOBSERVED = {"purge_200": {"S3", "S4"}, "purge_dropped": {"S7b", "S13"},
                      "hard_default_2015": {"S13"}, "limit_per_service": {"S24", "S35"},
+                     "limit_queued": {"S24", "S35"},
                      "retry_after_missing": {"S35"}}
 NEVER_DEPLOYED = {"never_deploys", "status_active"}
 

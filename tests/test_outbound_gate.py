@@ -423,3 +423,20 @@ def test_an_idempotent_request_is_sent_again_when_its_kept_alive_connection_clos
         with pytest.raises(httpx.RemoteProtocolError):
             Gate(origin.url, Bounds()).send(httpx.Request("GET", f"{origin.url}/second"))
         assert len(origin.seen) == before + 1
+
+
+def test_a_malformed_answer_on_a_kept_alive_connection_is_not_sent_again():
+    """httpx names a garbled head as it names a close (RemoteProtocolError): the garbled
+    head is the server's answer, reported, not a close to retry past (a review showed the
+    retry masking it)."""
+    def answer(_host: str, path: str) -> Answer:
+        if path == "/second":
+            return [b"HTTP/1.1 200 OK\r\nno colon in this header line\r\n\r\n", None]
+        return ok(b"{}", "Content-Type: application/json")
+
+    with raw_origin(answer) as origin:
+        gate = Gate(origin.url, Bounds())
+        assert gate.send(httpx.Request("GET", f"{origin.url}/first")).status_code == 200
+        with pytest.raises(httpx.RemoteProtocolError):
+            gate.send(httpx.Request("GET", f"{origin.url}/second"))
+        assert [e.target for e in origin.seen] == ["/first", "/second"]

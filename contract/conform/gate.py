@@ -12,7 +12,7 @@ the re-sent unauthenticated request, the edge probes):
   the whole exchange's time (one deadline, not one per read: a byte every few seconds does
   not keep it alive), and how deep the JSON nests. The head is bounded by h11 (100 KiB).
 - one retry, of an idempotent request whose kept-alive connection the server closed before
-  any answer came (the race every client meets with a keep-alive timeout; browsers and
+  any byte of an answer came (the race every client meets with a keep-alive timeout; browsers and
   urllib3 send such a request again): on a new connection, within the same deadline.
 
 Past a bound, or off the origin, the gate raises `Breach`: a finding on the target, named
@@ -107,7 +107,9 @@ class _DeadlineStream(httpcore.NetworkStream):
         self._stream = stream
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _left(timeout))
+        data = self._stream.read(max_bytes, _left(timeout))
+        _exchange.heard = getattr(_exchange, "heard", 0) + len(data)
+        return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._stream.write(buffer, _left(timeout))
@@ -208,10 +210,11 @@ def _send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
             connected.append(event)
 
     request.extensions = {**request.extensions, "trace": trace}
+    _exchange.heard = 0  # bytes of an answer: a garbled head is an answer, not a close
     try:
         return client.send(request, stream=True)
     except _CLOSED:
-        if connected or request.method not in IDEMPOTENT:
+        if connected or _exchange.heard or request.method not in IDEMPOTENT:
             raise
     return client.send(request, stream=True)
 

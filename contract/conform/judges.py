@@ -296,34 +296,56 @@ def rate_limit(record: Record, expect: Expect) -> Iterator[Outcome]:
         return
     if "S11" not in expect.statements:
         return
-    taken = sum(a.accepted for a in answers)
     last = answers[-1]
-    held = taken == limit.requests and last.status == limit.exceeded_status
-    late, minute = record.seen["late purge"], record.seen["minute"]
-    if taken > limit.requests and record.seen["burst"] >= minute:
-        # the minute ended within the burst: a window that began again may take them all
-        yield unobservable("S11", f"{len(answers)} purges in a row took "
-                           f"{record.seen['burst']:.2f} s, more than the minute ({minute:g} s "
-                           f"at this time scale), in each of {record.seen['attempts']} "
-                           "attempts: a new window may have begun within the burst", last,
-                           "S11: the burst took longer than the minute")
-    else:
-        yield outcome("S11", held, f"{len(answers)} purges in a row over two services of "
-                      f"one project: {taken} accepted, the last answered {last.status} "
-                      f"(expected {limit.requests} and {limit.exceeded_status}: the limit "
-                      "counts the project)", last)
-    # when the burst itself failed, how long its refusal lasts says nothing more
-    if held and not record.seen["late"] and late.status != limit.exceeded_status:
-        yield unobservable("S11", f"the purge half a minute after the refused one was "
-                           f"answered more than a minute ({minute:g} s at this time scale) "
-                           "after the burst began: whether the refusal lasts the minute "
-                           "cannot be seen", late, "S11: the burst took too long")
-    elif held:
-        yield outcome("S11", late.status == limit.exceeded_status, f"a purge half a minute "
-                      f"after the refused one, within the same minute, answered {late.status} "
-                      f"(expected {limit.exceeded_status}: the refusal lasts the minute)", late)
+    held = sum(a.accepted for a in answers) == limit.requests and \
+        last.status == limit.exceeded_status
+    yield _burst_outcome(record, limit, answers)
+    if held:  # when the burst itself failed, how long its refusal lasts says nothing more
+        yield _late_outcome(record, limit)
     yield from _retry_after([last] if last.status == limit.exceeded_status else [], limit,
                             expect)
+
+
+def _burst_outcome(record: Record, limit: RateLimit, answers: list[Answer]) -> Outcome:
+    """S11 on the burst: exactly the limit taken, the next refused; a burst that was all
+    taken but did not fit in the minute is no verdict (a new window may have begun within
+    it), unless the purge past the limit was held by the server until the minute ended."""
+    taken, last = sum(a.accepted for a in answers), answers[-1]
+    minute, attempts = record.seen["minute"], record.seen["attempts"]
+    if taken > limit.requests and record.seen["burst"] >= minute and record.seen["held"]:
+        n, sent, took = record.seen["held for"]
+        return outcome("S11", False, f"purge {n} of the burst, past the limit of "
+                       f"{limit.requests}, was sent {sent:.2f} s into the minute and answered "
+                       f"{last.status} {took:.2f} s later, after the minute ended, in each of "
+                       f"{attempts} attempts: held until a new window, not refused (expected "
+                       f"{limit.exceeded_status} at once)", last)
+    if taken > limit.requests and record.seen["burst"] >= minute:
+        return unobservable("S11", f"{len(answers)} purges in a row took "
+                            f"{record.seen['burst']:.2f} s, more than the minute ({minute:g} s "
+                            f"at this time scale), in each of {attempts} attempts: a new "
+                            "window may have begun within the burst (a target run at a larger "
+                            "time scale gives it room)", last,
+                            "S11: the burst took longer than the minute")
+    return outcome("S11", taken == limit.requests and last.status == limit.exceeded_status,
+                   f"{len(answers)} purges in a row over two services of one project: "
+                   f"{taken} accepted, the last answered {last.status} (expected "
+                   f"{limit.requests} and {limit.exceeded_status}: the limit counts the "
+                   "project)", last)
+
+
+def _late_outcome(record: Record, limit: RateLimit) -> Outcome:
+    """S11 on the purge half a minute after the refusal: still refused. Answered with the
+    acceptance after the minute ended, it says nothing (the window may have begun anew)."""
+    late, minute = record.seen["late purge"], record.seen["minute"]
+    if not record.seen["late"] and late.status != limit.exceeded_status:
+        return unobservable("S11", f"the purge half a minute after the refused one was "
+                            f"answered {late.status} more than a minute ({minute:g} s at this "
+                            "time scale) after the burst began: whether the refusal lasts the "
+                            "minute cannot be seen", late,
+                            "S11: the late purge was answered after the minute")
+    return outcome("S11", late.status == limit.exceeded_status, f"a purge half a minute "
+                   f"after the refused one answered {late.status} (expected "
+                   f"{limit.exceeded_status}: the refusal lasts the minute)", late)
 
 
 def _retry_after(refused: list[Answer], limit: RateLimit | None, expect: Expect

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,6 +27,7 @@ class Asked:
     host: str
     if_modified_since: str
     status: int  # what the origin answered
+    at: float = field(default_factory=time.monotonic)  # when it was asked
 
 
 class Origin:
