@@ -266,8 +266,8 @@ def revalidation(record: Record, site: Site) -> None:
     for name in ("same.txt", "down.txt"):
         record.exchanges[name] = site.get(name)
     record.exchanges["same.txt again"] = site.get("same.txt")
-    # the cached 404 asked for again at once, and how long the two took (an edge keeps it
-    # for error_ttl: 0.1 s at time scale 0.01, which a loaded machine may overrun)
+    # the cached 404 asked for again at once: an edge keeps it for error_ttl (0.1 s at time
+    # scale 0.01), which a loaded machine may let pass between the two requests
     record.exchanges["gone.txt"] = site.get("gone.txt")
     record.exchanges["gone.txt again"] = site.get("gone.txt")
     asks = site.asked("gone.txt")[before["gone.txt"]:]
