@@ -341,3 +341,28 @@ def test_make_test_runs_one_apt_get_at_a_time_even_under_make_j(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     runs = (tmp_path / "apt-runs").read_text().splitlines()
     assert sum(run.startswith("install") for run in runs) >= 2, runs  # chromium's, buildah's
+
+
+# The mock's options whose default is not the settings' on purpose: the CLI starts the edge
+# (any free port) and holds the docs' sample service; a MockSettings made in code has neither.
+CLI_OWN_DEFAULTS = {"edge_port": (0, None), "sample": (True, False)}
+
+
+def test_the_mock_commands_defaults_are_the_settings_defaults():
+    """`mock --help` shows its defaults, and MockSettings (what code, the tests among it, makes
+    a mock with) states them again: the edge cache's bound was changed in both by hand. Each
+    option named as a setting (or a server limit) has the setting's default."""
+    import dataclasses
+
+    from contract.cli.mock import mock
+    from contract.http.serving import ServerLimits
+    from contract.mock.settings import MockSettings
+
+    stated = {f.name: f.default for cls in (MockSettings, ServerLimits)
+              for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
+    compared = {p.name: (p.default, stated[p.name]) for p in mock.params
+                if p.name in stated and isinstance(p.default, (int, float, str))}  # set ones
+    assert {name for name, (cli, kept) in compared.items() if cli != kept} == \
+        set(CLI_OWN_DEFAULTS), compared
+    assert {name: compared[name] for name in CLI_OWN_DEFAULTS} == CLI_OWN_DEFAULTS
+    assert {"edge_cache_bytes", "journal", "max_jobs", "idle_timeout"} <= set(compared)
