@@ -86,12 +86,19 @@ def on_host_of(url: str, base_url: str) -> str:
 
 
 # -- the deadline: one per exchange, enforced at every read, write and connect ---------------
-_exchange = threading.local()  # `until`: the monotonic time the current exchange must end by
+class _Exchange(threading.local):
+    """The exchange under way on this thread."""
+
+    until: float | None = None  # the monotonic time it must end by
+    heard = 0  # bytes of an answer read since it was sent (a retry needs none)
+
+
+_exchange = _Exchange()
 
 
 def _left(timeout: float | None) -> float | None:
     """`timeout` cut to what is left of the current exchange's deadline."""
-    until: float | None = getattr(_exchange, "until", None)
+    until = _exchange.until
     if until is None:
         return timeout
     left = until - time.monotonic()
@@ -108,7 +115,7 @@ class _DeadlineStream(httpcore.NetworkStream):
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         data = self._stream.read(max_bytes, _left(timeout))
-        _exchange.heard = getattr(_exchange, "heard", 0) + len(data)
+        _exchange.heard += len(data)
         return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:

@@ -297,10 +297,9 @@ def rate_limit(record: Record, expect: Expect) -> Iterator[Outcome]:
     if "S11" not in expect.statements:
         return
     last = answers[-1]
-    held = sum(a.accepted for a in answers) == limit.requests and \
-        last.status == limit.exceeded_status
-    yield _burst_outcome(record, limit, answers)
-    if held:  # when the burst itself failed, how long its refusal lasts says nothing more
+    burst = _burst_outcome(record, limit, answers)
+    yield burst
+    if burst.status == Status.PASS:  # a failed burst: how long its refusal lasts says nothing
         yield _late_outcome(record, limit)
     yield from _retry_after([last] if last.status == limit.exceeded_status else [], limit,
                             expect)
@@ -312,14 +311,15 @@ def _burst_outcome(record: Record, limit: RateLimit, answers: list[Answer]) -> O
     it), unless the purge past the limit was held by the server until the minute ended."""
     taken, last = sum(a.accepted for a in answers), answers[-1]
     minute, attempts = record.seen["minute"], record.seen["attempts"]
-    if taken > limit.requests and record.seen["burst"] >= minute and record.seen["held"]:
+    overran = taken > limit.requests and record.seen["burst"] >= minute
+    if overran and record.seen["held"]:
         n, sent, took = record.seen["held for"]
         return outcome("S11", False, f"purge {n} of the burst, past the limit of "
                        f"{limit.requests}, was sent {sent:.2f} s into the minute and answered "
                        f"{last.status} {took:.2f} s later, after the minute ended, in each of "
                        f"{attempts} attempts: held until a new window, not refused (expected "
                        f"{limit.exceeded_status} at once)", last)
-    if taken > limit.requests and record.seen["burst"] >= minute:
+    if overran:
         return unobservable("S11", f"{len(answers)} purges in a row took "
                             f"{record.seen['burst']:.2f} s, more than the minute ({minute:g} s "
                             f"at this time scale), in each of {attempts} attempts: a new "
